@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# FerretDB 1.24 (MongoDB wire protocol) on its SQLite backend, 127.0.0.1:27017, telemetry always off.
+# Usage: ferretdb.sh start|stop|status. When MONGO_URL is set, the user's own server is used: nothing starts.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+VERSION=1.24.2
+BIN_DIR="$CACHE/ferretdb-$VERSION"
+BIN="$BIN_DIR/ferretdb"
+PORT="${FERRETDB_PORT:-27017}"
+PIDFILE="$RUN/ferretdb.pid"
+LOG="$LOGS/ferretdb.log"
+STORE="$DATA/ferretdb"
+
+works() { "$BIN" --version >/dev/null 2>&1; }
+
+install() {
+  works && return 0
+  need ferretdb go
+  say ferretdb "building FerretDB v$VERSION into $BIN_DIR (first run only)"
+  mkdir -p "$BIN_DIR"
+  # `go install ...@v1.24.2` builds a binary that panics at start: the module zip lacks the generated
+  # build/version/version.txt. So fetch the same module through the Go proxy, add that one file, build it.
+  local src build
+  if ! src=$(go mod download -json "github.com/FerretDB/FerretDB@v$VERSION" 2>"$LOGS/ferretdb-install.log" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p'); then
+    die ferretdb "ferretdb build failed: $(tail -n 5 "$LOGS/ferretdb-install.log")"
+  fi
+  build="$BIN_DIR/src"
+  rm -rf "$build"; cp -r "$src" "$build"; chmod -R u+w "$build"
+  echo "v$VERSION" >"$build/build/version/version.txt"
+  if ! (cd "$build" && GOFLAGS=-mod=mod go build -trimpath -o "$BIN" ./cmd/ferretdb) >>"$LOGS/ferretdb-install.log" 2>&1; then
+    die ferretdb "ferretdb build failed: $(tail -n 5 "$LOGS/ferretdb-install.log")"
+  fi
+  rm -rf "$build"
+  works || die ferretdb "ferretdb build failed: $("$BIN" --version 2>&1 | tail -n 3)"
+}
+
+start() {
+  if [ -n "${MONGO_URL:-}" ]; then say ferretdb "MONGO_URL is set: using $MONGO_URL, starting none"; return 0; fi
+  if pid_alive "$PIDFILE"; then say ferretdb "already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"; return 0; fi
+  port_free_or_die ferretdb "$PORT"
+  install
+  mkdir -p "$STORE"
+  : >"$LOG"
+  nohup "$BIN" --telemetry=disable --listen-addr="127.0.0.1:$PORT" --handler=sqlite \
+    --sqlite-url="file:$STORE/" --state-dir="$STORE" --debug-addr=- --log-level=warn >>"$LOG" 2>&1 &
+  echo $! >"$PIDFILE"
+  wait_until ferretdb 30 "$LOG" tcp_open "$PORT"
+  say ferretdb "ready on mongodb://127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) [ -n "${MONGO_URL:-}" ] && { say ferretdb "MONGO_URL is set: nothing to stop"; exit 0; }; stop_pidfile ferretdb "$PIDFILE" ;;
+  status) if [ -n "${MONGO_URL:-}" ]; then say ferretdb "external: $MONGO_URL"; elif pid_alive "$PIDFILE"; then say ferretdb "running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"; else say ferretdb "stopped"; exit 3; fi ;;
+  install) install ;;
+  *) echo "usage: $0 start|stop|status|install" >&2; exit 2 ;;
+esac

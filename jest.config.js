@@ -1,0 +1,17 @@
+/**
+ * One jest run for the whole monorepo. Tests import workspace packages from their TypeScript sources
+ * (moduleNameMapper), so `make test` does not depend on a prior build; `tsc -b` type-checks separately.
+ */
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/deploy/local'],
+  testMatch: ['**/test/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
+  moduleNameMapper: {
+    '^@omnimall/([a-z-]+)$': '<rootDir>/packages/$1/src',
+  },
+  testTimeout: 60000,
+  maxWorkers: 2,
+};
