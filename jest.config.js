@@ -11,7 +11,9 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
   moduleNameMapper: {
     '^@omnimall/([a-z-]+)$': '<rootDir>/packages/$1/src',
+    '^@omnimall/([a-z-]+)/(.+)$': '<rootDir>/packages/$1/src/$2',
   },
+  setupFiles: ['<rootDir>/jest.setup.js'],
   testTimeout: 60000,
   maxWorkers: 2,
 };

@@ -1,0 +1,44 @@
+/**
+ * Composition root: Kafka client -> store (replays `_schemas`) -> registry -> HTTP, listening only
+ * once the state is loaded. Env: PORT (8081), HOST (127.0.0.1), KAFKA_BROKERS (127.0.0.1:9092),
+ * SCHEMAS_TOPIC (_schemas).
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { createApp } from './http';
+import { Registry } from './registry';
+import { KafkaStore } from './store';
+
+const log = (message: string): void => console.log(`${new Date().toISOString()} ${message}`);
+
+async function main(): Promise<void> {
+  const port = Number(process.env.PORT ?? 8081);
+  const host = process.env.HOST ?? '127.0.0.1';
+  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim());
+  const topic = process.env.SCHEMAS_TOPIC ?? '_schemas';
+
+  const kafka = new Kafka({ clientId: 'local-schema-registry', brokers, logLevel: logLevel.WARN });
+  const store = new KafkaStore(kafka, { topic, loadTimeoutMs: 60_000, log });
+  await store.load();
+
+  const server = createApp(new Registry(store)).listen(port, host, () => {
+    log(`schema registry listening on http://${host}:${port} (kafka ${brokers.join(',')}, topic ${topic})`);
+  });
+  server.on('error', (err) => {
+    console.error(`cannot listen on ${host}:${port}:`, err.message);
+    process.exit(1);
+  });
+
+  const shutdown = (signal: string): void => {
+    log(`${signal}: shutting down`);
+    server.close();
+    server.closeAllConnections();
+    void store.close().finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error('schema registry failed to start:', err);
+  process.exit(1);
+});

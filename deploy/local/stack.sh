@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The local infrastructure as one unit: Kafka, FerretDB (unless MONGO_URL), the schema registry
+# (unless SCHEMA_REGISTRY_URL), and the catalogue's topics.
+# Usage: stack.sh up|down|status
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+HERE="$ROOT/deploy/local"
+
+topics() {
+  (cd "$ROOT" && node_modules/.bin/tsx packages/service-kit/src/cli/create-topics.ts) | sed 's/^/[topics]         /'
+}
+
+case "${1:-}" in
+  up)
+    started=$SECONDS
+    if [ -n "${KAFKA_BROKERS:-}" ] && [ "${KAFKA_BROKERS}" != "127.0.0.1:9092" ]; then
+      say kafka "KAFKA_BROKERS is set: using $KAFKA_BROKERS, starting none"
+    else
+      bash "$HERE/kafka.sh" start
+    fi
+    bash "$HERE/ferretdb.sh" start
+    bash "$HERE/schema-registry.sh" start
+    topics
+    say stack "infrastructure ready in $((SECONDS - started))s"
+    ;;
+  down)
+    bash "$HERE/schema-registry.sh" stop
+    bash "$HERE/ferretdb.sh" stop
+    bash "$HERE/kafka.sh" stop
+    ;;
+  status)
+    rc=0
+    bash "$HERE/kafka.sh" status || rc=1
+    bash "$HERE/ferretdb.sh" status || rc=1
+    bash "$HERE/schema-registry.sh" status || rc=1
+    exit $rc
+    ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,19 @@
+/** One entry of the topic catalogue (schemas/topics.yaml), as the generator emits it. */
+export interface TopicSpec {
+  name: string;
+  description: string;
+  /** Envelope field whose value is the Kafka key (normally the aggregate id). */
+  key: string;
+  /** Full Avro name of the value record. */
+  value: string;
+  valueType: string;
+  schemaFile: string;
+  partitions: number;
+  cleanup: 'delete' | 'compact';
+  producer: string;
+  consumers: string[];
+  priority: 'high' | 'normal';
+  slaSeconds: number;
+  /** The value schema with every named type expanded: what is registered as `<name>-value`. */
+  avro: unknown;
+}

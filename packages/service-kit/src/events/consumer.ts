@@ -1,0 +1,291 @@
+import type { Consumer, EachMessagePayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Connection, FilterQuery, Model, UpdateQuery } from 'mongoose';
+import { deadLetterTopic, retryTopic, type EventEnvelope, type TopicName, type TopicValues } from '@omnimall/contracts';
+import type { Logger } from '../logger';
+import type { ServiceMetrics } from '../metrics';
+import { applyOnce, inboxModel, type InboxMark } from './effect-once';
+import type { DocumentLocks } from './document-lock';
+import { isDuplicateKeyError } from '../errors';
+import { newEvent } from './envelope';
+import { headerString, type EventPublisher } from './publisher';
+import type { EventSchemas } from './schema-registry';
+
+export type Outcome = 'applied' | 'skipped_duplicate' | 'failed' | 'dead_lettered';
+
+export interface EventContext {
+  topic: string;
+  partition: number;
+  offset: string;
+  envelope: EventEnvelope;
+  attempt: number;
+  consumer: string;
+  logger: Logger;
+  /** Channel the effect applies to, reported in the propagation ack (defaults to the event's source channel). */
+  channel: string | null;
+  /** Applies a single-document update at most once for this event (see effect-once.ts). */
+  applyOnce<T>(model: Model<T>, filter: FilterQuery<T>, update: UpdateQuery<T>, opts?: { upsert?: boolean }): Promise<boolean>;
+  /** Marks the event as a duplicate the handler recognised on its own. */
+  skip(): void;
+}
+
+export type EventHandler<T extends TopicName> = (value: TopicValues[T], ctx: EventContext) => Promise<void>;
+export type HandlerMap = { [T in TopicName]?: EventHandler<T> };
+
+export interface ConsumerOptions {
+  /** Kafka group id; also the consumer name in acknowledgements. */
+  group: string;
+  handlers: HandlerMap;
+  /**
+   * `in-document`: handlers use ctx.applyOnce (the mark is written with the effect).
+   * `inbox`: the kit keeps (consumer, eventId) marks in the service's `inbox` collection.
+   */
+  dedupe?: 'in-document' | 'inbox';
+  /** In-process attempts before the record goes to the retry topic (default 3). */
+  attempts?: number;
+  backoffMs?: number;
+  /** Delay before a record on the retry topic is tried again (default 1000 ms). */
+  retryDelayMs?: number;
+  fromBeginning?: boolean;
+  /** Produce sync.applied acknowledgements (default true). */
+  acknowledge?: boolean;
+  partitionsConsumedConcurrently?: number;
+}
+
+export interface ConsumerDeps {
+  kafka: Kafka;
+  schemas: EventSchemas;
+  publisher: EventPublisher;
+  metrics: ServiceMetrics;
+  logger: Logger;
+  db: Connection;
+  locks: DocumentLocks;
+  service: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/**
+ * At-least-once consumption with effect-once handlers.
+ *  - offsets are committed by kafkajs only after eachMessage resolved, i.e. after the handler's write;
+ *  - duplicates are dropped through the eventId mark (in the effect's document, or the inbox);
+ *  - per-key order: one partition is handled one record at a time;
+ *  - a failing handler is retried `attempts` times with exponential backoff, then the record goes to
+ *    `<topic>.retry` (tagged with this group), is tried once more after `retryDelayMs`, then goes to
+ *    `<topic>.dlq` with its original bytes, headers and the error;
+ *  - a record that cannot be decoded goes straight to the DLQ; the consumer keeps going.
+ * After each record a sync.applied acknowledgement reports the outcome and the lag.
+ */
+export class EventConsumer {
+  private readonly consumer: Consumer;
+  private readonly inbox: Model<InboxMark>;
+  private readonly attempts: number;
+  private readonly backoffMs: number;
+  private readonly retryDelayMs: number;
+  private stopped = false;
+
+  constructor(
+    private readonly deps: ConsumerDeps,
+    private readonly opts: ConsumerOptions,
+  ) {
+    this.consumer = deps.kafka.consumer({ groupId: opts.group, allowAutoTopicCreation: false, sessionTimeout: 10000, heartbeatInterval: 1000 });
+    this.inbox = inboxModel(deps.db);
+    this.attempts = opts.attempts ?? 3;
+    this.backoffMs = opts.backoffMs ?? 50;
+    this.retryDelayMs = opts.retryDelayMs ?? 1000;
+  }
+
+  get topics(): string[] {
+    return Object.keys(this.opts.handlers);
+  }
+
+  /** Subscribes and resolves once this member has joined its group and got its partitions. */
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    const topics = this.topics.flatMap((t) => [t, retryTopic(t)]);
+    await this.consumer.subscribe({ topics, fromBeginning: this.opts.fromBeginning ?? false });
+    const joined = new Promise<void>((resolve) => {
+      const off = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+        off();
+        resolve();
+      });
+    });
+    await this.consumer.run({
+      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 6,
+      eachMessage: (p) => this.onMessage(p),
+    });
+    await joined;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.consumer.disconnect();
+  }
+
+  private async onMessage({ topic, partition, message }: EachMessagePayload): Promise<void> {
+    const isRetry = topic.endsWith('.retry');
+    const source = isRetry ? topic.slice(0, -'.retry'.length) : topic;
+    if (isRetry) {
+      if (headerString(message.headers, 'x-consumer') !== this.opts.group) return; // another group's retry
+      const notBefore = Number(headerString(message.headers, 'x-not-before') ?? 0);
+      const wait = Math.min(notBefore - Date.now(), this.retryDelayMs);
+      if (wait > 0) await sleep(wait);
+    }
+    let value: { envelope: EventEnvelope };
+    try {
+      value = await this.deps.schemas.decode(message.value as Buffer);
+      if (!value?.envelope?.eventId) throw new Error('record has no event envelope');
+    } catch (err) {
+      await this.deadLetter(source, partition, message, 'undecodable', err);
+      this.ackRaw(source, message, 'dead_lettered', 1, err);
+      return;
+    }
+    const attemptBase = isRetry ? Number(headerString(message.headers, 'x-attempt') ?? this.attempts) : 0;
+    const handler = this.opts.handlers[source as TopicName] as EventHandler<TopicName> | undefined;
+    if (!handler) return;
+    const { envelope } = value;
+    const logger = this.deps.logger.child({ eventId: envelope.eventId, correlationId: envelope.correlationId, topic: source });
+
+    if (this.opts.dedupe !== 'in-document' && (await this.inbox.exists({ consumer: this.opts.group, eventId: envelope.eventId }))) {
+      this.finish(source, value, 'skipped_duplicate', attemptBase + 1, envelope.sourceChannel);
+      return;
+    }
+
+    const tries = isRetry ? 1 : this.attempts;
+    let lastErr: unknown;
+    for (let i = 0; i < tries && !this.stopped; i++) {
+      const attempt = attemptBase + i + 1;
+      let duplicate = false;
+      let applied = false;
+      const ctx: EventContext = {
+        topic: source,
+        partition,
+        offset: message.offset,
+        envelope,
+        attempt,
+        consumer: this.opts.group,
+        logger,
+        channel: envelope.sourceChannel,
+        applyOnce: async (model, filter, update, o) => {
+          const ok = await applyOnce(model, envelope.eventId, filter, update, o, this.deps.locks);
+          if (ok) applied = true;
+          else duplicate = true;
+          return ok;
+        },
+        skip: () => {
+          duplicate = true;
+        },
+      };
+      const timer = this.deps.metrics.handlerDuration.startTimer({ topic: source, consumer: this.opts.group });
+      try {
+        await handler(value as never, ctx);
+        timer();
+        if (this.opts.dedupe !== 'in-document') await this.markInbox(envelope.eventId);
+        this.finish(source, value, duplicate && !applied ? 'skipped_duplicate' : 'applied', attempt, ctx.channel);
+        return;
+      } catch (err) {
+        timer();
+        lastErr = err;
+        this.deps.metrics.retried.labels(source, this.opts.group).inc();
+        logger.warn('event handler failed', { attempt, err: errorText(err) });
+        if (i + 1 < tries) await sleep(this.backoffMs * 2 ** i);
+      }
+    }
+    if (this.stopped) throw lastErr; // leave the offset uncommitted: the next member replays it
+    const attempt = attemptBase + tries;
+    if (isRetry) {
+      await this.deadLetter(source, partition, message, 'handler_failed', lastErr);
+      this.finish(source, value, 'dead_lettered', attempt, envelope.sourceChannel, lastErr);
+    } else {
+      await this.deps.publisher.sendRaw(retryTopic(source), [
+        {
+          key: message.key,
+          value: message.value,
+          headers: {
+            ...message.headers,
+            'x-consumer': this.opts.group,
+            'x-attempt': String(attempt),
+            'x-not-before': String(Date.now() + this.retryDelayMs),
+            'x-error': errorText(lastErr),
+          },
+        },
+      ]);
+      this.finish(source, value, 'failed', attempt, envelope.sourceChannel, lastErr);
+    }
+  }
+
+  private async markInbox(eventId: string): Promise<void> {
+    try {
+      await this.inbox.create({ consumer: this.opts.group, eventId, at: new Date() });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err;
+    }
+  }
+
+  private async deadLetter(topic: string, partition: number, message: KafkaMessage, reason: string, err: unknown): Promise<void> {
+    const headers: IHeaders = {
+      ...message.headers,
+      'x-consumer': this.opts.group,
+      'x-dlq-reason': reason,
+      'x-error': errorText(err),
+      'x-error-class': err instanceof Error ? err.name : 'Error',
+      'x-source-topic': topic,
+      'x-source-partition': String(partition),
+      'x-source-offset': message.offset,
+      'x-failed-at': new Date().toISOString(),
+    };
+    await this.deps.publisher.sendRaw(deadLetterTopic(topic), [{ key: message.key, value: message.value, headers }]);
+    this.deps.metrics.deadLettered.labels(topic, this.opts.group, reason).inc();
+    this.deps.logger.error('record dead-lettered', { topic, partition, offset: message.offset, reason, err: errorText(err) });
+  }
+
+  private finish(topic: string, value: { envelope: EventEnvelope }, outcome: Outcome, attempt: number, channel: string | null, err?: unknown): void {
+    this.deps.metrics.consumed.labels(topic, this.opts.group, outcome).inc();
+    if (this.opts.acknowledge === false) return;
+    const e = value.envelope;
+    this.sendAck(topic, e.eventId, e.type, e.occurredAt, e.correlationId, outcome, attempt, channel, err);
+  }
+
+  /** Ack for a record whose envelope could not be read: ids come from the headers when present. */
+  private ackRaw(topic: string, message: KafkaMessage, outcome: Outcome, attempt: number, err: unknown): void {
+    this.deps.metrics.consumed.labels(topic, this.opts.group, outcome).inc();
+    const eventId = headerString(message.headers, 'eventId');
+    if (this.opts.acknowledge === false || !eventId || !/^[0-9a-f-]{36}$/i.test(eventId)) return;
+    const type = headerString(message.headers, 'type') ?? 'unknown';
+    this.sendAck(topic, eventId, type, Number(message.timestamp), headerString(message.headers, 'correlationId') ?? eventId, outcome, attempt, null, err);
+  }
+
+  private sendAck(
+    topic: string,
+    eventId: string,
+    type: string,
+    occurredAt: number,
+    correlationId: string,
+    outcome: Outcome,
+    attempt: number,
+    channel: string | null,
+    err?: unknown,
+  ): void {
+    const ack = newEvent(
+      'sync.applied',
+      { type: 'sync.applied', producer: this.deps.service, aggregateId: eventId, aggregateVersion: attempt, correlationId, sourceChannel: channel },
+      {
+        ackedEventId: eventId,
+        ackedType: type,
+        topic,
+        consumer: this.opts.group,
+        channel,
+        occurredAt,
+        appliedAt: Date.now(),
+        outcome,
+        attempt,
+        error: err === undefined ? null : errorText(err),
+      },
+    );
+    // Acks are telemetry: sent without holding up the partition; a lost ack shows up as lag in the monitor.
+    this.deps.publisher.publish([ack]).catch((e) => this.deps.logger.warn('ack not sent', { eventId, err: errorText(e) }));
+  }
+}

@@ -1,0 +1,57 @@
+import type { Connection, FilterQuery, Model, UpdateQuery } from 'mongoose';
+import { Schema } from 'mongoose';
+import { isDuplicateKeyError } from '../errors';
+import type { DocumentLocks } from './document-lock';
+
+/**
+ * Effect-once, in the same document as the effect: the update only matches a document whose
+ * `appliedEvents` does not yet hold this eventId, and pushes the id in the same atomic write.
+ * A replay then matches nothing (or, for an upsert, collides on _id) and is reported as a duplicate.
+ * The list keeps the last APPLIED_EVENTS_KEPT ids per document; projections also compare
+ * aggregateVersion, so a replay older than that window cannot move them backwards.
+ */
+export const APPLIED_EVENTS_KEPT = 200;
+
+export const appliedEventsPath = { appliedEvents: { type: [String], default: [] } };
+
+export async function applyOnce<T>(
+  model: Model<T>,
+  eventId: string,
+  filter: FilterQuery<T>,
+  update: UpdateQuery<T>,
+  opts: { upsert?: boolean } = {},
+  locks?: DocumentLocks,
+): Promise<boolean> {
+  // The filter names the document by _id, so the update runs under that document's lock
+  // (FerretDB does not serialise concurrent updates of one document).
+  const id = (filter as { _id?: unknown })._id;
+  if (locks && id !== undefined) return locks.run(`${model.collection.collectionName}:${String(id)}`, () => applyOnce(model, eventId, filter, update, opts));
+  const push = { ...((update.$push as object) ?? {}), appliedEvents: { $each: [eventId], $slice: -APPLIED_EVENTS_KEPT } };
+  try {
+    const res = await model.updateOne({ ...filter, appliedEvents: { $ne: eventId } } as FilterQuery<T>, { ...update, $push: push } as UpdateQuery<T>, {
+      upsert: opts.upsert ?? false,
+    });
+    return res.modifiedCount + res.upsertedCount > 0;
+  } catch (err) {
+    if (isDuplicateKeyError(err) && opts.upsert) return false;
+    throw err;
+  }
+}
+
+/**
+ * The inbox: for handlers whose effect is not a single-document update, a (consumer, eventId) mark
+ * with a unique index, checked before the handler and written after it. Such handlers must be
+ * idempotent on their own, since a crash between effect and mark replays the event.
+ */
+export interface InboxMark {
+  consumer: string;
+  eventId: string;
+  at: Date;
+}
+
+const inboxSchema = new Schema<InboxMark>({ consumer: String, eventId: String, at: Date }, { versionKey: false });
+inboxSchema.index({ consumer: 1, eventId: 1 }, { unique: true });
+
+export function inboxModel(db: Connection): Model<InboxMark> {
+  return (db.models.InboxMark as Model<InboxMark>) ?? db.model<InboxMark>('InboxMark', inboxSchema, 'inbox');
+}

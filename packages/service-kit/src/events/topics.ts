@@ -1,0 +1,35 @@
+import type { Admin, Kafka } from 'kafkajs';
+import { catalogue, deadLetterTopic, retryTopic, type TopicSpec } from '@omnimall/contracts';
+
+/** Every topic the catalogue declares, plus `.retry` and `.dlq` for each topic that has consumers. */
+export function plannedTopics(specs: readonly TopicSpec[] = catalogue): { topic: string; numPartitions: number; cleanup: string }[] {
+  return specs.flatMap((t) => {
+    const main = { topic: t.name, numPartitions: t.partitions, cleanup: t.cleanup };
+    if (!t.consumers.length) return [main];
+    return [main, { topic: retryTopic(t.name), numPartitions: t.partitions, cleanup: 'delete' }, { topic: deadLetterTopic(t.name), numPartitions: 1, cleanup: 'delete' }];
+  });
+}
+
+/** Creates the missing topics of the catalogue (topic auto-creation is off on our brokers). Returns the names created. */
+export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[] = catalogue): Promise<string[]> {
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = plannedTopics(specs).filter((t) => !existing.has(t.topic));
+    if (missing.length) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.numPartitions,
+          replicationFactor: 1,
+          configEntries: [{ name: 'cleanup.policy', value: t.cleanup }],
+        })),
+      });
+    }
+    return missing.map((t) => t.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { AppError, duplicateKeyConflict, isDuplicateKeyError } from '../errors';
+import type { Logger } from '../logger';
+import type { ServiceMetrics } from '../metrics';
+import type { HttpApi } from './api';
+
+export interface HttpAppOptions {
+  service: string;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  api: HttpApi;
+  /** Each dependency's reachability; /readyz answers 503 while any is false. */
+  readiness?: () => Promise<Record<string, boolean>>;
+  /** Extra plain express routes (pages, static files) mounted before the API. */
+  extend?: (app: Express) => void;
+}
+
+/** The HTTP surface every service shares: health, readiness, metrics, OpenAPI, errors mapped once. */
+export function createHttpApp(opts: HttpAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use((req, res, next) => {
+    const correlationId = req.header('x-correlation-id') ?? randomUUID();
+    res.locals.correlationId = correlationId;
+    res.setHeader('x-correlation-id', correlationId);
+    const end = opts.metrics.httpDuration.startTimer();
+    res.on('finish', () => end({ method: req.method, route: (req.route?.path as string | undefined) ?? 'unmatched', status: String(res.statusCode) }));
+    next();
+  });
+  app.use(express.json({ limit: '1mb' }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok', service: opts.service });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks = opts.readiness ? await opts.readiness() : {};
+    const ready = Object.values(checks).every(Boolean);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', opts.metrics.registry.contentType);
+    res.send(await opts.metrics.registry.metrics());
+  });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(opts.api.document());
+  });
+  opts.extend?.(app);
+
+  const router = express.Router();
+  opts.api.mount(router);
+  app.use(router);
+
+  app.use((req, res) => {
+    res.status(404).json({
+      code: 'route_not_found',
+      message: `no route for ${req.method} ${req.path}`,
+      hint: 'see /openapi.json for the routes this service offers',
+    });
+  });
+
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    void _next;
+    if (err instanceof AppError) {
+      res.status(err.status).json(err.toBody());
+      return;
+    }
+    if (isDuplicateKeyError(err)) {
+      const conflict = duplicateKeyConflict(err, 'a record with this key');
+      res.status(conflict.status).json(conflict.toBody());
+      return;
+    }
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.parse.failed') {
+      res.status(400).json({ code: 'malformed_json', message: 'the request body is not valid JSON', hint: 'send a JSON document with Content-Type: application/json' });
+      return;
+    }
+    if (e.type === 'entity.too.large') {
+      res.status(413).json({ code: 'body_too_large', message: 'the request body exceeds 1 MB', hint: 'send a smaller body or split the request' });
+      return;
+    }
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      res.status(e.status).json({ code: 'bad_request', message: e.message ?? 'bad request', hint: 'check the request against /openapi.json' });
+      return;
+    }
+    opts.logger.error('unhandled error', { err: String(err), stack: (err as Error).stack, path: req.path, correlationId: res.locals.correlationId });
+    res.status(500).json({ code: 'internal_error', message: 'an unexpected error occurred', hint: `retry later; quote correlation id ${String(res.locals.correlationId)} to support` });
+  };
+  app.use(onError);
+  return app;
+}

@@ -1,0 +1,121 @@
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+import { Kafka, logLevel } from 'kafkajs';
+import mongoose, { type Connection } from 'mongoose';
+import { topicSpec, type TopicName } from '@omnimall/contracts';
+import type { PlatformConfig } from './config';
+import { createLogger, type Logger } from './logger';
+import { ServiceMetrics } from './metrics';
+import { EventConsumer, type ConsumerOptions } from './events/consumer';
+import { Outbox, type OutboxOptions } from './events/outbox';
+import { EventPublisher } from './events/publisher';
+import { EventSchemas } from './events/schema-registry';
+import { DocumentLocks } from './events/document-lock';
+
+export interface RuntimeOptions {
+  config: PlatformConfig;
+  /** Topics this service publishes to; their value schemas are registered at start. */
+  produces: readonly TopicName[];
+  outbox?: OutboxOptions;
+}
+
+/**
+ * The connections a service holds and their order of start and stop: MongoDB (its own database),
+ * the schema registry (its schemas registered, or start fails with the registry's message),
+ * the Kafka producer, the outbox relay, then consumers and the HTTP server.
+ */
+export class ServiceRuntime {
+  readonly logger: Logger;
+  readonly metrics: ServiceMetrics;
+  readonly kafka: Kafka;
+  readonly schemas: EventSchemas;
+  readonly publisher: EventPublisher;
+  readonly outbox: Outbox;
+  readonly locks: DocumentLocks;
+  readonly consumers: EventConsumer[] = [];
+  private server?: Server;
+  private constructor(
+    readonly config: PlatformConfig,
+    readonly db: Connection,
+    opts: RuntimeOptions,
+  ) {
+    this.logger = createLogger(config.service, config.logLevel);
+    this.metrics = new ServiceMetrics(config.service);
+    this.kafka = new Kafka({
+      clientId: config.instanceId,
+      brokers: config.kafkaBrokers,
+      logLevel: logLevel.WARN,
+      retry: { initialRetryTime: 100, retries: 8 },
+      logCreator: () => ({ level, log }) => {
+        if (level <= logLevel.WARN) this.logger.warn(`kafkajs: ${log.message}`, { namespace: log.namespace });
+      },
+    });
+    this.schemas = new EventSchemas(config.schemaRegistryUrl, this.metrics);
+    this.publisher = new EventPublisher(this.kafka, this.schemas, this.metrics, this.logger);
+    this.locks = new DocumentLocks(db);
+    this.outbox = new Outbox(this.publisher, this.locks, this.metrics, this.logger, opts.outbox);
+  }
+
+  static async start(opts: RuntimeOptions): Promise<ServiceRuntime> {
+    const { config } = opts;
+    const db = await mongoose.createConnection(config.mongoUrl, { dbName: config.dbName, serverSelectionTimeoutMS: 5000, maxPoolSize: 20 }).asPromise();
+    const rt = new ServiceRuntime(config, db, opts);
+    try {
+      const produced = new Set<TopicName>([...opts.produces, 'sync.applied']);
+      await rt.schemas.register([...produced].map((t) => topicSpec(t)));
+      await rt.publisher.connect();
+      rt.outbox.start();
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+    return rt;
+  }
+
+  /** Starts a consumer group member; resolves once it has joined and holds partitions. */
+  async consume(opts: ConsumerOptions): Promise<EventConsumer> {
+    const consumer = new EventConsumer(
+      { kafka: this.kafka, schemas: this.schemas, publisher: this.publisher, metrics: this.metrics, logger: this.logger, db: this.db, locks: this.locks, service: this.config.service },
+      opts,
+    );
+    await consumer.start();
+    this.consumers.push(consumer);
+    return consumer;
+  }
+
+  async readiness(): Promise<Record<string, boolean>> {
+    const withTimeout = <T>(p: Promise<T>): Promise<boolean> =>
+      Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1500))]).catch(() => false);
+    const admin = this.kafka.admin();
+    const [kafka, mongo, registry] = await Promise.all([
+      withTimeout(admin.connect().then(() => admin.describeCluster()).finally(() => admin.disconnect())),
+      withTimeout(this.db.db!.admin().ping()),
+      withTimeout(fetch(`${this.config.schemaRegistryUrl}/subjects`).then((r) => { if (!r.ok) throw new Error(String(r.status)); })),
+    ]);
+    return { kafka, mongo, registry };
+  }
+
+  listen(app: Express): Promise<Server> {
+    return new Promise((resolve, reject) => {
+      const server = app.listen(this.config.httpPort, this.config.httpHost, () => {
+        this.server = server;
+        const addr = server.address();
+        this.logger.info('listening', { address: typeof addr === 'object' && addr ? `http://${addr.address}:${addr.port}` : addr });
+        resolve(server);
+      });
+      server.once('error', reject);
+    });
+  }
+
+  /** Stops in reverse order: HTTP, consumers, outbox relay, producer, database. */
+  async stop(): Promise<void> {
+    if (this.server) {
+      this.server.closeAllConnections?.();
+      await new Promise((r) => this.server!.close(r));
+    }
+    await Promise.allSettled(this.consumers.map((c) => c.stop()));
+    await this.outbox.stop();
+    await this.publisher.disconnect().catch(() => undefined);
+    await this.db.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Helpers for tests that run against the real stack (Kafka, FerretDB, schema registry started by
+ * deploy/local/stack.sh). Nothing here mocks a server: it only isolates tests from one another
+ * (unique database names, unique consumer groups) and awaits conditions instead of sleeping.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
+import { loadPlatformConfig, type PlatformConfig } from './config';
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${randomUUID().slice(0, 8)}`;
+}
+
+/** Platform config for a test: its own database and an ephemeral HTTP port. */
+export function testConfig(service: string, overrides: Partial<PlatformConfig> = {}): PlatformConfig {
+  return loadPlatformConfig(service, 0, { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' }, {
+    dbName: uniqueName(`test_${service.replace(/-/g, '_')}`),
+    instanceId: uniqueName(service),
+    ...overrides,
+  });
+}
+
+/** Polls `probe` until it returns a truthy value (a non-empty array), or fails after `timeoutMs` with `what`. */
+export async function waitFor<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 15000, everyMs = 20): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v && !(Array.isArray(v) && v.length === 0)) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export function testKafka(): Kafka {
+  return new Kafka({ clientId: uniqueName('test'), brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+}
+
+export interface Collected {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+}
+
+/** A raw consumer (its own group, from the latest offset) that records what arrives on some topics. */
+export class TopicRecorder {
+  readonly records: Collected[] = [];
+  private consumer?: Consumer;
+
+  constructor(private readonly kafka: Kafka, private readonly topics: string[]) {}
+
+  async start(): Promise<this> {
+    this.consumer = this.kafka.consumer({ groupId: uniqueName('recorder'), allowAutoTopicCreation: false });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.topics, fromBeginning: false });
+    const joined = new Promise<void>((resolve) => {
+      const off = this.consumer!.on(this.consumer!.events.GROUP_JOIN, () => {
+        off();
+        resolve();
+      });
+    });
+    await this.consumer.run({ eachMessage: async ({ topic, partition, message }) => void this.records.push({ topic, partition, message }) });
+    await joined;
+    return this;
+  }
+
+  where(pred: (r: Collected) => boolean): Collected[] {
+    return this.records.filter(pred);
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
+
+/** Runs a TypeScript file in a child node process (through tsx) and reports how it ended. */
+export function runChild(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ stdout: string; signal: NodeJS.Signals | null; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve({ stdout, signal, code }));
+  });
+}

@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { newEvent, ServiceRuntime, withOutbox } from '../src';
+import { runChild, testConfig, testKafka, TopicRecorder, uniqueName, waitFor } from '../src/testing';
+import { probeModel } from './fixtures/probe-model';
+
+
+describe('withOutbox', () => {
+  it('stages each event under its id and counts them, keeping the caller update', () => {
+    const e = newEvent('platform.probe', { type: 't', producer: 'p', aggregateId: 'a', aggregateVersion: 2 }, { sequence: 1, payload: '' });
+    const u = withOutbox({ $set: { version: 2 }, $inc: { n: 1 } }, [e]) as Record<string, Record<string, unknown>>;
+    expect(u.$set.version).toBe(2);
+    expect(u.$inc).toEqual({ n: 1, outboxCount: 1 });
+    expect(u.$set[`outbox.${e.value.envelope.eventId}`]).toMatchObject({ topic: 'platform.probe', key: 'a' });
+  });
+});
+
+describe('transactional outbox against the real stack', () => {
+  let recorder: TopicRecorder;
+  beforeAll(async () => {
+    recorder = await new TopicRecorder(testKafka(), ['platform.probe']).start();
+  });
+  afterAll(() => recorder.stop());
+
+  const eventsOf = (key: string) => recorder.where((r) => r.message.key?.toString() === key);
+
+  it('publishes right after the write and empties the outbox', async () => {
+    const rt = await ServiceRuntime.start({ config: testConfig('kit-outbox'), produces: ['platform.probe'] });
+    try {
+      const Probe = rt.outbox.track(probeModel(rt.db));
+      const id = uniqueName('agg');
+      const events = [1, 2, 3].map((n) =>
+        newEvent('platform.probe', { type: 'probe.changed', producer: 'kit', aggregateId: id, aggregateVersion: n }, { sequence: n, payload: '' }),
+      );
+      await rt.outbox.update(Probe, id, { $set: { version: 3 } }, events, { upsert: true, awaitPublish: true });
+      const got = await waitFor(() => eventsOf(id).length === 3 && eventsOf(id), 'three events');
+      const decoded = await Promise.all(got.map((r) => rt.schemas.decode<{ sequence: number }>(r.message.value!)));
+      expect(decoded.map((d) => d.sequence)).toEqual([1, 2, 3]);
+      expect(got.map((r) => r.message.headers?.eventId?.toString())).toEqual(events.map((e) => e.value.envelope.eventId));
+      await rt.outbox.cleanup();
+      const after = await Probe.findById(id).lean();
+      expect(after).toMatchObject({ version: 3, outboxCount: 0 });
+      expect(Object.keys(after!.outbox ?? {})).toHaveLength(0);
+    } finally {
+      await rt.stop();
+    }
+  });
+
+  it('publishes exactly once what a crash left between commit and publish', async () => {
+    const dbName = uniqueName('test_kit_crash');
+    const id = uniqueName('agg');
+    const child = await runChild(join(__dirname, 'fixtures', 'crash-producer.ts'), { TEST_DB: dbName, AGGREGATE_ID: id });
+    expect({ signal: child.signal, code: child.code }).toEqual({ signal: 'SIGKILL', code: null });
+    const eventId = child.stdout.trim();
+    expect(eventId).toMatch(/^[0-9a-f-]{36}$/);
+
+    const rt = await ServiceRuntime.start({ config: testConfig('kit-outbox', { dbName }), produces: ['platform.probe'], outbox: { graceMs: 0, pollIntervalMs: 50 } });
+    try {
+      const Probe = rt.outbox.track(probeModel(rt.db));
+      expect((await Probe.findById(id).lean())?.outboxCount).toBe(1); // committed, unpublished
+      await waitFor(async () => (await Probe.findById(id).lean())?.outboxCount === 0, 'the recovery poll to publish');
+      expect(await rt.outbox.recover()).toBe(0);
+      // A marker on the same key: once it arrives, anything published before it has arrived too.
+      const marker = newEvent('platform.probe', { type: 'probe.marker', producer: 'kit', aggregateId: id, aggregateVersion: 2 }, { sequence: 2, payload: '' });
+      await rt.publisher.publish([marker]);
+      await waitFor(() => eventsOf(id).some((r) => r.message.headers?.eventId?.toString() === marker.value.envelope.eventId), 'the marker');
+      expect(eventsOf(id).filter((r) => r.message.headers?.eventId?.toString() === eventId)).toHaveLength(1);
+    } finally {
+      await rt.stop();
+    }
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * Proof that the local stack is real: Avro through the registry and Kafka, documents through
+ * mongoose on FerretDB, unique indexes enforced, incompatible schemas refused.
+ */
+import mongoose, { Schema } from 'mongoose';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import request from 'supertest';
+import { createHttpApp, createLogger, duplicateKeyConflict, HttpApi, isDuplicateKeyError, ServiceMetrics, z } from '../src';
+import { testKafka, TopicRecorder, uniqueName, waitFor } from '../src/testing';
+
+const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081';
+const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017';
+
+describe('the local stack', () => {
+  const registry = new SchemaRegistry({ host: registryUrl });
+
+  it('carries an Avro record registered in the registry through Kafka and decodes it back', async () => {
+    const schema = { type: 'record', name: 'StackProof', namespace: 'omnimall.test', fields: [{ name: 'id', type: 'string' }, { name: 'n', type: 'long' }] };
+    const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject: `${uniqueName('stack-proof')}-value` });
+    const kafka = testKafka();
+    const recorder = await new TopicRecorder(kafka, ['platform.probe']).start();
+    const producer = kafka.producer();
+    await producer.connect();
+    const key = uniqueName('k');
+    await producer.send({ topic: 'platform.probe', messages: [{ key, value: await registry.encode(id, { id: key, n: 42 }) }] });
+    const [got] = await waitFor(() => recorder.where((r) => r.message.key?.toString() === key), 'the record to come back');
+    expect(got.message.value!.readUInt8(0)).toBe(0);
+    expect(got.message.value!.readInt32BE(1)).toBe(id);
+    expect(await registry.decode(got.message.value!)).toEqual({ id: key, n: 42 });
+    await producer.disconnect();
+    await recorder.stop();
+  });
+
+  it('refuses an incompatible schema with Confluent error code 409', async () => {
+    const subject = `${uniqueName('stack-compat')}-value`;
+    const v1 = { type: 'record', name: 'Compat', fields: [{ name: 'a', type: 'string' }] };
+    const v2 = { type: 'record', name: 'Compat', fields: [{ name: 'a', type: 'int' }] };
+    await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(v1) }, { subject });
+    const res = await fetch(`${registryUrl}/subjects/${subject}/versions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      body: JSON.stringify({ schema: JSON.stringify(v2) }),
+    });
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as { error_code: number }).error_code).toBe(409);
+  });
+
+  describe('mongoose on the MongoDB-protocol server', () => {
+    let db: mongoose.Connection;
+    beforeAll(async () => {
+      db = await mongoose.createConnection(mongoUrl, { dbName: uniqueName('test_stack') }).asPromise();
+    });
+    afterAll(async () => {
+      await db.dropDatabase();
+      await db.close();
+    });
+
+    const Account = () =>
+      db.models.Account ?? db.model('Account', new Schema({ email: { type: String, required: true, unique: true }, name: String }));
+
+    it('writes a document and reads it back', async () => {
+      const created = await Account().create({ email: 'ada@example.com', name: 'Ada' });
+      const found = await Account().findById(created._id).lean();
+      expect(found).toMatchObject({ email: 'ada@example.com', name: 'Ada' });
+    });
+
+    it('turns a unique-index violation into a typed, clear 409', async () => {
+      await Account().init();
+      await Account().create({ email: 'grace@example.com' });
+      const err = await Account().create({ email: 'grace@example.com' }).catch((e: unknown) => e);
+      expect(isDuplicateKeyError(err)).toBe(true);
+      const conflict = duplicateKeyConflict(err, 'account');
+      expect(conflict.toBody()).toMatchObject({ code: 'duplicate', message: 'account already exists' });
+
+      const api = new HttpApi({ title: 'proof', version: '1' }).route({
+        method: 'post',
+        path: '/accounts',
+        summary: 'create',
+        body: z.object({ email: z.string().email() }),
+        responses: { 201: { description: 'created' } },
+        handler: async ({ body }) => ({ status: 201, body: await Account().create(body) }),
+      });
+      const app = createHttpApp({ service: 'proof', logger: createLogger('proof', 'error'), metrics: new ServiceMetrics('proof'), api });
+      const res = await request(app).post('/accounts').send({ email: 'grace@example.com' });
+      expect(res.status).toBe(409);
+      expect(res.body.code).toBe('duplicate');
+      expect(res.body.hint).toEqual(expect.any(String));
+    });
+  });
+});
