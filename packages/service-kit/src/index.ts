@@ -14,3 +14,5 @@ export * from './events/document-lock';
 export * from './events/effect-once';
 export * from './events/consumer';
 export * from './runtime';
+export * from './auth/tokens';
+export * from './auth/middleware';

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import { loadPlatformConfig, type PlatformConfig } from './config';
+import { generateTokenKeys, TokenSigner, TokenVerifier, type Principal } from './auth/tokens';
 
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomUUID().slice(0, 8)}`;
@@ -90,4 +91,22 @@ export function runChild(
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve({ stdout, signal, code }));
   });
+}
+
+let testKeys: Promise<{ signer: TokenSigner; verifier: TokenVerifier; publicKey: string }> | undefined;
+
+/** One ES256 key pair per test process: a signer for minting tokens and the matching verifier. */
+export function testTokens(): Promise<{ signer: TokenSigner; verifier: TokenVerifier; publicKey: string }> {
+  testKeys ??= generateTokenKeys().then(async ({ publicKey, privateKey }) => ({
+    signer: await TokenSigner.fromPem(privateKey),
+    verifier: await TokenVerifier.fromPem(publicKey),
+    publicKey,
+  }));
+  return testKeys;
+}
+
+/** A bearer header for a principal, signed with the test key pair. */
+export async function bearer(p: Partial<Principal> & { sub: string }): Promise<string> {
+  const { signer } = await testTokens();
+  return `Bearer ${await signer.sign({ kind: 'customer', roles: [], channels: [], channel: null, ...p })}`;
 }

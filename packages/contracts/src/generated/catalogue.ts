@@ -254,5 +254,834 @@ export const catalogue: readonly TopicSpec[] = [
         }
       ]
     }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "identity.customer-status",
+    "description": "A customer's standing and entitlements changed (ban, suspension, tier, verified badge, residency, erasure).",
+    "key": "aggregateId (customerId)",
+    "value": "omnimall.identity.CustomerStatusChanged",
+    "producer": "identity",
+    "consumers": [
+      "cart",
+      "channels",
+      "catalog-sync",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "CustomerStatusChanged",
+    "schemaFile": "schemas/avro/identity/CustomerStatusChanged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "CustomerStatusChanged",
+      "namespace": "omnimall.identity",
+      "doc": "The customer's standing and entitlements after a change (ban, suspension, tier, badge, residency). Full state, so a projection needs only the latest.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "customerId",
+          "type": "string"
+        },
+        {
+          "name": "status",
+          "type": {
+            "type": "enum",
+            "name": "CustomerStanding",
+            "symbols": [
+              "active",
+              "suspended",
+              "banned",
+              "erased"
+            ]
+          }
+        },
+        {
+          "name": "reason",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        },
+        {
+          "name": "until",
+          "type": [
+            "null",
+            {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            }
+          ],
+          "default": null,
+          "doc": "End of a suspension."
+        },
+        {
+          "name": "loyaltyTier",
+          "type": "string"
+        },
+        {
+          "name": "verified",
+          "type": "boolean"
+        },
+        {
+          "name": "dataRegion",
+          "type": "string",
+          "doc": "Region where the customer's personal data must reside."
+        },
+        {
+          "name": "change",
+          "type": "string",
+          "doc": "What changed: registered, banned, suspended, reinstated, tier_changed, badge_changed, region_changed, erased."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "identity.identity-linked",
+    "description": "A device, installation, partner account or external login was linked to a customer.",
+    "key": "aggregateId (customerId)",
+    "value": "omnimall.identity.IdentityLinked",
+    "producer": "identity",
+    "consumers": [
+      "cart",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "IdentityLinked",
+    "schemaFile": "schemas/avro/identity/IdentityLinked.avsc",
+    "avro": {
+      "type": "record",
+      "name": "IdentityLinked",
+      "namespace": "omnimall.identity",
+      "doc": "An external identifier (device, app installation, partner account, external login) now resolves to a customer.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "customerId",
+          "type": "string"
+        },
+        {
+          "name": "identityType",
+          "type": {
+            "type": "enum",
+            "name": "LinkedIdentityType",
+            "symbols": [
+              "device",
+              "app_installation",
+              "partner_account",
+              "external_login"
+            ]
+          }
+        },
+        {
+          "name": "externalId",
+          "type": "string"
+        },
+        {
+          "name": "channel",
+          "type": "string",
+          "doc": "Channel the identifier came from."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "identity.customer-merged",
+    "description": "An admin merged one customer profile into another.",
+    "key": "aggregateId (target customerId)",
+    "value": "omnimall.identity.CustomerMerged",
+    "producer": "identity",
+    "consumers": [
+      "cart",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "CustomerMerged",
+    "schemaFile": "schemas/avro/identity/CustomerMerged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "CustomerMerged",
+      "namespace": "omnimall.identity",
+      "doc": "An admin folded one profile into another: everything held for the source (carts, wishlists, orders) must move to the target.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "sourceCustomerId",
+          "type": "string"
+        },
+        {
+          "name": "targetCustomerId",
+          "type": "string"
+        },
+        {
+          "name": "mergedBy",
+          "type": "string"
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "channels.channel-changed",
+    "description": "A channel was registered, moved through its lifecycle, blocked, unblocked or reconfigured (full state).",
+    "key": "aggregateId (channel code)",
+    "value": "omnimall.channels.ChannelChanged",
+    "producer": "channels",
+    "consumers": [
+      "identity",
+      "catalog-sync",
+      "cart",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "ChannelChanged",
+    "schemaFile": "schemas/avro/channels/ChannelChanged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "ChannelChanged",
+      "namespace": "omnimall.channels",
+      "doc": "The full state of a channel after any change (registration, lifecycle transition, block or unblock, configuration). Consumers keep the latest by aggregateVersion.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "code",
+          "type": "string"
+        },
+        {
+          "name": "name",
+          "type": "string"
+        },
+        {
+          "name": "kind",
+          "type": "string",
+          "doc": "web, mobile_app, mini_app, kiosk, affiliate, marketplace"
+        },
+        {
+          "name": "state",
+          "type": "string",
+          "doc": "draft, pending_approval, approved, onboarding, active, maintenance, sunset, offboarding, retired"
+        },
+        {
+          "name": "previousState",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        },
+        {
+          "name": "expectedBackAt",
+          "type": [
+            "null",
+            {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            }
+          ],
+          "default": null,
+          "doc": "When a channel in maintenance expects to trade again."
+        },
+        {
+          "name": "blockReasons",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "doc": "Why commerce is blocked besides the state (e.g. outdated_branding, missing_compliance_text). Empty when not blocked."
+        },
+        {
+          "name": "country",
+          "type": "string"
+        },
+        {
+          "name": "region",
+          "type": "string"
+        },
+        {
+          "name": "languages",
+          "type": {
+            "type": "array",
+            "items": "string"
+          }
+        },
+        {
+          "name": "currencies",
+          "type": {
+            "type": "array",
+            "items": "string"
+          }
+        },
+        {
+          "name": "masterChannel",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        },
+        {
+          "name": "allowedDataRegions",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "doc": "Regions whose customers' personal data this channel may receive."
+        },
+        {
+          "name": "change",
+          "type": "string",
+          "doc": "registered, transitioned, blocked, unblocked, updated"
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "catalog.local-item",
+    "description": "A variant was listed, repriced or withdrawn in one channel's local catalogue.",
+    "key": "aggregateId (<channel>:<sku>)",
+    "value": "omnimall.catalog.LocalItemChanged",
+    "producer": "catalog-sync",
+    "consumers": [
+      "cart",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "LocalItemChanged",
+    "schemaFile": "schemas/avro/catalog/LocalItemChanged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "LocalItemChanged",
+      "namespace": "omnimall.catalog",
+      "doc": "A variant as one channel's local catalogue shows it, or its withdrawal from that channel. Aggregate id is `<channel>:<sku>`.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "channel",
+          "type": "string"
+        },
+        {
+          "name": "sku",
+          "type": "string"
+        },
+        {
+          "name": "productId",
+          "type": "string"
+        },
+        {
+          "name": "status",
+          "type": {
+            "type": "enum",
+            "name": "LocalItemStatus",
+            "symbols": [
+              "listed",
+              "withdrawn"
+            ]
+          }
+        },
+        {
+          "name": "title",
+          "type": "string"
+        },
+        {
+          "name": "priceMinor",
+          "type": [
+            "null",
+            "long"
+          ],
+          "default": null,
+          "doc": "Price in the currency's minor units (ISO 4217 exponent)."
+        },
+        {
+          "name": "currency",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        },
+        {
+          "name": "taxInclusive",
+          "type": "boolean",
+          "default": true
+        },
+        {
+          "name": "barredRegions",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "default": [],
+          "doc": "Markets where this item may not be sold."
+        },
+        {
+          "name": "masterVersion",
+          "type": "long"
+        },
+        {
+          "name": "sellerId",
+          "type": "string"
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "cart.cart-changed",
+    "description": "A customer's global cart or wishlist changed on some channel (full state).",
+    "key": "aggregateId (cartId)",
+    "value": "omnimall.cart.CartChanged",
+    "producer": "cart",
+    "consumers": [
+      "cart",
+      "channels",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "CartChanged",
+    "schemaFile": "schemas/avro/cart/CartChanged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "CartChanged",
+      "namespace": "omnimall.cart",
+      "doc": "A customer's global cart and wishlist after a change on any channel (full state, versioned).",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "cartId",
+          "type": "string",
+          "doc": "The customer id, or `device:<id>` for an anonymous cart."
+        },
+        {
+          "name": "customerId",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        },
+        {
+          "name": "version",
+          "type": "long"
+        },
+        {
+          "name": "change",
+          "type": "string",
+          "doc": "line_added, line_updated, line_removed, wishlist_changed, merged, cleared"
+        },
+        {
+          "name": "lines",
+          "type": {
+            "type": "array",
+            "items": {
+              "type": "record",
+              "name": "CartLine",
+              "fields": [
+                {
+                  "name": "sku",
+                  "type": "string"
+                },
+                {
+                  "name": "quantity",
+                  "type": "int"
+                },
+                {
+                  "name": "channel",
+                  "type": "string"
+                },
+                {
+                  "name": "addedAt",
+                  "type": {
+                    "type": "long",
+                    "logicalType": "timestamp-millis"
+                  }
+                }
+              ]
+            }
+          }
+        },
+        {
+          "name": "wishlist",
+          "type": {
+            "type": "array",
+            "items": "string"
+          }
+        }
+      ]
+    }
   }
 ];
