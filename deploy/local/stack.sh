@@ -6,7 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 HERE="$ROOT/deploy/local"
 
 topics() {
-  (cd "$ROOT" && node_modules/.bin/tsx packages/service-kit/src/cli/create-topics.ts) | sed 's/^/[topics]         /'
+  (cd "$ROOT" && node_modules/.bin/tsc -b packages/service-kit && node packages/service-kit/dist/cli/create-topics.js) | sed 's/^/[topics]         /'
 }
 
 case "${1:-}" in

@@ -612,6 +612,375 @@ export const catalogue: readonly TopicSpec[] = [
     "partitions": 6,
     "cleanup": "delete",
     "priority": "high",
+    "name": "identity.consent-changed",
+    "description": "A customer's marketing / analytics / personalisation consents on one channel changed.",
+    "key": "aggregateId (customerId)",
+    "value": "omnimall.identity.ConsentChanged",
+    "producer": "identity",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "ConsentChanged",
+    "schemaFile": "schemas/avro/identity/ConsentChanged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "ConsentChanged",
+      "namespace": "omnimall.identity",
+      "doc": "A customer's consents on one channel after a change (full state for that channel).",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "customerId",
+          "type": "string"
+        },
+        {
+          "name": "channel",
+          "type": "string"
+        },
+        {
+          "name": "marketing",
+          "type": "boolean"
+        },
+        {
+          "name": "analytics",
+          "type": "boolean"
+        },
+        {
+          "name": "personalisation",
+          "type": "boolean"
+        },
+        {
+          "name": "source",
+          "type": "string",
+          "doc": "Where the consent was given or withdrawn (e.g. signup_form, settings_page, admin, erasure)."
+        },
+        {
+          "name": "changedAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "normal",
+    "name": "identity.compliance-violation",
+    "description": "A request was refused by a compliance rule (data residency); for compliance review.",
+    "key": "aggregateId (violation id)",
+    "value": "omnimall.identity.ComplianceViolation",
+    "producer": "identity",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 10,
+    "valueType": "ComplianceViolation",
+    "schemaFile": "schemas/avro/identity/ComplianceViolation.avsc",
+    "avro": {
+      "type": "record",
+      "name": "ComplianceViolation",
+      "namespace": "omnimall.identity",
+      "doc": "A request was refused because it would have broken a compliance rule (e.g. personal data leaving its residency region). For compliance review.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "rule",
+          "type": "string",
+          "doc": "Rule that refused the request, e.g. data_residency."
+        },
+        {
+          "name": "customerId",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        },
+        {
+          "name": "channel",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        },
+        {
+          "name": "dataRegion",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "Region of the personal data concerned."
+        },
+        {
+          "name": "allowedRegions",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "doc": "Regions the channel may receive."
+        },
+        {
+          "name": "action",
+          "type": "string",
+          "doc": "What was attempted, e.g. GET /customers/:id/profile."
+        },
+        {
+          "name": "actor",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "Account id of the caller, when authenticated."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "identity.data-request",
+    "description": "A customer's data was exported or erased (erasure asks every holder to pseudonymise its copies).",
+    "key": "aggregateId (customerId)",
+    "value": "omnimall.identity.DataSubjectRequest",
+    "producer": "identity",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "DataSubjectRequest",
+    "schemaFile": "schemas/avro/identity/DataSubjectRequest.avsc",
+    "avro": {
+      "type": "record",
+      "name": "DataSubjectRequest",
+      "namespace": "omnimall.identity",
+      "doc": "A data export or erasure of one customer was carried out by identity; services holding that customer's personal data act on it (erasure: pseudonymise their copies).",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "requestId",
+          "type": "string"
+        },
+        {
+          "name": "customerId",
+          "type": "string"
+        },
+        {
+          "name": "kind",
+          "type": {
+            "type": "enum",
+            "name": "DataSubjectRequestKind",
+            "symbols": [
+              "export",
+              "erasure"
+            ]
+          }
+        },
+        {
+          "name": "requestedBy",
+          "type": "string"
+        },
+        {
+          "name": "completedAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
     "name": "channels.channel-changed",
     "description": "A channel was registered, moved through its lifecycle, blocked, unblocked or reconfigured (full state).",
     "key": "aggregateId (channel code)",
@@ -789,6 +1158,545 @@ export const catalogue: readonly TopicSpec[] = [
     "partitions": 6,
     "cleanup": "delete",
     "priority": "high",
+    "name": "channels.notification",
+    "description": "A maintenance, sunset or commerce-blocked message for one audience (customer, seller, admin) of one channel in one language.",
+    "key": "aggregateId (notificationId)",
+    "value": "omnimall.channels.ChannelNotification",
+    "producer": "channels",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "ChannelNotification",
+    "schemaFile": "schemas/avro/channels/ChannelNotification.avsc",
+    "avro": {
+      "type": "record",
+      "name": "ChannelNotification",
+      "namespace": "omnimall.channels",
+      "doc": "A channel-specific message for one audience in one language, rendered from the channel's effective templates (maintenance, sunset, commerce blocked). Stored by channels and delivered to the channel's webhook endpoints.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "notificationId",
+          "type": "string"
+        },
+        {
+          "name": "channel",
+          "type": "string",
+          "doc": "Channel code."
+        },
+        {
+          "name": "kind",
+          "type": "string",
+          "doc": "maintenance, sunset, commerce_blocked"
+        },
+        {
+          "name": "audience",
+          "type": "string",
+          "doc": "customer, seller, admin"
+        },
+        {
+          "name": "language",
+          "type": "string",
+          "doc": "BCP 47 tag of the message (one of the channel's languages, or the template fallback)."
+        },
+        {
+          "name": "subject",
+          "type": "string"
+        },
+        {
+          "name": "message",
+          "type": "string"
+        },
+        {
+          "name": "recipientIds",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "doc": "Customer ids for audience customer (at most 500 per notification); empty for a broadcast to the channel's sellers or to admins."
+        },
+        {
+          "name": "expectedBackAt",
+          "type": [
+            "null",
+            {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            }
+          ],
+          "default": null
+        },
+        {
+          "name": "configVersion",
+          "type": "long",
+          "doc": "Global configuration version whose templates were used."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "normal",
+    "name": "channels.partner-delivery",
+    "description": "One webhook delivery to a channel's endpoint ended (delivered, or failed after every retry), with its lag.",
+    "key": "aggregateId (deliveryId)",
+    "value": "omnimall.channels.PartnerDelivery",
+    "producer": "channels",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 10,
+    "valueType": "PartnerDelivery",
+    "schemaFile": "schemas/avro/channels/PartnerDelivery.avsc",
+    "avro": {
+      "type": "record",
+      "name": "PartnerDelivery",
+      "namespace": "omnimall.channels",
+      "doc": "The outcome of one webhook delivery to a channel's endpoint (an ack per delivery, so the sync-monitor sees partner lag).",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "deliveryId",
+          "type": "string"
+        },
+        {
+          "name": "channel",
+          "type": "string"
+        },
+        {
+          "name": "endpointId",
+          "type": "string"
+        },
+        {
+          "name": "eventType",
+          "type": "string",
+          "doc": "cart.changed, channel.changed, notification, order.status"
+        },
+        {
+          "name": "sourceEventId",
+          "type": "string",
+          "doc": "The event the delivery carries."
+        },
+        {
+          "name": "status",
+          "type": "string",
+          "doc": "delivered, failed (gave up after maxAttempts)"
+        },
+        {
+          "name": "attempts",
+          "type": "int"
+        },
+        {
+          "name": "httpStatus",
+          "type": [
+            "null",
+            "int"
+          ],
+          "default": null
+        },
+        {
+          "name": "error",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        },
+        {
+          "name": "sourceOccurredAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        },
+        {
+          "name": "completedAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        },
+        {
+          "name": "lagMs",
+          "type": "long",
+          "doc": "completedAt - sourceOccurredAt."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "normal",
+    "name": "partner.order-status",
+    "description": "Partner systems (affiliate, marketplace) report an order's status in their own ids; channels validates, maps and dead-letters invalid records with the reason.",
+    "key": "aggregateId (partnerOrderId)",
+    "value": "omnimall.partner.PartnerOrderStatus",
+    "producer": "partner systems",
+    "consumers": [
+      "channels"
+    ],
+    "slaSeconds": 10,
+    "valueType": "PartnerOrderStatus",
+    "schemaFile": "schemas/avro/channels/PartnerOrderStatus.avsc",
+    "avro": {
+      "type": "record",
+      "name": "PartnerOrderStatus",
+      "namespace": "omnimall.partner",
+      "doc": "Produced by a partner system (affiliate or marketplace) on partner.order-status: an order's status in the partner's own ids. The envelope's producer names the partner system, aggregateId is the partner order id.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "partnerChannel",
+          "type": "string",
+          "doc": "Code of the omnimall channel the partner operates."
+        },
+        {
+          "name": "partnerOrderId",
+          "type": "string"
+        },
+        {
+          "name": "partnerCustomerId",
+          "type": "string"
+        },
+        {
+          "name": "status",
+          "type": "string",
+          "doc": "created, paid, shipped, delivered, cancelled, returned"
+        },
+        {
+          "name": "currency",
+          "type": "string",
+          "doc": "ISO 4217; one of the channel's currencies."
+        },
+        {
+          "name": "totalMinor",
+          "type": "long",
+          "doc": "Order total in minor units; not negative."
+        },
+        {
+          "name": "statusAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "normal",
+    "name": "channels.partner-order-status",
+    "description": "A validated partner order status in global ids (global customer id, global order id).",
+    "key": "aggregateId (global orderId)",
+    "value": "omnimall.channels.PartnerOrderStatusMapped",
+    "producer": "channels",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 10,
+    "valueType": "PartnerOrderStatusMapped",
+    "schemaFile": "schemas/avro/channels/PartnerOrderStatusMapped.avsc",
+    "avro": {
+      "type": "record",
+      "name": "PartnerOrderStatusMapped",
+      "namespace": "omnimall.channels",
+      "doc": "A validated partner order status in global ids: the partner customer mapped to the global customer, the partner order to a global order id (assigned on first sight). Full state of the order as channels knows it.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "orderId",
+          "type": "string",
+          "doc": "Global order id."
+        },
+        {
+          "name": "customerId",
+          "type": "string",
+          "doc": "Global customer id."
+        },
+        {
+          "name": "channel",
+          "type": "string"
+        },
+        {
+          "name": "partnerOrderId",
+          "type": "string"
+        },
+        {
+          "name": "status",
+          "type": "string"
+        },
+        {
+          "name": "currency",
+          "type": "string"
+        },
+        {
+          "name": "totalMinor",
+          "type": "long"
+        },
+        {
+          "name": "statusAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        },
+        {
+          "name": "sourceEventId",
+          "type": "string",
+          "doc": "eventId of the partner's record."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
     "name": "catalog.local-item",
     "description": "A variant was listed, repriced or withdrawn in one channel's local catalogue.",
     "key": "aggregateId (<channel>:<sku>)",
@@ -933,6 +1841,646 @@ export const catalogue: readonly TopicSpec[] = [
         {
           "name": "sellerId",
           "type": "string"
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "normal",
+    "name": "catalog.staged-diff",
+    "description": "A master change held by a manual sync rule for a channel manager's approval, and its approval or rejection (full state).",
+    "key": "aggregateId (<channel>:<sku>|<ruleId>)",
+    "value": "omnimall.catalog.StagedDiffChanged",
+    "producer": "catalog-sync",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 10,
+    "valueType": "StagedDiffChanged",
+    "schemaFile": "schemas/avro/catalog/StagedDiffChanged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "StagedDiffChanged",
+      "namespace": "omnimall.catalog",
+      "doc": "A master change governed by a manual sync rule, staged for a channel manager's approval, or its approval, rejection or supersession (full state). Aggregate id is the diff id `<channel>:<sku>|<ruleId>`.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "diffId",
+          "type": "string"
+        },
+        {
+          "name": "channel",
+          "type": "string"
+        },
+        {
+          "name": "sku",
+          "type": "string"
+        },
+        {
+          "name": "productId",
+          "type": "string"
+        },
+        {
+          "name": "ruleId",
+          "type": "string"
+        },
+        {
+          "name": "ruleVersion",
+          "type": "int"
+        },
+        {
+          "name": "masterVersion",
+          "type": "long"
+        },
+        {
+          "name": "status",
+          "type": {
+            "type": "enum",
+            "name": "StagedDiffStatus",
+            "symbols": [
+              "pending",
+              "approved",
+              "rejected"
+            ]
+          }
+        },
+        {
+          "name": "changes",
+          "type": {
+            "type": "array",
+            "items": {
+              "type": "record",
+              "name": "FieldChange",
+              "fields": [
+                {
+                  "name": "field",
+                  "type": "string"
+                },
+                {
+                  "name": "fromJson",
+                  "type": [
+                    "null",
+                    "string"
+                  ],
+                  "default": null,
+                  "doc": "The local value before, as JSON."
+                },
+                {
+                  "name": "toJson",
+                  "type": "string",
+                  "doc": "The value the master change would bring, as JSON."
+                }
+              ]
+            }
+          }
+        },
+        {
+          "name": "decidedBy",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "normal",
+    "name": "catalog.conflict",
+    "description": "A locally edited field was changed in the master; opened, then resolved with keep_local, take_master or merge.",
+    "key": "aggregateId (<channel>:<sku>)",
+    "value": "omnimall.catalog.ConflictChanged",
+    "producer": "catalog-sync",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 10,
+    "valueType": "ConflictChanged",
+    "schemaFile": "schemas/avro/catalog/ConflictChanged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "ConflictChanged",
+      "namespace": "omnimall.catalog",
+      "doc": "A field edited locally in a channel was also changed in the master: opened (the local value is kept until resolved) or resolved with keep_local, take_master or merge. Aggregate id is the local item `<channel>:<sku>`.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "conflictId",
+          "type": "string"
+        },
+        {
+          "name": "channel",
+          "type": "string"
+        },
+        {
+          "name": "sku",
+          "type": "string"
+        },
+        {
+          "name": "productId",
+          "type": "string"
+        },
+        {
+          "name": "field",
+          "type": "string"
+        },
+        {
+          "name": "status",
+          "type": {
+            "type": "enum",
+            "name": "ConflictStatus",
+            "symbols": [
+              "open",
+              "resolved"
+            ]
+          }
+        },
+        {
+          "name": "baseJson",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The master-derived value the local edit was made against."
+        },
+        {
+          "name": "localJson",
+          "type": "string"
+        },
+        {
+          "name": "masterJson",
+          "type": "string"
+        },
+        {
+          "name": "masterVersion",
+          "type": "long"
+        },
+        {
+          "name": "resolution",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "keep_local, take_master or merge"
+        },
+        {
+          "name": "resolvedJson",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        },
+        {
+          "name": "resolvedBy",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "normal",
+    "name": "catalog.transformation-evidence",
+    "description": "Audit evidence of each propagation into a local item (input, rule id and version, rate used, output per transformation).",
+    "key": "aggregateId (<channel>:<sku>)",
+    "value": "omnimall.catalog.TransformationEvidence",
+    "producer": "catalog-sync",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 30,
+    "valueType": "TransformationEvidence",
+    "schemaFile": "schemas/avro/catalog/TransformationEvidence.avsc",
+    "avro": {
+      "type": "record",
+      "name": "TransformationEvidence",
+      "namespace": "omnimall.catalog",
+      "doc": "Audit evidence of one propagation of a master product into a local item: every transformation applied, with its input, rule id and version, the rate used and its output. Aggregate id is the local item `<channel>:<sku>`.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "evidenceId",
+          "type": "string"
+        },
+        {
+          "name": "channel",
+          "type": "string"
+        },
+        {
+          "name": "sku",
+          "type": "string"
+        },
+        {
+          "name": "productId",
+          "type": "string"
+        },
+        {
+          "name": "masterVersion",
+          "type": "long"
+        },
+        {
+          "name": "steps",
+          "type": {
+            "type": "array",
+            "items": {
+              "type": "record",
+              "name": "TransformationStep",
+              "fields": [
+                {
+                  "name": "field",
+                  "type": "string"
+                },
+                {
+                  "name": "kind",
+                  "type": "string",
+                  "doc": "locale_fallback, field_mapping, attribute_transform, category_mapping, channel_price, currency_conversion, tax_display, rounding"
+                },
+                {
+                  "name": "ruleId",
+                  "type": "string"
+                },
+                {
+                  "name": "ruleVersion",
+                  "type": "int"
+                },
+                {
+                  "name": "inputJson",
+                  "type": "string"
+                },
+                {
+                  "name": "outputJson",
+                  "type": "string"
+                },
+                {
+                  "name": "rate",
+                  "type": [
+                    "null",
+                    {
+                      "type": "record",
+                      "name": "RateUsed",
+                      "fields": [
+                        {
+                          "name": "base",
+                          "type": "string"
+                        },
+                        {
+                          "name": "quote",
+                          "type": "string"
+                        },
+                        {
+                          "name": "rate",
+                          "type": "string",
+                          "doc": "Decimal string: units of quote per unit of base."
+                        },
+                        {
+                          "name": "source",
+                          "type": "string"
+                        },
+                        {
+                          "name": "effectiveFrom",
+                          "type": {
+                            "type": "long",
+                            "logicalType": "timestamp-millis"
+                          }
+                        },
+                        {
+                          "name": "version",
+                          "type": "int"
+                        }
+                      ]
+                    }
+                  ],
+                  "default": null
+                }
+              ]
+            }
+          }
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "normal",
+    "name": "catalog.restriction-refused",
+    "description": "An assignment or propagation refused because the product is barred from the channel or its market (audit).",
+    "key": "aggregateId (productId)",
+    "value": "omnimall.catalog.RestrictionRefused",
+    "producer": "catalog-sync",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 10,
+    "valueType": "RestrictionRefused",
+    "schemaFile": "schemas/avro/catalog/RestrictionRefused.avsc",
+    "avro": {
+      "type": "record",
+      "name": "RestrictionRefused",
+      "namespace": "omnimall.catalog",
+      "doc": "An assignment or propagation of a product into a channel was refused because the product is barred there by regulation or contract. Aggregate id is the product id.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "refusalId",
+          "type": "string"
+        },
+        {
+          "name": "productId",
+          "type": "string"
+        },
+        {
+          "name": "channel",
+          "type": "string"
+        },
+        {
+          "name": "action",
+          "type": "string",
+          "doc": "assignment, propagation or approval"
+        },
+        {
+          "name": "restrictionId",
+          "type": "string"
+        },
+        {
+          "name": "restrictionKind",
+          "type": "string",
+          "doc": "region, country or channel"
+        },
+        {
+          "name": "restrictionValue",
+          "type": "string"
+        },
+        {
+          "name": "basis",
+          "type": "string",
+          "doc": "regulation or contract"
+        },
+        {
+          "name": "reason",
+          "type": "string"
+        },
+        {
+          "name": "actor",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
         }
       ]
     }

@@ -21,6 +21,28 @@ export interface CartChanged {
   wishlist: Array<string>;
 }
 
+export type ConflictStatus = 'open' | 'resolved';
+
+/** A field edited locally in a channel was also changed in the master: opened (the local value is kept until resolved) or resolved with keep_local, take_master or merge. Aggregate id is the local item `<channel>:<sku>`. */
+export interface ConflictChanged {
+  envelope: EventEnvelope;
+  conflictId: string;
+  channel: string;
+  sku: string;
+  productId: string;
+  field: string;
+  status: ConflictStatus;
+  /** The master-derived value the local edit was made against. */
+  baseJson: null | string;
+  localJson: string;
+  masterJson: string;
+  masterVersion: number;
+  /** keep_local, take_master or merge */
+  resolution: null | string;
+  resolvedJson: null | string;
+  resolvedBy: null | string;
+}
+
 export type LocalItemStatus = 'listed' | 'withdrawn';
 
 /** A variant as one channel's local catalogue shows it, or its withdrawal from that channel. Aggregate id is `<channel>:<sku>`. */
@@ -39,6 +61,81 @@ export interface LocalItemChanged {
   barredRegions: Array<string>;
   masterVersion: number;
   sellerId: string;
+}
+
+/** An assignment or propagation of a product into a channel was refused because the product is barred there by regulation or contract. Aggregate id is the product id. */
+export interface RestrictionRefused {
+  envelope: EventEnvelope;
+  refusalId: string;
+  productId: string;
+  channel: string;
+  /** assignment, propagation or approval */
+  action: string;
+  restrictionId: string;
+  /** region, country or channel */
+  restrictionKind: string;
+  restrictionValue: string;
+  /** regulation or contract */
+  basis: string;
+  reason: string;
+  actor: null | string;
+}
+
+export type StagedDiffStatus = 'pending' | 'approved' | 'rejected';
+
+export interface FieldChange {
+  field: string;
+  /** The local value before, as JSON. */
+  fromJson: null | string;
+  /** The value the master change would bring, as JSON. */
+  toJson: string;
+}
+
+/** A master change governed by a manual sync rule, staged for a channel manager's approval, or its approval, rejection or supersession (full state). Aggregate id is the diff id `<channel>:<sku>|<ruleId>`. */
+export interface StagedDiffChanged {
+  envelope: EventEnvelope;
+  diffId: string;
+  channel: string;
+  sku: string;
+  productId: string;
+  ruleId: string;
+  ruleVersion: number;
+  masterVersion: number;
+  status: StagedDiffStatus;
+  changes: Array<FieldChange>;
+  decidedBy: null | string;
+}
+
+export interface RateUsed {
+  base: string;
+  quote: string;
+  /** Decimal string: units of quote per unit of base. */
+  rate: string;
+  source: string;
+  effectiveFrom: number;
+  version: number;
+}
+
+export interface TransformationStep {
+  field: string;
+  /** locale_fallback, field_mapping, attribute_transform, category_mapping, channel_price, currency_conversion, tax_display, rounding */
+  kind: string;
+  ruleId: string;
+  ruleVersion: number;
+  inputJson: string;
+  outputJson: string;
+  rate: null | RateUsed;
+}
+
+/** Audit evidence of one propagation of a master product into a local item: every transformation applied, with its input, rule id and version, the rate used and its output. Aggregate id is the local item `<channel>:<sku>`. */
+export interface TransformationEvidence {
+  envelope: EventEnvelope;
+  evidenceId: string;
+  channel: string;
+  sku: string;
+  productId: string;
+  masterVersion: number;
+  steps: Array<TransformationStep>;
 }
 
 /** The full state of a channel after any change (registration, lifecycle transition, block or unblock, configuration). Consumers keep the latest by aggregateVersion. */
@@ -66,6 +163,65 @@ export interface ChannelChanged {
   change: string;
 }
 
+/** A channel-specific message for one audience in one language, rendered from the channel's effective templates (maintenance, sunset, commerce blocked). Stored by channels and delivered to the channel's webhook endpoints. */
+export interface ChannelNotification {
+  envelope: EventEnvelope;
+  notificationId: string;
+  /** Channel code. */
+  channel: string;
+  /** maintenance, sunset, commerce_blocked */
+  kind: string;
+  /** customer, seller, admin */
+  audience: string;
+  /** BCP 47 tag of the message (one of the channel's languages, or the template fallback). */
+  language: string;
+  subject: string;
+  message: string;
+  /** Customer ids for audience customer (at most 500 per notification); empty for a broadcast to the channel's sellers or to admins. */
+  recipientIds: Array<string>;
+  expectedBackAt: null | number;
+  /** Global configuration version whose templates were used. */
+  configVersion: number;
+}
+
+/** The outcome of one webhook delivery to a channel's endpoint (an ack per delivery, so the sync-monitor sees partner lag). */
+export interface PartnerDelivery {
+  envelope: EventEnvelope;
+  deliveryId: string;
+  channel: string;
+  endpointId: string;
+  /** cart.changed, channel.changed, notification, order.status */
+  eventType: string;
+  /** The event the delivery carries. */
+  sourceEventId: string;
+  /** delivered, failed (gave up after maxAttempts) */
+  status: string;
+  attempts: number;
+  httpStatus: null | number;
+  error: null | string;
+  sourceOccurredAt: number;
+  completedAt: number;
+  /** completedAt - sourceOccurredAt. */
+  lagMs: number;
+}
+
+/** A validated partner order status in global ids: the partner customer mapped to the global customer, the partner order to a global order id (assigned on first sight). Full state of the order as channels knows it. */
+export interface PartnerOrderStatusMapped {
+  envelope: EventEnvelope;
+  /** Global order id. */
+  orderId: string;
+  /** Global customer id. */
+  customerId: string;
+  channel: string;
+  partnerOrderId: string;
+  status: string;
+  currency: string;
+  totalMinor: number;
+  statusAt: number;
+  /** eventId of the partner's record. */
+  sourceEventId: string;
+}
+
 /** Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to. */
 export interface EventEnvelope {
   /** Unique per event; consumers deduplicate on it. */
@@ -84,6 +240,36 @@ export interface EventEnvelope {
   aggregateId: string;
   /** Version of the aggregate after the change. */
   aggregateVersion: number;
+}
+
+/** A request was refused because it would have broken a compliance rule (e.g. personal data leaving its residency region). For compliance review. */
+export interface ComplianceViolation {
+  envelope: EventEnvelope;
+  /** Rule that refused the request, e.g. data_residency. */
+  rule: string;
+  customerId: null | string;
+  channel: null | string;
+  /** Region of the personal data concerned. */
+  dataRegion: null | string;
+  /** Regions the channel may receive. */
+  allowedRegions: Array<string>;
+  /** What was attempted, e.g. GET /customers/:id/profile. */
+  action: string;
+  /** Account id of the caller, when authenticated. */
+  actor: null | string;
+}
+
+/** A customer's consents on one channel after a change (full state for that channel). */
+export interface ConsentChanged {
+  envelope: EventEnvelope;
+  customerId: string;
+  channel: string;
+  marketing: boolean;
+  analytics: boolean;
+  personalisation: boolean;
+  /** Where the consent was given or withdrawn (e.g. signup_form, settings_page, admin, erasure). */
+  source: string;
+  changedAt: number;
 }
 
 /** An admin folded one profile into another: everything held for the source (carts, wishlists, orders) must move to the target. */
@@ -112,6 +298,18 @@ export interface CustomerStatusChanged {
   change: string;
 }
 
+export type DataSubjectRequestKind = 'export' | 'erasure';
+
+/** A data export or erasure of one customer was carried out by identity; services holding that customer's personal data act on it (erasure: pseudonymise their copies). */
+export interface DataSubjectRequest {
+  envelope: EventEnvelope;
+  requestId: string;
+  customerId: string;
+  kind: DataSubjectRequestKind;
+  requestedBy: string;
+  completedAt: number;
+}
+
 export type LinkedIdentityType = 'device' | 'app_installation' | 'partner_account' | 'external_login';
 
 /** An external identifier (device, app installation, partner account, external login) now resolves to a customer. */
@@ -122,6 +320,22 @@ export interface IdentityLinked {
   externalId: string;
   /** Channel the identifier came from. */
   channel: string;
+}
+
+/** Produced by a partner system (affiliate or marketplace) on partner.order-status: an order's status in the partner's own ids. The envelope's producer names the partner system, aggregateId is the partner order id. */
+export interface PartnerOrderStatus {
+  envelope: EventEnvelope;
+  /** Code of the omnimall channel the partner operates. */
+  partnerChannel: string;
+  partnerOrderId: string;
+  partnerCustomerId: string;
+  /** created, paid, shipped, delivered, cancelled, returned */
+  status: string;
+  /** ISO 4217; one of the channel's currencies. */
+  currency: string;
+  /** Order total in minor units; not negative. */
+  totalMinor: number;
+  statusAt: number;
 }
 
 /** Synthetic event used by benchmarks and the backbone's own tests to measure a publish-consume-apply round trip. */
@@ -164,8 +378,19 @@ export interface TopicValues {
   'identity.customer-status': CustomerStatusChanged;
   'identity.identity-linked': IdentityLinked;
   'identity.customer-merged': CustomerMerged;
+  'identity.consent-changed': ConsentChanged;
+  'identity.compliance-violation': ComplianceViolation;
+  'identity.data-request': DataSubjectRequest;
   'channels.channel-changed': ChannelChanged;
+  'channels.notification': ChannelNotification;
+  'channels.partner-delivery': PartnerDelivery;
+  'partner.order-status': PartnerOrderStatus;
+  'channels.partner-order-status': PartnerOrderStatusMapped;
   'catalog.local-item': LocalItemChanged;
+  'catalog.staged-diff': StagedDiffChanged;
+  'catalog.conflict': ConflictChanged;
+  'catalog.transformation-evidence': TransformationEvidence;
+  'catalog.restriction-refused': RestrictionRefused;
   'cart.cart-changed': CartChanged;
 }
 
