@@ -108,17 +108,27 @@ function tsName(full: string): string {
 function tsType(schema: AvroSchema, ns: string | undefined, out: string[], seen: Set<string>): string {
   if (typeof schema === 'string') {
     switch (schema) {
-      case 'null': return 'null';
-      case 'boolean': return 'boolean';
-      case 'int': case 'long': case 'float': case 'double': return 'number';
-      case 'bytes': return 'Buffer';
-      case 'string': return 'string';
-      default: return tsName(schema);
+      case 'null':
+        return 'null';
+      case 'boolean':
+        return 'boolean';
+      case 'int':
+      case 'long':
+      case 'float':
+      case 'double':
+        return 'number';
+      case 'bytes':
+        return 'Buffer';
+      case 'string':
+        return 'string';
+      default:
+        return tsName(schema);
     }
   }
   if (Array.isArray(schema)) return schema.map((s) => tsType(s, ns, out, seen)).join(' | ');
   switch (schema.type) {
-    case 'record': case 'error': {
+    case 'record':
+    case 'error': {
       const name = fullName(schema, ns);
       if (!seen.has(name)) {
         seen.add(name);
@@ -140,10 +150,14 @@ function tsType(schema: AvroSchema, ns: string | undefined, out: string[], seen:
       }
       return tsName(name);
     }
-    case 'fixed': return 'Buffer';
-    case 'array': return `Array<${tsType(schema.items as AvroSchema, ns, out, seen)}>`;
-    case 'map': return `Record<string, ${tsType(schema.values as AvroSchema, ns, out, seen)}>`;
-    default: return tsType(schema.type, ns, out, seen);
+    case 'fixed':
+      return 'Buffer';
+    case 'array':
+      return `Array<${tsType(schema.items as AvroSchema, ns, out, seen)}>`;
+    case 'map':
+      return `Record<string, ${tsType(schema.values as AvroSchema, ns, out, seen)}>`;
+    default:
+      return tsType(schema.type, ns, out, seen);
   }
 }
 
@@ -229,7 +243,10 @@ function generate(): Map<string, string> {
     channels,
     components: { messages },
   };
-  files.set(join(root, 'docs', 'asyncapi.yaml'), `# Generated from schemas/ by packages/contracts/scripts/generate.ts. Do not edit.\n${YAML.stringify(asyncapi)}`);
+  files.set(
+    join(root, 'docs', 'asyncapi.yaml'),
+    `# Generated from schemas/ by packages/contracts/scripts/generate.ts. Do not edit.\n${YAML.stringify(asyncapi)}`,
+  );
   return files;
 }
 

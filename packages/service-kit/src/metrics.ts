@@ -19,14 +19,61 @@ export class ServiceMetrics {
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry });
     const r = [this.registry];
-    this.produced = new Counter({ name: 'omnimall_events_produced_total', help: 'Events published to Kafka', labelNames: ['topic'], registers: r });
-    this.consumed = new Counter({ name: 'omnimall_events_consumed_total', help: 'Events handled, by outcome', labelNames: ['topic', 'consumer', 'outcome'], registers: r });
-    this.retried = new Counter({ name: 'omnimall_events_retried_total', help: 'Handler attempts that failed and were retried', labelNames: ['topic', 'consumer'], registers: r });
-    this.deadLettered = new Counter({ name: 'omnimall_events_dead_lettered_total', help: 'Records sent to a dead-letter topic', labelNames: ['topic', 'consumer', 'reason'], registers: r });
-    this.handlerDuration = new Histogram({ name: 'omnimall_event_handler_seconds', help: 'Event handler duration', labelNames: ['topic', 'consumer'], buckets: LATENCY_BUCKETS, registers: r });
-    this.outboxDepth = new Gauge({ name: 'omnimall_outbox_pending', help: 'Outbox events written but not yet published', labelNames: ['collection'], registers: r });
-    this.outboxOldestAge = new Gauge({ name: 'omnimall_outbox_oldest_pending_seconds', help: 'Age of the oldest unpublished outbox event', labelNames: ['collection'], registers: r });
-    this.breakerState = new Gauge({ name: 'omnimall_circuit_breaker_state', help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open', labelNames: ['breaker'], registers: r });
-    this.httpDuration = new Histogram({ name: 'omnimall_http_request_seconds', help: 'HTTP request duration', labelNames: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS, registers: r });
+    this.produced = new Counter({
+      name: 'omnimall_events_produced_total',
+      help: 'Events published to Kafka',
+      labelNames: ['topic'],
+      registers: r,
+    });
+    this.consumed = new Counter({
+      name: 'omnimall_events_consumed_total',
+      help: 'Events handled, by outcome',
+      labelNames: ['topic', 'consumer', 'outcome'],
+      registers: r,
+    });
+    this.retried = new Counter({
+      name: 'omnimall_events_retried_total',
+      help: 'Handler attempts that failed and were retried',
+      labelNames: ['topic', 'consumer'],
+      registers: r,
+    });
+    this.deadLettered = new Counter({
+      name: 'omnimall_events_dead_lettered_total',
+      help: 'Records sent to a dead-letter topic',
+      labelNames: ['topic', 'consumer', 'reason'],
+      registers: r,
+    });
+    this.handlerDuration = new Histogram({
+      name: 'omnimall_event_handler_seconds',
+      help: 'Event handler duration',
+      labelNames: ['topic', 'consumer'],
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    });
+    this.outboxDepth = new Gauge({
+      name: 'omnimall_outbox_pending',
+      help: 'Outbox events written but not yet published',
+      labelNames: ['collection'],
+      registers: r,
+    });
+    this.outboxOldestAge = new Gauge({
+      name: 'omnimall_outbox_oldest_pending_seconds',
+      help: 'Age of the oldest unpublished outbox event',
+      labelNames: ['collection'],
+      registers: r,
+    });
+    this.breakerState = new Gauge({
+      name: 'omnimall_circuit_breaker_state',
+      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open',
+      labelNames: ['breaker'],
+      registers: r,
+    });
+    this.httpDuration = new Histogram({
+      name: 'omnimall_http_request_seconds',
+      help: 'HTTP request duration',
+      labelNames: ['method', 'route', 'status'],
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    });
   }
 }

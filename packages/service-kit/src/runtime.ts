@@ -46,9 +46,11 @@ export class ServiceRuntime {
       brokers: config.kafkaBrokers,
       logLevel: logLevel.WARN,
       retry: { initialRetryTime: 100, retries: 8 },
-      logCreator: () => ({ level, log }) => {
-        if (level <= logLevel.WARN) this.logger.warn(`kafkajs: ${log.message}`, { namespace: log.namespace });
-      },
+      logCreator:
+        () =>
+        ({ level, log }) => {
+          if (level <= logLevel.WARN) this.logger.warn(`kafkajs: ${log.message}`, { namespace: log.namespace });
+        },
     });
     this.schemas = new EventSchemas(config.schemaRegistryUrl, this.metrics);
     this.publisher = new EventPublisher(this.kafka, this.schemas, this.metrics, this.logger);
@@ -58,7 +60,9 @@ export class ServiceRuntime {
 
   static async start(opts: RuntimeOptions): Promise<ServiceRuntime> {
     const { config } = opts;
-    const db = await mongoose.createConnection(config.mongoUrl, { dbName: config.dbName, serverSelectionTimeoutMS: 5000, maxPoolSize: 20 }).asPromise();
+    const db = await mongoose
+      .createConnection(config.mongoUrl, { dbName: config.dbName, serverSelectionTimeoutMS: 5000, maxPoolSize: 20 })
+      .asPromise();
     const rt = new ServiceRuntime(config, db, opts);
     try {
       const produced = new Set<TopicName>([...opts.produces, 'sync.applied']);
@@ -75,7 +79,16 @@ export class ServiceRuntime {
   /** Starts a consumer group member; resolves once it has joined and holds partitions. */
   async consume(opts: ConsumerOptions): Promise<EventConsumer> {
     const consumer = new EventConsumer(
-      { kafka: this.kafka, schemas: this.schemas, publisher: this.publisher, metrics: this.metrics, logger: this.logger, db: this.db, locks: this.locks, service: this.config.service },
+      {
+        kafka: this.kafka,
+        schemas: this.schemas,
+        publisher: this.publisher,
+        metrics: this.metrics,
+        logger: this.logger,
+        db: this.db,
+        locks: this.locks,
+        service: this.config.service,
+      },
       opts,
     );
     await consumer.start();
@@ -88,9 +101,18 @@ export class ServiceRuntime {
       Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1500))]).catch(() => false);
     const admin = this.kafka.admin();
     const [kafka, mongo, registry] = await Promise.all([
-      withTimeout(admin.connect().then(() => admin.describeCluster()).finally(() => admin.disconnect())),
+      withTimeout(
+        admin
+          .connect()
+          .then(() => admin.describeCluster())
+          .finally(() => admin.disconnect()),
+      ),
       withTimeout(this.db.db!.admin().ping()),
-      withTimeout(fetch(`${this.config.schemaRegistryUrl}/subjects`).then((r) => { if (!r.ok) throw new Error(String(r.status)); })),
+      withTimeout(
+        fetch(`${this.config.schemaRegistryUrl}/subjects`).then((r) => {
+          if (!r.ok) throw new Error(String(r.status));
+        }),
+      ),
     ]);
     return { kafka, mongo, registry };
   }

@@ -15,11 +15,16 @@ export function uniqueName(prefix: string): string {
 
 /** Platform config for a test: its own database and an ephemeral HTTP port. */
 export function testConfig(service: string, overrides: Partial<PlatformConfig> = {}): PlatformConfig {
-  return loadPlatformConfig(service, 0, { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' }, {
-    dbName: uniqueName(`test_${service.replace(/-/g, '_')}`),
-    instanceId: uniqueName(service),
-    ...overrides,
-  });
+  return loadPlatformConfig(
+    service,
+    0,
+    { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
+    {
+      dbName: uniqueName(`test_${service.replace(/-/g, '_')}`),
+      instanceId: uniqueName(service),
+      ...overrides,
+    },
+  );
 }
 
 /** Polls `probe` until it returns a truthy value (a non-empty array), or fails after `timeoutMs` with `what`. */
@@ -33,13 +38,18 @@ export async function waitFor<T>(probe: () => Promise<T> | T, what: string, time
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
 export function testKafka(): Kafka {
-  return new Kafka({ clientId: uniqueName('test'), brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+  return new Kafka({
+    clientId: uniqueName('test'),
+    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    logLevel: logLevel.NOTHING,
+  });
 }
 
 export interface Collected {
@@ -53,7 +63,10 @@ export class TopicRecorder {
   readonly records: Collected[] = [];
   private consumer?: Consumer;
 
-  constructor(private readonly kafka: Kafka, private readonly topics: string[]) {}
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topics: string[],
+  ) {}
 
   async start(): Promise<this> {
     this.consumer = this.kafka.consumer({ groupId: uniqueName('recorder'), allowAutoTopicCreation: false });
@@ -65,7 +78,9 @@ export class TopicRecorder {
         resolve();
       });
     });
-    await this.consumer.run({ eachMessage: async ({ topic, partition, message }) => void this.records.push({ topic, partition, message }) });
+    await this.consumer.run({
+      eachMessage: async ({ topic, partition, message }) => void this.records.push({ topic, partition, message }),
+    });
     await joined;
     return this;
   }
@@ -85,7 +100,10 @@ export function runChild(
   env: Record<string, string>,
 ): Promise<{ stdout: string; signal: NodeJS.Signals | null; code: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += String(d)));
     child.on('error', reject);

@@ -5,7 +5,11 @@ import { runChild, testConfig, testKafka, TopicRecorder, uniqueName, waitFor } f
 import { tallyModel } from './fixtures/probe-model';
 
 const probe = (aggregateId: string, sequence: number, payload = '') =>
-  newEvent('platform.probe', { type: 'probe.changed', producer: 'kit-test', aggregateId, aggregateVersion: sequence }, { sequence, payload });
+  newEvent(
+    'platform.probe',
+    { type: 'probe.changed', producer: 'kit-test', aggregateId, aggregateVersion: sequence },
+    { sequence, payload },
+  );
 
 describe('effect-once consumers against the real stack', () => {
   let rt: ServiceRuntime;
@@ -41,7 +45,10 @@ describe('effect-once consumers against the real stack', () => {
     const e = probe(id, 1);
     await rt.publisher.publish([e]);
     await rt.publisher.publish([e]); // the same event again, as a crashed relay would republish it
-    const got = await waitFor(async () => ((await acks(e.value.envelope.eventId)).length === 2 ? acks(e.value.envelope.eventId) : null), 'two acks');
+    const got = await waitFor(
+      async () => ((await acks(e.value.envelope.eventId)).length === 2 ? acks(e.value.envelope.eventId) : null),
+      'two acks',
+    );
     expect(got.map((a) => a.outcome).sort()).toEqual(['applied', 'skipped_duplicate']);
     expect(got[0]).toMatchObject({ consumer: group, topic: 'platform.probe', ackedType: 'probe.changed', attempt: 1 });
     expect(got[0].appliedAt).toBeGreaterThanOrEqual(got[0].occurredAt);
@@ -55,7 +62,11 @@ describe('effect-once consumers against the real stack', () => {
     const group = uniqueName('kit.crash');
     // Commit an offset on this key's partition first, so the group resumes there after the crash.
     const child = runChild(join(__dirname, 'fixtures', 'crash-consumer.ts'), { TEST_DB: rt.config.dbName, GROUP: group, AGGREGATE_ID: id });
-    await waitFor(async () => (await rt.kafka.admin().describeGroups([group])).groups[0]?.state === 'Stable', 'the child consumer to join', 30000);
+    await waitFor(
+      async () => (await rt.kafka.admin().describeGroups([group])).groups[0]?.state === 'Stable',
+      'the child consumer to join',
+      30000,
+    );
     const warm = probe(id, 1);
     await rt.publisher.publish([warm]);
     await waitFor(async () => (await acks(warm.value.envelope.eventId)).length === 1, 'the warm-up event to be applied');
@@ -86,10 +97,14 @@ describe('effect-once consumers against the real stack', () => {
         },
       },
     });
-    const outcomes = await waitFor(async () => {
-      const a = await acks(fatal.value.envelope.eventId);
-      return a.some((x) => x.outcome === 'skipped_duplicate') && a;
-    }, 'the replay to be acknowledged as a duplicate', 30000);
+    const outcomes = await waitFor(
+      async () => {
+        const a = await acks(fatal.value.envelope.eventId);
+        return a.some((x) => x.outcome === 'skipped_duplicate') && a;
+      },
+      'the replay to be acknowledged as a duplicate',
+      30000,
+    );
     expect(outcomes.map((a) => a.outcome)).toContain('skipped_duplicate');
     expect(await Tally.findById(id).lean()).toMatchObject({ count: 2, sequences: [1, 2] });
     await consumer.stop();
@@ -113,7 +128,10 @@ describe('effect-once consumers against the real stack', () => {
     await producer.disconnect();
     await rt.publisher.publish([probe(id, 7)]);
     await waitFor(() => seen.includes(7), 'the record after the poison one');
-    const [dlq] = await waitFor(() => recorder.where((r) => r.topic === 'platform.probe.dlq' && r.message.key?.toString() === id), 'the dead letter');
+    const [dlq] = await waitFor(
+      () => recorder.where((r) => r.topic === 'platform.probe.dlq' && r.message.key?.toString() === id),
+      'the dead letter',
+    );
     expect(dlq.message.value).toEqual(garbage);
     expect(dlq.message.headers?.origin?.toString()).toBe('test');
     expect(dlq.message.headers?.['x-dlq-reason']?.toString()).toBe('undecodable');
@@ -139,7 +157,11 @@ describe('effect-once consumers against the real stack', () => {
     });
     const e = probe(id, 1);
     await rt.publisher.publish([e]);
-    const [dlq] = await waitFor(() => recorder.where((r) => r.topic === 'platform.probe.dlq' && r.message.key?.toString() === id), 'the dead letter', 20000);
+    const [dlq] = await waitFor(
+      () => recorder.where((r) => r.topic === 'platform.probe.dlq' && r.message.key?.toString() === id),
+      'the dead letter',
+      20000,
+    );
     expect(attempts).toEqual([1, 2, 3]);
     expect(dlq.message.headers?.['x-dlq-reason']?.toString()).toBe('handler_failed');
     expect(dlq.message.headers?.['x-error']?.toString()).toBe('TypeError: downstream refused');
@@ -193,12 +215,29 @@ describe('schema registration at start', () => {
     const schemas = new EventSchemas(process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081', new ServiceMetrics('kit-test'));
     const name = uniqueName('kit-compat');
     const spec = (fields: unknown[]) => ({
-      name, description: '', key: 'aggregateId', value: 'x', valueType: 'X', schemaFile: '', partitions: 1, cleanup: 'delete' as const,
-      producer: 'kit', consumers: [], priority: 'normal' as const, slaSeconds: 30,
+      name,
+      description: '',
+      key: 'aggregateId',
+      value: 'x',
+      valueType: 'X',
+      schemaFile: '',
+      partitions: 1,
+      cleanup: 'delete' as const,
+      producer: 'kit',
+      consumers: [],
+      priority: 'normal' as const,
+      slaSeconds: 30,
       avro: { type: 'record', name: 'Compat', namespace: 'omnimall.test', fields },
     });
     await schemas.register([spec([{ name: 'a', type: 'string' }])]);
-    const err = await schemas.register([spec([{ name: 'a', type: 'string' }, { name: 'b', type: 'long' }])]).catch((e: unknown) => e);
+    const err = await schemas
+      .register([
+        spec([
+          { name: 'a', type: 'string' },
+          { name: 'b', type: 'long' },
+        ]),
+      ])
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SchemaRegistrationError);
     expect((err as Error).message).toMatch(new RegExp(`${name}-value`));
     expect((err as Error).message.length).toBeGreaterThan(`schema registration for ${name}-value refused by the registry: `.length);

@@ -3,7 +3,6 @@ import { newEvent, ServiceRuntime, withOutbox } from '../src';
 import { runChild, testConfig, testKafka, TopicRecorder, uniqueName, waitFor } from '../src/testing';
 import { probeModel } from './fixtures/probe-model';
 
-
 describe('withOutbox', () => {
   it('stages each event under its id and counts them, keeping the caller update', () => {
     const e = newEvent('platform.probe', { type: 't', producer: 'p', aggregateId: 'a', aggregateVersion: 2 }, { sequence: 1, payload: '' });
@@ -29,7 +28,11 @@ describe('transactional outbox against the real stack', () => {
       const Probe = rt.outbox.track(probeModel(rt.db));
       const id = uniqueName('agg');
       const events = [1, 2, 3].map((n) =>
-        newEvent('platform.probe', { type: 'probe.changed', producer: 'kit', aggregateId: id, aggregateVersion: n }, { sequence: n, payload: '' }),
+        newEvent(
+          'platform.probe',
+          { type: 'probe.changed', producer: 'kit', aggregateId: id, aggregateVersion: n },
+          { sequence: n, payload: '' },
+        ),
       );
       await rt.outbox.update(Probe, id, { $set: { version: 3 } }, events, { upsert: true, awaitPublish: true });
       const got = await waitFor(() => eventsOf(id).length === 3 && eventsOf(id), 'three events');
@@ -53,14 +56,22 @@ describe('transactional outbox against the real stack', () => {
     const eventId = child.stdout.trim();
     expect(eventId).toMatch(/^[0-9a-f-]{36}$/);
 
-    const rt = await ServiceRuntime.start({ config: testConfig('kit-outbox', { dbName }), produces: ['platform.probe'], outbox: { graceMs: 0, pollIntervalMs: 50 } });
+    const rt = await ServiceRuntime.start({
+      config: testConfig('kit-outbox', { dbName }),
+      produces: ['platform.probe'],
+      outbox: { graceMs: 0, pollIntervalMs: 50 },
+    });
     try {
       const Probe = rt.outbox.track(probeModel(rt.db));
       expect((await Probe.findById(id).lean())?.outboxCount).toBe(1); // committed, unpublished
       await waitFor(async () => (await Probe.findById(id).lean())?.outboxCount === 0, 'the recovery poll to publish');
       expect(await rt.outbox.recover()).toBe(0);
       // A marker on the same key: once it arrives, anything published before it has arrived too.
-      const marker = newEvent('platform.probe', { type: 'probe.marker', producer: 'kit', aggregateId: id, aggregateVersion: 2 }, { sequence: 2, payload: '' });
+      const marker = newEvent(
+        'platform.probe',
+        { type: 'probe.marker', producer: 'kit', aggregateId: id, aggregateVersion: 2 },
+        { sequence: 2, payload: '' },
+      );
       await rt.publisher.publish([marker]);
       await waitFor(() => eventsOf(id).some((r) => r.message.headers?.eventId?.toString() === marker.value.envelope.eventId), 'the marker');
       expect(eventsOf(id).filter((r) => r.message.headers?.eventId?.toString() === eventId)).toHaveLength(1);

@@ -15,8 +15,19 @@ describe('the local stack', () => {
   const registry = new SchemaRegistry({ host: registryUrl });
 
   it('carries an Avro record registered in the registry through Kafka and decodes it back', async () => {
-    const schema = { type: 'record', name: 'StackProof', namespace: 'omnimall.test', fields: [{ name: 'id', type: 'string' }, { name: 'n', type: 'long' }] };
-    const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject: `${uniqueName('stack-proof')}-value` });
+    const schema = {
+      type: 'record',
+      name: 'StackProof',
+      namespace: 'omnimall.test',
+      fields: [
+        { name: 'id', type: 'string' },
+        { name: 'n', type: 'long' },
+      ],
+    };
+    const { id } = await registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+      { subject: `${uniqueName('stack-proof')}-value` },
+    );
     const kafka = testKafka();
     const recorder = await new TopicRecorder(kafka, ['platform.probe']).start();
     const producer = kafka.producer();
@@ -67,7 +78,9 @@ describe('the local stack', () => {
     it('turns a unique-index violation into a typed, clear 409', async () => {
       await Account().init();
       await Account().create({ email: 'grace@example.com' });
-      const err = await Account().create({ email: 'grace@example.com' }).catch((e: unknown) => e);
+      const err = await Account()
+        .create({ email: 'grace@example.com' })
+        .catch((e: unknown) => e);
       expect(isDuplicateKeyError(err)).toBe(true);
       const conflict = duplicateKeyConflict(err, 'account');
       expect(conflict.toBody()).toMatchObject({ code: 'duplicate', message: 'account already exists' });
@@ -86,5 +99,39 @@ describe('the local stack', () => {
       expect(res.body.code).toBe('duplicate');
       expect(res.body.hint).toEqual(expect.any(String));
     });
+  });
+});
+
+describe('a service runtime', () => {
+  it('reports Kafka, MongoDB and the registry reachable on /readyz', async () => {
+    const { ServiceRuntime } = await import('../src');
+    const { testConfig } = await import('../src/testing');
+    const rt = await ServiceRuntime.start({ config: testConfig('kit-ready'), produces: [] });
+    try {
+      const app = createHttpApp({
+        service: 'kit-ready',
+        logger: rt.logger,
+        metrics: rt.metrics,
+        api: new HttpApi({ title: 't', version: '1' }),
+        readiness: () => rt.readiness(),
+      });
+      const res = await request(app).get('/readyz');
+      expect(res.status).toBe(200);
+      expect(res.body.checks).toEqual({ kafka: true, mongo: true, registry: true });
+    } finally {
+      await rt.stop();
+    }
+  });
+
+  it('fails readiness when the registry cannot be reached', async () => {
+    const { ServiceRuntime } = await import('../src');
+    const { testConfig } = await import('../src/testing');
+    const rt = await ServiceRuntime.start({ config: testConfig('kit-ready'), produces: [] });
+    try {
+      (rt.config as { schemaRegistryUrl: string }).schemaRegistryUrl = 'http://127.0.0.1:9';
+      expect(await rt.readiness()).toEqual({ kafka: true, mongo: true, registry: false });
+    } finally {
+      await rt.stop();
+    }
   });
 });

@@ -18,7 +18,13 @@ export function requireAuth(verifier: TokenVerifier, rule: AuthRule = {}): Reque
     const match = /^Bearer\s+(.+)$/i.exec(header);
     if (!match) {
       if (rule.optional) return next();
-      return next(new UnauthorizedError('token_missing', 'this route needs a bearer token', 'log in through the identity service and send Authorization: Bearer <accessToken>'));
+      return next(
+        new UnauthorizedError(
+          'token_missing',
+          'this route needs a bearer token',
+          'log in through the identity service and send Authorization: Bearer <accessToken>',
+        ),
+      );
     }
     verifier
       .verify(match[1])
@@ -27,24 +33,36 @@ export function requireAuth(verifier: TokenVerifier, rule: AuthRule = {}): Reque
           throw new ForbiddenError('wrong_account_kind', `this route is for ${rule.kind} accounts`, `log in with a ${rule.kind} account`);
         }
         if (rule.roles && !principal.roles.includes('admin') && !rule.roles.some((r) => principal.roles.includes(r))) {
-          throw new ForbiddenError('role_required', `this route needs one of the roles: ${rule.roles.join(', ')}`, 'ask an admin to grant the role', {
-            required: rule.roles,
-            held: principal.roles,
-          });
+          throw new ForbiddenError(
+            'role_required',
+            `this route needs one of the roles: ${rule.roles.join(', ')}`,
+            'ask an admin to grant the role',
+            {
+              required: rule.roles,
+              held: principal.roles,
+            },
+          );
         }
         res.locals.principal = principal;
         next();
       })
       .catch((err: unknown) => {
         if (err instanceof ForbiddenError) return next(err);
-        next(new UnauthorizedError('token_invalid', `the bearer token was refused: ${(err as Error).message}`, 'log in again or refresh the access token'));
+        next(
+          new UnauthorizedError(
+            'token_invalid',
+            `the bearer token was refused: ${(err as Error).message}`,
+            'log in again or refresh the access token',
+          ),
+        );
       });
   };
 }
 
 export function principalOf(res: Response): Principal {
   const p = res.locals.principal as Principal | undefined;
-  if (!p) throw new UnauthorizedError('token_missing', 'this route needs a bearer token', 'log in and send Authorization: Bearer <accessToken>');
+  if (!p)
+    throw new UnauthorizedError('token_missing', 'this route needs a bearer token', 'log in and send Authorization: Bearer <accessToken>');
   return p;
 }
 
@@ -52,8 +70,13 @@ export function principalOf(res: Response): Principal {
 export function assertChannelScope(p: Principal, channel: string): void {
   if (p.roles.includes('admin')) return;
   if (p.roles.includes('channel_manager') && p.channels.includes(channel)) return;
-  throw new ForbiddenError('channel_out_of_scope', `you may not act on channel ${channel}`, 'ask an admin to add this channel to your scope', {
-    channel,
-    scope: p.channels,
-  });
+  throw new ForbiddenError(
+    'channel_out_of_scope',
+    `you may not act on channel ${channel}`,
+    'ask an admin to add this channel to your scope',
+    {
+      channel,
+      scope: p.channels,
+    },
+  );
 }

@@ -91,7 +91,12 @@ export class EventConsumer {
     private readonly deps: ConsumerDeps,
     private readonly opts: ConsumerOptions,
   ) {
-    this.consumer = deps.kafka.consumer({ groupId: opts.group, allowAutoTopicCreation: false, sessionTimeout: 10000, heartbeatInterval: 1000 });
+    this.consumer = deps.kafka.consumer({
+      groupId: opts.group,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 10000,
+      heartbeatInterval: 1000,
+    });
     this.inbox = inboxModel(deps.db);
     this.attempts = opts.attempts ?? 3;
     this.backoffMs = opts.backoffMs ?? 50;
@@ -242,7 +247,14 @@ export class EventConsumer {
     this.deps.logger.error('record dead-lettered', { topic, partition, offset: message.offset, reason, err: errorText(err) });
   }
 
-  private finish(topic: string, value: { envelope: EventEnvelope }, outcome: Outcome, attempt: number, channel: string | null, err?: unknown): void {
+  private finish(
+    topic: string,
+    value: { envelope: EventEnvelope },
+    outcome: Outcome,
+    attempt: number,
+    channel: string | null,
+    err?: unknown,
+  ): void {
     this.deps.metrics.consumed.labels(topic, this.opts.group, outcome).inc();
     if (this.opts.acknowledge === false) return;
     const e = value.envelope;
@@ -255,7 +267,17 @@ export class EventConsumer {
     const eventId = headerString(message.headers, 'eventId');
     if (this.opts.acknowledge === false || !eventId || !/^[0-9a-f-]{36}$/i.test(eventId)) return;
     const type = headerString(message.headers, 'type') ?? 'unknown';
-    this.sendAck(topic, eventId, type, Number(message.timestamp), headerString(message.headers, 'correlationId') ?? eventId, outcome, attempt, null, err);
+    this.sendAck(
+      topic,
+      eventId,
+      type,
+      Number(message.timestamp),
+      headerString(message.headers, 'correlationId') ?? eventId,
+      outcome,
+      attempt,
+      null,
+      err,
+    );
   }
 
   private sendAck(
@@ -271,7 +293,14 @@ export class EventConsumer {
   ): void {
     const ack = newEvent(
       'sync.applied',
-      { type: 'sync.applied', producer: this.deps.service, aggregateId: eventId, aggregateVersion: attempt, correlationId, sourceChannel: channel },
+      {
+        type: 'sync.applied',
+        producer: this.deps.service,
+        aggregateId: eventId,
+        aggregateVersion: attempt,
+        correlationId,
+        sourceChannel: channel,
+      },
       {
         ackedEventId: eventId,
         ackedType: type,

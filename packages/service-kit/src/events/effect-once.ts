@@ -25,12 +25,17 @@ export async function applyOnce<T>(
   // The filter names the document by _id, so the update runs under that document's lock
   // (FerretDB does not serialise concurrent updates of one document).
   const id = (filter as { _id?: unknown })._id;
-  if (locks && id !== undefined) return locks.run(`${model.collection.collectionName}:${String(id)}`, () => applyOnce(model, eventId, filter, update, opts));
+  if (locks && id !== undefined)
+    return locks.run(`${model.collection.collectionName}:${String(id)}`, () => applyOnce(model, eventId, filter, update, opts));
   const push = { ...((update.$push as object) ?? {}), appliedEvents: { $each: [eventId], $slice: -APPLIED_EVENTS_KEPT } };
   try {
-    const res = await model.updateOne({ ...filter, appliedEvents: { $ne: eventId } } as FilterQuery<T>, { ...update, $push: push } as UpdateQuery<T>, {
-      upsert: opts.upsert ?? false,
-    });
+    const res = await model.updateOne(
+      { ...filter, appliedEvents: { $ne: eventId } } as FilterQuery<T>,
+      { ...update, $push: push } as UpdateQuery<T>,
+      {
+        upsert: opts.upsert ?? false,
+      },
+    );
     return res.modifiedCount + res.upsertedCount > 0;
   } catch (err) {
     if (isDuplicateKeyError(err) && opts.upsert) return false;

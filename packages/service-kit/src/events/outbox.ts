@@ -125,7 +125,8 @@ export class Outbox {
   }
 
   /** The lock key of one document; use it to run other read-modify-writes of that document. */
-  lockKey(model: Model<unknown> | Model<any>, id: unknown): string { // eslint-disable-line @typescript-eslint/no-explicit-any
+  lockKey(model: Model<unknown> | Model<any>, id: unknown): string {
+    // eslint-disable-line @typescript-eslint/no-explicit-any
     return `${model.collection.collectionName}:${String(id)}`;
   }
 
@@ -145,7 +146,10 @@ export class Outbox {
       const change = await decide(current);
       if (!change) return { doc: current, events: [] as readonly OutgoingEvent[] };
       const updated = (await model
-        .findOneAndUpdate({ _id: id } as FilterQuery<T>, withOutbox(change.update, change.events), { new: true, upsert: opts.upsert ?? current === null })
+        .findOneAndUpdate({ _id: id } as FilterQuery<T>, withOutbox(change.update, change.events), {
+          new: true,
+          upsert: opts.upsert ?? current === null,
+        })
         .lean()) as T | null;
       return { doc: updated, events: change.events };
     });
@@ -154,7 +158,13 @@ export class Outbox {
   }
 
   /** Applies a fixed update with its events to one document (see transact). */
-  async update<T>(model: Model<T>, id: unknown, update: UpdateQuery<T>, events: readonly OutgoingEvent[], opts: WriteOptions = {}): Promise<T | null> {
+  async update<T>(
+    model: Model<T>,
+    id: unknown,
+    update: UpdateQuery<T>,
+    events: readonly OutgoingEvent[],
+    opts: WriteOptions = {},
+  ): Promise<T | null> {
     return (await this.transact(model, id, () => ({ update, events }), opts)).doc;
   }
 

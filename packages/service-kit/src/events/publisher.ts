@@ -1,4 +1,4 @@
-import type { IHeaders, Kafka, Message, Producer } from 'kafkajs';
+import { Partitioners, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics';
 import type { OutgoingEvent } from './envelope';
@@ -33,7 +33,14 @@ export class EventPublisher {
     private readonly metrics: ServiceMetrics,
     private readonly logger: Logger,
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Murmur2 on the key, as the Java client does: partner producers and we agree on partitions.
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
   }
 
   connect(): Promise<void> {

@@ -6,7 +6,10 @@ import type { ServiceMetrics } from '../metrics';
 
 /** The registry's own refusal (incompatible schema, invalid schema...), surfaced unchanged at start. */
 export class SchemaRegistrationError extends Error {
-  constructor(readonly subject: string, readonly registryMessage: string) {
+  constructor(
+    readonly subject: string,
+    readonly registryMessage: string,
+  ) {
     super(`schema registration for ${subject} refused by the registry: ${registryMessage}`);
   }
 }

@@ -6,7 +6,11 @@ export function plannedTopics(specs: readonly TopicSpec[] = catalogue): { topic:
   return specs.flatMap((t) => {
     const main = { topic: t.name, numPartitions: t.partitions, cleanup: t.cleanup };
     if (!t.consumers.length) return [main];
-    return [main, { topic: retryTopic(t.name), numPartitions: t.partitions, cleanup: 'delete' }, { topic: deadLetterTopic(t.name), numPartitions: 1, cleanup: 'delete' }];
+    return [
+      main,
+      { topic: retryTopic(t.name), numPartitions: t.partitions, cleanup: 'delete' },
+      { topic: deadLetterTopic(t.name), numPartitions: 1, cleanup: 'delete' },
+    ];
   });
 }
 

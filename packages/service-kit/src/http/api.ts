@@ -69,10 +69,15 @@ export class HttpApi {
     this.routes.push(spec);
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(spec.responses)) {
-      responses[status] = r.schema ? { description: r.description, content: { [r.contentType ?? 'application/json']: { schema: r.schema } } } : { description: r.description };
+      responses[status] = r.schema
+        ? { description: r.description, content: { [r.contentType ?? 'application/json']: { schema: r.schema } } }
+        : { description: r.description };
     }
     responses['400'] ??= { description: 'Invalid input', content: { 'application/json': { schema: ErrorBody } } };
-    responses['default'] = { description: 'Error with a machine-readable code and a hint', content: { 'application/json': { schema: ErrorBody } } };
+    responses['default'] = {
+      description: 'Error with a machine-readable code and a hint',
+      content: { 'application/json': { schema: ErrorBody } },
+    };
     this.registry.registerPath({
       method: spec.method,
       path: spec.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}'),
@@ -110,9 +115,14 @@ export class HttpApi {
           const query = parse(spec.query, req.query, 'query');
           const body = parse(spec.body, req.body ?? {}, 'body');
           if (issues.length) {
-            throw new ValidationError('validation_failed', `${issues.length} field(s) are invalid`, 'correct the fields listed in details.fields and send again', {
-              fields: issues,
-            });
+            throw new ValidationError(
+              'validation_failed',
+              `${issues.length} field(s) are invalid`,
+              'correct the fields listed in details.fields and send again',
+              {
+                fields: issues,
+              },
+            );
           }
           const reply = await spec.handler({ body, params, query, req, res });
           if (!reply) return;

@@ -26,7 +26,9 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     res.locals.correlationId = correlationId;
     res.setHeader('x-correlation-id', correlationId);
     const end = opts.metrics.httpDuration.startTimer();
-    res.on('finish', () => end({ method: req.method, route: (req.route?.path as string | undefined) ?? 'unmatched', status: String(res.statusCode) }));
+    res.on('finish', () =>
+      end({ method: req.method, route: (req.route?.path as string | undefined) ?? 'unmatched', status: String(res.statusCode) }),
+    );
     next();
   });
   app.use(express.json({ limit: '1mb' }));
@@ -73,19 +75,40 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     }
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.parse.failed') {
-      res.status(400).json({ code: 'malformed_json', message: 'the request body is not valid JSON', hint: 'send a JSON document with Content-Type: application/json' });
+      res
+        .status(400)
+        .json({
+          code: 'malformed_json',
+          message: 'the request body is not valid JSON',
+          hint: 'send a JSON document with Content-Type: application/json',
+        });
       return;
     }
     if (e.type === 'entity.too.large') {
-      res.status(413).json({ code: 'body_too_large', message: 'the request body exceeds 1 MB', hint: 'send a smaller body or split the request' });
+      res
+        .status(413)
+        .json({ code: 'body_too_large', message: 'the request body exceeds 1 MB', hint: 'send a smaller body or split the request' });
       return;
     }
     if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-      res.status(e.status).json({ code: 'bad_request', message: e.message ?? 'bad request', hint: 'check the request against /openapi.json' });
+      res
+        .status(e.status)
+        .json({ code: 'bad_request', message: e.message ?? 'bad request', hint: 'check the request against /openapi.json' });
       return;
     }
-    opts.logger.error('unhandled error', { err: String(err), stack: (err as Error).stack, path: req.path, correlationId: res.locals.correlationId });
-    res.status(500).json({ code: 'internal_error', message: 'an unexpected error occurred', hint: `retry later; quote correlation id ${String(res.locals.correlationId)} to support` });
+    opts.logger.error('unhandled error', {
+      err: String(err),
+      stack: (err as Error).stack,
+      path: req.path,
+      correlationId: res.locals.correlationId,
+    });
+    res
+      .status(500)
+      .json({
+        code: 'internal_error',
+        message: 'an unexpected error occurred',
+        hint: `retry later; quote correlation id ${String(res.locals.correlationId)} to support`,
+      });
   };
   app.use(onError);
   return app;

@@ -1,0 +1,56 @@
+/** Shared pieces of the benchmark rows: the row format, percentiles and an open-loop rate driver. */
+export interface BenchRow {
+  name: string;
+  target_rate?: number;
+  achieved_rate?: number;
+  p50_ms: number;
+  p95_ms: number;
+  p99_ms: number;
+  samples: number;
+  [extra: string]: unknown;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function summarise(name: string, latencies: number[], extra: Partial<BenchRow> = {}): BenchRow {
+  const s = [...latencies].sort((a, b) => a - b);
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return { name, p50_ms: r(percentile(s, 50)), p95_ms: r(percentile(s, 95)), p99_ms: r(percentile(s, 99)), samples: s.length, ...extra };
+}
+
+/**
+ * Open-loop load: calls `fire(i)` `rate` times a second for `seconds`, without waiting for earlier
+ * calls (so a slow system shows up as latency, not as a politely lower rate). Returns the achieved
+ * rate of completed calls.
+ */
+export async function drive(
+  rate: number,
+  seconds: number,
+  fire: (i: number) => Promise<void>,
+): Promise<{ achieved: number; errors: number }> {
+  const started = Date.now();
+  const total = rate * seconds;
+  const inflight: Promise<void>[] = [];
+  let errors = 0;
+  let completed = 0;
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - Date.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(
+      fire(i).then(
+        () => void completed++,
+        () => void errors++,
+      ),
+    );
+  }
+  await Promise.all(inflight);
+  const elapsed = (Date.now() - started) / 1000;
+  return { achieved: Math.round((completed / elapsed) * 10) / 10, errors };
+}
+
+export const benchSeconds = (fallback: number): number => Number(process.env.BENCH_SECONDS ?? fallback);

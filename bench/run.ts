@@ -1,0 +1,65 @@
+/**
+ * `make bench`: runs every benchmark module (packages/<pkg>/bench/*.ts and services/<svc>/bench/*.ts),
+ * prints a table and writes bench/last-run.json. ONLY=<prefix>[,<prefix>...] keeps the rows whose
+ * names start with one of the prefixes (a module is skipped when none of its rows can match).
+ */
+import { readdirSync, existsSync, writeFileSync } from 'node:fs';
+import { join, basename } from 'node:path';
+import type { BenchRow } from './harness';
+
+interface BenchModule {
+  rows?: string[];
+  run(): Promise<BenchRow[]>;
+}
+
+const root = join(__dirname, '..');
+const prefixes = (process.env.ONLY ?? '')
+  .split(',')
+  .map((p) => p.trim())
+  .filter(Boolean);
+const wanted = (name: string) => !prefixes.length || prefixes.some((p) => name.startsWith(p));
+
+function modules(): string[] {
+  const found: string[] = [];
+  for (const area of ['packages', 'services']) {
+    for (const pkg of readdirSync(join(root, area)).sort()) {
+      const dir = join(root, area, pkg, 'bench');
+      if (!existsSync(dir)) continue;
+      for (const f of readdirSync(dir).sort()) if (f.endsWith('.ts')) found.push(join(dir, f));
+    }
+  }
+  return found;
+}
+
+async function main(): Promise<void> {
+  const rows: BenchRow[] = [];
+  for (const file of modules()) {
+    const mod = (await import(file)) as BenchModule;
+    const names = mod.rows ?? [basename(file, '.ts')];
+    if (!names.some((n) => wanted(n) || prefixes.some((p) => n.startsWith(p.split('@')[0])))) continue;
+    console.error(`running ${file.replace(root + '/', '')} ...`);
+    try {
+      rows.push(...(await mod.run()).filter((r) => wanted(r.name)));
+    } catch (err) {
+      console.error(`  failed: ${String(err)}`);
+      rows.push({ name: names[0], p50_ms: NaN, p95_ms: NaN, p99_ms: NaN, samples: 0, error: String(err) });
+    }
+  }
+  console.table(
+    rows.map(({ name, target_rate, achieved_rate, p50_ms, p95_ms, p99_ms, samples, ...extra }) => ({
+      name,
+      target_rate,
+      achieved_rate,
+      p50_ms,
+      p95_ms,
+      p99_ms,
+      samples,
+      ...extra,
+    })),
+  );
+  writeFileSync(join(root, 'bench', 'last-run.json'), `${JSON.stringify({ at: new Date().toISOString(), rows }, null, 2)}\n`);
+  console.error('wrote bench/last-run.json');
+  process.exit(rows.some((r) => r.error) ? 1 : 0);
+}
+
+void main();

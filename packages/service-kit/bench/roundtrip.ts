@@ -1,0 +1,142 @@
+/**
+ * Event backbone benchmark.
+ *  kit-roundtrip@R : outbox write (state + event in one document) → relay → Kafka → kit consumer →
+ *                    effect-once apply → sync.applied ack received. Latency = ack seen − write start.
+ *  bare-kafkajs@R  : plain kafkajs produce (acks all) → plain consumer receives. Same broker.
+ * Each runs open-loop at R events/s for BENCH_SECONDS (default 30).
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { Schema } from 'mongoose';
+import { appliedEventsPath, newEvent, outboxPaths, ServiceRuntime } from '../src';
+import { testConfig, uniqueName } from '../src/testing';
+import { benchSeconds, drive, summarise, type BenchRow } from '../../../bench/harness';
+
+const RATES = [200, 500, 1000];
+export const rows = [...RATES.map((r) => `kit-roundtrip@${r}`), ...RATES.map((r) => `bare-kafkajs@${r}`)];
+const only = (process.env.ONLY ?? '').split(',').filter(Boolean);
+const wanted = (n: string) => !only.length || only.some((p) => n.startsWith(p));
+const AGGREGATES = 1000;
+
+async function kitRow(rate: number, seconds: number): Promise<BenchRow> {
+  const rt = await ServiceRuntime.start({ config: testConfig('bench-kit', { logLevel: 'error' }), produces: ['platform.probe'] });
+  const Aggregate = rt.outbox.track(
+    rt.db.model('BenchAggregate', new Schema({ _id: String, n: Number, ...outboxPaths }, { versionKey: false })),
+  );
+  const Projection = rt.db.model('BenchProjection', new Schema({ _id: String, n: Number, ...appliedEventsPath }, { versionKey: false }));
+  const group = uniqueName('bench.kit');
+  const prefix = uniqueName('b');
+  await rt.consume({
+    group,
+    dedupe: 'in-document',
+    handlers: {
+      'platform.probe': async (v, ctx) => {
+        if (!v.envelope.aggregateId.startsWith(prefix)) return ctx.skip();
+        await ctx.applyOnce(Projection, { _id: v.envelope.aggregateId }, { $set: { n: v.sequence } }, { upsert: true });
+      },
+    },
+  });
+  // Acks observed the way the sync-monitor sees them: a separate consumer of sync.applied.
+  const started = new Map<string, number>();
+  const latencies: number[] = [];
+  const waiters = new Map<string, () => void>();
+  const ackConsumer = rt.kafka.consumer({ groupId: uniqueName('bench.acks') });
+  await ackConsumer.connect();
+  await ackConsumer.subscribe({ topics: ['sync.applied'] });
+  const joined = new Promise<void>((r) => ackConsumer.on(ackConsumer.events.GROUP_JOIN, () => r()));
+  await ackConsumer.run({
+    partitionsConsumedConcurrently: 6,
+    eachMessage: async ({ message }) => {
+      const id = message.key?.toString() ?? '';
+      const t0 = started.get(id);
+      if (t0 === undefined) return;
+      started.delete(id);
+      latencies.push(performance.now() - t0);
+      waiters.get(id)?.();
+    },
+  });
+  await joined;
+  const { achieved, errors } = await drive(rate, seconds, async (i) => {
+    const id = `${prefix}-${i % AGGREGATES}`;
+    const e = newEvent(
+      'platform.probe',
+      { type: 'bench.tick', producer: 'bench', aggregateId: id, aggregateVersion: i },
+      { sequence: i, payload: '' },
+    );
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no ack within 10 s')), 10000);
+      waiters.set(e.value.envelope.eventId, () => {
+        clearTimeout(timer);
+        waiters.delete(e.value.envelope.eventId);
+        resolve();
+      });
+    });
+    done.catch(() => undefined);
+    started.set(e.value.envelope.eventId, performance.now());
+    await rt.outbox.update(Aggregate, id, { $set: { n: i } }, [e], { upsert: true });
+    await done;
+  });
+  await ackConsumer.disconnect();
+  await rt.db.dropDatabase().catch(() => undefined);
+  await rt.stop();
+  return summarise(`kit-roundtrip@${rate}`, latencies, { target_rate: rate, achieved_rate: achieved, errors });
+}
+
+async function bareRow(rate: number, seconds: number): Promise<BenchRow> {
+  const kafka = new Kafka({
+    clientId: uniqueName('bench-bare'),
+    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    logLevel: logLevel.NOTHING,
+  });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const consumer = kafka.consumer({ groupId: uniqueName('bench.bare') });
+  await consumer.connect();
+  await consumer.subscribe({ topics: ['platform.probe'] });
+  const started = new Map<string, number>();
+  const latencies: number[] = [];
+  const waiters = new Map<string, () => void>();
+  const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
+  await consumer.run({
+    partitionsConsumedConcurrently: 6,
+    eachMessage: async ({ message }) => {
+      const id = message.headers?.eventId?.toString() ?? '';
+      const t0 = started.get(id);
+      if (t0 === undefined) return;
+      started.delete(id);
+      latencies.push(performance.now() - t0);
+      waiters.get(id)?.();
+    },
+  });
+  await joined;
+  const prefix = uniqueName('bare');
+  const { achieved, errors } = await drive(rate, seconds, async (i) => {
+    const id = `${prefix}-${i}`;
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('not received within 10 s')), 10000);
+      waiters.set(id, () => {
+        clearTimeout(timer);
+        waiters.delete(id);
+        resolve();
+      });
+    });
+    done.catch(() => undefined);
+    started.set(id, performance.now());
+    await producer.send({
+      topic: 'platform.probe',
+      acks: -1,
+      messages: [{ key: `${prefix}-${i % AGGREGATES}`, value: Buffer.alloc(64), headers: { eventId: id } }],
+    });
+    await done;
+  });
+  await consumer.disconnect();
+  await producer.disconnect();
+  return summarise(`bare-kafkajs@${rate}`, latencies, { target_rate: rate, achieved_rate: achieved, errors });
+}
+
+export async function run(): Promise<BenchRow[]> {
+  const seconds = benchSeconds(30);
+  const out: BenchRow[] = [];
+  for (const rate of RATES) if (wanted(`kit-roundtrip@${rate}`)) out.push(await kitRow(rate, seconds));
+  for (const rate of RATES) if (wanted(`bare-kafkajs@${rate}`)) out.push(await bareRow(rate, seconds));
+  return out;
+}
