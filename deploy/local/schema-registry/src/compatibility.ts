@@ -75,11 +75,7 @@ export interface PreviousVersion {
  * Checks `candidate` against the subject's live versions (oldest first) under `level`.
  * Returns the reasons it is incompatible; an empty list means compatible.
  */
-export function incompatibilities(
-  level: CompatibilityLevel,
-  candidate: avro.Type,
-  previous: readonly PreviousVersion[],
-): string[] {
+export function incompatibilities(level: CompatibilityLevel, candidate: avro.Type, previous: readonly PreviousVersion[]): string[] {
   if (level === 'NONE' || previous.length === 0) return [];
   const against = level.endsWith('_TRANSITIVE') ? previous : previous.slice(-1);
   const backward = level.startsWith('BACKWARD') || level.startsWith('FULL');
@@ -89,8 +85,7 @@ export function incompatibilities(
     const cannotReadOld = backward ? unreadable(candidate, type) : undefined;
     if (cannotReadOld) reasons.push(`new schema cannot read data written with version ${version}: ${cannotReadOld}`);
     const oldCannotRead = forward ? unreadable(type, candidate) : undefined;
-    if (oldCannotRead)
-      reasons.push(`version ${version} cannot read data written with the new schema: ${oldCannotRead}`);
+    if (oldCannotRead) reasons.push(`version ${version} cannot read data written with the new schema: ${oldCannotRead}`);
   }
   return reasons;
 }

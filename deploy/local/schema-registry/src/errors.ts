@@ -31,8 +31,7 @@ export const subjectNotFound = (subject: string): RegistryError =>
 export const versionNotFound = (subject: string, version: number | string): RegistryError =>
   new RegistryError(404, ErrorCode.VERSION_NOT_FOUND, `Version ${version} not found for subject '${subject}'.`);
 
-export const schemaNotFound = (what = 'Schema not found'): RegistryError =>
-  new RegistryError(404, ErrorCode.SCHEMA_NOT_FOUND, what);
+export const schemaNotFound = (what = 'Schema not found'): RegistryError => new RegistryError(404, ErrorCode.SCHEMA_NOT_FOUND, what);
 
 export const invalidSchema = (reason: string): RegistryError =>
   new RegistryError(422, ErrorCode.INVALID_SCHEMA, `Invalid schema: ${reason}`);

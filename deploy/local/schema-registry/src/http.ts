@@ -79,17 +79,12 @@ function routes(registry: Registry): Router {
     const { schema, schemaType } = body(req);
     const reasons = registry.checkCompatibility(subject, parseVersion(version), schema, schemaType);
     const isCompatible = reasons.length === 0;
-    reply(
-      res,
-      flag(req, 'verbose') ? { is_compatible: isCompatible, messages: reasons } : { is_compatible: isCompatible },
-    );
+    reply(res, flag(req, 'verbose') ? { is_compatible: isCompatible, messages: reasons } : { is_compatible: isCompatible });
   };
   r.post('/compatibility/subjects/:subject/versions/:version', (req, res) =>
     compatibility(req, res, req.params.subject, req.params.version),
   );
-  r.post('/compatibility/subjects/:subject/versions', (req, res) =>
-    compatibility(req, res, req.params.subject, 'latest'),
-  );
+  r.post('/compatibility/subjects/:subject/versions', (req, res) => compatibility(req, res, req.params.subject, 'latest'));
 
   r.get('/config', (_req, res) => reply(res, { compatibilityLevel: registry.globalLevel() }));
   r.put('/config', async (req, res) => {

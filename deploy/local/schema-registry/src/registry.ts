@@ -2,13 +2,7 @@
  * The registry's operations, in Confluent's terms. Reads go to the in-memory state; changes go
  * through `store.update`, so they are decided against the latest state one at a time.
  */
-import {
-  CompatibilityLevel,
-  incompatibilities,
-  parseAvro,
-  parseCompatibilityLevel,
-  PreviousVersion,
-} from './compatibility';
+import { CompatibilityLevel, incompatibilities, parseAvro, parseCompatibilityLevel, PreviousVersion } from './compatibility';
 import { ErrorCode, RegistryError, schemaNotFound, subjectNotFound, versionNotFound } from './errors';
 import { configRecord, RegistryState, SchemaVersion, schemaRecord } from './state';
 import { KafkaStore } from './store';

@@ -2631,5 +2631,275 @@ export const catalogue: readonly TopicSpec[] = [
         }
       ]
     }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "sync.escalation",
+    "description": "An event missed its business SLA on some consumer services (opened), then recovered (resolved) or was reconciled by an admin.",
+    "key": "aggregateId (the late eventId)",
+    "value": "omnimall.sync.SyncEscalation",
+    "producer": "sync-monitor",
+    "consumers": [],
+    "slaSeconds": 2,
+    "valueType": "SyncEscalation",
+    "schemaFile": "schemas/avro/sync/SyncEscalation.avsc",
+    "avro": {
+      "type": "record",
+      "name": "SyncEscalation",
+      "namespace": "omnimall.sync",
+      "doc": "An event was not applied by every expected consumer service within the business SLA (status opened), or it since was (resolved) or an admin reconciled it by hand (reconciled).",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "escalationId",
+          "type": "string"
+        },
+        {
+          "name": "status",
+          "type": "string",
+          "doc": "opened, resolved, reconciled"
+        },
+        {
+          "name": "eventId",
+          "type": "string",
+          "doc": "eventId of the late event."
+        },
+        {
+          "name": "eventType",
+          "type": "string"
+        },
+        {
+          "name": "topic",
+          "type": "string"
+        },
+        {
+          "name": "laggingConsumers",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "doc": "Consumer services that had not applied the event."
+        },
+        {
+          "name": "channels",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "doc": "Channels affected (source channel and the channels named in acks)."
+        },
+        {
+          "name": "rootCause",
+          "type": "string",
+          "doc": "no_ack, or the error class of the last failed ack."
+        },
+        {
+          "name": "ageMs",
+          "type": "long",
+          "doc": "Time since the event occurred when this status was reached."
+        },
+        {
+          "name": "retries",
+          "type": "int",
+          "doc": "Re-deliveries made so far."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "sync.notice",
+    "description": "Delay and recovery messages for admins and, per affected channel, fallback messages for its customers (for the channels service to deliver).",
+    "key": "aggregateId (escalationId)",
+    "value": "omnimall.sync.SyncNotice",
+    "producer": "sync-monitor",
+    "consumers": [],
+    "slaSeconds": 2,
+    "valueType": "SyncNotice",
+    "schemaFile": "schemas/avro/sync/SyncNotice.avsc",
+    "avro": {
+      "type": "record",
+      "name": "SyncNotice",
+      "namespace": "omnimall.sync",
+      "doc": "A message about a propagation delay or its recovery for one audience: admins, or the customers of one affected channel (fallback communication). The channels service renders and delivers it.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "noticeId",
+          "type": "string"
+        },
+        {
+          "name": "kind",
+          "type": "string",
+          "doc": "propagation_delayed, propagation_recovered"
+        },
+        {
+          "name": "audience",
+          "type": "string",
+          "doc": "admin, customer"
+        },
+        {
+          "name": "channel",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "Channel code the notice is for; null for admins across channels."
+        },
+        {
+          "name": "escalationId",
+          "type": "string"
+        },
+        {
+          "name": "eventId",
+          "type": "string"
+        },
+        {
+          "name": "eventType",
+          "type": "string"
+        },
+        {
+          "name": "subject",
+          "type": "string"
+        },
+        {
+          "name": "message",
+          "type": "string"
+        },
+        {
+          "name": "recipientIds",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "doc": "Customer ids when the late event concerns known customers; empty for a broadcast to the channel's customers or to admins."
+        }
+      ]
+    }
   }
 ];

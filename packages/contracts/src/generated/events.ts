@@ -371,6 +371,47 @@ export interface SyncApplied {
   error: null | string;
 }
 
+/** An event was not applied by every expected consumer service within the business SLA (status opened), or it since was (resolved) or an admin reconciled it by hand (reconciled). */
+export interface SyncEscalation {
+  envelope: EventEnvelope;
+  escalationId: string;
+  /** opened, resolved, reconciled */
+  status: string;
+  /** eventId of the late event. */
+  eventId: string;
+  eventType: string;
+  topic: string;
+  /** Consumer services that had not applied the event. */
+  laggingConsumers: Array<string>;
+  /** Channels affected (source channel and the channels named in acks). */
+  channels: Array<string>;
+  /** no_ack, or the error class of the last failed ack. */
+  rootCause: string;
+  /** Time since the event occurred when this status was reached. */
+  ageMs: number;
+  /** Re-deliveries made so far. */
+  retries: number;
+}
+
+/** A message about a propagation delay or its recovery for one audience: admins, or the customers of one affected channel (fallback communication). The channels service renders and delivers it. */
+export interface SyncNotice {
+  envelope: EventEnvelope;
+  noticeId: string;
+  /** propagation_delayed, propagation_recovered */
+  kind: string;
+  /** admin, customer */
+  audience: string;
+  /** Channel code the notice is for; null for admins across channels. */
+  channel: null | string;
+  escalationId: string;
+  eventId: string;
+  eventType: string;
+  subject: string;
+  message: string;
+  /** Customer ids when the late event concerns known customers; empty for a broadcast to the channel's customers or to admins. */
+  recipientIds: Array<string>;
+}
+
 /** The value type carried by each topic. */
 export interface TopicValues {
   'sync.applied': SyncApplied;
@@ -392,6 +433,8 @@ export interface TopicValues {
   'catalog.transformation-evidence': TransformationEvidence;
   'catalog.restriction-refused': RestrictionRefused;
   'cart.cart-changed': CartChanged;
+  'sync.escalation': SyncEscalation;
+  'sync.notice': SyncNotice;
 }
 
 export type TopicName = keyof TopicValues;

@@ -26,6 +26,8 @@ export interface EventContext {
   applyOnce<T>(model: Model<T>, filter: FilterQuery<T>, update: UpdateQuery<T>, opts?: { upsert?: boolean }): Promise<boolean>;
   /** Marks the event as a duplicate the handler recognised on its own. */
   skip(): void;
+  /** The record as read from Kafka (original bytes, key and headers), for services that re-deliver it. */
+  record?: KafkaMessage;
 }
 
 export type EventHandler<T extends TopicName> = (value: TopicValues[T], ctx: EventContext) => Promise<void>;
@@ -183,6 +185,7 @@ export class EventConsumer {
         skip: () => {
           duplicate = true;
         },
+        record: message,
       };
       const timer = this.deps.metrics.handlerDuration.startTimer({ topic: source, consumer: this.opts.group });
       try {

@@ -125,8 +125,7 @@ export class Outbox {
   }
 
   /** The lock key of one document; use it to run other read-modify-writes of that document. */
-  lockKey(model: Model<unknown> | Model<any>, id: unknown): string {
-    // eslint-disable-line @typescript-eslint/no-explicit-any
+  lockKey(model: { collection: { collectionName: string } }, id: unknown): string {
     return `${model.collection.collectionName}:${String(id)}`;
   }
 
