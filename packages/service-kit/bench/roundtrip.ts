@@ -31,7 +31,7 @@ async function kitRow(rate: number, seconds: number): Promise<BenchRow> {
     handlers: {
       'platform.probe': async (v, ctx) => {
         if (!v.envelope.aggregateId.startsWith(prefix)) return ctx.skip();
-        await ctx.applyOnce(Projection, { _id: v.envelope.aggregateId }, { $set: { n: v.sequence } }, { upsert: true });
+        await ctx.applyOnce(Projection, { _id: v.envelope.aggregateId }, { $set: { n: v.sequence } }, { upsert: true, lock: false });
       },
     },
   });

@@ -79,4 +79,45 @@ describe('transactional outbox against the real stack', () => {
       await rt.stop();
     }
   });
+
+  it('loses no update when two instances write one document concurrently, and cleans up on the next write', async () => {
+    const config = testConfig('kit-outbox');
+    const [a, b] = await Promise.all([
+      ServiceRuntime.start({ config, produces: ['platform.probe'] }),
+      ServiceRuntime.start({ config: { ...config, instanceId: `${config.instanceId}-b` }, produces: ['platform.probe'] }),
+    ]);
+    try {
+      const id = uniqueName('contended');
+      const write = (rt: ServiceRuntime, n: number) =>
+        rt.outbox.transact(
+          probeModel(rt.db),
+          id,
+          (current) => ({
+            update: { $set: { version: (current?.version ?? 0) + 1 } },
+            events: [
+              newEvent(
+                'platform.probe',
+                { type: 'probe.changed', producer: 'kit', aggregateId: id, aggregateVersion: n },
+                { sequence: n, payload: '' },
+              ),
+            ],
+          }),
+          { awaitPublish: true },
+        );
+      await Promise.all(Array.from({ length: 20 }, (_, n) => write(n % 2 ? a : b, n)));
+      const doc = await probeModel(a.db).findById(id).lean();
+      expect(doc?.version).toBe(20);
+      await waitFor(() => eventsOf(id).length === 20, 'all twenty events');
+      // Entries published earlier were dropped by later writes of the same instance; one more write
+      // per instance removes the rest, so the outbox ends empty without a background pass.
+      await write(a, 20);
+      await write(b, 21);
+      const after = await probeModel(a.db).findById(id).lean();
+      expect(after?.version).toBe(22);
+      expect(Object.keys(after?.outbox ?? {}).length).toBe(after?.outboxCount);
+      expect(after!.outboxCount).toBeLessThanOrEqual(2);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
 });

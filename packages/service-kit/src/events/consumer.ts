@@ -3,7 +3,7 @@ import type { Connection, FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { deadLetterTopic, retryTopic, type EventEnvelope, type TopicName, type TopicValues } from '@omnimall/contracts';
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics';
-import { applyOnce, inboxModel, type InboxMark } from './effect-once';
+import { applyOnce, inboxModel, type ApplyOnceOptions, type InboxMark } from './effect-once';
 import type { DocumentLocks } from './document-lock';
 import { isDuplicateKeyError } from '../errors';
 import { newEvent } from './envelope';
@@ -23,7 +23,7 @@ export interface EventContext {
   /** Channel the effect applies to, reported in the propagation ack (defaults to the event's source channel). */
   channel: string | null;
   /** Applies a single-document update at most once for this event (see effect-once.ts). */
-  applyOnce<T>(model: Model<T>, filter: FilterQuery<T>, update: UpdateQuery<T>, opts?: { upsert?: boolean }): Promise<boolean>;
+  applyOnce<T>(model: Model<T>, filter: FilterQuery<T>, update: UpdateQuery<T>, opts?: ApplyOnceOptions): Promise<boolean>;
   /** Marks the event as a duplicate the handler recognised on its own. */
   skip(): void;
   /** The record as read from Kafka (original bytes, key and headers), for services that re-deliver it. */

@@ -12,6 +12,15 @@ import type { DocumentLocks } from './document-lock';
  */
 export const APPLIED_EVENTS_KEPT = 200;
 
+export interface ApplyOnceOptions {
+  upsert?: boolean;
+  /**
+   * false skips the document lock. Only for a document written by nothing but this consumer group
+   * and whose id is the record's key: partition order already serialises its writes.
+   */
+  lock?: boolean;
+}
+
 export const appliedEventsPath = { appliedEvents: { type: [String], default: [] } };
 
 export async function applyOnce<T>(
@@ -19,13 +28,13 @@ export async function applyOnce<T>(
   eventId: string,
   filter: FilterQuery<T>,
   update: UpdateQuery<T>,
-  opts: { upsert?: boolean } = {},
+  opts: ApplyOnceOptions = {},
   locks?: DocumentLocks,
 ): Promise<boolean> {
   // The filter names the document by _id, so the update runs under that document's lock
   // (FerretDB does not serialise concurrent updates of one document).
   const id = (filter as { _id?: unknown })._id;
-  if (locks && id !== undefined)
+  if (locks && id !== undefined && opts.lock !== false)
     return locks.run(`${model.collection.collectionName}:${String(id)}`, () => applyOnce(model, eventId, filter, update, opts));
   const push = { ...((update.$push as object) ?? {}), appliedEvents: { $each: [eventId], $slice: -APPLIED_EVENTS_KEPT } };
   try {

@@ -17,7 +17,9 @@ import type { EventPublisher } from './publisher';
  *   - fast path: right after the write, from the document the write returned (no extra read);
  *   - recovery: a bounded poll of documents with `outboxCount > 0` whose entries are older than
  *     `graceMs`, which catches what a crash left between commit and publish.
- * Published entries are removed from the document shortly after, in batches, under the lock.
+ * Published entries are removed lazily: the next write of the same document drops them in the same
+ * update (it holds the lock and has just read the document, so this costs nothing), and a slower
+ * background pass removes those of documents that are not written again.
  *
  * Guarantee: every committed event is published at least once; a crash after the publish but before
  * the removal republishes it, and consumers drop the duplicate by eventId. Within one process the
@@ -115,7 +117,7 @@ export class Outbox {
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
     this.graceMs = opts.graceMs ?? 3000;
     this.batchSize = opts.batchSize ?? 100;
-    this.cleanupIntervalMs = opts.cleanupIntervalMs ?? 100;
+    this.cleanupIntervalMs = opts.cleanupIntervalMs ?? 1000;
   }
 
   /** Declares a model whose documents carry an outbox, so the recovery poll covers it. */
@@ -144,16 +146,49 @@ export class Outbox {
       const current = (await model.findById(id).lean()) as T | null;
       const change = await decide(current);
       if (!change) return { doc: current, events: [] as readonly OutgoingEvent[] };
+      const { update, dropped } = this.dropPublished(model, current as OutboxDoc | null, withOutbox(change.update, change.events));
       const updated = (await model
-        .findOneAndUpdate({ _id: id } as FilterQuery<T>, withOutbox(change.update, change.events), {
+        .findOneAndUpdate({ _id: id } as FilterQuery<T>, update, {
           new: true,
           upsert: opts.upsert ?? current === null,
         })
         .lean()) as T | null;
+      this.forget(model.collection.collectionName, id, dropped);
       return { doc: updated, events: change.events };
     });
-    if (doc && events.length && opts.dispatch !== false) await this.afterWrite(model, doc as unknown as OutboxDoc, opts);
+    if (doc && events.length && opts.dispatch !== false) await this.afterWrite(model, doc as unknown as OutboxDoc, events, opts);
     return { doc, events };
+  }
+
+  /**
+   * Adds to an update (made under the document's lock, right after reading `current`) the removal
+   * of the entries this process already published.
+   */
+  private dropPublished<T>(
+    model: Model<T>,
+    current: OutboxDoc | null,
+    update: UpdateQuery<T>,
+  ): { update: UpdateQuery<T>; dropped: string[] } {
+    const done = current ? this.published.get(model.collection.collectionName)?.get(String(current._id)) : undefined;
+    if (!current || !done) return { update, dropped: [] };
+    const dropped = [...done.ids];
+    const present = dropped.filter((id) => current.outbox && id in current.outbox);
+    if (!present.length) return { update, dropped };
+    const unset: Record<string, ''> = { ...((update.$unset as Record<string, ''>) ?? {}) };
+    for (const id of present) unset[`outbox.${id}`] = '';
+    const inc: Record<string, number> = { ...((update.$inc as Record<string, number>) ?? {}) };
+    inc.outboxCount = (inc.outboxCount ?? 0) - present.length;
+    return { update: { ...update, $unset: unset, $inc: inc } as UpdateQuery<T>, dropped };
+  }
+
+  /** Stops tracking published entries once their removal is committed (not before: the recovery poll would republish them). */
+  private forget(collection: string, docId: unknown, ids: string[]): void {
+    if (!ids.length) return;
+    const byDoc = this.published.get(collection);
+    const entry = byDoc?.get(String(docId));
+    if (!entry) return;
+    ids.forEach((id) => entry.ids.delete(id));
+    if (!entry.ids.size) byDoc!.delete(String(docId));
   }
 
   /** Applies a fixed update with its events to one document (see transact). */
@@ -171,12 +206,21 @@ export class Outbox {
   async create<T>(model: Model<T>, doc: Partial<T>, events: readonly OutgoingEvent[], opts: WriteOptions = {}): Promise<T> {
     const [created] = await model.create([{ ...doc, outbox: entriesOf(events), outboxCount: events.length }]);
     const lean = created.toObject() as T & OutboxDoc;
-    if (events.length && opts.dispatch !== false) await this.afterWrite(model, lean, opts);
+    if (events.length && opts.dispatch !== false) await this.afterWrite(model, lean, events, opts);
     return lean;
   }
 
-  private async afterWrite<T>(model: Model<T>, doc: OutboxDoc, opts: WriteOptions): Promise<void> {
-    const p = this.dispatch(model, doc);
+  /**
+   * The fast path publishes only the events of this write: entries another instance staged in the
+   * same document are its own to publish (or the recovery poll's), so nothing goes out twice.
+   */
+  private async afterWrite<T>(model: Model<T>, doc: OutboxDoc, events: readonly OutgoingEvent[], opts: WriteOptions): Promise<void> {
+    const mine: Record<string, OutboxEntry> = {};
+    for (const e of events) {
+      const entry = doc.outbox?.[e.value.envelope.eventId];
+      if (entry) mine[e.value.envelope.eventId] = entry;
+    }
+    const p = this.dispatch(model, { _id: doc._id, outbox: mine });
     if (opts.awaitPublish) await p;
     else p.catch(() => undefined); // logged in dispatch; the recovery poll retries
   }
@@ -230,27 +274,22 @@ export class Outbox {
   private async cleanupPass(): Promise<void> {
     for (const [collection, byDoc] of this.published) {
       const model = this.models.get(collection);
-      for (const [key, { id: docId, ids }] of [...byDoc]) {
-        byDoc.delete(key);
-        if (!model) continue;
+      if (!model) continue;
+      for (const { id: docId, ids } of [...byDoc.values()]) {
         const wanted = [...ids];
         await this.locks
           .run(this.lockKey(model, docId), async () => {
             const doc = (await model.collection.findOne({ _id: docId } as never, { projection: { outbox: 1 } })) as OutboxDoc | null;
             const present = wanted.filter((id) => doc?.outbox && id in doc.outbox);
-            if (!present.length) return;
-            await model.collection.updateOne(
-              { _id: docId } as never,
-              { $unset: Object.fromEntries(present.map((id) => [`outbox.${id}`, ''])), $inc: { outboxCount: -present.length } } as never,
-            );
+            if (present.length) {
+              await model.collection.updateOne(
+                { _id: docId } as never,
+                { $unset: Object.fromEntries(present.map((id) => [`outbox.${id}`, ''])), $inc: { outboxCount: -present.length } } as never,
+              );
+            }
+            this.forget(collection, docId, wanted);
           })
-          .catch((err) => {
-            // Put them back: the next pass retries; meanwhile they are not republished by this process.
-            const entry = byDoc.get(key) ?? { id: docId, ids: new Set<string>() };
-            wanted.forEach((id) => entry.ids.add(id));
-            byDoc.set(key, entry);
-            this.logger.warn('outbox cleanup failed', { err: String(err), collection, docId });
-          });
+          .catch((err) => this.logger.warn('outbox cleanup failed; the next pass retries', { err: String(err), collection, docId }));
       }
     }
   }

@@ -75,13 +75,11 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     }
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.parse.failed') {
-      res
-        .status(400)
-        .json({
-          code: 'malformed_json',
-          message: 'the request body is not valid JSON',
-          hint: 'send a JSON document with Content-Type: application/json',
-        });
+      res.status(400).json({
+        code: 'malformed_json',
+        message: 'the request body is not valid JSON',
+        hint: 'send a JSON document with Content-Type: application/json',
+      });
       return;
     }
     if (e.type === 'entity.too.large') {
@@ -102,13 +100,11 @@ export function createHttpApp(opts: HttpAppOptions): Express {
       path: req.path,
       correlationId: res.locals.correlationId,
     });
-    res
-      .status(500)
-      .json({
-        code: 'internal_error',
-        message: 'an unexpected error occurred',
-        hint: `retry later; quote correlation id ${String(res.locals.correlationId)} to support`,
-      });
+    res.status(500).json({
+      code: 'internal_error',
+      message: 'an unexpected error occurred',
+      hint: `retry later; quote correlation id ${String(res.locals.correlationId)} to support`,
+    });
   };
   app.use(onError);
   return app;
