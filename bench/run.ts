@@ -3,7 +3,7 @@
  * prints a table and writes bench/last-run.json. ONLY=<prefix>[,<prefix>...] keeps the rows whose
  * names start with one of the prefixes (a module is skipped when none of its rows can match).
  */
-import { readdirSync, existsSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
 import type { BenchRow } from './harness';
 
@@ -25,7 +25,10 @@ function modules(): string[] {
     for (const pkg of readdirSync(join(root, area)).sort()) {
       const dir = join(root, area, pkg, 'bench');
       if (!existsSync(dir)) continue;
-      for (const f of readdirSync(dir).sort()) if (f.endsWith('.ts')) found.push(join(dir, f));
+      // A row module exports run(); other files there (helpers, profilers) are not loaded.
+      for (const f of readdirSync(dir).sort()) {
+        if (f.endsWith('.ts') && /export\s+async\s+function\s+run\s*\(/.test(readFileSync(join(dir, f), 'utf8'))) found.push(join(dir, f));
+      }
     }
   }
   return found;

@@ -31,7 +31,8 @@ java_run() { java -Xms256m -Xmx1g -Dlog4j.configuration="file:$ROOT/deploy/local
   -Dkafka.logs.dir="$LOGS" -cp "$HOME_DIR/libs/*" "$@"; }
 
 ready() {
-  tcp_open "$PORT" && grep -q "Kafka Server started" "$LOG"
+  # only what this start wrote counts (the log is appended to across restarts)
+  tcp_open "$PORT" && tail -c +$((LOG_OFFSET + 1)) "$LOG" | grep -q "Kafka Server started"
 }
 
 start() {
@@ -44,7 +45,8 @@ start() {
     java_run kafka.tools.StorageTool format -t "$(java_run kafka.tools.StorageTool random-uuid)" \
       -c "$STORE/server.properties" >"$LOGS/kafka-format.log" 2>&1 || die kafka "storage format failed: $(tail -n 5 "$LOGS/kafka-format.log")"
   fi
-  : >"$LOG"
+  echo "---- start $(date -u +%FT%TZ)" >>"$LOG"
+  LOG_OFFSET=$(stat -c %s "$LOG")
   nohup bash -c "exec java -Xms256m -Xmx1g -XX:+UseG1GC -Dlog4j.configuration=file:$ROOT/deploy/local/kafka/log4j.properties \
     -cp '$HOME_DIR/libs/*' kafka.Kafka '$STORE/server.properties'" >>"$LOG" 2>&1 &
   echo $! >"$PIDFILE"

@@ -76,7 +76,6 @@ async function kitRow(rate: number, seconds: number): Promise<BenchRow> {
     await done;
   });
   await ackConsumer.disconnect();
-  await rt.db.dropDatabase().catch(() => undefined);
   await rt.stop();
   return summarise(`kit-roundtrip@${rate}`, latencies, { target_rate: rate, achieved_rate: achieved, errors });
 }

@@ -1392,7 +1392,7 @@ export const catalogue: readonly TopicSpec[] = [
         {
           "name": "eventType",
           "type": "string",
-          "doc": "cart.changed, channel.changed, notification, order.status"
+          "doc": "cart.changed, channel.changed, notification"
         },
         {
           "name": "sourceEventId",

@@ -190,7 +190,7 @@ export interface PartnerDelivery {
   deliveryId: string;
   channel: string;
   endpointId: string;
-  /** cart.changed, channel.changed, notification, order.status */
+  /** cart.changed, channel.changed, notification */
   eventType: string;
   /** The event the delivery carries. */
   sourceEventId: string;

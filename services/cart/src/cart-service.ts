@@ -1,0 +1,144 @@
+import { AppError, LockTimeoutError, PreconditionFailedError, type Change, type Outbox } from '@omnimall/service-kit';
+import { applyCommand, customerOfCart, emptyCart, type CartCommand, type CartState } from './domain/cart';
+import {
+  assertChannelTrades,
+  assertCustomerMayTrade,
+  assertDataMayReachChannel,
+  assertItemSellable,
+  priceCart,
+  type ChannelView,
+  type CustomerView,
+  type ItemView,
+  type PricedCart,
+} from './domain/trading';
+import { cartChanged } from './events/cart-changed';
+import { itemId, type CartDoc, type CartModels } from './store/models';
+
+/** Whose cart a request acts on: a logged-in customer, or an anonymous device. */
+export interface CartOwner {
+  cartId: string;
+  customerId: string | null;
+}
+
+export interface CartView extends PricedCart {
+  cartId: string;
+  customerId: string | null;
+  version: number;
+  channel: string | null;
+  wishlist: string[];
+}
+
+/**
+ * The use cases behind the HTTP API: view a cart priced for a channel, and change it. Every check
+ * reads only local projections; every change runs under the cart's document lock through the outbox,
+ * so the new state and its CartChanged event are committed together and no concurrent write is lost.
+ */
+export class CartService {
+  constructor(
+    private readonly m: CartModels,
+    private readonly outbox: Outbox,
+  ) {}
+
+  private async customer(owner: CartOwner): Promise<CustomerView | null> {
+    return owner.customerId ? await this.m.Customer.findById(owner.customerId).lean() : null;
+  }
+
+  private async channel(code: string): Promise<ChannelView | null> {
+    return await this.m.Channel.findById(code).lean();
+  }
+
+  private async items(channel: string, skus: string[]): Promise<Map<string, ItemView>> {
+    if (!skus.length) return new Map();
+    const docs = await this.m.Item.find({ _id: { $in: skus.map((s) => itemId(channel, s)) } }).lean();
+    return new Map(docs.map((d) => [d.sku, d]));
+  }
+
+  /** Customer and channel gates for any use of the cart on a channel. */
+  private async gate(owner: CartOwner, code: string | null): Promise<ChannelView | null> {
+    const [customer, channel] = await Promise.all([this.customer(owner), code ? this.channel(code) : null]);
+    assertCustomerMayTrade(customer);
+    if (!code) return null;
+    const ch = assertChannelTrades(code, channel);
+    assertDataMayReachChannel(customer, ch);
+    return ch;
+  }
+
+  private async render(
+    owner: CartOwner,
+    doc: Pick<CartDoc, 'lines' | 'wishlist' | 'version'> | null,
+    ch: ChannelView | null,
+  ): Promise<CartView> {
+    const state = doc ?? emptyCart();
+    const items = ch
+      ? await this.items(
+          ch.code,
+          state.lines.map((l) => l.sku),
+        )
+      : new Map<string, ItemView>();
+    return {
+      cartId: owner.cartId,
+      customerId: owner.customerId,
+      version: state.version,
+      channel: ch?.code ?? null,
+      wishlist: state.wishlist,
+      ...priceCart(state.lines, ch, items),
+    };
+  }
+
+  async view(owner: CartOwner, channel: string | null): Promise<CartView> {
+    const [ch, doc] = await Promise.all([this.gate(owner, channel), this.m.Cart.findById(owner.cartId).lean()]);
+    return this.render(owner, doc, ch);
+  }
+
+  async currentVersion(owner: CartOwner, channel: string | null): Promise<number> {
+    await this.gate(owner, channel);
+    return (await this.m.Cart.findById(owner.cartId, { version: 1 }).lean())?.version ?? 0;
+  }
+
+  /**
+   * Applies one command on a channel. `ifMatch` (the version from an ETag) makes the write
+   * conditional: it is compared under the lock, so of two writers holding the same view one wins and
+   * the other gets 412 cart_version_mismatch.
+   */
+  async change(owner: CartOwner, channel: string, cmd: CartCommand, opts: { ifMatch?: number; correlationId?: string }): Promise<CartView> {
+    const needsItem = cmd.kind === 'add' || (cmd.kind === 'set' && cmd.quantity > 0);
+    const [ch, item] = await Promise.all([
+      this.gate(owner, channel),
+      needsItem ? this.m.Item.findById(itemId(channel, cmd.sku)).lean() : null,
+    ]);
+    if (needsItem) assertItemSellable(cmd.sku, item, ch!);
+    const { doc } = await this.transact(owner.cartId, (cur) => {
+      const state: CartState = cur ?? emptyCart();
+      if (opts.ifMatch !== undefined && opts.ifMatch !== state.version) {
+        throw new PreconditionFailedError(
+          'cart_version_mismatch',
+          `the cart is at version ${state.version}, not ${opts.ifMatch}`,
+          'fetch the cart again (GET /cart) and retry with its ETag in If-Match',
+          {
+            expected: opts.ifMatch,
+            current: state.version,
+          },
+        );
+      }
+      const decision = applyCommand(state, cmd);
+      if (!decision) return null;
+      return {
+        update: { $set: { ...decision.state, customerId: customerOfCart(owner.cartId), updatedAt: Date.now() } },
+        events: [cartChanged(owner.cartId, decision.state, decision.change, { sourceChannel: channel, correlationId: opts.correlationId })],
+      };
+    });
+    return this.render(owner, doc, ch);
+  }
+
+  /** The outbox write; a cart lock not obtained in time is a 503 the client may retry, not a 500. */
+  private async transact(cartId: string, decide: (current: CartDoc | null) => Change<CartDoc> | null) {
+    try {
+      return await this.outbox.transact(this.m.Cart, cartId, decide);
+    } catch (err) {
+      if (err instanceof LockTimeoutError) {
+        throw new AppError(503, 'cart_busy', 'the cart is being changed by too many writers at once', 'retry in a moment', { cartId });
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,205 @@
+import { AppError, ConflictError, ForbiddenError, UnprocessableError } from '@omnimall/service-kit';
+import type { CartLine } from './cart';
+
+/**
+ * Who and where may trade, decided from the local projections of identity, channels and the
+ * channel catalogues. Each refusal is an AppError whose `code` names the reason and whose hint says
+ * what to do; nothing here reads a database.
+ */
+export interface CustomerView {
+  customerId: string;
+  status: 'active' | 'suspended' | 'banned' | 'erased';
+  reason: string | null;
+  /** End of a suspension (epoch millis), if any. */
+  until: number | null;
+  dataRegion: string;
+}
+
+export interface ChannelView {
+  code: string;
+  state: string;
+  expectedBackAt: number | null;
+  blockReasons: string[];
+  region: string;
+  allowedDataRegions: string[];
+}
+
+export interface ItemView {
+  channel: string;
+  sku: string;
+  status: 'listed' | 'withdrawn';
+  title: string;
+  priceMinor: number | null;
+  currency: string | null;
+  barredRegions: string[];
+}
+
+/**
+ * A customer without a projection yet (identity's first event has not arrived) may trade: the
+ * projection only ever restricts. A suspension whose `until` has passed no longer applies.
+ */
+export function assertCustomerMayTrade(c: CustomerView | null, now = Date.now()): void {
+  if (!c) return;
+  if (c.status === 'banned') {
+    throw new ForbiddenError(
+      'customer_banned',
+      'this customer account is banned',
+      'contact customer support; a banned account cannot use the cart',
+      {
+        reason: c.reason,
+      },
+    );
+  }
+  if (c.status === 'suspended' && (c.until === null || c.until > now)) {
+    throw new ForbiddenError(
+      'customer_suspended',
+      `this customer account is suspended${c.until ? ` until ${new Date(c.until).toISOString()}` : ''}`,
+      c.until
+        ? `try again after ${new Date(c.until).toISOString()} or contact customer support`
+        : 'contact customer support to lift the suspension',
+      { reason: c.reason, until: c.until ? new Date(c.until).toISOString() : null },
+    );
+  }
+  if (c.status === 'erased') {
+    throw new ForbiddenError('customer_erased', 'this customer account was erased', 'register a new account to shop again');
+  }
+}
+
+/** Commerce is allowed only on a known channel whose state is `active` and which has no block reason. */
+export function assertChannelTrades(code: string, ch: ChannelView | null): ChannelView {
+  if (!ch) {
+    throw new ConflictError(
+      'channel_unknown',
+      `channel ${code} is not known to the cart service`,
+      'check the x-channel-code header; a newly registered channel becomes usable once its registration event arrives',
+      {
+        channel: code,
+      },
+    );
+  }
+  if (ch.state !== 'active') {
+    const back = ch.expectedBackAt ? new Date(ch.expectedBackAt).toISOString() : null;
+    throw new ConflictError(
+      'channel_not_active',
+      `channel ${code} is in state ${ch.state}${back ? ` and expected back at ${back}` : ''}; it takes no cart changes`,
+      back ? `try again after ${back}, or shop on another channel` : 'shop on another channel',
+      { channel: code, state: ch.state, expectedBackAt: back },
+    );
+  }
+  if (ch.blockReasons.length) {
+    throw new ConflictError(
+      'channel_blocked',
+      `channel ${code} is blocked: ${ch.blockReasons.join(', ')}`,
+      'the channel operator must resolve the block (e.g. update branding or compliance text); shop on another channel meanwhile',
+      { channel: code, blockReasons: ch.blockReasons },
+    );
+  }
+  return ch;
+}
+
+/**
+ * A customer's cart is personal data: a channel receives it only when the customer's data region is
+ * among the channel's allowedDataRegions. Anonymous carts and customers without a projection carry
+ * no region and pass.
+ */
+export function assertDataMayReachChannel(c: CustomerView | null, ch: ChannelView): void {
+  if (!c) return;
+  if (!ch.allowedDataRegions.includes(c.dataRegion)) {
+    throw new ForbiddenError(
+      'data_region_not_allowed',
+      `channel ${ch.code} may not receive personal data of customers whose data resides in ${c.dataRegion}`,
+      `use a channel that serves the ${c.dataRegion} region`,
+      { channel: ch.code, dataRegion: c.dataRegion, allowedDataRegions: ch.allowedDataRegions },
+    );
+  }
+}
+
+export type LineProblem = 'not_listed_on_channel' | 'withdrawn_on_channel' | 'barred_in_region' | 'no_price_on_channel';
+
+/** Why an item cannot be sold on a channel, or null when it can. */
+export function lineProblem(item: ItemView | null, ch: Pick<ChannelView, 'region'>): LineProblem | null {
+  if (!item) return 'not_listed_on_channel';
+  if (item.status !== 'listed') return 'withdrawn_on_channel';
+  if (item.barredRegions.includes(ch.region)) return 'barred_in_region';
+  if (item.priceMinor === null || item.currency === null) return 'no_price_on_channel';
+  return null;
+}
+
+/** Refuses adding an item the channel cannot sell; 451 when the market bars it. */
+export function assertItemSellable(sku: string, item: ItemView | null, ch: ChannelView): void {
+  const problem = lineProblem(item, ch);
+  if (!problem) return;
+  if (problem === 'barred_in_region') {
+    throw new AppError(
+      451,
+      'item_barred_in_region',
+      `${sku} may not be sold in region ${ch.region} (channel ${ch.code})`,
+      'remove it, or buy it on a channel serving a region where it is allowed',
+      {
+        sku,
+        channel: ch.code,
+        region: ch.region,
+      },
+    );
+  }
+  throw new UnprocessableError(
+    'item_not_sold_on_channel',
+    `${sku} is not sold on channel ${ch.code} (${problem})`,
+    "pick an item from this channel's catalogue",
+    {
+      sku,
+      channel: ch.code,
+      reason: problem,
+    },
+  );
+}
+
+export interface PricedLine extends Omit<CartLine, 'addedAt'> {
+  addedAt: string;
+  available: boolean;
+  reason: LineProblem | null;
+  title: string | null;
+  unitPriceMinor: number | null;
+  currency: string | null;
+  lineTotalMinor: number | null;
+}
+
+export interface PricedCart {
+  lines: PricedLine[];
+  totals: { currency: string; subtotalMinor: number; units: number }[];
+  unavailableLines: number;
+}
+
+/**
+ * Prices each line for the viewing channel. A line the channel cannot sell stays in the cart,
+ * flagged with its reason and left out of the totals.
+ */
+export function priceCart(lines: CartLine[], ch: ChannelView | null, items: Map<string, ItemView>): PricedCart {
+  const totals = new Map<string, { subtotalMinor: number; units: number }>();
+  let unavailable = 0;
+  const priced = lines.map((l): PricedLine => {
+    const base = { sku: l.sku, quantity: l.quantity, channel: l.channel, addedAt: new Date(l.addedAt).toISOString() };
+    if (!ch) return { ...base, available: true, reason: null, title: null, unitPriceMinor: null, currency: null, lineTotalMinor: null };
+    const item = items.get(l.sku) ?? null;
+    const reason = lineProblem(item, ch);
+    if (reason || !item) {
+      unavailable++;
+      return { ...base, available: false, reason, title: item?.title ?? null, unitPriceMinor: null, currency: null, lineTotalMinor: null };
+    }
+    const lineTotal = item.priceMinor! * l.quantity;
+    const t = totals.get(item.currency!) ?? { subtotalMinor: 0, units: 0 };
+    t.subtotalMinor += lineTotal;
+    t.units += l.quantity;
+    totals.set(item.currency!, t);
+    return {
+      ...base,
+      available: true,
+      reason: null,
+      title: item.title,
+      unitPriceMinor: item.priceMinor,
+      currency: item.currency,
+      lineTotalMinor: lineTotal,
+    };
+  });
+  return { lines: priced, totals: [...totals].map(([currency, t]) => ({ currency, ...t })), unavailableLines: unavailable };
+}

@@ -1,0 +1,136 @@
+import { applyCommand, emptyCart, MAX_LINE_QUANTITY, mergeCarts, type CartState } from '../src/domain/cart';
+import {
+  assertChannelTrades,
+  assertCustomerMayTrade,
+  assertDataMayReachChannel,
+  assertItemSellable,
+  priceCart,
+  type ChannelView,
+  type ItemView,
+} from '../src/domain/trading';
+
+const line = (sku: string, quantity: number, channel = 'web', addedAt = 1) => ({ sku, quantity, channel, addedAt });
+const channel: ChannelView = {
+  code: 'web',
+  state: 'active',
+  expectedBackAt: null,
+  blockReasons: [],
+  region: 'EU',
+  allowedDataRegions: ['EU'],
+};
+const item = (sku: string, over: Partial<ItemView> = {}): ItemView => ({
+  channel: 'web',
+  sku,
+  status: 'listed',
+  title: sku,
+  priceMinor: 250,
+  currency: 'EUR',
+  barredRegions: [],
+  ...over,
+});
+
+describe('cart commands', () => {
+  it('adds a line with its channel and time, then sums units and keeps the first channel', () => {
+    const a = applyCommand(emptyCart(), { kind: 'add', sku: 'A', quantity: 2, channel: 'app', at: 5 })!;
+    expect(a).toEqual({ change: 'line_added', state: { lines: [line('A', 2, 'app', 5)], wishlist: [], version: 1 } });
+    const b = applyCommand(a.state, { kind: 'add', sku: 'A', quantity: 3, channel: 'web', at: 9 })!;
+    expect(b.change).toBe('line_updated');
+    expect(b.state.lines).toEqual([line('A', 5, 'app', 5)]);
+    expect(b.state.version).toBe(2);
+  });
+
+  it('refuses to exceed the per-line cap with line_quantity_cap', () => {
+    const s: CartState = { lines: [line('A', MAX_LINE_QUANTITY - 1)], wishlist: [], version: 1 };
+    expect(() => applyCommand(s, { kind: 'add', sku: 'A', quantity: 2, channel: 'web', at: 1 })).toThrow(
+      expect.objectContaining({ code: 'line_quantity_cap', status: 422 }),
+    );
+  });
+
+  it('set to 0 removes; removing or wishing twice changes nothing', () => {
+    const s: CartState = { lines: [line('A', 1)], wishlist: ['W'], version: 3 };
+    expect(applyCommand(s, { kind: 'set', sku: 'A', quantity: 0, channel: 'web', at: 1 })).toMatchObject({
+      change: 'line_removed',
+      state: { lines: [], version: 4 },
+    });
+    expect(applyCommand(s, { kind: 'remove', sku: 'B' })).toBeNull();
+    expect(applyCommand(s, { kind: 'wish', sku: 'W' })).toBeNull();
+    expect(applyCommand(s, { kind: 'unwish', sku: 'W' })).toMatchObject({ change: 'wishlist_changed', state: { wishlist: [] } });
+    expect(applyCommand(s, { kind: 'clear' })).toMatchObject({ change: 'cleared', state: { lines: [], wishlist: [], version: 4 } });
+    expect(applyCommand(emptyCart(), { kind: 'clear' })).toBeNull();
+  });
+});
+
+describe('merge rule', () => {
+  it('sums quantities up to the cap, keeps target lines first, appends new ones, unites wishlists', () => {
+    const target = { lines: [line('A', 60, 'web', 1), line('B', 1, 'web', 2)], wishlist: ['W1', 'W2'] };
+    const source = { lines: [line('A', 50, 'app', 3), line('C', 4, 'app', 4)], wishlist: ['W2', 'W3'] };
+    expect(mergeCarts(target, source)).toEqual({
+      lines: [line('A', MAX_LINE_QUANTITY, 'web', 1), line('B', 1, 'web', 2), line('C', 4, 'app', 4)],
+      wishlist: ['W1', 'W2', 'W3'],
+      dropped: [],
+    });
+  });
+});
+
+describe('trading rules', () => {
+  it('refuses banned, current suspensions and erased customers; a lapsed suspension passes', () => {
+    const c = { customerId: 'c', reason: 'fraud', until: null, dataRegion: 'EU' };
+    expect(() => assertCustomerMayTrade({ ...c, status: 'banned' })).toThrow(
+      expect.objectContaining({ code: 'customer_banned', status: 403 }),
+    );
+    expect(() => assertCustomerMayTrade({ ...c, status: 'suspended', until: Date.now() + 60000 })).toThrow(
+      expect.objectContaining({ code: 'customer_suspended' }),
+    );
+    expect(() => assertCustomerMayTrade({ ...c, status: 'erased' })).toThrow(expect.objectContaining({ code: 'customer_erased' }));
+    expect(() => assertCustomerMayTrade({ ...c, status: 'suspended', until: Date.now() - 1 })).not.toThrow();
+    expect(() => assertCustomerMayTrade(null)).not.toThrow();
+  });
+
+  it('names the channel state and when it is expected back', () => {
+    const back = Date.UTC(2030, 0, 1);
+    try {
+      assertChannelTrades('web', { ...channel, state: 'maintenance', expectedBackAt: back });
+      throw new Error('not refused');
+    } catch (err) {
+      expect(err).toMatchObject({
+        status: 409,
+        code: 'channel_not_active',
+        details: { state: 'maintenance', expectedBackAt: '2030-01-01T00:00:00.000Z' },
+      });
+      expect((err as Error).message).toMatch(/maintenance.*2030-01-01/);
+    }
+    expect(() => assertChannelTrades('web', { ...channel, blockReasons: ['outdated_branding'] })).toThrow(
+      expect.objectContaining({ code: 'channel_blocked' }),
+    );
+    expect(() => assertChannelTrades('web', null)).toThrow(expect.objectContaining({ code: 'channel_unknown' }));
+  });
+
+  it('keeps personal data out of channels that may not receive its region, and barred items out of their markets', () => {
+    expect(() =>
+      assertDataMayReachChannel({ customerId: 'c', status: 'active', reason: null, until: null, dataRegion: 'US' }, channel),
+    ).toThrow(expect.objectContaining({ code: 'data_region_not_allowed', status: 403 }));
+    expect(() => assertItemSellable('A', item('A', { barredRegions: ['EU'] }), channel)).toThrow(
+      expect.objectContaining({ code: 'item_barred_in_region', status: 451 }),
+    );
+    expect(() => assertItemSellable('A', null, channel)).toThrow(
+      expect.objectContaining({ code: 'item_not_sold_on_channel', status: 422 }),
+    );
+  });
+
+  it('prices available lines and flags, without dropping, the ones the channel cannot sell', () => {
+    const items = new Map([
+      ['A', item('A')],
+      ['B', item('B', { status: 'withdrawn' })],
+      ['C', item('C', { barredRegions: ['EU'] })],
+    ]);
+    const priced = priceCart([line('A', 3), line('B', 1), line('C', 1), line('D', 1)], channel, items);
+    expect(priced.lines.map((l) => [l.sku, l.available, l.reason, l.lineTotalMinor])).toEqual([
+      ['A', true, null, 750],
+      ['B', false, 'withdrawn_on_channel', null],
+      ['C', false, 'barred_in_region', null],
+      ['D', false, 'not_listed_on_channel', null],
+    ]);
+    expect(priced.totals).toEqual([{ currency: 'EUR', subtotalMinor: 750, units: 3 }]);
+    expect(priced.unavailableLines).toBe(3);
+  });
+});

@@ -1,0 +1,110 @@
+import { bearer, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import type { SyncApplied } from '@omnimall/contracts';
+import type { CartInstance } from '../src/main';
+import { projected, Simulator, SseClient, startTestCart } from './support';
+
+/**
+ * Live push with two cart instances on one database: the write is handled by instance A, the
+ * sessions are held by instance B (and A), and the change reaches B only through Kafka.
+ */
+let sim: Simulator;
+let a: CartInstance;
+let b: CartInstance;
+let acks: TopicRecorder;
+const uid = uniqueName('p').slice(2);
+const WEB = `web-${uid}`;
+const APP = `app-${uid}`;
+const SKU = 'SHOE-1';
+const streams: SseClient[] = [];
+
+beforeAll(async () => {
+  const shared = { dbName: uniqueName('test_cart_push'), groupPrefix: uniqueName('cart') };
+  [sim, a, b, acks] = await Promise.all([
+    Simulator.start(),
+    startTestCart(shared),
+    startTestCart(shared),
+    new TopicRecorder(testKafka(), ['sync.applied']).start(),
+  ]);
+  const [vw, va, vi] = await Promise.all([sim.channel(WEB), sim.channel(APP, { kind: 'mobile_app' }), sim.item(WEB, SKU)]);
+  await projected(a, { channel: [WEB, vw], item: [WEB, SKU, vi] });
+  await projected(a, { channel: [APP, va] });
+});
+
+afterAll(async () => {
+  streams.forEach((s) => s.close());
+  await Promise.allSettled([a?.stop(), b?.stop(), sim?.stop(), acks?.stop()]);
+});
+
+async function open(instance: CartInstance, headers: Record<string, string>): Promise<SseClient> {
+  const s = await SseClient.open(instance.url, headers);
+  streams.push(s);
+  return s;
+}
+
+const post = async (instance: CartInstance, headers: Record<string, string>, body: object) =>
+  fetch(`${instance.url}/cart/lines`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+
+describe('live push across channels and instances', () => {
+  it('pushes a change handled by instance A to every session of the customer, including those held by instance B', async () => {
+    expect(a.runtime.config.instanceId).not.toBe(b.runtime.config.instanceId);
+    const c = uniqueName('cust');
+    const token = await bearer({ sub: c });
+    const onB = await open(b, { authorization: token, 'x-channel-code': APP });
+    const onA = await open(a, { authorization: token, 'x-channel-code': WEB });
+    const stranger = await open(b, { authorization: await bearer({ sub: uniqueName('other') }), 'x-channel-code': APP });
+    expect(onB.events[0]).toMatchObject({ event: 'ready', data: { cartId: c, channel: APP, version: 0 } });
+    expect(b.hub.size).toBeGreaterThanOrEqual(2);
+
+    const res = await post(a, { authorization: token, 'x-channel-code': WEB }, { sku: SKU, quantity: 2 });
+    expect(res.status).toBe(200);
+    const [pushed] = await waitFor(() => onB.changes(), 'the push on instance B');
+    expect(pushed).toMatchObject({
+      id: '1',
+      data: { cartId: c, version: 1, change: 'line_added', sourceChannel: WEB, lines: [{ sku: SKU, quantity: 2, channel: WEB }] },
+    });
+    await waitFor(() => onA.changes(), 'the push on instance A');
+
+    // B's push consumer acknowledged the event it fanned out, for the sync-monitor.
+    const eventId = pushed.data.eventId as string;
+    const pushGroup = `.push.${b.runtime.config.instanceId}`;
+    await waitFor(async () => {
+      const decoded = await Promise.all(
+        acks.where((r) => r.message.key?.toString() === eventId).map((r) => b.runtime.schemas.decode<SyncApplied>(r.message.value!)),
+      );
+      return decoded.some((d) => d.consumer.endsWith(pushGroup) && d.outcome === 'applied');
+    }, 'the push acknowledgement');
+
+    // A second change made on the other channel through B reaches the session on A.
+    await fetch(`${b.url}/cart/wishlist/HAT-1`, { method: 'PUT', headers: { authorization: token, 'x-channel-code': APP } });
+    const second = await waitFor(() => onA.changes().find((e) => e.data.version === 2), 'the second push on A');
+    expect(second.data).toMatchObject({ change: 'wishlist_changed', sourceChannel: APP, wishlist: ['HAT-1'] });
+    await waitFor(() => onB.changes().length === 2, 'the second push on B');
+    expect(stranger.changes()).toHaveLength(0);
+  });
+
+  it('takes the token from ?access_token= for EventSource clients, and pushes anonymous device carts too', async () => {
+    const c = uniqueName('cust');
+    const token = (await bearer({ sub: c })).slice('Bearer '.length);
+    const refused = await SseClient.open(b.url, {}).catch((e: Error) => e);
+    expect(String(refused)).toMatch(/401.*token_missing/);
+    const q = await SseClientAt(b, `?access_token=${encodeURIComponent(token)}`);
+    expect(q.events[0].data).toMatchObject({ cartId: c });
+
+    const device = uniqueName('dev');
+    const d = await open(b, { 'x-device-id': device, 'x-channel-code': APP });
+    await post(a, { 'x-device-id': device, 'x-channel-code': WEB }, { sku: SKU });
+    const [e] = await waitFor(() => d.changes(), 'the device push');
+    expect(e.data).toMatchObject({ cartId: `device:${device}`, version: 1 });
+  });
+});
+
+/** Opens a stream with a query string (the SseClient adds /cart/stream to the base URL). */
+async function SseClientAt(instance: CartInstance, query: string): Promise<SseClient> {
+  const s = await SseClient.open(instance.url, {}, query);
+  streams.push(s);
+  return s;
+}

@@ -1,0 +1,253 @@
+/**
+ * What the cart tests (and benchmarks) share: a simulator standing in for identity, channels and
+ * catalog-sync (it publishes their real events on the real topics), and a cart started on its own
+ * database with its own consumer groups.
+ */
+import { get as httpGet, type ClientRequest } from 'node:http';
+import { newEvent, ServiceRuntime, type PlatformConfig } from '@omnimall/service-kit';
+import { testConfig, testTokens, uniqueName, waitFor } from '../../../packages/service-kit/src/testing';
+import type { ChannelChanged, CustomerStatusChanged, LocalItemChanged } from '@omnimall/contracts';
+import { startCart, type CartInstance } from '../src/main';
+import { itemId } from '../src/store/models';
+
+type Payload<T> = Omit<T, 'envelope'>;
+
+export class Simulator {
+  private versions = new Map<string, number>();
+  private constructor(readonly rt: ServiceRuntime) {}
+
+  static async start(): Promise<Simulator> {
+    const rt = await ServiceRuntime.start({
+      config: testConfig('sim'),
+      produces: [
+        'identity.customer-status',
+        'identity.identity-linked',
+        'identity.customer-merged',
+        'channels.channel-changed',
+        'catalog.local-item',
+      ],
+    });
+    return new Simulator(rt);
+  }
+
+  /** The next aggregateVersion of one aggregate (or an explicit one, to replay or reorder). */
+  private version(key: string, explicit?: number): number {
+    const v = explicit ?? (this.versions.get(key) ?? 0) + 1;
+    this.versions.set(key, Math.max(v, this.versions.get(key) ?? 0));
+    return v;
+  }
+
+  async channel(code: string, over: Partial<Payload<ChannelChanged>> = {}, version?: number): Promise<number> {
+    const v = this.version(`ch:${code}`, version);
+    await this.rt.publisher.publish([
+      newEvent(
+        'channels.channel-changed',
+        { type: 'channel.changed', producer: 'channels', aggregateId: code, aggregateVersion: v },
+        {
+          code,
+          name: code,
+          kind: 'web',
+          state: 'active',
+          previousState: null,
+          expectedBackAt: null,
+          blockReasons: [],
+          country: 'DE',
+          region: 'EU',
+          languages: ['en'],
+          currencies: ['EUR'],
+          masterChannel: null,
+          allowedDataRegions: ['EU'],
+          change: 'updated',
+          ...over,
+        },
+      ),
+    ]);
+    return v;
+  }
+
+  async item(channel: string, sku: string, over: Partial<Payload<LocalItemChanged>> = {}, version?: number): Promise<number> {
+    const v = this.version(`item:${channel}:${sku}`, version);
+    await this.rt.publisher.publish([
+      newEvent(
+        'catalog.local-item',
+        {
+          type: 'local-item.changed',
+          producer: 'catalog-sync',
+          aggregateId: itemId(channel, sku),
+          aggregateVersion: v,
+          sourceChannel: channel,
+        },
+        {
+          channel,
+          sku,
+          productId: `p-${sku}`,
+          status: 'listed',
+          title: `Item ${sku}`,
+          priceMinor: 1000,
+          currency: 'EUR',
+          taxInclusive: true,
+          barredRegions: [],
+          masterVersion: 1,
+          sellerId: 'seller-1',
+          ...over,
+        },
+      ),
+    ]);
+    return v;
+  }
+
+  async customer(customerId: string, over: Partial<Payload<CustomerStatusChanged>> = {}, version?: number): Promise<number> {
+    const v = this.version(`cu:${customerId}`, version);
+    await this.rt.publisher.publish([
+      newEvent(
+        'identity.customer-status',
+        { type: 'customer.status-changed', producer: 'identity', aggregateId: customerId, aggregateVersion: v },
+        {
+          customerId,
+          status: 'active',
+          reason: null,
+          until: null,
+          loyaltyTier: 'basic',
+          verified: false,
+          dataRegion: 'EU',
+          change: 'registered',
+          ...over,
+        },
+      ),
+    ]);
+    return v;
+  }
+
+  /** Publishes an IdentityLinked and returns the exact event, so a test can publish it again (a replay). */
+  linkedEvent(customerId: string, deviceId: string, channel: string) {
+    return newEvent(
+      'identity.identity-linked',
+      {
+        type: 'identity.linked',
+        producer: 'identity',
+        aggregateId: customerId,
+        aggregateVersion: this.version(`cu-link:${customerId}`),
+        sourceChannel: channel,
+      },
+      { customerId, identityType: 'device', externalId: deviceId, channel },
+    );
+  }
+
+  mergedEvent(sourceCustomerId: string, targetCustomerId: string) {
+    return newEvent(
+      'identity.customer-merged',
+      {
+        type: 'customer.merged',
+        producer: 'identity',
+        aggregateId: targetCustomerId,
+        aggregateVersion: this.version(`cu-merge:${targetCustomerId}`),
+      },
+      { sourceCustomerId, targetCustomerId, mergedBy: 'admin-1' },
+    );
+  }
+
+  stop(): Promise<void> {
+    return this.rt.stop();
+  }
+}
+
+/** A cart instance for tests: its own database unless `dbName` is shared (two instances), its own groups. */
+export async function startTestCart(
+  opts: { dbName?: string; groupPrefix?: string; config?: Partial<PlatformConfig> } = {},
+): Promise<CartInstance> {
+  const { verifier } = await testTokens();
+  return startCart(testConfig('cart', { ...(opts.dbName ? { dbName: opts.dbName } : {}), ...opts.config }), {
+    verifier,
+    groupPrefix: opts.groupPrefix ?? uniqueName('cart'),
+    fromBeginning: false,
+  });
+}
+
+/** Waits until the cart's projections hold at least these versions. */
+export async function projected(
+  cart: CartInstance,
+  what: { channel?: [string, number]; item?: [string, string, number]; customer?: [string, number] },
+): Promise<void> {
+  const m = cart.models;
+  if (what.channel)
+    await waitFor(
+      async () => ((await m.Channel.findById(what.channel![0]).lean())?.aggregateVersion ?? 0) >= what.channel![1],
+      `channel ${what.channel[0]} v${what.channel[1]}`,
+    );
+  if (what.item) {
+    const id = itemId(what.item[0], what.item[1]);
+    await waitFor(async () => ((await m.Item.findById(id).lean())?.aggregateVersion ?? 0) >= what.item![2], `item ${id} v${what.item[2]}`);
+  }
+  if (what.customer)
+    await waitFor(
+      async () => ((await m.Customer.findById(what.customer![0]).lean())?.aggregateVersion ?? 0) >= what.customer![1],
+      `customer ${what.customer[0]} v${what.customer[1]}`,
+    );
+}
+
+export interface SseEvent {
+  event: string;
+  id?: string;
+  data: Record<string, unknown>;
+  receivedAt: number;
+}
+
+/** A minimal SSE client on node:http: collects the parsed events of one stream. */
+export class SseClient {
+  readonly events: SseEvent[] = [];
+  private req?: ClientRequest;
+  private listeners: ((e: SseEvent) => void)[] = [];
+
+  static open(baseUrl: string, headers: Record<string, string>, query = ''): Promise<SseClient> {
+    const client = new SseClient();
+    return new Promise((resolve, reject) => {
+      client.req = httpGet(
+        `${baseUrl}/cart/stream${query}`,
+        { headers: { accept: 'text/event-stream', ...headers }, agent: false },
+        (res) => {
+          if (res.statusCode !== 200) {
+            let body = '';
+            res.on('data', (d) => (body += String(d)));
+            res.on('end', () => reject(new Error(`stream answered ${res.statusCode}: ${body}`)));
+            return;
+          }
+          res.setEncoding('utf8');
+          let buf = '';
+          res.on('data', (chunk: string) => {
+            buf += chunk;
+            let at: number;
+            while ((at = buf.indexOf('\n\n')) >= 0) {
+              const frame = buf.slice(0, at);
+              buf = buf.slice(at + 2);
+              const e: Partial<SseEvent> = { event: 'message', receivedAt: Date.now() };
+              let data = '';
+              for (const line of frame.split('\n')) {
+                if (line.startsWith('event: ')) e.event = line.slice(7);
+                else if (line.startsWith('id: ')) e.id = line.slice(4);
+                else if (line.startsWith('data: ')) data += line.slice(6);
+              }
+              if (!data) continue;
+              e.data = JSON.parse(data) as Record<string, unknown>;
+              client.events.push(e as SseEvent);
+              client.listeners.forEach((l) => l(e as SseEvent));
+              if (e.event === 'ready') resolve(client);
+            }
+          });
+        },
+      );
+      client.req.on('error', reject);
+    });
+  }
+
+  onEvent(fn: (e: SseEvent) => void): void {
+    this.listeners.push(fn);
+  }
+
+  changes(): SseEvent[] {
+    return this.events.filter((e) => e.event === 'cart-changed');
+  }
+
+  close(): void {
+    this.req?.destroy();
+  }
+}

@@ -1,0 +1,92 @@
+import express from 'express';
+import request from 'supertest';
+import {
+  assertChannelScope,
+  createHttpApp,
+  createLogger,
+  HttpApi,
+  principalOf,
+  requireAuth,
+  ServiceMetrics,
+  z,
+  type Principal,
+} from '@omnimall/service-kit';
+import { bearer, testTokens } from '@omnimall/service-kit/testing';
+import { generateTokenKeys, TokenSigner } from '@omnimall/service-kit';
+
+/** The kit's auth middleware, as every service uses it: local verification, kinds, roles, channel scopes. */
+async function app(): Promise<express.Express> {
+  const { verifier } = await testTokens();
+  const api = new HttpApi({ title: 't', version: '1' })
+    .route({
+      method: 'get',
+      path: '/customer-only',
+      summary: 'customers',
+      before: [requireAuth(verifier, { kind: 'customer' })],
+      responses: { 200: { description: 'ok' } },
+      handler: async ({ res }) => ({ body: { sub: principalOf(res).sub } }),
+    })
+    .route({
+      method: 'post',
+      path: '/channels/:code/settings',
+      summary: 'channel managers of that channel',
+      params: z.object({ code: z.string() }),
+      before: [requireAuth(verifier, { kind: 'staff', roles: ['channel_manager'] })],
+      responses: { 200: { description: 'ok' } },
+      handler: async ({ params, res }) => {
+        assertChannelScope(principalOf(res), params.code);
+        return { body: { ok: true } };
+      },
+    });
+  return createHttpApp({ service: 't', logger: createLogger('t', 'error'), metrics: new ServiceMetrics('t'), api });
+}
+
+describe('kit auth middleware', () => {
+  it('refuses a missing or forged token with 401 and a code', async () => {
+    const a = await app();
+    expect((await request(a).get('/customer-only')).body.code).toBe('token_missing');
+    const other = await TokenSigner.fromPem((await generateTokenKeys()).privateKey);
+    const forged = await other.sign({ sub: 'c1', kind: 'customer', roles: [], channels: [], channel: null });
+    const res = await request(a).get('/customer-only').set('authorization', `Bearer ${forged}`);
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('token_invalid');
+  });
+
+  it('lets the right kind through and exposes the principal', async () => {
+    const res = await request(await app())
+      .get('/customer-only')
+      .set('authorization', await bearer({ sub: 'c1' }));
+    expect(res.status).toBe(200);
+    expect(res.body.sub).toBe('c1');
+    const staff = await request(await app())
+      .get('/customer-only')
+      .set('authorization', await bearer({ sub: 's1', kind: 'staff', roles: ['admin'] }));
+    expect(staff.body.code).toBe('wrong_account_kind');
+  });
+
+  it('enforces roles (admin always passes) and channel scopes', async () => {
+    const a = await app();
+    const seller = await request(a)
+      .post('/channels/web/settings')
+      .set('authorization', await bearer({ sub: 's', kind: 'staff', roles: ['seller'] }));
+    expect([seller.status, seller.body.code]).toEqual([403, 'role_required']);
+    const mgr = await bearer({ sub: 'm', kind: 'staff', roles: ['channel_manager'], channels: ['web'] });
+    expect((await request(a).post('/channels/web/settings').set('authorization', mgr)).status).toBe(200);
+    const out = await request(a).post('/channels/app/settings').set('authorization', mgr);
+    expect([out.status, out.body.code, out.body.details.scope]).toEqual([403, 'channel_out_of_scope', ['web']]);
+    expect(
+      (
+        await request(a)
+          .post('/channels/app/settings')
+          .set('authorization', await bearer({ sub: 'a', kind: 'staff', roles: ['admin'] }))
+      ).status,
+    ).toBe(200);
+  });
+
+  it('assertChannelScope is a plain rule too', () => {
+    const p: Principal = { sub: 'm', kind: 'staff', roles: ['channel_manager'], channels: ['kiosk'], channel: null };
+    expect(() => assertChannelScope(p, 'kiosk')).not.toThrow();
+    expect(() => assertChannelScope(p, 'web')).toThrow(/may not act on channel web/);
+    expect(() => assertChannelScope({ ...p, roles: ['seller'], channels: ['web'] }, 'web')).toThrow();
+  });
+});

@@ -1,0 +1,403 @@
+import { randomUUID } from 'node:crypto';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+import { retryTopic, type EventEnvelope, type SyncApplied } from '@omnimall/contracts';
+import { ConflictError, NotFoundError, newEvent, type OutgoingEvent, type ServiceRuntime } from '@omnimall/service-kit';
+import {
+  affectedChannels,
+  affectedCustomers,
+  applyAck,
+  applyEnvelope,
+  decideSweep,
+  groupsFor,
+  isSuccess,
+  laggingServices,
+  rootCauseOf,
+  serviceOfGroup,
+  type ActionRecord,
+  type AckInfo,
+  type EscalationRecord,
+  type RawRecord,
+  type RetryRecord,
+  type SweepPolicy,
+  type Tracking,
+} from '../domain/propagation';
+import type { Expectations } from '../domain/expectations';
+import { LagWindows } from '../domain/windows';
+import type { MonitorMetrics } from '../metrics';
+import type { FeedEntryDoc, Store, TrackingDoc } from '../store/models';
+
+export interface TrackerOptions extends SweepPolicy {
+  /** Which events and acks this instance tracks (tests narrow it to their own correlation ids). */
+  trackEnvelope?: (env: EventEnvelope, topic: string) => boolean;
+  trackAck?: (ack: SyncApplied) => boolean;
+}
+
+function headersOf(h: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h ?? {})) {
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) out[k] = first.toString();
+  }
+  return out;
+}
+
+function rawOf(m: KafkaMessage | undefined): RawRecord | null {
+  if (!m?.value) return null;
+  return { key: m.key ? m.key.toString() : null, value: m.value.toString('base64'), headers: headersOf(m.headers) };
+}
+
+/** The fields of a tracking document a write sets (the outbox fields are the kit's). */
+function fieldsOf(t: Tracking): Omit<Tracking, '_id'> {
+  const { _id, ...rest } = t as TrackingDoc;
+  void _id;
+  delete (rest as Partial<TrackingDoc>).outbox;
+  delete (rest as Partial<TrackingDoc>).outboxCount;
+  return rest;
+}
+
+/**
+ * Propagation tracking and SLA handling. Every change of an event's tracking document goes through
+ * the kit's outbox.transact (document lock + events in the same write), since FerretDB loses
+ * concurrent updates of one document.
+ */
+export class Tracker {
+  readonly windows = new LagWindows();
+  /** topic → consumer groups seen acknowledging it. */
+  private readonly groups = new Map<string, Set<string>>();
+  private sweepTimer?: NodeJS.Timeout;
+  private sweeping?: Promise<unknown>;
+
+  constructor(
+    private readonly rt: ServiceRuntime,
+    private readonly store: Store,
+    private readonly expectations: Expectations,
+    private readonly metrics: MonitorMetrics,
+    private readonly opts: TrackerOptions,
+  ) {}
+
+  async init(): Promise<void> {
+    for (const g of await this.store.groups.find().lean()) this.rememberGroup(g.topic, g.group);
+    this.metrics.openEscalations.set(await this.store.tracking.countDocuments({ 'escalation.status': 'opened' }));
+  }
+
+  knownGroups(): Map<string, Set<string>> {
+    return this.groups;
+  }
+
+  private rememberGroup(topic: string, group: string): boolean {
+    const set = this.groups.get(topic) ?? new Set<string>();
+    this.groups.set(topic, set);
+    if (set.has(group)) return false;
+    set.add(group);
+    return true;
+  }
+
+  // ---- inputs -----------------------------------------------------------------------------------
+
+  /** An envelope of a business topic: remembers the event, its expectations and its original record. */
+  async onEnvelope(topic: string, env: EventEnvelope, record: KafkaMessage | undefined): Promise<boolean> {
+    if (this.opts.trackEnvelope && !this.opts.trackEnvelope(env, topic)) return false;
+    const exp = this.expectations(topic);
+    await this.rt.outbox.transact(this.store.tracking, env.eventId, (cur) => {
+      const next = applyEnvelope(cur as Tracking | null, topic, env, rawOf(record), exp, Date.now());
+      return { update: { $set: fieldsOf(next) }, events: this.resolutionEvents(cur as Tracking | null, next) };
+    });
+    return true;
+  }
+
+  /** A sync.applied ack; returns false when it was already recorded (or is not tracked here). */
+  async onAck(ack: SyncApplied): Promise<boolean> {
+    if (this.opts.trackAck && !this.opts.trackAck(ack)) return false;
+    if (this.rememberGroup(ack.topic, ack.consumer)) {
+      const now = Date.now();
+      await this.store.groups
+        .updateOne({ _id: `${ack.topic}|${ack.consumer}` }, { $setOnInsert: { topic: ack.topic, group: ack.consumer, service: serviceOfGroup(ack.consumer), firstSeenAt: now } }, { upsert: true })
+        .catch(() => undefined); // the same values from every writer: a lost race changes nothing
+    }
+    const info: AckInfo = { ...ack, ackId: ack.envelope.eventId, outcome: ack.outcome as AckInfo['outcome'] };
+    const exp = this.expectations(ack.topic);
+    let recorded = false;
+    let prev: Tracking | null = null;
+    let next: Tracking | null = null;
+    await this.rt.outbox.transact(this.store.tracking, ack.ackedEventId, (cur) => {
+      prev = cur as Tracking | null;
+      next = applyAck(prev, info, exp, Date.now());
+      if (!next) return null;
+      recorded = true;
+      return { update: { $set: fieldsOf(next) }, events: this.resolutionEvents(prev, next) };
+    });
+    if (!recorded) return false;
+    if (isSuccess(info.outcome) && info.outcome === 'applied') {
+      const lagMs = ack.appliedAt - ack.occurredAt;
+      const consumer = serviceOfGroup(ack.consumer);
+      this.windows.add({ at: ack.appliedAt, lagMs, type: ack.ackedType, consumer, group: ack.consumer, channel: ack.channel }, Date.now());
+      this.metrics.lag.labels(ack.ackedType, consumer, ack.channel ?? 'none').observe(lagMs / 1000);
+    }
+    await this.afterChange(prev, next);
+    return true;
+  }
+
+  // ---- escalation and recovery events ----------------------------------------------------------
+
+  private resolutionEvents(prev: Tracking | null, next: Tracking): OutgoingEvent[] {
+    if (prev?.escalation?.status === 'opened' && next.escalation?.status === 'resolved') return this.escalationEvents(next, 'resolved');
+    return [];
+  }
+
+  private escalationEvents(t: Tracking, status: 'opened' | 'resolved' | 'reconciled'): OutgoingEvent[] {
+    const esc = t.escalation!;
+    const version = status === 'opened' ? 1 : 2;
+    const env = { producer: 'sync-monitor', aggregateVersion: version, correlationId: t.correlationId ?? t._id };
+    const ageMs = Date.now() - t.occurredAt;
+    const events: OutgoingEvent[] = [
+      newEvent(
+        'sync.escalation',
+        { ...env, type: `sync.escalation-${status}`, aggregateId: t._id },
+        {
+          escalationId: esc.escalationId,
+          status,
+          eventId: t._id,
+          eventType: t.type,
+          topic: t.topic,
+          laggingConsumers: esc.laggingServices,
+          channels: esc.channels,
+          rootCause: esc.rootCause,
+          ageMs,
+          retries: t.retries.length,
+        },
+      ),
+    ];
+    const kind = status === 'opened' ? 'propagation_delayed' : 'propagation_recovered';
+    const notice = (audience: 'admin' | 'customer', channel: string | null, subject: string, message: string, recipientIds: string[]): OutgoingEvent =>
+      newEvent(
+        'sync.notice',
+        { ...env, type: `sync.${kind}`, aggregateId: esc.escalationId },
+        { noticeId: randomUUID(), kind, audience, channel, escalationId: esc.escalationId, eventId: t._id, eventType: t.type, subject, message, recipientIds },
+      );
+    if (status === 'opened') {
+      events.push(
+        notice(
+          'admin',
+          null,
+          `Propagation of ${t.type} delayed`,
+          `Event ${t._id} (${t.topic}) has not been applied by ${esc.laggingServices.join(', ')} after ${Math.round(ageMs / 1000)} s; root cause ${esc.rootCause}; ${t.retries.length} re-deliveries so far.`,
+          [],
+        ),
+      );
+      for (const ch of esc.channels) {
+        events.push(
+          notice(
+            'customer',
+            ch,
+            'Some recent changes are delayed',
+            'A recent change to your account or cart is taking longer than usual to appear everywhere. We are on it; you do not need to do anything.',
+            affectedCustomers(t.topic, t.aggregateId),
+          ),
+        );
+      }
+    } else {
+      events.push(notice('admin', null, `Propagation of ${t.type} ${status}`, `Event ${t._id} (${t.topic}) is ${status}.`, []));
+      for (const ch of esc.channels) {
+        events.push(notice('customer', ch, 'Delayed changes are now up to date', 'The delayed change now shows on every channel.', affectedCustomers(t.topic, t.aggregateId)));
+      }
+    }
+    return events;
+  }
+
+  /** Status feed entries and the open-escalation gauge after an escalation changed. */
+  private async afterChange(prev: Tracking | null, next: Tracking | null): Promise<void> {
+    const before = prev?.escalation?.status;
+    const after = next?.escalation?.status;
+    if (!next || before === after || !next.escalation) return;
+    const esc = next.escalation;
+    const entries: FeedEntryDoc[] = esc.channels.map((channel) =>
+      after === 'opened'
+        ? {
+            _id: `${esc.escalationId}:opened:${channel}`,
+            channel,
+            at: esc.at,
+            kind: 'delay' as const,
+            title: `Delayed: ${next.type}`,
+            message: `Changes of type ${next.type} are delayed on this channel (${esc.laggingServices.join(', ')} lagging: ${esc.rootCause}).`,
+            eventId: next._id,
+            escalationId: esc.escalationId,
+          }
+        : {
+            _id: `${esc.escalationId}:${after}:${channel}`,
+            channel,
+            at: Date.now(),
+            kind: 'recovery' as const,
+            title: `Recovered: ${next.type}`,
+            message: after === 'reconciled' ? `The delayed ${next.type} change was reconciled by an administrator.` : `The delayed ${next.type} change has now reached every channel.`,
+            eventId: next._id,
+            escalationId: esc.escalationId,
+          },
+    );
+    await this.insertFeed(entries);
+    if (after === 'opened') this.metrics.openEscalations.inc();
+    else if (before === 'opened') this.metrics.openEscalations.dec();
+  }
+
+  async insertFeed(entries: FeedEntryDoc[]): Promise<void> {
+    for (const e of entries) {
+      await this.store.feed.create(e).catch((err: { code?: number }) => {
+        if (err.code !== 11000) throw err; // written before: the feed entry exists once
+      });
+    }
+  }
+
+  // ---- SLA sweep ---------------------------------------------------------------------------------
+
+  startSweep(intervalMs: number): void {
+    const tick = (): void => {
+      this.sweeping = this.sweep()
+        .catch((err) => this.rt.logger.warn('sweep failed', { err: String(err) }))
+        .finally(() => {
+          if (this.sweepTimer) this.sweepTimer = setTimeout(tick, intervalMs);
+        });
+    };
+    this.sweepTimer = setTimeout(tick, intervalMs);
+  }
+
+  async stopSweep(): Promise<void> {
+    const t = this.sweepTimer;
+    this.sweepTimer = undefined;
+    if (t) clearTimeout(t);
+    await this.sweeping;
+  }
+
+  /** One pass: every open event past its SLA is re-delivered to its lagging groups and, past the business SLA, escalated. */
+  async sweep(now = Date.now()): Promise<number> {
+    const due = await this.store.tracking.find({ open: true, slaDeadline: { $lte: now } }, { _id: 1 }).sort({ slaDeadline: 1 }).limit(500).lean();
+    let acted = 0;
+    for (const { _id } of due) if (await this.sweepOne(_id, 'sla_sweep')) acted++;
+    return acted;
+  }
+
+  private async sweepOne(id: string, trigger: RetryRecord['trigger'], by?: { by: string; note: string | null }): Promise<boolean> {
+    let prev: Tracking | null = null;
+    let next: Tracking | null = null;
+    await this.rt.outbox.transact(this.store.tracking, id, async (cur) => {
+      const t = cur as Tracking | null;
+      if (!t) throw new NotFoundError('event_not_tracked', `no event ${id} is tracked`, 'check the eventId; only events seen by the monitor can be retried');
+      prev = t;
+      const now = Date.now();
+      let retryServices: string[];
+      let escalate = false;
+      let state = t.state;
+      if (trigger === 'manual') {
+        if (!t.open && t.state !== 'complete') throw new ConflictError('event_closed', `event ${id} is ${t.state}`, 'a reconciled event needs no retry');
+        retryServices = laggingServices(t);
+      } else {
+        const d = decideSweep(t, now, this.opts);
+        if (!d) return null;
+        retryServices = d.retry;
+        escalate = d.escalate;
+        state = d.state;
+      }
+      const retries: RetryRecord[] = [];
+      for (const service of retryServices) retries.push(...(await this.redeliver(t, service, trigger, now)));
+      let escalation: EscalationRecord | null = t.escalation;
+      if (escalate) {
+        const lagging = laggingServices(t);
+        escalation = {
+          escalationId: randomUUID(),
+          at: now,
+          status: 'opened',
+          laggingServices: lagging,
+          channels: affectedChannels(t),
+          rootCause: lagging.map((s) => rootCauseOf(t, s)).join(','),
+          resolvedAt: null,
+        };
+        this.metrics.escalations.labels(t.topic, escalation.rootCause).inc();
+      }
+      const actions: ActionRecord[] = by
+        ? [...t.actions, { actionId: randomUUID(), kind: 'retry_now', at: now, by: by.by, note: by.note, outcome: retries.length ? retries.map((r) => `${r.group}:${r.outcome}`).join(',') : 'nothing_to_retry' }]
+        : t.actions;
+      next = { ...t, state, retries: [...t.retries, ...retries], escalation, actions };
+      return { update: { $set: fieldsOf(next) }, events: escalate ? this.escalationEvents(next, 'opened') : [] };
+    });
+    await this.afterChange(prev, next);
+    return next !== null;
+  }
+
+  /** Re-produces the original record to `<topic>.retry` for every group of `service` seen on the topic. */
+  private async redeliver(t: Tracking, service: string, trigger: RetryRecord['trigger'], now: number): Promise<RetryRecord[]> {
+    const attempt = t.retries.filter((r) => r.service === service).length + 1;
+    const groups = groupsFor(service, [...(this.groups.get(t.topic) ?? [])]);
+    const record = (group: string, outcome: string, error: string | null = null): RetryRecord => {
+      this.metrics.retries.labels(t.topic, service, outcome).inc();
+      return { at: now, service, group, attempt, trigger, outcome, error, recoveredAt: null };
+    };
+    if (!groups.length) return [record('', 'no_known_group')];
+    if (!t.raw) return groups.map((g) => record(g, 'no_record'));
+    const out: RetryRecord[] = [];
+    for (const group of groups) {
+      // The kit's consumer counts attempts from x-attempt: continue after what it already tried.
+      const tried = Math.max(0, ...t.acks.filter((a) => a.group === group).map((a) => a.attempt));
+      try {
+        await this.rt.publisher.sendRaw(retryTopic(t.topic), [
+          {
+            key: t.raw.key,
+            value: Buffer.from(t.raw.value, 'base64'),
+            headers: { ...t.raw.headers, 'x-consumer': group, 'x-attempt': String(tried), 'x-not-before': String(now), 'x-redelivered-by': 'sync-monitor' },
+          },
+        ]);
+        out.push(record(group, 'sent'));
+      } catch (err) {
+        out.push(record(group, 'send_failed', String(err)));
+      }
+    }
+    return out;
+  }
+
+  // ---- remediation -------------------------------------------------------------------------------
+
+  async retryNow(id: string, by: string, note: string | null): Promise<Tracking> {
+    await this.sweepOne(id, 'manual', { by, note });
+    this.metrics.actions.labels('retry_now').inc();
+    return this.get(id);
+  }
+
+  async reconcile(id: string, by: string, note: string): Promise<Tracking> {
+    let prev: Tracking | null = null;
+    let next: Tracking | null = null;
+    await this.rt.outbox.transact(this.store.tracking, id, (cur) => {
+      const t = cur as Tracking | null;
+      if (!t) throw new NotFoundError('event_not_tracked', `no event ${id} is tracked`, 'check the eventId');
+      if (t.state === 'complete' || t.state === 'reconciled') throw new ConflictError('event_closed', `event ${id} is already ${t.state}`, 'nothing to reconcile');
+      prev = t;
+      const now = Date.now();
+      const escalation = t.escalation?.status === 'opened' ? { ...t.escalation, status: 'reconciled' as const, resolvedAt: now } : t.escalation;
+      next = {
+        ...t,
+        state: 'reconciled',
+        open: false,
+        escalation,
+        actions: [...t.actions, { actionId: randomUUID(), kind: 'reconciled', at: now, by, note, outcome: 'closed' }],
+      };
+      return { update: { $set: fieldsOf(next) }, events: t.escalation?.status === 'opened' ? this.escalationEvents(next, 'reconciled') : [] };
+    });
+    await this.afterChange(prev, next);
+    this.metrics.actions.labels('reconciled').inc();
+    return this.get(id);
+  }
+
+  async openSupportCase(id: string, by: string, note: string): Promise<{ caseId: string; tracking: Tracking }> {
+    const caseId = `case-${randomUUID().slice(0, 8)}`;
+    await this.rt.outbox.transact(this.store.tracking, id, (cur) => {
+      const t = cur as Tracking | null;
+      if (!t) throw new NotFoundError('event_not_tracked', `no event ${id} is tracked`, 'check the eventId');
+      const actions = [...t.actions, { actionId: caseId, kind: 'support_case' as const, at: Date.now(), by, note, outcome: 'opened' }];
+      return { update: { $set: { actions } }, events: [] };
+    });
+    this.metrics.actions.labels('support_case').inc();
+    return { caseId, tracking: await this.get(id) };
+  }
+
+  async get(id: string): Promise<Tracking> {
+    const t = await this.store.tracking.findById(id, { outbox: 0, outboxCount: 0 }).lean();
+    if (!t) throw new NotFoundError('event_not_tracked', `no event ${id} is tracked`, 'check the eventId; the monitor tracks events it has seen since it started');
+    return t as Tracking;
+  }
+}

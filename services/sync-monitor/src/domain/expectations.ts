@@ -1,0 +1,17 @@
+import type { TopicSpec } from '@omnimall/contracts';
+import type { Expectation } from './propagation';
+
+/** Topics whose envelopes the monitor tracks: every catalogue topic with consumers, except the acks themselves and probes. */
+export const NOT_TRACKED = new Set(['sync.applied', 'platform.probe']);
+
+export function trackedTopics(catalogue: readonly TopicSpec[]): string[] {
+  return catalogue.filter((t) => t.consumers.length > 0 && !NOT_TRACKED.has(t.name)).map((t) => t.name);
+}
+
+export type Expectations = (topic: string) => Expectation;
+
+/** Expected consumer services and SLA per topic, from the catalogue; an unknown topic expects nobody. */
+export function catalogueExpectations(catalogue: readonly TopicSpec[]): Expectations {
+  const byName = new Map(catalogue.map((t) => [t.name, { consumers: [...t.consumers], slaMs: t.slaSeconds * 1000 }]));
+  return (topic) => byName.get(topic) ?? { consumers: [], slaMs: 10_000 };
+}

@@ -1,0 +1,85 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { waitFor } from '@omnimall/service-kit/testing';
+import { adminToken, startHarness, type Harness } from './support/harness';
+import type { Tracking } from '../src/domain/propagation';
+
+const ROOT = join(__dirname, '..', '..', '..');
+let h: Harness;
+let browser: BrowserContext;
+let page: Page;
+let profile: string;
+let base: string;
+
+beforeAll(async () => {
+  execFileSync('bash', [join(ROOT, 'deploy/local/tools.sh'), 'chromium'], { stdio: 'inherit', timeout: 600_000 });
+  // No automatic re-delivery here: the page's "retry now" is what recovers the event.
+  h = await startHarness({ maxRetries: 0, escalateAfterMs: 600_000 });
+  base = `http://127.0.0.1:${(h.monitor.server.address() as AddressInfo).port}`;
+  profile = mkdtempSync(join(tmpdir(), 'sync-monitor-chromium-'));
+  // A fresh profile per run (playwright passes it as --user-data-dir).
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage();
+}, 600_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await h?.stop();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+});
+
+it('shows channel status, lag per type and failing events, and "retry now" recovers an event', async () => {
+  // Seed: a channel under maintenance with a block, an applied event, and an event the consumer dead-lettered.
+  const code = `app-${h.run}`;
+  await h.publishChannel(code, 'maintenance', ['missing_compliance_text'], 1);
+  const ok = await h.publish({ channel: 'mobile' });
+  const bad = await h.publish({ channel: 'web', fail: true });
+  await waitFor(async () => (await h.monitor.store.tracking.findById(ok).lean())?.state === 'complete', 'applied event');
+  await waitFor(async () => (await h.monitor.store.tracking.findById(bad).lean())?.acks.some((a) => a.outcome === 'dead_lettered'), 'dead-lettered event');
+  await waitFor(async () => (await h.monitor.store.channels.findById(code).lean()) !== null, 'channel status');
+  h.failing.delete(bad); // the consumer is healthy again: a retry will succeed
+
+  await page.goto(`${base}/dashboard/#token=${encodeURIComponent((await adminToken()).replace(/^Bearer /, ''))}`);
+  await page.waitForSelector('body[data-loaded="true"]');
+  const channelRow = page.locator('#channels tbody tr', { hasText: code });
+  await channelRow.waitFor();
+  expect(await channelRow.innerText()).toMatch(/maintenance[\s\S]*missing_compliance_text/);
+  expect(await page.locator('#percentiles tbody').innerText()).toContain('identity.identity-linked');
+  expect(await page.locator('#issues tbody').innerText()).toMatch(new RegExp(`${h.sim}\\s+StoreUnavailable\\s+web`));
+
+  const row = page.locator(`#issue-events tr[data-event-id="${bad}"]`);
+  await row.waitFor();
+  await row.locator('button[data-action="retry"]').click();
+  await page.waitForFunction((id) => (document.getElementById('action-result')?.textContent ?? '').startsWith(`Retry of ${id}`), bad);
+  expect(await page.locator('#action-result').innerText()).toBe(`Retry of ${bad}: ${h.sim}.projection sent`);
+
+  const t = (await waitFor(async () => {
+    const d = (await h.monitor.store.tracking.findById(bad).lean()) as Tracking | null;
+    return d?.state === 'complete' ? d : null;
+  }, 'event recovered by the retry')) as Tracking;
+  expect(t.retries).toEqual([expect.objectContaining({ trigger: 'manual', outcome: 'recovered', group: `${h.sim}.projection` })]);
+  expect(t.actions).toEqual([expect.objectContaining({ kind: 'retry_now', by: 'stf_admin', outcome: `${h.sim}.projection:sent` })]);
+
+  // After the next refresh the event has left the list of events needing attention.
+  await page.reload();
+  await page.waitForSelector('body[data-loaded="true"]');
+  await page.locator('#recent tbody tr', { hasText: 'complete' }).first().waitFor();
+  expect(await page.locator(`#issue-events tr[data-event-id="${bad}"]`).count()).toBe(0);
+});

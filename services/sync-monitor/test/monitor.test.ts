@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import supertest from 'supertest';
+import { bearer, testKafka, TopicRecorder, waitFor } from '@omnimall/service-kit/testing';
+import { adminToken, startHarness, TOPIC, type Harness } from './support/harness';
+import type { Tracking } from '../src/domain/propagation';
+
+let h: Harness;
+let http: ReturnType<typeof supertest>;
+let admin: string;
+let recorder: TopicRecorder;
+
+beforeAll(async () => {
+  h = await startHarness();
+  http = supertest(h.monitor.app);
+  admin = await adminToken();
+  recorder = await new TopicRecorder(testKafka(), ['sync.escalation', 'sync.notice', `${TOPIC}.retry`]).start();
+});
+
+afterAll(async () => {
+  await recorder?.stop();
+  await h?.stop();
+});
+
+const tracked = (id: string, pred: (t: Tracking) => boolean, what: string, ms = 15000): Promise<Tracking> =>
+  waitFor(async () => {
+    const t = (await h.monitor.store.tracking.findById(id).lean()) as Tracking | null;
+    return t && pred(t) ? t : null;
+  }, what, ms);
+
+async function decoded<T>(topic: string, pred: (v: T) => boolean): Promise<T[]> {
+  const out: T[] = [];
+  for (const r of recorder.where((x) => x.topic === topic)) {
+    const v = (await h.monitor.runtime.schemas.decode(r.message.value as Buffer)) as T;
+    if (pred(v)) out.push(v);
+  }
+  return out;
+}
+
+describe('propagation tracking', () => {
+  it('records each ack with lag = appliedAt − occurredAt, completes the event, and reports percentiles', async () => {
+    const id = await h.publish({ channel: 'mobile' });
+    const t = await tracked(id, (x) => x.state === 'complete', 'event complete');
+    expect(t.envelopeSeen).toBe(true);
+    expect(t.expected).toEqual([h.sim]);
+    const simAck = t.acks.find((a) => a.service === h.sim)!;
+    expect(simAck.group).toBe(`${h.sim}.projection`);
+    expect(simAck.outcome).toBe('applied');
+    expect(simAck.lagMs).toBe(simAck.appliedAt - t.occurredAt);
+    expect(simAck.lagMs).toBeGreaterThanOrEqual(0);
+    // The monitor's own envelope consumer acks too (it is a catalogue consumer of every business topic).
+    await tracked(id, (x) => x.acks.some((a) => a.service === 'sync-monitor' && a.group.startsWith('sync-monitor.envelopes')), 'the monitor acked');
+    // The original record is kept for re-delivery.
+    expect(t.raw?.headers.eventId).toBe(id);
+
+    const r = await http.get('/propagation/events/' + id).set('authorization', admin);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ eventId: id, state: 'complete', lagging: [], sourceChannel: 'mobile' });
+    const byCorrelation = await http.get('/propagation/events').query({ correlationId: t.correlationId }).set('authorization', admin);
+    expect(byCorrelation.body.events.map((e: { eventId: string }) => e.eventId)).toEqual([id]);
+
+    const p = await http.get('/propagation/percentiles').query({ window: '1m', type: 'identity.identity-linked', consumer: h.sim }).set('authorization', admin);
+    expect(p.status).toBe(200);
+    expect(p.body.count).toBeGreaterThanOrEqual(1);
+    expect(p.body.p99).toBeGreaterThanOrEqual(simAck.lagMs);
+    const byType = await http.get('/propagation/percentiles/by-type?window=1h').set('authorization', admin);
+    expect(byType.body.types.map((x: { type: string }) => x.type)).toContain('identity.identity-linked');
+
+    const metrics = await http.get('/metrics');
+    expect(metrics.text).toMatch(new RegExp(`omnimall_propagation_lag_seconds_count\\{[^}]*type="identity.identity-linked",consumer="${h.sim}",channel="mobile"`));
+  });
+
+  it('re-delivers a dead-lettered event to the lagging group after its SLA and records the recovery', async () => {
+    // The sim consumer fails this event: the kit tries, sends it to .retry, fails again and dead-letters it.
+    const eventId = await h.publish({ channel: 'web', fail: true });
+    const dead = await tracked(eventId, (x) => x.acks.some((a) => a.service === h.sim && a.outcome === 'dead_lettered'), 'dead-lettered ack');
+    expect(dead.state).not.toBe('complete');
+    expect(dead.acks.filter((a) => a.service === h.sim).map((a) => a.outcome)).toEqual(['failed', 'dead_lettered']);
+    h.failing.delete(eventId);
+
+    const t = await tracked(eventId, (x) => x.state === 'complete', 'recovered by the monitor retry', 30000);
+    const retry = t.retries.find((r) => r.service === h.sim)!;
+    expect(retry).toMatchObject({ group: `${h.sim}.projection`, trigger: 'sla_sweep', outcome: 'recovered' });
+    // The consumer saw the monitor's re-delivery as a later attempt of the same event.
+    expect(h.applied.get(eventId)).toBeGreaterThan(2);
+    const redelivered = recorder.where((x) => x.topic === `${TOPIC}.retry` && x.message.headers?.['x-redelivered-by']?.toString() === 'sync-monitor' && x.message.headers?.eventId?.toString() === eventId);
+    expect(redelivered.length).toBeGreaterThanOrEqual(1);
+    expect(redelivered[0].message.headers?.['x-consumer']?.toString()).toBe(`${h.sim}.projection`);
+    expect((await h.monitor.runtime.schemas.decode(redelivered[0].message.value as Buffer)) as { envelope: { eventId: string } }).toMatchObject({ envelope: { eventId } });
+    // Recovered before the business SLA, or (on a slow machine) escalated and then resolved by the recovery.
+    expect(t.escalation === null || t.escalation.status === 'resolved').toBe(true);
+  });
+});
+
+describe('SLA escalation', () => {
+  it('escalates an event a consumer never applies: alert, admin notice, fallback notice per channel, status feed; reconcile closes it', async () => {
+    const channel = `web-${h.run}`;
+    const customer = `cus_${h.run}`;
+    const id = await h.publishGhost(channel, customer);
+    const t = await tracked(id, (x) => x.escalation?.status === 'opened', 'escalation opened', 20000);
+    expect(t.state).toBe('escalated');
+    expect(t.escalation).toMatchObject({ laggingServices: [h.ghost], channels: [channel], rootCause: 'no_ack' });
+    // No group of the ghost service was ever seen: the retry is recorded with that outcome.
+    expect(t.retries[0]).toMatchObject({ service: h.ghost, outcome: 'no_known_group' });
+
+    const esc = await waitFor(() => decoded<{ eventId: string; status: string; laggingConsumers: string[] }>('sync.escalation', (v) => v.eventId === id), 'sync.escalation');
+    expect(esc[0]).toMatchObject({ status: 'opened', laggingConsumers: [h.ghost] });
+    const notices = await waitFor(async () => {
+      const n = await decoded<{ eventId: string; audience: string; channel: string | null; recipientIds: string[] }>('sync.notice', (v) => v.eventId === id);
+      return n.length >= 2 ? n : null;
+    }, 'admin and customer notices');
+    expect(notices).toEqual(
+      expect.arrayContaining([expect.objectContaining({ audience: 'admin', channel: null }), expect.objectContaining({ audience: 'customer', channel, recipientIds: [customer] })]),
+    );
+
+    const feed = await http.get(`/channels/${channel}/status-feed`).set('authorization', await bearer({ sub: 'stf_seller', kind: 'staff', roles: ['seller'] }));
+    expect(feed.status).toBe(200);
+    expect(feed.body.entries).toEqual([expect.objectContaining({ kind: 'delay', eventId: id })]);
+
+    const issues = await http.get('/issues').set('authorization', admin);
+    expect(issues.body.groups).toEqual(expect.arrayContaining([expect.objectContaining({ consumer: h.ghost, errorClass: 'no_ack', channel, state: 'escalated' })]));
+
+    const bad = await http.post(`/propagation/events/${id}/reconcile`).set('authorization', admin).send({ note: '' });
+    expect(bad.status).toBe(400);
+    const rec = await http.post(`/propagation/events/${id}/reconcile`).set('authorization', admin).send({ note: 'fixed by hand in the ghost store' });
+    expect(rec.status).toBe(200);
+    expect(rec.body).toMatchObject({ state: 'reconciled', escalation: { status: 'reconciled' } });
+    expect(rec.body.actions).toEqual([expect.objectContaining({ kind: 'reconciled', by: 'stf_admin', note: 'fixed by hand in the ghost store' })]);
+    const again = await http.post(`/propagation/events/${id}/reconcile`).set('authorization', admin).send({ note: 'twice' });
+    expect(again.status).toBe(409);
+    await waitFor(() => decoded<{ eventId: string; status: string }>('sync.escalation', (v) => v.eventId === id && v.status === 'reconciled'), 'reconciled alert');
+    const feed2 = await http.get(`/channels/${channel}/status-feed`).set('authorization', admin);
+    expect(feed2.body.entries.map((e: { kind: string }) => e.kind)).toEqual(['recovery', 'delay']);
+
+    const sc = await http.post(`/propagation/events/${id}/support-case`).set('authorization', admin).send({ note: 'customer called' });
+    expect(sc.status).toBe(201);
+    expect(sc.body.caseId).toMatch(/^case-/);
+    expect(sc.body.event.actions.map((a: { kind: string }) => a.kind)).toEqual(['reconciled', 'support_case']);
+    const metrics = await http.get('/metrics');
+    expect(metrics.text).toMatch(/omnimall_sync_escalations_total\{[^}]*topic="identity.customer-merged"/);
+  });
+});
+
+describe('channel status', () => {
+  it('shows state and block reasons, and feeds limitations and recoveries', async () => {
+    const code = `kiosk-${h.run}`;
+    await h.publishChannel(code, 'active', [], 1);
+    await h.publishChannel(code, 'active', ['outdated_branding'], 2);
+    await h.publishChannel(code, 'maintenance', ['outdated_branding'], 3);
+    await waitFor(async () => (await h.monitor.store.channels.findById(code).lean())?.version === 3, 'channel v3');
+    const list = await http.get('/channels').set('authorization', admin);
+    expect(list.body.channels).toEqual(expect.arrayContaining([expect.objectContaining({ code, state: 'maintenance', blockReasons: ['outdated_branding'] })]));
+    await h.publishChannel(code, 'active', [], 4);
+    let last: unknown;
+    const feed = await waitFor(
+      async () => {
+        const r = await http.get(`/channels/${code}/status-feed`).set('authorization', admin);
+        last = r.body;
+        return r.body.entries?.length >= 3 ? r.body : null;
+      },
+      'three feed entries',
+      30000,
+    ).catch((err) => {
+      throw new Error(`${String(err)}; last feed: ${JSON.stringify(last)}`);
+    });
+    expect(feed.entries.map((e: { kind: string }) => e.kind)).toEqual(['recovery', 'limitation', 'limitation']);
+    expect(feed.status).toMatchObject({ code, state: 'active', blockReasons: [] });
+  });
+});
+
+describe('consumer-group lag', () => {
+  it('measures committed against end offsets per group and partition, in the API and as a gauge', async () => {
+    const r = await http.get('/consumer-lag?refresh=true').set('authorization', admin);
+    expect(r.status).toBe(200);
+    const mine = r.body.partitions.filter((p: { group: string }) => p.group === `${h.sim}.projection`);
+    expect(mine.length).toBe(6);
+    for (const p of mine) {
+      expect(p.topic).toBe(TOPIC);
+      expect(p.lag).toBe(p.committed === null ? p.lag : Math.max(0, p.end - p.committed));
+    }
+    expect(mine.some((p: { committed: number | null }) => p.committed !== null)).toBe(true);
+    const metrics = await http.get('/metrics');
+    expect(metrics.text).toContain(`omnimall_consumer_group_lag{group="${h.sim}.projection",topic="${TOPIC}",partition="0"`);
+  });
+});
+
+describe('access and input', () => {
+  it('admin routes need an admin; bad input is a 400, an unknown event a 404', async () => {
+    expect((await http.get('/propagation/percentiles')).status).toBe(401);
+    const customer = await bearer({ sub: 'cus_1', kind: 'customer' });
+    expect((await http.get('/propagation/percentiles').set('authorization', customer)).status).toBe(403);
+    const seller = await bearer({ sub: 'stf_s', kind: 'staff', roles: ['seller'] });
+    expect((await http.get('/issues').set('authorization', seller)).status).toBe(403);
+    const w = await http.get('/propagation/percentiles?window=2d').set('authorization', admin);
+    expect(w.status).toBe(400);
+    expect(w.body.code).toBe('validation_failed');
+    const nf = await http.post(`/propagation/events/${randomUUID()}/retry`).set('authorization', admin).send({});
+    expect(nf.status).toBe(404);
+    expect(nf.body.code).toBe('event_not_tracked');
+    const doc = await http.get('/openapi.json');
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/propagation/percentiles', '/channels/{code}/status-feed', '/consumer-lag']));
+  });
+});
