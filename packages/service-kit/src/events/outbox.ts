@@ -114,7 +114,9 @@ export class Outbox {
     private readonly logger: Logger,
     opts: OutboxOptions = {},
   ) {
-    this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
+    // The fast path publishes nearly everything; the poll only catches crash leftovers, and on
+    // FerretDB every non-_id filter scans the collection, so it runs rarely.
+    this.pollIntervalMs = opts.pollIntervalMs ?? 5000;
     this.graceMs = opts.graceMs ?? 3000;
     this.batchSize = opts.batchSize ?? 100;
     this.cleanupIntervalMs = opts.cleanupIntervalMs ?? 1000;

@@ -1,0 +1,102 @@
+/**
+ * Benchmark row `catalog-bulk-sync`: 10,000 master products synced into 5 channels (50,000 local
+ * items) through POST /bulk-sync, in requests of 1,000 products each, one after the other. The
+ * products are seeded first with insertMany (`seed_s`, not part of the row's time). `total_s` is the
+ * wall time of the requests: assignments and local items written (insertMany in chunks of 500
+ * products), evidence recorded, and every catalog.local-item and evidence event acknowledged by
+ * Kafka before each request returns. Target: total_s ≤ 60.
+ * Bounded: after BENCH_BUDGET_S (default 120 s) no further request starts; the row then reports
+ * `completed_products` < `products`, `complete: false`, and `projected_total_s` at the measured rate.
+ * BENCH_PRODUCTS=<n> runs a smaller row (its name says how many).
+ */
+import { summarise, type BenchRow } from '../../../bench/harness';
+import { startBenchStack } from '../test/support/bench-stack';
+
+export const rows = ['catalog-bulk-sync'];
+const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 10_000);
+const CHANNELS = 5;
+const SLICE = 1000;
+const BUDGET_S = Number(process.env.BENCH_BUDGET_S ?? 120);
+
+export async function run(): Promise<BenchRow[]> {
+  const stack = await startBenchStack();
+  try {
+    const codes = await stack.channels(CHANNELS);
+    const sellerId = `bench-seller-${stack.tag}`;
+    const seller = await stack.token({ sub: sellerId, roles: ['seller'] });
+    const ids = Array.from({ length: PRODUCTS }, (_, i) => `bulk-${stack.tag}-${i}`);
+    const seedStart = performance.now();
+    const now = new Date();
+    for (let i = 0; i < ids.length; i += 1000) {
+      await stack.svc.ctx.m.Product.collection.insertMany(
+        ids.slice(i, i + 1000).map((id, j) => ({
+          _id: id,
+          sellerId,
+          version: 1,
+          defaultLocale: 'en',
+          title: { en: `Product ${i + j}`, de: `Produkt ${i + j}` },
+          description: { en: 'Bulk benchmark product' },
+          category: 'bench',
+          attributes: { weight: { value: 0.25 + ((i + j) % 7), unit: 'kg' } },
+          variants: [{ sku: `${id}-1`, attributes: {}, price: { amountMinor: 999 + ((i + j) % 5000), currency: 'EUR' } }],
+          restrictions: [],
+          createdAt: now,
+          updatedAt: now,
+        })) as never[],
+      );
+    }
+    const seedS = (performance.now() - seedStart) / 1000;
+    const t0 = performance.now();
+    const slices: number[] = [];
+    let listed = 0;
+    let done = 0;
+    let lockedPath = 0;
+    let failed = 0;
+    for (let i = 0; i < ids.length; i += SLICE) {
+      if (performance.now() - t0 > BUDGET_S * 1000) break;
+      const s0 = performance.now();
+      const res = await stack.call('POST', '/bulk-sync', { channels: codes, productIds: ids.slice(i, i + SLICE) }, seller);
+      if (res.status !== 200) throw new Error(`bulk sync failed: ${JSON.stringify(res.body).slice(0, 500)}`);
+      slices.push(performance.now() - s0);
+      listed += res.body.listed as number;
+      lockedPath += res.body.lockedPath as number;
+      failed += (res.body.failed as unknown[]).length;
+      done += Math.min(SLICE, ids.length - i);
+    }
+    const ms = performance.now() - t0;
+    const name = PRODUCTS === 10_000 ? 'catalog-bulk-sync' : `catalog-bulk-sync@${PRODUCTS}`;
+    const round2 = (x: number): number => Math.round(x * 100) / 100;
+    return [
+      summarise(name, slices, {
+        total_s: round2(ms / 1000),
+        target_s: 60,
+        complete: done === PRODUCTS,
+        products: PRODUCTS,
+        completed_products: done,
+        projected_total_s: round2((ms / 1000) * (PRODUCTS / Math.max(done, 1))),
+        channels: CHANNELS,
+        local_items: listed,
+        items_per_s: Math.round(listed / (ms / 1000)),
+        slice_products: SLICE,
+        seed_s: round2(seedS),
+        locked_path: lockedPath,
+        failed,
+      }),
+    ];
+  } finally {
+    await stack.stop();
+  }
+}
+
+if (require.main === module) {
+  run().then(
+    (r) => {
+      console.table(r);
+      process.exit(0);
+    },
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,102 @@
+import { newEvent, ServiceRuntime } from '@omnimall/service-kit';
+import { bearer, testConfig, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { startCatalogSync, type CatalogSync } from '../src/main';
+
+/** A catalog-sync instance on its own database and consumer group, plus a stand-in channel registry. */
+export interface Harness {
+  svc: CatalogSync;
+  registry: ServiceRuntime;
+  announce(ch: ChannelSpec): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ChannelSpec {
+  code: string;
+  region: string;
+  country: string;
+  currencies: string[];
+  languages: string[];
+  masterChannel?: string | null;
+  state?: string;
+  version?: number;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const { verifier } = await testTokens();
+  const svc = await startCatalogSync(testConfig('catalog-sync'), {
+    verifier,
+    channelsGroup: uniqueName('catalog-sync.channels-test'),
+    channelsFromBeginning: false,
+    recoveryGraceMs: 60_000,
+  });
+  const registry = await ServiceRuntime.start({ config: testConfig('channels-sim'), produces: ['channels.channel-changed'] });
+  const announce = async (ch: ChannelSpec): Promise<void> => {
+    const version = ch.version ?? 1;
+    const publish = () =>
+      registry.publisher.publish([
+        newEvent(
+          'channels.channel-changed',
+          { type: 'channel.registered', producer: 'channels', aggregateId: ch.code, aggregateVersion: version },
+          {
+            code: ch.code,
+            name: ch.code,
+            kind: 'web',
+            state: ch.state ?? 'active',
+            previousState: null,
+            expectedBackAt: null,
+            blockReasons: [],
+            country: ch.country,
+            region: ch.region,
+            languages: ch.languages,
+            currencies: ch.currencies,
+            masterChannel: ch.masterChannel ?? null,
+            allowedDataRegions: [ch.region],
+            change: 'registered',
+          },
+        ),
+      ]);
+    // Published again every few seconds until projected: a consumer that has just joined at the
+    // topic's end may resolve that end after the first copy (the same version is applied once).
+    let last = 0;
+    await waitFor(
+      async () => {
+        if (Date.now() - last > 4000) {
+          last = Date.now();
+          await publish();
+        }
+        return ((await svc.ctx.m.Channel.findById(ch.code).lean())?.version ?? 0) >= version;
+      },
+      `channel ${ch.code} v${version} projected`,
+      30_000,
+      50,
+    );
+  };
+  return {
+    svc,
+    registry,
+    announce,
+    stop: async () => {
+      await svc.stop();
+      await registry.stop();
+    },
+  };
+}
+
+export const sellerToken = (sub: string): Promise<string> => bearer({ sub, kind: 'staff', roles: ['seller'] });
+export const managerToken = (sub: string, channels: string[]): Promise<string> =>
+  bearer({ sub, kind: 'staff', roles: ['channel_manager'], channels });
+export const adminToken = (): Promise<string> => bearer({ sub: 'admin-1', kind: 'staff', roles: ['admin'] });
+
+export function productBody(id: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    defaultLocale: 'en',
+    title: { en: 'Trail shoe', de: 'Laufschuh' },
+    description: { en: 'Light and fast' },
+    category: 'shoes/running',
+    attributes: { colour: 'red', weight: { value: 1, unit: 'kg' } },
+    variants: [{ sku: `${id}-42`, attributes: { size: { size: '42', system: 'EU' } }, price: { amountMinor: 10000, currency: 'EUR' } }],
+    restrictions: [],
+    ...over,
+  };
+}

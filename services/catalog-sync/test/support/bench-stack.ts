@@ -1,0 +1,125 @@
+/**
+ * What both catalog-sync benchmark rows stand on: a catalog-sync instance on a fresh database, a
+ * stand-in channel registry publishing channels.channel-changed, tokens, and a rate table.
+ * Loopback only (the local Kafka, FerretDB and schema registry).
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import {
+  generateTokenKeys,
+  loadPlatformConfig,
+  newEvent,
+  ServiceRuntime,
+  TokenSigner,
+  TokenVerifier,
+  type Principal,
+} from '@omnimall/service-kit';
+import { startCatalogSync, type CatalogSync } from '../../src/main';
+
+export interface BenchStack {
+  tag: string;
+  svc: CatalogSync;
+  base: string;
+  token(p: Partial<Principal> & { sub: string }): Promise<string>;
+  channels(n: number): Promise<string[]>;
+  call(method: string, path: string, body: unknown, auth: string): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  stop(): Promise<void>;
+}
+
+const MARKETS = [
+  { region: 'EU', country: 'DE', currencies: ['EUR'], languages: ['de-DE'] },
+  { region: 'NA', country: 'US', currencies: ['USD'], languages: ['en-US'] },
+  { region: 'APAC', country: 'JP', currencies: ['JPY'], languages: ['ja'] },
+  { region: 'MENA', country: 'KW', currencies: ['KWD'], languages: ['ar'] },
+  { region: 'EU', country: 'FR', currencies: ['EUR', 'USD'], languages: ['fr-FR'] },
+];
+
+export async function startBenchStack(): Promise<BenchStack> {
+  const tag = randomUUID().slice(0, 8);
+  const keys = await generateTokenKeys();
+  const signer = await TokenSigner.fromPem(keys.privateKey);
+  const config = (service: string) =>
+    loadPlatformConfig(
+      service,
+      0,
+      { ...process.env, LOG_LEVEL: 'error' },
+      { dbName: `bench_${service.replace(/-/g, '_')}_${tag}`, instanceId: `${service}-bench-${tag}` },
+    );
+  const svc = await startCatalogSync(config('catalog-sync'), {
+    verifier: await TokenVerifier.fromPem(keys.publicKey),
+    channelsGroup: `catalog-sync.channels-bench-${tag}`,
+    channelsFromBeginning: false,
+  });
+  const registry = await ServiceRuntime.start({ config: config('channels-sim'), produces: ['channels.channel-changed'] });
+  const base = `http://127.0.0.1:${(svc.server.address() as AddressInfo).port}`;
+  const token = async (p: Partial<Principal> & { sub: string }): Promise<string> =>
+    `Bearer ${await signer.sign({ kind: 'staff', roles: [], channels: [], channel: null, ...p })}`;
+  const call = async (method: string, path: string, body: unknown, auth: string) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: auth },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  const admin = await token({ sub: 'bench-admin', roles: ['admin'] });
+  for (const [quote, rate] of [
+    ['USD', '1.0845'],
+    ['JPY', '161.25'],
+    ['KWD', '0.3321'],
+  ]) {
+    const r = await call('POST', '/rates', { base: 'EUR', quote, rate, source: 'bench', effectiveFrom: Date.now() - 1000 }, admin);
+    if (r.status !== 201) throw new Error(`rate not added: ${JSON.stringify(r.body)}`);
+  }
+  const channels = async (n: number): Promise<string[]> => {
+    const codes = Array.from({ length: n }, (_, i) => `b${tag}-${i}`);
+    const publish = () =>
+      registry.publisher.publish(
+        codes.map((code, i) => {
+          const m = MARKETS[i % MARKETS.length];
+          return newEvent(
+            'channels.channel-changed',
+            { type: 'channel.registered', producer: 'channels', aggregateId: code, aggregateVersion: 1 },
+            {
+              code,
+              name: code,
+              kind: 'web',
+              state: 'active',
+              previousState: null,
+              expectedBackAt: null,
+              blockReasons: [],
+              ...m,
+              masterChannel: null,
+              allowedDataRegions: [m.region],
+              change: 'registered',
+            },
+          );
+        }),
+      );
+    const deadline = Date.now() + 30_000;
+    let last = 0;
+    // Republished every few seconds until projected (a just-joined consumer may resolve the topic's end late).
+    while ((await svc.ctx.m.Channel.countDocuments({ _id: { $in: codes } })) < n) {
+      if (Date.now() > deadline) throw new Error('channels were not projected within 30 s');
+      if (Date.now() - last > 4000) {
+        last = Date.now();
+        await publish();
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return codes;
+  };
+  return {
+    tag,
+    svc,
+    base,
+    token,
+    channels,
+    call,
+    stop: async () => {
+      // No dropDatabase: dropping a FerretDB/SQLite database under open connections crashed it here.
+      await svc.stop();
+      await registry.stop();
+    },
+  };
+}
