@@ -1,0 +1,390 @@
+/**
+ * Use cases on the channel aggregate: registration, updates, lifecycle, checklists, credentials,
+ * configuration overrides and reports. Each write is one rt.outbox.transact on the channel's
+ * document, so the state change and its channels.channel-changed event commit together.
+ */
+import {
+  ConflictError,
+  isDuplicateKeyError,
+  NotFoundError,
+  UnauthorizedError,
+  UnprocessableError,
+  type Principal,
+  type ServiceRuntime,
+} from '@omnimall/service-kit';
+import { configBlockReasons, decideOverride, effectiveConfig, type ConfigVersion } from '../domain/config';
+import { issueApiKey, keyIdOf, matchesHash } from '../domain/credentials';
+import { decideChecklistItem, decideTransition, emptyChecklists, type ChecklistName, type LifecycleAction } from '../domain/lifecycle';
+import type { RegisterChannelInput, UpdateChannelInput } from '../domain/registry';
+import { changeLabel, channelChanged, type Cause, type ChannelChange } from '../events/channel-changed';
+import { overridesOf, type ChannelDoc, type Store, type TransitionLogEntry } from '../store/models';
+import type { ConfigStore } from './config-store';
+
+export function channelNotFound(code: string): NotFoundError {
+  return new NotFoundError('channel_not_found', `there is no channel ${code}`, 'GET /channels lists the channels you may see', { code });
+}
+
+/** What the API shows of a channel: no credential hashes, no outbox. */
+export function channelView(doc: ChannelDoc): Record<string, unknown> {
+  return {
+    code: doc._id,
+    name: doc.name,
+    kind: doc.kind,
+    branding: doc.branding,
+    country: doc.country,
+    region: doc.region,
+    languages: doc.languages,
+    currencies: doc.currencies,
+    manager: doc.manager,
+    masterChannel: doc.masterChannel,
+    allowedDataRegions: doc.allowedDataRegions,
+    state: doc.state,
+    previousState: doc.previousState,
+    expectedBackAt: doc.expectedBackAt,
+    checklists: doc.checklists,
+    blockReasons: doc.blockReasons,
+    commerceAllowed: doc.state === 'active' && doc.blockReasons.length === 0,
+    appliedConfigVersion: doc.appliedConfigVersion,
+    overrides: overridesOf(doc),
+    credentials: doc.credentials.map((c) => ({ keyId: c.keyId, createdAt: c.createdAt, revokedAt: c.revokedAt })),
+    version: doc.version,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+  };
+}
+
+interface Patch {
+  set: Partial<ChannelDoc>;
+  change: ChannelChange;
+}
+
+export class ChannelService {
+  constructor(
+    private readonly rt: ServiceRuntime,
+    private readonly store: Store,
+    private readonly config: ConfigStore,
+  ) {}
+
+  async get(code: string): Promise<ChannelDoc> {
+    const doc = await this.store.channels.findById(code).lean();
+    if (!doc) throw channelNotFound(code);
+    return doc;
+  }
+
+  async list(scope: Principal): Promise<ChannelDoc[]> {
+    const filter = scope.roles.includes('admin') ? {} : { _id: { $in: scope.channels } };
+    return this.store.channels.find(filter).sort({ _id: 1 }).limit(1000).lean();
+  }
+
+  private async assertMaster(code: string | null | undefined, self: string): Promise<void> {
+    if (!code) return;
+    const master = await this.store.channels.findById(code, { state: 1 }).lean();
+    if (!master || master.state === 'retired') {
+      throw new UnprocessableError(
+        'master_channel_not_found',
+        `master channel ${code} does not exist${master ? ' any more (retired)' : ''}`,
+        'name a registered, not retired channel as masterChannel',
+        {
+          fields: [{ field: 'body.masterChannel', problem: `channel ${code} does not exist`, code: 'not_found' }],
+        },
+      );
+    }
+    if (master._id === self)
+      throw new UnprocessableError('master_channel_cycle', 'a channel cannot be its own master', 'name another channel');
+  }
+
+  async register(input: RegisterChannelInput, cause: Cause): Promise<ChannelDoc> {
+    await this.assertMaster(input.masterChannel, input.code);
+    const cfg = await this.config.current();
+    const now = new Date();
+    const doc: ChannelDoc = {
+      _id: input.code,
+      name: input.name,
+      kind: input.kind,
+      branding: input.branding,
+      country: input.country,
+      region: input.region,
+      languages: input.languages,
+      currencies: input.currencies,
+      manager: { accountId: input.manager.accountId },
+      masterChannel: input.masterChannel ?? null,
+      allowedDataRegions: input.allowedDataRegions ?? [input.region],
+      state: 'draft',
+      previousState: null,
+      expectedBackAt: null,
+      checklists: emptyChecklists(),
+      blockReasons: [],
+      appliedConfigVersion: null,
+      configReportedAt: null,
+      overrides: [],
+      credentials: [],
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    };
+    doc.blockReasons = configBlockReasons({ languages: doc.languages, appliedConfigVersion: null, overrides: {} }, cfg);
+    try {
+      return await this.rt.outbox.create(this.store.channels, doc, [channelChanged(doc, 'registered', cause)]);
+    } catch (err) {
+      if (isDuplicateKeyError(err)) {
+        throw new ConflictError(
+          'channel_code_taken',
+          `a channel with code ${input.code} already exists`,
+          'codes are unique and immutable: choose another code',
+          { code: input.code },
+        );
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Applies a patch decided on the current document, re-evaluates the configuration block reasons,
+   * bumps the version and writes the change with its event.
+   */
+  private async change(code: string, cause: Cause, decide: (cur: ChannelDoc, cfg: ConfigVersion) => Patch | null): Promise<ChannelDoc> {
+    return (await this.changeWithEvents(code, cause, decide)).doc;
+  }
+
+  private async changeWithEvents(
+    code: string,
+    cause: Cause,
+    decide: (cur: ChannelDoc, cfg: ConfigVersion) => Patch | null,
+  ): Promise<{ doc: ChannelDoc; eventId: string | null }> {
+    const cfg = await this.config.current();
+    const { doc, events } = await this.rt.outbox.transact(this.store.channels, code, (cur) => {
+      if (!cur) throw channelNotFound(code);
+      const patch = decide(cur, cfg);
+      if (!patch) return null;
+      const draft: ChannelDoc = { ...cur, ...patch.set };
+      const blockReasons = configBlockReasons(
+        { languages: draft.languages, appliedConfigVersion: draft.appliedConfigVersion, overrides: overridesOf(draft) },
+        cfg,
+      );
+      const next: ChannelDoc = { ...draft, blockReasons, version: cur.version + 1, updatedAt: new Date() };
+      const change = patch.change === 'transitioned' ? 'transitioned' : changeLabel(cur.blockReasons, blockReasons, patch.change);
+      return {
+        update: { $set: { ...patch.set, blockReasons, version: next.version, updatedAt: next.updatedAt } },
+        events: [channelChanged(next, change, cause)],
+      };
+    });
+    return { doc: doc ?? (await this.get(code)), eventId: events[0]?.value.envelope.eventId ?? null };
+  }
+
+  async update(code: string, input: UpdateChannelInput, cause: Cause): Promise<ChannelDoc> {
+    if (input.masterChannel) await this.assertMaster(input.masterChannel, code);
+    const { code: _c, kind: _k, manager, ...rest } = input;
+    void _c;
+    void _k;
+    const set: Partial<ChannelDoc> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+    if (manager) set.manager = { accountId: manager.accountId };
+    if (!Object.keys(set).length) return this.get(code);
+    return this.change(code, cause, () => ({ set, change: 'updated' }));
+  }
+
+  async transition(
+    code: string,
+    action: LifecycleAction,
+    by: Principal,
+    opts: { expectedBackAt?: Date | null; reason?: string | null },
+    cause: Cause,
+  ): Promise<ChannelDoc> {
+    let step: Omit<TransitionLogEntry, '_id' | 'version'> | undefined;
+    const { doc, eventId } = await this.changeWithEvents(code, cause, (cur) => {
+      const now = new Date();
+      const r = decideTransition({
+        state: cur.state,
+        checklists: cur.checklists,
+        action,
+        roles: by.roles,
+        now,
+        expectedBackAt: opts.expectedBackAt,
+      });
+      step = {
+        channel: code,
+        action,
+        from: r.from,
+        to: r.to,
+        by: by.sub,
+        at: now,
+        expectedBackAt: r.expectedBackAt,
+        reason: opts.reason ?? null,
+      };
+      return { set: { state: r.to, previousState: r.from, expectedBackAt: r.expectedBackAt }, change: 'transitioned' };
+    });
+    // Written after the commit, off the event's path (it is already being published), keyed by the
+    // step's event. The step itself succeeded: a failure here is logged, not answered with a 5xx.
+    if (step && eventId) {
+      await this.store.transitions.create({ _id: eventId, ...step, version: doc.version }).catch((err: unknown) => {
+        this.rt.logger.warn('transition not logged', { channel: code, eventId, err: String(err) });
+      });
+    }
+    return doc;
+  }
+
+  async completeChecklistItem(
+    code: string,
+    list: ChecklistName,
+    item: string,
+    by: Principal,
+    note: string | null,
+    cause: Cause,
+  ): Promise<ChannelDoc> {
+    return this.change(code, cause, (cur) => {
+      decideChecklistItem({ state: cur.state, list, item, roles: by.roles });
+      const checklists = {
+        ...cur.checklists,
+        [list]: { ...cur.checklists[list], [item]: { done: true, by: by.sub, at: new Date(), note } },
+      };
+      return { set: { checklists }, change: 'updated' };
+    });
+  }
+
+  async issueCredential(code: string, by: Principal): Promise<{ keyId: string; apiKey: string }> {
+    const key = issueApiKey();
+    await this.rt.outbox.transact(this.store.channels, code, (cur) => {
+      if (!cur) throw channelNotFound(code);
+      if (cur.state === 'retired')
+        throw new ConflictError('channel_retired', `channel ${code} is retired`, 'retired channels get no credentials');
+      const credentials = [
+        ...cur.credentials,
+        { keyId: key.keyId, hash: key.hash, createdAt: new Date(), createdBy: by.sub, revokedAt: null },
+      ];
+      return { update: { $set: { credentials } }, events: [] };
+    });
+    return { keyId: key.keyId, apiKey: key.apiKey };
+  }
+
+  async revokeCredential(code: string, keyId: string): Promise<void> {
+    await this.rt.outbox.transact(this.store.channels, code, (cur) => {
+      if (!cur) throw channelNotFound(code);
+      if (!cur.credentials.some((c) => c.keyId === keyId && !c.revokedAt)) {
+        throw new NotFoundError(
+          'credential_not_found',
+          `channel ${code} has no active key ${keyId}`,
+          'GET /channels/{code} lists its keys',
+        );
+      }
+      const credentials = cur.credentials.map((c) => (c.keyId === keyId ? { ...c, revokedAt: new Date() } : c));
+      return { update: { $set: { credentials } }, events: [] };
+    });
+  }
+
+  /** The channel an API key belongs to, or a 401. */
+  async authenticate(code: string, apiKey: string): Promise<ChannelDoc> {
+    const refused = new UnauthorizedError(
+      'channel_key_invalid',
+      'the channel code and API key do not match an active credential',
+      'send x-channel-code and x-channel-key as issued by POST /channels/{code}/credentials',
+    );
+    const keyId = keyIdOf(apiKey);
+    if (!keyId) throw refused;
+    const doc = await this.store.channels.findById(code).lean();
+    const cred = doc?.credentials.find((c) => c.keyId === keyId && !c.revokedAt);
+    if (!doc || !cred || !matchesHash(apiKey, cred.hash)) throw refused;
+    return doc;
+  }
+
+  async effectiveConfig(code: string): Promise<{ version: number; minimumVersion: number; values: Record<string, unknown> }> {
+    const [doc, cfg] = await Promise.all([this.get(code), this.config.current()]);
+    return { version: cfg.version, minimumVersion: cfg.minimumVersion, values: effectiveConfig(cfg, overridesOf(doc)) };
+  }
+
+  async setOverride(code: string, key: string, value: unknown, by: Principal, reason: string | null, cause: Cause): Promise<ChannelDoc> {
+    let previous: unknown;
+    let version = 0;
+    const doc = await this.change(code, cause, (cur, cfg) => {
+      decideOverride(cfg, key, value);
+      version = cfg.version;
+      previous = overridesOf(cur)[key];
+      return { set: { overrides: [...cur.overrides.filter((o) => o.key !== key), { key, value }] }, change: 'updated' };
+    });
+    await this.store.overrideLog.create({
+      channel: code,
+      key,
+      action: 'set',
+      value,
+      previous: previous ?? null,
+      configVersion: version,
+      by: by.sub,
+      reason,
+      at: new Date(),
+    });
+    return doc;
+  }
+
+  async removeOverride(code: string, key: string, by: Principal, reason: string | null, cause: Cause): Promise<ChannelDoc> {
+    let previous: unknown;
+    let version = 0;
+    const doc = await this.change(code, cause, (cur, cfg) => {
+      previous = overridesOf(cur)[key];
+      if (previous === undefined)
+        throw new NotFoundError(
+          'override_not_found',
+          `channel ${code} does not override ${key}`,
+          'GET /channels/{code} lists its overrides',
+        );
+      version = cfg.version;
+      return { set: { overrides: cur.overrides.filter((o) => o.key !== key) }, change: 'updated' };
+    });
+    await this.store.overrideLog.create({
+      channel: code,
+      key,
+      action: 'removed',
+      value: null,
+      previous,
+      configVersion: version,
+      by: by.sub,
+      reason,
+      at: new Date(),
+    });
+    return doc;
+  }
+
+  /** A channel app reports the global configuration version it applies. */
+  async reportConfigVersion(code: string, version: number, cause: Cause): Promise<ChannelDoc> {
+    const cfg = await this.config.current();
+    if (version > cfg.version) {
+      throw new UnprocessableError(
+        'config_version_unknown',
+        `configuration version ${version} does not exist yet (current is ${cfg.version})`,
+        'report the version your app actually applies',
+      );
+    }
+    return this.change(code, cause, (cur) =>
+      cur.appliedConfigVersion === version
+        ? null
+        : { set: { appliedConfigVersion: version, configReportedAt: new Date() }, change: 'updated' },
+    );
+  }
+
+  /** After a new global version: re-evaluate every channel's block reasons (writes only where they changed). */
+  async reevaluateAll(cause: Cause): Promise<number> {
+    const cfg = await this.config.current();
+    let changed = 0;
+    const channels = await this.store.channels.find({ state: { $ne: 'retired' } }, { _id: 1 }).lean();
+    for (const { _id } of channels) {
+      let wrote = false;
+      await this.change(_id, cause, (cur) => {
+        const reasons = configBlockReasons(
+          { languages: cur.languages, appliedConfigVersion: cur.appliedConfigVersion, overrides: overridesOf(cur) },
+          cfg,
+        );
+        if (reasons.join() === cur.blockReasons.join()) return null;
+        wrote = true;
+        return { set: {}, change: 'updated' };
+      });
+      if (wrote) changed++;
+    }
+    return changed;
+  }
+
+  async transitionsOf(code: string): Promise<Omit<TransitionLogEntry, '_id'>[]> {
+    await this.get(code);
+    return this.store.transitions.find({ channel: code }, { _id: 0 }).sort({ version: 1 }).limit(500).lean();
+  }
+
+  overrideLogOf(code: string) {
+    return this.store.overrideLog.find({ channel: code }, { _id: 0 }).sort({ at: 1 }).limit(500).lean();
+  }
+}

@@ -1,0 +1,303 @@
+/**
+ * Delivery of events to channels' webhook endpoints.
+ *
+ * Each (event, endpoint) pair is one document in `deliveries`, inserted with a deterministic id
+ * (a replayed event inserts nothing new), so what is to be delivered survives a crash. A worker
+ * polls the due ones and posts them, per endpoint in creation order, through that endpoint's
+ * opossum circuit breaker, signed with HMAC-SHA256 over `${timestamp}.${body}`. A failure
+ * reschedules with exponential backoff; while the breaker is open the endpoint is not called at all
+ * and its deliveries simply wait. Success (or giving up after maxAttempts) is written together with
+ * a channels.partner-delivery ack through the outbox.
+ */
+import { randomUUID } from 'node:crypto';
+import type CircuitBreaker from 'opossum';
+import type { UpdateQuery } from 'mongoose';
+import {
+  createBreaker,
+  isDuplicateKeyError,
+  newEvent,
+  ValidationError,
+  withOutbox,
+  type OutboxEntry,
+  type ServiceRuntime,
+} from '@omnimall/service-kit';
+import { backoffMs, type DeliveryEventType } from '../domain/delivery';
+import { SIGNATURE_HEADER, signatureHeader } from '../domain/signature';
+import type { DeliveryDoc, EndpointDoc, Store } from '../store/models';
+
+export interface DeliveryOptions {
+  pollIntervalMs?: number;
+  requestTimeoutMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  maxAttempts?: number;
+  breakerResetMs?: number;
+  breakerVolumeThreshold?: number;
+}
+
+class HttpStatusError extends Error {
+  constructor(readonly status: number) {
+    super(`endpoint answered ${status}`);
+  }
+}
+
+export interface DeliverableEvent {
+  eventType: DeliveryEventType;
+  sourceEventId: string;
+  occurredAt: number;
+  channel: string;
+  data: unknown;
+}
+
+export class WebhookDelivery {
+  private readonly breakers = new Map<string, CircuitBreaker<[EndpointDoc, DeliveryDoc], number>>();
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  private readonly opts: Required<DeliveryOptions>;
+
+  constructor(
+    private readonly rt: ServiceRuntime,
+    private readonly store: Store,
+    opts: DeliveryOptions = {},
+  ) {
+    this.opts = {
+      pollIntervalMs: opts.pollIntervalMs ?? 250,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 5000,
+      backoffBaseMs: opts.backoffBaseMs ?? 500,
+      backoffMaxMs: opts.backoffMaxMs ?? 60_000,
+      maxAttempts: opts.maxAttempts ?? 50,
+      breakerResetMs: opts.breakerResetMs ?? 10_000,
+      breakerVolumeThreshold: opts.breakerVolumeThreshold ?? 3,
+    };
+  }
+
+  static validateUrl(url: string): void {
+    let ok = false;
+    try {
+      const u = new URL(url);
+      ok = u.protocol === 'https:' || u.protocol === 'http:';
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      throw new ValidationError(
+        'validation_failed',
+        'the webhook URL is not an absolute http(s) URL',
+        'send e.g. https://partner.example/hooks/omnimall',
+        {
+          fields: [{ field: 'body.url', problem: 'must be an absolute http(s) URL', code: 'invalid_format' }],
+        },
+      );
+    }
+  }
+
+  /** Queues the event for every active endpoint of its channel subscribed to its type. Idempotent per event. */
+  async enqueue(ev: DeliverableEvent): Promise<number> {
+    const endpoints = await this.store.endpoints.find({ channel: ev.channel, active: true }).lean();
+    let queued = 0;
+    for (const ep of endpoints.filter((e) => e.events.includes(ev.eventType))) {
+      const body = JSON.stringify({
+        id: `${ev.sourceEventId}:${ep._id}`,
+        type: ev.eventType,
+        channel: ev.channel,
+        occurredAt: new Date(ev.occurredAt).toISOString(),
+        data: ev.data,
+      });
+      const now = new Date();
+      try {
+        await this.store.deliveries.create({
+          _id: `${ev.sourceEventId}:${ep._id}`,
+          channel: ev.channel,
+          endpointId: ep._id,
+          eventType: ev.eventType,
+          sourceEventId: ev.sourceEventId,
+          sourceOccurredAt: new Date(ev.occurredAt),
+          body,
+          status: 'pending',
+          attempts: 0,
+          nextAttemptAt: now,
+          lastError: null,
+          httpStatus: null,
+          createdAt: now,
+          completedAt: null,
+        });
+        queued++;
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+    }
+    if (queued) this.kick();
+    return queued;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(this.opts.pollIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    for (const b of this.breakers.values()) b.shutdown();
+  }
+
+  /** Runs a pass now (or right after the current one). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  breakerState(endpointId: string): 'closed' | 'open' | 'halfOpen' {
+    const b = this.breakers.get(endpointId);
+    if (!b) return 'closed';
+    return b.opened ? 'open' : b.halfOpen ? 'halfOpen' : 'closed';
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (this.stopped || this.running) return;
+      this.running = this.pass()
+        .catch((err: unknown) => {
+          this.rt.logger.warn('delivery pass failed', { err: String(err) });
+        })
+        .finally(() => {
+          this.running = undefined;
+          if (this.stopped) return;
+          const now = this.again;
+          this.again = false;
+          this.schedule(now ? 0 : this.opts.pollIntervalMs);
+        });
+    }, ms);
+  }
+
+  /** One pass: the due deliveries, endpoints in parallel, each endpoint's in order. */
+  async pass(): Promise<void> {
+    const due = await this.store.deliveries
+      .find({ status: 'pending', nextAttemptAt: { $lte: new Date() } })
+      .sort({ createdAt: 1 })
+      .limit(200)
+      .lean();
+    if (!due.length) return;
+    const byEndpoint = new Map<string, DeliveryDoc[]>();
+    for (const d of due) byEndpoint.set(d.endpointId, [...(byEndpoint.get(d.endpointId) ?? []), d]);
+    const endpoints = await this.store.endpoints.find({ _id: { $in: [...byEndpoint.keys()] } }).lean();
+    await Promise.all(
+      endpoints.map(async (ep) => {
+        for (const d of byEndpoint.get(ep._id) ?? []) {
+          if (this.stopped || !(await this.attempt(ep, d))) break; // keep order: a failure holds the rest back
+        }
+      }),
+    );
+  }
+
+  private breakerFor(ep: EndpointDoc): CircuitBreaker<[EndpointDoc, DeliveryDoc], number> {
+    let b = this.breakers.get(ep._id);
+    if (!b) {
+      b = createBreaker(`webhook:${ep._id}`, (e: EndpointDoc, d: DeliveryDoc) => this.post(e, d), this.rt.metrics, {
+        timeoutMs: this.opts.requestTimeoutMs,
+        resetTimeoutMs: this.opts.breakerResetMs,
+        volumeThreshold: this.opts.breakerVolumeThreshold,
+        errorThresholdPercentage: 50,
+        // The partner refusing one request (4xx) says nothing about its availability.
+        isClientError: (err) =>
+          err instanceof HttpStatusError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429,
+      });
+      this.breakers.set(ep._id, b);
+    }
+    return b;
+  }
+
+  private async post(ep: EndpointDoc, d: DeliveryDoc): Promise<number> {
+    const res = await fetch(ep.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        [SIGNATURE_HEADER]: signatureHeader(ep.secret, d.body),
+        'x-omnimall-delivery': d._id,
+        'x-omnimall-event': d.eventType,
+      },
+      body: d.body,
+      signal: AbortSignal.timeout(this.opts.requestTimeoutMs),
+    });
+    await res.arrayBuffer().catch(() => undefined);
+    if (res.status < 200 || res.status >= 300) throw new HttpStatusError(res.status);
+    return res.status;
+  }
+
+  /** Tries one delivery; true when it was delivered (or already done elsewhere). */
+  private async attempt(ep: EndpointDoc, d: DeliveryDoc): Promise<boolean> {
+    const breaker = this.breakerFor(ep);
+    if (breaker.opened) return false; // wait for the half-open trial; nothing is lost, the delivery stays pending
+    return this.rt.locks.run(this.rt.outbox.lockKey(this.store.deliveries, d._id), async () => {
+      const cur = await this.store.deliveries.findById(d._id).lean();
+      if (!cur || cur.status !== 'pending' || cur.nextAttemptAt.getTime() > Date.now()) return cur?.status === 'delivered';
+      const attempts = cur.attempts + 1;
+      try {
+        const status = await breaker.fire(ep, cur);
+        await this.finish(cur, { status: 'delivered', attempts, httpStatus: status, error: null });
+        return true;
+      } catch (err) {
+        const httpStatus = err instanceof HttpStatusError ? err.status : null;
+        const error = String((err as Error).message ?? err);
+        if (attempts >= this.opts.maxAttempts) {
+          await this.finish(cur, { status: 'failed', attempts, httpStatus, error });
+        } else {
+          const nextAttemptAt = new Date(Date.now() + backoffMs(attempts, this.opts.backoffBaseMs, this.opts.backoffMaxMs));
+          await this.store.deliveries.updateOne({ _id: cur._id }, { $set: { attempts, nextAttemptAt, lastError: error, httpStatus } });
+        }
+        return false;
+      }
+    });
+  }
+
+  /** Writes the outcome with its ack event (runs inside the delivery's lock, so it updates directly). */
+  private async finish(
+    d: DeliveryDoc,
+    r: { status: 'delivered' | 'failed'; attempts: number; httpStatus: number | null; error: string | null },
+  ): Promise<void> {
+    const completedAt = new Date();
+    const ack = newEvent(
+      'channels.partner-delivery',
+      {
+        type: `delivery.${r.status}`,
+        producer: 'channels',
+        aggregateId: d._id,
+        aggregateVersion: r.attempts,
+        correlationId: randomUUID(),
+        sourceChannel: d.channel,
+      },
+      {
+        deliveryId: d._id,
+        channel: d.channel,
+        endpointId: d.endpointId,
+        eventType: d.eventType,
+        sourceEventId: d.sourceEventId,
+        status: r.status,
+        attempts: r.attempts,
+        httpStatus: r.httpStatus,
+        error: r.error,
+        sourceOccurredAt: d.sourceOccurredAt.getTime(),
+        completedAt: completedAt.getTime(),
+        lagMs: completedAt.getTime() - d.sourceOccurredAt.getTime(),
+      },
+    );
+    const update: UpdateQuery<DeliveryDoc> = {
+      $set: { status: r.status, attempts: r.attempts, httpStatus: r.httpStatus, lastError: r.error, completedAt },
+    };
+    const doc = await this.store.deliveries.findOneAndUpdate({ _id: d._id }, withOutbox(update, [ack]), { new: true }).lean();
+    const entry = (doc as { outbox?: Record<string, OutboxEntry> } | null)?.outbox?.[ack.value.envelope.eventId];
+    // Fast path for this write's own event only; the recovery poll covers a failure here.
+    if (entry)
+      void this.rt.outbox
+        .dispatch(this.store.deliveries, { _id: d._id, outbox: { [ack.value.envelope.eventId]: entry } })
+        .catch(() => undefined);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * cart.cart-changed → which customers have activity on which channel (for maintenance and sunset
+ * notices), and the cart change delivered to the webhook endpoints of the channels the customer
+ * is active on (a partner channel sees only the lines on its own channel).
+ */
+import type { TopicValues } from '@omnimall/contracts';
+import type { EventContext } from '@omnimall/service-kit';
+import type { WebhookDelivery } from '../delivery/webhook-delivery';
+import type { Store } from '../store/models';
+
+export function cartChangedHandler(store: Store, delivery: WebhookDelivery) {
+  return async (ev: TopicValues['cart.cart-changed'], ctx: EventContext): Promise<void> => {
+    if (!ev.customerId) return; // anonymous device carts are nobody's activity yet
+    const customerId = ev.customerId;
+    const touched = new Set(ev.lines.map((l) => l.channel));
+    if (ev.envelope.sourceChannel) touched.add(ev.envelope.sourceChannel);
+    for (const channel of touched) {
+      await ctx.applyOnce(
+        store.channelCustomers,
+        { _id: `${channel}:${customerId}` },
+        { $set: { channel, customerId, lastActivityAt: new Date(ev.envelope.occurredAt) } },
+        { upsert: true },
+      );
+    }
+    const active = await store.channelCustomers.find({ customerId }, { channel: 1 }).lean();
+    for (const { channel } of active) {
+      await delivery.enqueue({
+        eventType: 'cart.changed',
+        sourceEventId: ev.envelope.eventId,
+        occurredAt: ev.envelope.occurredAt,
+        channel,
+        data: {
+          cartId: ev.cartId,
+          customerId,
+          version: ev.version,
+          change: ev.change,
+          lines: ev.lines
+            .filter((l) => l.channel === channel)
+            .map((l) => ({ sku: l.sku, quantity: l.quantity, addedAt: new Date(l.addedAt).toISOString() })),
+        },
+      });
+    }
+  };
+}

@@ -1,0 +1,40 @@
+/** Starts the channels service on the real stack, isolated (own database, own consumer groups). */
+import { bearer, testConfig, testTokens, uniqueName } from '@omnimall/service-kit/testing';
+import supertest from 'supertest';
+import { startChannels, type ChannelsDeps, type ChannelsService } from '../../src/main';
+
+export async function startTestChannels(deps: ChannelsDeps = {}): Promise<ChannelsService> {
+  return startChannels(testConfig('channels'), {
+    verifier: (await testTokens()).verifier,
+    groupPrefix: uniqueName('channels'),
+    fromBeginning: false,
+    delivery: { pollIntervalMs: 50, backoffBaseMs: 50, backoffMaxMs: 400, breakerResetMs: 500, requestTimeoutMs: 2000 },
+    ...deps,
+  });
+}
+
+export const adminToken = () => bearer({ sub: 'stf_admin', kind: 'staff', roles: ['admin'] });
+export const managerToken = (channels: string[]) => bearer({ sub: 'stf_manager_1', kind: 'staff', roles: ['channel_manager'], channels });
+
+/** Drives a freshly registered channel through approval and onboarding to active. */
+export async function activate(svc: ChannelsService, code: string): Promise<void> {
+  const admin = await adminToken();
+  const manager = await managerToken([code]);
+  const http = supertest(svc.app);
+  const step = async (token: string, action: string) => {
+    const r = await http.post(`/channels/${code}/transitions`).set('authorization', token).send({ action });
+    if (r.status !== 200) throw new Error(`${action}: ${r.status} ${JSON.stringify(r.body)}`);
+  };
+  await step(manager, 'submit');
+  await step(admin, 'approve');
+  await step(manager, 'start_onboarding');
+  for (const [token, item] of [
+    [admin, 'approval'],
+    [manager, 'handoff'],
+    [manager, 'operational_readiness'],
+  ]) {
+    const r = await http.put(`/channels/${code}/checklists/onboarding/${item}`).set('authorization', token).send({});
+    if (r.status !== 200) throw new Error(`${item}: ${r.status} ${JSON.stringify(r.body)}`);
+  }
+  await step(admin, 'activate');
+}
