@@ -29,7 +29,7 @@ status:
 	@bash deploy/local/platform.sh status
 
 test: build
-	@bash deploy/local/with-stack.sh npx jest --ci $(JEST_ARGS)
+	@bash deploy/local/with-stack.sh bash deploy/local/run-tests.sh $(JEST_ARGS)
 
 lint: install
 	@npm run --silent lint

@@ -11,13 +11,23 @@ import YAML from 'yaml';
 const root = join(__dirname, '..', '..');
 const services = readdirSync(join(root, 'services')).filter((s) => existsSync(join(root, 'services', s, 'src', 'main.ts')));
 
-beforeAll(() => {
-  execFileSync('bash', [join(root, 'deploy', 'local', 'tools.sh'), 'docker-compose', 'helm'], { stdio: 'inherit', timeout: 15 * 60 * 1000 });
-}, 16 * 60 * 1000);
+beforeAll(
+  () => {
+    execFileSync('bash', [join(root, 'deploy', 'local', 'tools.sh'), 'docker-compose', 'helm'], {
+      stdio: 'inherit',
+      timeout: 15 * 60 * 1000,
+    });
+  },
+  16 * 60 * 1000,
+);
 
 describe('docker-compose.yml', () => {
   const compose = (env: Record<string, string>) =>
-    spawnSync('docker-compose', ['-f', join(root, 'docker-compose.yml'), 'config'], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
+    spawnSync('docker-compose', ['-f', join(root, 'docker-compose.yml'), 'config'], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
 
   it('is valid and runs every service next to Kafka, MongoDB and the Confluent registry', () => {
     const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: 'test-only' });
@@ -46,7 +56,9 @@ describe('the Helm chart', () => {
 
   it('renders a probed Deployment and a Service for every service; only identity gets the signing key', () => {
     const out = execFileSync('helm', ['template', 'omnimall', chart], { encoding: 'utf8' });
-    const docs = YAML.parseAllDocuments(out).map((d) => d.toJSON()).filter(Boolean) as { kind: string; metadata: { name: string }; spec: any }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const docs = YAML.parseAllDocuments(out)
+      .map((d) => d.toJSON())
+      .filter(Boolean) as { kind: string; metadata: { name: string }; spec: any }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
     for (const name of services) {
       const deployment = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === name);
       expect(deployment).toBeDefined();

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import { loadPlatformConfig, type PlatformConfig } from './config';
+import { endOffsets } from './events/topics';
 import { generateTokenKeys, TokenSigner, TokenVerifier, type Principal } from './auth/tokens';
 
 export function uniqueName(prefix: string): string {
@@ -69,6 +70,7 @@ export class TopicRecorder {
   ) {}
 
   async start(): Promise<this> {
+    const starts = await endOffsets(this.kafka, this.topics);
     this.consumer = this.kafka.consumer({ groupId: uniqueName('recorder'), allowAutoTopicCreation: false });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: false });
@@ -81,6 +83,7 @@ export class TopicRecorder {
     await this.consumer.run({
       eachMessage: async ({ topic, partition, message }) => void this.records.push({ topic, partition, message }),
     });
+    for (const o of starts) this.consumer.seek(o);
     await joined;
     return this;
   }

@@ -17,7 +17,10 @@
     var tr = document.createElement('tr');
     cells.forEach(function (c) {
       var td = c instanceof Node ? c : el('td', c);
-      if (c instanceof Node && c.tagName !== 'TD') { td = el('td'); td.appendChild(c); }
+      if (c instanceof Node && c.tagName !== 'TD') {
+        td = el('td');
+        td.appendChild(c);
+      }
       tr.appendChild(td);
     });
     return tr;
@@ -25,8 +28,15 @@
   function fill(id, rows, empty) {
     var body = document.querySelector('#' + id + ' tbody');
     body.textContent = '';
-    if (!rows.length) { var tr = row([empty]); tr.className = 'empty'; body.appendChild(tr); return; }
-    rows.forEach(function (r) { body.appendChild(r); });
+    if (!rows.length) {
+      var tr = row([empty]);
+      tr.className = 'empty';
+      body.appendChild(tr);
+      return;
+    }
+    rows.forEach(function (r) {
+      body.appendChild(r);
+    });
   }
   function showError(msg) {
     var p = document.getElementById('error');
@@ -45,7 +55,9 @@
       });
     });
   }
-  function ms(v) { return v === null || v === undefined ? '–' : String(v); }
+  function ms(v) {
+    return v === null || v === undefined ? '–' : String(v);
+  }
 
   function act(kind, ev) {
     var result = document.getElementById('action-result');
@@ -57,52 +69,131 @@
       call = api('POST', '/propagation/events/' + ev.eventId + '/' + (kind === 'reconcile' ? 'reconcile' : 'support-case'), { note: note });
     }
     result.textContent = kind + ' ' + ev.eventId + '…';
-    call.then(function (r) {
-      var e = r.event || r;
-      if (kind === 'retry') {
-        var last = e.retries.slice(-Math.max(1, e.lagging.length));
-        result.textContent = 'Retry of ' + e.eventId + ': ' + last.map(function (x) { return (x.group || x.service) + ' ' + x.outcome; }).join(', ');
-      } else if (kind === 'reconcile') result.textContent = 'Event ' + e.eventId + ' marked reconciled';
-      else result.textContent = 'Support case ' + r.caseId + ' opened for ' + e.eventId;
-      result.dataset.outcome = 'ok';
-      load();
-    }).catch(function (err) { result.textContent = 'Failed: ' + err.message; result.dataset.outcome = 'error'; });
+    call
+      .then(function (r) {
+        var e = r.event || r;
+        if (kind === 'retry') {
+          var last = e.retries.slice(-Math.max(1, e.lagging.length));
+          result.textContent =
+            'Retry of ' +
+            e.eventId +
+            ': ' +
+            last
+              .map(function (x) {
+                return (x.group || x.service) + ' ' + x.outcome;
+              })
+              .join(', ');
+        } else if (kind === 'reconcile') result.textContent = 'Event ' + e.eventId + ' marked reconciled';
+        else result.textContent = 'Support case ' + r.caseId + ' opened for ' + e.eventId;
+        result.dataset.outcome = 'ok';
+        load();
+      })
+      .catch(function (err) {
+        result.textContent = 'Failed: ' + err.message;
+        result.dataset.outcome = 'error';
+      });
   }
 
   function render(s) {
-    fill('channels', s.channels.map(function (c) {
-      return row([c.code, c.name, el('span', c.state, 'state-' + c.state), el('span', c.blockReasons.join(', ') || '–', c.blockReasons.length ? 'blocked' : ''),
-        c.expectedBackAt ? new Date(c.expectedBackAt).toLocaleString() : '–']);
-    }), 'No channel seen yet');
-    fill('percentiles', s.percentiles.map(function (p) { return row([p.type, p.count, ms(p.p50), ms(p.p95), ms(p.p99), ms(p.max)]); }), 'No acknowledgements in this window');
-    fill('issues', s.issues.map(function (g) { return row([g.consumer, g.errorClass, g.channel, el('span', g.state, 'state-' + g.state), g.count]); }), 'Nothing failing');
-    fill('issue-events', s.issueEvents.map(function (e) {
-      var actions = el('span');
-      [['retry', 'Retry now'], ['reconcile', 'Mark reconciled'], ['support', 'Open support case']].forEach(function (a) {
-        var b = el('button', a[1]);
-        b.type = 'button';
-        b.dataset.action = a[0];
-        b.dataset.eventId = e.eventId;
-        b.addEventListener('click', function () { act(a[0], e); });
-        actions.appendChild(b);
-      });
-      var tr = row([e.eventId, e.type, el('span', e.escalation && e.escalation.status === 'opened' ? 'escalated' : e.state, 'state-' + e.state), e.lagging.join(', '), e.retries.length, actions]);
-      tr.dataset.eventId = e.eventId;
-      return tr;
-    }), 'No event needs attention');
-    fill('recent', s.recentEvents.map(function (e) {
-      return row([new Date(e.occurredAt).toLocaleTimeString(), e.type, e.sourceChannel || '–', el('span', e.state, 'state-' + e.state),
-        e.acks.map(function (a) { return a.service + ' ' + a.outcome + ' ' + a.lagMs; }).join('; ') || '–']);
-    }), 'No events yet');
-    fill('consumer-lag', s.consumerLag.map(function (g) { return row([g.group, g.topic, g.lag]); }), 'Not measured yet');
+    fill(
+      'channels',
+      s.channels.map(function (c) {
+        return row([
+          c.code,
+          c.name,
+          el('span', c.state, 'state-' + c.state),
+          el('span', c.blockReasons.join(', ') || '–', c.blockReasons.length ? 'blocked' : ''),
+          c.expectedBackAt ? new Date(c.expectedBackAt).toLocaleString() : '–',
+        ]);
+      }),
+      'No channel seen yet',
+    );
+    fill(
+      'percentiles',
+      s.percentiles.map(function (p) {
+        return row([p.type, p.count, ms(p.p50), ms(p.p95), ms(p.p99), ms(p.max)]);
+      }),
+      'No acknowledgements in this window',
+    );
+    fill(
+      'issues',
+      s.issues.map(function (g) {
+        return row([g.consumer, g.errorClass, g.channel, el('span', g.state, 'state-' + g.state), g.count]);
+      }),
+      'Nothing failing',
+    );
+    fill(
+      'issue-events',
+      s.issueEvents.map(function (e) {
+        var actions = el('span');
+        [
+          ['retry', 'Retry now'],
+          ['reconcile', 'Mark reconciled'],
+          ['support', 'Open support case'],
+        ].forEach(function (a) {
+          var b = el('button', a[1]);
+          b.type = 'button';
+          b.dataset.action = a[0];
+          b.dataset.eventId = e.eventId;
+          b.addEventListener('click', function () {
+            act(a[0], e);
+          });
+          actions.appendChild(b);
+        });
+        var tr = row([
+          e.eventId,
+          e.type,
+          el('span', e.escalation && e.escalation.status === 'opened' ? 'escalated' : e.state, 'state-' + e.state),
+          e.lagging.join(', '),
+          e.retries.length,
+          actions,
+        ]);
+        tr.dataset.eventId = e.eventId;
+        return tr;
+      }),
+      'No event needs attention',
+    );
+    fill(
+      'recent',
+      s.recentEvents.map(function (e) {
+        return row([
+          new Date(e.occurredAt).toLocaleTimeString(),
+          e.type,
+          e.sourceChannel || '–',
+          el('span', e.state, 'state-' + e.state),
+          e.acks
+            .map(function (a) {
+              return a.service + ' ' + a.outcome + ' ' + a.lagMs;
+            })
+            .join('; ') || '–',
+        ]);
+      }),
+      'No events yet',
+    );
+    fill(
+      'consumer-lag',
+      s.consumerLag.map(function (g) {
+        return row([g.group, g.topic, g.lag]);
+      }),
+      'Not measured yet',
+    );
     document.getElementById('updated').textContent = 'updated ' + new Date(s.at).toLocaleTimeString();
   }
 
   function load() {
-    if (!token) { showError('Enter an admin token to see the dashboard.'); return Promise.resolve(); }
+    if (!token) {
+      showError('Enter an admin token to see the dashboard.');
+      return Promise.resolve();
+    }
     return api('GET', '/dashboard/summary?window=' + encodeURIComponent(windowSelect.value))
-      .then(function (s) { showError(''); render(s); document.body.dataset.loaded = 'true'; })
-      .catch(function (err) { showError(err.message); });
+      .then(function (s) {
+        showError('');
+        render(s);
+        document.body.dataset.loaded = 'true';
+      })
+      .catch(function (err) {
+        showError(err.message);
+      });
   }
 
   document.getElementById('auth').addEventListener('submit', function (ev) {

@@ -5,7 +5,14 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { catalogue, type EventEnvelope, type SyncApplied } from '@omnimall/contracts';
-import { createHttpApp, loadPlatformConfig, ServiceRuntime, TokenVerifier, type OutboxOptions, type PlatformConfig } from '@omnimall/service-kit';
+import {
+  createHttpApp,
+  loadPlatformConfig,
+  ServiceRuntime,
+  TokenVerifier,
+  type OutboxOptions,
+  type PlatformConfig,
+} from '@omnimall/service-kit';
 import { ChannelStatus } from './application/channel-status';
 import { ConsumerLag } from './application/consumer-lag';
 import { Tracker } from './application/tracker';
@@ -76,11 +83,24 @@ export async function startSyncMonitor(config: PlatformConfig, deps: SyncMonitor
     const topics = deps.topics ?? trackedTopics(catalogue);
     await Promise.all([
       // Acks are not acknowledged themselves (that would loop); each carries its own eventId for dedupe.
-      runtime.consume({ group: `sync-monitor.acks${suffix}`, handlers: { 'sync.applied': syncAppliedHandler(tracker) }, dedupe: 'in-document', acknowledge: false, fromBeginning }),
-      runtime.consume({ group: `sync-monitor.envelopes${suffix}`, handlers: envelopeHandlers(topics, tracker, channels), dedupe: 'in-document', fromBeginning }),
+      runtime.consume({
+        group: `sync-monitor.acks${suffix}`,
+        handlers: { 'sync.applied': syncAppliedHandler(tracker) },
+        dedupe: 'in-document',
+        acknowledge: false,
+        fromBeginning,
+      }),
+      runtime.consume({
+        group: `sync-monitor.envelopes${suffix}`,
+        handlers: envelopeHandlers(topics, tracker, channels),
+        dedupe: 'in-document',
+        fromBeginning,
+      }),
     ]);
     tracker.startSweep(deps.sweepIntervalMs ?? num(env.SYNC_SWEEP_INTERVAL_MS, 500));
-    lag.start(deps.consumerLagIntervalMs ?? num(env.CONSUMER_LAG_INTERVAL_MS, 10_000), (err) => runtime.logger.warn('consumer lag not measured', { err: String(err) }));
+    lag.start(deps.consumerLagIntervalMs ?? num(env.CONSUMER_LAG_INTERVAL_MS, 10_000), (err) =>
+      runtime.logger.warn('consumer lag not measured', { err: String(err) }),
+    );
 
     const api = buildApi({ verifier, tracker, lag, store });
     const app = createHttpApp({
@@ -92,7 +112,12 @@ export async function startSyncMonitor(config: PlatformConfig, deps: SyncMonitor
       extend: (a) => {
         a.get('/', (_req, res) => res.redirect('/dashboard/'));
         // Two plain files, no build step: the page and its script.
-        const files: Record<string, string> = { '': 'index.html', 'index.html': 'index.html', 'app.js': 'app.js', 'style.css': 'style.css' };
+        const files: Record<string, string> = {
+          '': 'index.html',
+          'index.html': 'index.html',
+          'app.js': 'app.js',
+          'style.css': 'style.css',
+        };
         a.get('/dashboard/:file?', (req, res, next) => {
           const file = files[req.params.file ?? ''];
           if (!file) return next();

@@ -19,10 +19,34 @@ export class MonitorMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
       registers,
     });
-    this.retries = new Counter({ name: 'omnimall_sync_retries_total', help: 'Re-deliveries made by the monitor, by outcome', labelNames: ['topic', 'consumer', 'outcome'], registers });
-    this.escalations = new Counter({ name: 'omnimall_sync_escalations_total', help: 'Escalations opened', labelNames: ['topic', 'root_cause'], registers });
-    this.openEscalations = new Gauge({ name: 'omnimall_sync_open_escalations', help: 'Escalations opened and not yet resolved or reconciled', registers });
-    this.consumerLag = new Gauge({ name: 'omnimall_consumer_group_lag', help: 'End offset minus committed offset', labelNames: ['group', 'topic', 'partition'], registers });
-    this.actions = new Counter({ name: 'omnimall_sync_remediation_actions_total', help: 'Remediation actions taken from the dashboard or API', labelNames: ['kind'], registers });
+    this.retries = new Counter({
+      name: 'omnimall_sync_retries_total',
+      help: 'Re-deliveries made by the monitor, by outcome',
+      labelNames: ['topic', 'consumer', 'outcome'],
+      registers,
+    });
+    this.escalations = new Counter({
+      name: 'omnimall_sync_escalations_total',
+      help: 'Escalations opened',
+      labelNames: ['topic', 'root_cause'],
+      registers,
+    });
+    this.openEscalations = new Gauge({
+      name: 'omnimall_sync_open_escalations',
+      help: 'Escalations opened and not yet resolved or reconciled',
+      registers,
+    });
+    this.consumerLag = new Gauge({
+      name: 'omnimall_consumer_group_lag',
+      help: 'End offset minus committed offset',
+      labelNames: ['group', 'topic', 'partition'],
+      registers,
+    });
+    this.actions = new Counter({
+      name: 'omnimall_sync_remediation_actions_total',
+      help: 'Remediation actions taken from the dashboard or API',
+      labelNames: ['kind'],
+      registers,
+    });
   }
 }

@@ -52,7 +52,10 @@ it('shows channel status, lag per type and failing events, and "retry now" recov
   const ok = await h.publish({ channel: 'mobile' });
   const bad = await h.publish({ channel: 'web', fail: true });
   await waitFor(async () => (await h.monitor.store.tracking.findById(ok).lean())?.state === 'complete', 'applied event');
-  await waitFor(async () => (await h.monitor.store.tracking.findById(bad).lean())?.acks.some((a) => a.outcome === 'dead_lettered'), 'dead-lettered event');
+  await waitFor(
+    async () => (await h.monitor.store.tracking.findById(bad).lean())?.acks.some((a) => a.outcome === 'dead_lettered'),
+    'dead-lettered event',
+  );
   await waitFor(async () => (await h.monitor.store.channels.findById(code).lean()) !== null, 'channel status');
   h.failing.delete(bad); // the consumer is healthy again: a retry will succeed
 

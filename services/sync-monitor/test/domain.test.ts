@@ -19,7 +19,15 @@ import { feedEntryForChannelChange } from '../src/domain/status-feed';
 import { LagWindows } from '../src/domain/windows';
 
 const exp = { consumers: ['cart', 'channels'], slaMs: 2000 };
-const env: EnvelopeInfo = { eventId: 'e1', type: 'cart.changed', occurredAt: 10_000, producer: 'cart', aggregateId: 'c1', correlationId: 'k', sourceChannel: 'mobile' };
+const env: EnvelopeInfo = {
+  eventId: 'e1',
+  type: 'cart.changed',
+  occurredAt: 10_000,
+  producer: 'cart',
+  aggregateId: 'c1',
+  correlationId: 'k',
+  sourceChannel: 'mobile',
+};
 const ack = (over: Partial<AckInfo>): AckInfo => ({
   ackId: Math.random().toString(36),
   ackedEventId: 'e1',
@@ -46,7 +54,10 @@ describe('catalogue expectations', () => {
     expect(topics).not.toContain('sync.escalation');
   });
   it('takes consumer services and the SLA from the catalogue', () => {
-    expect(catalogueExpectations(catalogue)('identity.customer-status')).toEqual({ consumers: ['cart', 'channels', 'catalog-sync', 'sync-monitor'], slaMs: 2000 });
+    expect(catalogueExpectations(catalogue)('identity.customer-status')).toEqual({
+      consumers: ['cart', 'channels', 'catalog-sync', 'sync-monitor'],
+      slaMs: 2000,
+    });
     expect(catalogueExpectations(catalogue)('nope').consumers).toEqual([]);
   });
 });
@@ -95,16 +106,32 @@ describe('propagation tracking', () => {
     const t = applyEnvelope(null, 'cart.cart-changed', env, null, exp, 10_000);
     expect(decideSweep(t, 11_999, policy)).toBeNull();
     expect(decideSweep(t, 12_000, policy)).toEqual({ retry: ['cart', 'channels'], escalate: false, state: 'late' });
-    const retried = { ...t, state: 'late' as const, retries: ['cart', 'channels'].map((s) => ({ at: 12_000, service: s, group: `${s}.x`, attempt: 1, trigger: 'sla_sweep' as const, outcome: 'sent' })) };
+    const retried = {
+      ...t,
+      state: 'late' as const,
+      retries: ['cart', 'channels'].map((s) => ({
+        at: 12_000,
+        service: s,
+        group: `${s}.x`,
+        attempt: 1,
+        trigger: 'sla_sweep' as const,
+        outcome: 'sent',
+      })),
+    };
     expect(decideSweep(retried, 12_500, policy)).toBeNull();
     expect(decideSweep(retried, 13_000, policy)?.retry).toEqual(['cart', 'channels']);
     const d = decideSweep(retried, 40_000, policy);
     expect(d).toMatchObject({ escalate: true, state: 'escalated' });
-    const exhausted = { ...retried, retries: [...retried.retries, ...retried.retries], escalation: { escalationId: 'x', at: 40_000, status: 'opened' as const, laggingServices: [], channels: [], rootCause: 'no_ack' }, state: 'escalated' as const };
+    const exhausted = {
+      ...retried,
+      retries: [...retried.retries, ...retried.retries],
+      escalation: { escalationId: 'x', at: 40_000, status: 'opened' as const, laggingServices: [], channels: [], rootCause: 'no_ack' },
+      state: 'escalated' as const,
+    };
     expect(decideSweep(exhausted, 50_000, policy)).toBeNull();
   });
 
-  it('does not re-deliver while the consumer\'s own retry path still holds the event', () => {
+  it("does not re-deliver while the consumer's own retry path still holds the event", () => {
     let t = applyEnvelope(null, 'cart.cart-changed', env, null, { consumers: ['cart'], slaMs: 2000 }, 10_000);
     t = applyAck(t, ack({ outcome: 'failed', appliedAt: 11_500, error: 'E: x' }), exp, 11_500)!;
     expect(decideSweep(t, 12_000, policy)).toMatchObject({ retry: [], state: 'late' });
@@ -115,7 +142,11 @@ describe('propagation tracking', () => {
 
   it('escalation resolves when the last lagging service applies', () => {
     let t = applyEnvelope(null, 'cart.cart-changed', env, null, { consumers: ['cart'], slaMs: 2000 }, 10_000);
-    t = { ...t, state: 'escalated', escalation: { escalationId: 'x', at: 40_000, status: 'opened', laggingServices: ['cart'], channels: ['mobile'], rootCause: 'no_ack' } };
+    t = {
+      ...t,
+      state: 'escalated',
+      escalation: { escalationId: 'x', at: 40_000, status: 'opened', laggingServices: ['cart'], channels: ['mobile'], rootCause: 'no_ack' },
+    };
     t = applyAck(t, ack({ appliedAt: 41_000 }), exp, 41_000)!;
     expect(t.escalation).toMatchObject({ status: 'resolved', resolvedAt: 41_000 });
   });
@@ -161,10 +192,24 @@ describe('root causes, feed and consumer lag', () => {
 
   it('tells business users about limitations and recoveries, not about other changes', () => {
     const change = (state: string, blockReasons: string[], version: number): ChannelChanged =>
-      ({ envelope: { eventId: `v${version}`, aggregateVersion: version, occurredAt: 1000 * version }, code: 'web', name: 'Web shop', state, blockReasons, expectedBackAt: null }) as unknown as ChannelChanged;
-    expect(feedEntryForChannelChange({ state: 'active', blockReasons: [] }, change('maintenance', [], 2))).toMatchObject({ kind: 'limitation', channel: 'web' });
-    expect(feedEntryForChannelChange({ state: 'active', blockReasons: [] }, change('active', ['outdated_branding'], 3))?.message).toContain('outdated_branding');
-    expect(feedEntryForChannelChange({ state: 'maintenance', blockReasons: [] }, change('active', [], 4))).toMatchObject({ kind: 'recovery' });
+      ({
+        envelope: { eventId: `v${version}`, aggregateVersion: version, occurredAt: 1000 * version },
+        code: 'web',
+        name: 'Web shop',
+        state,
+        blockReasons,
+        expectedBackAt: null,
+      }) as unknown as ChannelChanged;
+    expect(feedEntryForChannelChange({ state: 'active', blockReasons: [] }, change('maintenance', [], 2))).toMatchObject({
+      kind: 'limitation',
+      channel: 'web',
+    });
+    expect(feedEntryForChannelChange({ state: 'active', blockReasons: [] }, change('active', ['outdated_branding'], 3))?.message).toContain(
+      'outdated_branding',
+    );
+    expect(feedEntryForChannelChange({ state: 'maintenance', blockReasons: [] }, change('active', [], 4))).toMatchObject({
+      kind: 'recovery',
+    });
     expect(feedEntryForChannelChange({ state: 'active', blockReasons: [] }, change('active', [], 5))).toBeNull();
   });
 

@@ -22,10 +22,14 @@ afterAll(async () => {
 });
 
 const tracked = (id: string, pred: (t: Tracking) => boolean, what: string, ms = 15000): Promise<Tracking> =>
-  waitFor(async () => {
-    const t = (await h.monitor.store.tracking.findById(id).lean()) as Tracking | null;
-    return t && pred(t) ? t : null;
-  }, what, ms);
+  waitFor(
+    async () => {
+      const t = (await h.monitor.store.tracking.findById(id).lean()) as Tracking | null;
+      return t && pred(t) ? t : null;
+    },
+    what,
+    ms,
+  );
 
 async function decoded<T>(topic: string, pred: (v: T) => boolean): Promise<T[]> {
   const out: T[] = [];
@@ -48,7 +52,11 @@ describe('propagation tracking', () => {
     expect(simAck.lagMs).toBe(simAck.appliedAt - t.occurredAt);
     expect(simAck.lagMs).toBeGreaterThanOrEqual(0);
     // The monitor's own envelope consumer acks too (it is a catalogue consumer of every business topic).
-    await tracked(id, (x) => x.acks.some((a) => a.service === 'sync-monitor' && a.group.startsWith('sync-monitor.envelopes')), 'the monitor acked');
+    await tracked(
+      id,
+      (x) => x.acks.some((a) => a.service === 'sync-monitor' && a.group.startsWith('sync-monitor.envelopes')),
+      'the monitor acked',
+    );
     // The original record is kept for re-delivery.
     expect(t.raw?.headers.eventId).toBe(id);
 
@@ -58,7 +66,10 @@ describe('propagation tracking', () => {
     const byCorrelation = await http.get('/propagation/events').query({ correlationId: t.correlationId }).set('authorization', admin);
     expect(byCorrelation.body.events.map((e: { eventId: string }) => e.eventId)).toEqual([id]);
 
-    const p = await http.get('/propagation/percentiles').query({ window: '1m', type: 'identity.identity-linked', consumer: h.sim }).set('authorization', admin);
+    const p = await http
+      .get('/propagation/percentiles')
+      .query({ window: '1m', type: 'identity.identity-linked', consumer: h.sim })
+      .set('authorization', admin);
     expect(p.status).toBe(200);
     expect(p.body.count).toBeGreaterThanOrEqual(1);
     expect(p.body.p99).toBeGreaterThanOrEqual(simAck.lagMs);
@@ -66,13 +77,19 @@ describe('propagation tracking', () => {
     expect(byType.body.types.map((x: { type: string }) => x.type)).toContain('identity.identity-linked');
 
     const metrics = await http.get('/metrics');
-    expect(metrics.text).toMatch(new RegExp(`omnimall_propagation_lag_seconds_count\\{[^}]*type="identity.identity-linked",consumer="${h.sim}",channel="mobile"`));
+    expect(metrics.text).toMatch(
+      new RegExp(`omnimall_propagation_lag_seconds_count\\{[^}]*type="identity.identity-linked",consumer="${h.sim}",channel="mobile"`),
+    );
   });
 
   it('re-delivers a dead-lettered event to the lagging group after its SLA and records the recovery', async () => {
     // The sim consumer fails this event: the kit tries, sends it to .retry, fails again and dead-letters it.
     const eventId = await h.publish({ channel: 'web', fail: true });
-    const dead = await tracked(eventId, (x) => x.acks.some((a) => a.service === h.sim && a.outcome === 'dead_lettered'), 'dead-lettered ack');
+    const dead = await tracked(
+      eventId,
+      (x) => x.acks.some((a) => a.service === h.sim && a.outcome === 'dead_lettered'),
+      'dead-lettered ack',
+    );
     expect(dead.state).not.toBe('complete');
     expect(dead.acks.filter((a) => a.service === h.sim).map((a) => a.outcome)).toEqual(['failed', 'dead_lettered']);
     h.failing.delete(eventId);
@@ -82,10 +99,17 @@ describe('propagation tracking', () => {
     expect(retry).toMatchObject({ group: `${h.sim}.projection`, trigger: 'sla_sweep', outcome: 'recovered' });
     // The consumer saw the monitor's re-delivery as a later attempt of the same event.
     expect(h.applied.get(eventId)).toBeGreaterThan(2);
-    const redelivered = recorder.where((x) => x.topic === `${TOPIC}.retry` && x.message.headers?.['x-redelivered-by']?.toString() === 'sync-monitor' && x.message.headers?.eventId?.toString() === eventId);
+    const redelivered = recorder.where(
+      (x) =>
+        x.topic === `${TOPIC}.retry` &&
+        x.message.headers?.['x-redelivered-by']?.toString() === 'sync-monitor' &&
+        x.message.headers?.eventId?.toString() === eventId,
+    );
     expect(redelivered.length).toBeGreaterThanOrEqual(1);
     expect(redelivered[0].message.headers?.['x-consumer']?.toString()).toBe(`${h.sim}.projection`);
-    expect((await h.monitor.runtime.schemas.decode(redelivered[0].message.value as Buffer)) as { envelope: { eventId: string } }).toMatchObject({ envelope: { eventId } });
+    expect(
+      (await h.monitor.runtime.schemas.decode(redelivered[0].message.value as Buffer)) as { envelope: { eventId: string } },
+    ).toMatchObject({ envelope: { eventId } });
     // Recovered before the business SLA, or (on a slow machine) escalated and then resolved by the recovery.
     expect(t.escalation === null || t.escalation.status === 'resolved').toBe(true);
   });
@@ -102,32 +126,53 @@ describe('SLA escalation', () => {
     // No group of the ghost service was ever seen: the retry is recorded with that outcome.
     expect(t.retries[0]).toMatchObject({ service: h.ghost, outcome: 'no_known_group' });
 
-    const esc = await waitFor(() => decoded<{ eventId: string; status: string; laggingConsumers: string[] }>('sync.escalation', (v) => v.eventId === id), 'sync.escalation');
+    const esc = await waitFor(
+      () => decoded<{ eventId: string; status: string; laggingConsumers: string[] }>('sync.escalation', (v) => v.eventId === id),
+      'sync.escalation',
+    );
     expect(esc[0]).toMatchObject({ status: 'opened', laggingConsumers: [h.ghost] });
     const notices = await waitFor(async () => {
-      const n = await decoded<{ eventId: string; audience: string; channel: string | null; recipientIds: string[] }>('sync.notice', (v) => v.eventId === id);
+      const n = await decoded<{ eventId: string; audience: string; channel: string | null; recipientIds: string[] }>(
+        'sync.notice',
+        (v) => v.eventId === id,
+      );
       return n.length >= 2 ? n : null;
     }, 'admin and customer notices');
     expect(notices).toEqual(
-      expect.arrayContaining([expect.objectContaining({ audience: 'admin', channel: null }), expect.objectContaining({ audience: 'customer', channel, recipientIds: [customer] })]),
+      expect.arrayContaining([
+        expect.objectContaining({ audience: 'admin', channel: null }),
+        expect.objectContaining({ audience: 'customer', channel, recipientIds: [customer] }),
+      ]),
     );
 
-    const feed = await http.get(`/channels/${channel}/status-feed`).set('authorization', await bearer({ sub: 'stf_seller', kind: 'staff', roles: ['seller'] }));
+    const feed = await http
+      .get(`/channels/${channel}/status-feed`)
+      .set('authorization', await bearer({ sub: 'stf_seller', kind: 'staff', roles: ['seller'] }));
     expect(feed.status).toBe(200);
     expect(feed.body.entries).toEqual([expect.objectContaining({ kind: 'delay', eventId: id })]);
 
     const issues = await http.get('/issues').set('authorization', admin);
-    expect(issues.body.groups).toEqual(expect.arrayContaining([expect.objectContaining({ consumer: h.ghost, errorClass: 'no_ack', channel, state: 'escalated' })]));
+    expect(issues.body.groups).toEqual(
+      expect.arrayContaining([expect.objectContaining({ consumer: h.ghost, errorClass: 'no_ack', channel, state: 'escalated' })]),
+    );
 
     const bad = await http.post(`/propagation/events/${id}/reconcile`).set('authorization', admin).send({ note: '' });
     expect(bad.status).toBe(400);
-    const rec = await http.post(`/propagation/events/${id}/reconcile`).set('authorization', admin).send({ note: 'fixed by hand in the ghost store' });
+    const rec = await http
+      .post(`/propagation/events/${id}/reconcile`)
+      .set('authorization', admin)
+      .send({ note: 'fixed by hand in the ghost store' });
     expect(rec.status).toBe(200);
     expect(rec.body).toMatchObject({ state: 'reconciled', escalation: { status: 'reconciled' } });
-    expect(rec.body.actions).toEqual([expect.objectContaining({ kind: 'reconciled', by: 'stf_admin', note: 'fixed by hand in the ghost store' })]);
+    expect(rec.body.actions).toEqual([
+      expect.objectContaining({ kind: 'reconciled', by: 'stf_admin', note: 'fixed by hand in the ghost store' }),
+    ]);
     const again = await http.post(`/propagation/events/${id}/reconcile`).set('authorization', admin).send({ note: 'twice' });
     expect(again.status).toBe(409);
-    await waitFor(() => decoded<{ eventId: string; status: string }>('sync.escalation', (v) => v.eventId === id && v.status === 'reconciled'), 'reconciled alert');
+    await waitFor(
+      () => decoded<{ eventId: string; status: string }>('sync.escalation', (v) => v.eventId === id && v.status === 'reconciled'),
+      'reconciled alert',
+    );
     const feed2 = await http.get(`/channels/${channel}/status-feed`).set('authorization', admin);
     expect(feed2.body.entries.map((e: { kind: string }) => e.kind)).toEqual(['recovery', 'delay']);
 
@@ -148,7 +193,9 @@ describe('channel status', () => {
     await h.publishChannel(code, 'maintenance', ['outdated_branding'], 3);
     await waitFor(async () => (await h.monitor.store.channels.findById(code).lean())?.version === 3, 'channel v3');
     const list = await http.get('/channels').set('authorization', admin);
-    expect(list.body.channels).toEqual(expect.arrayContaining([expect.objectContaining({ code, state: 'maintenance', blockReasons: ['outdated_branding'] })]));
+    expect(list.body.channels).toEqual(
+      expect.arrayContaining([expect.objectContaining({ code, state: 'maintenance', blockReasons: ['outdated_branding'] })]),
+    );
     await h.publishChannel(code, 'active', [], 4);
     let last: unknown;
     const feed = await waitFor(
@@ -197,6 +244,8 @@ describe('access and input', () => {
     expect(nf.status).toBe(404);
     expect(nf.body.code).toBe('event_not_tracked');
     const doc = await http.get('/openapi.json');
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/propagation/percentiles', '/channels/{code}/status-feed', '/consumer-lag']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/propagation/percentiles', '/channels/{code}/status-feed', '/consumer-lag']),
+    );
   });
 });

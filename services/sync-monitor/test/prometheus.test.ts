@@ -6,7 +6,8 @@ import { MonitorMetrics } from '../src/metrics';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const DIR = join(ROOT, 'deploy/prometheus');
-const promtool = (...args: string[]): string => execFileSync('promtool', args, { cwd: DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const promtool = (...args: string[]): string =>
+  execFileSync('promtool', args, { cwd: DIR, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 beforeAll(() => {
   // Installs Debian's prometheus package (promtool) on a fresh machine; a no-op when present.
@@ -40,7 +41,12 @@ describe('deploy/prometheus', () => {
     const exported = await kit.registry.metrics();
     const rules = readFileSync(join(DIR, 'alerts.yml'), 'utf8');
     const used = [...new Set(rules.match(/omnimall_[a-z_]+/g))];
-    expect(used.sort()).toEqual(['omnimall_consumer_group_lag', 'omnimall_events_dead_lettered_total', 'omnimall_propagation_lag_seconds_bucket', 'omnimall_sync_open_escalations']);
+    expect(used.sort()).toEqual([
+      'omnimall_consumer_group_lag',
+      'omnimall_events_dead_lettered_total',
+      'omnimall_propagation_lag_seconds_bucket',
+      'omnimall_sync_open_escalations',
+    ]);
     for (const name of used) expect(exported).toContain(`# TYPE ${name.replace(/_bucket$/, '')} `);
     expect(exported).toContain('omnimall_propagation_lag_seconds_bucket{le="2"');
   });

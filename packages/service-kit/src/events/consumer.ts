@@ -5,6 +5,7 @@ import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics';
 import { applyOnce, inboxModel, type ApplyOnceOptions, type InboxMark } from './effect-once';
 import type { DocumentLocks } from './document-lock';
+import { endOffsets, uncommitted } from './topics';
 import { isDuplicateKeyError } from '../errors';
 import { newEvent } from './envelope';
 import { headerString, type EventPublisher } from './publisher';
@@ -113,6 +114,9 @@ export class EventConsumer {
   async start(): Promise<void> {
     await this.consumer.connect();
     const topics = this.topics.flatMap((t) => [t, retryTopic(t)]);
+    // A new group starting "from now" starts at the end offsets read before it joins (see endOffsets).
+    const fresh = this.opts.fromBeginning ? new Set<string>() : await uncommitted(this.deps.kafka, this.opts.group, topics);
+    const starts = fresh.size ? (await endOffsets(this.deps.kafka, topics)).filter((o) => fresh.has(`${o.topic}/${o.partition}`)) : [];
     await this.consumer.subscribe({ topics, fromBeginning: this.opts.fromBeginning ?? false });
     const joined = new Promise<void>((resolve) => {
       const off = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
@@ -124,6 +128,7 @@ export class EventConsumer {
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 6,
       eachMessage: (p) => this.onMessage(p),
     });
+    for (const o of starts) this.consumer.seek(o);
     await joined;
   }
 
@@ -167,6 +172,7 @@ export class EventConsumer {
       const attempt = attemptBase + i + 1;
       let duplicate = false;
       let applied = false;
+      let committedAt: number | undefined;
       const ctx: EventContext = {
         topic: source,
         partition,
@@ -177,7 +183,7 @@ export class EventConsumer {
         logger,
         channel: envelope.sourceChannel,
         applyOnce: async (model, filter, update, o) => {
-          const ok = await applyOnce(model, envelope.eventId, filter, update, o, this.deps.locks);
+          const ok = await applyOnce(model, envelope.eventId, filter, update, o, this.deps.locks, () => (committedAt = Date.now()));
           if (ok) applied = true;
           else duplicate = true;
           return ok;
@@ -192,7 +198,7 @@ export class EventConsumer {
         await handler(value as never, ctx);
         timer();
         if (this.opts.dedupe !== 'in-document') await this.markInbox(envelope.eventId);
-        this.finish(source, value, duplicate && !applied ? 'skipped_duplicate' : 'applied', attempt, ctx.channel);
+        this.finish(source, value, duplicate && !applied ? 'skipped_duplicate' : 'applied', attempt, ctx.channel, undefined, committedAt);
         return;
       } catch (err) {
         timer();
@@ -257,11 +263,12 @@ export class EventConsumer {
     attempt: number,
     channel: string | null,
     err?: unknown,
+    appliedAt?: number,
   ): void {
     this.deps.metrics.consumed.labels(topic, this.opts.group, outcome).inc();
     if (this.opts.acknowledge === false) return;
     const e = value.envelope;
-    this.sendAck(topic, e.eventId, e.type, e.occurredAt, e.correlationId, outcome, attempt, channel, err);
+    this.sendAck(topic, e.eventId, e.type, e.occurredAt, e.correlationId, outcome, attempt, channel, err, appliedAt);
   }
 
   /** Ack for a record whose envelope could not be read: ids come from the headers when present. */
@@ -293,6 +300,8 @@ export class EventConsumer {
     attempt: number,
     channel: string | null,
     err?: unknown,
+    /** When the effect committed (applyOnce reports it before releasing its lock); default now. */
+    appliedAt: number = Date.now(),
   ): void {
     const ack = newEvent(
       'sync.applied',
@@ -311,7 +320,7 @@ export class EventConsumer {
         consumer: this.opts.group,
         channel,
         occurredAt,
-        appliedAt: Date.now(),
+        appliedAt,
         outcome,
         attempt,
         error: err === undefined ? null : errorText(err),

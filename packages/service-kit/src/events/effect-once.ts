@@ -30,12 +30,15 @@ export async function applyOnce<T>(
   update: UpdateQuery<T>,
   opts: ApplyOnceOptions = {},
   locks?: DocumentLocks,
+  onCommitted?: () => void,
 ): Promise<boolean> {
   // The filter names the document by _id, so the update runs under that document's lock
   // (FerretDB does not serialise concurrent updates of one document).
   const id = (filter as { _id?: unknown })._id;
   if (locks && id !== undefined && opts.lock !== false)
-    return locks.run(`${model.collection.collectionName}:${String(id)}`, () => applyOnce(model, eventId, filter, update, opts));
+    return locks.run(`${model.collection.collectionName}:${String(id)}`, () =>
+      applyOnce(model, eventId, filter, update, opts, undefined, onCommitted),
+    );
   const push = { ...((update.$push as object) ?? {}), appliedEvents: { $each: [eventId], $slice: -APPLIED_EVENTS_KEPT } };
   try {
     const res = await model.updateOne(
@@ -45,6 +48,7 @@ export async function applyOnce<T>(
         upsert: opts.upsert ?? false,
       },
     );
+    onCommitted?.(); // before the lock is released: the effect is visible from here on
     return res.modifiedCount + res.upsertedCount > 0;
   } catch (err) {
     if (isDuplicateKeyError(err) && opts.upsert) return false;

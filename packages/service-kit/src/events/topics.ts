@@ -37,3 +37,34 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[] = c
     await admin.disconnect();
   }
 }
+
+/**
+ * The current end offset of every partition of the topics, for a consumer about to start: kafkajs
+ * resolves "latest" only at its first fetch, after the group join, so a record produced between the
+ * join and that fetch would be skipped. Seeking to offsets taken before the join closes that gap.
+ */
+export async function endOffsets(kafka: Kafka, topics: string[]): Promise<{ topic: string; partition: number; offset: string }[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const out: { topic: string; partition: number; offset: string }[] = [];
+    for (const topic of topics) {
+      for (const p of await admin.fetchTopicOffsets(topic)) out.push({ topic, partition: p.partition, offset: p.offset });
+    }
+    return out;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Partitions for which the group has no committed offset yet (a new group). */
+export async function uncommitted(kafka: Kafka, groupId: string, topics: string[]): Promise<Set<string>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const res = await admin.fetchOffsets({ groupId, topics });
+    return new Set(res.flatMap((t) => t.partitions.filter((p) => Number(p.offset) < 0).map((p) => `${t.topic}/${p.partition}`)));
+  } finally {
+    await admin.disconnect();
+  }
+}

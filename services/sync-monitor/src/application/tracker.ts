@@ -111,7 +111,11 @@ export class Tracker {
     if (this.rememberGroup(ack.topic, ack.consumer)) {
       const now = Date.now();
       await this.store.groups
-        .updateOne({ _id: `${ack.topic}|${ack.consumer}` }, { $setOnInsert: { topic: ack.topic, group: ack.consumer, service: serviceOfGroup(ack.consumer), firstSeenAt: now } }, { upsert: true })
+        .updateOne(
+          { _id: `${ack.topic}|${ack.consumer}` },
+          { $setOnInsert: { topic: ack.topic, group: ack.consumer, service: serviceOfGroup(ack.consumer), firstSeenAt: now } },
+          { upsert: true },
+        )
         .catch(() => undefined); // the same values from every writer: a lost race changes nothing
     }
     const info: AckInfo = { ...ack, ackId: ack.envelope.eventId, outcome: ack.outcome as AckInfo['outcome'] };
@@ -168,11 +172,28 @@ export class Tracker {
       ),
     ];
     const kind = status === 'opened' ? 'propagation_delayed' : 'propagation_recovered';
-    const notice = (audience: 'admin' | 'customer', channel: string | null, subject: string, message: string, recipientIds: string[]): OutgoingEvent =>
+    const notice = (
+      audience: 'admin' | 'customer',
+      channel: string | null,
+      subject: string,
+      message: string,
+      recipientIds: string[],
+    ): OutgoingEvent =>
       newEvent(
         'sync.notice',
         { ...env, type: `sync.${kind}`, aggregateId: esc.escalationId },
-        { noticeId: randomUUID(), kind, audience, channel, escalationId: esc.escalationId, eventId: t._id, eventType: t.type, subject, message, recipientIds },
+        {
+          noticeId: randomUUID(),
+          kind,
+          audience,
+          channel,
+          escalationId: esc.escalationId,
+          eventId: t._id,
+          eventType: t.type,
+          subject,
+          message,
+          recipientIds,
+        },
       );
     if (status === 'opened') {
       events.push(
@@ -198,7 +219,15 @@ export class Tracker {
     } else {
       events.push(notice('admin', null, `Propagation of ${t.type} ${status}`, `Event ${t._id} (${t.topic}) is ${status}.`, []));
       for (const ch of esc.channels) {
-        events.push(notice('customer', ch, 'Delayed changes are now up to date', 'The delayed change now shows on every channel.', affectedCustomers(t.topic, t.aggregateId)));
+        events.push(
+          notice(
+            'customer',
+            ch,
+            'Delayed changes are now up to date',
+            'The delayed change now shows on every channel.',
+            affectedCustomers(t.topic, t.aggregateId),
+          ),
+        );
       }
     }
     return events;
@@ -228,7 +257,10 @@ export class Tracker {
             at: Date.now(),
             kind: 'recovery' as const,
             title: `Recovered: ${next.type}`,
-            message: after === 'reconciled' ? `The delayed ${next.type} change was reconciled by an administrator.` : `The delayed ${next.type} change has now reached every channel.`,
+            message:
+              after === 'reconciled'
+                ? `The delayed ${next.type} change was reconciled by an administrator.`
+                : `The delayed ${next.type} change has now reached every channel.`,
             eventId: next._id,
             escalationId: esc.escalationId,
           },
@@ -268,7 +300,11 @@ export class Tracker {
 
   /** One pass: every open event past its SLA is re-delivered to its lagging groups and, past the business SLA, escalated. */
   async sweep(now = Date.now()): Promise<number> {
-    const due = await this.store.tracking.find({ open: true, slaDeadline: { $lte: now } }, { _id: 1 }).sort({ slaDeadline: 1 }).limit(500).lean();
+    const due = await this.store.tracking
+      .find({ open: true, slaDeadline: { $lte: now } }, { _id: 1 })
+      .sort({ slaDeadline: 1 })
+      .limit(500)
+      .lean();
     let acted = 0;
     for (const { _id } of due) if (await this.sweepOne(_id, 'sla_sweep')) acted++;
     return acted;
@@ -279,14 +315,20 @@ export class Tracker {
     let next: Tracking | null = null;
     await this.rt.outbox.transact(this.store.tracking, id, async (cur) => {
       const t = cur as Tracking | null;
-      if (!t) throw new NotFoundError('event_not_tracked', `no event ${id} is tracked`, 'check the eventId; only events seen by the monitor can be retried');
+      if (!t)
+        throw new NotFoundError(
+          'event_not_tracked',
+          `no event ${id} is tracked`,
+          'check the eventId; only events seen by the monitor can be retried',
+        );
       prev = t;
       const now = Date.now();
       let retryServices: string[];
       let escalate = false;
       let state = t.state;
       if (trigger === 'manual') {
-        if (!t.open && t.state !== 'complete') throw new ConflictError('event_closed', `event ${id} is ${t.state}`, 'a reconciled event needs no retry');
+        if (!t.open && t.state !== 'complete')
+          throw new ConflictError('event_closed', `event ${id} is ${t.state}`, 'a reconciled event needs no retry');
         retryServices = laggingServices(t);
       } else {
         const d = decideSweep(t, now, this.opts);
@@ -312,7 +354,17 @@ export class Tracker {
         this.metrics.escalations.labels(t.topic, escalation.rootCause).inc();
       }
       const actions: ActionRecord[] = by
-        ? [...t.actions, { actionId: randomUUID(), kind: 'retry_now', at: now, by: by.by, note: by.note, outcome: retries.length ? retries.map((r) => `${r.group}:${r.outcome}`).join(',') : 'nothing_to_retry' }]
+        ? [
+            ...t.actions,
+            {
+              actionId: randomUUID(),
+              kind: 'retry_now',
+              at: now,
+              by: by.by,
+              note: by.note,
+              outcome: retries.length ? retries.map((r) => `${r.group}:${r.outcome}`).join(',') : 'nothing_to_retry',
+            },
+          ]
         : t.actions;
       next = { ...t, state, retries: [...t.retries, ...retries], escalation, actions };
       return { update: { $set: fieldsOf(next) }, events: escalate ? this.escalationEvents(next, 'opened') : [] };
@@ -340,7 +392,13 @@ export class Tracker {
           {
             key: t.raw.key,
             value: Buffer.from(t.raw.value, 'base64'),
-            headers: { ...t.raw.headers, 'x-consumer': group, 'x-attempt': String(tried), 'x-not-before': String(now), 'x-redelivered-by': 'sync-monitor' },
+            headers: {
+              ...t.raw.headers,
+              'x-consumer': group,
+              'x-attempt': String(tried),
+              'x-not-before': String(now),
+              'x-redelivered-by': 'sync-monitor',
+            },
           },
         ]);
         out.push(record(group, 'sent'));
@@ -365,10 +423,12 @@ export class Tracker {
     await this.rt.outbox.transact(this.store.tracking, id, (cur) => {
       const t = cur as Tracking | null;
       if (!t) throw new NotFoundError('event_not_tracked', `no event ${id} is tracked`, 'check the eventId');
-      if (t.state === 'complete' || t.state === 'reconciled') throw new ConflictError('event_closed', `event ${id} is already ${t.state}`, 'nothing to reconcile');
+      if (t.state === 'complete' || t.state === 'reconciled')
+        throw new ConflictError('event_closed', `event ${id} is already ${t.state}`, 'nothing to reconcile');
       prev = t;
       const now = Date.now();
-      const escalation = t.escalation?.status === 'opened' ? { ...t.escalation, status: 'reconciled' as const, resolvedAt: now } : t.escalation;
+      const escalation =
+        t.escalation?.status === 'opened' ? { ...t.escalation, status: 'reconciled' as const, resolvedAt: now } : t.escalation;
       next = {
         ...t,
         state: 'reconciled',
@@ -376,7 +436,10 @@ export class Tracker {
         escalation,
         actions: [...t.actions, { actionId: randomUUID(), kind: 'reconciled', at: now, by, note, outcome: 'closed' }],
       };
-      return { update: { $set: fieldsOf(next) }, events: t.escalation?.status === 'opened' ? this.escalationEvents(next, 'reconciled') : [] };
+      return {
+        update: { $set: fieldsOf(next) },
+        events: t.escalation?.status === 'opened' ? this.escalationEvents(next, 'reconciled') : [],
+      };
     });
     await this.afterChange(prev, next);
     this.metrics.actions.labels('reconciled').inc();
@@ -397,7 +460,12 @@ export class Tracker {
 
   async get(id: string): Promise<Tracking> {
     const t = await this.store.tracking.findById(id, { outbox: 0, outboxCount: 0 }).lean();
-    if (!t) throw new NotFoundError('event_not_tracked', `no event ${id} is tracked`, 'check the eventId; the monitor tracks events it has seen since it started');
+    if (!t)
+      throw new NotFoundError(
+        'event_not_tracked',
+        `no event ${id} is tracked`,
+        'check the eventId; the monitor tracks events it has seen since it started',
+      );
     return t as Tracking;
   }
 }

@@ -20,7 +20,8 @@ export function groupIssues(events: readonly Tracking[]): IssueGroup[] {
     for (const consumer of laggingServices(t)) {
       const failed = t.acks.filter((a) => a.service === consumer && !isSuccess(a.outcome));
       const cls = failed.length ? errorClass(failed[failed.length - 1].error) : 'no_ack';
-      const state = t.escalation?.status === 'opened' ? 'escalated' : t.retries.some((r) => r.service === consumer) ? 'retrying' : 'failing';
+      const state =
+        t.escalation?.status === 'opened' ? 'escalated' : t.retries.some((r) => r.service === consumer) ? 'retrying' : 'failing';
       for (const channel of channels.length ? channels : ['none']) {
         const k = [consumer, cls, channel, state].join('|');
         const g = groups.get(k) ?? { consumer, errorClass: cls, channel, state, count: 0, eventIds: [] };

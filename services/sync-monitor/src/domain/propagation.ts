@@ -125,7 +125,11 @@ export function isSuccess(outcome: AckOutcome): boolean {
   return outcome === 'applied' || outcome === 'skipped_duplicate';
 }
 
-export function newTracking(base: { eventId: string; topic: string; type: string; occurredAt: number }, exp: Expectation, now: number): Tracking {
+export function newTracking(
+  base: { eventId: string; topic: string; type: string; occurredAt: number },
+  exp: Expectation,
+  now: number,
+): Tracking {
   return {
     _id: base.eventId,
     topic: base.topic,
@@ -166,14 +170,22 @@ function settle(t: Tracking, now: number): Tracking {
   if (t.state === 'reconciled') return { ...t, open: false };
   if (t.envelopeSeen || t.acks.length) {
     if (laggingServices(t).length === 0 && t.expected.length > 0) {
-      const escalation = t.escalation && t.escalation.status === 'opened' ? { ...t.escalation, status: 'resolved' as const, resolvedAt: now } : t.escalation;
+      const escalation =
+        t.escalation && t.escalation.status === 'opened' ? { ...t.escalation, status: 'resolved' as const, resolvedAt: now } : t.escalation;
       return { ...t, state: 'complete', open: false, completedAt: t.completedAt ?? now, escalation };
     }
   }
   return t;
 }
 
-export function applyEnvelope(current: Tracking | null, topic: string, env: EnvelopeInfo, raw: RawRecord | null, exp: Expectation, now: number): Tracking {
+export function applyEnvelope(
+  current: Tracking | null,
+  topic: string,
+  env: EnvelopeInfo,
+  raw: RawRecord | null,
+  exp: Expectation,
+  now: number,
+): Tracking {
   const t = current ?? newTracking({ eventId: env.eventId, topic, type: env.type, occurredAt: env.occurredAt }, exp, now);
   return settle(
     {
@@ -194,7 +206,8 @@ export function applyEnvelope(current: Tracking | null, topic: string, env: Enve
 
 /** Records an ack; a retry whose group now succeeded is marked recovered. Returns null for an ack already recorded. */
 export function applyAck(current: Tracking | null, ack: AckInfo, exp: Expectation, now: number): Tracking | null {
-  const t = current ?? newTracking({ eventId: ack.ackedEventId, topic: ack.topic, type: ack.ackedType, occurredAt: ack.occurredAt }, exp, now);
+  const t =
+    current ?? newTracking({ eventId: ack.ackedEventId, topic: ack.topic, type: ack.ackedType, occurredAt: ack.occurredAt }, exp, now);
   if (t.acks.some((a) => a.ackId === ack.ackId)) return null;
   const rec: AckRecord = {
     ackId: ack.ackId,
@@ -208,7 +221,9 @@ export function applyAck(current: Tracking | null, ack: AckInfo, exp: Expectatio
     error: ack.error,
   };
   const retries = isSuccess(ack.outcome)
-    ? t.retries.map((r) => (r.group === ack.consumer && r.outcome === 'sent' ? { ...r, outcome: 'recovered', recoveredAt: ack.appliedAt } : r))
+    ? t.retries.map((r) =>
+        r.group === ack.consumer && r.outcome === 'sent' ? { ...r, outcome: 'recovered', recoveredAt: ack.appliedAt } : r,
+      )
     : t.retries;
   return settle({ ...t, acks: [...t.acks, rec], retries }, now);
 }

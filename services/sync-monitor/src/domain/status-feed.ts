@@ -4,14 +4,23 @@ import type { ChannelStatusDoc, FeedEntryDoc } from '../store/models';
 const LIMITED = new Set(['maintenance', 'sunset', 'offboarding', 'retired']);
 
 /** A channel change worth telling business users about: a limitation starting or ending. */
-export function feedEntryForChannelChange(before: Pick<ChannelStatusDoc, 'state' | 'blockReasons'> | null, v: ChannelChanged): FeedEntryDoc | null {
+export function feedEntryForChannelChange(
+  before: Pick<ChannelStatusDoc, 'state' | 'blockReasons'> | null,
+  v: ChannelChanged,
+): FeedEntryDoc | null {
   const wasLimited = !!before && (LIMITED.has(before.state) || before.blockReasons.length > 0);
   const isLimited = LIMITED.has(v.state) || v.blockReasons.length > 0;
   const stateChanged = !before || before.state !== v.state;
   const blocksChanged = !before || before.blockReasons.join(',') !== [...v.blockReasons].join(',');
   if (!stateChanged && !blocksChanged) return null;
   if (!isLimited && !wasLimited) return null;
-  const base = { _id: `channel:${v.code}:${v.envelope.aggregateVersion}`, channel: v.code, at: Number(v.envelope.occurredAt), eventId: v.envelope.eventId, escalationId: null };
+  const base = {
+    _id: `channel:${v.code}:${v.envelope.aggregateVersion}`,
+    channel: v.code,
+    at: Number(v.envelope.occurredAt),
+    eventId: v.envelope.eventId,
+    escalationId: null,
+  };
   if (isLimited) {
     const reasons = [...v.blockReasons];
     const back = v.expectedBackAt ? ` Expected back at ${new Date(Number(v.expectedBackAt)).toISOString()}.` : '';

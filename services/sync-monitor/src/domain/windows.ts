@@ -36,7 +36,8 @@ export class LagWindows {
 
   add(s: LagSample, now: number): void {
     this.samples.push(s);
-    if (this.samples.length > this.maxSamples || (this.samples.length % 1000 === 0 && this.samples[0].at < now - WINDOWS['1h'])) this.prune(now);
+    if (this.samples.length > this.maxSamples || (this.samples.length % 1000 === 0 && this.samples[0].at < now - WINDOWS['1h']))
+      this.prune(now);
   }
 
   private prune(now: number): void {
@@ -47,12 +48,19 @@ export class LagWindows {
   select(window: WindowName, now: number, f: SampleFilter = {}): LagSample[] {
     const from = now - WINDOWS[window];
     return this.samples.filter(
-      (s) => s.at >= from && (!f.type || s.type === f.type) && (!f.consumer || s.consumer === f.consumer) && (f.channel === undefined || s.channel === f.channel),
+      (s) =>
+        s.at >= from &&
+        (!f.type || s.type === f.type) &&
+        (!f.consumer || s.consumer === f.consumer) &&
+        (f.channel === undefined || s.channel === f.channel),
     );
   }
 
   percentiles(window: WindowName, now: number, f: SampleFilter = {}): Percentiles {
-    return summarise(window, this.select(window, now, f).map((s) => s.lagMs));
+    return summarise(
+      window,
+      this.select(window, now, f).map((s) => s.lagMs),
+    );
   }
 
   /** Percentiles per event type in one window. */
@@ -65,5 +73,12 @@ export class LagWindows {
 
 function summarise(window: WindowName, lags: number[]): Percentiles {
   const sorted = [...lags].sort((a, b) => a - b);
-  return { window, count: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted.length ? sorted[sorted.length - 1] : null };
+  return {
+    window,
+    count: sorted.length,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted.length ? sorted[sorted.length - 1] : null,
+  };
 }

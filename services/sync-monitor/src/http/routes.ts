@@ -13,9 +13,14 @@ export interface ApiDeps {
 }
 
 const Window = z.enum(Object.keys(WINDOWS) as [WindowName, ...WindowName[]]).default('5m');
-const Percentiles = z
-  .object({ window: z.string(), count: z.number(), p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable(), max: z.number().nullable() })
-;
+const Percentiles = z.object({
+  window: z.string(),
+  count: z.number(),
+  p50: z.number().nullable(),
+  p95: z.number().nullable(),
+  p99: z.number().nullable(),
+  max: z.number().nullable(),
+});
 const Ack = z.object({
   ackId: z.string(),
   service: z.string(),
@@ -27,26 +32,31 @@ const Ack = z.object({
   attempt: z.number(),
   error: z.string().nullable(),
 });
-const EventView = z
-  .object({
-    eventId: z.string(),
-    topic: z.string(),
-    type: z.string(),
-    producer: z.string().nullable(),
-    sourceChannel: z.string().nullable(),
-    aggregateId: z.string().nullable(),
-    occurredAt: z.number(),
-    state: z.string(),
-    expected: z.array(z.string()),
-    lagging: z.array(z.string()),
-    slaMs: z.number(),
-    acks: z.array(Ack),
-    retries: z.array(z.record(z.string(), z.unknown())),
-    escalation: z.record(z.string(), z.unknown()).nullable(),
-    actions: z.array(z.record(z.string(), z.unknown())),
-  })
-;
-const IssueGroup = z.object({ consumer: z.string(), errorClass: z.string(), channel: z.string(), state: z.string(), count: z.number(), eventIds: z.array(z.string()) });
+const EventView = z.object({
+  eventId: z.string(),
+  topic: z.string(),
+  type: z.string(),
+  producer: z.string().nullable(),
+  sourceChannel: z.string().nullable(),
+  aggregateId: z.string().nullable(),
+  occurredAt: z.number(),
+  state: z.string(),
+  expected: z.array(z.string()),
+  lagging: z.array(z.string()),
+  slaMs: z.number(),
+  acks: z.array(Ack),
+  retries: z.array(z.record(z.string(), z.unknown())),
+  escalation: z.record(z.string(), z.unknown()).nullable(),
+  actions: z.array(z.record(z.string(), z.unknown())),
+});
+const IssueGroup = z.object({
+  consumer: z.string(),
+  errorClass: z.string(),
+  channel: z.string(),
+  state: z.string(),
+  count: z.number(),
+  eventIds: z.array(z.string()),
+});
 const ChannelView = z.object({
   code: z.string(),
   name: z.string(),
@@ -57,7 +67,16 @@ const ChannelView = z.object({
   expectedBackAt: z.number().nullable(),
   updatedAt: z.number(),
 });
-const FeedEntry = z.object({ id: z.string(), channel: z.string(), at: z.number(), kind: z.string(), title: z.string(), message: z.string(), eventId: z.string().nullable(), escalationId: z.string().nullable() });
+const FeedEntry = z.object({
+  id: z.string(),
+  channel: z.string(),
+  at: z.number(),
+  kind: z.string(),
+  title: z.string(),
+  message: z.string(),
+  eventId: z.string().nullable(),
+  escalationId: z.string().nullable(),
+});
 const EventIdParams = z.object({ eventId: z.string().min(1).max(64) });
 const Note = z.object({ note: z.string().trim().min(1).max(2000) });
 
@@ -86,7 +105,11 @@ const PROJECTION = { raw: 0, outbox: 0, outboxCount: 0 };
 export function buildApi(d: ApiDeps): HttpApi {
   const admin = [requireAuth(d.verifier, { kind: 'staff', roles: ['admin'] })];
   const staff = [requireAuth(d.verifier, { kind: 'staff' })];
-  const api = new HttpApi({ title: 'omnimall sync-monitor', version: '0.1.0', description: 'Propagation lag, SLA retries and escalations, consumer lag, channel status feeds.' });
+  const api = new HttpApi({
+    title: 'omnimall sync-monitor',
+    version: '0.1.0',
+    description: 'Propagation lag, SLA retries and escalations, consumer lag, channel status feeds.',
+  });
 
   const recent = async (limit: number, filter: Record<string, string> = {}): Promise<Tracking[]> =>
     (await d.store.tracking.find(filter, PROJECTION).sort({ occurredAt: -1 }).limit(limit).lean()) as Tracking[];
@@ -115,7 +138,9 @@ export function buildApi(d: ApiDeps): HttpApi {
     before: admin,
     query: z.object({ window: Window, type: z.string().optional(), consumer: z.string().optional(), channel: z.string().optional() }),
     responses: { 200: { description: 'Percentiles in ms', schema: Percentiles } },
-    handler: async ({ query }) => ({ body: d.tracker.windows.percentiles(query.window, Date.now(), { type: query.type, consumer: query.consumer, channel: query.channel }) }),
+    handler: async ({ query }) => ({
+      body: d.tracker.windows.percentiles(query.window, Date.now(), { type: query.type, consumer: query.consumer, channel: query.channel }),
+    }),
   });
 
   api.route({
@@ -126,7 +151,12 @@ export function buildApi(d: ApiDeps): HttpApi {
     auth: true,
     before: admin,
     query: z.object({ window: Window }),
-    responses: { 200: { description: 'One row per event type', schema: z.object({ window: z.string(), types: z.array(Percentiles.extend({ type: z.string() })) }) } },
+    responses: {
+      200: {
+        description: 'One row per event type',
+        schema: z.object({ window: z.string(), types: z.array(Percentiles.extend({ type: z.string() })) }),
+      },
+    },
     handler: async ({ query }) => ({ body: { window: query.window, types: d.tracker.windows.byType(query.window, Date.now()) } }),
   });
 
@@ -139,7 +169,9 @@ export function buildApi(d: ApiDeps): HttpApi {
     before: admin,
     query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50), correlationId: z.string().min(1).max(200).optional() }),
     responses: { 200: { description: 'Events', schema: z.object({ events: z.array(EventView) }) } },
-    handler: async ({ query }) => ({ body: { events: (await recent(query.limit, query.correlationId ? { correlationId: query.correlationId } : {})).map(view) } }),
+    handler: async ({ query }) => ({
+      body: { events: (await recent(query.limit, query.correlationId ? { correlationId: query.correlationId } : {})).map(view) },
+    }),
   });
 
   api.route({
@@ -178,7 +210,9 @@ export function buildApi(d: ApiDeps): HttpApi {
     params: EventIdParams,
     body: z.object({ note: z.string().max(2000).optional() }),
     responses: { 200: { description: 'The event after the retry', schema: EventView } },
-    handler: async ({ params, body, res }) => ({ body: view(await d.tracker.retryNow(params.eventId, principalOf(res).sub, body.note ?? null)) }),
+    handler: async ({ params, body, res }) => ({
+      body: view(await d.tracker.retryNow(params.eventId, principalOf(res).sub, body.note ?? null)),
+    }),
   });
 
   api.route({
@@ -224,7 +258,16 @@ export function buildApi(d: ApiDeps): HttpApi {
         schema: z.object({
           at: z.number().nullable(),
           groups: z.array(z.object({ group: z.string(), topic: z.string(), lag: z.number() })),
-          partitions: z.array(z.object({ group: z.string(), topic: z.string(), partition: z.number(), committed: z.number().nullable(), end: z.number(), lag: z.number() })),
+          partitions: z.array(
+            z.object({
+              group: z.string(),
+              topic: z.string(),
+              partition: z.number(),
+              committed: z.number().nullable(),
+              end: z.number(),
+              lag: z.number(),
+            }),
+          ),
         }),
       },
     },
@@ -251,11 +294,19 @@ export function buildApi(d: ApiDeps): HttpApi {
     before: staff,
     params: z.object({ code: z.string().min(1).max(64) }),
     query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
-    responses: { 200: { description: 'Feed', schema: z.object({ channel: z.string(), status: ChannelView.nullable(), entries: z.array(FeedEntry) }) } },
+    responses: {
+      200: { description: 'Feed', schema: z.object({ channel: z.string(), status: ChannelView.nullable(), entries: z.array(FeedEntry) }) },
+    },
     handler: async ({ params, query }) => {
       const entries = await d.store.feed.find({ channel: params.code }).sort({ at: -1, _id: -1 }).limit(query.limit).lean();
       const status = (await channels()).find((c) => c.code === params.code) ?? null;
-      return { body: { channel: params.code, status, entries: entries.map(({ _id, ...e }) => ({ id: _id, ...e, eventId: e.eventId ?? null, escalationId: e.escalationId ?? null })) } };
+      return {
+        body: {
+          channel: params.code,
+          status,
+          entries: entries.map(({ _id, ...e }) => ({ id: _id, ...e, eventId: e.eventId ?? null, escalationId: e.escalationId ?? null })),
+        },
+      };
     },
   });
 

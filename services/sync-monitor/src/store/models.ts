@@ -67,16 +67,38 @@ const trackingSchema = new Schema<TrackingDoc>(
 );
 
 const channelSchema = new Schema<ChannelStatusDoc>(
-  { _id: String, name: String, kind: String, state: String, previousState: String, blockReasons: [String], expectedBackAt: Number, version: Number, updatedAt: Number },
+  {
+    _id: String,
+    name: String,
+    kind: String,
+    state: String,
+    previousState: String,
+    blockReasons: [String],
+    expectedBackAt: Number,
+    version: Number,
+    updatedAt: Number,
+  },
   { versionKey: false },
 );
 
 const feedSchema = new Schema<FeedEntryDoc>(
-  { _id: String, channel: { type: String, index: true }, at: Number, kind: String, title: String, message: String, eventId: String, escalationId: String },
+  {
+    _id: String,
+    channel: { type: String, index: true },
+    at: Number,
+    kind: String,
+    title: String,
+    message: String,
+    eventId: String,
+    escalationId: String,
+  },
   { versionKey: false },
 );
 
-const groupSchema = new Schema<KnownGroupDoc>({ _id: String, topic: String, group: String, service: String, firstSeenAt: Number }, { versionKey: false });
+const groupSchema = new Schema<KnownGroupDoc>(
+  { _id: String, topic: String, group: String, service: String, firstSeenAt: Number },
+  { versionKey: false },
+);
 
 export interface Store {
   tracking: Model<TrackingDoc>;

@@ -64,7 +64,10 @@ export async function startHarness(deps: SyncMonitorDeps = {}): Promise<Harness>
     consumerLagIntervalMs: 60_000,
     ...deps,
   });
-  const producer = await ServiceRuntime.start({ config: testConfig('sim-producer'), produces: [TOPIC, GHOST_TOPIC, 'channels.channel-changed'] });
+  const producer = await ServiceRuntime.start({
+    config: testConfig('sim-producer'),
+    produces: [TOPIC, GHOST_TOPIC, 'channels.channel-changed'],
+  });
   const consumerRt = await ServiceRuntime.start({ config: testConfig(sim), produces: [] });
   const failing = new Set<string>();
   const applied = new Map<string, number>();
@@ -80,7 +83,14 @@ export async function startHarness(deps: SyncMonitorDeps = {}): Promise<Harness>
     async publishGhost(channel, customerId) {
       const e = newEvent(
         GHOST_TOPIC,
-        { type: 'identity.customer-merged', producer: 'identity', aggregateId: customerId, aggregateVersion: 1, correlationId: `${run}-${randomUUID()}`, sourceChannel: channel },
+        {
+          type: 'identity.customer-merged',
+          producer: 'identity',
+          aggregateId: customerId,
+          aggregateVersion: 1,
+          correlationId: `${run}-${randomUUID()}`,
+          sourceChannel: channel,
+        },
         { sourceCustomerId: 'cus_old', targetCustomerId: customerId, mergedBy: 'stf_1' },
       );
       await producer.publisher.publish([e]);
@@ -89,7 +99,14 @@ export async function startHarness(deps: SyncMonitorDeps = {}): Promise<Harness>
     async publishChannel(code, state, blockReasons, version) {
       const e = newEvent(
         'channels.channel-changed',
-        { type: 'channels.channel-changed', producer: 'channels', aggregateId: code, aggregateVersion: version, correlationId: `${run}-${randomUUID()}`, sourceChannel: code },
+        {
+          type: 'channels.channel-changed',
+          producer: 'channels',
+          aggregateId: code,
+          aggregateVersion: version,
+          correlationId: `${run}-${randomUUID()}`,
+          sourceChannel: code,
+        },
         {
           code,
           name: `Shop ${code}`,
@@ -110,10 +127,21 @@ export async function startHarness(deps: SyncMonitorDeps = {}): Promise<Harness>
       await producer.publisher.publish([e]);
       return e.value.envelope.eventId;
     },
-    async publish(opts = {}) {      const e = newEvent(
+    async publish(opts = {}) {
+      const e = newEvent(
         TOPIC,
-        { type: 'identity.identity-linked', producer: 'identity', aggregateId: `cus_${randomUUID().slice(0, 8)}`, aggregateVersion: 1, correlationId: `${run}-${randomUUID()}`, sourceChannel: opts.channel ?? null },
-        { customerId: 'cus_x', identityType: 'device', externalId: randomUUID(), channel: opts.channel ?? 'web' } as Omit<IdentityLinked, 'envelope'>,
+        {
+          type: 'identity.identity-linked',
+          producer: 'identity',
+          aggregateId: `cus_${randomUUID().slice(0, 8)}`,
+          aggregateVersion: 1,
+          correlationId: `${run}-${randomUUID()}`,
+          sourceChannel: opts.channel ?? null,
+        },
+        { customerId: 'cus_x', identityType: 'device', externalId: randomUUID(), channel: opts.channel ?? 'web' } as Omit<
+          IdentityLinked,
+          'envelope'
+        >,
       );
       if (opts.fail) failing.add(e.value.envelope.eventId);
       await producer.publisher.publish([e]);

@@ -1,0 +1,187 @@
+/**
+ * Starts every omnimall service as a child process against the running local infrastructure
+ * (Kafka, FerretDB, schema registry), each on a free port with a database of its own, and stops them.
+ * Shared by the end-to-end test (e2e/test) and the e2e-propagation benchmark row.
+ *
+ * Builds nothing: `npx tsc -b` (which `make test` runs first) must have produced services/<name>/dist.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const SERVICES = ['identity', 'channels', 'catalog-sync', 'cart', 'sync-monitor'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+const LOG_KEEP = 64 * 1024;
+
+export interface RunningService {
+  name: ServiceName;
+  url: string;
+  port: number;
+  db: string;
+  child: ChildProcess;
+  /** The tail of the child's stdout and stderr, interleaved. */
+  log(): string;
+}
+
+export interface Stack {
+  /** Prefix of every correlation id and consumer group of this run (the monitor tracks only these). */
+  tag: string;
+  admin: { email: string; password: string };
+  services: Record<ServiceName, RunningService>;
+  url(name: ServiceName): string;
+  /** The last `chars` characters of every service's output, for a failure report. */
+  logs(chars?: number): string;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Extra environment for every service. */
+  env?: Record<string, string>;
+  /** Bound on each service's start (spawn → /healthz answers 200). */
+  startTimeoutMs?: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/** Fails with one clear message naming every service whose build output is missing. */
+export function assertBuilt(): void {
+  const missing = SERVICES.filter((s) => !existsSync(join(ROOT, 'services', s, 'dist', 'main.js')));
+  if (missing.length)
+    throw new Error(
+      `e2e: no build output for ${missing.map((s) => `services/${s}/dist/main.js`).join(', ')}; run \`npx tsc -b\` (make test does) first`,
+    );
+}
+
+async function waitHealthy(svc: RunningService, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    if (svc.child.exitCode !== null || svc.child.signalCode !== null)
+      throw new Error(
+        `${svc.name} exited (${svc.child.exitCode ?? svc.child.signalCode}) before it was healthy:\n${svc.log().slice(-4000)}`,
+      );
+    try {
+      const r = await fetch(`${svc.url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error(`${svc.name} not healthy after ${deadlineMs} ms:\n${svc.log().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stopChild(svc: RunningService, graceMs = 12_000): Promise<void> {
+  const c = svc.child;
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  const exited = new Promise<void>((ok) => c.once('exit', () => ok()));
+  c.kill('SIGTERM');
+  const timer = setTimeout(() => c.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort if the runner exits without afterAll (crash, timeout): never leave services behind.
+  process.once('exit', () => {
+    for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  });
+}
+
+/** Generates the ES256 key pair, spawns the five services in parallel and waits until each is healthy. */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  assertBuilt();
+  installExitHook();
+  const tag = `e2e${randomBytes(4).toString('hex')}`;
+  const keyDir = mkdtempSync(join(tmpdir(), 'omnimall-e2e-'));
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pub = join(keyDir, 'auth-public.pem');
+  const priv = join(keyDir, 'auth-private.pem');
+  writeFileSync(pub, publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(priv, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const admin = { email: `admin+${tag}@omnimall.test`, password: `pw-${randomBytes(8).toString('hex')}` };
+
+  const services = {} as Record<ServiceName, RunningService>;
+  const all = (): RunningService[] => Object.values(services);
+  const stop = async (): Promise<void> => {
+    await Promise.all(all().map((s) => stopChild(s)));
+    for (const s of all()) live.delete(s.child);
+    rmSync(keyDir, { recursive: true, force: true });
+  };
+
+  try {
+    for (const name of SERVICES) {
+      const port = await freePort();
+      const db = `${tag}_${name.replace(/-/g, '_')}`;
+      const child = spawn(process.execPath, [join(ROOT, 'e2e', 'support', 'launch.js'), name], {
+        cwd: join(ROOT, 'services', name),
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        env: {
+          ...process.env,
+          LOG_SILENT: '0',
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          MONGO_DB: db,
+          AUTH_PUBLIC_KEY_FILE: pub,
+          AUTH_PRIVATE_KEY_FILE: priv,
+          BOOTSTRAP_ADMIN_EMAIL: admin.email,
+          BOOTSTRAP_ADMIN_PASSWORD: admin.password,
+          LOG_LEVEL: 'warn',
+          INSTANCE_ID: `${name}-${tag}`,
+          E2E_TAG: tag,
+          SYNC_SWEEP_INTERVAL_MS: '200',
+          SYNC_RETRY_INTERVAL_MS: '2000',
+          ESCALATE_AFTER_MS: '30000',
+          CONSUMER_LAG_INTERVAL_MS: '10000',
+          ...opts.env,
+        },
+      });
+      live.add(child);
+      let buf = '';
+      const keep = (chunk: Buffer): void => {
+        buf += chunk.toString('utf8');
+        if (buf.length > LOG_KEEP) buf = buf.slice(-LOG_KEEP);
+      };
+      child.stdout?.on('data', keep);
+      child.stderr?.on('data', keep);
+      services[name] = { name, url: `http://127.0.0.1:${port}`, port, db, child, log: () => buf };
+    }
+    await Promise.all(all().map((s) => waitHealthy(s, opts.startTimeoutMs ?? 60_000)));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  return {
+    tag,
+    admin,
+    services,
+    url: (name) => services[name].url,
+    logs: (chars = 3000) =>
+      all()
+        .map(
+          (s) =>
+            `----- ${s.name} (${s.url}, db ${s.db}, exit ${s.child.exitCode ?? s.child.signalCode ?? 'running'}) -----\n${s.log().slice(-chars) || '(no output)'}`,
+        )
+        .join('\n'),
+    stop,
+  };
+}
