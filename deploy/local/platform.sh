@@ -36,10 +36,11 @@ start_service() {
   if pid_alive "$pidfile"; then say "$name" "already running (pid $(cat "$pidfile")) on http://127.0.0.1:$port"; return 0; fi
   [ -f "$ROOT/services/$name/dist/main.js" ] || die "$name" "not built: run make build"
   port_free_or_die "$name" "$port"
-  : >"$log"
+  echo "---- start $(date -u +%FT%TZ)" >>"$log"
   (cd "$ROOT/services/$name" && PORT=$port AUTH_PUBLIC_KEY_FILE="$KEYS/auth-public.pem" AUTH_PRIVATE_KEY_FILE="$KEYS/auth-private.pem" \
     BOOTSTRAP_ADMIN_EMAIL="${BOOTSTRAP_ADMIN_EMAIL:-admin@omnimall.local}" BOOTSTRAP_ADMIN_PASSWORD="${BOOTSTRAP_ADMIN_PASSWORD:-change-me-now-please}" \
-    nohup node dist/main.js >>"$log" 2>&1 & echo $! >"$pidfile")
+    exec nohup node dist/main.js >>"$log" 2>&1) &
+  echo $! >"$pidfile" # exec: the pid is node's own, and no shell keeps the caller's stdout open
   wait_until "$name" 60 "$log" curl -fsS "http://127.0.0.1:$port/healthz"
   say "$name" "ready on http://127.0.0.1:$port (openapi: /openapi.json, metrics: /metrics, pid $(cat "$pidfile"))"
 }
