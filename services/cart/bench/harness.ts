@@ -11,16 +11,7 @@ import { testTokens, uniqueName, waitFor } from '../../../packages/service-kit/s
 import { itemId } from '../src/store/models';
 import { Simulator } from '../test/support';
 
-export interface BenchRow {
-  name: string;
-  target_rate?: number;
-  achieved_rate?: number;
-  p50_ms: number;
-  p95_ms: number;
-  p99_ms: number;
-  samples: number;
-  [extra: string]: unknown;
-}
+export type { BenchRow } from '../../../bench/harness';
 
 export interface CartProcess {
   url: string;
