@@ -3,7 +3,7 @@
 # Usage: ferretdb.sh start|stop|status. When MONGO_URL is set, the user's own server is used: nothing starts.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 VERSION=1.24.2
-PATCH_LEVEL=idindex1   # bump when the build recipe below changes, so cached binaries are rebuilt
+PATCH_LEVEL=doclock4   # bump when the build recipe below changes, so cached binaries are rebuilt
 BIN_DIR="$CACHE/ferretdb-$VERSION-$PATCH_LEVEL"
 BIN="$BIN_DIR/ferretdb"
 PORT="${FERRETDB_PORT:-27017}"
@@ -27,16 +27,11 @@ install() {
   build="$BIN_DIR/src"
   rm -rf "$build"; cp -r "$src" "$build"; chmod -R u+w "$build"
   echo "v$VERSION" >"$build/build/version/version.txt"
-  # FerretDB's SQLite backend creates the _id index on the expression `_ferretdb_sjson->"_id"` but
-  # filters by `_ferretdb_sjson->'$._id'`: the same value, yet a different expression, so SQLite
-  # never uses the index and every update or delete by _id scans the whole table (measured: 3 ms at
-  # 10 documents, 10 ms at 3,000). Filtering by the indexed expression makes them index lookups.
-  node -e '
-    const fs = require("fs"), f = process.argv[1], s = fs.readFileSync(f, "utf8");
-    const from = `IDColumn = DefaultColumn + "->'"'"'$._id'"'"'"`, to = `IDColumn = DefaultColumn + "->\\"_id\\""`;
-    if (!s.includes(from)) { console.error("the _id index patch no longer applies"); process.exit(1); }
-    fs.writeFileSync(f, s.replace(from, to));
-  ' "$build/internal/backends/sqlite/metadata/metadata.go" || die ferretdb "ferretdb build failed: the _id index patch no longer applies"
+  # Three defects of FerretDB 1.24 are mended in the source before building: lookups by _id that
+  # missed the _id index, filters naming _id and another key that read the whole collection, and
+  # read-modify-write commands that were not atomic per document (see the file).
+  node "$ROOT/deploy/local/ferretdb/patch.js" "$build" >>"$LOGS/ferretdb-install.log" 2>&1 \
+    || die ferretdb "ferretdb build failed: $(tail -n 1 "$LOGS/ferretdb-install.log")"
   if ! (cd "$build" && GOFLAGS=-mod=mod go build -trimpath -o "$BIN" ./cmd/ferretdb) >>"$LOGS/ferretdb-install.log" 2>&1; then
     die ferretdb "ferretdb build failed: $(tail -n 5 "$LOGS/ferretdb-install.log")"
   fi

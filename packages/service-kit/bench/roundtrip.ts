@@ -11,7 +11,7 @@ import { appliedEventsPath, newEvent, outboxPaths, ServiceRuntime } from '../src
 import { testConfig, uniqueName } from '../src/testing';
 import { benchSeconds, drive, summarise, type BenchRow } from '../../../bench/harness';
 
-const RATES = [200, 500, 1000];
+const RATES = (process.env.BENCH_RATES ?? '200,500,1000').split(',').map(Number);
 export const rows = [...RATES.map((r) => `kit-roundtrip@${r}`), ...RATES.map((r) => `bare-kafkajs@${r}`)];
 const only = (process.env.ONLY ?? '').split(',').filter(Boolean);
 const wanted = (n: string) => !only.length || only.some((p) => n.startsWith(p));
@@ -21,6 +21,7 @@ async function kitRow(rate: number, seconds: number): Promise<BenchRow> {
   const rt = await ServiceRuntime.start({ config: testConfig('bench-kit', { logLevel: 'error' }), produces: ['platform.probe'] });
   const Aggregate = rt.outbox.track(
     rt.db.model('BenchAggregate', new Schema({ _id: String, n: Number, ...outboxPaths }, { versionKey: false })),
+    { exclusive: true },
   );
   const Projection = rt.db.model('BenchProjection', new Schema({ _id: String, n: Number, ...appliedEventsPath }, { versionKey: false }));
   const group = uniqueName('bench.kit');
@@ -31,7 +32,7 @@ async function kitRow(rate: number, seconds: number): Promise<BenchRow> {
     handlers: {
       'platform.probe': async (v, ctx) => {
         if (!v.envelope.aggregateId.startsWith(prefix)) return ctx.skip();
-        await ctx.applyOnce(Projection, { _id: v.envelope.aggregateId }, { $set: { n: v.sequence } }, { upsert: true, lock: false });
+        await ctx.applyOnce(Projection, { _id: v.envelope.aggregateId }, { $set: { n: v.sequence } }, { upsert: true });
       },
     },
   });

@@ -12,6 +12,7 @@ export class ServiceMetrics {
   readonly handlerDuration: Histogram<'topic' | 'consumer'>;
   readonly outboxDepth: Gauge<'collection'>;
   readonly outboxOldestAge: Gauge<'collection'>;
+  readonly writeConflicts: Counter<'collection'>;
   readonly breakerState: Gauge<'breaker'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
@@ -59,6 +60,12 @@ export class ServiceMetrics {
     this.outboxOldestAge = new Gauge({
       name: 'omnimall_outbox_oldest_pending_seconds',
       help: 'Age of the oldest unpublished outbox event',
+      labelNames: ['collection'],
+      registers: r,
+    });
+    this.writeConflicts = new Counter({
+      name: 'omnimall_write_conflicts_total',
+      help: 'Conditional document writes retried because another writer changed the document first',
       labelNames: ['collection'],
       registers: r,
     });

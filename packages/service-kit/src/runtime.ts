@@ -55,7 +55,7 @@ export class ServiceRuntime {
     this.schemas = new EventSchemas(config.schemaRegistryUrl, this.metrics);
     this.publisher = new EventPublisher(this.kafka, this.schemas, this.metrics, this.logger);
     this.locks = new DocumentLocks(db);
-    this.outbox = new Outbox(this.publisher, this.locks, this.metrics, this.logger, opts.outbox);
+    this.outbox = new Outbox(this.publisher, this.metrics, this.logger, opts.outbox);
   }
 
   static async start(opts: RuntimeOptions): Promise<ServiceRuntime> {
@@ -86,7 +86,6 @@ export class ServiceRuntime {
         metrics: this.metrics,
         logger: this.logger,
         db: this.db,
-        locks: this.locks,
         service: this.config.service,
       },
       opts,

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { newEvent, ServiceRuntime, withOutbox } from '../src';
+import { newEvent, ServiceRuntime, withOutbox, WriteConflictError } from '../src';
 import { runChild, testConfig, testKafka, TopicRecorder, uniqueName, waitFor } from '../src/testing';
 import { probeModel } from './fixtures/probe-model';
 
@@ -10,6 +10,11 @@ describe('withOutbox', () => {
     expect(u.$set.version).toBe(2);
     expect(u.$inc).toEqual({ n: 1, outboxCount: 1 });
     expect(u.$set[`outbox.${e.value.envelope.eventId}`]).toMatchObject({ topic: 'platform.probe', key: 'a' });
+  });
+
+  it('never lets a caller overwrite the fields the outbox owns', () => {
+    const u = withOutbox({ $set: { version: 2, outbox: {}, outboxCount: 0, writeRev: 7 } }, []) as Record<string, Record<string, unknown>>;
+    expect(u.$set).toEqual({ version: 2 });
   });
 });
 
@@ -39,7 +44,7 @@ describe('transactional outbox against the real stack', () => {
       const decoded = await Promise.all(got.map((r) => rt.schemas.decode<{ sequence: number }>(r.message.value!)));
       expect(decoded.map((d) => d.sequence)).toEqual([1, 2, 3]);
       expect(got.map((r) => r.message.headers?.eventId?.toString())).toEqual(events.map((e) => e.value.envelope.eventId));
-      await rt.outbox.cleanup();
+      await rt.outbox.cleanup(0);
       const after = await Probe.findById(id).lean();
       expect(after).toMatchObject({ version: 3, outboxCount: 0 });
       expect(Object.keys(after!.outbox ?? {})).toHaveLength(0);
@@ -80,13 +85,52 @@ describe('transactional outbox against the real stack', () => {
     }
   });
 
-  it('loses no update when two instances write one document concurrently, and cleans up on the next write', async () => {
+  it('decides again when another writer changed the document between read and write, and gives up after maxAttempts', async () => {
+    const rt = await ServiceRuntime.start({ config: testConfig('kit-outbox'), produces: [], outbox: { maxAttempts: 3 } });
+    try {
+      const Probe = probeModel(rt.db);
+      const id = uniqueName('raced');
+      await rt.outbox.update(Probe, id, { $set: { version: 1 } }, [], { upsert: true });
+      // Another process writes between this writer's read and its write, once: the second round wins.
+      let rounds = 0;
+      const interfere = async (times: number) => {
+        if (rounds++ < times) await Probe.collection.updateOne({ _id: id } as never, { $inc: { writeRev: 1 } });
+      };
+      const once = await rt.outbox.transact(Probe, id, async (cur) => {
+        await interfere(1);
+        return { update: { $set: { version: (cur?.version ?? 0) + 1 } }, events: [] };
+      });
+      expect(rounds).toBe(2);
+      expect(once.doc?.version).toBe(2);
+      // Every round loses: no write at all, and a typed error after maxAttempts rounds.
+      rounds = 0;
+      const err = await rt.outbox
+        .transact(Probe, id, async (cur) => {
+          await interfere(Infinity);
+          return { update: { $set: { version: (cur?.version ?? 0) + 1 } }, events: [] };
+        })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WriteConflictError);
+      expect(rounds).toBe(3);
+      expect((await Probe.findById(id).lean())?.version).toBe(2);
+      const metrics = await rt.metrics.registry.getSingleMetricAsString('omnimall_write_conflicts_total');
+      expect(metrics).toMatch(new RegExp(`collection="${Probe.collection.collectionName}"[^\\n]* 4`));
+    } finally {
+      await rt.stop();
+    }
+  });
+
+  it.each([
+    ['read before each write', false],
+    ['exclusive: deciding on the last written document', true],
+  ])('loses no update when two instances write one document concurrently (%s), and cleans up on the next write', async (_, exclusive) => {
     const config = testConfig('kit-outbox');
     const [a, b] = await Promise.all([
       ServiceRuntime.start({ config, produces: ['platform.probe'] }),
       ServiceRuntime.start({ config: { ...config, instanceId: `${config.instanceId}-b` }, produces: ['platform.probe'] }),
     ]);
     try {
+      for (const rt of [a, b]) rt.outbox.track(probeModel(rt.db), { exclusive });
       const id = uniqueName('contended');
       const write = (rt: ServiceRuntime, n: number) =>
         rt.outbox.transact(

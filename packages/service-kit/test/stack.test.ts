@@ -98,6 +98,21 @@ describe('the local stack', () => {
       expect(res.body.code).toBe('duplicate');
       expect(res.body.hint).toEqual(expect.any(String));
     });
+
+    // The outbox and effect-once rest on this (MongoDB's single-document atomicity); stock FerretDB
+    // 1.24 lost about four in five of these, the locally built one is patched (deploy/local/ferretdb/patch.js).
+    it('applies concurrent updates of one document atomically: no $inc lost, a compare-and-set wins once', async () => {
+      const Counter = db.models.Counter ?? db.model('Counter', new Schema({ _id: String, n: Number, rev: Number }, { versionKey: false }));
+      const id = uniqueName('counter');
+      await Counter.create({ _id: id, n: 0, rev: 0 });
+      await Promise.all(Array.from({ length: 50 }, () => Counter.updateOne({ _id: id }, { $inc: { n: 1 } })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => Counter.updateOne({ _id: id, rev: 0 }, { $set: { rev: i + 1 } })),
+      );
+      const after = await Counter.findById(id).lean();
+      expect(after?.n).toBe(50);
+      expect(results.filter((r) => r.modifiedCount === 1)).toHaveLength(1);
+    });
   });
 });
 

@@ -1,4 +1,4 @@
-import { AppError, LockTimeoutError, PreconditionFailedError, type Change, type Outbox } from '@omnimall/service-kit';
+import { AppError, PreconditionFailedError, WriteConflictError, type Change, type Outbox } from '@omnimall/service-kit';
 import { applyCommand, customerOfCart, emptyCart, type CartCommand, type CartState } from './domain/cart';
 import {
   assertChannelTrades,
@@ -130,12 +130,12 @@ export class CartService {
     return this.render(owner, doc, ch);
   }
 
-  /** The outbox write; a cart lock not obtained in time is a 503 the client may retry, not a 500. */
+  /** The outbox write; a cart that kept changing under this write is a 503 the client may retry, not a 500. */
   private async transact(cartId: string, decide: (current: CartDoc | null) => Change<CartDoc> | null) {
     try {
       return await this.outbox.transact(this.m.Cart, cartId, decide);
     } catch (err) {
-      if (err instanceof LockTimeoutError) {
+      if (err instanceof WriteConflictError) {
         throw new AppError(503, 'cart_busy', 'the cart is being changed by too many writers at once', 'retry in a moment', { cartId });
       }
       throw err;

@@ -38,7 +38,7 @@ export async function startCart(config: PlatformConfig, deps: CartDeps = {}): Pr
   const runtime = await ServiceRuntime.start({ config, produces: ['cart.cart-changed'] });
   try {
     const models = cartModels(runtime.db);
-    runtime.outbox.track(models.Cart);
+    runtime.outbox.track(models.Cart, { exclusive: true });
     const hub = new SessionHub(runtime.logger);
     const carts = new CartService(models, runtime.outbox);
     const app = createHttpApp({

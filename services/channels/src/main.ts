@@ -20,6 +20,7 @@ import { WebhookDelivery, type DeliveryOptions } from './delivery/webhook-delive
 import { cartChangedHandler } from './events/cart-changed';
 import { channelChangedHandler } from './events/channel-changed-handler';
 import { customerStatusHandler } from './events/customer-status';
+import { syncNoticeHandler } from './events/sync-notice';
 import { buildApi } from './http/routes';
 import { createStore, type Store } from './store/models';
 
@@ -88,6 +89,12 @@ export async function startChannels(config: PlatformConfig, deps: ChannelsDeps =
       runtime.consume({
         group: `${prefix}.notifications`,
         handlers: { 'channels.channel-changed': channelChangedHandler(notifications, delivery) },
+        dedupe: 'inbox',
+        fromBeginning,
+      }),
+      runtime.consume({
+        group: `${prefix}.sync-notices`,
+        handlers: { 'sync.notice': syncNoticeHandler(notifications) },
         dedupe: 'inbox',
         fromBeginning,
       }),

@@ -2,7 +2,7 @@ import { AppError } from '@omnimall/service-kit';
 import { configBlockReasons, decideOverride, effectiveConfig, INITIAL_CONFIG, pickText, type ConfigVersion } from '../src/domain/config';
 import { hashApiKey, issueApiKey, keyIdOf, matchesHash } from '../src/domain/credentials';
 import { backoffMs } from '../src/domain/delivery';
-import { buildNotifications, RECIPIENTS_PER_NOTIFICATION } from '../src/domain/notifications';
+import { buildNotifications, buildSyncNoticeNotifications, RECIPIENTS_PER_NOTIFICATION } from '../src/domain/notifications';
 import { partnerOrderProblems } from '../src/domain/partner';
 import { RegisterChannelBody, UpdateChannelBody } from '../src/domain/registry';
 import { signatureHeader, verifySignature } from '../src/domain/signature';
@@ -153,6 +153,29 @@ describe('notifications from templates', () => {
     ]);
     expect(drafts.map((d) => [d.audience, d.message])).toEqual([
       ['admin', 'Commerce on channel web-de is blocked: outdated_config_version.'],
+    ]);
+  });
+});
+
+describe('notifications from sync notices', () => {
+  const delayed = { kind: 'propagation_delayed' as const, subject: 'Delayed', message: 'A change is delayed.' };
+
+  it('gives customers the channel languages with a text, English (the notice) for the others, recipients chunked', () => {
+    const ids = Array.from({ length: RECIPIENTS_PER_NOTIFICATION + 1 }, (_, i) => `c${i}`);
+    const drafts = buildSyncNoticeNotifications({ ...delayed, audience: 'customer' }, ['de-CH', 'de-AT', 'ja', 'en-GB'], ids);
+    expect(drafts.map((d) => [d.part, d.recipientIds.length])).toEqual([
+      ['customer:de:0', RECIPIENTS_PER_NOTIFICATION],
+      ['customer:de:1', 1],
+      ['customer:en:0', RECIPIENTS_PER_NOTIFICATION],
+      ['customer:en:1', 1],
+    ]);
+    expect(drafts[0].subject).toBe('Einige Änderungen verzögern sich');
+    expect(drafts[2]).toMatchObject({ language: 'en', subject: 'Delayed', message: 'A change is delayed.', kind: 'propagation_delayed' });
+  });
+
+  it('gives admins one English message with no recipients', () => {
+    expect(buildSyncNoticeNotifications({ ...delayed, audience: 'admin' }, ['fr'], ['c1'])).toEqual([
+      { ...delayed, audience: 'admin', language: 'en', recipientIds: [], part: 'admin:en:0' },
     ]);
   });
 });

@@ -63,7 +63,7 @@ export async function startSyncMonitor(config: PlatformConfig, deps: SyncMonitor
   const runtime = await ServiceRuntime.start({ config, produces: ['sync.escalation', 'sync.notice'], outbox: deps.outbox });
   try {
     const store = createStore(runtime.db);
-    runtime.outbox.track(store.tracking as never);
+    runtime.outbox.track(store.tracking as never, { exclusive: true });
     await Promise.all(Object.values(store).map((m) => m.init()));
     const metrics = new MonitorMetrics(runtime.metrics);
     const env = process.env;

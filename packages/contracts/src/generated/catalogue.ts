@@ -2777,7 +2777,9 @@ export const catalogue: readonly TopicSpec[] = [
     "key": "aggregateId (escalationId)",
     "value": "omnimall.sync.SyncNotice",
     "producer": "sync-monitor",
-    "consumers": [],
+    "consumers": [
+      "channels"
+    ],
     "slaSeconds": 2,
     "valueType": "SyncNotice",
     "schemaFile": "schemas/avro/sync/SyncNotice.avsc",

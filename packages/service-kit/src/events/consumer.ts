@@ -4,7 +4,6 @@ import { deadLetterTopic, retryTopic, type EventEnvelope, type TopicName, type T
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics';
 import { applyOnce, inboxModel, type ApplyOnceOptions, type InboxMark } from './effect-once';
-import type { DocumentLocks } from './document-lock';
 import { endOffsets, uncommitted } from './topics';
 import { isDuplicateKeyError } from '../errors';
 import { newEvent } from './envelope';
@@ -61,7 +60,6 @@ export interface ConsumerDeps {
   metrics: ServiceMetrics;
   logger: Logger;
   db: Connection;
-  locks: DocumentLocks;
   service: string;
 }
 
@@ -183,7 +181,7 @@ export class EventConsumer {
         logger,
         channel: envelope.sourceChannel,
         applyOnce: async (model, filter, update, o) => {
-          const ok = await applyOnce(model, envelope.eventId, filter, update, o, this.deps.locks, () => (committedAt = Date.now()));
+          const ok = await applyOnce(model, envelope.eventId, filter, update, o, () => (committedAt = Date.now()));
           if (ok) applied = true;
           else duplicate = true;
           return ok;

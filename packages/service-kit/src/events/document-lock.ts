@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { isDuplicateKeyError } from '../errors';
+import { KeyedQueue } from './keyed-queue';
 
 /**
- * Mutual exclusion per document, across processes.
+ * Mutual exclusion per key, across processes, for work that spans several documents or reads
+ * (a session family rotation, a rate-table edit). Single-document writes do not need it: they use
+ * conditional updates (see outbox.ts and effect-once.ts), which are atomic on MongoDB and on the
+ * locally built FerretDB (deploy/local/ferretdb/patch.js).
  *
- * Why it exists: FerretDB 1.x executes an update as "read the document, apply the operators in
- * FerretDB, write the whole document back" without a transaction, so two concurrent updates of one
- * document lose one of them (measured: 50 concurrent $inc → 10; conditional compare-and-set also
- * loses). Inserts on a unique _id are atomic, though, so a lock is an insert of `{_id: key}` and its
- * release a delete. Every read-modify-write of an aggregate (outbox writes, the relay's cleanup,
- * effect-once projections) runs under it, which also keeps the code correct on a real MongoDB.
- * A holder that dies leaves its lock until `ttlMs` passes; then the next caller takes it over.
+ * A lock is an insert of `{_id: key}` (atomic on the unique _id) and its release a delete. A holder
+ * that dies leaves its lock until `ttlMs` passes; then the next caller takes it over.
  */
 interface LockDoc {
   _id: string;
@@ -29,7 +28,7 @@ export class LockTimeoutError extends Error {
 
 export class DocumentLocks {
   private readonly model: Model<LockDoc>;
-  private readonly local = new Map<string, Promise<unknown>>();
+  private readonly local = new KeyedQueue();
 
   constructor(
     db: Connection,
@@ -41,15 +40,7 @@ export class DocumentLocks {
 
   /** Runs `fn` while holding the lock on `key`; callers in this process queue without touching the database. */
   run<R>(key: string, fn: () => Promise<R>): Promise<R> {
-    const prev = this.local.get(key) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.holding(key, fn));
-    this.local.set(key, next);
-    void next
-      .finally(() => {
-        if (this.local.get(key) === next) this.local.delete(key);
-      })
-      .catch(() => undefined);
-    return next;
+    return this.local.run(key, () => this.holding(key, fn));
   }
 
   private async holding<R>(key: string, fn: () => Promise<R>): Promise<R> {

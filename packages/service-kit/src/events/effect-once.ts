@@ -1,12 +1,13 @@
 import type { Connection, FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { Schema } from 'mongoose';
 import { isDuplicateKeyError } from '../errors';
-import type { DocumentLocks } from './document-lock';
 
 /**
  * Effect-once, in the same document as the effect: the update only matches a document whose
- * `appliedEvents` does not yet hold this eventId, and pushes the id in the same atomic write.
- * A replay then matches nothing (or, for an upsert, collides on _id) and is reported as a duplicate.
+ * `appliedEvents` does not yet hold this eventId, and pushes the id in the same write. A
+ * single-document update is atomic (MongoDB; locally the patched FerretDB, see
+ * deploy/local/ferretdb/patch.js), so two deliveries of one event can never both apply: a replay
+ * matches nothing (or, for an upsert, collides on _id) and is reported as a duplicate.
  * The list keeps the last APPLIED_EVENTS_KEPT ids per document; projections also compare
  * aggregateVersion, so a replay older than that window cannot move them backwards.
  */
@@ -14,11 +15,6 @@ export const APPLIED_EVENTS_KEPT = 200;
 
 export interface ApplyOnceOptions {
   upsert?: boolean;
-  /**
-   * false skips the document lock. Only for a document written by nothing but this consumer group
-   * and whose id is the record's key: partition order already serialises its writes.
-   */
-  lock?: boolean;
 }
 
 export const appliedEventsPath = { appliedEvents: { type: [String], default: [] } };
@@ -29,26 +25,16 @@ export async function applyOnce<T>(
   filter: FilterQuery<T>,
   update: UpdateQuery<T>,
   opts: ApplyOnceOptions = {},
-  locks?: DocumentLocks,
   onCommitted?: () => void,
 ): Promise<boolean> {
-  // The filter names the document by _id, so the update runs under that document's lock
-  // (FerretDB does not serialise concurrent updates of one document).
-  const id = (filter as { _id?: unknown })._id;
-  if (locks && id !== undefined && opts.lock !== false)
-    return locks.run(`${model.collection.collectionName}:${String(id)}`, () =>
-      applyOnce(model, eventId, filter, update, opts, undefined, onCommitted),
-    );
   const push = { ...((update.$push as object) ?? {}), appliedEvents: { $each: [eventId], $slice: -APPLIED_EVENTS_KEPT } };
   try {
     const res = await model.updateOne(
       { ...filter, appliedEvents: { $ne: eventId } } as FilterQuery<T>,
       { ...update, $push: push } as UpdateQuery<T>,
-      {
-        upsert: opts.upsert ?? false,
-      },
+      { upsert: opts.upsert ?? false },
     );
-    onCommitted?.(); // before the lock is released: the effect is visible from here on
+    onCommitted?.();
     return res.modifiedCount + res.upsertedCount > 0;
   } catch (err) {
     if (isDuplicateKeyError(err) && opts.upsert) return false;

@@ -1,8 +1,9 @@
 import type { FilterQuery, Model, UpdateQuery } from 'mongoose';
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics';
-import type { DocumentLocks } from './document-lock';
+import { isDuplicateKeyError } from '../errors';
 import type { OutgoingEvent } from './envelope';
+import { KeyedQueue } from './keyed-queue';
 import type { EventPublisher } from './publisher';
 
 /**
@@ -11,15 +12,20 @@ import type { EventPublisher } from './publisher';
  * FerretDB (and MongoDB without a replica set) has no multi-document transactions, but one document
  * is written whole. So the events of a change are written in the same update as the change, under
  * `outbox.<eventId>`, with `outboxCount` counting them: the state change and its events are
- * committed together or not at all. Every write runs under the document's lock (document-lock.ts).
+ * committed together or not at all.
+ *
+ * Concurrency: a write reads the document, lets the domain decide, and writes only if the document's
+ * `writeRev` is still the one it read (a compare-and-set, atomic on MongoDB and on the locally
+ * patched FerretDB); on a conflict it reads again and decides again. Writers of one document inside
+ * one process queue behind each other, so conflicts only come from other processes.
  *
  * A relay then publishes them:
  *   - fast path: right after the write, from the document the write returned (no extra read);
  *   - recovery: a bounded poll of documents with `outboxCount > 0` whose entries are older than
  *     `graceMs`, which catches what a crash left between commit and publish.
  * Published entries are removed lazily: the next write of the same document drops them in the same
- * update (it holds the lock and has just read the document, so this costs nothing), and a slower
- * background pass removes those of documents that are not written again.
+ * update (it has just read the document, so this costs nothing), and a background pass removes,
+ * after `cleanupAfterMs`, those of documents that were not written again.
  *
  * Guarantee: every committed event is published at least once; a crash after the publish but before
  * the removal republishes it, and consumers drop the duplicate by eventId. Within one process the
@@ -38,7 +44,16 @@ export interface OutboxEntry {
 export const outboxPaths = {
   outbox: { type: Object, default: {} },
   outboxCount: { type: Number, default: 0, index: true },
+  /** Bumped by every outbox write: the compare-and-set token. */
+  writeRev: { type: Number },
 };
+
+/** A document kept changing under a writer for more than `maxAttempts` read-decide-write rounds. */
+export class WriteConflictError extends Error {
+  constructor(key: string, attempts: number) {
+    super(`${key} changed under ${attempts} consecutive writes`);
+  }
+}
 
 let seqCounter = 0;
 function nextSeq(): number {
@@ -55,7 +70,17 @@ function entriesOf(events: readonly OutgoingEvent[]): Record<string, OutboxEntry
 }
 
 /** Adds the events to an update so they commit atomically with it. */
+/** The fields the outbox owns; a caller's `$set` of a whole document copy must not write them. */
+export const OUTBOX_FIELDS = ['outbox', 'outboxCount', 'writeRev'] as const;
+
+function withoutOutboxFields(set: object | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(set ?? {}) };
+  for (const f of OUTBOX_FIELDS) delete out[f];
+  return out;
+}
+
 export function withOutbox<T>(update: UpdateQuery<T>, events: readonly OutgoingEvent[]): UpdateQuery<T> {
+  if (update.$set) update = { ...update, $set: withoutOutboxFields(update.$set as object) } as UpdateQuery<T>;
   if (!events.length) return update;
   const entries = entriesOf(events);
   const set: Record<string, unknown> = { ...((update.$set as object) ?? {}) };
@@ -69,7 +94,15 @@ interface OutboxDoc {
   _id: unknown;
   outbox?: Record<string, OutboxEntry>;
   outboxCount?: number;
+  writeRev?: number;
 }
+
+/** The compare-and-set condition: the document as read (a missing document must still be missing). */
+function unchangedSince(id: unknown, current: OutboxDoc | null): Record<string, unknown> {
+  return { _id: id, writeRev: current?.writeRev ?? { $exists: false } };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** What a decision on the current document wants to do: an update and the events it causes. */
 export interface Change<T> {
@@ -82,6 +115,12 @@ export interface OutboxOptions {
   graceMs?: number;
   batchSize?: number;
   cleanupIntervalMs?: number;
+  /** How long a published entry may stay in a document that is not written again (default 5000 ms). */
+  cleanupAfterMs?: number;
+  /** How many last-written documents of exclusive collections to keep (default 10,000). */
+  keepLastWritten?: number;
+  /** Read-decide-write rounds before a write gives up with WriteConflictError (default 20). */
+  maxAttempts?: number;
 }
 
 export interface WriteOptions {
@@ -94,10 +133,16 @@ export interface WriteOptions {
 
 export class Outbox {
   private readonly models = new Map<string, Model<any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any
-  private readonly chains = new Map<string, Promise<void>>();
+  /** Collections declared written only through this outbox, whose last written documents are kept. */
+  private readonly exclusive = new Set<string>();
+  /** key → the document as this process last wrote it (exclusive collections only; bounded, oldest first out). */
+  private readonly lastWritten = new Map<string, OutboxDoc>();
+  private readonly lastWrittenMax: number;
+  private readonly writers = new KeyedQueue();
+  private readonly relays = new KeyedQueue();
   private readonly inFlight = new Set<string>();
-  /** Published but not yet removed from their document: collection → doc id → event ids. */
-  private readonly published = new Map<string, Map<string, { id: unknown; ids: Set<string> }>>();
+  /** Published but not yet removed from their document: collection → doc id → event id → published at. */
+  private readonly published = new Map<string, Map<string, { id: unknown; ids: Map<string, number> }>>();
   private pollTimer?: NodeJS.Timeout;
   private cleanupTimer?: NodeJS.Timeout;
   private polling?: Promise<unknown>;
@@ -106,37 +151,58 @@ export class Outbox {
   private readonly graceMs: number;
   private readonly batchSize: number;
   private readonly cleanupIntervalMs: number;
+  private readonly cleanupAfterMs: number;
+  private readonly maxAttempts: number;
 
   constructor(
     private readonly publisher: EventPublisher,
-    private readonly locks: DocumentLocks,
     private readonly metrics: ServiceMetrics,
     private readonly logger: Logger,
     opts: OutboxOptions = {},
   ) {
     // The fast path publishes nearly everything; the poll only catches crash leftovers, and on
-    // FerretDB every non-_id filter scans the collection, so it runs rarely.
+    // FerretDB every non-_id filter scans the collection, so it runs rarely. Its grace must exceed
+    // cleanupAfterMs + cleanupIntervalMs by a margin, or it would republish what another instance
+    // published and has not removed yet.
     this.pollIntervalMs = opts.pollIntervalMs ?? 5000;
-    this.graceMs = opts.graceMs ?? 3000;
+    this.graceMs = opts.graceMs ?? 15000;
     this.batchSize = opts.batchSize ?? 100;
     this.cleanupIntervalMs = opts.cleanupIntervalMs ?? 1000;
+    this.cleanupAfterMs = opts.cleanupAfterMs ?? 5000;
+    this.lastWrittenMax = opts.keepLastWritten ?? 10000;
+    this.maxAttempts = opts.maxAttempts ?? 20;
   }
 
-  /** Declares a model whose documents carry an outbox, so the recovery poll covers it. */
-  track<T>(model: Model<T>): Model<T> {
+  /**
+   * Declares a model whose documents carry an outbox, so the recovery poll covers it.
+   * `exclusive`: every write of these documents goes through this outbox (no direct updates
+   * anywhere). Then a write decides on the document as this process last wrote it, without reading
+   * it first; the compare-and-set on `writeRev` still catches a write by another process, and the
+   * write is decided again on a fresh read. One database call per write instead of two.
+   */
+  track<T>(model: Model<T>, opts: { exclusive?: boolean } = {}): Model<T> {
     this.models.set(model.collection.collectionName, model);
+    if (opts.exclusive) this.exclusive.add(model.collection.collectionName);
     return model;
   }
 
-  /** The lock key of one document; use it to run other read-modify-writes of that document. */
+  private remember(collection: string, key: string, doc: OutboxDoc | null): void {
+    this.lastWritten.delete(key);
+    if (!doc || !this.exclusive.has(collection)) return;
+    this.lastWritten.set(key, doc);
+    if (this.lastWritten.size > this.lastWrittenMax) this.lastWritten.delete(this.lastWritten.keys().next().value as string);
+  }
+
+  /** The key of one document (for logs, and for DocumentLocks around multi-document work). */
   lockKey(model: { collection: { collectionName: string } }, id: unknown): string {
     return `${model.collection.collectionName}:${String(id)}`;
   }
 
   /**
    * Reads the document, lets `decide` (domain rules) turn it into a change, and writes the change
-   * with its events, all under the document's lock. `decide` may throw a domain error (nothing is
-   * written) or return null (nothing to do). Returns the document after the change.
+   * with its events if the document is still as read; otherwise reads and decides again, so
+   * `decide` must have no side effects. `decide` may throw a domain error (nothing is written) or
+   * return null (nothing to do). Returns the document after the change.
    */
   async transact<T>(
     model: Model<T>,
@@ -144,27 +210,52 @@ export class Outbox {
     decide: (current: T | null) => Change<T> | null | Promise<Change<T> | null>,
     opts: WriteOptions = {},
   ): Promise<{ doc: T | null; events: readonly OutgoingEvent[] }> {
-    const { doc, events } = await this.locks.run(this.lockKey(model, id), async () => {
-      const current = (await model.findById(id).lean()) as T | null;
-      const change = await decide(current);
-      if (!change) return { doc: current, events: [] as readonly OutgoingEvent[] };
-      const { update, dropped } = this.dropPublished(model, current as OutboxDoc | null, withOutbox(change.update, change.events));
-      const updated = (await model
-        .findOneAndUpdate({ _id: id } as FilterQuery<T>, update, {
-          new: true,
-          upsert: opts.upsert ?? current === null,
-        })
-        .lean()) as T | null;
-      this.forget(model.collection.collectionName, id, dropped);
-      return { doc: updated, events: change.events };
-    });
+    const key = this.lockKey(model, id);
+    const { doc, events } = await this.writers.run(key, () => this.writeWhenUnchanged(model, id, decide, opts, key));
     if (doc && events.length && opts.dispatch !== false) await this.afterWrite(model, doc as unknown as OutboxDoc, events, opts);
     return { doc, events };
   }
 
+  private async writeWhenUnchanged<T>(
+    model: Model<T>,
+    id: unknown,
+    decide: (current: T | null) => Change<T> | null | Promise<Change<T> | null>,
+    opts: WriteOptions,
+    key: string,
+  ): Promise<{ doc: T | null; events: readonly OutgoingEvent[] }> {
+    const collection = model.collection.collectionName;
+    for (let attempt = 1; ; attempt++) {
+      const known = attempt === 1 ? this.lastWritten.get(key) : undefined;
+      const current = (known ? structuredClone(known) : await model.findById(id).lean()) as T | null;
+      const change = await decide(current);
+      if (!change) return { doc: current, events: [] };
+      const { update, dropped } = this.dropPublished(model, current as OutboxDoc | null, withOutbox(change.update, change.events));
+      const upsert = opts.upsert ?? current === null;
+      const guarded = { ...update, $inc: { ...((update.$inc as object) ?? {}), writeRev: 1 } } as UpdateQuery<T>;
+      try {
+        const updated = (await model
+          .findOneAndUpdate(unchangedSince(id, current as OutboxDoc | null) as FilterQuery<T>, guarded, { new: true, upsert })
+          .lean()) as T | null;
+        if (updated) {
+          this.forget(collection, id, dropped);
+          this.remember(collection, key, updated as unknown as OutboxDoc);
+          return { doc: updated, events: change.events };
+        }
+        if (current === null && !upsert) return { doc: null, events: change.events }; // nothing to update, as asked
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err; // a duplicate _id: another writer created it first
+      }
+      this.lastWritten.delete(key);
+      if (known) continue; // what this process wrote last is not the latest: read it
+      this.metrics.writeConflicts.labels(collection).inc();
+      if (attempt >= this.maxAttempts) throw new WriteConflictError(key, attempt);
+      await sleep(Math.random() * Math.min(2 ** attempt, 50));
+    }
+  }
+
   /**
-   * Adds to an update (made under the document's lock, right after reading `current`) the removal
-   * of the entries this process already published.
+   * Adds to an update (conditional on `current`, just read) the removal of the entries this process
+   * already published.
    */
   private dropPublished<T>(
     model: Model<T>,
@@ -173,7 +264,7 @@ export class Outbox {
   ): { update: UpdateQuery<T>; dropped: string[] } {
     const done = current ? this.published.get(model.collection.collectionName)?.get(String(current._id)) : undefined;
     if (!current || !done) return { update, dropped: [] };
-    const dropped = [...done.ids];
+    const dropped = [...done.ids.keys()];
     const present = dropped.filter((id) => current.outbox && id in current.outbox);
     if (!present.length) return { update, dropped };
     const unset: Record<string, ''> = { ...((update.$unset as Record<string, ''>) ?? {}) };
@@ -204,9 +295,9 @@ export class Outbox {
     return (await this.transact(model, id, () => ({ update, events }), opts)).doc;
   }
 
-  /** Inserts a new document together with its events (an insert is atomic: no lock needed). */
+  /** Inserts a new document together with its events (an insert is atomic). */
   async create<T>(model: Model<T>, doc: Partial<T>, events: readonly OutgoingEvent[], opts: WriteOptions = {}): Promise<T> {
-    const [created] = await model.create([{ ...doc, outbox: entriesOf(events), outboxCount: events.length }]);
+    const [created] = await model.create([{ ...doc, outbox: entriesOf(events), outboxCount: events.length, writeRev: 1 }]);
     const lean = created.toObject() as T & OutboxDoc;
     if (events.length && opts.dispatch !== false) await this.afterWrite(model, lean, events, opts);
     return lean;
@@ -229,16 +320,7 @@ export class Outbox {
 
   /** Publishes the pending entries of one document, serialised per document. */
   dispatch<T>(model: Model<T>, doc: OutboxDoc): Promise<void> {
-    const key = this.lockKey(model, doc._id);
-    const prev = this.chains.get(key) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.publishEntries(model, doc));
-    this.chains.set(key, next);
-    void next
-      .finally(() => {
-        if (this.chains.get(key) === next) this.chains.delete(key);
-      })
-      .catch(() => undefined);
-    return next;
+    return this.relays.run(this.lockKey(model, doc._id), () => this.publishEntries(model, doc));
   }
 
   private async publishEntries<T>(model: Model<T>, doc: OutboxDoc): Promise<void> {
@@ -254,8 +336,9 @@ export class Outbox {
       await this.publisher.publish(pending.map(([, e]) => ({ topic: e.topic as OutgoingEvent['topic'], key: e.key, value: e.value })));
       if (!this.published.has(collection)) this.published.set(collection, new Map());
       const byDoc = this.published.get(collection)!;
-      const entry = byDoc.get(String(doc._id)) ?? { id: doc._id, ids: new Set<string>() };
-      ids.forEach((id) => entry.ids.add(id));
+      const entry = byDoc.get(String(doc._id)) ?? { id: doc._id, ids: new Map<string, number>() };
+      const at = Date.now();
+      ids.forEach((id) => entry.ids.set(id, at));
       byDoc.set(String(doc._id), entry);
     } catch (err) {
       this.logger.warn('outbox dispatch failed; the recovery poll will retry', { err: String(err), eventIds: ids });
@@ -267,33 +350,45 @@ export class Outbox {
 
   private cleanupChain: Promise<void> = Promise.resolve();
 
-  /** Removes published entries from their documents, under each document's lock (one pass at a time). */
-  cleanup(): Promise<void> {
-    this.cleanupChain = this.cleanupChain.then(() => this.cleanupPass());
+  /** Removes published entries from documents not written since (one pass at a time). */
+  cleanup(olderThanMs = this.cleanupAfterMs): Promise<void> {
+    this.cleanupChain = this.cleanupChain.then(() => this.cleanupPass(olderThanMs));
     return this.cleanupChain;
   }
 
-  private async cleanupPass(): Promise<void> {
+  private async cleanupPass(olderThanMs: number): Promise<void> {
+    const due = Date.now() - olderThanMs;
     for (const [collection, byDoc] of this.published) {
       const model = this.models.get(collection);
       if (!model) continue;
       for (const { id: docId, ids } of [...byDoc.values()]) {
-        const wanted = [...ids];
-        await this.locks
-          .run(this.lockKey(model, docId), async () => {
-            const doc = (await model.collection.findOne({ _id: docId } as never, { projection: { outbox: 1 } })) as OutboxDoc | null;
-            const present = wanted.filter((id) => doc?.outbox && id in doc.outbox);
-            if (present.length) {
-              await model.collection.updateOne(
-                { _id: docId } as never,
-                { $unset: Object.fromEntries(present.map((id) => [`outbox.${id}`, ''])), $inc: { outboxCount: -present.length } } as never,
-              );
-            }
-            this.forget(collection, docId, wanted);
+        const wanted = [...ids].filter(([, at]) => at <= due).map(([id]) => id);
+        if (!wanted.length) continue;
+        await this.writers
+          .run(this.lockKey(model, docId), () => {
+            this.lastWritten.delete(this.lockKey(model, docId));
+            return this.removeEntries(model, collection, docId, wanted);
           })
           .catch((err) => this.logger.warn('outbox cleanup failed; the next pass retries', { err: String(err), collection, docId }));
       }
     }
+  }
+
+  /** One conditional removal; when another process changed the document meanwhile, the next pass retries. */
+  private async removeEntries<T>(model: Model<T>, collection: string, docId: unknown, wanted: string[]): Promise<void> {
+    const doc = (await model.collection.findOne({ _id: docId } as never, { projection: { outbox: 1, writeRev: 1 } })) as OutboxDoc | null;
+    const present = wanted.filter((id) => doc?.outbox && id in doc.outbox);
+    if (present.length) {
+      const res = await model.collection.updateOne(
+        unchangedSince(docId, doc) as never,
+        {
+          $unset: Object.fromEntries(present.map((id) => [`outbox.${id}`, ''])),
+          $inc: { outboxCount: -present.length, writeRev: 1 },
+        } as never,
+      );
+      if (!res.matchedCount) return;
+    }
+    this.forget(collection, docId, wanted);
   }
 
   /** One recovery pass over every tracked collection; returns how many events it published. */
@@ -352,7 +447,7 @@ export class Outbox {
     this.cleanupTimer = undefined;
     await this.polling;
     await this.cleaning;
-    await Promise.allSettled([...this.chains.values()]);
-    await this.cleanup();
+    await this.relays.drain();
+    await this.cleanup(0);
   }
 }

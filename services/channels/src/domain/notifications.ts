@@ -1,6 +1,7 @@
 /**
  * Channel-specific messages for the people a lifecycle change or a block affects, rendered from the
- * channel's effective templates in each of its languages (falling back as pickText does).
+ * channel's effective templates in each of its languages (falling back as pickText does), and the
+ * sync-monitor's delay and recovery notices (sync.notice) turned into the same messages.
  */
 import { effectiveConfig, isTextByLanguage, pickText, render, type ConfigVersion } from './config';
 
@@ -13,7 +14,7 @@ export type Audience = (typeof AUDIENCES)[number];
 export const RECIPIENTS_PER_NOTIFICATION = 500;
 
 export interface NotificationDraft {
-  kind: NotificationKind;
+  kind: NotificationKind | SyncNoticeKind;
   audience: Audience;
   language: string;
   subject: string;
@@ -85,6 +86,90 @@ export function buildNotifications(
           part: `${audience}:${language}:${i}`,
         }),
       );
+    }
+  }
+  return drafts;
+}
+
+// ---- sync notices (sync.notice) ------------------------------------------------------------------
+
+export const SYNC_NOTICE_KINDS = ['propagation_delayed', 'propagation_recovered'] as const;
+export type SyncNoticeKind = (typeof SYNC_NOTICE_KINDS)[number];
+export const SYNC_NOTICE_AUDIENCES = ['admin', 'customer'] as const satisfies readonly Audience[];
+export type SyncNoticeAudience = (typeof SYNC_NOTICE_AUDIENCES)[number];
+
+/** Channel of the notifications for every admin (a notice with no channel); no channel code can be `*`. */
+export const ALL_CHANNELS = '*';
+
+/**
+ * Customer texts of the notices besides English. The notice carries its English subject and message,
+ * which are used as they are; a channel language with no text here gets the English one.
+ */
+const SYNC_NOTICE_TEXTS: Record<SyncNoticeKind, Record<string, { subject: string; message: string }>> = {
+  propagation_delayed: {
+    de: {
+      subject: 'Einige Änderungen verzögern sich',
+      message:
+        'Eine Änderung an Ihrem Konto oder Warenkorb braucht länger als üblich, um überall zu erscheinen. Wir kümmern uns darum; Sie müssen nichts tun.',
+    },
+    fr: {
+      subject: 'Certaines modifications sont retardées',
+      message:
+        'Une modification de votre compte ou de votre panier met plus de temps que d’habitude à apparaître partout. Nous nous en occupons ; vous n’avez rien à faire.',
+    },
+  },
+  propagation_recovered: {
+    de: {
+      subject: 'Verzögerte Änderungen sind jetzt aktuell',
+      message: 'Die verzögerte Änderung ist jetzt auf allen Kanälen sichtbar.',
+    },
+    fr: {
+      subject: 'Les modifications retardées sont à jour',
+      message: 'La modification retardée est désormais visible sur tous les canaux.',
+    },
+  },
+};
+
+export interface SyncNoticeText {
+  kind: SyncNoticeKind;
+  audience: SyncNoticeAudience;
+  subject: string;
+  message: string;
+}
+
+/**
+ * The messages of one notice: for admins one English message; for customers one per language of the
+ * channel (de-CH and de-AT share the de text, languages without a text share the English one), with
+ * the recipients chunked as for the other notifications.
+ */
+export function buildSyncNoticeNotifications(
+  notice: SyncNoticeText,
+  languages: readonly string[],
+  customerIds: readonly string[],
+): NotificationDraft[] {
+  const base = { kind: notice.kind, audience: notice.audience };
+  if (notice.audience === 'admin')
+    return [{ ...base, language: 'en', subject: notice.subject, message: notice.message, recipientIds: [], part: 'admin:en:0' }];
+  const texts: Record<string, { subject: string; message: string }> = {
+    ...SYNC_NOTICE_TEXTS[notice.kind],
+    en: { subject: notice.subject, message: notice.message },
+  };
+  const messages = Object.fromEntries(Object.entries(texts).map(([lang, t]) => [lang, t.message]));
+  const byLanguage = new Set<string>();
+  for (const lang of languages.length ? languages : ['en']) {
+    const picked = pickText(messages, lang);
+    if (picked) byLanguage.add(picked.language);
+  }
+  const drafts: NotificationDraft[] = [];
+  for (const language of byLanguage) {
+    for (let i = 0, part = 0; i < customerIds.length; i += RECIPIENTS_PER_NOTIFICATION, part++) {
+      drafts.push({
+        ...base,
+        language,
+        ...texts[language],
+        recipientIds: customerIds.slice(i, i + RECIPIENTS_PER_NOTIFICATION),
+        part: `customer:${language}:${part}`,
+      });
     }
   }
   return drafts;

@@ -7,7 +7,7 @@ import { appliedEventsPath, outboxPaths } from '@omnimall/service-kit';
 import type { ChannelState, Checklists } from '../domain/lifecycle';
 import type { ChannelKind } from '../domain/registry';
 import type { ConfigEntry } from '../domain/config';
-import type { Audience, NotificationKind } from '../domain/notifications';
+import type { Audience, NotificationKind, SyncNoticeKind } from '../domain/notifications';
 import type { DeliveryEventType } from '../domain/delivery';
 
 const Mixed = Schema.Types.Mixed;
@@ -147,8 +147,9 @@ const channelCustomerSchema = new Schema<ChannelCustomerDoc>(
 
 export interface NotificationDoc {
   _id: string;
+  /** A channel code, or `*` (ALL_CHANNELS) for a sync notice to every admin. */
   channel: string;
-  kind: NotificationKind;
+  kind: NotificationKind | SyncNoticeKind;
   audience: Audience;
   language: string;
   subject: string;

@@ -62,7 +62,7 @@ export async function startShop(): Promise<Shop> {
               version: ev.envelope.aggregateVersion,
             },
           },
-          { upsert: true, lock: false },
+          { upsert: true },
         );
       },
     },

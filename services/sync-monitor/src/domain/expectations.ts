@@ -2,7 +2,8 @@ import type { TopicSpec } from '@omnimall/contracts';
 import type { Expectation } from './propagation';
 
 /** Topics whose envelopes the monitor tracks: every catalogue topic with consumers, except the acks themselves and probes. */
-export const NOT_TRACKED = new Set(['sync.applied', 'platform.probe']);
+// sync.notice is the monitor's own fallback channel: escalating a late notice would send more notices.
+export const NOT_TRACKED = new Set(['sync.applied', 'platform.probe', 'sync.notice']);
 
 export function trackedTopics(catalogue: readonly TopicSpec[]): string[] {
   return catalogue.filter((t) => t.consumers.length > 0 && !NOT_TRACKED.has(t.name)).map((t) => t.name);
