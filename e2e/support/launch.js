@@ -17,7 +17,6 @@
  */
 'use strict';
 const path = require('node:path');
-const { setTimeout } = require('node:timers');
 
 const service = process.argv[2];
 const tag = process.env.E2E_TAG;
@@ -61,24 +60,5 @@ if (!start) {
   console.error(`unknown service ${service}`);
   process.exit(2);
 }
-start()
-  .then((svc) => {
-    let stopping = false;
-    const shutdown = () => {
-      if (stopping) return;
-      stopping = true;
-      setTimeout(() => process.exit(1), 10_000).unref();
-      svc.stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    };
-    process.once('SIGINT', shutdown);
-    process.once('SIGTERM', shutdown);
-    // The test runner is our parent: if it dies, do not linger.
-    process.on('disconnect', shutdown);
-  })
-  .catch((err) => {
-    console.error(`${service} failed to start: ${err && err.stack ? err.stack : String(err)}`);
-    process.exit(1);
-  });
+// The same process handling as the services' own entry points; the test runner is the IPC parent.
+kit.runService(service, start, { stopTimeoutMs: 10_000 });

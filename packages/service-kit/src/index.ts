@@ -14,5 +14,6 @@ export * from './events/document-lock';
 export * from './events/effect-once';
 export * from './events/consumer';
 export * from './runtime';
+export * from './service-process';
 export * from './auth/tokens';
 export * from './auth/middleware';

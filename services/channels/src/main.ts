@@ -6,10 +6,11 @@ import type { Server } from 'node:http';
 import {
   createHttpApp,
   loadPlatformConfig,
-  ServiceRuntime,
-  TokenVerifier,
   type OutboxOptions,
   type PlatformConfig,
+  runService,
+  ServiceRuntime,
+  TokenVerifier,
 } from '@omnimall/service-kit';
 import { ChannelService } from './application/channel-service';
 import { ConfigStore } from './application/config-store';
@@ -137,26 +138,4 @@ export async function startChannels(config: PlatformConfig, deps: ChannelsDeps =
   }
 }
 
-if (require.main === module) {
-  startChannels(loadPlatformConfig('channels', 4002))
-    .then((svc) => {
-      const shutdown = (signal: string): void => {
-        svc.runtime.logger.info('stopping', { signal });
-        // A consumer stuck on an unreachable database must not keep the process alive forever.
-        setTimeout(() => {
-          svc.runtime.logger.error('stop timed out; exiting');
-          process.exit(1);
-        }, 15_000).unref();
-        svc.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-    })
-    .catch((err) => {
-      console.error(err);
-      process.exit(1);
-    });
-}
+if (require.main === module) runService('channels', () => startChannels(loadPlatformConfig('channels', 4002)));

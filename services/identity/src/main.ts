@@ -3,12 +3,13 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import {
   createHttpApp,
+  type EventConsumer,
   loadPlatformConfig,
+  type PlatformConfig,
+  runService,
   ServiceRuntime,
   TokenSigner,
   TokenVerifier,
-  type EventConsumer,
-  type PlatformConfig,
 } from '@omnimall/service-kit';
 import type { IdentityContext, IdentitySettings } from './application/context';
 import { bootstrapAdmin } from './application/auth';
@@ -116,25 +117,4 @@ export async function startIdentity(config: PlatformConfig, deps: IdentityDeps =
   }
 }
 
-if (require.main === module) {
-  const config = loadPlatformConfig('identity', 4001);
-  startIdentity(config)
-    .then((svc) => {
-      let stopping = false;
-      const shutdown = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        svc.runtime.logger.info('stopping', { signal });
-        svc.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.on('SIGINT', () => shutdown('SIGINT'));
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
-    })
-    .catch((err) => {
-      console.error(`identity failed to start: ${String(err)}`);
-      process.exit(1);
-    });
-}
+if (require.main === module) runService('identity', () => startIdentity(loadPlatformConfig('identity', 4001)));

@@ -8,10 +8,11 @@ import { catalogue, type EventEnvelope, type SyncApplied } from '@omnimall/contr
 import {
   createHttpApp,
   loadPlatformConfig,
-  ServiceRuntime,
-  TokenVerifier,
   type OutboxOptions,
   type PlatformConfig,
+  runService,
+  ServiceRuntime,
+  TokenVerifier,
 } from '@omnimall/service-kit';
 import { ChannelStatus } from './application/channel-status';
 import { ConsumerLag } from './application/consumer-lag';
@@ -142,22 +143,10 @@ export async function startSyncMonitor(config: PlatformConfig, deps: SyncMonitor
 }
 
 if (require.main === module) {
-  startSyncMonitor(loadPlatformConfig('sync-monitor', 4010))
-    .then((svc) => {
+  runService('sync-monitor', () => startSyncMonitor(loadPlatformConfig('sync-monitor', 4010)), {
+    onStarted: (svc) => {
       const addr = svc.server.address();
       if (addr && typeof addr === 'object') svc.runtime.logger.info(`dashboard at http://${addr.address}:${addr.port}/dashboard/`);
-      const shutdown = (signal: string): void => {
-        svc.runtime.logger.info('stopping', { signal });
-        svc.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-    })
-    .catch((err) => {
-      console.error(err);
-      process.exit(1);
-    });
+    },
+  });
 }
