@@ -9,6 +9,7 @@ import {
   decideSweep,
   errorClass,
   groupsFor,
+  isFirstSuccess,
   laggingServices,
   percentile,
   serviceOfGroup,
@@ -80,6 +81,18 @@ describe('propagation tracking', () => {
     expect(t.state).toBe('complete');
     expect(t.open).toBe(false);
     expect(affectedChannels(t)).toEqual(['mobile', 'web']);
+  });
+
+  it('counts only the first success of a group as propagation lag, not its ack of a re-delivery or a failure', () => {
+    let t = applyEnvelope(null, 'cart.cart-changed', env, null, exp, 10_001);
+    const failed = ack({ outcome: 'failed', error: 'Error: down' });
+    expect(isFirstSuccess(t, failed)).toBe(false);
+    t = applyAck(t, failed, exp, 10_100)!;
+    const first = ack({ appliedAt: 12_900, attempt: 2 });
+    expect(isFirstSuccess(t, first)).toBe(true);
+    t = applyAck(t, first, exp, 12_900)!;
+    expect(isFirstSuccess(t, ack({ appliedAt: 13_500 }))).toBe(false);
+    expect(isFirstSuccess(t, ack({ consumer: 'channels.cart-activity' }))).toBe(true);
   });
 
   it('ignores an ack already recorded, and accepts an ack that arrives before the envelope', () => {

@@ -9,7 +9,7 @@ import {
   applyEnvelope,
   decideSweep,
   groupsFor,
-  isSuccess,
+  isFirstSuccess,
   laggingServices,
   rootCauseOf,
   serviceOfGroup,
@@ -121,6 +121,7 @@ export class Tracker {
     const info: AckInfo = { ...ack, ackId: ack.envelope.eventId, outcome: ack.outcome as AckInfo['outcome'] };
     const exp = this.expectations(ack.topic);
     let recorded = false;
+    let first = false;
     let prev: Tracking | null = null;
     let next: Tracking | null = null;
     await this.rt.outbox.transact(this.store.tracking, ack.ackedEventId, (cur) => {
@@ -128,10 +129,11 @@ export class Tracker {
       next = applyAck(prev, info, exp, Date.now());
       if (!next) return null;
       recorded = true;
+      first = isFirstSuccess(prev, info);
       return { update: { $set: fieldsOf(next) }, events: this.resolutionEvents(prev, next) };
     });
     if (!recorded) return false;
-    if (isSuccess(info.outcome) && info.outcome === 'applied') {
+    if (first && info.outcome === 'applied') {
       const lagMs = ack.appliedAt - ack.occurredAt;
       const consumer = serviceOfGroup(ack.consumer);
       this.windows.add({ at: ack.appliedAt, lagMs, type: ack.ackedType, consumer, group: ack.consumer, channel: ack.channel }, Date.now());

@@ -228,6 +228,15 @@ export function applyAck(current: Tracking | null, ack: AckInfo, exp: Expectatio
   return settle({ ...t, acks: [...t.acks, rec], retries }, now);
 }
 
+/**
+ * Whether an ack is the first success of its consumer group for the event. Only those count as
+ * propagation lag: a later success (the group's ack of a re-delivery, or of a replay) measures the
+ * retry, not how long the change took to reach that consumer.
+ */
+export function isFirstSuccess(before: Pick<Tracking, 'acks'> | null, ack: Pick<AckInfo, 'consumer' | 'outcome'>): boolean {
+  return isSuccess(ack.outcome) && !before?.acks.some((a) => a.group === ack.consumer && isSuccess(a.outcome));
+}
+
 /** The error class of an ack error `Name: message` (the kit's format). */
 export function errorClass(error: string | null | undefined): string {
   if (!error) return 'unknown';
