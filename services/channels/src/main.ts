@@ -21,6 +21,9 @@ import { WebhookDelivery, type DeliveryOptions } from './delivery/webhook-delive
 import { cartChangedHandler } from './events/cart-changed';
 import { channelChangedHandler } from './events/channel-changed-handler';
 import { customerStatusHandler } from './events/customer-status';
+import { orderStatusHandler } from './events/order-status';
+import { promotionLifecycleHandler } from './events/promotion-lifecycle';
+import { stockLevelHandler } from './events/stock-level';
 import { syncNoticeHandler } from './events/sync-notice';
 import { buildApi } from './http/routes';
 import { createStore, type Store } from './store/models';
@@ -96,6 +99,26 @@ export async function startChannels(config: PlatformConfig, deps: ChannelsDeps =
       runtime.consume({
         group: `${prefix}.sync-notices`,
         handlers: { 'sync.notice': syncNoticeHandler(notifications) },
+        dedupe: 'inbox',
+        fromBeginning,
+      }),
+      // Stock, promotions and order status for partner endpoints: the effect is the delivery
+      // documents, whose ids derive from the event id, so the inbox plus those ids make it once.
+      runtime.consume({
+        group: `${prefix}.stock-levels`,
+        handlers: { 'inventory.stock-level': stockLevelHandler(delivery) },
+        dedupe: 'inbox',
+        fromBeginning,
+      }),
+      runtime.consume({
+        group: `${prefix}.promotions`,
+        handlers: { 'promotions.promotion-lifecycle': promotionLifecycleHandler(delivery) },
+        dedupe: 'inbox',
+        fromBeginning,
+      }),
+      runtime.consume({
+        group: `${prefix}.order-status`,
+        handlers: { 'orders.order-status': orderStatusHandler(delivery) },
         dedupe: 'inbox',
         fromBeginning,
       }),

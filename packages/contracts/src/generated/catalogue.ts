@@ -1392,7 +1392,7 @@ export const catalogue: readonly TopicSpec[] = [
         {
           "name": "eventType",
           "type": "string",
-          "doc": "cart.changed, channel.changed, notification"
+          "doc": "cart.changed, channel.changed, notification, stock.level, promotion.lifecycle, order.status"
         },
         {
           "name": "sourceEventId",
@@ -2628,6 +2628,378 @@ export const catalogue: readonly TopicSpec[] = [
             "type": "array",
             "items": "string"
           }
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "inventory.stock-level",
+    "description": "The sellable stock of one SKU on one channel changed (available quantity, in/low/out of stock). Producer is the planned inventory service; nothing produces it yet.",
+    "key": "aggregateId (<channel>:<sku>)",
+    "value": "omnimall.inventory.StockLevelChanged",
+    "producer": "inventory",
+    "consumers": [
+      "channels",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "StockLevelChanged",
+    "schemaFile": "schemas/avro/inventory/StockLevelChanged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "StockLevelChanged",
+      "namespace": "omnimall.inventory",
+      "doc": "The stock of one SKU as one channel may sell it, after a change (full state). Aggregate id is `<channel>:<sku>`.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "channel",
+          "type": "string",
+          "doc": "Code of the channel the level applies to."
+        },
+        {
+          "name": "sku",
+          "type": "string"
+        },
+        {
+          "name": "availableQuantity",
+          "type": "int",
+          "doc": "Units the channel may sell now; not negative."
+        },
+        {
+          "name": "status",
+          "type": {
+            "type": "enum",
+            "name": "StockStatus",
+            "symbols": [
+              "in_stock",
+              "low_stock",
+              "out_of_stock"
+            ]
+          }
+        },
+        {
+          "name": "location",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "Warehouse or store the level refers to; null for the channel's total."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "promotions.promotion-lifecycle",
+    "description": "A promotion started or ended on the channels it applies to. Producer is the planned promotions service; nothing produces it yet.",
+    "key": "aggregateId (promotionId)",
+    "value": "omnimall.promotions.PromotionLifecycle",
+    "producer": "promotions",
+    "consumers": [
+      "channels",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "PromotionLifecycle",
+    "schemaFile": "schemas/avro/promotions/PromotionLifecycle.avsc",
+    "avro": {
+      "type": "record",
+      "name": "PromotionLifecycle",
+      "namespace": "omnimall.promotions",
+      "doc": "A promotion started or ended on the channels it applies to. Aggregate id is the promotion id.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "promotionId",
+          "type": "string"
+        },
+        {
+          "name": "name",
+          "type": "string"
+        },
+        {
+          "name": "phase",
+          "type": {
+            "type": "enum",
+            "name": "PromotionPhase",
+            "symbols": [
+              "started",
+              "ended"
+            ]
+          }
+        },
+        {
+          "name": "channels",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "doc": "Codes of the channels the promotion applies to."
+        },
+        {
+          "name": "startsAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        },
+        {
+          "name": "endsAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "orders.order-status",
+    "description": "An order moved to a new status (placed, paid, shipped, delivered, cancelled, returned). Producer is the order management system, a planned service; nothing produces it yet.",
+    "key": "aggregateId (orderId)",
+    "value": "omnimall.orders.OrderStatusChanged",
+    "producer": "orders",
+    "consumers": [
+      "channels",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "OrderStatusChanged",
+    "schemaFile": "schemas/avro/orders/OrderStatusChanged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "OrderStatusChanged",
+      "namespace": "omnimall.orders",
+      "doc": "An order moved to a new status in the order management system. Aggregate id is the global order id.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "orderId",
+          "type": "string",
+          "doc": "Global order id."
+        },
+        {
+          "name": "customerId",
+          "type": "string",
+          "doc": "Global customer id."
+        },
+        {
+          "name": "channel",
+          "type": "string",
+          "doc": "Code of the channel the order was placed on."
+        },
+        {
+          "name": "status",
+          "type": {
+            "type": "enum",
+            "name": "OrderStatus",
+            "symbols": [
+              "placed",
+              "paid",
+              "shipped",
+              "delivered",
+              "cancelled",
+              "returned"
+            ]
+          }
+        },
+        {
+          "name": "occurredAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          },
+          "doc": "When the order reached this status."
         }
       ]
     }

@@ -190,7 +190,7 @@ export interface PartnerDelivery {
   deliveryId: string;
   channel: string;
   endpointId: string;
-  /** cart.changed, channel.changed, notification */
+  /** cart.changed, channel.changed, notification, stock.level, promotion.lifecycle, order.status */
   eventType: string;
   /** The event the delivery carries. */
   sourceEventId: string;
@@ -322,6 +322,37 @@ export interface IdentityLinked {
   channel: string;
 }
 
+export type StockStatus = 'in_stock' | 'low_stock' | 'out_of_stock';
+
+/** The stock of one SKU as one channel may sell it, after a change (full state). Aggregate id is `<channel>:<sku>`. */
+export interface StockLevelChanged {
+  envelope: EventEnvelope;
+  /** Code of the channel the level applies to. */
+  channel: string;
+  sku: string;
+  /** Units the channel may sell now; not negative. */
+  availableQuantity: number;
+  status: StockStatus;
+  /** Warehouse or store the level refers to; null for the channel's total. */
+  location: null | string;
+}
+
+export type OrderStatus = 'placed' | 'paid' | 'shipped' | 'delivered' | 'cancelled' | 'returned';
+
+/** An order moved to a new status in the order management system. Aggregate id is the global order id. */
+export interface OrderStatusChanged {
+  envelope: EventEnvelope;
+  /** Global order id. */
+  orderId: string;
+  /** Global customer id. */
+  customerId: string;
+  /** Code of the channel the order was placed on. */
+  channel: string;
+  status: OrderStatus;
+  /** When the order reached this status. */
+  occurredAt: number;
+}
+
 /** Produced by a partner system (affiliate or marketplace) on partner.order-status: an order's status in the partner's own ids. The envelope's producer names the partner system, aggregateId is the partner order id. */
 export interface PartnerOrderStatus {
   envelope: EventEnvelope;
@@ -369,6 +400,20 @@ export interface SyncApplied {
   attempt: number;
   /** Error class and message when outcome is failed or dead_lettered. */
   error: null | string;
+}
+
+export type PromotionPhase = 'started' | 'ended';
+
+/** A promotion started or ended on the channels it applies to. Aggregate id is the promotion id. */
+export interface PromotionLifecycle {
+  envelope: EventEnvelope;
+  promotionId: string;
+  name: string;
+  phase: PromotionPhase;
+  /** Codes of the channels the promotion applies to. */
+  channels: Array<string>;
+  startsAt: number;
+  endsAt: number;
 }
 
 /** An event was not applied by every expected consumer service within the business SLA (status opened), or it since was (resolved) or an admin reconciled it by hand (reconciled). */
@@ -433,6 +478,9 @@ export interface TopicValues {
   'catalog.transformation-evidence': TransformationEvidence;
   'catalog.restriction-refused': RestrictionRefused;
   'cart.cart-changed': CartChanged;
+  'inventory.stock-level': StockLevelChanged;
+  'promotions.promotion-lifecycle': PromotionLifecycle;
+  'orders.order-status': OrderStatusChanged;
   'sync.escalation': SyncEscalation;
   'sync.notice': SyncNotice;
 }

@@ -1,6 +1,18 @@
 /** Rules of webhook delivery that need no I/O: which events an endpoint may subscribe to, and retry timing. */
-// Order status, stock and promotion deliveries follow once those topics exist.
-export const DELIVERY_EVENT_TYPES = ['cart.changed', 'channel.changed', 'notification'] as const;
+/**
+ * The kinds an endpoint subscribes to and the topic each comes from: cart.changed (cart.cart-changed),
+ * channel.changed (channels.channel-changed), notification (lifecycle changes and sync.notice),
+ * stock.level (inventory.stock-level), promotion.lifecycle (promotions.promotion-lifecycle, started
+ * and ended) and order.status (orders.order-status).
+ */
+export const DELIVERY_EVENT_TYPES = [
+  'cart.changed',
+  'channel.changed',
+  'notification',
+  'stock.level',
+  'promotion.lifecycle',
+  'order.status',
+] as const;
 export type DeliveryEventType = (typeof DELIVERY_EVENT_TYPES)[number];
 
 /** Retry delay after `attempts` failed attempts: exponential from baseMs, capped at maxMs, ±20 % jitter. */

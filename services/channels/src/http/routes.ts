@@ -436,7 +436,19 @@ export function buildApi(d: RouteDeps): HttpApi {
     auth: true,
     before: [staff],
     params: CodeParams,
-    body: z.object({ url: z.string().max(2048), events: z.array(z.enum(DELIVERY_EVENT_TYPES)).min(1) }).strict(),
+    body: z
+      .object({
+        url: z.string().max(2048),
+        events: z
+          .array(
+            z.enum(DELIVERY_EVENT_TYPES, {
+              error: (iss) => `unknown event kind ${JSON.stringify(iss.input)}; subscribe to ${DELIVERY_EVENT_TYPES.join(', ')}`,
+            }),
+          )
+          .min(1)
+          .describe(`The kinds of event delivered to the endpoint: ${DELIVERY_EVENT_TYPES.join(', ')}`),
+      })
+      .strict(),
     responses: {
       201: {
         description: 'Registered',

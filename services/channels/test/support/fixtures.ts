@@ -43,3 +43,55 @@ export function cartChanged(
     },
   );
 }
+
+/** An inventory.stock-level event as the (planned) inventory service would publish it. */
+export function stockLevel(
+  channel: string,
+  sku: string,
+  version: number,
+  availableQuantity: number,
+  status: 'in_stock' | 'low_stock' | 'out_of_stock' = availableQuantity > 0 ? 'in_stock' : 'out_of_stock',
+) {
+  return newEvent(
+    'inventory.stock-level',
+    {
+      type: 'stock.level_changed',
+      producer: 'inventory',
+      aggregateId: `${channel}:${sku}`,
+      aggregateVersion: version,
+      sourceChannel: channel,
+    },
+    { channel, sku, availableQuantity, status, location: 'wh-berlin' },
+  );
+}
+
+/** A promotions.promotion-lifecycle event as the (planned) promotions service would publish it. */
+export function promotionLifecycle(promotionId: string, phase: 'started' | 'ended', channels: string[], version: number) {
+  return newEvent(
+    'promotions.promotion-lifecycle',
+    { type: `promotion.${phase}`, producer: 'promotions', aggregateId: promotionId, aggregateVersion: version, sourceChannel: null },
+    {
+      promotionId,
+      name: 'Summer sale',
+      phase,
+      channels,
+      startsAt: Date.parse('2025-06-01T00:00:00Z'),
+      endsAt: Date.parse('2025-06-30T23:59:59Z'),
+    },
+  );
+}
+
+/** An orders.order-status event as the (planned) order management system would publish it. */
+export function orderStatus(
+  orderId: string,
+  customerId: string,
+  channel: string,
+  status: 'placed' | 'paid' | 'shipped' | 'delivered' | 'cancelled' | 'returned',
+  version: number,
+) {
+  return newEvent(
+    'orders.order-status',
+    { type: `order.${status}`, producer: 'orders', aggregateId: orderId, aggregateVersion: version, sourceChannel: channel },
+    { orderId, customerId, channel, status, occurredAt: Date.now() },
+  );
+}
