@@ -1,7 +1,7 @@
 /**
  * cart-write-http@300: 300 cart writes per second for 30 s against one cart instance over HTTP on
  * loopback, spread over 3000 customers on two channels (each write: token check, customer, channel
- * and item projections, the cart's document lock, the write with its outbox event, the publish).
+ * and item projections through the gate cache, the compare-and-set write with its outbox event, the publish).
  * Target: p99 <= 20 ms.
  */
 import { Agent, request } from 'node:http';
@@ -9,7 +9,7 @@ import { bearer, uniqueName } from '../../../packages/service-kit/src/testing';
 import { benchWorld, openLoop, percentiles, spawnCart, type BenchRow } from './harness';
 
 const RATE = Number(process.env.CART_BENCH_RATE ?? 300);
-const SECONDS = Number(process.env.CART_BENCH_SECONDS ?? 30);
+const SECONDS = Number(process.env.CART_BENCH_SECONDS ?? process.env.BENCH_SECONDS ?? 30);
 const WARMUP_SECONDS = 3;
 const CUSTOMERS = 3000;
 const SKUS = Array.from({ length: 20 }, (_, i) => `SKU-${i}`);

@@ -11,6 +11,8 @@ import { benchWorld, openLoop, percentiles } from './harness';
 
 const RATE = Number(process.env.CART_BENCH_RATE ?? 20);
 const SECONDS = Number(process.env.CART_BENCH_SECONDS ?? 5);
+/** Distinct customers written in turn (cart-write-http: 3000 at 300/s, i.e. each cart every 10 s). */
+const CUSTOMERS = Number(process.env.CART_BENCH_CUSTOMERS ?? 500);
 
 async function main(): Promise<void> {
   const world = await benchWorld();
@@ -40,7 +42,7 @@ async function main(): Promise<void> {
     const proto = Collection.prototype as unknown as Record<string, unknown>;
     for (const n of ['insertOne', 'findOne', 'findOneAndUpdate', 'updateOne', 'deleteOne']) wrap(proto, n, n);
     wrap(FindCursor.prototype as unknown as Record<string, unknown>, 'toArray', 'find');
-    const tokens = await Promise.all(Array.from({ length: 500 }, (_, i) => bearer({ sub: `prof-${uid}-${i}` })));
+    const tokens = await Promise.all(Array.from({ length: CUSTOMERS }, (_, i) => bearer({ sub: `prof-${uid}-${i}` })));
     const agent = new Agent({ keepAlive: true });
     const { port } = new URL(cart.url);
     const write = (i: number): Promise<boolean> =>
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
             port,
             method: 'POST',
             path: '/cart/lines',
-            headers: { authorization: tokens[i % 500], 'x-channel-code': `web-${uid}`, 'content-type': 'application/json' },
+            headers: { authorization: tokens[i % CUSTOMERS], 'x-channel-code': `web-${uid}`, 'content-type': 'application/json' },
           },
           (res) => {
             res.resume();

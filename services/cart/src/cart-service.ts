@@ -13,6 +13,7 @@ import {
 } from './domain/trading';
 import { cartChanged } from './events/cart-changed';
 import { itemId, type CartDoc, type CartModels } from './store/models';
+import type { ProjectionCache } from './store/projection-cache';
 
 /** Whose cart a request acts on: a logged-in customer, or an anonymous device. */
 export interface CartOwner {
@@ -30,32 +31,31 @@ export interface CartView extends PricedCart {
 
 /**
  * The use cases behind the HTTP API: view a cart priced for a channel, and change it. Every check
- * reads only local projections; every change runs under the cart's document lock through the outbox,
- * so the new state and its CartChanged event are committed together and no concurrent write is lost.
+ * reads only local projections, through the process's short-lived gate cache (see
+ * store/projection-cache.ts); every change is a compare-and-set through the outbox, so the new state
+ * and its CartChanged event are committed together and no concurrent write is lost.
  */
 export class CartService {
   constructor(
     private readonly m: CartModels,
     private readonly outbox: Outbox,
+    private readonly projections: ProjectionCache,
   ) {}
 
   private async customer(owner: CartOwner): Promise<CustomerView | null> {
-    return owner.customerId ? await this.m.Customer.findById(owner.customerId).lean() : null;
-  }
-
-  private async channel(code: string): Promise<ChannelView | null> {
-    return await this.m.Channel.findById(code).lean();
+    return owner.customerId ? await this.projections.customers.get(owner.customerId) : null;
   }
 
   private async items(channel: string, skus: string[]): Promise<Map<string, ItemView>> {
-    if (!skus.length) return new Map();
-    const docs = await this.m.Item.find({ _id: { $in: skus.map((s) => itemId(channel, s)) } }).lean();
-    return new Map(docs.map((d) => [d.sku, d]));
+    const found = await this.projections.items.getMany(skus.map((s) => itemId(channel, s)));
+    const out = new Map<string, ItemView>();
+    for (const item of found.values()) if (item) out.set(item.sku, item);
+    return out;
   }
 
   /** Customer and channel gates for any use of the cart on a channel. */
   private async gate(owner: CartOwner, code: string | null): Promise<ChannelView | null> {
-    const [customer, channel] = await Promise.all([this.customer(owner), code ? this.channel(code) : null]);
+    const [customer, channel] = await Promise.all([this.customer(owner), code ? this.projections.channels.get(code) : null]);
     assertCustomerMayTrade(customer);
     if (!code) return null;
     const ch = assertChannelTrades(code, channel);
@@ -85,26 +85,37 @@ export class CartService {
     };
   }
 
+  /** The cart's content only (not its outbox), as stored. */
+  private async cartContent(cartId: string): Promise<Pick<CartDoc, 'lines' | 'wishlist' | 'version'> | null> {
+    return (await this.m.Cart.collection.findOne({ _id: cartId } as never, {
+      projection: { lines: 1, wishlist: 1, version: 1 },
+    })) as Pick<CartDoc, 'lines' | 'wishlist' | 'version'> | null;
+  }
+
   async view(owner: CartOwner, channel: string | null): Promise<CartView> {
-    const [ch, doc] = await Promise.all([this.gate(owner, channel), this.m.Cart.findById(owner.cartId).lean()]);
+    const [ch, doc] = await Promise.all([this.gate(owner, channel), this.cartContent(owner.cartId)]);
     return this.render(owner, doc, ch);
   }
 
   async currentVersion(owner: CartOwner, channel: string | null): Promise<number> {
     await this.gate(owner, channel);
-    return (await this.m.Cart.findById(owner.cartId, { version: 1 }).lean())?.version ?? 0;
+    const doc = (await this.m.Cart.collection.findOne({ _id: owner.cartId } as never, { projection: { version: 1 } })) as {
+      version?: number;
+    } | null;
+    return doc?.version ?? 0;
   }
 
   /**
    * Applies one command on a channel. `ifMatch` (the version from an ETag) makes the write
-   * conditional: it is compared under the lock, so of two writers holding the same view one wins and
-   * the other gets 412 cart_version_mismatch.
+   * conditional: it is compared with the version the compare-and-set writes over, so of two writers
+   * holding the same view one wins and the other gets 412 cart_version_mismatch. The reply is rendered
+   * from the document the write returned (no second read of the cart).
    */
   async change(owner: CartOwner, channel: string, cmd: CartCommand, opts: { ifMatch?: number; correlationId?: string }): Promise<CartView> {
     const needsItem = cmd.kind === 'add' || (cmd.kind === 'set' && cmd.quantity > 0);
     const [ch, item] = await Promise.all([
       this.gate(owner, channel),
-      needsItem ? this.m.Item.findById(itemId(channel, cmd.sku)).lean() : null,
+      needsItem ? this.projections.items.get(itemId(channel, cmd.sku)) : null,
     ]);
     if (needsItem) assertItemSellable(cmd.sku, item, ch!);
     const { doc } = await this.transact(owner.cartId, (cur) => {

@@ -2,10 +2,11 @@ import type { Server } from 'node:http';
 import { createHttpApp, loadPlatformConfig, ServiceRuntime, TokenVerifier, type PlatformConfig } from '@omnimall/service-kit';
 import { CartService } from './cart-service';
 import { mergeHandlers } from './events/merges';
-import { projectionHandlers } from './events/projections';
+import { gateCacheHandlers, projectionHandlers } from './events/projections';
 import { cartApi } from './http/routes';
 import { SessionHub } from './push/session-hub';
 import { cartModels, type CartModels } from './store/models';
+import { DEFAULT_GATE_CACHE_MS, ProjectionCache } from './store/projection-cache';
 
 export interface CartDeps {
   /** Verifies customers' access tokens (default: AUTH_PUBLIC_KEY / AUTH_PUBLIC_KEY_FILE). */
@@ -17,6 +18,11 @@ export interface CartDeps {
   groupPrefix?: string;
   /** Where the shared groups start the first time they run (default: the beginning of each topic). */
   fromBeginning?: boolean;
+  /**
+   * How long a gate may serve a projection after reading it from the database (ms; default
+   * CART_GATE_CACHE_MS or 1000; 0 turns the gate cache off). See store/projection-cache.ts.
+   */
+  gateCacheMs?: number;
 }
 
 export interface CartInstance {
@@ -25,6 +31,7 @@ export interface CartInstance {
   server: Server;
   models: CartModels;
   hub: SessionHub;
+  projections: ProjectionCache;
   url: string;
   stop(): Promise<void>;
 }
@@ -40,7 +47,10 @@ export async function startCart(config: PlatformConfig, deps: CartDeps = {}): Pr
     const models = cartModels(runtime.db);
     runtime.outbox.track(models.Cart, { exclusive: true });
     const hub = new SessionHub(runtime.logger);
-    const carts = new CartService(models, runtime.outbox);
+    const projections = new ProjectionCache(models, {
+      ttlMs: deps.gateCacheMs ?? Number(process.env.CART_GATE_CACHE_MS ?? DEFAULT_GATE_CACHE_MS),
+    });
+    const carts = new CartService(models, runtime.outbox, projections);
     const app = createHttpApp({
       service: 'cart',
       logger: runtime.logger,
@@ -52,7 +62,12 @@ export async function startCart(config: PlatformConfig, deps: CartDeps = {}): Pr
     const prefix = deps.groupPrefix ?? 'cart';
     const fromBeginning = deps.fromBeginning ?? true;
     await Promise.all([
-      runtime.consume({ group: `${prefix}.projections`, handlers: projectionHandlers(models), dedupe: 'in-document', fromBeginning }),
+      runtime.consume({
+        group: `${prefix}.projections`,
+        handlers: projectionHandlers(models, projections),
+        dedupe: 'in-document',
+        fromBeginning,
+      }),
       // Merge handlers are idempotent on their own (mergedSources marks); the inbox saves the work of a replay.
       runtime.consume({ group: `${prefix}.merge`, handlers: mergeHandlers(runtime.outbox, models), dedupe: 'inbox', fromBeginning }),
       // Push fan-out: a group per instance, so every instance sees every change; only changes from now
@@ -64,6 +79,19 @@ export async function startCart(config: PlatformConfig, deps: CartDeps = {}): Pr
         fromBeginning: false,
         acknowledge: true,
       }),
+      // Gate cache: a group per instance as well, so each instance sees every projection change
+      // (the shared projections group gives it only some partitions). No database, no acks.
+      ...(projections.enabled
+        ? [
+            runtime.consume({
+              group: `${prefix}.gates.${config.instanceId}`,
+              handlers: gateCacheHandlers(projections),
+              dedupe: 'in-document',
+              fromBeginning: false,
+              acknowledge: false,
+            }),
+          ]
+        : []),
     ]);
 
     const server = await runtime.listen(app);
@@ -75,6 +103,7 @@ export async function startCart(config: PlatformConfig, deps: CartDeps = {}): Pr
       server,
       models,
       hub,
+      projections,
       url,
       stop: async () => {
         hub.closeAll();

@@ -153,13 +153,14 @@ export class Simulator {
 
 /** A cart instance for tests: its own database unless `dbName` is shared (two instances), its own groups. */
 export async function startTestCart(
-  opts: { dbName?: string; groupPrefix?: string; config?: Partial<PlatformConfig> } = {},
+  opts: { dbName?: string; groupPrefix?: string; config?: Partial<PlatformConfig>; gateCacheMs?: number } = {},
 ): Promise<CartInstance> {
   const { verifier } = await testTokens();
   return startCart(testConfig('cart', { ...(opts.dbName ? { dbName: opts.dbName } : {}), ...opts.config }), {
     verifier,
     groupPrefix: opts.groupPrefix ?? uniqueName('cart'),
     fromBeginning: false,
+    gateCacheMs: opts.gateCacheMs,
   });
 }
 

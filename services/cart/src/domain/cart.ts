@@ -2,7 +2,7 @@ import { UnprocessableError } from '@omnimall/service-kit';
 
 /**
  * The cart and wishlist as pure data, and every rule that changes them. No I/O here: the HTTP
- * handlers and the merge handlers load a cart, call these functions under the cart's document lock,
+ * handlers and the merge handlers load a cart, call these functions inside the outbox's compare-and-set,
  * and write what they return.
  */
 export interface CartLine {

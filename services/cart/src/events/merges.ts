@@ -9,7 +9,7 @@ const MERGE_MARKS_KEPT = 50;
 
 /**
  * Moves everything in cart `sourceId` into cart `targetId`, without multi-document transactions and
- * safely under crashes and replays, in three single-document steps (each under its document lock):
+ * safely under crashes and replays, in three single-document steps (each an outbox compare-and-set):
  *  1. take: the source's lines and wishlist move into `pendingMerge` on the source document, which
  *     is emptied (CartChanged `cleared`). If a pendingMerge is already there (a crash or a replay
  *     after step 1), it is reused, so nothing is taken twice;
