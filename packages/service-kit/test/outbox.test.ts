@@ -85,6 +85,38 @@ describe('transactional outbox against the real stack', () => {
     }
   });
 
+  it('reaches an unpublished entry even when more documents than one poll batch wait for their cleanup', async () => {
+    const rt = await ServiceRuntime.start({
+      config: testConfig('kit-outbox'),
+      produces: ['platform.probe'],
+      // Published entries stay (no cleanup yet); the poll reads 3 documents at a time and runs only when called.
+      outbox: { graceMs: 0, batchSize: 3, cleanupAfterMs: 3_600_000, pollIntervalMs: 3_600_000 },
+    });
+    try {
+      const Probe = rt.outbox.track(probeModel(rt.db));
+      const prefix = uniqueName('paged');
+      const probe = (id: string) =>
+        newEvent(
+          'platform.probe',
+          { type: 'probe.changed', producer: 'kit', aggregateId: id, aggregateVersion: 1 },
+          { sequence: 1, payload: '' },
+        );
+      for (const n of [1, 2, 3, 4, 5])
+        await rt.outbox.update(Probe, `${prefix}-a${n}`, { $set: { version: 1 } }, [probe(`${prefix}-a${n}`)], {
+          awaitPublish: true,
+          upsert: true,
+        });
+      const lost = `${prefix}-z`;
+      await rt.outbox.update(Probe, lost, { $set: { version: 1 } }, [probe(lost)], { dispatch: false, upsert: true }); // as if the process died here
+      // Pass 1 reads a1..a3 (already published), pass 2 reads a4, a5 and z, and publishes z.
+      expect(await rt.outbox.recover()).toBe(0);
+      expect(await rt.outbox.recover()).toBe(1);
+      await waitFor(() => eventsOf(lost).length === 1, 'the lost event on Kafka');
+    } finally {
+      await rt.stop();
+    }
+  });
+
   it('decides again when another writer changed the document between read and write, and gives up after maxAttempts', async () => {
     const rt = await ServiceRuntime.start({ config: testConfig('kit-outbox'), produces: [], outbox: { maxAttempts: 3 } });
     try {

@@ -104,6 +104,9 @@ function unchangedSince(id: unknown, current: OutboxDoc | null): Record<string, 
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Documents a cleanup pass works on at once. */
+const CLEANUP_WIDTH = 8;
+
 /** What a decision on the current document wants to do: an update and the events it causes. */
 export interface Change<T> {
   update: UpdateQuery<T>;
@@ -138,6 +141,8 @@ export class Outbox {
   /** key → the document as this process last wrote it (exclusive collections only; bounded, oldest first out). */
   private readonly lastWritten = new Map<string, OutboxDoc>();
   private readonly lastWrittenMax: number;
+  /** collection → the _id after which the next recovery pass continues. */
+  private readonly pollFrom = new Map<string, unknown>();
   private readonly writers = new KeyedQueue();
   private readonly relays = new KeyedQueue();
   private readonly inFlight = new Set<string>();
@@ -358,25 +363,42 @@ export class Outbox {
 
   private async cleanupPass(olderThanMs: number): Promise<void> {
     const due = Date.now() - olderThanMs;
+    const work: Array<() => Promise<void>> = [];
     for (const [collection, byDoc] of this.published) {
       const model = this.models.get(collection);
       if (!model) continue;
       for (const { id: docId, ids } of [...byDoc.values()]) {
         const wanted = [...ids].filter(([, at]) => at <= due).map(([id]) => id);
         if (!wanted.length) continue;
-        await this.writers
-          .run(this.lockKey(model, docId), () => {
-            this.lastWritten.delete(this.lockKey(model, docId));
-            return this.removeEntries(model, collection, docId, wanted);
-          })
-          .catch((err) => this.logger.warn('outbox cleanup failed; the next pass retries', { err: String(err), collection, docId }));
+        const key = this.lockKey(model, docId);
+        work.push(() =>
+          this.writers
+            .run(key, () => this.removeEntries(model, collection, key, docId, wanted))
+            .catch((err) => {
+              this.logger.warn('outbox cleanup failed; the next pass retries', { err: String(err), collection, docId });
+            }),
+        );
       }
     }
+    // A few documents at a time: a pass must keep up with the write rate, or entries outlive graceMs.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(CLEANUP_WIDTH, work.length) }, async () => {
+        while (next < work.length) await work[next++]();
+      }),
+    );
   }
 
-  /** One conditional removal; when another process changed the document meanwhile, the next pass retries. */
-  private async removeEntries<T>(model: Model<T>, collection: string, docId: unknown, wanted: string[]): Promise<void> {
-    const doc = (await model.collection.findOne({ _id: docId } as never, { projection: { outbox: 1, writeRev: 1 } })) as OutboxDoc | null;
+  /**
+   * One conditional removal. For an exclusive collection the document this process last wrote is
+   * current unless another process wrote since, which the compare-and-set detects: then one update
+   * suffices, and the remembered copy is kept in step. Otherwise the document is read first. When
+   * the document changed meanwhile, the next pass retries.
+   */
+  private async removeEntries<T>(model: Model<T>, collection: string, key: string, docId: unknown, wanted: string[]): Promise<void> {
+    const known = this.lastWritten.get(key);
+    const doc =
+      known ?? ((await model.collection.findOne({ _id: docId } as never, { projection: { outbox: 1, writeRev: 1 } })) as OutboxDoc | null);
     const present = wanted.filter((id) => doc?.outbox && id in doc.outbox);
     if (present.length) {
       const res = await model.collection.updateOne(
@@ -386,7 +408,20 @@ export class Outbox {
           $inc: { outboxCount: -present.length, writeRev: 1 },
         } as never,
       );
-      if (!res.matchedCount) return;
+      if (!res.matchedCount) {
+        this.lastWritten.delete(key);
+        return;
+      }
+      if (known) {
+        const outbox = { ...known.outbox };
+        for (const id of present) delete outbox[id];
+        this.remember(collection, key, {
+          ...known,
+          outbox,
+          outboxCount: (known.outboxCount ?? 0) - present.length,
+          writeRev: (known.writeRev ?? 0) + 1,
+        });
+      }
     }
     this.forget(collection, docId, wanted);
   }
@@ -395,10 +430,18 @@ export class Outbox {
   async recover(): Promise<number> {
     let published = 0;
     for (const [name, model] of this.models) {
+      // In _id order, resuming where the previous pass stopped: documents whose entries are published
+      // and only wait for their cleanup must not hide, batch after batch, one a crash left unpublished.
+      const from = this.pollFrom.get(name);
       const docs = (await model.collection
-        .find({ outboxCount: { $gt: 0 } } as never, { projection: { outbox: 1, outboxCount: 1 } })
+        .find({ outboxCount: { $gt: 0 }, ...(from === undefined ? {} : { _id: { $gt: from } }) } as never, {
+          projection: { outbox: 1, outboxCount: 1 },
+        })
+        .sort({ _id: 1 })
         .limit(this.batchSize)
         .toArray()) as unknown as OutboxDoc[];
+      if (docs.length < this.batchSize) this.pollFrom.delete(name);
+      else this.pollFrom.set(name, docs[docs.length - 1]._id);
       const now = Date.now();
       let depth = 0;
       let oldest = 0;
