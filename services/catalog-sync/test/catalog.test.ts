@@ -1,5 +1,8 @@
 import request from 'supertest';
 import { testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { CatalogContext } from '../src/application/context';
+import { editItem } from '../src/application/commands';
+import { localItemEvent } from '../src/events/outgoing';
 import { adminToken, managerToken, productBody, sellerToken, startHarness, type Harness } from './helpers';
 
 /**
@@ -490,10 +493,121 @@ describe('traceability, channel prices, bulk sync and recovery', () => {
     expect(await h.svc.recovery.runOnce()).toBeGreaterThanOrEqual(1);
     await waitFor(async () => (await decoded('catalog.local-item', key)).length === 2, 'the re-emitted state');
     expect(await h.svc.ctx.m.Pending.countDocuments({ productId: id })).toBe(0);
-    // journal documents whose events were all published are pruned; pending ones never
-    await waitFor(async () => (await h.svc.ctx.m.Journal.countDocuments({ outboxCount: { $gt: 0 } })) === 0, 'the journal to drain');
-    expect(await h.svc.recovery.pruneJournal(0)).toBeGreaterThan(0);
-    expect(await h.svc.ctx.m.Journal.countDocuments({})).toBe(0);
+    // a journal document is deleted once its events are published
+    await waitFor(async () => (await h.svc.ctx.m.Journal.countDocuments({})) === 0, 'the journal to drain');
+  });
+
+  it('prunes a journal document the relay published (not deleted after its own publish); pending ones never', async () => {
+    const { runtime, ctx } = h.svc;
+    const id = `p-prune-${uid}`;
+    await createAndAssign(id, [US]);
+    const item = (await ctx.m.LocalItem.findById(`${US}:${id}-42`).lean())!;
+    const doc = await runtime.outbox.create(
+      ctx.m.Journal,
+      { _id: uniqueName('journal'), kind: 'test', createdAt: new Date() },
+      [localItemEvent(item)],
+      {
+        dispatch: false,
+      },
+    );
+    expect(await h.svc.recovery.pruneJournal(0)).toBe(0); // its event is not published yet
+    await runtime.outbox.dispatch(ctx.m.Journal, doc as never);
+    await runtime.outbox.cleanup(0);
+    expect(await h.svc.recovery.pruneJournal(0)).toBe(1);
+    expect(await ctx.m.Journal.countDocuments({ _id: doc._id })).toBe(0);
+  });
+
+  it('decides on an item another instance changed behind this one’s cached copy: the local edit surfaces as a conflict', async () => {
+    const id = `p-stale-${uid}`;
+    const sku = `${id}-42`;
+    await createAndAssign(id, [DE, US]);
+    // a second instance on the same database (its own item cache) curates the DE item
+    const other = new CatalogContext(h.svc.runtime, h.svc.ctx.m);
+    const edited = await editItem(other, DE, sku, { title: 'Unser Laufschuh' }, []);
+    expect(edited.shown.title).toBe('Unser Laufschuh');
+    expect(edited).not.toHaveProperty('writeToken');
+    // this instance last wrote the item before that edit; the master change must not overwrite it
+    const res = await http()
+      .put(`/products/${id}`)
+      .set('authorization', seller)
+      .send(productBody(id, { id: undefined, title: { en: 'Trail shoe', de: 'Neuer Laufschuh' } }));
+    expect(res.status).toBe(200);
+    const outcomes = Object.fromEntries(
+      res.body.propagation.items.map((i: { channel: string; outcome: string }) => [i.channel, i.outcome]),
+    );
+    expect(outcomes).toMatchObject({ [DE]: 'conflict', [US]: 'updated' });
+    const de = await h.svc.ctx.m.LocalItem.findById(`${DE}:${sku}`).lean();
+    expect(de?.shown.title).toBe('Unser Laufschuh');
+    expect(de?.conflicts.title).toMatchObject({ master: 'Neuer Laufschuh' });
+    expect(await h.svc.ctx.m.Conflict.findById(`${DE}:${sku}|title`).lean()).toMatchObject({ status: 'open', local: 'Unser Laufschuh' });
+    // the events tell the same story: the conflict opened, and the item never showed the master title
+    await waitFor(
+      async () => (await decoded<{ status: string }>('catalog.conflict', `${DE}:${sku}`)).some((c) => c.status === 'open'),
+      'the conflict event',
+    );
+    const titles = (await decoded<{ title: string }>('catalog.local-item', `${DE}:${sku}`)).map((e) => e.title);
+    expect(titles).toEqual(['Laufschuh', 'Unser Laufschuh']);
+  });
+
+  it('writes the local items of a master change in one database call once this instance knows them', async () => {
+    const id = `p-calls-${uid}`;
+    await createAndAssign(id, [DE, US, JP]);
+    const calls: string[] = [];
+    const db = h.svc.runtime.db;
+    db.set('debug', (collection: string, method: string) => calls.push(`${collection}.${method}`));
+    let res;
+    try {
+      res = await http()
+        .put(`/products/${id}`)
+        .set('authorization', seller)
+        .send(
+          productBody(id, {
+            id: undefined,
+            variants: [{ sku: `${id}-42`, attributes: {}, price: { amountMinor: 12345, currency: 'EUR' } }],
+          }),
+        );
+    } finally {
+      db.set('debug', false);
+    }
+    expect(res.status).toBe(200);
+    expect(res.body.propagation.items.map((i: { channel: string }) => i.channel).sort()).toEqual([AT, DE, JP, US].sort());
+    expect(res.body.propagation.items.every((i: { outcome: string }) => ['updated', 'staged'].includes(i.outcome))).toBe(true);
+    expect(calls.filter((c) => c.startsWith('localitems.'))).toEqual(['localitems.bulkWrite']);
+    expect(calls.filter((c) => c.startsWith('evidence.'))).toEqual(['evidence.insertMany']);
+    expect(calls.filter((c) => c.startsWith('products.'))).toEqual(['products.findOneAndUpdate']);
+    const us = await h.svc.ctx.m.LocalItem.findById(`${US}:${id}-42`).lean();
+    expect(us?.shown.price.USD.amountMinor).toBeGreaterThan(0);
+    expect(us?.masterVersion).toBe(2);
+  });
+
+  it('propagates with a rule changed between two master changes (the cached rules are replaced at once)', async () => {
+    const id = `p-rulecache-${uid}`;
+    await createAndAssign(id, [JP]);
+    const mgr = await managerToken('m-jp', [JP]);
+    const put = (category: string) =>
+      http()
+        .put(`/products/${id}`)
+        .set('authorization', seller)
+        .send(productBody(id, { id: undefined, category }));
+    expect((await put('shoes/trail')).status).toBe(200);
+    const rule = await http()
+      .post(`/channels/${JP}/rules`)
+      .set('authorization', admin)
+      .send({
+        name: 'JP categories',
+        mode: 'automatic',
+        fields: ['category'],
+        localeFallbacks: [],
+        fieldMappings: [],
+        attributeTransforms: [],
+        categoryMap: { 'shoes/road': 'kutsu/road' },
+      });
+    expect(rule.status).toBe(201);
+    expect((await put('shoes/road')).status).toBe(200);
+    const item = await http().get(`/channels/${JP}/items/${id}-42`).set('authorization', mgr);
+    expect(item.body.shown.category).toBe('kutsu/road');
+    expect(item.body.ruleVersions).toMatchObject({ [rule.body.rule.id]: 1 });
+    expect(item.body).not.toHaveProperty('writeToken');
   });
 
   it('serves its OpenAPI document', async () => {

@@ -7,16 +7,18 @@ import type { AssignmentDoc, ChannelDoc, EvidenceDoc, LocalItemDoc, RefusalDoc }
 import { refusalEvent } from '../events/outgoing';
 import { applyProjection } from './items';
 import { channelView, propagateProduct } from './propagation';
-import type { CatalogContext } from './context';
+import { mapLimit, type CatalogContext } from './context';
 
 /**
  * Bulk sync: many products into several channels at once (a seller onboarding a catalogue).
  *
- * Products that have no assignment yet take the fast path: their assignments, local items and
- * journal documents are written with insertMany, where each document is atomic on its own and no
- * read-modify-write is at stake (the items are new; a concurrent writer that got there first makes
- * our insert fail on its _id, and that product falls back to the locked path). Products already
- * assigned somewhere go through the normal locked assign-and-propagate path.
+ * Products that have no assignment yet take the fast path: their assignments, local items, evidence
+ * and refusals are written with insertMany (unordered), where each document is atomic on its own and
+ * no read-modify-write is at stake (the items are new; a concurrent writer that got there first
+ * makes our insert fail on its _id, and that product falls back to the locked path). Products
+ * already assigned somewhere are found the same way, by their assignment's insert failing, and go
+ * through the normal locked assign-and-propagate path. Chunks are pipelined: the next one is
+ * projected while the database writes the previous one.
  */
 export const BULK_CHUNK = 500;
 
@@ -45,7 +47,11 @@ export async function bulkAssign(ctx: CatalogContext, p: Principal, codes: strin
       );
     return ch;
   });
-  const products = (await m.Product.find({ _id: { $in: unique } }).lean()) as MasterProduct[];
+  // By _id, several in flight: FerretDB answers `_id: {$in}` by scanning the whole collection.
+  const read = (await mapLimit(unique, 8, (id) =>
+    m.Product.collection.findOne({ _id: id } as never),
+  )) as unknown as (MasterProduct | null)[];
+  const products = read.filter((x): x is MasterProduct => !!x);
   if (products.length !== unique.length) {
     const found = new Set(products.map((x) => x._id));
     throw new NotFoundError(
@@ -65,28 +71,26 @@ export async function bulkAssign(ctx: CatalogContext, p: Principal, codes: strin
       'sellers assign only their own products',
     );
 
-  const existing = new Set(((await m.Assignment.find({ _id: { $in: unique } }, { _id: 1 }).lean()) as { _id: string }[]).map((a) => a._id));
+  // Products assigned somewhere already are found by their assignment's insert failing on its _id
+  // (a scan of the assignments to find them first would read the whole collection).
   const result: BulkResult = { products: products.length, channels: codes, listed: 0, refused: [], failed: [], lockedPath: 0 };
-  const fallback = new Set(products.filter((x) => existing.has(x._id)).map((x) => x._id));
-  const fresh = products.filter((x) => !existing.has(x._id));
+  const fallback = new Set<string>();
 
-  await ctx.withIntent({ kind: 'products', productId: null, itemIds: [], productIds: fresh.map((x) => x._id) }, async () => {
+  await ctx.withIntent({ kind: 'products', productId: null, itemIds: [], productIds: products.map((x) => x._id) }, async () => {
     const [rulesByChannel, rates] = await Promise.all([ctx.rulesOf(codes), ctx.rates()]);
     const now = new Date();
     const publishes: Promise<void>[] = [];
-    for (let i = 0; i < fresh.length; i += BULK_CHUNK) {
-      const chunk = fresh.slice(i, i + BULK_CHUNK);
-      const assignments: AssignmentDoc[] = [];
-      const items: LocalItemDoc[] = [];
-      const events: OutgoingEvent[] = [];
-      const refusals: RefusalDoc[] = [];
-      const evidence: EvidenceDoc[] = [];
+    const views = new Map(targets.map((ch) => [ch._id, channelView(ch)]));
+
+    /** The documents and events of one chunk (pure). */
+    const prepare = (chunk: MasterProduct[]): ChunkDocs => {
+      const docs: ChunkDocs = { assignments: [], items: [], events: [], refusals: [], evidence: [], failed: [] };
       for (const product of chunk) {
         const a: AssignmentDoc = { _id: product._id, sellerId: product.sellerId, channels: {}, items: [] };
         for (const ch of targets) {
           const r = barringRestriction(product.restrictions, { code: ch._id, region: ch.region, country: ch.country });
           if (r) {
-            refusals.push({
+            docs.refusals.push({
               _id: randomUUID(),
               productId: product._id,
               channel: ch._id,
@@ -95,14 +99,13 @@ export async function bulkAssign(ctx: CatalogContext, p: Principal, codes: strin
               actor: p.sub,
               at: now,
             });
-            result.refused.push({ productId: product._id, channel: ch._id, restriction: r.id });
             continue;
           }
           a.channels[ch._id] = { skus: null, prices: [], since: now };
+          const rules = rulesByChannel.get(ch._id) ?? [];
           for (const variant of product.variants) {
-            const rules = rulesByChannel.get(ch._id) ?? [];
             try {
-              const proj = project({ product, variant, channel: channelView(ch), rules, rates, prices: { own: {} }, at: now.getTime() });
+              const proj = project({ product, variant, channel: views.get(ch._id)!, rules, rates, prices: { own: {} }, at: now.getTime() });
               const change = applyProjection(
                 null,
                 { channel: ch._id, sku: variant.sku, product, primaryCurrency: ch.currencies[0] ?? null, inheritedFrom: null },
@@ -110,37 +113,55 @@ export async function bulkAssign(ctx: CatalogContext, p: Principal, codes: strin
                 rules,
                 now,
               );
-              items.push(change.item);
-              if (change.evidence) evidence.push(change.evidence);
-              events.push(...change.events);
+              docs.items.push(change.item);
+              if (change.evidence) docs.evidence.push(change.evidence);
+              docs.events.push(...change.events);
               a.items.push(change.item._id);
             } catch (err) {
               if (!(err instanceof ProjectionError)) throw err;
-              result.failed.push({ productId: product._id, channel: ch._id, sku: variant.sku, reason: `${err.code}: ${err.message}` });
+              docs.failed.push({ productId: product._id, channel: ch._id, sku: variant.sku, reason: `${err.code}: ${err.message}` });
             }
           }
         }
-        assignments.push(a);
+        docs.assignments.push(a);
       }
-      const clashed = await insertAll(m.Assignment.collection, assignments);
+      return docs;
+    };
+
+    /** Writes one chunk (each insertMany unordered, each document atomic) and starts publishing its events. */
+    const write = async (docs: ChunkDocs): Promise<void> => {
+      const clashed = await insertAll(m.Assignment.collection, docs.assignments);
       clashed.forEach((id) => fallback.add(id));
-      const kept = items.filter((it) => !clashed.has(it.productId));
+      const kept = docs.items.filter((it) => !clashed.has(it.productId));
       const keptIds = new Set(kept.map((it) => it._id));
       await insertAll(
         m.Evidence.collection,
-        evidence.filter((e) => keptIds.has(e.itemId)),
+        docs.evidence.filter((e) => keptIds.has(e.itemId)),
       );
       const itemClash = await insertAll(m.LocalItem.collection, kept);
       // An item someone else created meanwhile: its whole product takes the locked path.
       for (const it of kept) if (itemClash.has(it._id)) fallback.add(it.productId);
       result.listed += kept.filter((it) => !itemClash.has(it._id)).length;
+      // A product assigned already is left to the locked path whole.
+      result.failed.push(...docs.failed.filter((f) => !clashed.has(f.productId)));
+      const refusals = docs.refusals.filter((r) => !clashed.has(r.productId));
+      result.refused.push(...refusals.map((r) => ({ productId: r.productId, channel: r.channel, restriction: r.restriction.id })));
       if (refusals.length) {
         await m.Refusal.collection.insertMany(refusals as never[]);
-        events.push(...refusals.map((r) => refusalEvent(r)));
+        docs.events.push(...refusals.map((r) => refusalEvent(r)));
       }
-      const keptEvents = events.filter((e) => !fallback.has(productOfEvent(e)));
+      const keptEvents = docs.events.filter((e) => !fallback.has(productOfEvent(e)));
       publishes.push(ctx.emit('bulk-sync', keptEvents, true));
+    };
+
+    // Pipelined: the next chunk is prepared (CPU) while the database writes the previous one.
+    let writing: Promise<void> = Promise.resolve();
+    for (let i = 0; i < products.length; i += BULK_CHUNK) {
+      const docs = prepare(products.slice(i, i + BULK_CHUNK));
+      await writing;
+      writing = write(docs);
     }
+    await writing;
     await Promise.all(publishes);
   });
 
@@ -159,6 +180,15 @@ export async function bulkAssign(ctx: CatalogContext, p: Principal, codes: strin
     );
   }
   return result;
+}
+
+interface ChunkDocs {
+  assignments: AssignmentDoc[];
+  items: LocalItemDoc[];
+  events: OutgoingEvent[];
+  refusals: RefusalDoc[];
+  evidence: EvidenceDoc[];
+  failed: BulkResult['failed'];
 }
 
 function productOfEvent(e: OutgoingEvent): string {

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { Model } from 'mongoose';
 import {
   ConflictError,
   ForbiddenError,
+  isDuplicateKeyError,
   NotFoundError,
   UnprocessableError,
   ValidationError,
@@ -16,7 +18,7 @@ import { validRate, type RateEntry } from '../domain/rates';
 import { MergeValueRequired, planApply, resolveConflict, shownValues, type Resolution, type SyncPlan } from '../domain/sync';
 import type { AssignmentDoc, ChannelAssignment, ChannelDoc, ConflictDoc, LocalItemDoc, ProductDoc, StagedDiffDoc } from '../store/models';
 import { conflictEvent, localItemEvent, stagedDiffEvent } from '../events/outgoing';
-import { propagateProduct, recordRefusal, writeItem, type PropagationReport } from './propagation';
+import { propagateProduct, recordRefusal, writeItems, type PropagationReport } from './propagation';
 import type { CatalogContext } from './context';
 
 /** The use cases behind the HTTP API: who may do what, and the writes it causes. */
@@ -108,19 +110,22 @@ export async function updateProduct(
   correlationId?: string,
 ): Promise<{ product: MasterProduct; propagation: PropagationReport }> {
   checkProductInput(input);
-  return ctx.productLock(id, async () => {
-    const current = await loadProduct(ctx, id);
-    assertOwner(p, current);
-    return ctx.withIntent({ kind: 'product', productId: id, itemIds: [] }, async () => {
-      const product = (await ctx.m.Product.findOneAndUpdate(
-        { _id: id },
-        { $set: { ...input, restrictions: withRestrictionIds(input.restrictions), version: current.version + 1, updatedAt: new Date() } },
-        { new: true },
-      ).lean()) as ProductDoc;
-      const propagation = await propagateProduct(ctx, id, { actor: p.sub, correlationId });
+  return ctx.productLock(id, async () =>
+    ctx.withIntent({ kind: 'product', productId: id, itemIds: [] }, async () => {
+      // One conditional write: only the owner (or an admin) bumps the version; a miss says why.
+      const product = (await ctx.m.Product.collection.findOneAndUpdate(
+        { _id: id, ...(isAdmin(p) ? {} : { sellerId: p.sub }) } as never,
+        { $set: { ...input, restrictions: withRestrictionIds(input.restrictions), updatedAt: new Date() }, $inc: { version: 1 } },
+        { returnDocument: 'after' },
+      )) as ProductDoc | null;
+      if (!product) {
+        assertOwner(p, await loadProduct(ctx, id)); // 404 or 403
+        throw new ConflictError('product_changed', `product ${id} changed while it was being edited`, 'read the product again and retry');
+      }
+      const propagation = await propagateProduct(ctx, id, { actor: p.sub, correlationId, product });
       return { product, propagation };
-    });
-  });
+    }),
+  );
 }
 
 export interface AssignInput {
@@ -236,7 +241,7 @@ export async function setChannelPrices(
   correlationId?: string,
 ): Promise<PropagationReport> {
   const channel = await knownChannel(ctx, code);
-  const item = (await ctx.m.LocalItem.findById(itemIdOf(code, sku)).lean()) as LocalItemDoc | null;
+  const item = (await ctx.items.get([itemIdOf(code, sku)])).get(itemIdOf(code, sku)) ?? null; // only its product is used
   const productId = item?.productId;
   if (!productId)
     throw new NotFoundError(
@@ -288,8 +293,10 @@ export async function unassign(
   });
 }
 
+/** The item as stored (read, not cached: curation decides on it and its write must apply). */
 async function loadItem(ctx: CatalogContext, code: string, sku: string): Promise<LocalItemDoc> {
-  const item = (await ctx.m.LocalItem.findById(itemIdOf(code, sku)).lean()) as LocalItemDoc | null;
+  const id = itemIdOf(code, sku);
+  const item = (await ctx.items.get([id], true)).get(id) ?? null;
   if (!item)
     throw new NotFoundError(
       'item_not_found',
@@ -308,8 +315,12 @@ async function commitItem(
   extraDocs: () => Promise<unknown> = async () => undefined,
 ): Promise<LocalItemDoc> {
   return ctx.withIntent({ kind: 'items', productId: cur.productId, itemIds: [cur._id] }, async () => {
-    const item = { ...next, version: cur.version + 1, appliedAt: new Date() };
-    await writeItem(ctx, cur, { item, changed: true, conflicts: [], diffs: [], events: [], evidence: null, outcome: 'updated' });
+    const { writeToken: _token, ...item } = { ...next, version: cur.version + 1, appliedAt: new Date() };
+    const failed = await writeItems(ctx, [
+      { cur, item, changed: true, conflicts: [], diffs: [], events: [], evidence: null, outcome: 'updated' },
+    ]);
+    if (failed.size)
+      throw new ConflictError('item_changed', `item ${cur._id} changed while it was being curated`, 'read the item again and retry');
     await extraDocs();
     await ctx.emit('curation', [localItemEvent(item), ...extra]);
     return item;
@@ -500,8 +511,7 @@ export async function putRule(
   input: RuleInput,
 ): Promise<{ rule: SyncRule; repropagated: number }> {
   await knownChannel(ctx, code);
-  const rule = await ctx.rt.locks.run(`rulesets:${code}`, async () => {
-    const set = await ctx.m.RuleSet.findById(code).lean();
+  const rule = await compareAndSet(ctx.m.RuleSet, code, (set) => {
     const rules = set?.rules ?? [];
     const prev = ruleId ? rules.find((r) => r.id === ruleId) : undefined;
     if (ruleId && !prev)
@@ -517,15 +527,37 @@ export async function putRule(
         { fields: overlap },
       );
     }
-    await ctx.m.RuleSet.findOneAndUpdate(
-      { _id: code },
-      { $set: { rules: [...others, next], history: [...(set?.history ?? []), next] } },
-      { upsert: true },
-    );
-    ctx.invalidateRules();
-    return next;
+    return { set: { rules: [...others, next], history: [...(set?.history ?? []), next] }, result: next };
   });
+  ctx.invalidateRules();
   return { rule, repropagated: await repropagateChannel(ctx, code) };
+}
+
+/**
+ * Read-decide-write of one small document (a channel's rule set, the rate table) as a compare-and-set
+ * on its `rev`: the write applies only if nobody wrote the document since it was read, else it is read
+ * and decided again. One read and one write, no lock documents. `decide` may throw (nothing written).
+ */
+async function compareAndSet<D extends { _id: string }, R>(
+  model: Model<D>,
+  id: string,
+  decide: (current: (D & { rev?: number }) | null) => { set: Partial<D>; result: R },
+): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    const current = (await model.findById(id).lean()) as (D & { rev?: number }) | null;
+    const { set, result } = decide(current);
+    try {
+      const res = await model.collection.updateOne(
+        { _id: id, rev: current?.rev ?? { $exists: false } } as never,
+        { $set: { ...set, rev: (current?.rev ?? 0) + 1 } } as never,
+        { upsert: !current },
+      );
+      if (res.matchedCount + res.upsertedCount > 0) return result;
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err; // created by another writer meanwhile: decide again
+    }
+    if (attempt >= 20) throw new ConflictError('concurrent_update', `${id} kept changing`, 'retry');
+  }
 }
 
 /** Re-propagates every product assigned to a channel or to its master channel (after a rule or channel change). */
@@ -555,8 +587,7 @@ export async function addRate(
       `rate ${input.rate} is not a positive decimal`,
       'send the rate as a decimal string, e.g. "1.0845"',
     );
-  return ctx.rt.locks.run('rates:table', async () => {
-    const table = await ctx.m.RateTable.findById('table').lean();
+  const entry = await compareAndSet(ctx.m.RateTable, 'table', (table) => {
     const entries = table?.entries ?? [];
     const entry: RateEntry = {
       base: input.base,
@@ -566,8 +597,8 @@ export async function addRate(
       effectiveFrom: input.effectiveFrom ?? Date.now(),
       version: entries.length + 1,
     };
-    await ctx.m.RateTable.findOneAndUpdate({ _id: 'table' }, { $set: { entries: [...entries, entry] } }, { upsert: true });
-    ctx.invalidateRates();
-    return entry;
+    return { set: { entries: [...entries, entry] }, result: entry };
   });
+  ctx.invalidateRates();
+  return entry;
 }

@@ -15,6 +15,8 @@ import { conflictEvent, evidenceEvent, localItemEvent, stagedDiffEvent } from '.
 export const EVIDENCE_KEPT = 10;
 
 export interface ItemChange {
+  /** The item as the change was decided on (null: it did not exist); the write applies only if it is still so. */
+  cur: LocalItemDoc | null;
   item: LocalItemDoc;
   changed: boolean;
   conflicts: ConflictDoc[];
@@ -181,7 +183,7 @@ export function applyProjection(
           : changed
             ? 'updated'
             : 'unchanged';
-  return { item, changed: changed || conflicts.length > 0 || diffs.length > 0, conflicts, diffs, events, evidence, outcome };
+  return { cur, item, changed: changed || conflicts.length > 0 || diffs.length > 0, conflicts, diffs, events, evidence, outcome };
 }
 
 /** Withdraws a listed item (unassigned, barred, or its channel retired), keeping its history. */
@@ -196,6 +198,7 @@ export function withdraw(cur: LocalItemDoc, reason: string, now: Date, correlati
     listedSince: null,
   };
   return {
+    cur,
     item,
     changed: true,
     conflicts: [],

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { OutgoingEvent } from '@omnimall/service-kit';
-import { isDuplicateKeyError } from '@omnimall/service-kit';
 import type { MasterProduct, Variant } from '../domain/catalog';
 import { itemIdOf } from '../domain/catalog';
 import { barringRestriction, type Restriction } from '../domain/restrictions';
@@ -9,7 +8,7 @@ import type { RateEntry } from '../domain/rates';
 import type { AssignmentDoc, ChannelDoc, EvidenceDoc, LocalItemDoc, RefusalDoc } from '../store/models';
 import { localItemEvent, refusalEvent } from '../events/outgoing';
 import { applyProjection, withdraw, type ItemChange } from './items';
-import { mapLimit, type CatalogContext } from './context';
+import type { CatalogContext } from './context';
 
 /** Channels that take no listings: their items are withdrawn. */
 const CLOSED_STATES = new Set(['offboarding', 'retired']);
@@ -91,19 +90,34 @@ export interface PropagateOptions {
   force?: boolean;
   /** Time the rates are taken at (default now). */
   at?: number;
+  /** The master product as the caller just wrote it (saves reading it again). */
+  product?: MasterProduct;
 }
+
+/** What propagation decided for one item: its report, the write (if any), its events and refusal record. */
+interface Decision {
+  id: string;
+  report: ItemReport;
+  change: ItemChange | null;
+  events: OutgoingEvent[];
+  refusal: RefusalDoc | null;
+}
+
+/** Decisions that keep meeting items changed by another process give up after this many rounds. */
+const MAX_ROUNDS = 5;
 
 /**
  * Propagates the current master product into every local item it should have, and withdraws the
  * items it should no longer have. Callers hold the product lock, which also covers the curation of
- * the product's items, so items are read and written without locks of their own (two round trips
- * each, several in flight); the evidence of all items is stored in one insertMany and all events
- * leave in one journal write.
+ * the product's items. Items come from the item store (no read when this process wrote them last);
+ * the evidence of all items is stored in one insertMany, the items in one conditional bulkWrite,
+ * the refusals in one insertMany, and all events leave in one journal write. An item another process
+ * changed meanwhile is read and decided again (its write did not apply).
  */
 export async function propagateProduct(ctx: CatalogContext, productId: string, opts: PropagateOptions = {}): Promise<PropagationReport> {
   const { m } = ctx;
   const [product, assignment] = await Promise.all([
-    m.Product.findById(productId).lean() as Promise<MasterProduct | null>,
+    opts.product ?? (m.Product.findById(productId).lean() as Promise<MasterProduct | null>),
     m.Assignment.findById(productId).lean() as Promise<AssignmentDoc | null>,
   ]);
   if (!product) return { productId, masterVersion: 0, items: [] };
@@ -116,38 +130,60 @@ export async function propagateProduct(ctx: CatalogContext, productId: string, o
   const at = opts.at ?? now.getTime();
   const wanted = new Set(targets.map((t) => itemIdOf(t.channel._id, t.variant.sku)));
   const stale = assignment.items.filter((id) => !wanted.has(id));
-  const events: OutgoingEvent[] = [];
-  const writes: (() => Promise<void>)[] = [];
-  const evidence: EvidenceDoc[] = [];
+  const env: DecideEnv = { now, at, opts };
 
-  // Phase 1: read every item and decide (parallel reads). Phase 2: store the evidence in one
-  // insertMany. Phase 3: write the changed items. Phase 4: one journal write with every event.
-  const reports = await mapLimit([...targets, ...stale], 6, async (t): Promise<ItemReport> => {
-    if (typeof t === 'string') {
-      const sep = t.indexOf(':');
-      const channel = t.slice(0, sep);
-      const sku = t.slice(sep + 1);
-      const outcome = await (async () => {
-        const cur = (await m.LocalItem.findById(t).lean()) as LocalItemDoc | null;
-        const change = cur ? withdraw(cur, 'unassigned', now, opts.correlationId) : null;
-        if (change) writes.push(() => writeItem(ctx, cur, change));
-        else if (cur && opts.force) events.push(...reemit(cur, opts.correlationId));
-        if (change) events.push(...change.events);
-        return change ? 'withdrawn' : 'unchanged';
-      })();
-      return { channel, sku, outcome };
-    }
-    return applyTarget(ctx, product, t, rules.get(t.channel._id) ?? [], rates, { now, at, events, writes, evidence, opts });
-  });
-  if (evidence.length) await m.Evidence.collection.insertMany(evidence as never[]);
-  await mapLimit(writes, 6, (w) => w());
-
-  const newIds = targets.map((t) => itemIdOf(t.channel._id, t.variant.sku)).filter((id) => !assignment.items.includes(id));
-  if (newIds.length) {
-    await m.Assignment.findOneAndUpdate({ _id: productId }, { $set: { items: [...assignment.items, ...newIds] } });
+  const decided = new Map<string, Decision>();
+  let pending: (Target | string)[] = [...targets, ...stale];
+  for (let round = 1; pending.length; round++) {
+    if (round > MAX_ROUNDS) throw new Error(`items of product ${productId} kept changing under propagation`);
+    const ids = pending.map((t) => (typeof t === 'string' ? t : itemIdOf(t.channel._id, t.variant.sku)));
+    const current = await ctx.items.get(ids, round > 1);
+    const decisions = pending.map((t, i) =>
+      typeof t === 'string'
+        ? decideStale(t, current.get(t) ?? null, env)
+        : decideTarget(product, t, current.get(ids[i]) ?? null, rules.get(t.channel._id) ?? [], rates, env),
+    );
+    const failed = await writeItems(
+      ctx,
+      decisions.map((d) => d.change),
+    );
+    for (const d of decisions) if (!failed.has(d.id)) decided.set(d.id, d);
+    pending = pending.filter((_, i) => failed.has(ids[i]));
   }
-  await ctx.emit('propagation', events);
-  return { productId, masterVersion: product.version, items: reports };
+
+  const order = [...targets.map((t) => itemIdOf(t.channel._id, t.variant.sku)), ...stale];
+  const all = order.map((id) => decided.get(id)!);
+  const refusals = all.map((d) => d.refusal).filter((r): r is RefusalDoc => !!r);
+  const newIds = targets.map((t) => itemIdOf(t.channel._id, t.variant.sku)).filter((id) => !assignment.items.includes(id));
+  await Promise.all([
+    refusals.length ? m.Refusal.collection.insertMany(refusals as never[]) : undefined,
+    newIds.length
+      ? m.Assignment.collection.updateOne({ _id: productId } as never, { $set: { items: [...assignment.items, ...newIds] } })
+      : undefined,
+  ]);
+  await ctx.emit(
+    'propagation',
+    all.flatMap((d) => d.events),
+  );
+  return { productId, masterVersion: product.version, items: all.map((d) => d.report) };
+}
+
+interface DecideEnv {
+  now: Date;
+  at: number;
+  opts: PropagateOptions;
+}
+
+function splitItemId(id: string): { channel: string; sku: string } {
+  const sep = id.indexOf(':');
+  return { channel: id.slice(0, sep), sku: id.slice(sep + 1) };
+}
+
+/** An item the product should no longer have: withdrawn (or, in recovery, its state re-emitted). */
+function decideStale(id: string, cur: LocalItemDoc | null, env: DecideEnv): Decision {
+  const change = cur ? withdraw(cur, 'unassigned', env.now, env.opts.correlationId) : null;
+  const events = change ? change.events : cur && env.opts.force ? reemit(cur, env.opts.correlationId) : [];
+  return { id, report: { ...splitItemId(id), outcome: change ? 'withdrawn' : 'unchanged' }, change, events, refusal: null };
 }
 
 /** Full-state event of an item as it is (recovery after a crash between the item write and the journal). */
@@ -155,96 +191,108 @@ function reemit(cur: LocalItemDoc, correlationId?: string): OutgoingEvent[] {
   return [localItemEvent(cur, correlationId)];
 }
 
-interface ApplyEnv {
-  now: Date;
-  at: number;
-  events: OutgoingEvent[];
-  writes: (() => Promise<void>)[];
-  evidence: EvidenceDoc[];
-  opts: PropagateOptions;
-}
-
-async function applyTarget(
-  ctx: CatalogContext,
+/** Decides one target on the item as it is: refused, withdrawn (closed channel) or projected. Pure. */
+function decideTarget(
   product: MasterProduct,
   t: Target,
+  cur: LocalItemDoc | null,
   rules: SyncRule[],
   rates: RateEntry[],
-  env: ApplyEnv,
-): Promise<ItemReport> {
-  const { m } = ctx;
+  env: DecideEnv,
+): Decision {
   const channel = t.channel._id;
   const sku = t.variant.sku;
   const id = itemIdOf(channel, sku);
   const restriction = barringRestriction(product.restrictions, { code: channel, region: t.channel.region, country: t.channel.country });
-  return (async () => {
-    const cur = (await m.LocalItem.findById(id).lean()) as LocalItemDoc | null;
-    if (restriction) {
-      // Refused: never listed there. A listed item is withdrawn; the refusal is recorded once per state change.
-      const change = cur ? withdraw(cur, `restricted:${restriction.id}`, env.now, env.opts.correlationId) : null;
-      if (change) {
-        env.writes.push(() => writeItem(ctx, cur, change));
-        env.events.push(...change.events);
-      }
-      if (change || !cur)
-        env.events.push(...(await recordRefusal(ctx, product._id, channel, 'propagation', restriction, env.opts.actor ?? null)));
-      return {
+  if (restriction) {
+    // Refused: never listed there. A listed item is withdrawn; the refusal is recorded once per state change.
+    const change = cur ? withdraw(cur, `restricted:${restriction.id}`, env.now, env.opts.correlationId) : null;
+    const refusal: RefusalDoc | null =
+      change || !cur
+        ? {
+            _id: randomUUID(),
+            productId: product._id,
+            channel,
+            action: 'propagation',
+            restriction,
+            actor: env.opts.actor ?? null,
+            at: env.now,
+          }
+        : null;
+    return {
+      id,
+      report: {
         channel,
         sku,
         outcome: 'refused',
         restriction,
         detail: `barred by ${restriction.kind} ${restriction.value}: ${restriction.reason}`,
+      },
+      change,
+      events: [...(change?.events ?? []), ...(refusal ? [refusalEvent(refusal)] : [])],
+      refusal,
+    };
+  }
+  if (CLOSED_STATES.has(t.channel.state)) {
+    const change = cur ? withdraw(cur, `channel_${t.channel.state}`, env.now, env.opts.correlationId) : null;
+    return {
+      id,
+      report: { channel, sku, outcome: change ? 'withdrawn' : 'unchanged', detail: `channel is ${t.channel.state}` },
+      change,
+      events: change?.events ?? [],
+      refusal: null,
+    };
+  }
+  let proj;
+  try {
+    proj = project({ product, variant: t.variant, channel: channelView(t.channel), rules, rates, prices: t.prices, at: env.at });
+  } catch (err) {
+    if (err instanceof ProjectionError)
+      return {
+        id,
+        report: { channel, sku, outcome: 'failed', detail: `${err.code}: ${err.message}` },
+        change: null,
+        events: [],
+        refusal: null,
       };
-    }
-    if (CLOSED_STATES.has(t.channel.state)) {
-      const change = cur ? withdraw(cur, `channel_${t.channel.state}`, env.now, env.opts.correlationId) : null;
-      if (change) {
-        env.writes.push(() => writeItem(ctx, cur, change));
-        env.events.push(...change.events);
-      }
-      return { channel, sku, outcome: change ? 'withdrawn' : 'unchanged', detail: `channel is ${t.channel.state}` };
-    }
-    let proj;
-    try {
-      proj = project({ product, variant: t.variant, channel: channelView(t.channel), rules, rates, prices: t.prices, at: env.at });
-    } catch (err) {
-      if (err instanceof ProjectionError) return { channel, sku, outcome: 'failed', detail: `${err.code}: ${err.message}` };
-      throw err;
-    }
-    const change = applyProjection(
-      cur,
-      { channel, sku, product, primaryCurrency: t.channel.currencies[0] ?? null, inheritedFrom: t.inheritedFrom },
-      proj,
-      rules,
-      env.now,
-      env.opts.correlationId,
-    );
-    if (change.changed) env.writes.push(() => writeItem(ctx, cur, change));
-    if (change.evidence) env.evidence.push(change.evidence);
-    else if (env.opts.force && cur) env.events.push(...reemit(cur, env.opts.correlationId));
-    env.events.push(...change.events);
-    return { channel, sku, outcome: change.outcome };
-  })();
+    throw err;
+  }
+  const change = applyProjection(
+    cur,
+    { channel, sku, product, primaryCurrency: t.channel.currencies[0] ?? null, inheritedFrom: t.inheritedFrom },
+    proj,
+    rules,
+    env.now,
+    env.opts.correlationId,
+  );
+  const events = !change.evidence && env.opts.force && cur ? [...reemit(cur, env.opts.correlationId), ...change.events] : change.events;
+  return { id, report: { channel, sku, outcome: change.outcome }, change: change.changed ? change : null, events, refusal: null };
 }
 
-/** Writes an item change (caller holds the product lock) with the conflicts and diffs it opens. */
-export async function writeItem(ctx: CatalogContext, cur: LocalItemDoc | null, change: ItemChange): Promise<void> {
+/**
+ * Writes item changes (caller holds the product lock): their evidence first (one insertMany; the
+ * items name it), then the items (one conditional bulkWrite), then the conflicts and staged diffs
+ * the applied ones open (one bulkWrite each). Returns the ids of the items another process changed
+ * since they were read: nothing of theirs but possibly their evidence was written (evidence no item
+ * names, never shown), and the caller decides them again.
+ */
+export async function writeItems(ctx: CatalogContext, changes: readonly (ItemChange | null)[]): Promise<Set<string>> {
   const { m } = ctx;
-  const { _id, ...rest } = change.item;
-  if (!cur) {
-    try {
-      await m.LocalItem.collection.insertOne(change.item as never);
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-      await m.LocalItem.findOneAndUpdate({ _id }, { $set: rest });
-    }
-  } else {
-    await m.LocalItem.findOneAndUpdate({ _id }, { $set: rest });
-  }
+  const writes = changes.filter((c): c is ItemChange => !!c);
+  if (!writes.length) return new Set();
+  const evidence = writes.map((c) => c.evidence).filter((e): e is EvidenceDoc => !!e);
+  if (evidence.length) await m.Evidence.collection.insertMany(evidence as never[], { ordered: false });
+  const failed = await ctx.items.write(writes.map((c) => ({ cur: c.cur, item: c.item })));
+  const applied = writes.filter((c) => !failed.has(c.item._id));
+  const upserts = <T extends { _id: string }>(docs: T[]) =>
+    docs.map(({ _id, ...rest }) => ({ updateOne: { filter: { _id }, update: { $set: rest }, upsert: true } }));
+  const conflicts = applied.flatMap((c) => c.conflicts);
+  const diffs = applied.flatMap((c) => c.diffs);
   await Promise.all([
-    ...change.conflicts.map((c) => m.Conflict.findOneAndUpdate({ _id: c._id }, { $set: c }, { upsert: true })),
-    ...change.diffs.map((d) => m.StagedDiff.findOneAndUpdate({ _id: d._id }, { $set: d }, { upsert: true })),
+    conflicts.length ? m.Conflict.collection.bulkWrite(upserts(conflicts) as never, { ordered: false }) : undefined,
+    diffs.length ? m.StagedDiff.collection.bulkWrite(upserts(diffs) as never, { ordered: false }) : undefined,
   ]);
+  return failed;
 }
 
 /** Records a refusal (restriction) and returns its audit event for the caller's journal. */

@@ -4,6 +4,9 @@ import type { CatalogContext } from './context';
 
 /** Read models: where a product is listed, a channel's catalogue, its conflicts and diffs, evidence. */
 
+/** Internal fields items do not show. */
+const HIDDEN = { writeToken: 0 } as const;
+
 export interface Listing {
   channel: string;
   sku: string;
@@ -55,7 +58,7 @@ export async function listingsOf(
 }
 
 export async function itemOf(ctx: CatalogContext, channel: string, sku: string): Promise<LocalItemDoc> {
-  const item = (await ctx.m.LocalItem.findById(`${channel}:${sku}`).lean()) as LocalItemDoc | null;
+  const item = (await ctx.m.LocalItem.findById(`${channel}:${sku}`, HIDDEN).lean()) as LocalItemDoc | null;
   if (!item)
     throw new NotFoundError(
       'item_not_found',
@@ -66,7 +69,7 @@ export async function itemOf(ctx: CatalogContext, channel: string, sku: string):
 }
 
 export async function channelItems(ctx: CatalogContext, channel: string, limit: number): Promise<LocalItemDoc[]> {
-  return (await ctx.m.LocalItem.find({ channel }).limit(limit).lean()) as LocalItemDoc[];
+  return (await ctx.m.LocalItem.find({ channel }, HIDDEN).limit(limit).lean()) as LocalItemDoc[];
 }
 
 export async function channelConflicts(ctx: CatalogContext, channel: string, status: 'open' | 'resolved'): Promise<ConflictDoc[]> {

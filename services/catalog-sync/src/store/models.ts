@@ -89,6 +89,8 @@ export interface LocalItemDoc {
   priceSince: Date | null;
   appliedAt: Date;
   inheritedFrom: string | null;
+  /** A fresh token per write: writes are conditional on it (see ItemStore). */
+  writeToken?: string;
 }
 
 export interface ChannelDoc {
