@@ -21,6 +21,7 @@ import { WebhookDelivery, type DeliveryOptions } from './delivery/webhook-delive
 import { cartChangedHandler } from './events/cart-changed';
 import { channelChangedHandler } from './events/channel-changed-handler';
 import { customerStatusHandler } from './events/customer-status';
+import { localItemHandler } from './events/local-item';
 import { orderStatusHandler } from './events/order-status';
 import { promotionLifecycleHandler } from './events/promotion-lifecycle';
 import { stockLevelHandler } from './events/stock-level';
@@ -81,6 +82,12 @@ export async function startChannels(config: PlatformConfig, deps: ChannelsDeps =
       runtime.consume({
         group: `${prefix}.cart-activity`,
         handlers: { 'cart.cart-changed': cartChangedHandler(store, delivery) },
+        dedupe: 'in-document',
+        fromBeginning,
+      }),
+      runtime.consume({
+        group: `${prefix}.seller-listings`,
+        handlers: { 'catalog.local-item': localItemHandler(store) },
         dedupe: 'in-document',
         fromBeginning,
       }),

@@ -147,6 +147,21 @@ describe('notifications from templates', () => {
     expect(new Set(drafts.map((d) => d.part)).size).toBe(drafts.length);
   });
 
+  it('addresses seller notices to the sellers given, chunked, or to every seller when none is known', () => {
+    const sellers = Array.from({ length: RECIPIENTS_PER_NOTIFICATION + 1 }, (_, i) => `s${i}`);
+    const drafts = buildNotifications({ ...channel, languages: ['fr'] }, 'sunset', INITIAL_CONFIG, [], sellers);
+    expect(drafts.filter((d) => d.audience === 'seller').map((d) => [d.part, d.recipientIds.length])).toEqual([
+      ['seller:en:0', RECIPIENTS_PER_NOTIFICATION],
+      ['seller:en:1', 1],
+    ]);
+    expect(drafts.find((d) => d.audience === 'admin')!.recipientIds).toEqual([]);
+    const broadcast = buildNotifications(channel, 'maintenance', INITIAL_CONFIG, ['c1']);
+    expect(broadcast.filter((d) => d.audience === 'seller').map((d) => [d.part, d.recipientIds])).toEqual([
+      ['seller:de:0', []],
+      ['seller:en:0', []],
+    ]);
+  });
+
   it('alerts only admins when commerce is blocked', () => {
     const drafts = buildNotifications({ ...channel, blockReasons: ['outdated_config_version'] }, 'commerce_blocked', INITIAL_CONFIG, [
       'c1',

@@ -1704,6 +1704,7 @@ export const catalogue: readonly TopicSpec[] = [
     "producer": "catalog-sync",
     "consumers": [
       "cart",
+      "channels",
       "sync-monitor"
     ],
     "slaSeconds": 2,

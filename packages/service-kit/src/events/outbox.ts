@@ -90,7 +90,7 @@ export function withOutbox<T>(update: UpdateQuery<T>, events: readonly OutgoingE
   return { ...update, $set: set, $inc: inc } as UpdateQuery<T>;
 }
 
-interface OutboxDoc {
+export interface OutboxDoc {
   _id: unknown;
   outbox?: Record<string, OutboxEntry>;
   outboxCount?: number;

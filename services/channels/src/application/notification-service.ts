@@ -1,7 +1,9 @@
 /**
  * Turns a channel entering maintenance or sunset, or getting its commerce blocked, and the
  * sync-monitor's delay and recovery notices, into stored notifications (with their
- * channels.notification events) and deliveries to the channel's endpoints.
+ * channels.notification events) and deliveries to the channel's endpoints. Maintenance and sunset
+ * notices go to the customers active on the channel and the sellers listed on it (projections of
+ * cart.cart-changed and catalog.local-item).
  * Ids derive from the causing event (or notice), so a replay creates nothing twice.
  */
 import { isDuplicateKeyError, newEvent, type ServiceRuntime } from '@omnimall/service-kit';
@@ -50,12 +52,13 @@ export class NotificationService {
   async onChannelChanged(ev: TopicValues['channels.channel-changed']): Promise<NotificationDoc[]> {
     const kind = notificationKindOf(ev);
     if (!kind) return [];
-    const [doc, cfg, customers] = await Promise.all([
+    const [doc, cfg, customers, sellers] = await Promise.all([
       this.store.channels.findById(ev.code, { overrides: 1 }).lean(),
       this.config.current(),
       kind === 'commerce_blocked'
         ? []
         : this.store.channelCustomers.find({ channel: ev.code }, { customerId: 1 }).sort({ customerId: 1 }).lean(),
+      kind === 'commerce_blocked' ? [] : this.listedSellers(ev.code),
     ]);
     const drafts = buildNotifications(
       {
@@ -69,6 +72,7 @@ export class NotificationService {
       kind,
       cfg,
       customers.map((c) => c.customerId),
+      sellers,
     );
     return this.save(drafts, {
       idBase: ev.envelope.eventId,
@@ -79,6 +83,15 @@ export class NotificationService {
       expectedBackAt: ev.expectedBackAt ? new Date(ev.expectedBackAt) : null,
       configVersion: cfg.version,
     });
+  }
+
+  /**
+   * The sellers with at least one listed item on the channel (from catalog.local-item), sorted. Empty
+   * when none is known yet: the seller notices are then addressed to every seller (no recipients).
+   */
+  private async listedSellers(channel: string): Promise<string[]> {
+    const ids = await this.store.sellerListings.distinct('sellerId', { channel, status: 'listed' });
+    return ids.map(String).sort();
   }
 
   /**

@@ -10,7 +10,7 @@ export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 export const AUDIENCES = ['customer', 'seller', 'admin'] as const;
 export type Audience = (typeof AUDIENCES)[number];
 
-/** Customer recipients per notification, so one message stays a bounded event. */
+/** Customer (and seller) recipients per notification, so one message stays a bounded event. */
 export const RECIPIENTS_PER_NOTIFICATION = 500;
 
 export interface NotificationDraft {
@@ -45,11 +45,19 @@ const AUDIENCES_OF: Record<NotificationKind, Audience[]> = {
   commerce_blocked: ['admin'],
 };
 
+/**
+ * The messages of a lifecycle change or block: per audience of the kind, one per language available
+ * for the channel's languages, with the recipients chunked. Customers: those given (none, no customer
+ * message). Sellers: those given (the sellers listed on the channel); when none is known, one
+ * message per language with no recipients, addressed to every seller of the channel, as before
+ * sellers were known.
+ */
 export function buildNotifications(
   channel: NotifiedChannel,
   kind: NotificationKind,
   cfg: ConfigVersion,
   customerIds: readonly string[],
+  sellerIds: readonly string[] = [],
 ): NotificationDraft[] {
   const effective = effectiveConfig(cfg, channel.overrides);
   const vars = {
@@ -69,11 +77,11 @@ export function buildNotifications(
       const picked = pickText(texts, lang);
       if (picked && !byLanguage.has(picked.language)) byLanguage.set(picked.language, picked.text);
     }
+    const recipients = audience === 'customer' ? customerIds : audience === 'seller' ? sellerIds : [];
     const chunks: string[][] = [];
-    if (audience === 'customer')
-      for (let i = 0; i < customerIds.length; i += RECIPIENTS_PER_NOTIFICATION)
-        chunks.push(customerIds.slice(i, i + RECIPIENTS_PER_NOTIFICATION));
-    else chunks.push([]);
+    for (let i = 0; i < recipients.length; i += RECIPIENTS_PER_NOTIFICATION)
+      chunks.push(recipients.slice(i, i + RECIPIENTS_PER_NOTIFICATION));
+    if (chunks.length === 0) chunks.push([]); // admins, or sellers when none is known: addressed to all of them
     for (const [language, text] of byLanguage) {
       chunks.forEach((recipientIds, i) =>
         drafts.push({

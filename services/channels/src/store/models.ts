@@ -4,6 +4,7 @@
  */
 import { Schema, type Connection, type Model } from 'mongoose';
 import { appliedEventsPath, outboxPaths } from '@omnimall/service-kit';
+import type { LocalItemStatus } from '@omnimall/contracts';
 import type { ChannelState, Checklists } from '../domain/lifecycle';
 import type { ChannelKind } from '../domain/registry';
 import type { ConfigEntry } from '../domain/config';
@@ -140,6 +141,35 @@ const channelCustomerSchema = new Schema<ChannelCustomerDoc>(
     channel: { type: String, index: true },
     customerId: { type: String, index: true },
     lastActivityAt: Date,
+    ...appliedEventsPath,
+  },
+  { versionKey: false },
+);
+
+/**
+ * A local catalogue item as catalog.local-item last showed it, kept to know which sellers are listed
+ * on which channel (for maintenance and sunset notices). A withdrawn item stays, with its status and
+ * aggregateVersion, so that an older event arriving late cannot list it again.
+ */
+export interface SellerListingDoc {
+  _id: string; // `${channel}:${sku}`, the item's aggregate id
+  channel: string;
+  sku: string;
+  sellerId: string;
+  status: LocalItemStatus;
+  aggregateVersion: number;
+  updatedAt: Date;
+  appliedEvents: string[];
+}
+const sellerListingSchema = new Schema<SellerListingDoc>(
+  {
+    _id: String,
+    channel: { type: String, index: true },
+    sku: String,
+    sellerId: String,
+    status: String,
+    aggregateVersion: Number,
+    updatedAt: Date,
     ...appliedEventsPath,
   },
   { versionKey: false },
@@ -310,6 +340,7 @@ export interface Store {
   configVersions: Model<ConfigVersionDoc>;
   overrideLog: Model<OverrideLogDoc>;
   channelCustomers: Model<ChannelCustomerDoc>;
+  sellerListings: Model<SellerListingDoc>;
   notifications: Model<NotificationDoc>;
   endpoints: Model<EndpointDoc>;
   deliveries: Model<DeliveryDoc>;
@@ -324,6 +355,7 @@ export function createStore(db: Connection): Store {
     configVersions: db.model<ConfigVersionDoc>('ConfigVersion', configVersionSchema, 'config_versions'),
     overrideLog: db.model<OverrideLogDoc>('ConfigOverride', overrideLogSchema, 'config_override_log'),
     channelCustomers: db.model<ChannelCustomerDoc>('ChannelCustomer', channelCustomerSchema, 'channel_customers'),
+    sellerListings: db.model<SellerListingDoc>('SellerListing', sellerListingSchema, 'seller_listings'),
     notifications: db.model<NotificationDoc>('Notification', notificationSchema, 'notifications'),
     endpoints: db.model<EndpointDoc>('WebhookEndpoint', endpointSchema, 'webhook_endpoints'),
     deliveries: db.model<DeliveryDoc>('Delivery', deliverySchema, 'deliveries'),

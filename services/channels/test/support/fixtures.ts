@@ -95,3 +95,30 @@ export function orderStatus(
     { orderId, customerId, channel, status, occurredAt: Date.now() },
   );
 }
+
+/** A catalog.local-item event as catalog-sync publishes it: a seller's item listed on (or withdrawn from) a channel. */
+export function localItem(channel: string, sku: string, sellerId: string, version: number, status: 'listed' | 'withdrawn' = 'listed') {
+  return newEvent(
+    'catalog.local-item',
+    {
+      type: `catalog.local-item.${status}`,
+      producer: 'catalog-sync',
+      aggregateId: `${channel}:${sku}`,
+      aggregateVersion: version,
+      sourceChannel: channel,
+    },
+    {
+      channel,
+      sku,
+      productId: `prd-${sku}`,
+      status,
+      title: `Item ${sku}`,
+      priceMinor: 1999,
+      currency: 'EUR',
+      taxInclusive: true,
+      barredRegions: [],
+      masterVersion: version,
+      sellerId,
+    },
+  );
+}
