@@ -285,6 +285,13 @@ export function ackOf(e: MonitorEvent, groupPrefix: string): MonitorAck | undefi
   return e.acks.find((a) => a.group.startsWith(groupPrefix) && a.outcome === 'applied');
 }
 
+/** The earliest applied ack of the groups whose names start with the prefix. */
+export function firstAckOf(e: MonitorEvent, groupPrefix: string): MonitorAck | undefined {
+  return e.acks
+    .filter((a) => a.group.startsWith(groupPrefix) && a.outcome === 'applied')
+    .reduce<MonitorAck | undefined>((first, a) => (!first || a.appliedAt < first.appliedAt ? a : first), undefined);
+}
+
 // ---- Server-Sent Events (GET /cart/stream) ---------------------------------------------------------
 
 export interface SseEvent {

@@ -34,7 +34,7 @@
  * The 2 s requirements are measured from the response of the causing request (the add, the ban, the
  * maintenance transition), as a user would experience them.
  */
-import { ackOf, CartStream, Omnimall, until, type MonitorEvent, type Reply } from '../support/omnimall';
+import { ackOf, CartStream, firstAckOf, Omnimall, until, type MonitorEvent, type Reply } from '../support/omnimall';
 import { startStack, type Stack } from '../support/stack';
 
 const SLA_MS = 2000;
@@ -291,13 +291,17 @@ it(
         expect([add.status, add.body.code]).toEqual([403, 'customer_banned']);
       }
 
-      const projections = `cart.${stack!.tag}.projections`;
+      // The cart applies it twice: in its shared projection group, and in each instance's gate group
+      // (the in-process gate cache). The refusal starts with whichever applied it first.
+      const cartGroups = `cart.${stack!.tag}.`;
       const events = await api.monitorEvents(admin.token, corr, (evs) =>
-        evs.some((e) => e.topic === 'identity.customer-status' && !!ackOf(e, projections)),
+        evs.some(
+          (e) => e.topic === 'identity.customer-status' && !!ackOf(e, `${cartGroups}projections`) && !!ackOf(e, `${cartGroups}gates`),
+        ),
       );
       const e = events.find((x) => x.topic === 'identity.customer-status')!;
       expect(e.aggregateId).toBe(customer.id);
-      const ack = ackOf(e, projections)!;
+      const ack = firstAckOf(e, cartGroups)!;
       expect(ack.service).toBe('cart');
       expect(ack.lagMs).toBe(ack.appliedAt - e.occurredAt);
       expect(lastAccepted).not.toBeNull(); // probing began before the ban took effect
@@ -346,13 +350,17 @@ it(
       const onWeb = await api.expect(200, 'cart', 'get', '/cart', { token: customer.token, channel: web });
       expect(onWeb.body.lines).toEqual([expect.objectContaining({ sku, quantity: 3, available: true })]);
 
-      const projections = `cart.${stack!.tag}.projections`;
+      // The cart applies it twice: in its shared projection group, and in each instance's gate group
+      // (the in-process gate cache). The refusal starts with whichever applied it first.
+      const cartGroups = `cart.${stack!.tag}.`;
       const events = await api.monitorEvents(admin.token, corr, (evs) =>
-        evs.some((e) => e.topic === 'channels.channel-changed' && !!ackOf(e, projections)),
+        evs.some(
+          (e) => e.topic === 'channels.channel-changed' && !!ackOf(e, `${cartGroups}projections`) && !!ackOf(e, `${cartGroups}gates`),
+        ),
       );
       const e = events.find((x) => x.topic === 'channels.channel-changed')!;
       expect(e.aggregateId).toBe(mobile);
-      const ack = ackOf(e, projections)!;
+      const ack = firstAckOf(e, cartGroups)!;
       expect(ack.service).toBe('cart');
       expect(ack.lagMs).toBe(ack.appliedAt - e.occurredAt);
       expect(lastAccepted).not.toBeNull(); // probing began before the maintenance took effect

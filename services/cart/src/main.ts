@@ -80,7 +80,8 @@ export async function startCart(config: PlatformConfig, deps: CartDeps = {}): Pr
         acknowledge: true,
       }),
       // Gate cache: a group per instance as well, so each instance sees every projection change
-      // (the shared projections group gives it only some partitions). No database, no acks.
+      // (the shared projections group gives it only some partitions). No database; its acks tell the
+      // monitor when this instance started applying the change.
       ...(projections.enabled
         ? [
             runtime.consume({
@@ -88,7 +89,6 @@ export async function startCart(config: PlatformConfig, deps: CartDeps = {}): Pr
               handlers: gateCacheHandlers(projections),
               dedupe: 'in-document',
               fromBeginning: false,
-              acknowledge: false,
             }),
           ]
         : []),
