@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import { loadPlatformConfig, type PlatformConfig } from './config';
-import { endOffsets } from './events/topics';
+import { endOffsets, seekOnFirstJoin } from './events/topics';
 import { generateTokenKeys, TokenSigner, TokenVerifier, type Principal } from './auth/tokens';
 
 export function uniqueName(prefix: string): string {
@@ -74,16 +74,10 @@ export class TopicRecorder {
     this.consumer = this.kafka.consumer({ groupId: uniqueName('recorder'), allowAutoTopicCreation: false });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: false });
-    const joined = new Promise<void>((resolve) => {
-      const off = this.consumer!.on(this.consumer!.events.GROUP_JOIN, () => {
-        off();
-        resolve();
-      });
-    });
+    const joined = seekOnFirstJoin(this.consumer, starts);
     await this.consumer.run({
       eachMessage: async ({ topic, partition, message }) => void this.records.push({ topic, partition, message }),
     });
-    for (const o of starts) this.consumer.seek(o);
     await joined;
     return this;
   }

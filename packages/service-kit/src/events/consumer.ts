@@ -4,7 +4,7 @@ import { deadLetterTopic, retryTopic, type EventEnvelope, type TopicName, type T
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics';
 import { applyOnce, inboxModel, type ApplyOnceOptions, type InboxMark } from './effect-once';
-import { endOffsets, uncommitted } from './topics';
+import { endOffsets, seekOnFirstJoin, uncommitted } from './topics';
 import { isDuplicateKeyError } from '../errors';
 import { newEvent } from './envelope';
 import { headerString, type EventPublisher } from './publisher';
@@ -116,17 +116,11 @@ export class EventConsumer {
     const fresh = this.opts.fromBeginning ? new Set<string>() : await uncommitted(this.deps.kafka, this.opts.group, topics);
     const starts = fresh.size ? (await endOffsets(this.deps.kafka, topics)).filter((o) => fresh.has(`${o.topic}/${o.partition}`)) : [];
     await this.consumer.subscribe({ topics, fromBeginning: this.opts.fromBeginning ?? false });
-    const joined = new Promise<void>((resolve) => {
-      const off = this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
-        off();
-        resolve();
-      });
-    });
+    const joined = seekOnFirstJoin(this.consumer, starts);
     await this.consumer.run({
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 6,
       eachMessage: (p) => this.onMessage(p),
     });
-    for (const o of starts) this.consumer.seek(o);
     await joined;
   }
 

@@ -1,4 +1,4 @@
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { catalogue, deadLetterTopic, retryTopic, type TopicSpec } from '@omnimall/contracts';
 
 /** Every topic the catalogue declares, plus `.retry` and `.dlq` for each topic that has consumers. */
@@ -67,4 +67,23 @@ export async function uncommitted(kafka: Kafka, groupId: string, topics: string[
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Resolves when the consumer first joins its group, having moved it to `starts` (end offsets read
+ * before joining) right then. Seeking from the join event rather than after run(): on a Kafka that
+ * has just started, the first join attempt can fail (no group coordinator yet) and kafkajs restarts
+ * the consumer, during which a seek throws "Consumer group was not initialized". Call before run().
+ */
+export function seekOnFirstJoin(
+  consumer: Consumer,
+  starts: readonly { topic: string; partition: number; offset: string }[],
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+      off();
+      for (const o of starts) consumer.seek(o);
+      resolve();
+    });
+  });
 }
