@@ -54,6 +54,7 @@ up() {
     pid_alive "$RUN/svc-$s.pid" || started_any=1
     start_service "$s"
   done
+  say platform "ops dashboard: http://127.0.0.1:${PORTS[sync-monitor]}/dashboard/ (paste an admin access token from identity POST /auth/staff/login)"
   say platform "up. Logs in $LOGS; stop with: make down"
   if [ -t 0 ] && [ $started_any = 1 ]; then
     say platform "press Ctrl-C to stop everything"
