@@ -2,53 +2,36 @@
  * Stock levels, promotion starts and ends, and order statuses delivered to the partner endpoints
  * subscribed to them: signed, tracked with an ack per delivery, once per event, and to nobody else.
  */
-import supertest from 'supertest';
 import type { TopicValues } from '@omnimall/contracts';
 import { ServiceRuntime, type OutgoingEvent } from '@omnimall/service-kit';
-import { testConfig, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { uniqueName, waitFor, type TopicRecorder } from '@omnimall/service-kit/testing';
 import { DELIVERY_EVENT_TYPES, type DeliveryEventType } from '../src/domain/delivery';
 import type { ChannelsService } from '../src/main';
-import { adminToken, startTestChannels } from './support/harness';
-import { channelBody, orderStatus, promotionLifecycle, stockLevel } from './support/fixtures';
+import { orderStatus, promotionLifecycle, stockLevel } from './support/fixtures';
 import { Receiver } from './support/receiver';
+import { partnerChannel as partnerChannelOf, startPartnerHarness, type PartnerHarness } from './support/partner-harness';
 
+let h: PartnerHarness;
 let svc: ChannelsService;
 let sim: ServiceRuntime;
 let recorder: TopicRecorder;
-let http: ReturnType<typeof supertest>;
+let http: PartnerHarness['http'];
 let admin: string;
 const receivers: Receiver[] = [];
 
 beforeAll(async () => {
-  [svc, sim, recorder] = await Promise.all([
-    startTestChannels(),
-    ServiceRuntime.start({
-      config: testConfig('partner-events-sim'),
-      produces: ['inventory.stock-level', 'promotions.promotion-lifecycle', 'orders.order-status'],
-    }),
-    new TopicRecorder(testKafka(), ['channels.partner-delivery']).start(),
-  ]);
-  http = supertest(svc.app);
-  admin = await adminToken();
+  h = await startPartnerHarness(
+    'partner-events-sim',
+    ['inventory.stock-level', 'promotions.promotion-lifecycle', 'orders.order-status'],
+    ['channels.partner-delivery'],
+  );
+  ({ svc, sim, recorder, http, admin } = h);
 });
 afterAll(async () => {
-  await Promise.all([svc?.stop(), sim?.stop(), recorder?.stop(), ...receivers.map((r) => r.close())]);
+  await Promise.all([h?.stop(), ...receivers.map((r) => r.close())]);
 });
 
-const code = (p: string) => uniqueName(p).replace(/_/g, '-');
-
-/** An affiliate channel (on a web master channel). */
-async function partnerChannel(): Promise<string> {
-  const master = code('master');
-  const affiliate = code('aff');
-  expect((await http.post('/channels').set('authorization', admin).send(channelBody(master))).status).toBe(201);
-  const r = await http
-    .post('/channels')
-    .set('authorization', admin)
-    .send(channelBody(affiliate, { kind: 'affiliate', masterChannel: master }));
-  expect(r.status).toBe(201);
-  return affiliate;
-}
+const partnerChannel = () => partnerChannelOf(h);
 
 /** A receiver registered as an endpoint of the channel for the given kinds. */
 async function subscribed(channel: string, events: readonly string[]): Promise<{ id: string; receiver: Receiver }> {

@@ -1,51 +1,36 @@
-import supertest from 'supertest';
 import type { TopicValues } from '@omnimall/contracts';
 import { newEvent, ServiceRuntime } from '@omnimall/service-kit';
-import { testConfig, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { uniqueName, waitFor, type TopicRecorder } from '@omnimall/service-kit/testing';
 import { signatureHeader, verifySignature } from '../src/domain/signature';
 import type { ChannelsService } from '../src/main';
-import { activate, adminToken, startTestChannels } from './support/harness';
-import { cartChanged, channelBody } from './support/fixtures';
+import { activate } from './support/harness';
+import { cartChanged } from './support/fixtures';
 import { Receiver } from './support/receiver';
+import { partnerChannel as partnerChannelOf, startPartnerHarness, type PartnerHarness } from './support/partner-harness';
 
+let h: PartnerHarness;
 let svc: ChannelsService;
 let sim: ServiceRuntime;
 let recorder: TopicRecorder;
-let http: ReturnType<typeof supertest>;
+let http: PartnerHarness['http'];
 let admin: string;
 const receivers: Receiver[] = [];
 
 beforeAll(async () => {
-  [svc, sim, recorder] = await Promise.all([
-    startTestChannels(),
-    ServiceRuntime.start({ config: testConfig('partner-sim'), produces: ['cart.cart-changed', 'partner.order-status'] }),
-    new TopicRecorder(testKafka(), ['channels.partner-order-status', 'partner.order-status.dlq', 'channels.partner-delivery']).start(),
-  ]);
-  http = supertest(svc.app);
-  admin = await adminToken();
+  h = await startPartnerHarness(
+    'partner-sim',
+    ['cart.cart-changed', 'partner.order-status'],
+    ['channels.partner-order-status', 'partner.order-status.dlq', 'channels.partner-delivery'],
+  );
+  ({ svc, sim, recorder, http, admin } = h);
 });
 afterAll(async () => {
-  await Promise.all([svc?.stop(), sim?.stop(), recorder?.stop(), ...receivers.map((r) => r.close())]);
+  await Promise.all([h?.stop(), ...receivers.map((r) => r.close())]);
 });
 
-const code = (p: string) => uniqueName(p).replace(/_/g, '-');
 const elsewhere = [{ sku: 'elsewhere', quantity: 1, channel: 'some-other-channel' }];
 
-/** A web master channel and an affiliate on top of it. */
-async function partnerChannel(): Promise<string> {
-  const master = code('master');
-  const affiliate = code('aff');
-  expect((await http.post('/channels').set('authorization', admin).send(channelBody(master))).status).toBe(201);
-  expect(
-    (
-      await http
-        .post('/channels')
-        .set('authorization', admin)
-        .send(channelBody(affiliate, { kind: 'affiliate', masterChannel: master }))
-    ).status,
-  ).toBe(201);
-  return affiliate;
-}
+const partnerChannel = () => partnerChannelOf(h);
 
 async function endpoint(channel: string, url: string, events = ['cart.changed']): Promise<{ id: string; secret: string }> {
   const r = await http.post(`/channels/${channel}/webhooks`).set('authorization', admin).send({ url, events });
