@@ -174,6 +174,24 @@ describe('effect-once consumers against the real stack', () => {
     await consumer.stop();
   });
 
+  it('deletes an ephemeral (per-instance) group from Kafka when it stops, and keeps a shared one', async () => {
+    const handlers = { 'platform.probe': async () => undefined };
+    const ephemeral = await rt.consume({ group: uniqueName('kit.ephemeral'), handlers, ephemeral: true, acknowledge: false });
+    const shared = await rt.consume({ group: uniqueName('kit.shared'), handlers, acknowledge: false });
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      const groups = async () => new Set((await admin.listGroups()).groups.map((g) => g.groupId));
+      const before = await groups();
+      expect([before.has(ephemeral.group), before.has(shared.group)]).toEqual([true, true]);
+      await Promise.all([ephemeral.stop(), shared.stop()]);
+      const after = await groups();
+      expect([after.has(ephemeral.group), after.has(shared.group)]).toEqual([false, true]);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('splits partitions between two members of one group and keeps per-key order', async () => {
     const group = uniqueName('kit.pair');
     const prefix = uniqueName('order');

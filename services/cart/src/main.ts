@@ -77,6 +77,7 @@ export async function startCart(config: PlatformConfig, deps: CartDeps = {}): Pr
         handlers: { 'cart.cart-changed': async (e) => void hub.deliver(e) },
         dedupe: 'in-document',
         fromBeginning: false,
+        ephemeral: true,
         acknowledge: true,
       }),
       // Gate cache: a group per instance as well, so each instance sees every projection change
@@ -89,6 +90,7 @@ export async function startCart(config: PlatformConfig, deps: CartDeps = {}): Pr
               handlers: gateCacheHandlers(projections),
               dedupe: 'in-document',
               fromBeginning: false,
+              ephemeral: true,
             }),
           ]
         : []),

@@ -51,6 +51,8 @@ export interface ConsumerOptions {
   /** Produce sync.applied acknowledgements (default true). */
   acknowledge?: boolean;
   partitionsConsumedConcurrently?: number;
+  /** The group belongs to this process alone (a per-instance fan-out): deleted from Kafka when the consumer stops. */
+  ephemeral?: boolean;
 }
 
 export interface ConsumerDeps {
@@ -104,6 +106,10 @@ export class EventConsumer {
     this.retryDelayMs = opts.retryDelayMs ?? 1000;
   }
 
+  get group(): string {
+    return this.opts.group;
+  }
+
   get topics(): string[] {
     return Object.keys(this.opts.handlers);
   }
@@ -127,6 +133,20 @@ export class EventConsumer {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.consumer.disconnect();
+    if (this.opts.ephemeral) await this.deleteGroup();
+  }
+
+  /** Best effort: a group left behind holds only committed offsets, and Kafka expires those in time. */
+  private async deleteGroup(): Promise<void> {
+    const admin = this.deps.kafka.admin();
+    try {
+      await admin.connect();
+      await admin.deleteGroups([this.opts.group]);
+    } catch (err) {
+      this.deps.logger.warn('could not delete the consumer group', { group: this.opts.group, err: errorText(err) });
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   private async onMessage({ topic, partition, message }: EachMessagePayload): Promise<void> {
