@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { newEvent, ServiceRuntime, withOutbox, WriteConflictError } from '../src';
+import { newEvent, ServiceRuntime, WITHOUT_OUTBOX, withOutbox, withoutOutbox, WriteConflictError } from '../src';
 import { runChild, testConfig, testKafka, TopicRecorder, uniqueName, waitFor } from '../src/testing';
 import { probeModel } from './fixtures/probe-model';
 
@@ -15,6 +15,12 @@ describe('withOutbox', () => {
   it('never lets a caller overwrite the fields the outbox owns', () => {
     const u = withOutbox({ $set: { version: 2, outbox: {}, outboxCount: 0, writeRev: 7 } }, []) as Record<string, Record<string, unknown>>;
     expect(u.$set).toEqual({ version: 2 });
+  });
+
+  it('leaves the fields the outbox owns out of what is shown to clients', () => {
+    const doc = { _id: 'a', version: 2, outbox: { e: {} }, outboxCount: 1, writeRev: 7 };
+    expect(withoutOutbox(doc)).toEqual({ _id: 'a', version: 2 });
+    expect(WITHOUT_OUTBOX).toEqual({ outbox: 0, outboxCount: 0, writeRev: 0 });
   });
 });
 

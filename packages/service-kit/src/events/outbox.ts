@@ -70,17 +70,22 @@ function entriesOf(events: readonly OutgoingEvent[]): Record<string, OutboxEntry
 }
 
 /** Adds the events to an update so they commit atomically with it. */
-/** The fields the outbox owns; a caller's `$set` of a whole document copy must not write them. */
+/** The fields the outbox owns: never written by a caller's `$set`, never shown to clients. */
 export const OUTBOX_FIELDS = ['outbox', 'outboxCount', 'writeRev'] as const;
+type OutboxField = (typeof OUTBOX_FIELDS)[number];
 
-function withoutOutboxFields(set: object | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...(set ?? {}) };
+/** A read projection that leaves the outbox's fields out (for what is answered to clients). */
+export const WITHOUT_OUTBOX: Readonly<Record<OutboxField, 0>> = { outbox: 0, outboxCount: 0, writeRev: 0 };
+
+/** A copy of a document (or of a `$set` made from one) without the outbox's fields. */
+export function withoutOutbox<T extends object>(doc: T): Omit<T, OutboxField> {
+  const out = { ...doc } as Record<string, unknown>;
   for (const f of OUTBOX_FIELDS) delete out[f];
-  return out;
+  return out as Omit<T, OutboxField>;
 }
 
 export function withOutbox<T>(update: UpdateQuery<T>, events: readonly OutgoingEvent[]): UpdateQuery<T> {
-  if (update.$set) update = { ...update, $set: withoutOutboxFields(update.$set as object) } as UpdateQuery<T>;
+  if (update.$set) update = { ...update, $set: withoutOutbox(update.$set as object) } as UpdateQuery<T>;
   if (!events.length) return update;
   const entries = entriesOf(events);
   const set: Record<string, unknown> = { ...((update.$set as object) ?? {}) };

@@ -10,6 +10,7 @@ import {
   principalOf,
   requireAuth,
   UnauthorizedError,
+  WITHOUT_OUTBOX,
   z,
   type Principal,
   type TokenVerifier,
@@ -420,11 +421,7 @@ export function buildApi(d: RouteDeps): HttpApi {
     responses: { 200: { description: 'Notifications', schema: z.object({ notifications: z.array(Json) }) } },
     handler: async ({ params, res }) => {
       scoped(res, params.code);
-      const rows = await d.store.notifications
-        .find({ channel: params.code }, { outbox: 0, outboxCount: 0 })
-        .sort({ createdAt: -1 })
-        .limit(500)
-        .lean();
+      const rows = await d.store.notifications.find({ channel: params.code }, WITHOUT_OUTBOX).sort({ createdAt: -1 }).limit(500).lean();
       return ok({ notifications: rows.map(({ _id, ...n }) => ({ id: _id, ...n })) });
     },
   });
@@ -503,7 +500,11 @@ export function buildApi(d: RouteDeps): HttpApi {
     handler: async ({ params, query, res }) => {
       scoped(res, params.code);
       const filter = { channel: params.code, ...(query.status ? { status: query.status } : {}) };
-      const rows = await d.store.deliveries.find(filter, { outbox: 0, outboxCount: 0, body: 0 }).sort({ createdAt: -1 }).limit(500).lean();
+      const rows = await d.store.deliveries
+        .find(filter, { ...WITHOUT_OUTBOX, body: 0 })
+        .sort({ createdAt: -1 })
+        .limit(500)
+        .lean();
       return ok({ deliveries: rows.map(({ _id, ...r }) => ({ id: _id, ...r })) });
     },
   });

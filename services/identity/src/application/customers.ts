@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, NotFoundError, UnprocessableError, isDuplicateKeyError, type OutgoingEvent } from '@omnimall/service-kit';
+import {
+  ConflictError,
+  NotFoundError,
+  UnprocessableError,
+  isDuplicateKeyError,
+  withoutOutbox,
+  type OutgoingEvent,
+} from '@omnimall/service-kit';
 import type { LinkedIdentityType } from '@omnimall/contracts';
 import { applyStandingChange, changeName, type Standing, type StandingChange } from '../domain/standing';
 import { erasedEmail, pseudonym } from '../domain/erasure';
@@ -297,12 +304,6 @@ export async function exportCustomer(
   await ctx.rt.outbox.create(ctx.m.DataRequest, request, [
     dataSubjectRequest(request._id, id, c.version, 'export', requestedBy, request.at.getTime(), meta),
   ]);
-  const strip = <T extends object>(d: T): Omit<T, 'outbox' | 'outboxCount'> => {
-    const { outbox: _o, outboxCount: _n, ...rest } = d as T & { outbox?: unknown; outboxCount?: unknown };
-    void _o;
-    void _n;
-    return rest;
-  };
   return {
     exportId: request._id,
     generatedAt: request.at.toISOString(),
@@ -323,9 +324,12 @@ export async function exportCustomer(
       revokedReason: s.revokedReason,
       address: s.address,
     })),
-    merges: merges.map((mg) => strip(mg)),
-    complianceRecords: violations.map((v) => strip(v)),
-    dataRequests: [...requests.map((r) => strip(r)), { _id: request._id, customerId: id, kind: 'export', requestedBy, at: request.at }],
+    merges: merges.map((mg) => withoutOutbox(mg)),
+    complianceRecords: violations.map((v) => withoutOutbox(v)),
+    dataRequests: [
+      ...requests.map((r) => withoutOutbox(r)),
+      { _id: request._id, customerId: id, kind: 'export', requestedBy, at: request.at },
+    ],
   };
 }
 

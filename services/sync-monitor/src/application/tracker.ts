@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { retryTopic, type EventEnvelope, type SyncApplied } from '@omnimall/contracts';
-import { ConflictError, NotFoundError, newEvent, type OutgoingEvent, type ServiceRuntime } from '@omnimall/service-kit';
+import {
+  ConflictError,
+  NotFoundError,
+  newEvent,
+  WITHOUT_OUTBOX,
+  withoutOutbox,
+  type OutgoingEvent,
+  type ServiceRuntime,
+} from '@omnimall/service-kit';
 import {
   affectedChannels,
   affectedCustomers,
@@ -48,10 +56,8 @@ function rawOf(m: KafkaMessage | undefined): RawRecord | null {
 
 /** The fields of a tracking document a write sets (the outbox fields are the kit's). */
 function fieldsOf(t: Tracking): Omit<Tracking, '_id'> {
-  const { _id, ...rest } = t as TrackingDoc;
+  const { _id, ...rest } = withoutOutbox(t as TrackingDoc);
   void _id;
-  delete (rest as Partial<TrackingDoc>).outbox;
-  delete (rest as Partial<TrackingDoc>).outboxCount;
   return rest;
 }
 
@@ -461,7 +467,7 @@ export class Tracker {
   }
 
   async get(id: string): Promise<Tracking> {
-    const t = await this.store.tracking.findById(id, { outbox: 0, outboxCount: 0 }).lean();
+    const t = await this.store.tracking.findById(id, WITHOUT_OUTBOX).lean();
     if (!t)
       throw new NotFoundError(
         'event_not_tracked',

@@ -1,4 +1,4 @@
-import { HttpApi, principalOf, requireAuth, z, type TokenVerifier } from '@omnimall/service-kit';
+import { HttpApi, principalOf, requireAuth, WITHOUT_OUTBOX, z, type TokenVerifier } from '@omnimall/service-kit';
 import type { ConsumerLag } from '../application/consumer-lag';
 import type { Tracker } from '../application/tracker';
 import { groupIssues } from '../domain/issues';
@@ -100,7 +100,7 @@ export function view(t: Tracking): z.infer<typeof EventView> {
   };
 }
 
-const PROJECTION = { raw: 0, outbox: 0, outboxCount: 0 };
+const PROJECTION = { raw: 0, ...WITHOUT_OUTBOX };
 
 export function buildApi(d: ApiDeps): HttpApi {
   const admin = [requireAuth(d.verifier, { kind: 'staff', roles: ['admin'] })];
