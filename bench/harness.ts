@@ -54,3 +54,17 @@ export async function drive(
 }
 
 export const benchSeconds = (fallback: number): number => Number(process.env.BENCH_SECONDS ?? fallback);
+
+/** For a bench file's `require.main === module` block: runs its rows alone and prints them as `make bench` does. */
+export function runStandalone(run: () => Promise<BenchRow[]>): void {
+  run().then(
+    (rows) => {
+      console.table(rows);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

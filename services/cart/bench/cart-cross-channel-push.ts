@@ -10,6 +10,7 @@ import { Agent, request } from 'node:http';
 import { bearer, uniqueName, waitFor } from '../../../packages/service-kit/src/testing';
 import { SseClient } from '../test/support';
 import { benchWorld, openLoop, percentiles, spawnCart, type BenchRow } from './harness';
+import { runStandalone } from '../../../bench/harness';
 
 const RATE = Number(process.env.CART_BENCH_RATE ?? 100);
 const SECONDS = Number(process.env.CART_BENCH_SECONDS ?? process.env.BENCH_SECONDS ?? 20);
@@ -108,15 +109,4 @@ export async function run(): Promise<BenchRow[]> {
   }
 }
 
-if (require.main === module) {
-  run().then(
-    (rows) => {
-      console.table(rows);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone(run);

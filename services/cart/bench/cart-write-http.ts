@@ -7,6 +7,7 @@
 import { Agent, request } from 'node:http';
 import { bearer, uniqueName } from '../../../packages/service-kit/src/testing';
 import { benchWorld, openLoop, percentiles, spawnCart, type BenchRow } from './harness';
+import { runStandalone } from '../../../bench/harness';
 
 const RATE = Number(process.env.CART_BENCH_RATE ?? 300);
 const SECONDS = Number(process.env.CART_BENCH_SECONDS ?? process.env.BENCH_SECONDS ?? 30);
@@ -72,15 +73,4 @@ export async function run(): Promise<BenchRow[]> {
   }
 }
 
-if (require.main === module) {
-  run().then(
-    (rows) => {
-      console.table(rows);
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone(run);

@@ -9,7 +9,7 @@
  * `completed_products` < `products`, `complete: false`, and `projected_total_s` at the measured rate.
  * BENCH_PRODUCTS=<n> runs a smaller row (its name says how many).
  */
-import { summarise, type BenchRow } from '../../../bench/harness';
+import { summarise, type BenchRow, runStandalone } from '../../../bench/harness';
 import { startBenchStack } from '../test/support/bench-stack';
 
 export const rows = ['catalog-bulk-sync'];
@@ -88,15 +88,4 @@ export async function run(): Promise<BenchRow[]> {
   }
 }
 
-if (require.main === module) {
-  run().then(
-    (r) => {
-      console.table(r);
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone(run);

@@ -9,7 +9,7 @@
  * the 20 catalog.local-item events of the change has been consumed. Target: p99 ≤ 200 ms.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { summarise, type BenchRow } from '../../../bench/harness';
+import { summarise, type BenchRow, runStandalone } from '../../../bench/harness';
 import { startBenchStack } from '../test/support/bench-stack';
 
 export const rows = ['catalog-fanout'];
@@ -101,15 +101,4 @@ export async function run(): Promise<BenchRow[]> {
   }
 }
 
-if (require.main === module) {
-  run().then(
-    (r) => {
-      console.table(r);
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone(run);

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { generateTokenKeys, loadPlatformConfig, TokenSigner, TokenVerifier } from '@omnimall/service-kit';
 import { startChannels } from '../src/main';
 import { startShop } from '../test/support/shop-consumer';
-import { summarise, type BenchRow } from '../../../bench/harness';
+import { summarise, type BenchRow, runStandalone } from '../../../bench/harness';
 
 export const rows = ['channel-block-propagation'];
 
@@ -127,15 +127,4 @@ export async function run(): Promise<BenchRow[]> {
   }
 }
 
-if (require.main === module) {
-  run().then(
-    (rows) => {
-      console.table(rows);
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone(run);

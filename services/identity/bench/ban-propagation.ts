@@ -11,17 +11,7 @@ import { generateTokenKeys, loadPlatformConfig, ServiceRuntime, TokenSigner, Tok
 import { startIdentity } from '../src/main';
 import { register } from '../src/application/auth';
 import { StandingProjection } from '../test/support/standing-projection';
-
-export interface BenchRow {
-  name: string;
-  target_rate?: number;
-  achieved_rate?: number;
-  p50_ms: number;
-  p95_ms: number;
-  p99_ms: number;
-  samples: number;
-  [extra: string]: unknown;
-}
+import { runStandalone, type BenchRow } from '../../../bench/harness';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
 const TARGET_P99_MS = 200;
@@ -201,15 +191,4 @@ export async function run(): Promise<BenchRow[]> {
   }
 }
 
-if (require.main === module) {
-  run().then(
-    (rows) => {
-      console.table(rows);
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone(run);

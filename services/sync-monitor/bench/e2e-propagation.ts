@@ -17,7 +17,7 @@
  * e2e test measures those propagations one by one.
  */
 import type { BenchRow } from '../../../bench/harness';
-import { drive, percentile } from '../../../bench/harness';
+import { drive, percentile, runStandalone } from '../../../bench/harness';
 import { CartStream, Omnimall, until } from '../../../e2e/support/omnimall';
 import { startStack, type Stack } from '../../../e2e/support/stack';
 
@@ -245,15 +245,4 @@ export async function run(): Promise<BenchRow[]> {
   }
 }
 
-if (require.main === module) {
-  run().then(
-    (rows) => {
-      console.table(rows);
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runStandalone(run);
