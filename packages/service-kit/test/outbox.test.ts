@@ -123,6 +123,21 @@ describe('transactional outbox against the real stack', () => {
     }
   });
 
+  it('decides an exclusive document on what was written, even if the caller changed the document it got back', async () => {
+    const rt = await ServiceRuntime.start({ config: testConfig('kit-outbox'), produces: [] });
+    try {
+      const Probe = rt.outbox.track(probeModel(rt.db), { exclusive: true });
+      const id = uniqueName('owned');
+      const bump = () => rt.outbox.transact(Probe, id, (cur) => ({ update: { $set: { version: (cur?.version ?? 0) + 1 } }, events: [] }));
+      const first = await bump();
+      first.doc!.version = 999; // the caller's copy, not the outbox's
+      expect((await bump()).doc?.version).toBe(2);
+      expect((await Probe.findById(id).lean())?.version).toBe(2);
+    } finally {
+      await rt.stop();
+    }
+  });
+
   it('decides again when another writer changed the document between read and write, and gives up after maxAttempts', async () => {
     const rt = await ServiceRuntime.start({ config: testConfig('kit-outbox'), produces: [], outbox: { maxAttempts: 3 } });
     try {

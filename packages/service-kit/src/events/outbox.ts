@@ -196,10 +196,11 @@ export class Outbox {
     return model;
   }
 
-  private remember(collection: string, key: string, doc: OutboxDoc | null): void {
+  /** Keeps a private copy: the caller owns the document it was handed and may change it. */
+  private remember(collection: string, key: string, doc: OutboxDoc): void {
     this.lastWritten.delete(key);
-    if (!doc || !this.exclusive.has(collection)) return;
-    this.lastWritten.set(key, doc);
+    if (!this.exclusive.has(collection)) return;
+    this.lastWritten.set(key, structuredClone(doc));
     if (this.lastWritten.size > this.lastWrittenMax) this.lastWritten.delete(this.lastWritten.keys().next().value as string);
   }
 
