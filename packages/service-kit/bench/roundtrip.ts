@@ -45,6 +45,7 @@ async function kitRow(rate: number, seconds: number): Promise<BenchRow> {
   await ackConsumer.subscribe({ topics: ['sync.applied'] });
   const joined = new Promise<void>((r) => ackConsumer.on(ackConsumer.events.GROUP_JOIN, () => r()));
   await ackConsumer.run({
+    autoCommit: false, // an observer: nothing to resume
     partitionsConsumedConcurrently: 6,
     eachMessage: async ({ message }) => {
       const id = message.key?.toString() ?? '';

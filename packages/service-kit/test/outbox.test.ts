@@ -91,6 +91,38 @@ describe('transactional outbox against the real stack', () => {
     }
   });
 
+  it('retries a failed publish in the same process, without waiting for the recovery poll', async () => {
+    const rt = await ServiceRuntime.start({
+      config: testConfig('kit-outbox'),
+      produces: ['platform.probe'],
+      outbox: { pollIntervalMs: 3_600_000, graceMs: 3_600_000 }, // the poll cannot be what publishes it
+    });
+    const publish = rt.publisher.publish.bind(rt.publisher);
+    let refused = 0;
+    rt.publisher.publish = async (events) => {
+      if (refused++ < 2) throw new Error('broker unavailable'); // the first two sends fail, as in a broker outage
+      return publish(events);
+    };
+    try {
+      const Probe = rt.outbox.track(probeModel(rt.db));
+      const id = uniqueName('agg');
+      const e = newEvent(
+        'platform.probe',
+        { type: 'probe.changed', producer: 'kit', aggregateId: id, aggregateVersion: 1 },
+        { sequence: 1, payload: '' },
+      );
+      await expect(rt.outbox.update(Probe, id, { $set: { version: 1 } }, [e], { upsert: true, awaitPublish: true })).rejects.toThrow(
+        'broker unavailable',
+      );
+      await waitFor(() => eventsOf(id).length === 1, 'the event published by the retry');
+      expect(refused).toBe(3);
+      expect(eventsOf(id)[0].message.headers?.eventId?.toString()).toBe(e.value.envelope.eventId);
+    } finally {
+      rt.publisher.publish = publish;
+      await rt.stop();
+    }
+  });
+
   it('reaches an unpublished entry even when more documents than one poll batch wait for their cleanup', async () => {
     const rt = await ServiceRuntime.start({
       config: testConfig('kit-outbox'),

@@ -35,6 +35,8 @@ export interface SyncMonitorDeps {
   groupSuffix?: string;
   fromBeginning?: boolean;
   sweepIntervalMs?: number;
+  /** How often the sweep also queries the store for open events other instances opened (default 30 s). */
+  fullScanEveryMs?: number;
   maxRetries?: number;
   retryIntervalMs?: number;
   /** Business SLA before escalation (default ESCALATE_AFTER_MS or 30 s). */
@@ -74,6 +76,7 @@ export async function startSyncMonitor(config: PlatformConfig, deps: SyncMonitor
       escalateAfterMs: deps.escalateAfterMs ?? num(env.ESCALATE_AFTER_MS, 30_000),
       trackEnvelope: deps.trackEnvelope,
       trackAck: deps.trackAck,
+      fullScanEveryMs: deps.fullScanEveryMs ?? num(env.SYNC_FULL_SCAN_EVERY_MS, 30_000),
     });
     await tracker.init();
     const channels = new ChannelStatus(runtime, store, tracker);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import supertest from 'supertest';
 import { bearer, testKafka, TopicRecorder, waitFor } from '@omnimall/service-kit/testing';
-import { adminToken, startHarness, TOPIC, type Harness } from './support/harness';
-import type { Tracking } from '../src/domain/propagation';
+import { adminToken, GHOST_TOPIC, startHarness, TOPIC, type Harness } from './support/harness';
+import { applyEnvelope, type Tracking } from '../src/domain/propagation';
 
 let h: Harness;
 let http: ReturnType<typeof supertest>;
@@ -112,6 +112,32 @@ describe('propagation tracking', () => {
     ).toMatchObject({ envelope: { eventId } });
     // Recovered before the business SLA, or (on a slow machine) escalated and then resolved by the recovery.
     expect(t.escalation === null || t.escalation.status === 'resolved').toBe(true);
+  });
+});
+
+describe('sweeping what another instance opened', () => {
+  it('finds, through its periodic store query, an overdue event this instance never wrote', async () => {
+    // Written straight into the store, as a monitor instance that then died would have left it.
+    const now = Date.now();
+    const t = applyEnvelope(
+      null,
+      GHOST_TOPIC,
+      {
+        eventId: randomUUID(),
+        type: 'identity.customer-merged',
+        occurredAt: now - 5000,
+        producer: 'identity',
+        aggregateId: `cust-${h.run}`,
+        correlationId: `${h.run}-orphan`,
+        sourceChannel: 'web',
+      },
+      null,
+      { consumers: [h.ghost], slaMs: 700 },
+      now,
+    );
+    await h.monitor.store.tracking.collection.insertOne(t as never);
+    const swept = await tracked(t._id, (x) => x.retries.length > 0, 'a sweep of the stored event');
+    expect(swept.retries[0]).toMatchObject({ service: h.ghost, trigger: 'sla_sweep' });
   });
 });
 

@@ -53,6 +53,8 @@ export interface ConsumerOptions {
   partitionsConsumedConcurrently?: number;
   /** The group belongs to this process alone (a per-instance fan-out): deleted from Kafka when the consumer stops. */
   ephemeral?: boolean;
+  /** How often handled offsets are committed (default 200 ms; also on stop). */
+  commitIntervalMs?: number;
 }
 
 export interface ConsumerDeps {
@@ -73,7 +75,9 @@ function errorText(err: unknown): string {
 
 /**
  * At-least-once consumption with effect-once handlers.
- *  - offsets are committed by kafkajs only after eachMessage resolved, i.e. after the handler's write;
+ *  - an offset is committed only after its record's handling resolved, i.e. after the handler's write.
+ *    Commits are batched on a short timer (one OffsetCommit request per interval, not per fetch):
+ *    a crash replays at most that interval's records, which effect-once turns into duplicates;
  *  - duplicates are dropped through the eventId mark (in the effect's document, or the inbox);
  *  - per-key order: one partition is handled one record at a time;
  *  - a failing handler is retried `attempts` times with exponential backoff, then the record goes to
@@ -89,6 +93,10 @@ export class EventConsumer {
   private readonly backoffMs: number;
   private readonly retryDelayMs: number;
   private stopped = false;
+  /** Next offset to commit per topic/partition, recorded once a record's handling finished. */
+  private handled = new Map<string, { topic: string; partition: number; offset: string }>();
+  private commitTimer?: NodeJS.Timeout;
+  private readonly inflight = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: ConsumerDeps,
@@ -124,14 +132,43 @@ export class EventConsumer {
     await this.consumer.subscribe({ topics, fromBeginning: this.opts.fromBeginning ?? false });
     const joined = seekOnFirstJoin(this.consumer, starts);
     await this.consumer.run({
+      autoCommit: false,
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 6,
-      eachMessage: (p) => this.onMessage(p),
+      eachMessage: async (p) => {
+        if (this.stopped) return; // left uncommitted: the group's next member handles it
+        const work = this.onMessage(p);
+        this.inflight.add(work);
+        try {
+          await work;
+        } finally {
+          this.inflight.delete(work);
+        }
+        const next = (BigInt(p.message.offset) + 1n).toString();
+        this.handled.set(`${p.topic}/${p.partition}`, { topic: p.topic, partition: p.partition, offset: next });
+      },
     });
+    this.commitTimer = setInterval(() => void this.commit(), this.opts.commitIntervalMs ?? 200);
+    this.commitTimer.unref();
     await joined;
+  }
+
+  /** Commits what was handled since the last commit. A partition lost in a rebalance refuses it: its next owner replays. */
+  private async commit(): Promise<void> {
+    if (!this.handled.size) return;
+    const offsets = [...this.handled.values()];
+    this.handled = new Map();
+    try {
+      await this.consumer.commitOffsets(offsets);
+    } catch (err) {
+      this.deps.logger.debug('offset commit refused', { group: this.opts.group, err: errorText(err) });
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.commitTimer);
+    await Promise.allSettled([...this.inflight]);
+    await this.commit();
     await this.consumer.disconnect();
     if (this.opts.ephemeral) await this.deleteGroup();
   }

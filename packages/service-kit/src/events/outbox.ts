@@ -21,8 +21,12 @@ import type { EventPublisher } from './publisher';
  *
  * A relay then publishes them:
  *   - fast path: right after the write, from the document the write returned (no extra read);
+ *     a failed publish is retried by this process with backoff until it succeeds or the process stops;
  *   - recovery: a bounded poll of documents with `outboxCount > 0` whose entries are older than
- *     `graceMs`, which catches what a crash left between commit and publish.
+ *     `graceMs`, which catches what a crash left between commit and publish. On FerretDB such a
+ *     filter reads the whole collection, so the poll runs once `graceMs` after start (a restarted
+ *     process finds its own leftovers) and then every `pollIntervalMs` (default 60 s: another
+ *     instance's leftovers, if it never comes back).
  * Published entries are removed lazily: the next write of the same document drops them in the same
  * update (it has just read the document, so this costs nothing), and a background pass removes,
  * after `cleanupAfterMs`, those of documents that were not written again.
@@ -174,7 +178,7 @@ export class Outbox {
     // FerretDB every non-_id filter scans the collection, so it runs rarely. Its grace must exceed
     // cleanupAfterMs + cleanupIntervalMs by a margin, or it would republish what another instance
     // published and has not removed yet.
-    this.pollIntervalMs = opts.pollIntervalMs ?? 5000;
+    this.pollIntervalMs = opts.pollIntervalMs ?? 60000;
     this.graceMs = opts.graceMs ?? 15000;
     this.batchSize = opts.batchSize ?? 100;
     this.cleanupIntervalMs = opts.cleanupIntervalMs ?? 1000;
@@ -325,8 +329,20 @@ export class Outbox {
       if (entry) mine[e.value.envelope.eventId] = entry;
     }
     const p = this.dispatch(model, { _id: doc._id, outbox: mine });
+    p.catch(() => this.retryLater(model, { _id: doc._id, outbox: mine }));
     if (opts.awaitPublish) await p;
-    else p.catch(() => undefined); // logged in dispatch; the recovery poll retries
+  }
+
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+
+  /** A failed publish is tried again by this process (backoff up to 5 s); after a stop, the next start's poll finds it. */
+  private retryLater<T>(model: Model<T>, doc: OutboxDoc, delayMs = 200): void {
+    if (!this.pollTimer) return;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.dispatch(model, doc).catch(() => this.retryLater(model, doc, Math.min(delayMs * 2, 5000)));
+    }, delayMs);
+    this.retryTimers.add(timer);
   }
 
   /** Publishes the pending entries of one document, serialised per document. */
@@ -352,7 +368,7 @@ export class Outbox {
       ids.forEach((id) => entry.ids.set(id, at));
       byDoc.set(String(doc._id), entry);
     } catch (err) {
-      this.logger.warn('outbox dispatch failed; the recovery poll will retry', { err: String(err), eventIds: ids });
+      this.logger.warn('outbox dispatch failed; it will be retried', { err: String(err), eventIds: ids });
       throw err;
     } finally {
       ids.forEach((id) => this.inFlight.delete(id));
@@ -462,7 +478,7 @@ export class Outbox {
           await this.dispatch(model, { _id: doc._id, outbox: due });
           published += Object.keys(due).length;
         } catch {
-          /* logged in dispatch; next pass retries */
+          this.retryLater(model, { _id: doc._id, outbox: due }); // logged in dispatch
         }
       }
       this.metrics.outboxDepth.labels(name).set(depth);
@@ -473,7 +489,13 @@ export class Outbox {
 
   start(): void {
     if (this.pollTimer) return;
-    const loop = (every: number, work: () => Promise<unknown>, slot: 'polling' | 'cleaning', timer: 'pollTimer' | 'cleanupTimer'): void => {
+    const loop = (
+      first: number,
+      every: number,
+      work: () => Promise<unknown>,
+      slot: 'polling' | 'cleaning',
+      timer: 'pollTimer' | 'cleanupTimer',
+    ): void => {
       const tick = (): void => {
         this[slot] = work()
           .catch((err) => {
@@ -483,10 +505,10 @@ export class Outbox {
             if (this[timer]) this[timer] = setTimeout(tick, every);
           });
       };
-      this[timer] = setTimeout(tick, every);
+      this[timer] = setTimeout(tick, first);
     };
-    loop(this.pollIntervalMs, () => this.recover(), 'polling', 'pollTimer');
-    loop(this.cleanupIntervalMs, () => this.cleanup(), 'cleaning', 'cleanupTimer');
+    loop(Math.min(this.graceMs, this.pollIntervalMs), this.pollIntervalMs, () => this.recover(), 'polling', 'pollTimer');
+    loop(this.cleanupIntervalMs, this.cleanupIntervalMs, () => this.cleanup(), 'cleaning', 'cleanupTimer');
   }
 
   async stop(): Promise<void> {
@@ -494,6 +516,8 @@ export class Outbox {
     clearTimeout(this.cleanupTimer);
     this.pollTimer = undefined;
     this.cleanupTimer = undefined;
+    this.retryTimers.forEach(clearTimeout);
+    this.retryTimers.clear();
     await this.polling;
     await this.cleaning;
     await this.relays.drain();

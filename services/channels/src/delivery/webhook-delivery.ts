@@ -55,6 +55,8 @@ export class WebhookDelivery {
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
+  /** The earliest retry this process scheduled (epoch ms), if sooner than the next poll. */
+  private wakeAt = Infinity;
   private readonly opts: Required<DeliveryOptions>;
 
   constructor(
@@ -63,7 +65,9 @@ export class WebhookDelivery {
     opts: DeliveryOptions = {},
   ) {
     this.opts = {
-      pollIntervalMs: opts.pollIntervalMs ?? 250,
+      // New deliveries kick a pass and retries wake one at their due time; the poll only catches
+      // what another instance or a crash left (on FerretDB the pending query reads the collection).
+      pollIntervalMs: opts.pollIntervalMs ?? 2000,
       requestTimeoutMs: opts.requestTimeoutMs ?? 5000,
       backoffBaseMs: opts.backoffBaseMs ?? 500,
       backoffMaxMs: opts.backoffMaxMs ?? 60_000,
@@ -173,7 +177,9 @@ export class WebhookDelivery {
           if (this.stopped) return;
           const now = this.again;
           this.again = false;
-          this.schedule(now ? 0 : this.opts.pollIntervalMs);
+          const untilRetry = Math.max(0, this.wakeAt - Date.now());
+          this.wakeAt = Infinity;
+          this.schedule(now ? 0 : Math.min(this.opts.pollIntervalMs, untilRetry));
         });
     }, ms);
   }
@@ -252,6 +258,7 @@ export class WebhookDelivery {
         } else {
           const nextAttemptAt = new Date(Date.now() + backoffMs(attempts, this.opts.backoffBaseMs, this.opts.backoffMaxMs));
           await this.store.deliveries.updateOne({ _id: cur._id }, { $set: { attempts, nextAttemptAt, lastError: error, httpStatus } });
+          this.wakeAt = Math.min(this.wakeAt, nextAttemptAt.getTime());
         }
         return false;
       }

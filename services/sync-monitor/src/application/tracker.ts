@@ -38,7 +38,12 @@ export interface TrackerOptions extends SweepPolicy {
   /** Which events and acks this instance tracks (tests narrow it to their own correlation ids). */
   trackEnvelope?: (env: EventEnvelope, topic: string) => boolean;
   trackAck?: (ack: SyncApplied) => boolean;
+  /** How often the sweep also queries the store for open events (default 30 s; see sweep). */
+  fullScanEveryMs?: number;
 }
+
+/** Open events whose deadlines the sweep keeps in memory; beyond this, only its store query finds them. */
+const DUE_KEPT = 200_000;
 
 function headersOf(h: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -72,6 +77,9 @@ export class Tracker {
   private readonly groups = new Map<string, Set<string>>();
   private sweepTimer?: NodeJS.Timeout;
   private sweeping?: Promise<unknown>;
+  /** eventId → SLA deadline of every open event this instance wrote (the sweep's work list). */
+  private readonly due = new Map<string, number>();
+  private lastFullScan = 0;
 
   constructor(
     private readonly rt: ServiceRuntime,
@@ -83,11 +91,21 @@ export class Tracker {
 
   async init(): Promise<void> {
     for (const g of await this.store.groups.find().lean()) this.rememberGroup(g.topic, g.group);
+    for (const t of await this.store.tracking.find({ open: true }, { _id: 1, slaDeadline: 1, open: 1 }).lean())
+      this.noteOpen(t as Tracking);
+    this.lastFullScan = Date.now();
     this.metrics.openEscalations.set(await this.store.tracking.countDocuments({ 'escalation.status': 'opened' }));
   }
 
   knownGroups(): Map<string, Set<string>> {
     return this.groups;
+  }
+
+  /** Keeps the sweep's work list in step with a tracking document just written. */
+  private noteOpen(t: Pick<Tracking, '_id' | 'open' | 'slaDeadline'> | null): void {
+    if (!t) return;
+    if (!t.open) this.due.delete(t._id);
+    else if (this.due.has(t._id) || this.due.size < DUE_KEPT) this.due.set(t._id, t.slaDeadline);
   }
 
   private rememberGroup(topic: string, group: string): boolean {
@@ -104,10 +122,11 @@ export class Tracker {
   async onEnvelope(topic: string, env: EventEnvelope, record: KafkaMessage | undefined): Promise<boolean> {
     if (this.opts.trackEnvelope && !this.opts.trackEnvelope(env, topic)) return false;
     const exp = this.expectations(topic);
-    await this.rt.outbox.transact(this.store.tracking, env.eventId, (cur) => {
+    const { doc } = await this.rt.outbox.transact(this.store.tracking, env.eventId, (cur) => {
       const next = applyEnvelope(cur as Tracking | null, topic, env, rawOf(record), exp, Date.now());
       return { update: { $set: fieldsOf(next) }, events: this.resolutionEvents(cur as Tracking | null, next) };
     });
+    this.noteOpen(doc as Tracking | null);
     return true;
   }
 
@@ -130,7 +149,7 @@ export class Tracker {
     let first = false;
     let prev: Tracking | null = null;
     let next: Tracking | null = null;
-    await this.rt.outbox.transact(this.store.tracking, ack.ackedEventId, (cur) => {
+    const { doc } = await this.rt.outbox.transact(this.store.tracking, ack.ackedEventId, (cur) => {
       prev = cur as Tracking | null;
       next = applyAck(prev, info, exp, Date.now());
       if (!next) return null;
@@ -139,6 +158,7 @@ export class Tracker {
       return { update: { $set: fieldsOf(next) }, events: this.resolutionEvents(prev, next) };
     });
     if (!recorded) return false;
+    this.noteOpen(doc as Tracking | null);
     if (first && info.outcome === 'applied') {
       const lagMs = ack.appliedAt - ack.occurredAt;
       const consumer = serviceOfGroup(ack.consumer);
@@ -306,22 +326,38 @@ export class Tracker {
     await this.sweeping;
   }
 
-  /** One pass: every open event past its SLA is re-delivered to its lagging groups and, past the business SLA, escalated. */
+  /**
+   * One pass: every open event past its SLA is re-delivered to its lagging groups and, past the
+   * business SLA, escalated. The work list is the deadlines this instance keeps in memory; every
+   * `fullScanEveryMs` the store is queried too, for events another instance (or this one before a
+   * restart) opened. On FerretDB that query reads the whole collection, so it is not run every pass.
+   */
   async sweep(now = Date.now()): Promise<number> {
-    const due = await this.store.tracking
-      .find({ open: true, slaDeadline: { $lte: now } }, { _id: 1 })
-      .sort({ slaDeadline: 1 })
-      .limit(500)
-      .lean();
+    const ids = new Set(
+      [...this.due]
+        .filter(([, deadline]) => deadline <= now)
+        .sort((a, b) => a[1] - b[1])
+        .slice(0, 500)
+        .map(([id]) => id),
+    );
+    if (Date.now() - this.lastFullScan >= (this.opts.fullScanEveryMs ?? 30_000)) {
+      this.lastFullScan = Date.now();
+      const stored = await this.store.tracking
+        .find({ open: true, slaDeadline: { $lte: now } }, { _id: 1 })
+        .sort({ slaDeadline: 1 })
+        .limit(500)
+        .lean();
+      stored.forEach(({ _id }) => ids.add(_id));
+    }
     let acted = 0;
-    for (const { _id } of due) if (await this.sweepOne(_id, 'sla_sweep')) acted++;
+    for (const id of ids) if (await this.sweepOne(id, 'sla_sweep')) acted++;
     return acted;
   }
 
   private async sweepOne(id: string, trigger: RetryRecord['trigger'], by?: { by: string; note: string | null }): Promise<boolean> {
     let prev: Tracking | null = null;
     let next: Tracking | null = null;
-    await this.rt.outbox.transact(this.store.tracking, id, async (cur) => {
+    const { doc } = await this.rt.outbox.transact(this.store.tracking, id, async (cur) => {
       const t = cur as Tracking | null;
       if (!t)
         throw new NotFoundError(
@@ -377,6 +413,7 @@ export class Tracker {
       next = { ...t, state, retries: [...t.retries, ...retries], escalation, actions };
       return { update: { $set: fieldsOf(next) }, events: escalate ? this.escalationEvents(next, 'opened') : [] };
     });
+    this.noteOpen(doc as Tracking | null);
     await this.afterChange(prev, next);
     return next !== null;
   }
@@ -428,7 +465,7 @@ export class Tracker {
   async reconcile(id: string, by: string, note: string): Promise<Tracking> {
     let prev: Tracking | null = null;
     let next: Tracking | null = null;
-    await this.rt.outbox.transact(this.store.tracking, id, (cur) => {
+    const { doc } = await this.rt.outbox.transact(this.store.tracking, id, (cur) => {
       const t = cur as Tracking | null;
       if (!t) throw new NotFoundError('event_not_tracked', `no event ${id} is tracked`, 'check the eventId');
       if (t.state === 'complete' || t.state === 'reconciled')
@@ -449,6 +486,7 @@ export class Tracker {
         events: t.escalation?.status === 'opened' ? this.escalationEvents(next, 'reconciled') : [],
       };
     });
+    this.noteOpen(doc as Tracking | null);
     await this.afterChange(prev, next);
     this.metrics.actions.labels('reconciled').inc();
     return this.get(id);

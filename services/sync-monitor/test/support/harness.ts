@@ -58,6 +58,7 @@ export async function startHarness(deps: SyncMonitorDeps = {}): Promise<Harness>
     trackEnvelope: (env) => env.correlationId.startsWith(run),
     trackAck: (ack) => ack.envelope.correlationId.startsWith(run),
     sweepIntervalMs: 100,
+    fullScanEveryMs: 1000,
     retryIntervalMs: 500,
     maxRetries: 3,
     escalateAfterMs: 5000,
