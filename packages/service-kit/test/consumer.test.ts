@@ -174,6 +174,49 @@ describe('effect-once consumers against the real stack', () => {
     await consumer.stop();
   });
 
+  it('commits an offset only after beforeCommit made the effects before it durable', async () => {
+    const id = uniqueName('wb');
+    const group = uniqueName('kit.writebehind');
+    const seen: number[] = [];
+    let refusals = 0;
+    let durable = false;
+    const consumer = await rt.consume({
+      group,
+      acknowledge: false,
+      commitIntervalMs: 50,
+      handlers: {
+        'platform.probe': async (v) => {
+          if (v.envelope.aggregateId === id) seen.push(v.sequence);
+        },
+      },
+      beforeCommit: async () => {
+        if (durable) return;
+        refusals++;
+        throw new Error('buffer not written');
+      },
+    });
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      const committed = async () => {
+        const [t] = await admin.fetchOffsets({ groupId: group, topics: ['platform.probe'] });
+        return t.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+      };
+      const before = await committed();
+      await rt.publisher.publish([probe(id, 1)]);
+      await waitFor(() => seen.length === 1, 'the record handled');
+      const refusedAfter = refusals;
+      await waitFor(() => refusals >= refusedAfter + 2, 'two refused commits after the record');
+      expect(await committed()).toBe(before);
+      durable = true;
+      await waitFor(async () => (await committed()) > before, 'the offset committed once beforeCommit succeeds');
+      expect(seen).toEqual([1]);
+    } finally {
+      await admin.disconnect();
+      await consumer.stop();
+    }
+  });
+
   it('deletes an ephemeral (per-instance) group from Kafka when it stops, and keeps a shared one', async () => {
     const handlers = { 'platform.probe': async () => undefined };
     const ephemeral = await rt.consume({ group: uniqueName('kit.ephemeral'), handlers, ephemeral: true, acknowledge: false });

@@ -74,7 +74,7 @@ export async function startChannels(config: PlatformConfig, deps: ChannelsDeps =
     const delivery = new WebhookDelivery(runtime, store, deps.delivery);
     const notifications = new NotificationService(runtime, store, config_, delivery);
     const partners = new PartnerIngestion(runtime, store);
-    const endpoints = new EndpointService(store);
+    const endpoints = new EndpointService(store, () => delivery.forgetEndpoints());
 
     const prefix = deps.groupPrefix ?? 'channels';
     const fromBeginning = deps.fromBeginning ?? true;

@@ -93,12 +93,14 @@ export async function startSyncMonitor(config: PlatformConfig, deps: SyncMonitor
         dedupe: 'in-document',
         acknowledge: false,
         fromBeginning,
+        beforeCommit: () => tracker.flush(),
       }),
       runtime.consume({
         group: `sync-monitor.envelopes${suffix}`,
         handlers: envelopeHandlers(topics, tracker, channels),
         dedupe: 'in-document',
         fromBeginning,
+        beforeCommit: () => tracker.flush(),
       }),
     ]);
     tracker.startSweep(deps.sweepIntervalMs ?? num(env.SYNC_SWEEP_INTERVAL_MS, 500));

@@ -55,6 +55,12 @@ export interface ConsumerOptions {
   ephemeral?: boolean;
   /** How often handled offsets are committed (default 200 ms; also on stop). */
   commitIntervalMs?: number;
+  /**
+   * Runs before each offset commit. A handler that only buffers its effect (a write-behind
+   * projection) makes it durable here; if this throws, nothing is committed and the offsets are
+   * kept for the next commit.
+   */
+  beforeCommit?: () => Promise<void>;
 }
 
 export interface ConsumerDeps {
@@ -152,14 +158,32 @@ export class EventConsumer {
     await joined;
   }
 
-  /** Commits what was handled since the last commit. A partition lost in a rebalance refuses it: its next owner replays. */
-  private async commit(): Promise<void> {
+  private committing?: Promise<void>;
+
+  /** Commits what was handled since the last commit, one commit at a time. */
+  private commit(): Promise<void> {
+    this.committing ??= this.commitHandled().finally(() => (this.committing = undefined));
+    return this.committing;
+  }
+
+  private async commitHandled(): Promise<void> {
     if (!this.handled.size) return;
-    const offsets = [...this.handled.values()];
+    const offsets = this.handled;
     this.handled = new Map();
     try {
-      await this.consumer.commitOffsets(offsets);
+      await this.opts.beforeCommit?.();
     } catch (err) {
+      for (const [k, o] of offsets) if (!this.handled.has(k)) this.handled.set(k, o); // later offsets supersede
+      this.deps.logger.warn('offsets held back: the effects before them are not durable yet', {
+        group: this.opts.group,
+        err: errorText(err),
+      });
+      return;
+    }
+    try {
+      await this.consumer.commitOffsets([...offsets.values()]);
+    } catch (err) {
+      // A partition lost in a rebalance refuses the commit: its next owner replays from the last one.
       this.deps.logger.debug('offset commit refused', { group: this.opts.group, err: errorText(err) });
     }
   }
@@ -168,6 +192,7 @@ export class EventConsumer {
     this.stopped = true;
     clearInterval(this.commitTimer);
     await Promise.allSettled([...this.inflight]);
+    await this.committing;
     await this.commit();
     await this.consumer.disconnect();
     if (this.opts.ephemeral) await this.deleteGroup();

@@ -11,7 +11,11 @@ export function endpointView(e: EndpointDoc): Record<string, unknown> {
 }
 
 export class EndpointService {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    /** Called after an endpoint is added or deactivated (the delivery's endpoint cache refreshes). */
+    private readonly changed: () => void = () => undefined,
+  ) {}
 
   async register(
     channel: string,
@@ -37,6 +41,7 @@ export class EndpointService {
         createdBy: by.sub,
       })
     ).toObject();
+    this.changed();
     return { endpoint, secret };
   }
 
@@ -46,6 +51,7 @@ export class EndpointService {
 
   async deactivate(channel: string, id: string): Promise<void> {
     const res = await this.store.endpoints.updateOne({ _id: id, channel }, { $set: { active: false } });
+    this.changed();
     if (!res.matchedCount)
       throw new NotFoundError('endpoint_not_found', `channel ${channel} has no endpoint ${id}`, 'GET /channels/{code}/webhooks lists them');
   }

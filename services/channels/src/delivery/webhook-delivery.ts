@@ -35,6 +35,8 @@ export interface DeliveryOptions {
   breakerVolumeThreshold?: number;
 }
 
+const ENDPOINT_CACHE_MS = 1000;
+
 class HttpStatusError extends Error {
   constructor(readonly status: number) {
     super(`endpoint answered ${status}`);
@@ -97,9 +99,35 @@ export class WebhookDelivery {
     }
   }
 
+  private endpointCache?: { at: number; byChannel: Promise<Map<string, EndpointDoc[]>> };
+
+  /**
+   * Active endpoints by channel, read from the store at most once per ENDPOINT_CACHE_MS: every
+   * delivered event asks, and endpoints change rarely. This instance's own changes refresh it at
+   * once (forgetEndpoints); another instance's show within ENDPOINT_CACHE_MS.
+   */
+  activeEndpoints(): Promise<Map<string, EndpointDoc[]>> {
+    if (this.endpointCache && Date.now() - this.endpointCache.at < ENDPOINT_CACHE_MS) return this.endpointCache.byChannel;
+    const byChannel = this.store.endpoints
+      .find({ active: true })
+      .lean()
+      .then((all) => {
+        const out = new Map<string, EndpointDoc[]>();
+        for (const ep of all as EndpointDoc[]) out.set(ep.channel, [...(out.get(ep.channel) ?? []), ep]);
+        return out;
+      });
+    this.endpointCache = { at: Date.now(), byChannel };
+    byChannel.catch(() => (this.endpointCache = undefined));
+    return byChannel;
+  }
+
+  forgetEndpoints(): void {
+    this.endpointCache = undefined;
+  }
+
   /** Queues the event for every active endpoint of its channel subscribed to its type. Idempotent per event. */
   async enqueue(ev: DeliverableEvent): Promise<number> {
-    const endpoints = await this.store.endpoints.find({ channel: ev.channel, active: true }).lean();
+    const endpoints = (await this.activeEndpoints()).get(ev.channel) ?? [];
     let queued = 0;
     for (const ep of endpoints.filter((e) => e.events.includes(ev.eventType))) {
       const body = JSON.stringify({

@@ -22,8 +22,10 @@ export function cartChangedHandler(store: Store, delivery: WebhookDelivery) {
         { upsert: true },
       );
     }
-    const active = await store.channelCustomers.find({ customerId }, { channel: 1 }).lean();
-    for (const { channel } of active) {
+    // Delivered to the channels with endpoints where the customer is active (looked up by _id: a
+    // query by customerId would read the whole collection on FerretDB).
+    for (const channel of (await delivery.activeEndpoints()).keys()) {
+      if (!touched.has(channel) && !(await store.channelCustomers.exists({ _id: `${channel}:${customerId}` }))) continue;
       await delivery.enqueue({
         eventType: 'cart.changed',
         sourceEventId: ev.envelope.eventId,

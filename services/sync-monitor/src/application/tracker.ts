@@ -44,6 +44,13 @@ export interface TrackerOptions extends SweepPolicy {
 
 /** Open events whose deadlines the sweep keeps in memory; beyond this, only its store query finds them. */
 const DUE_KEPT = 200_000;
+/** Events with buffered inputs at which a flush starts without waiting for the next commit. */
+const FLUSH_AT = 5000;
+/** Tracking documents a flush writes at once. */
+const FLUSH_WIDTH = 8;
+
+/** One input (envelope or ack) to apply to an event's tracking; null when it changes nothing. */
+type Step = (cur: Tracking | null, now: number) => { next: Tracking; firstApplied?: SyncApplied } | null;
 
 function headersOf(h: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -67,9 +74,15 @@ function fieldsOf(t: Tracking): Omit<Tracking, '_id'> {
 }
 
 /**
- * Propagation tracking and SLA handling. Every change of an event's tracking document goes through
- * the kit's outbox.transact (document lock + events in the same write), since FerretDB loses
- * concurrent updates of one document.
+ * Propagation tracking and SLA handling.
+ *
+ * Write-behind: an envelope or ack is buffered per event, and a flush writes each event's document
+ * once with everything received for it since the last flush (an event's envelope and its acks
+ * usually arrive within a few hundred ms, so one write replaces four or five). The consumers flush
+ * before they commit offsets (`beforeCommit`), so an input is durable before Kafka forgets it; a
+ * crash replays the uncommitted inputs and applying them again changes nothing (acks are kept by
+ * ack id). Lags are computed from the acks' own times, so buffering does not change them.
+ * Every write goes through the kit's outbox.transact (a compare-and-set with its events).
  */
 export class Tracker {
   readonly windows = new LagWindows();
@@ -80,6 +93,9 @@ export class Tracker {
   /** eventId → SLA deadline of every open event this instance wrote (the sweep's work list). */
   private readonly due = new Map<string, number>();
   private lastFullScan = 0;
+  /** eventId → inputs received since the last flush, in arrival order. */
+  private buffer = new Map<string, Step[]>();
+  private flushChain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly rt: ServiceRuntime,
@@ -118,19 +134,16 @@ export class Tracker {
 
   // ---- inputs -----------------------------------------------------------------------------------
 
-  /** An envelope of a business topic: remembers the event, its expectations and its original record. */
-  async onEnvelope(topic: string, env: EventEnvelope, record: KafkaMessage | undefined): Promise<boolean> {
+  /** An envelope of a business topic: remembers the event, its expectations and its original record (buffered, see flush). */
+  onEnvelope(topic: string, env: EventEnvelope, record: KafkaMessage | undefined): boolean {
     if (this.opts.trackEnvelope && !this.opts.trackEnvelope(env, topic)) return false;
     const exp = this.expectations(topic);
-    const { doc } = await this.rt.outbox.transact(this.store.tracking, env.eventId, (cur) => {
-      const next = applyEnvelope(cur as Tracking | null, topic, env, rawOf(record), exp, Date.now());
-      return { update: { $set: fieldsOf(next) }, events: this.resolutionEvents(cur as Tracking | null, next) };
-    });
-    this.noteOpen(doc as Tracking | null);
+    const raw = rawOf(record);
+    this.enqueue(env.eventId, (cur, now) => ({ next: applyEnvelope(cur, topic, env, raw, exp, now) }));
     return true;
   }
 
-  /** A sync.applied ack; returns false when it was already recorded (or is not tracked here). */
+  /** A sync.applied ack (buffered, see flush); false when it is not tracked here. */
   async onAck(ack: SyncApplied): Promise<boolean> {
     if (this.opts.trackAck && !this.opts.trackAck(ack)) return false;
     if (this.rememberGroup(ack.topic, ack.consumer)) {
@@ -145,28 +158,85 @@ export class Tracker {
     }
     const info: AckInfo = { ...ack, ackId: ack.envelope.eventId, outcome: ack.outcome as AckInfo['outcome'] };
     const exp = this.expectations(ack.topic);
-    let recorded = false;
-    let first = false;
+    this.enqueue(ack.ackedEventId, (cur, now) => {
+      const next = applyAck(cur, info, exp, now);
+      if (!next) return null; // this ack was recorded before
+      return { next, firstApplied: info.outcome === 'applied' && isFirstSuccess(cur, info) ? ack : undefined };
+    });
+    return true;
+  }
+
+  private enqueue(eventId: string, step: Step): void {
+    const steps = this.buffer.get(eventId);
+    if (steps) steps.push(step);
+    else this.buffer.set(eventId, [step]);
+    if (this.buffer.size >= FLUSH_AT) this.flush().catch(() => undefined); // logged in flush; the next one retries
+  }
+
+  /**
+   * Writes every buffered input: one compare-and-set per event. Flushes run one at a time. Inputs
+   * whose write failed are kept (ahead of newer ones) and the flush rejects, so the consumers hold
+   * their offsets back.
+   */
+  flush(): Promise<void> {
+    const run = this.flushChain.then(() => this.flushBuffered());
+    this.flushChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushBuffered(): Promise<void> {
+    const work = [...this.buffer];
+    this.buffer = new Map();
+    const failed: Array<[string, Step[]]> = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(FLUSH_WIDTH, work.length) }, async () => {
+        while (next < work.length) {
+          const [id, steps] = work[next++];
+          try {
+            await this.write(id, steps);
+          } catch (err) {
+            failed.push([id, steps]);
+            this.rt.logger.warn('tracking write failed; kept for the next flush', { eventId: id, err: String(err) });
+          }
+        }
+      }),
+    );
+    if (!failed.length) return;
+    const later = this.buffer;
+    this.buffer = new Map(failed);
+    for (const [id, steps] of later) this.buffer.set(id, [...(this.buffer.get(id) ?? []), ...steps]);
+    throw new Error(`${failed.length} tracking writes failed`);
+  }
+
+  /** Applies an event's buffered inputs to its document in one write. */
+  private async write(id: string, steps: Step[]): Promise<void> {
     let prev: Tracking | null = null;
     let next: Tracking | null = null;
-    const { doc } = await this.rt.outbox.transact(this.store.tracking, ack.ackedEventId, (cur) => {
+    let firsts: SyncApplied[] = [];
+    const { doc } = await this.rt.outbox.transact(this.store.tracking, id, (cur) => {
       prev = cur as Tracking | null;
-      next = applyAck(prev, info, exp, Date.now());
-      if (!next) return null;
-      recorded = true;
-      first = isFirstSuccess(prev, info);
+      next = prev;
+      firsts = [];
+      const now = Date.now();
+      for (const step of steps) {
+        const r = step(next, now);
+        if (!r) continue;
+        next = r.next;
+        if (r.firstApplied) firsts.push(r.firstApplied);
+      }
+      if (!next || next === prev) return null;
       return { update: { $set: fieldsOf(next) }, events: this.resolutionEvents(prev, next) };
     });
-    if (!recorded) return false;
+    if (!next || next === prev) return;
     this.noteOpen(doc as Tracking | null);
-    if (first && info.outcome === 'applied') {
+    for (const ack of firsts) {
       const lagMs = ack.appliedAt - ack.occurredAt;
       const consumer = serviceOfGroup(ack.consumer);
       this.windows.add({ at: ack.appliedAt, lagMs, type: ack.ackedType, consumer, group: ack.consumer, channel: ack.channel }, Date.now());
       this.metrics.lag.labels(ack.ackedType, consumer, ack.channel ?? 'none').observe(lagMs / 1000);
     }
     await this.afterChange(prev, next);
-    return true;
   }
 
   // ---- escalation and recovery events ----------------------------------------------------------
@@ -333,6 +403,7 @@ export class Tracker {
    * restart) opened. On FerretDB that query reads the whole collection, so it is not run every pass.
    */
   async sweep(now = Date.now()): Promise<number> {
+    await this.flush().catch(() => undefined); // decide on every input received so far (a failure is logged and kept)
     const ids = new Set(
       [...this.due]
         .filter(([, deadline]) => deadline <= now)
@@ -457,12 +528,14 @@ export class Tracker {
   // ---- remediation -------------------------------------------------------------------------------
 
   async retryNow(id: string, by: string, note: string | null): Promise<Tracking> {
+    await this.flush();
     await this.sweepOne(id, 'manual', { by, note });
     this.metrics.actions.labels('retry_now').inc();
     return this.get(id);
   }
 
   async reconcile(id: string, by: string, note: string): Promise<Tracking> {
+    await this.flush();
     let prev: Tracking | null = null;
     let next: Tracking | null = null;
     const { doc } = await this.rt.outbox.transact(this.store.tracking, id, (cur) => {

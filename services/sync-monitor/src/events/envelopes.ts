@@ -11,7 +11,7 @@ export function envelopeHandlers(topics: readonly string[], tracker: Tracker, ch
   const handlers: HandlerMap = {};
   for (const topic of topics) {
     const handler: EventHandler<TopicName> = async (value, ctx) => {
-      const tracked = await tracker.onEnvelope(ctx.topic, value.envelope, ctx.record);
+      const tracked = tracker.onEnvelope(ctx.topic, value.envelope, ctx.record);
       if (topic === 'channels.channel-changed') await channels.apply(value as never);
       else if (!tracked) ctx.skip();
     };
