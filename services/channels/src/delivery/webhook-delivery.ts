@@ -27,6 +27,8 @@ import type { DeliveryDoc, EndpointDoc, Store } from '../store/models';
 
 export interface DeliveryOptions {
   pollIntervalMs?: number;
+  /** How often a pass also queries the store for pending deliveries this instance does not know (default 30 s). */
+  scanIntervalMs?: number;
   requestTimeoutMs?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -57,8 +59,9 @@ export class WebhookDelivery {
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
-  /** The earliest retry this process scheduled (epoch ms), if sooner than the next poll. */
-  private wakeAt = Infinity;
+  /** Pending deliveries this instance queued, tried or found: the passes' work list. */
+  private readonly due = new Map<string, { at: number; endpointId: string; createdAt: number }>();
+  private lastScan = 0;
   private readonly opts: Required<DeliveryOptions>;
 
   constructor(
@@ -67,9 +70,8 @@ export class WebhookDelivery {
     opts: DeliveryOptions = {},
   ) {
     this.opts = {
-      // New deliveries kick a pass and retries wake one at their due time; the poll only catches
-      // what another instance or a crash left (on FerretDB the pending query reads the collection).
-      pollIntervalMs: opts.pollIntervalMs ?? 2000,
+      pollIntervalMs: opts.pollIntervalMs ?? 1000,
+      scanIntervalMs: opts.scanIntervalMs ?? 30_000,
       requestTimeoutMs: opts.requestTimeoutMs ?? 5000,
       backoffBaseMs: opts.backoffBaseMs ?? 500,
       backoffMaxMs: opts.backoffMaxMs ?? 60_000,
@@ -155,6 +157,7 @@ export class WebhookDelivery {
           createdAt: now,
           completedAt: null,
         });
+        this.due.set(`${ev.sourceEventId}:${ep._id}`, { at: now.getTime(), endpointId: ep._id, createdAt: now.getTime() });
         queued++;
       } catch (err) {
         if (!isDuplicateKeyError(err)) throw err;
@@ -205,31 +208,66 @@ export class WebhookDelivery {
           if (this.stopped) return;
           const now = this.again;
           this.again = false;
-          const untilRetry = Math.max(0, this.wakeAt - Date.now());
-          this.wakeAt = Infinity;
-          this.schedule(now ? 0 : Math.min(this.opts.pollIntervalMs, untilRetry));
+          const untilDue = Math.max(0, this.nextDue() - Date.now());
+          this.schedule(now ? 0 : Math.min(this.opts.pollIntervalMs, untilDue));
         });
     }, ms);
   }
 
-  /** One pass: the due deliveries, endpoints in parallel, each endpoint's in order. */
+  /** The oldest pending delivery of each endpoint (what its order lets go next). */
+  private heads(): Map<string, { id: string; at: number; createdAt: number }> {
+    const out = new Map<string, { id: string; at: number; createdAt: number }>();
+    for (const [id, e] of this.due) {
+      const h = out.get(e.endpointId);
+      if (!h || e.createdAt < h.createdAt || (e.createdAt === h.createdAt && id < h.id))
+        out.set(e.endpointId, { id, at: e.at, createdAt: e.createdAt });
+    }
+    return out;
+  }
+
+  private nextDue(): number {
+    let next = Infinity;
+    for (const h of this.heads().values()) next = Math.min(next, h.at);
+    return next;
+  }
+
+  /**
+   * One pass: endpoints in parallel, each endpoint's deliveries oldest first, stopping at the first
+   * that is not due or fails (order holds). The work list is what this instance queued or tried;
+   * every `scanIntervalMs` the store is queried too, for what another instance or a crash left. On
+   * FerretDB that query reads the whole collection, delivered ones included, so not every pass.
+   */
   async pass(): Promise<void> {
-    const due = await this.store.deliveries
-      .find({ status: 'pending', nextAttemptAt: { $lte: new Date() } })
-      .sort({ createdAt: 1 })
-      .limit(200)
-      .lean();
-    if (!due.length) return;
-    const byEndpoint = new Map<string, DeliveryDoc[]>();
-    for (const d of due) byEndpoint.set(d.endpointId, [...(byEndpoint.get(d.endpointId) ?? []), d]);
-    const endpoints = await this.store.endpoints.find({ _id: { $in: [...byEndpoint.keys()] } }).lean();
+    const now = Date.now();
+    if (now - this.lastScan >= this.opts.scanIntervalMs) {
+      this.lastScan = now;
+      const stored = await this.store.deliveries.find({ status: 'pending' }, { endpointId: 1, nextAttemptAt: 1, createdAt: 1 }).lean();
+      for (const d of stored)
+        if (!this.due.has(d._id))
+          this.due.set(d._id, { at: d.nextAttemptAt.getTime(), endpointId: d.endpointId, createdAt: d.createdAt.getTime() });
+    }
+    const ready = [...this.heads()].filter(([, h]) => h.at <= now).map(([endpointId]) => endpointId);
     await Promise.all(
-      endpoints.map(async (ep) => {
-        for (const d of byEndpoint.get(ep._id) ?? []) {
-          if (this.stopped || !(await this.attempt(ep, d))) break; // keep order: a failure holds the rest back
+      ready.map(async (endpointId) => {
+        const ep = await this.store.endpoints.findById(endpointId).lean();
+        const queue = [...this.due]
+          .filter(([, e]) => e.endpointId === endpointId)
+          .sort(([a, x], [b, y]) => x.createdAt - y.createdAt || (a < b ? -1 : 1));
+        for (const [id, e] of queue) {
+          if (this.stopped || e.at > Date.now()) return;
+          if (!ep) {
+            this.due.delete(id); // the endpoint is gone: nothing can be delivered
+            continue;
+          }
+          if (!(await this.attempt(ep, id))) return;
         }
       }),
     );
+  }
+
+  private setDue(id: string, at: number): void {
+    const e = this.due.get(id);
+    if (e) e.at = at;
   }
 
   private breakerFor(ep: EndpointDoc): CircuitBreaker<[EndpointDoc, DeliveryDoc], number> {
@@ -267,26 +305,39 @@ export class WebhookDelivery {
   }
 
   /** Tries one delivery; true when it was delivered (or already done elsewhere). */
-  private async attempt(ep: EndpointDoc, d: DeliveryDoc): Promise<boolean> {
+  private async attempt(ep: EndpointDoc, id: string): Promise<boolean> {
     const breaker = this.breakerFor(ep);
-    if (breaker.opened) return false; // wait for the half-open trial; nothing is lost, the delivery stays pending
-    return this.rt.locks.run(this.rt.outbox.lockKey(this.store.deliveries, d._id), async () => {
-      const cur = await this.store.deliveries.findById(d._id).lean();
-      if (!cur || cur.status !== 'pending' || cur.nextAttemptAt.getTime() > Date.now()) return cur?.status === 'delivered';
+    if (breaker.opened) {
+      // Wait for the half-open trial; nothing is lost, the delivery stays pending.
+      this.setDue(id, Date.now() + Math.min(this.opts.breakerResetMs, this.opts.pollIntervalMs));
+      return false;
+    }
+    return this.rt.locks.run(this.rt.outbox.lockKey(this.store.deliveries, id), async () => {
+      const cur = await this.store.deliveries.findById(id).lean();
+      if (!cur || cur.status !== 'pending') {
+        this.due.delete(id); // done here or by another instance
+        return !!cur;
+      }
+      if (cur.nextAttemptAt.getTime() > Date.now()) {
+        this.setDue(id, cur.nextAttemptAt.getTime());
+        return false;
+      }
       const attempts = cur.attempts + 1;
       try {
         const status = await breaker.fire(ep, cur);
         await this.finish(cur, { status: 'delivered', attempts, httpStatus: status, error: null });
+        this.due.delete(id);
         return true;
       } catch (err) {
         const httpStatus = err instanceof HttpStatusError ? err.status : null;
         const error = String((err as Error).message ?? err);
         if (attempts >= this.opts.maxAttempts) {
           await this.finish(cur, { status: 'failed', attempts, httpStatus, error });
+          this.due.delete(id);
         } else {
           const nextAttemptAt = new Date(Date.now() + backoffMs(attempts, this.opts.backoffBaseMs, this.opts.backoffMaxMs));
           await this.store.deliveries.updateOne({ _id: cur._id }, { $set: { attempts, nextAttemptAt, lastError: error, httpStatus } });
-          this.wakeAt = Math.min(this.wakeAt, nextAttemptAt.getTime());
+          this.setDue(id, nextAttemptAt.getTime());
         }
         return false;
       }
