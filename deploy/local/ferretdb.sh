@@ -3,10 +3,11 @@
 # Usage: ferretdb.sh start|stop|status. When MONGO_URL is set, the user's own server is used: nothing starts.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 VERSION=1.24.2
-PATCH_LEVEL=doclock4   # bump when the build recipe below changes, so cached binaries are rebuilt
+PATCH_LEVEL=doclock6   # bump when the build recipe below changes, so cached binaries are rebuilt
 BIN_DIR="$CACHE/ferretdb-$VERSION-$PATCH_LEVEL"
 BIN="$BIN_DIR/ferretdb"
 PORT="${FERRETDB_PORT:-27017}"
+# FERRETDB_DEBUG_ADDR=127.0.0.1:8089 serves /debug/pprof (profiling); off by default.
 PIDFILE="$RUN/ferretdb.pid"
 LOG="$LOGS/ferretdb.log"
 STORE="$DATA/ferretdb"
@@ -49,7 +50,7 @@ start() {
   mkdir -p "$STORE"
   echo "---- start $(date -u +%FT%TZ)" >>"$LOG"
   nohup "$BIN" --telemetry=disable --listen-addr="127.0.0.1:$PORT" --handler=sqlite \
-    --sqlite-url="file:$STORE/?_pragma=synchronous(normal)" --state-dir="$STORE" --debug-addr=- --log-level=error >>"$LOG" 2>&1 &
+    --sqlite-url="file:$STORE/?_pragma=synchronous(normal)" --state-dir="$STORE" --debug-addr="${FERRETDB_DEBUG_ADDR:--}" --log-level=error >>"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
   wait_until ferretdb 30 "$LOG" tcp_open "$PORT"
   say ferretdb "ready on mongodb://127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"

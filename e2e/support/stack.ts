@@ -131,7 +131,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     for (const name of SERVICES) {
       const port = await freePort();
       const db = `${tag}_${name.replace(/-/g, '_')}`;
-      const child = spawn(process.execPath, [join(ROOT, 'e2e', 'support', 'launch.js'), name], {
+      // E2E_NODE_ARGS: extra node flags for every service (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p` to profile a run).
+      const nodeArgs = (process.env.E2E_NODE_ARGS ?? '').split(' ').filter(Boolean);
+      const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'e2e', 'support', 'launch.js'), name], {
         cwd: join(ROOT, 'services', name),
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         env: {

@@ -143,3 +143,63 @@ replaceOnce(
   'if params.Filter != nil {\n\t\tv, _ := params.Filter.Get("_id")',
   '_id pushdown with other keys',
 );
+
+// 4. delete reads and decodes every document its filter selects before deleting them by _id, even
+//    when the filter is nothing but an _id: a delete of one large document (a catalogue journal
+//    entry holding thousands of staged events) cost as much as reading it. A filter that is exactly
+//    one string or ObjectID _id selects that document and nothing else, so it is deleted by _id
+//    directly, without reading it.
+replaceOnce(
+  'internal/handler/msg_delete.go',
+  'func (h *Handler) execDelete(ctx context.Context, c backends.Collection, p *common.Delete) (int32, error) {\n',
+  `func (h *Handler) execDelete(ctx context.Context, c backends.Collection, p *common.Delete) (int32, error) {
+	if p.Filter != nil && p.Filter.Len() == 1 {
+		v, _ := p.Filter.Get("_id")
+		switch v.(type) {
+		case string, types.ObjectID:
+			d, err := c.DeleteAll(ctx, &backends.DeleteAllParams{IDs: []any{v}})
+			if err != nil {
+				return 0, lazyerrors.Error(err)
+			}
+
+			return d.Deleted, nil
+		}
+	}
+
+`,
+  'delete by _id without reading',
+);
+
+// 5. `{_id: {$in: [...]}}` (a batch read of known documents) is not pushed down either, so it reads
+//    and decodes the whole collection. A filter whose _id is `$in` a list of strings or ObjectIDs now
+//    narrows the query to those _ids (an index lookup each); as with patch 3, every handler filters
+//    the returned documents again by the whole filter.
+replaceOnce(
+  'internal/backends/sqlite/collection.go',
+  `			whereClause = fmt.Sprintf(\` WHERE %s = ?\`, metadata.IDColumn)
+			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+		}`,
+  `			whereClause = fmt.Sprintf(\` WHERE %s = ?\`, metadata.IDColumn)
+			args = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+		case *types.Document:
+			if in, _ := v.(*types.Document).Get("$in"); v.(*types.Document).Len() == 1 && in != nil {
+				if list, ok := in.(*types.Array); ok && list.Len() > 0 && list.Len() <= 1000 {
+					marks := make([]string, 0, list.Len())
+					values := make([]any, 0, list.Len())
+					for i := 0; i < list.Len(); i++ {
+						id, _ := list.Get(i)
+						switch id.(type) {
+						case string, types.ObjectID:
+							marks = append(marks, "?")
+							values = append(values, string(must.NotFail(sjson.MarshalSingleValue(id))))
+						}
+					}
+					if len(marks) == list.Len() {
+						whereClause = fmt.Sprintf(\` WHERE %s IN (%s)\`, metadata.IDColumn, strings.Join(marks, ", "))
+						args = values
+					}
+				}
+			}
+		}`,
+  '_id $in pushdown',
+);

@@ -113,6 +113,24 @@ describe('the local stack', () => {
       expect(after?.n).toBe(50);
       expect(results.filter((r) => r.modifiedCount === 1)).toHaveLength(1);
     });
+
+    // The build narrows these by _id (patches 4 and 5); the answers must be exactly MongoDB's.
+    it('deletes by _id and reads by _id $in exactly as MongoDB does', async () => {
+      const Item = db.models.Item ?? db.model('Item', new Schema({ _id: String, n: Number }, { versionKey: false }));
+      const p = uniqueName('item');
+      await Item.insertMany([1, 2, 3, 4].map((n) => ({ _id: `${p}-${n}`, n })));
+      const inList = await Item.find({ _id: { $in: [`${p}-1`, `${p}-3`, `${p}-9`] } }).lean();
+      expect(inList.map((d) => d.n).sort()).toEqual([1, 3]);
+      const narrowed = await Item.find({ _id: { $in: [`${p}-1`, `${p}-2`] }, n: { $gt: 1 } }).lean();
+      expect(narrowed.map((d) => d.n)).toEqual([2]);
+      const mixed = await Item.collection.find({ _id: { $in: [`${p}-4`, 7] } } as never).toArray();
+      expect(mixed.map((d) => d.n)).toEqual([4]);
+      expect((await Item.collection.deleteOne({ _id: `${p}-2` } as never)).deletedCount).toBe(1);
+      expect((await Item.collection.deleteOne({ _id: `${p}-2` } as never)).deletedCount).toBe(0);
+      expect((await Item.deleteOne({ _id: `${p}-3`, n: 99 })).deletedCount).toBe(0); // another key still filters
+      const left = await Item.find({ _id: { $in: [1, 2, 3, 4].map((n) => `${p}-${n}`) } }).lean();
+      expect(left.map((d) => d.n).sort()).toEqual([1, 3, 4]);
+    });
   });
 });
 

@@ -8,12 +8,17 @@ import type { CatalogContext } from './context';
  * Completes what a crash interrupted: every intent older than `graceMs` that no running operation of
  * this process holds is replayed — products are re-propagated with their current state re-emitted,
  * items re-emit their current state — and then removed. Replays are idempotent.
- * It also removes journal documents whose events were all published (outboxCount 0) a while ago, so
- * the journal, which the kit's relay scans, stays small.
+ * It also removes, once a minute, journal documents whose events were all published (outboxCount 0)
+ * a while ago: normally a journal document is deleted as soon as its events are published, so these
+ * are only what a failed delete left, and on FerretDB the query reads every journal document (large
+ * ones, while a bulk sync runs), so it does not run on every pass.
  */
+const PRUNE_EVERY_MS = 60_000;
+
 export class RecoverySweep {
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
+  private lastPrune = 0;
 
   constructor(
     private readonly ctx: CatalogContext,
@@ -40,7 +45,10 @@ export class RecoverySweep {
       await m.Pending.collection.deleteOne({ _id: p._id } as never);
       this.logger.info('recovered interrupted change', { intent: p._id, kind: p.kind });
     }
-    await this.pruneJournal();
+    if (Date.now() - this.lastPrune >= PRUNE_EVERY_MS) {
+      this.lastPrune = Date.now();
+      await this.pruneJournal();
+    }
     return due.length;
   }
 
