@@ -70,7 +70,7 @@ describe('transactional outbox against the real stack', () => {
     const rt = await ServiceRuntime.start({
       config: testConfig('kit-outbox', { dbName }),
       produces: ['platform.probe'],
-      outbox: { graceMs: 0, pollIntervalMs: 50 },
+      outbox: { graceMs: 0, pollIntervalMs: 50, cleanupAfterMs: 0 },
     });
     try {
       const Probe = rt.outbox.track(probeModel(rt.db));

@@ -22,7 +22,9 @@ export interface CartProcess {
 
 export async function spawnCart(env: { dbName: string; groupPrefix: string; publicKey: string }): Promise<CartProcess> {
   const instanceId = uniqueName('cart-bench');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'cart-process.ts')], {
+  // BENCH_NODE_ARGS: extra node flags for the cart processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(__dirname, 'cart-process.ts')], {
     env: {
       ...process.env,
       MONGO_DB: env.dbName,

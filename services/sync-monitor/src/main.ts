@@ -46,6 +46,12 @@ export interface SyncMonitorDeps {
   trackAck?: (ack: SyncApplied) => boolean;
 }
 
+/**
+ * The monitor's fetches wait for 64 KB or 100 ms: the lags it reports come from the acks' own times,
+ * so a fetch batched this way changes no figure, and it saves most of the fetch requests.
+ */
+const MONITOR_FETCH = { minBytes: 65_536, maxWaitMs: 100 };
+
 export interface SyncMonitor {
   runtime: ServiceRuntime;
   app: ReturnType<typeof createHttpApp>;
@@ -94,6 +100,7 @@ export async function startSyncMonitor(config: PlatformConfig, deps: SyncMonitor
         acknowledge: false,
         fromBeginning,
         beforeCommit: () => tracker.flush(),
+        fetch: MONITOR_FETCH,
       }),
       runtime.consume({
         group: `sync-monitor.envelopes${suffix}`,
@@ -101,6 +108,7 @@ export async function startSyncMonitor(config: PlatformConfig, deps: SyncMonitor
         dedupe: 'in-document',
         fromBeginning,
         beforeCommit: () => tracker.flush(),
+        fetch: MONITOR_FETCH,
       }),
     ]);
     tracker.startSweep(deps.sweepIntervalMs ?? num(env.SYNC_SWEEP_INTERVAL_MS, 500));

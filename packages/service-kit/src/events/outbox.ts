@@ -29,7 +29,9 @@ import type { EventPublisher } from './publisher';
  *     instance's leftovers, if it never comes back).
  * Published entries are removed lazily: the next write of the same document drops them in the same
  * update (it has just read the document, so this costs nothing), and a background pass removes,
- * after `cleanupAfterMs`, those of documents that were not written again.
+ * after `cleanupAfterMs` (default 15 s), those of documents that were not written again. The longer
+ * the wait, the more removals ride on a later write for free (a cart edited every few seconds never
+ * needs a removal of its own); entries wait in the document meanwhile, one per write at most.
  *
  * Guarantee: every committed event is published at least once; a crash after the publish but before
  * the removal republishes it, and consumers drop the duplicate by eventId. Within one process the
@@ -127,7 +129,7 @@ export interface OutboxOptions {
   graceMs?: number;
   batchSize?: number;
   cleanupIntervalMs?: number;
-  /** How long a published entry may stay in a document that is not written again (default 5000 ms). */
+  /** How long a published entry may stay in a document that is not written again (default 15,000 ms). */
   cleanupAfterMs?: number;
   /** How many last-written documents of exclusive collections to keep (default 10,000). */
   keepLastWritten?: number;
@@ -179,10 +181,10 @@ export class Outbox {
     // cleanupAfterMs + cleanupIntervalMs by a margin, or it would republish what another instance
     // published and has not removed yet.
     this.pollIntervalMs = opts.pollIntervalMs ?? 60000;
-    this.graceMs = opts.graceMs ?? 15000;
+    this.graceMs = opts.graceMs ?? 30000;
     this.batchSize = opts.batchSize ?? 100;
     this.cleanupIntervalMs = opts.cleanupIntervalMs ?? 1000;
-    this.cleanupAfterMs = opts.cleanupAfterMs ?? 5000;
+    this.cleanupAfterMs = opts.cleanupAfterMs ?? 15000;
     this.lastWrittenMax = opts.keepLastWritten ?? 10000;
     this.maxAttempts = opts.maxAttempts ?? 20;
   }
