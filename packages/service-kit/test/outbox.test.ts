@@ -170,6 +170,32 @@ describe('transactional outbox against the real stack', () => {
     }
   });
 
+  it('with assumeNew, creates a new document without reading it, and decides again on one that existed', async () => {
+    const rt = await ServiceRuntime.start({ config: testConfig('kit-outbox'), produces: [] });
+    try {
+      const Probe = probeModel(rt.db);
+      const seen: Array<number | null> = [];
+      const bump = (cur: { version?: number } | null) => {
+        seen.push(cur ? (cur.version ?? 0) : null);
+        return { update: { $set: { version: (cur?.version ?? 0) + 1 } }, events: [] };
+      };
+      const fresh = uniqueName('new');
+      const created = await rt.outbox.transact(Probe, fresh, bump, { assumeNew: true });
+      expect(created.doc?.version).toBe(1);
+      expect(seen).toEqual([null]);
+      // Written by someone else: this process has no copy, guesses "absent", loses, reads and decides again.
+      const old = uniqueName('old');
+      await Probe.collection.insertOne({ _id: old, version: 5, writeRev: 3, outbox: {}, outboxCount: 0 } as never);
+      seen.length = 0;
+      const updated = await rt.outbox.transact(Probe, old, bump, { assumeNew: true });
+      expect(seen).toEqual([null, 5]);
+      expect(updated.doc?.version).toBe(6);
+      expect((await Probe.findById(old).lean())?.version).toBe(6);
+    } finally {
+      await rt.stop();
+    }
+  });
+
   it('decides again when another writer changed the document between read and write, and gives up after maxAttempts', async () => {
     const rt = await ServiceRuntime.start({ config: testConfig('kit-outbox'), produces: [], outbox: { maxAttempts: 3 } });
     try {

@@ -143,6 +143,13 @@ export interface WriteOptions {
   awaitPublish?: boolean;
   /** Skip the fast path (tests use it to simulate a crash between commit and publish). */
   dispatch?: boolean;
+  /**
+   * The document most likely does not exist yet (a new event's tracking, say): when this process has
+   * no copy of it, decide on "absent" and write without reading first. If it does exist, the write
+   * matches nothing and the usual read-decide-write follows: one wasted call instead of one saved.
+   * `decide` must accept null. Ignored with `upsert: false`.
+   */
+  assumeNew?: boolean;
 }
 
 export class Outbox {
@@ -243,7 +250,8 @@ export class Outbox {
     const collection = model.collection.collectionName;
     for (let attempt = 1; ; attempt++) {
       const known = attempt === 1 ? this.lastWritten.get(key) : undefined;
-      const current = (known ? structuredClone(known) : await model.findById(id).lean()) as T | null;
+      const guessed = attempt === 1 && !known && opts.assumeNew === true && opts.upsert !== false;
+      const current = (known ? structuredClone(known) : guessed ? null : await model.findById(id).lean()) as T | null;
       const change = await decide(current);
       if (!change) return { doc: current, events: [] };
       const { update, dropped } = this.dropPublished(model, current as OutboxDoc | null, withOutbox(change.update, change.events));
@@ -263,7 +271,7 @@ export class Outbox {
         if (!isDuplicateKeyError(err)) throw err; // a duplicate _id: another writer created it first
       }
       this.lastWritten.delete(key);
-      if (known) continue; // what this process wrote last is not the latest: read it
+      if (known || guessed) continue; // what this process wrote last (or guessed) is not the latest: read it
       this.metrics.writeConflicts.labels(collection).inc();
       if (attempt >= this.maxAttempts) throw new WriteConflictError(key, attempt);
       await sleep(Math.random() * Math.min(2 ** attempt, 50));

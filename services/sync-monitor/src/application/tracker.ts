@@ -214,20 +214,25 @@ export class Tracker {
     let prev: Tracking | null = null;
     let next: Tracking | null = null;
     let firsts: SyncApplied[] = [];
-    const { doc } = await this.rt.outbox.transact(this.store.tracking, id, (cur) => {
-      prev = cur as Tracking | null;
-      next = prev;
-      firsts = [];
-      const now = Date.now();
-      for (const step of steps) {
-        const r = step(next, now);
-        if (!r) continue;
-        next = r.next;
-        if (r.firstApplied) firsts.push(r.firstApplied);
-      }
-      if (!next || next === prev) return null;
-      return { update: { $set: fieldsOf(next) }, events: this.resolutionEvents(prev, next) };
-    });
+    const { doc } = await this.rt.outbox.transact(
+      this.store.tracking,
+      id,
+      (cur) => {
+        prev = cur as Tracking | null;
+        next = prev;
+        firsts = [];
+        const now = Date.now();
+        for (const step of steps) {
+          const r = step(next, now);
+          if (!r) continue;
+          next = r.next;
+          if (r.firstApplied) firsts.push(r.firstApplied);
+        }
+        if (!next || next === prev) return null;
+        return { update: { $set: fieldsOf(next) }, events: this.resolutionEvents(prev, next) };
+      },
+      { assumeNew: true },
+    ); // most flushes carry an event's first inputs
     if (!next || next === prev) return;
     this.noteOpen(doc as Tracking | null);
     for (const ack of firsts) {
