@@ -96,6 +96,9 @@ export class KafkaStore {
           loadTimeoutMs,
         );
         consumer.on(consumer.events.CRASH, ({ payload }) => {
+          // A retriable error (the group coordinator still loading offsets right after Kafka
+          // started, say) is retried by kafkajs itself; only a crash it gives up on ends the start.
+          if (payload.restart) return;
           clearTimeout(timer);
           reject(payload.error);
         });
