@@ -3,7 +3,10 @@
  *  kit-roundtrip@R : outbox write (state + event in one document) → relay → Kafka → kit consumer →
  *                    effect-once apply → sync.applied ack received. Latency = ack seen − write start.
  *  bare-kafkajs@R  : plain kafkajs produce (acks all) → plain consumer receives. Same broker.
- * Each runs open-loop at R events/s for BENCH_SECONDS (default 30).
+ * Each runs open-loop at R events/s for BENCH_SECONDS (default 30), after WARMUP_SECONDS (3) at the
+ * same rate whose samples are not counted (for both kinds of row): the JIT of Node and of the freshly
+ * started broker, connection pools and collections warm up there. The measured part starts once the
+ * warm-up's events are acknowledged (or timed out).
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { Schema } from 'mongoose';
@@ -16,6 +19,7 @@ export const rows = [...RATES.map((r) => `kit-roundtrip@${r}`), ...RATES.map((r)
 const only = (process.env.ONLY ?? '').split(',').filter(Boolean);
 const wanted = (n: string) => !only.length || only.some((p) => n.startsWith(p));
 const AGGREGATES = 1000;
+const WARMUP_SECONDS = 3;
 
 async function kitRow(rate: number, seconds: number): Promise<BenchRow> {
   const rt = await ServiceRuntime.start({ config: testConfig('bench-kit', { logLevel: 'error' }), produces: ['platform.probe'] });
@@ -37,7 +41,7 @@ async function kitRow(rate: number, seconds: number): Promise<BenchRow> {
     },
   });
   // Acks observed the way the sync-monitor sees them: a separate consumer of sync.applied.
-  const started = new Map<string, number>();
+  const started = new Map<string, { t0: number; measured: boolean }>();
   const latencies: number[] = [];
   const waiters = new Map<string, () => void>();
   const ackConsumer = rt.kafka.consumer({ groupId: uniqueName('bench.acks') });
@@ -49,15 +53,16 @@ async function kitRow(rate: number, seconds: number): Promise<BenchRow> {
     partitionsConsumedConcurrently: 6,
     eachMessage: async ({ message }) => {
       const id = message.key?.toString() ?? '';
-      const t0 = started.get(id);
-      if (t0 === undefined) return;
+      const s = started.get(id);
+      if (s === undefined) return;
       started.delete(id);
-      latencies.push(performance.now() - t0);
+      if (s.measured) latencies.push(performance.now() - s.t0);
       waiters.get(id)?.();
     },
   });
   await joined;
-  const { achieved, errors } = await drive(rate, seconds, async (i) => {
+  let measured = false;
+  const fire = async (i: number): Promise<void> => {
     const id = `${prefix}-${i % AGGREGATES}`;
     const e = newEvent(
       'platform.probe',
@@ -73,10 +78,13 @@ async function kitRow(rate: number, seconds: number): Promise<BenchRow> {
       });
     });
     done.catch(() => undefined);
-    started.set(e.value.envelope.eventId, performance.now());
+    started.set(e.value.envelope.eventId, { t0: performance.now(), measured });
     await rt.outbox.update(Aggregate, id, { $set: { n: i } }, [e], { upsert: true });
     await done;
-  });
+  };
+  await drive(rate, WARMUP_SECONDS, (i) => fire(rate * seconds + i));
+  measured = true;
+  const { achieved, errors } = await drive(rate, seconds, fire);
   await ackConsumer.disconnect();
   await rt.stop();
   return summarise(`kit-roundtrip@${rate}`, latencies, { target_rate: rate, achieved_rate: achieved, errors });
@@ -93,7 +101,7 @@ async function bareRow(rate: number, seconds: number): Promise<BenchRow> {
   const consumer = kafka.consumer({ groupId: uniqueName('bench.bare') });
   await consumer.connect();
   await consumer.subscribe({ topics: ['platform.probe'] });
-  const started = new Map<string, number>();
+  const started = new Map<string, { t0: number; measured: boolean }>();
   const latencies: number[] = [];
   const waiters = new Map<string, () => void>();
   const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
@@ -101,16 +109,17 @@ async function bareRow(rate: number, seconds: number): Promise<BenchRow> {
     partitionsConsumedConcurrently: 6,
     eachMessage: async ({ message }) => {
       const id = message.headers?.eventId?.toString() ?? '';
-      const t0 = started.get(id);
-      if (t0 === undefined) return;
+      const s = started.get(id);
+      if (s === undefined) return;
       started.delete(id);
-      latencies.push(performance.now() - t0);
+      if (s.measured) latencies.push(performance.now() - s.t0);
       waiters.get(id)?.();
     },
   });
   await joined;
   const prefix = uniqueName('bare');
-  const { achieved, errors } = await drive(rate, seconds, async (i) => {
+  let measured = false;
+  const fire = async (i: number): Promise<void> => {
     const id = `${prefix}-${i}`;
     const done = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('not received within 10 s')), 10000);
@@ -121,14 +130,17 @@ async function bareRow(rate: number, seconds: number): Promise<BenchRow> {
       });
     });
     done.catch(() => undefined);
-    started.set(id, performance.now());
+    started.set(id, { t0: performance.now(), measured });
     await producer.send({
       topic: 'platform.probe',
       acks: -1,
       messages: [{ key: `${prefix}-${i % AGGREGATES}`, value: Buffer.alloc(64), headers: { eventId: id } }],
     });
     await done;
-  });
+  };
+  await drive(rate, WARMUP_SECONDS, (i) => fire(rate * seconds + i));
+  measured = true;
+  const { achieved, errors } = await drive(rate, seconds, fire);
   await consumer.disconnect();
   await producer.disconnect();
   return summarise(`bare-kafkajs@${rate}`, latencies, { target_rate: rate, achieved_rate: achieved, errors });
