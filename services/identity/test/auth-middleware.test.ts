@@ -83,6 +83,21 @@ describe('kit auth middleware', () => {
     ).toBe(200);
   });
 
+  it('answers a token verified before from memory, a copy each time, and refuses it once expired', async () => {
+    const { signer, verifier } = await testTokens();
+    const token = await signer.sign({ sub: 'c9', kind: 'customer', roles: [], channels: ['web'], channel: 'web' }, 60);
+    const first = await verifier.verify(token);
+    first.channels.push('tampered');
+    const again = await verifier.verify(token);
+    expect(again).toMatchObject({ sub: 'c9', channels: ['web'] });
+    jest.useFakeTimers({ now: Date.now() + 61_000, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      await expect(verifier.verify(token)).rejects.toThrow(/exp/);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('assertChannelScope is a plain rule too', () => {
     const p: Principal = { sub: 'm', kind: 'staff', roles: ['channel_manager'], channels: ['kiosk'], channel: null };
     expect(() => assertChannelScope(p, 'kiosk')).not.toThrow();

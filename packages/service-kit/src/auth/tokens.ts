@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { generateKeyPair, exportSPKI, exportPKCS8, importPKCS8, importSPKI, jwtVerify, SignJWT, type KeyLike } from 'jose';
+import { generateKeyPair, exportSPKI, exportPKCS8, importPKCS8, importSPKI, jwtVerify, SignJWT, type JWTPayload, type KeyLike } from 'jose';
 
 /**
  * Access tokens: short-lived JWTs signed by the identity service with ES256 and verified locally by
@@ -31,7 +31,13 @@ function pemFrom(envValue: string | undefined, envFile: string | undefined): str
   return undefined;
 }
 
+/** Verified tokens remembered per verifier (a channel app sends the same token with every request). */
+const VERIFIED_KEPT = 10_000;
+
 export class TokenVerifier {
+  /** token → its principal and expiry: an ES256 verification costs more than the rest of a cart write's HTTP handling. */
+  private readonly verified = new Map<string, { principal: Principal; expiresAt: number }>();
+
   private constructor(private readonly key: KeyLike) {}
 
   static async fromPem(spki: string): Promise<TokenVerifier> {
@@ -45,8 +51,25 @@ export class TokenVerifier {
     return TokenVerifier.fromPem(pem);
   }
 
+  /**
+   * The token's principal if its signature, issuer, audience and times hold. A token verified before
+   * is answered from memory until its `exp` (the same answer: nothing in it can change); the caller
+   * gets its own copy.
+   */
   async verify(token: string): Promise<Principal> {
+    const known = this.verified.get(token);
+    if (known && Date.now() < known.expiresAt) return copyOf(known.principal);
+    if (known) this.verified.delete(token);
     const { payload } = await jwtVerify(token, this.key, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: [TOKEN_ALG] });
+    const principal = this.principalOf(payload);
+    if (typeof payload.exp === 'number') {
+      this.verified.set(token, { principal, expiresAt: payload.exp * 1000 });
+      if (this.verified.size > VERIFIED_KEPT) this.verified.delete(this.verified.keys().next().value as string);
+    }
+    return copyOf(principal);
+  }
+
+  private principalOf(payload: JWTPayload): Principal {
     return {
       sub: String(payload.sub),
       kind: payload.kind === 'staff' ? 'staff' : 'customer',
@@ -56,6 +79,10 @@ export class TokenVerifier {
       sid: typeof payload.sid === 'string' ? payload.sid : undefined,
     };
   }
+}
+
+function copyOf(p: Principal): Principal {
+  return { ...p, roles: [...p.roles], channels: [...p.channels] };
 }
 
 export class TokenSigner {
