@@ -74,7 +74,8 @@ export class TopicRecorder {
     this.consumer = this.kafka.consumer({ groupId: uniqueName('recorder'), allowAutoTopicCreation: false });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: false });
-    const joined = seekOnFirstJoin(this.consumer, starts);
+    // Records are kept once: a later join resumes from what kafkajs committed, never from `starts` again.
+    const joined = seekOnFirstJoin(this.consumer, starts, () => true);
     await this.consumer.run({
       eachMessage: async ({ topic, partition, message }) => void this.records.push({ topic, partition, message }),
     });

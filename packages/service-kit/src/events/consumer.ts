@@ -109,6 +109,8 @@ export class EventConsumer {
   private handled = new Map<string, { topic: string; partition: number; offset: string }>();
   private commitTimer?: NodeJS.Timeout;
   private readonly inflight = new Set<Promise<void>>();
+  /** Partitions this member has committed an offset for (a rejoin need not seek them). */
+  private readonly committed = new Set<string>();
 
   constructor(
     private readonly deps: ConsumerDeps,
@@ -143,7 +145,7 @@ export class EventConsumer {
     const fresh = this.opts.fromBeginning ? new Set<string>() : await uncommitted(this.deps.kafka, this.opts.group, topics);
     const starts = fresh.size ? (await endOffsets(this.deps.kafka, topics)).filter((o) => fresh.has(`${o.topic}/${o.partition}`)) : [];
     await this.consumer.subscribe({ topics, fromBeginning: this.opts.fromBeginning ?? false });
-    const joined = seekOnFirstJoin(this.consumer, starts);
+    const joined = seekOnFirstJoin(this.consumer, starts, (topic, partition) => this.committed.has(`${topic}/${partition}`));
     await this.consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 6,
@@ -189,6 +191,7 @@ export class EventConsumer {
     }
     try {
       await this.consumer.commitOffsets([...offsets.values()]);
+      for (const k of offsets.keys()) this.committed.add(k);
     } catch (err) {
       // A partition lost in a rebalance refuses the commit: its next owner replays from the last one.
       this.deps.logger.debug('offset commit refused', { group: this.opts.group, err: errorText(err) });

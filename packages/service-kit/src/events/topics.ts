@@ -57,13 +57,40 @@ export async function endOffsets(kafka: Kafka, topics: string[]): Promise<{ topi
   }
 }
 
+/**
+ * Runs a group-coordinator call again while Kafka answers with a retriable error: right after a
+ * broker starts, `__consumer_offsets` is created and loaded, and until then coordinator requests are
+ * refused (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS...). kafkajs' admin does not retry those.
+ */
+export async function withCoordinatorRetry<T>(work: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await work();
+    } catch (err) {
+      if (i >= attempts || (err as { retriable?: boolean }).retriable !== true) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(100 * i, 1000)));
+    }
+  }
+}
+
 /** Partitions for which the group has no committed offset yet (a new group). */
 export async function uncommitted(kafka: Kafka, groupId: string, topics: string[]): Promise<Set<string>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const res = await admin.fetchOffsets({ groupId, topics });
+    const res = await withCoordinatorRetry(() => admin.fetchOffsets({ groupId, topics }));
     return new Set(res.flatMap((t) => t.partitions.filter((p) => Number(p.offset) < 0).map((p) => `${t.topic}/${p.partition}`)));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until the group coordinator answers (creating `__consumer_offsets` on a new broker). */
+export async function awaitGroupCoordinator(kafka: Kafka): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await withCoordinatorRetry(() => admin.fetchOffsets({ groupId: 'omnimall-coordinator-probe', topics: [] }), 60);
   } finally {
     await admin.disconnect();
   }
@@ -74,15 +101,20 @@ export async function uncommitted(kafka: Kafka, groupId: string, topics: string[
  * before joining) right then. Seeking from the join event rather than after run(): on a Kafka that
  * has just started, the first join attempt can fail (no group coordinator yet) and kafkajs restarts
  * the consumer, during which a seek throws "Consumer group was not initialized". Call before run().
+ * Later joins (a restart after a crash, a rebalance) seek again the partitions `committed` does not
+ * name: a group with no committed offset there would otherwise start at the end and skip what was
+ * published since `starts` was read. Replaying from `starts` instead is safe: consumers are effect-once.
  */
 export function seekOnFirstJoin(
   consumer: Consumer,
   starts: readonly { topic: string; partition: number; offset: string }[],
+  committed: (topic: string, partition: number) => boolean = () => false,
 ): Promise<void> {
+  let first = true;
   return new Promise<void>((resolve) => {
-    const off = consumer.on(consumer.events.GROUP_JOIN, () => {
-      off();
-      for (const o of starts) consumer.seek(o);
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const o of starts) if (first || !committed(o.topic, o.partition)) consumer.seek(o);
+      first = false;
       resolve();
     });
   });
