@@ -2,6 +2,7 @@ import request from 'supertest';
 import { ServiceRuntime, newEvent } from '@omnimall/service-kit';
 import { bearer, testConfig, testKafka, TopicRecorder, waitFor } from '@omnimall/service-kit/testing';
 import type { IdentityService } from '../src/main';
+import { backfillCustomerEmails } from '../src/store/models';
 import { adminToken, registerCustomer, startTestIdentity } from './support/harness';
 
 const TOPICS = [
@@ -395,5 +396,28 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
     expect(login.status).toBe(401);
     const twice = await request(svc.app).post(`/customers/${c.id}/erasure`).set('authorization', officer);
     expect([twice.status, twice.body.code]).toEqual([422, 'customer_erased']);
+    // The email is free again: a new account takes it, and a login with it reaches the new account.
+    expect(await svc.ctx.m.CustomerEmail.findById(c.email).lean()).toBeNull();
+    const again = await registerCustomer(svc, { email: c.email, password: 'another-long-password-2' });
+    expect(again.id).not.toBe(c.id);
+    const relogin = await request(svc.app).post('/auth/login').send({ email: c.email, password: 'another-long-password-2' });
+    expect([relogin.status, relogin.body.customer.id]).toEqual([200, again.id]);
+  });
+
+  it('finds customers by email through their email document, backfilled for accounts that predate it', async () => {
+    const c = await registerCustomer(svc);
+    expect(await svc.ctx.m.CustomerEmail.findById(c.email).lean()).toMatchObject({ customerId: c.id });
+    // As if registered before email documents existed: the start-up backfill restores it.
+    await svc.ctx.m.CustomerEmail.deleteOne({ _id: c.email });
+    expect((await request(svc.app).post('/auth/login').send({ email: c.email, password: c.password })).status).toBe(401);
+    expect(await backfillCustomerEmails(svc.ctx.m)).toBeGreaterThanOrEqual(1);
+    const login = await request(svc.app).post('/auth/login').send({ email: c.email, password: c.password });
+    expect([login.status, login.body.customer.id]).toEqual([200, c.id]);
+    // A document naming someone who does not have the email: the unique index still refuses a second
+    // account, and the document is pointed back at the account that has it.
+    await svc.ctx.m.CustomerEmail.updateOne({ _id: c.email }, { $set: { customerId: 'nobody' } });
+    const taken = await request(svc.app).post('/auth/register').send({ email: c.email, password: 'a-long-password-3', dataRegion: 'eu' });
+    expect([taken.status, taken.body.code]).toEqual([409, 'email_taken']);
+    expect(await svc.ctx.m.CustomerEmail.findById(c.email).lean()).toMatchObject({ customerId: c.id });
   });
 });

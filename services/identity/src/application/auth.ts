@@ -262,7 +262,7 @@ export async function register(
     actor: null,
     correlationId: meta.correlationId,
   });
-  if (await ctx.m.Customer.exists({ email })) throw emailTaken();
+  await claimEmail(ctx, email, id);
   const now = new Date();
   const doc: CustomerDoc = {
     _id: id,
@@ -290,13 +290,47 @@ export async function register(
       customerStatusChanged(doc, 'registered', { correlationId: meta.correlationId, sourceChannel: meta.channel }),
     ]);
   } catch (err) {
-    if (isDuplicateKeyError(err)) throw emailTaken();
-    throw err;
+    if (!isDuplicateKeyError(err)) {
+      await ctx.m.CustomerEmail.collection.deleteOne({ _id: email, customerId: id } as never).catch(() => undefined);
+      throw err;
+    }
+    // The unique index says another account has this email, though its document named nobody who
+    // does (a leftover): point the document back at that account (a rare query by email).
+    const holder = await ctx.m.Customer.findOne({ email }, { _id: 1 }).lean();
+    await ctx.m.CustomerEmail.collection.updateOne({ _id: email, customerId: id } as never, { $set: { customerId: holder?._id ?? '' } });
+    throw emailTaken();
   }
   if (input.deviceId && meta.channel)
     await linkIdentity(ctx, id, { type: 'device', externalId: input.deviceId, channel: meta.channel }, id, meta).catch(() => undefined);
   const tokens = await openSession(ctx, { sub: id, kind: 'customer', roles: [], channels: [], channel: meta.channel }, meta);
   return { customer, tokens };
+}
+
+/**
+ * Claims the email document for a new customer. One held by a customer who still has that email
+ * means the email is taken; one left by an erased account or an interrupted registration is taken
+ * over (a compare-and-set on its holder, so of two registrations one wins).
+ */
+async function claimEmail(ctx: IdentityContext, email: string, customerId: string): Promise<void> {
+  const keys = ctx.m.CustomerEmail.collection;
+  try {
+    await keys.insertOne({ _id: email, customerId } as never);
+    return;
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+  }
+  const key = await ctx.m.CustomerEmail.findById(email).lean();
+  const holder = key ? await ctx.m.Customer.findById(key.customerId, { email: 1 }).lean() : null;
+  if (!key || holder?.email === email) throw emailTaken();
+  const res = await keys.updateOne({ _id: email, customerId: key.customerId } as never, { $set: { customerId } });
+  if (!res.matchedCount) throw emailTaken();
+}
+
+/** The customer an email belongs to, through its email document (null when none holds it now). */
+async function customerByEmail(ctx: IdentityContext, email: string): Promise<CustomerDoc | null> {
+  const key = await ctx.m.CustomerEmail.findById(email).lean();
+  const customer = key ? ((await ctx.m.Customer.findById(key.customerId).lean()) as CustomerDoc | null) : null;
+  return customer?.email === email ? customer : null;
 }
 
 const emailTaken = (): ConflictError =>
@@ -319,7 +353,7 @@ export async function login(
   meta: RequestMeta,
 ): Promise<LoginResult> {
   const email = normaliseEmail(input.email);
-  const found = await ctx.m.Customer.findOne({ email }).lean();
+  const found = await customerByEmail(ctx, email);
   await checkPassword(ctx, email, input.password, found?.passwordHash, meta.address);
   let customer = found!;
   for (let hops = 0; customer.mergedInto && hops < 5; hops++) {

@@ -347,10 +347,12 @@ export async function eraseCustomer(
 ): Promise<CustomerDoc> {
   const requestId = randomUUID();
   const at = new Date();
+  let erasedEmailOf: string | null = null;
   const { doc } = await ctx.rt.outbox.transact(ctx.m.Customer, id, (c) => {
     if (!c) throw notFound(id);
     if (c.mergedInto)
       throw new UnprocessableError('customer_merged', `customer ${id} was merged into ${c.mergedInto}`, `erase ${c.mergedInto} instead`);
+    erasedEmailOf = c.erasedAt ? null : c.email;
     const next = applyStandingChange(standingOf(c), { kind: 'erase' });
     const after: CustomerDoc = { ...c, ...next, version: c.version + 1, updatedAt: at };
     const events: OutgoingEvent[] = [
@@ -378,6 +380,7 @@ export async function eraseCustomer(
     };
   });
   await ctx.m.LinkedIdentity.deleteMany({ customerId: id });
+  if (erasedEmailOf) await ctx.m.CustomerEmail.collection.deleteOne({ _id: erasedEmailOf, customerId: id } as never);
   await revokeAllSessions(ctx, id, 'erased');
   await ctx.m.DataRequest.create({ _id: requestId, customerId: id, kind: 'erasure', requestedBy, at });
   return doc!;

@@ -127,8 +127,19 @@ export interface DataRequestDoc {
 
 const consentsType = { type: Object, default: {} };
 
+/**
+ * email → customer. A login finds the customer through this document (by `_id`): a query by email
+ * reads every customer on FerretDB. Register claims it before creating the customer; the unique
+ * index on customers.email still decides a race.
+ */
+export interface CustomerEmailDoc {
+  _id: string;
+  customerId: string;
+}
+
 export interface IdentityModels {
   Customer: Model<CustomerDoc>;
+  CustomerEmail: Model<CustomerEmailDoc>;
   LinkedIdentity: Model<LinkedIdentityDoc>;
   Merge: Model<MergeDoc>;
   Session: Model<SessionDoc>;
@@ -252,6 +263,7 @@ export function identityModels(db: Connection, outbox: Outbox): IdentityModels {
 
   return {
     Customer: outbox.track(model(db, 'Customer', customer, 'customers')),
+    CustomerEmail: model(db, 'CustomerEmail', new Schema<CustomerEmailDoc>({ _id: String, customerId: String }, opts), 'customer_emails'),
     LinkedIdentity: model(db, 'LinkedIdentity', linked, 'linked_identities'),
     Merge: outbox.track(model(db, 'Merge', merge, 'merges')),
     Session: model(db, 'Session', session, 'sessions'),
@@ -272,4 +284,17 @@ export async function ensureIndexes(m: IdentityModels): Promise<void> {
     m.Session.createIndexes(),
     m.Merge.createIndexes(),
   ]);
+}
+
+/** Adds the email documents of customers registered before they existed (one pass at start; idempotent). */
+export async function backfillCustomerEmails(m: IdentityModels): Promise<number> {
+  const customers = await m.Customer.find({ erasedAt: null }, { email: 1 }).lean();
+  if (!customers.length) return 0;
+  const res = await m.CustomerEmail.bulkWrite(
+    customers.map((c) => ({
+      updateOne: { filter: { _id: c.email }, update: { $setOnInsert: { customerId: c._id } }, upsert: true },
+    })),
+    { ordered: false },
+  );
+  return res.upsertedCount;
 }
