@@ -1,5 +1,6 @@
 export * from './config';
 export * from './logger';
+export * from './concurrency';
 export * from './metrics';
 export * from './errors';
 export * from './resilience/breaker';

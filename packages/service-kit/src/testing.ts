@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import { loadPlatformConfig, type PlatformConfig } from './config';
-import { endOffsets, seekOnFirstJoin } from './events/topics';
+import { endOffsets, seekStartsOnJoin } from './events/topics';
 import { generateTokenKeys, TokenSigner, TokenVerifier, type Principal } from './auth/tokens';
 
 export function uniqueName(prefix: string): string {
@@ -75,7 +75,7 @@ export class TopicRecorder {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: false });
     // Records are kept once: a later join resumes from what kafkajs committed, never from `starts` again.
-    const joined = seekOnFirstJoin(this.consumer, starts, () => true);
+    const joined = seekStartsOnJoin(this.consumer, starts, () => true);
     await this.consumer.run({
       eachMessage: async ({ topic, partition, message }) => void this.records.push({ topic, partition, message }),
     });

@@ -4,7 +4,7 @@ import { deadLetterTopic, retryTopic, type EventEnvelope, type TopicName, type T
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics';
 import { applyOnce, inboxModel, type ApplyOnceOptions, type InboxMark } from './effect-once';
-import { endOffsets, seekOnFirstJoin, uncommitted } from './topics';
+import { endOffsets, seekStartsOnJoin, uncommitted } from './topics';
 import { isDuplicateKeyError } from '../errors';
 import { newEvent } from './envelope';
 import { headerString, type EventPublisher } from './publisher';
@@ -145,7 +145,7 @@ export class EventConsumer {
     const fresh = this.opts.fromBeginning ? new Set<string>() : await uncommitted(this.deps.kafka, this.opts.group, topics);
     const starts = fresh.size ? (await endOffsets(this.deps.kafka, topics)).filter((o) => fresh.has(`${o.topic}/${o.partition}`)) : [];
     await this.consumer.subscribe({ topics, fromBeginning: this.opts.fromBeginning ?? false });
-    const joined = seekOnFirstJoin(this.consumer, starts, (topic, partition) => this.committed.has(`${topic}/${partition}`));
+    const joined = seekStartsOnJoin(this.consumer, starts, (topic, partition) => this.committed.has(`${topic}/${partition}`));
     await this.consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 6,

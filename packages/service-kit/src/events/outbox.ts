@@ -1,6 +1,7 @@
 import type { FilterQuery, Model, UpdateQuery } from 'mongoose';
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics';
+import { mapLimit } from '../concurrency';
 import { isDuplicateKeyError } from '../errors';
 import type { OutgoingEvent } from './envelope';
 import { KeyedQueue } from './keyed-queue';
@@ -413,12 +414,7 @@ export class Outbox {
       }
     }
     // A few documents at a time: a pass must keep up with the write rate, or entries outlive graceMs.
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(CLEANUP_WIDTH, work.length) }, async () => {
-        while (next < work.length) await work[next++]();
-      }),
-    );
+    await mapLimit(work, CLEANUP_WIDTH, (removal) => removal());
   }
 
   /**

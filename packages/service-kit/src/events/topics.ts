@@ -98,14 +98,14 @@ export async function awaitGroupCoordinator(kafka: Kafka): Promise<void> {
 
 /**
  * Resolves when the consumer first joins its group, having moved it to `starts` (end offsets read
- * before joining) right then. Seeking from the join event rather than after run(): on a Kafka that
+ * before joining) right then; see below for later joins. Seeking from the join event rather than after run(): on a Kafka that
  * has just started, the first join attempt can fail (no group coordinator yet) and kafkajs restarts
  * the consumer, during which a seek throws "Consumer group was not initialized". Call before run().
  * Later joins (a restart after a crash, a rebalance) seek again the partitions `committed` does not
  * name: a group with no committed offset there would otherwise start at the end and skip what was
  * published since `starts` was read. Replaying from `starts` instead is safe: consumers are effect-once.
  */
-export function seekOnFirstJoin(
+export function seekStartsOnJoin(
   consumer: Consumer,
   starts: readonly { topic: string; partition: number; offset: string }[],
   committed: (topic: string, partition: number) => boolean = () => false,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ForbiddenError, NotFoundError, ValidationError, type OutgoingEvent, type Principal } from '@omnimall/service-kit';
+import { ForbiddenError, mapLimit, NotFoundError, ValidationError, type OutgoingEvent, type Principal } from '@omnimall/service-kit';
 import type { MasterProduct } from '../domain/catalog';
 import { barringRestriction } from '../domain/restrictions';
 import { project, ProjectionError } from '../domain/rules';
@@ -7,7 +7,7 @@ import type { AssignmentDoc, ChannelDoc, EvidenceDoc, LocalItemDoc, RefusalDoc }
 import { refusalEvent } from '../events/outgoing';
 import { applyProjection } from './items';
 import { channelView, propagateProduct } from './propagation';
-import { mapLimit, type CatalogContext } from './context';
+import type { CatalogContext } from './context';
 
 /**
  * Bulk sync: many products into several channels at once (a seller onboarding a catalogue).

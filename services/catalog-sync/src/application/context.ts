@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Model } from 'mongoose';
-import type { OutgoingEvent, ServiceRuntime } from '@omnimall/service-kit';
+import { mapLimit, type OutgoingEvent, type ServiceRuntime } from '@omnimall/service-kit';
 import type { CatalogModels, ChannelDoc, JournalDoc, LocalItemDoc, PendingDoc } from '../store/models';
 import type { RateEntry } from '../domain/rates';
 import type { SyncRule } from '../domain/rules';
@@ -264,18 +264,4 @@ export class CatalogContext {
     if (!item) return fn(); // fn reports the missing item
     return this.productLock(item.productId, fn);
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight, keeping order of results. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

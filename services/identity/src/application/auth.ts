@@ -295,9 +295,12 @@ export async function register(
       throw err;
     }
     // The unique index says another account has this email, though its document named nobody who
-    // does (a leftover): point the document back at that account (a rare query by email).
+    // does (a leftover): point the document back at that account (a rare query by email), or drop
+    // this registration's claim if none has it.
     const holder = await ctx.m.Customer.findOne({ email }, { _id: 1 }).lean();
-    await ctx.m.CustomerEmail.collection.updateOne({ _id: email, customerId: id } as never, { $set: { customerId: holder?._id ?? '' } });
+    const claim = { _id: email, customerId: id } as never;
+    if (holder) await ctx.m.CustomerEmail.collection.updateOne(claim, { $set: { customerId: holder._id } });
+    else await ctx.m.CustomerEmail.collection.deleteOne(claim);
     throw emailTaken();
   }
   if (input.deviceId && meta.channel)

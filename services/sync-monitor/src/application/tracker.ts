@@ -3,6 +3,7 @@ import type { IHeaders, KafkaMessage } from 'kafkajs';
 import { retryTopic, type EventEnvelope, type SyncApplied } from '@omnimall/contracts';
 import {
   ConflictError,
+  mapLimit,
   NotFoundError,
   newEvent,
   WITHOUT_OUTBOX,
@@ -188,20 +189,14 @@ export class Tracker {
     const work = [...this.buffer];
     this.buffer = new Map();
     const failed: Array<[string, Step[]]> = [];
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(FLUSH_WIDTH, work.length) }, async () => {
-        while (next < work.length) {
-          const [id, steps] = work[next++];
-          try {
-            await this.write(id, steps);
-          } catch (err) {
-            failed.push([id, steps]);
-            this.rt.logger.warn('tracking write failed; kept for the next flush', { eventId: id, err: String(err) });
-          }
-        }
-      }),
-    );
+    await mapLimit(work, FLUSH_WIDTH, async ([id, steps]) => {
+      try {
+        await this.write(id, steps);
+      } catch (err) {
+        failed.push([id, steps]);
+        this.rt.logger.warn('tracking write failed; kept for the next flush', { eventId: id, err: String(err) });
+      }
+    });
     if (!failed.length) return;
     const later = this.buffer;
     this.buffer = new Map(failed);
@@ -214,6 +209,7 @@ export class Tracker {
     let prev: Tracking | null = null;
     let next: Tracking | null = null;
     let firsts: SyncApplied[] = [];
+    // assumeNew: most flushes carry an event's first inputs, so its document does not exist yet.
     const { doc } = await this.rt.outbox.transact(
       this.store.tracking,
       id,
@@ -232,7 +228,7 @@ export class Tracker {
         return { update: { $set: fieldsOf(next) }, events: this.resolutionEvents(prev, next) };
       },
       { assumeNew: true },
-    ); // most flushes carry an event's first inputs
+    );
     if (!next || next === prev) return;
     this.noteOpen(doc as Tracking | null);
     for (const ack of firsts) {
