@@ -18,7 +18,7 @@ import { DEFAULT_SCRYPT } from './domain/passwords';
 import { parseChannelDataRegions } from './domain/residency';
 import { onChannelChanged } from './events/channel-changed';
 import { identityApi } from './http/routes';
-import { backfillCustomerEmails, ensureIndexes, identityModels } from './store/models';
+import { backfillCustomerEmailsOnce, ensureIndexes, identityModels } from './store/models';
 
 export const IDENTITY_PRODUCES = [
   'identity.customer-status',
@@ -92,7 +92,7 @@ export async function startIdentity(config: PlatformConfig, deps: IdentityDeps =
   try {
     const m = identityModels(runtime.db, runtime.outbox);
     await ensureIndexes(m);
-    await backfillCustomerEmails(m);
+    await backfillCustomerEmailsOnce(m);
     const ctx: IdentityContext = { rt: runtime, m, signer, settings };
     await bootstrapAdmin(ctx);
     const channels = await runtime.consume({

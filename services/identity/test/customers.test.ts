@@ -2,7 +2,7 @@ import request from 'supertest';
 import { ServiceRuntime, newEvent } from '@omnimall/service-kit';
 import { bearer, testConfig, testKafka, TopicRecorder, waitFor } from '@omnimall/service-kit/testing';
 import type { IdentityService } from '../src/main';
-import { backfillCustomerEmails } from '../src/store/models';
+import { backfillCustomerEmails, backfillCustomerEmailsOnce } from '../src/store/models';
 import { adminToken, registerCustomer, startTestIdentity } from './support/harness';
 
 const TOPICS = [
@@ -410,6 +410,10 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
     // As if registered before email documents existed: the start-up backfill restores it.
     await svc.ctx.m.CustomerEmail.deleteOne({ _id: c.email });
     expect((await request(svc.app).post('/auth/login').send({ email: c.email, password: c.password })).status).toBe(401);
+    // The start-up pass ran once for this database (marked in migrations): running it again does nothing.
+    await backfillCustomerEmailsOnce(svc.ctx.m);
+    expect(await svc.ctx.m.CustomerEmail.findById(c.email).lean()).toBeNull();
+    expect(await svc.ctx.m.Customer.db.collection('migrations').findOne({ _id: 'customer-emails-v1' } as never)).not.toBeNull();
     expect(await backfillCustomerEmails(svc.ctx.m)).toBeGreaterThanOrEqual(1);
     const login = await request(svc.app).post('/auth/login').send({ email: c.email, password: c.password });
     expect([login.status, login.body.customer.id]).toEqual([200, c.id]);

@@ -286,7 +286,7 @@ export async function ensureIndexes(m: IdentityModels): Promise<void> {
   ]);
 }
 
-/** Adds the email documents of customers registered before they existed (one pass at start; idempotent). */
+/** Adds the email documents of customers registered before they existed (idempotent). */
 export async function backfillCustomerEmails(m: IdentityModels): Promise<number> {
   const customers = await m.Customer.find({ erasedAt: null }, { email: 1 }).lean();
   if (!customers.length) return 0;
@@ -297,4 +297,17 @@ export async function backfillCustomerEmails(m: IdentityModels): Promise<number>
     { ordered: false },
   );
   return res.upsertedCount;
+}
+
+const EMAIL_BACKFILL = 'customer-emails-v1';
+
+/**
+ * Runs the backfill once per database, not at every start: it reads every customer (on FerretDB a
+ * query by anything but `_id` reads them all anyway). A `migrations` document marks it done.
+ */
+export async function backfillCustomerEmailsOnce(m: IdentityModels): Promise<void> {
+  const migrations = m.Customer.db.collection<{ _id: string; at: Date; added: number }>('migrations');
+  if (await migrations.findOne({ _id: EMAIL_BACKFILL })) return;
+  const added = await backfillCustomerEmails(m);
+  await migrations.updateOne({ _id: EMAIL_BACKFILL }, { $setOnInsert: { at: new Date(), added } }, { upsert: true });
 }
