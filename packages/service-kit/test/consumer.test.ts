@@ -217,6 +217,41 @@ describe('effect-once consumers against the real stack', () => {
     }
   });
 
+  it('reports as caught up only past what it has handled: not while a record is still in its handler', async () => {
+    const id = uniqueName('held');
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let entered = false;
+    let handled = false;
+    const consumer = await rt.consume({
+      group: uniqueName('kit.caughtup'),
+      dedupe: 'in-document',
+      acknowledge: false,
+      fetch: { minBytes: 1, maxWaitMs: 100 },
+      handlers: {
+        'platform.probe': async (v) => {
+          if (v.envelope.aggregateId !== id) return;
+          entered = true;
+          await held;
+          handled = true;
+        },
+      },
+    });
+    // Idle, it keeps fetching, and the time moves on with it.
+    const idleSince = Date.now();
+    await waitFor(async () => consumer.caughtUpAt() > idleSince, 'caught up while idle');
+    const publishedAt = Date.now();
+    await rt.publisher.publish([probe(id, 1)]);
+    // The record is fetched and held in its handler: caughtUpAt must not pass the time it was written.
+    await waitFor(() => entered, 'the record in its handler');
+    expect(consumer.caughtUpAt()).toBeLessThanOrEqual(publishedAt);
+    release();
+    await waitFor(async () => consumer.caughtUpAt() > publishedAt, 'caught up past the record once it is handled');
+    expect(handled).toBe(true);
+    await consumer.stop();
+    expect(consumer.caughtUpAt()).toBe(0);
+  });
+
   it('deletes an ephemeral (per-instance) group from Kafka when it stops, and keeps a shared one', async () => {
     const handlers = { 'platform.probe': async () => undefined };
     const ephemeral = await rt.consume({ group: uniqueName('kit.ephemeral'), handlers, ephemeral: true, acknowledge: false });

@@ -1,5 +1,12 @@
 import type { Server } from 'node:http';
-import { createHttpApp, loadPlatformConfig, ServiceRuntime, TokenVerifier, type PlatformConfig } from '@omnimall/service-kit';
+import {
+  createHttpApp,
+  loadPlatformConfig,
+  ServiceRuntime,
+  TokenVerifier,
+  type EventConsumer,
+  type PlatformConfig,
+} from '@omnimall/service-kit';
 import { CartService } from './cart-service';
 import { mergeHandlers } from './events/merges';
 import { gateCacheHandlers, projectionHandlers } from './events/projections';
@@ -32,6 +39,8 @@ export interface CartInstance {
   models: CartModels;
   hub: SessionHub;
   projections: ProjectionCache;
+  /** This instance's gate-cache consumer (absent when the gate cache is off). */
+  gates?: EventConsumer;
   url: string;
   stop(): Promise<void>;
 }
@@ -60,6 +69,7 @@ export async function startCart(config: PlatformConfig, deps: CartDeps = {}): Pr
     });
 
     const prefix = deps.groupPrefix ?? 'cart';
+    let gates: EventConsumer | undefined;
     const fromBeginning = deps.fromBeginning ?? true;
     await Promise.all([
       runtime.consume({
@@ -82,16 +92,23 @@ export async function startCart(config: PlatformConfig, deps: CartDeps = {}): Pr
       }),
       // Gate cache: a group per instance as well, so each instance sees every projection change
       // (the shared projections group gives it only some partitions). No database; its acks tell the
-      // monitor when this instance started applying the change.
+      // monitor when this instance started applying the change. It fetches at least every 250 ms, so
+      // while it keeps up its caughtUpAt stays within about half a second of now (see projection-cache.ts).
       ...(projections.enabled
         ? [
-            runtime.consume({
-              group: `${prefix}.gates.${config.instanceId}`,
-              handlers: gateCacheHandlers(projections),
-              dedupe: 'in-document',
-              fromBeginning: false,
-              ephemeral: true,
-            }),
+            runtime
+              .consume({
+                group: `${prefix}.gates.${config.instanceId}`,
+                handlers: gateCacheHandlers(projections),
+                dedupe: 'in-document',
+                fromBeginning: false,
+                ephemeral: true,
+                fetch: { minBytes: 1, maxWaitMs: 250 },
+              })
+              .then((consumer) => {
+                gates = consumer;
+                projections.caughtUpAt = () => consumer.caughtUpAt();
+              }),
           ]
         : []),
     ]);
@@ -106,6 +123,7 @@ export async function startCart(config: PlatformConfig, deps: CartDeps = {}): Pr
       models,
       hub,
       projections,
+      gates,
       url,
       stop: async () => {
         hub.closeAll();

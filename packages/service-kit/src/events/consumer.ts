@@ -111,6 +111,8 @@ export class EventConsumer {
   private readonly inflight = new Set<Promise<void>>();
   /** Partitions this member has committed an offset for (a rejoin need not seek them). */
   private readonly committed = new Set<string>();
+  /** Per broker fetcher: when its current fetch started, whether the batches handled since left a lag, and the time it was last caught up as of. */
+  private readonly fetchers = new Map<number, { startedAt: number; lagged: boolean; caughtUpAt: number }>();
 
   constructor(
     private readonly deps: ConsumerDeps,
@@ -124,6 +126,7 @@ export class EventConsumer {
       ...(opts.fetch ? { minBytes: opts.fetch.minBytes, maxWaitTimeInMs: opts.fetch.maxWaitMs } : {}),
     });
     this.inbox = inboxModel(deps.db);
+    this.trackCatchUp();
     this.attempts = opts.attempts ?? 3;
     this.backoffMs = opts.backoffMs ?? 50;
     this.retryDelayMs = opts.retryDelayMs ?? 1000;
@@ -135,6 +138,40 @@ export class EventConsumer {
 
   get topics(): string[] {
     return Object.keys(this.opts.handlers);
+  }
+
+  /**
+   * How current this member is: every record its partitions held before the returned time (epoch
+   * millis; 0 when unknown) has been handled. kafkajs fetches from a broker again only once every
+   * batch of the previous fetch is handled; if none of those batches left a lag behind (each ended at
+   * the partition's high watermark), this member had then handled everything written before that
+   * previous fetch started. So while the member keeps fetching (an idle consumer waits for its fetch
+   * at most `fetch.maxWaitMs`) this stays within about two fetch cycles of now; it stops moving when
+   * the member falls behind, is rebalanced or stops. A local cache fed by this consumer can rely on
+   * it (see services/cart/src/store/projection-cache.ts).
+   */
+  caughtUpAt(): number {
+    if (!this.fetchers.size || this.stopped) return 0;
+    let at = Infinity;
+    for (const f of this.fetchers.values()) at = Math.min(at, f.caughtUpAt);
+    return at;
+  }
+
+  private trackCatchUp(): void {
+    const { FETCH_START, END_BATCH_PROCESS, REBALANCING, CRASH, STOP } = this.consumer.events;
+    this.consumer.on(FETCH_START, ({ payload }: { payload: { nodeId: number } }) => {
+      const now = Date.now();
+      const f = this.fetchers.get(payload.nodeId);
+      if (!f) return void this.fetchers.set(payload.nodeId, { startedAt: now, lagged: false, caughtUpAt: 0 });
+      if (!f.lagged) f.caughtUpAt = f.startedAt;
+      f.startedAt = now;
+      f.lagged = false;
+    });
+    this.consumer.on(END_BATCH_PROCESS, ({ payload }: { payload: { offsetLag: string } }) => {
+      if (BigInt(payload.offsetLag) > 0n) for (const f of this.fetchers.values()) f.lagged = true;
+    });
+    // After a rebalance the partitions (and their positions) may differ: start over.
+    for (const e of [REBALANCING, CRASH, STOP]) this.consumer.on(e, () => this.fetchers.clear());
   }
 
   /** Subscribes and resolves once this member has joined its group and got its partitions. */

@@ -3,16 +3,21 @@ import type { ChannelView, CustomerView, ItemView } from '../domain/trading';
 import type { CartModels } from './models';
 
 /**
- * Short-lived in-process copies of the projections the gates read (customer status, channel state,
- * channel items), so a cart write does not read three collections before it writes the cart.
+ * In-process copies of the projections the gates read (customer status, channel state, channel
+ * items), so a cart write does not read three collections before it writes the cart.
  *
- * Bound: an entry is served only for `ttlMs` after the database read it came from, and it is never
- * older than that read (events only ever make it newer). So a gate decision is at most `ttlMs` behind
- * the projection in the database, whatever happens to Kafka. In normal operation it is not behind at
- * all: the projection handlers update the entry before they write the projection, and every instance
- * also consumes the projection topics with a group of its own (`<prefix>.gates.<instanceId>`), so an
- * instance learns of a ban, a block or a withdrawal when the event arrives, whichever instance's
- * projection consumer holds its partition.
+ * Every instance consumes the projection topics with a group of its own (`<prefix>.gates.<instanceId>`)
+ * and applies each event's full state to its entries, whether the id is cached or not, so an instance
+ * learns of a ban, a block or a withdrawal when the event arrives, whichever instance's projection
+ * consumer holds its partition.
+ *
+ * Bound: an entry is served while it is less than `ttlMs` behind what is known, i.e. while
+ * `now - max(database read, gate consumer caught up)` < ttlMs. The gate consumer reports the time
+ * as of which it has handled every event (EventConsumer.caughtUpAt); while it keeps up, that time
+ * stays a fetch cycle or two behind now and entries are served without reading the database again.
+ * When it falls behind, rebalances or stops, that time stops moving, and within `ttlMs` every gate
+ * reads the database again, as if the cache were a plain `ttlMs` cache. So a gate decision is never
+ * more than `ttlMs` behind both the event stream and the projection in the database.
  *
  * Ordering: like the projections, an entry only moves to a higher aggregateVersion, so a late or
  * replayed event, or a database read that started before an event arrived, never moves it back.
@@ -22,7 +27,7 @@ export interface CachedProjection<V> {
   value: V | null;
   /** aggregateVersion of `value`; 0 when there is no projection. */
   version: number;
-  /** When the database read this entry rests on started (epoch millis). */
+  /** When the database read this entry rests on started (epoch millis; 0 for an entry made by an event). */
   at: number;
 }
 
@@ -37,7 +42,14 @@ export class ProjectionTable<V> {
     private readonly fields: readonly (keyof V & string)[],
     private readonly ttlMs: number,
     private readonly maxEntries: number,
+    /** Every event before this time (epoch millis) has been applied to the entries (0: unknown). */
+    private readonly caughtUpAt: () => number = () => 0,
   ) {}
+
+  /** Whether an entry may be served: less than ttlMs behind what is known of it. */
+  private fresh(e: CachedProjection<V>, now: number): boolean {
+    return now - Math.max(e.at, this.caughtUpAt()) < this.ttlMs;
+  }
 
   get size(): number {
     return this.entries.size;
@@ -62,7 +74,7 @@ export class ProjectionTable<V> {
     const missing: string[] = [];
     for (const id of new Set(ids)) {
       const e = this.entries.get(id);
-      if (e && now - e.at < this.ttlMs) out.set(id, e.value);
+      if (e && this.fresh(e, now)) out.set(id, e.value);
       else if (this.loading.has(id)) waits.push(this.loading.get(id)!.then((v) => void out.set(id, v)));
       else missing.push(id);
     }
@@ -84,18 +96,22 @@ export class ProjectionTable<V> {
   }
 
   /**
-   * A projection event's full state: replaces the entry if it is newer. Ids neither cached nor being
-   * read are left alone (the next read gets them from the database). The entry keeps the time of its
-   * database read, so events never extend how long it is served.
+   * A projection event's full state: replaces the entry if it is newer, and makes one for an id not
+   * cached yet (a later database read of an older projection then cannot hide it). An entry made or
+   * changed by an event keeps the time of its database read (0 when there was none): an event does
+   * not extend how long the entry is served on its own, only the consumer's catching up does.
    */
   apply(id: string, value: V, version: number): void {
     if (this.ttlMs <= 0) return;
     const cur = this.entries.get(id);
-    if (cur) {
-      if (version > cur.version) this.entries.set(id, { value, version, at: cur.at });
-    } else if (this.loading.has(id)) {
+    if (!cur) {
       this.entries.set(id, { value, version, at: 0 });
-    }
+      this.evictOverflow();
+    } else if (version > cur.version) this.entries.set(id, { value, version, at: cur.at });
+  }
+
+  private evictOverflow(): void {
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
 
   /** Drops every entry (the next gate of each id reads the database). */
@@ -108,7 +124,7 @@ export class ProjectionTable<V> {
     const newer = !cur || loaded.version > cur.version ? loaded : cur;
     this.entries.delete(id);
     this.entries.set(id, { value: newer.value, version: newer.version, at: Math.max(startedAt, cur?.at ?? 0) });
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    this.evictOverflow();
   }
 
   /** One read for all ids, only the fields the gates need (never appliedEvents), without mongoose documents. */
@@ -134,6 +150,8 @@ export interface ProjectionCacheOptions {
   ttlMs?: number;
   /** Most entries kept per projection (default 20000); the oldest read goes first. */
   maxEntries?: number;
+  /** The gate consumer's EventConsumer.caughtUpAt (default: unknown, i.e. a plain ttlMs cache). */
+  caughtUpAt?: () => number;
 }
 
 export const DEFAULT_GATE_CACHE_MS = 1000;
@@ -143,27 +161,34 @@ export class ProjectionCache {
   readonly customers: ProjectionTable<CustomerView>;
   readonly channels: ProjectionTable<ChannelView>;
   readonly items: ProjectionTable<ItemView>;
+  /** Set once the gate consumer runs (see ProjectionCacheOptions.caughtUpAt). */
+  caughtUpAt: () => number;
 
   constructor(m: CartModels, opts: ProjectionCacheOptions = {}) {
     this.ttlMs = opts.ttlMs ?? DEFAULT_GATE_CACHE_MS;
+    this.caughtUpAt = opts.caughtUpAt ?? (() => 0);
     const max = opts.maxEntries ?? 20000;
+    const live = (): number => this.caughtUpAt();
     this.customers = new ProjectionTable<CustomerView>(
       m.Customer.collection,
       ['customerId', 'status', 'reason', 'until', 'dataRegion'],
       this.ttlMs,
       max,
+      live,
     );
     this.channels = new ProjectionTable<ChannelView>(
       m.Channel.collection,
       ['code', 'state', 'expectedBackAt', 'blockReasons', 'region', 'allowedDataRegions'],
       this.ttlMs,
       max,
+      live,
     );
     this.items = new ProjectionTable<ItemView>(
       m.Item.collection,
       ['channel', 'sku', 'status', 'title', 'priceMinor', 'currency', 'barredRegions'],
       this.ttlMs,
       max,
+      live,
     );
   }
 
