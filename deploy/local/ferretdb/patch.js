@@ -226,7 +226,8 @@ replaceOnce(
 //    concurrent writers that sleep, not work, set the latency: cart writes at 150/s waited 120 ms at
 //    the median with the CPU 40% idle. A mutex per database in front of every write (transactions
 //    and plain statements) hands the lock over at once, first come first served, and SQLite's busy
-//    handler is left for other processes. Reads do not take it (WAL readers never block).
+//    handler is left for other processes. Reads do not take it (WAL readers never block). So that
+//    the mutex covers SQLite's work only, an update encodes its documents before taking it.
 replaceOnce(
   'internal/util/fsql/db.go',
   '\tsqlDB     *sql.DB\n',
@@ -245,4 +246,92 @@ replaceOnce(
   'func (db *DB) InTransaction(ctx context.Context, f func(*Tx) error) (err error) {\n',
   'func (db *DB) InTransaction(ctx context.Context, f func(*Tx) error) (err error) {\n\tdb.writeMu.Lock()\n\tdefer db.writeMu.Unlock()\n\n',
   'writer mutex (InTransaction)',
+);
+replaceOnce(
+  'internal/backends/sqlite/collection.go',
+  `	err := db.InTransaction(ctx, func(tx *fsql.Tx) error {
+		for _, doc := range params.Docs {
+			b, err := sjson.Marshal(doc)
+			if err != nil {
+				return lazyerrors.Error(err)
+			}
+
+			id, _ := doc.Get("_id")
+			must.NotBeZero(id)
+
+			arg := string(must.NotFail(sjson.MarshalSingleValue(id)))
+
+			r, err := tx.ExecContext(ctx, q, string(b), arg)`,
+  `	bodies := make([]string, len(params.Docs))
+	ids := make([]string, len(params.Docs))
+
+	for i, doc := range params.Docs {
+		b, err := sjson.Marshal(doc)
+		if err != nil {
+			return nil, lazyerrors.Error(err)
+		}
+
+		id, _ := doc.Get("_id")
+		must.NotBeZero(id)
+
+		bodies[i] = string(b)
+		ids[i] = string(must.NotFail(sjson.MarshalSingleValue(id)))
+	}
+
+	err := db.InTransaction(ctx, func(tx *fsql.Tx) error {
+		for i := range params.Docs {
+			r, err := tx.ExecContext(ctx, q, bodies[i], ids[i])`,
+  'writer mutex (encode updates outside it)',
+);
+replaceOnce(
+  'internal/backends/sqlite/collection.go',
+  `	err := db.InTransaction(ctx, func(tx *fsql.Tx) error {
+		batchSize := c.r.BatchSize
+		if batchSize < 1 {
+			panic("batch-size should be greater or equal to 1")
+		}
+
+		var batch []*types.Document
+		docs := params.Docs
+
+		for len(docs) > 0 {
+			i := min(batchSize, len(docs))
+			batch, docs = docs[:i], docs[i:]
+
+			q, args, err := prepareInsertStatement(meta.TableName, meta.Capped(), batch)
+			if err != nil {
+				return lazyerrors.Error(err)
+			}
+
+			if _, err = tx.ExecContext(ctx, q, args...); err != nil {`,
+  `	batchSize := c.r.BatchSize
+	if batchSize < 1 {
+		panic("batch-size should be greater or equal to 1")
+	}
+
+	type statement struct {
+		q    string
+		args []any
+	}
+
+	var statements []statement
+
+	for docs := params.Docs; len(docs) > 0; {
+		var batch []*types.Document
+
+		i := min(batchSize, len(docs))
+		batch, docs = docs[:i], docs[i:]
+
+		q, args, err := prepareInsertStatement(meta.TableName, meta.Capped(), batch)
+		if err != nil {
+			return nil, lazyerrors.Error(err)
+		}
+
+		statements = append(statements, statement{q, args})
+	}
+
+	err := db.InTransaction(ctx, func(tx *fsql.Tx) error {
+		for _, st := range statements {
+			if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {`,
+  'writer mutex (encode inserts outside it)',
 );
