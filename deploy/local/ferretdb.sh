@@ -3,7 +3,7 @@
 # Usage: ferretdb.sh start|stop|status. When MONGO_URL is set, the user's own server is used: nothing starts.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 VERSION=1.24.2
-PATCH_LEVEL=writemu10   # bump when the build recipe below changes, so cached binaries are rebuilt
+PATCH_LEVEL=walckpt11   # bump when the build recipe below changes, so cached binaries are rebuilt
 BIN_DIR="$CACHE/ferretdb-$VERSION-$PATCH_LEVEL"
 BIN="$BIN_DIR/ferretdb"
 PORT="${FERRETDB_PORT:-27017}"
@@ -55,7 +55,7 @@ start() {
   echo "---- start $(date -u +%FT%TZ)" >>"$LOG"
   # A larger GC target: far fewer collections of its short-lived decoding garbage, for some more memory.
   GOGC="${FERRETDB_GOGC:-800}" nohup "$BIN" --telemetry=disable --listen-addr="127.0.0.1:$PORT" --handler=sqlite \
-    --sqlite-url="file:$STORE/?_pragma=synchronous(off)" --state-dir="$STORE" --debug-addr="${FERRETDB_DEBUG_ADDR:--}" --log-level=error >>"$LOG" 2>&1 &
+    --sqlite-url="file:$STORE/?_pragma=synchronous(off)&_pragma=wal_autocheckpoint(0)" --state-dir="$STORE" --debug-addr="${FERRETDB_DEBUG_ADDR:--}" --log-level=error >>"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
   wait_until ferretdb 30 "$LOG" tcp_open "$PORT"
   say ferretdb "ready on mongodb://127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"
