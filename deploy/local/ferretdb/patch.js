@@ -392,3 +392,23 @@ replaceOnce(
   '\tif err = tx.Commit(); err != nil {\n\t\terr = lazyerrors.Error(err)\n\t\treturn\n\t}\n\n\tdone = true\n\n\tdb.checkpointSometimes(ctx)\n',
   'checkpoint every 1,000 writes (InTransaction)',
 );
+
+// 9. Each SQL query built two debug log lines (a formatted copy of the SQL, and a logger carrying its
+//    arguments) even with debug logging off; they are now built only when it is on.
+let guarded = 0;
+for (const file of ['internal/util/fsql/db.go', 'internal/util/fsql/tx.go']) {
+  for (const who of ['db', 'tx']) {
+    for (const dir of ['>>>', '<<<']) {
+      const line = `\t${who}.l.With(fields...).DebugContext(ctx, fmt.Sprintf("${dir} %s", query))\n`;
+      const f = path.join(root, file);
+      const s = fs.readFileSync(f, 'utf8');
+      if (!s.includes(line)) continue;
+      fs.writeFileSync(f, s.split(line).join(`\tif ${who}.l.Enabled(ctx, slog.LevelDebug) {\n\t${line}\t}\n`));
+      guarded++;
+    }
+  }
+}
+if (guarded < 4) {
+  console.error('patch "debug lines only when logged" no longer applies to internal/util/fsql');
+  process.exit(1);
+}
