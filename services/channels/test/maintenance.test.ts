@@ -130,7 +130,11 @@ it('a channel put into maintenance is refused by another service, its customers,
     'five signed deliveries',
   );
   expect(receiver.received.every((r) => r.event === 'notification' && r.signatureValid)).toBe(true);
-  const deliveries = (await http.get(`/channels/${code}/deliveries`).set('authorization', manager)).body.deliveries;
+  // The receiver answers before the service records the outcome: wait for the records, then check them.
+  const deliveries = await waitFor(async () => {
+    const rows = (await http.get(`/channels/${code}/deliveries`).set('authorization', manager)).body.deliveries as { status: string }[];
+    return rows.every((d) => d.status !== 'pending') && rows;
+  }, 'the five delivery outcomes recorded');
   expect(deliveries.map((d: { status: string }) => d.status)).toEqual(Array(5).fill('delivered'));
   await waitFor(
     () =>
