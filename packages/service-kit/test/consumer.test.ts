@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { deadLetterTopic, type Probe, type SyncApplied } from '@omnimall/contracts';
-import { newEvent, ServiceRuntime, type EventConsumer } from '../src';
+import { inboxId, inboxModel, newEvent, ServiceRuntime, type EventConsumer } from '../src';
 import { runChild, testConfig, testKafka, TopicRecorder, uniqueName, waitFor } from '../src/testing';
 import { tallyModel } from './fixtures/probe-model';
 
@@ -53,6 +53,35 @@ describe('effect-once consumers against the real stack', () => {
     expect(got[0]).toMatchObject({ consumer: group, topic: 'platform.probe', ackedType: 'probe.changed', attempt: 1 });
     expect(got[0].appliedAt).toBeGreaterThanOrEqual(got[0].occurredAt);
     expect(await Tally.findById(id).lean()).toMatchObject({ count: 1, sequences: [1] });
+    await consumer.stop();
+  });
+
+  it('with the inbox, skips a redelivered duplicate through a mark keyed by consumer and event', async () => {
+    const id = uniqueName('inboxed');
+    const group = uniqueName('kit.inbox');
+    let handled = 0;
+    const consumer = await rt.consume({
+      group,
+      dedupe: 'inbox',
+      handlers: {
+        'platform.probe': async (v) => {
+          if (v.envelope.aggregateId === id) handled++;
+        },
+      },
+    });
+    const e = probe(id, 1);
+    await rt.publisher.publish([e]);
+    await rt.publisher.publish([e]);
+    const got = await waitFor(
+      async () => ((await acks(e.value.envelope.eventId)).length === 2 ? acks(e.value.envelope.eventId) : null),
+      'two acks',
+    );
+    expect(got.map((a) => a.outcome).sort()).toEqual(['applied', 'skipped_duplicate']);
+    expect(handled).toBe(1);
+    expect(await inboxModel(rt.db).findById(inboxId(group, e.value.envelope.eventId)).lean()).toMatchObject({
+      consumer: group,
+      eventId: e.value.envelope.eventId,
+    });
     await consumer.stop();
   });
 

@@ -3,7 +3,7 @@ import type { Connection, FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { deadLetterTopic, retryTopic, type EventEnvelope, type TopicName, type TopicValues } from '@omnimall/contracts';
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics';
-import { applyOnce, inboxModel, type ApplyOnceOptions, type InboxMark } from './effect-once';
+import { applyOnce, inboxId, inboxModel, type ApplyOnceOptions, type InboxMark } from './effect-once';
 import { endOffsets, seekStartsOnJoin, uncommitted } from './topics';
 import { isDuplicateKeyError } from '../errors';
 import { newEvent } from './envelope';
@@ -282,7 +282,7 @@ export class EventConsumer {
     const { envelope } = value;
     const logger = this.deps.logger.child({ eventId: envelope.eventId, correlationId: envelope.correlationId, topic: source });
 
-    if (this.opts.dedupe !== 'in-document' && (await this.inbox.exists({ consumer: this.opts.group, eventId: envelope.eventId }))) {
+    if (this.opts.dedupe !== 'in-document' && (await this.inbox.exists({ _id: inboxId(this.opts.group, envelope.eventId) }))) {
       this.finish(source, value, 'skipped_duplicate', attemptBase + 1, envelope.sourceChannel);
       return;
     }
@@ -354,7 +354,7 @@ export class EventConsumer {
 
   private async markInbox(eventId: string): Promise<void> {
     try {
-      await this.inbox.create({ consumer: this.opts.group, eventId, at: new Date() });
+      await this.inbox.create({ _id: inboxId(this.opts.group, eventId), consumer: this.opts.group, eventId, at: new Date() });
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
     }

@@ -43,18 +43,24 @@ export async function applyOnce<T>(
 }
 
 /**
- * The inbox: for handlers whose effect is not a single-document update, a (consumer, eventId) mark
- * with a unique index, checked before the handler and written after it. Such handlers must be
- * idempotent on their own, since a crash between effect and mark replays the event.
+ * The inbox: for handlers whose effect is not a single-document update, a (consumer, eventId) mark,
+ * checked before the handler and written after it. Such handlers must be idempotent on their own,
+ * since a crash between effect and mark replays the event. The mark's _id is the pair itself
+ * (inboxId), so the check is a lookup by _id: on FerretDB a query by any other field reads the whole
+ * collection, and the inbox only grows.
  */
 export interface InboxMark {
+  _id: string;
   consumer: string;
   eventId: string;
   at: Date;
 }
 
-const inboxSchema = new Schema<InboxMark>({ consumer: String, eventId: String, at: Date }, { versionKey: false });
-inboxSchema.index({ consumer: 1, eventId: 1 }, { unique: true });
+export function inboxId(consumer: string, eventId: string): string {
+  return `${consumer}/${eventId}`;
+}
+
+const inboxSchema = new Schema<InboxMark>({ _id: String, consumer: String, eventId: String, at: Date }, { versionKey: false });
 
 export function inboxModel(db: Connection): Model<InboxMark> {
   return (db.models.InboxMark as Model<InboxMark>) ?? db.model<InboxMark>('InboxMark', inboxSchema, 'inbox');
