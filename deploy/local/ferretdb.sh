@@ -60,10 +60,10 @@ start() {
   install
   # WAL with synchronous=OFF: a crash of the process loses nothing (committed pages are in the OS's
   # cache); only a crash of the machine or a power cut may lose or damage what was written. This
-  # store serves local runs and CI, so that is traded for speed: with NORMAL, SQLite fsyncs at every
+  # store serves local runs and CI, so that is traded for speed: with NORMAL, SQLite fsyncs at each
   # WAL checkpoint, and a checkpoint runs inside a commit, i.e. while the database's writer mutex is
-  # held (patch 7), so every writer waited for the disk (kit round trip p99 at 200/s 173 -> 91 ms,
-  # the @500 row 362 -> 462 events/s). A user's own MongoDB (MONGO_URL) keeps its own durability.
+  # held (patches 7 and 8), so every writer of the database waits for the disk meanwhile. A user's
+  # own MongoDB (MONGO_URL) keeps its own durability.
   mkdir -p "$STORE"
   prune_throwaway
   echo "---- start $(date -u +%FT%TZ)" >>"$LOG"
