@@ -43,7 +43,7 @@ export class ProjectionTable<V> {
     private readonly ttlMs: number,
     private readonly maxEntries: number,
     /** Every event before this time (epoch millis) has been applied to the entries (0: unknown). */
-    private readonly caughtUpAt: () => number = () => 0,
+    private readonly caughtUpAt: () => number,
   ) {}
 
   /** Whether an entry may be served: less than ttlMs behind what is known of it. */
@@ -150,8 +150,6 @@ export interface ProjectionCacheOptions {
   ttlMs?: number;
   /** Most entries kept per projection (default 20000); the oldest read goes first. */
   maxEntries?: number;
-  /** The gate consumer's EventConsumer.caughtUpAt (default: unknown, i.e. a plain ttlMs cache). */
-  caughtUpAt?: () => number;
 }
 
 export const DEFAULT_GATE_CACHE_MS = 1000;
@@ -161,12 +159,14 @@ export class ProjectionCache {
   readonly customers: ProjectionTable<CustomerView>;
   readonly channels: ProjectionTable<ChannelView>;
   readonly items: ProjectionTable<ItemView>;
-  /** Set once the gate consumer runs (see ProjectionCacheOptions.caughtUpAt). */
-  caughtUpAt: () => number;
+  /**
+   * The gate consumer's EventConsumer.caughtUpAt, set once that consumer runs; until then 0
+   * (unknown), i.e. a plain `ttlMs` cache.
+   */
+  caughtUpAt: () => number = () => 0;
 
   constructor(m: CartModels, opts: ProjectionCacheOptions = {}) {
     this.ttlMs = opts.ttlMs ?? DEFAULT_GATE_CACHE_MS;
-    this.caughtUpAt = opts.caughtUpAt ?? (() => 0);
     const max = opts.maxEntries ?? 20000;
     const live = (): number => this.caughtUpAt();
     this.customers = new ProjectionTable<CustomerView>(
