@@ -214,20 +214,22 @@ export class WebhookDelivery {
     }, ms);
   }
 
-  /** The oldest pending delivery of each endpoint (what its order lets go next). */
-  private heads(): Map<string, { id: string; at: number; createdAt: number }> {
-    const out = new Map<string, { id: string; at: number; createdAt: number }>();
+  /** Each endpoint's pending deliveries, oldest first (the order they must go in). */
+  private queues(): Map<string, Array<{ id: string; at: number; createdAt: number }>> {
+    const out = new Map<string, Array<{ id: string; at: number; createdAt: number }>>();
     for (const [id, e] of this.due) {
-      const h = out.get(e.endpointId);
-      if (!h || e.createdAt < h.createdAt || (e.createdAt === h.createdAt && id < h.id))
-        out.set(e.endpointId, { id, at: e.at, createdAt: e.createdAt });
+      const q = out.get(e.endpointId) ?? [];
+      q.push({ id, at: e.at, createdAt: e.createdAt });
+      out.set(e.endpointId, q);
     }
+    for (const q of out.values()) q.sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : 1));
     return out;
   }
 
+  /** When the next delivery may go: the earliest due time among the endpoints' oldest deliveries. */
   private nextDue(): number {
     let next = Infinity;
-    for (const h of this.heads().values()) next = Math.min(next, h.at);
+    for (const q of this.queues().values()) next = Math.min(next, q[0].at);
     return next;
   }
 
@@ -246,15 +248,12 @@ export class WebhookDelivery {
         if (!this.due.has(d._id))
           this.due.set(d._id, { at: d.nextAttemptAt.getTime(), endpointId: d.endpointId, createdAt: d.createdAt.getTime() });
     }
-    const ready = [...this.heads()].filter(([, h]) => h.at <= now).map(([endpointId]) => endpointId);
+    const ready = [...this.queues()].filter(([, q]) => q[0].at <= now);
     await Promise.all(
-      ready.map(async (endpointId) => {
+      ready.map(async ([endpointId, queue]) => {
         const ep = await this.store.endpoints.findById(endpointId).lean();
-        const queue = [...this.due]
-          .filter(([, e]) => e.endpointId === endpointId)
-          .sort(([a, x], [b, y]) => x.createdAt - y.createdAt || (a < b ? -1 : 1));
-        for (const [id, e] of queue) {
-          if (this.stopped || e.at > Date.now()) return;
+        for (const { id } of queue) {
+          if (this.stopped || (this.due.get(id)?.at ?? 0) > Date.now()) return;
           if (!ep) {
             this.due.delete(id); // the endpoint is gone: nothing can be delivered
             continue;
