@@ -47,9 +47,8 @@ install() {
 # while nothing can be using them; the platform's own databases (cart, identity...) are kept.
 prune_throwaway() {
   local n
-  n=$(find "$STORE" -maxdepth 1 -type f \( -name 'test_*' -o -name 'bench_*' -o -name 'e2e*_*' \) | wc -l)
+  n=$(find "$STORE" -maxdepth 1 -type f \( -name 'test_*' -o -name 'bench_*' -o -name 'e2e*_*' \) -print -delete | wc -l)
   [ "$n" -gt 0 ] || return 0
-  find "$STORE" -maxdepth 1 -type f \( -name 'test_*' -o -name 'bench_*' -o -name 'e2e*_*' \) -delete
   say ferretdb "removed $n files of databases earlier test and benchmark runs left behind"
 }
 

@@ -227,7 +227,7 @@ replaceOnce(
 //    the median with the CPU 40% idle. A mutex per database in front of every write (transactions
 //    and plain statements) hands the lock over at once, first come first served, and SQLite's busy
 //    handler is left for other processes. Reads do not take it (WAL readers never block). So that
-//    the mutex covers SQLite's work only, an update encodes its documents before taking it.
+//    the mutex covers SQLite's work only, updates and inserts encode their documents before taking it.
 replaceOnce(
   'internal/util/fsql/db.go',
   '\tsqlDB     *sql.DB\n',
