@@ -1,6 +1,6 @@
 /**
  * One jest run for the whole monorepo. Tests import workspace packages from their TypeScript sources
- * (moduleNameMapper), so `make test` does not depend on a prior build; `tsc -b` type-checks separately.
+ * (moduleNameMapper), so `make test` does not depend on a prior build; `make lint` type-checks them (tsconfig.check.json).
  */
 /** @type {import('jest').Config} */
 module.exports = {

@@ -181,7 +181,7 @@ function generate(): Map<string, string> {
     names.add(entry.name);
     const schema = schemas.get(entry.value);
     if (!schema) throw new Error(`topics.yaml: ${entry.name} names unknown record ${entry.value}`);
-    const fields = (schema.raw as { fields: { name: string }[] }).fields;
+    const fields = (schema.raw as unknown as { fields: { name: string }[] }).fields;
     if (fields[0]?.name !== 'envelope') throw new Error(`${entry.value}: first field must be the envelope`);
     return { entry, schema };
   });

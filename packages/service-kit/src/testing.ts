@@ -29,13 +29,16 @@ export function testConfig(service: string, overrides: Partial<PlatformConfig> =
 }
 
 /** Polls `probe` until it returns a truthy value (a non-empty array), or fails after `timeoutMs` with `what`. */
-export async function waitFor<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 15000, everyMs = 20): Promise<NonNullable<T>> {
+/** What `waitFor` hands back: the probe's value once truthy (so never a falsy member of its type). */
+export type Found<T> = Exclude<T, null | undefined | false | 0 | ''>;
+
+export async function waitFor<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 15000, everyMs = 20): Promise<Found<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await probe();
-      if (v && !(Array.isArray(v) && v.length === 0)) return v as NonNullable<T>;
+      if (v && !(Array.isArray(v) && v.length === 0)) return v as Found<T>;
     } catch (err) {
       last = err;
     }

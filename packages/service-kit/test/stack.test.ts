@@ -109,7 +109,7 @@ describe('the local stack', () => {
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) => Counter.updateOne({ _id: id, rev: 0 }, { $set: { rev: i + 1 } })),
       );
-      const after = await Counter.findById(id).lean();
+      const after = (await Counter.findById(id).lean()) as { n?: number } | null;
       expect(after?.n).toBe(50);
       expect(results.filter((r) => r.modifiedCount === 1)).toHaveLength(1);
     });

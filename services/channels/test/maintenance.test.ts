@@ -132,15 +132,17 @@ it('a channel put into maintenance is refused by another service, its customers,
   expect(receiver.received.every((r) => r.event === 'notification' && r.signatureValid)).toBe(true);
   // The receiver answers before the service records the outcome: wait for the records, then check them.
   const deliveries = await waitFor(async () => {
-    const rows = (await http.get(`/channels/${code}/deliveries`).set('authorization', manager)).body.deliveries as { status: string }[];
+    const rows = (await http.get(`/channels/${code}/deliveries`).set('authorization', manager)).body.deliveries as {
+      id: string;
+      status: string;
+    }[];
     return rows.every((d) => d.status !== 'pending') && rows;
   }, 'the five delivery outcomes recorded');
-  expect(deliveries.map((d: { status: string }) => d.status)).toEqual(Array(5).fill('delivered'));
+  expect(deliveries.map((d) => d.status)).toEqual(Array(5).fill('delivered'));
   await waitFor(
     () =>
-      recorder.where(
-        (r) => r.topic === 'channels.partner-delivery' && deliveries.some((d: { id: string }) => d.id === r.message.key?.toString()),
-      ).length >= 5,
+      recorder.where((r) => r.topic === 'channels.partner-delivery' && deliveries.some((d) => d.id === r.message.key?.toString())).length >=
+      5,
     'delivery acks',
   );
   expect((await http.get(`/channels/${code}/notifications`).set('authorization', manager)).body.notifications).toHaveLength(5);

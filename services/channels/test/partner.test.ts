@@ -115,7 +115,9 @@ describe('partner delivery', () => {
     expect(new Set(versions).size).toBe(6);
     expect(versions).toEqual([1, 2, 3, 4, 5, 6]);
     const acks = await waitFor(async () => {
-      const recs = recorder.where((r) => r.topic === 'channels.partner-delivery' && r.message.key?.toString().endsWith(`:${ep.id}`));
+      const recs = recorder.where(
+        (r) => r.topic === 'channels.partner-delivery' && r.message.key?.toString().endsWith(`:${ep.id}`) === true,
+      );
       const decoded = await Promise.all(
         recs.map((r) => svc.runtime.schemas.decode<TopicValues['channels.partner-delivery']>(r.message.value!)),
       );

@@ -1,3 +1,5 @@
+// The page.evaluate callbacks run in the browser: DOM types for them.
+/// <reference lib="dom" />
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
