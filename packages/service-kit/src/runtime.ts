@@ -96,8 +96,13 @@ export class ServiceRuntime {
   }
 
   async readiness(): Promise<Record<string, boolean>> {
-    const withTimeout = <T>(p: Promise<T>): Promise<boolean> =>
-      Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1500))]).catch(() => false);
+    const withTimeout = <T>(p: Promise<T>): Promise<boolean> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 1500)));
+      return Promise.race([p.then(() => true), late])
+        .catch(() => false)
+        .finally(() => clearTimeout(timer));
+    };
     const admin = this.kafka.admin();
     const [kafka, mongo, registry] = await Promise.all([
       withTimeout(
