@@ -1,4 +1,6 @@
-/** Shared pieces of the benchmark rows: the row format, percentiles and an open-loop rate driver. */
+/** Shared pieces of the benchmark rows: the row format, percentiles, an open-loop rate driver and a CPU meter. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 export interface BenchRow {
   name: string;
   target_rate?: number;
@@ -67,4 +69,47 @@ export function runStandalone(run: () => Promise<BenchRow[]>): void {
       process.exit(1);
     },
   );
+}
+
+/** The local servers deploy/local starts, whose CPU a row can report. */
+export type LocalServer = 'ferretdb' | 'kafka';
+
+/**
+ * CPU seconds a local server has used so far, read from /proc through its pidfile; null when it is
+ * not ours (MONGO_URL or KAFKA_BROKERS point elsewhere) or cannot be read.
+ */
+export function serverCpuSeconds(server: LocalServer): number | null {
+  if (server === 'ferretdb' && process.env.MONGO_URL) return null;
+  if (server === 'kafka' && process.env.KAFKA_BROKERS) return null;
+  try {
+    const data = process.env.OMNIMALL_DATA ?? join(__dirname, '..', '.local-data');
+    const pid = readFileSync(join(data, 'run', `${server}.pid`), 'utf8').trim();
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in ticks of 10 ms
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Measures the CPU a stretch of work cost, per operation: in this process (`client`) and in each
+ * local server. `per(n)` returns microseconds per operation, rounded; a server it cannot read is null.
+ */
+export function cpuMeter(servers: readonly LocalServer[] = ['ferretdb', 'kafka']): {
+  per(n: number): Record<string, number | null>;
+} {
+  const client0 = process.cpuUsage();
+  const before = servers.map((s) => serverCpuSeconds(s));
+  return {
+    per(n) {
+      const c = process.cpuUsage(client0);
+      const out: Record<string, number | null> = { client_cpu_us_per_op: Math.round((c.user + c.system) / n) };
+      servers.forEach((s, i) => {
+        const now = serverCpuSeconds(s);
+        const was = before[i];
+        out[`${s}_cpu_us_per_op`] = now === null || was === null ? null : Math.round(((now - was) * 1e6) / n);
+      });
+      return out;
+    },
+  };
 }

@@ -2,8 +2,9 @@
  * floor-db-update: what one database round trip costs on this machine, below any code of ours.
  * One client (the driver mongoose ships, without mongoose) updates documents by _id one at a time,
  * the cheapest write the outbox or an effect-once apply can make, and the row reports the CPU time
- * each update took in this process (the driver) and in the database server (when it is the local
- * FerretDB started by deploy/local, read from its /proc entry; null for a MONGO_URL of your own).
+ * each update took in this process (the driver: `client_cpu_us_per_op`) and in the database server
+ * (`ferretdb_cpu_us_per_op`, when it is the local FerretDB started by deploy/local; null for a
+ * MONGO_URL of your own).
  *
  * Every kit round trip makes two such writes (the outbox write and the effect-once apply), so
  * `kit_event_db_cpu_ms` = 2 × (client + server) is CPU no batching of ours can avoid on the server
@@ -11,30 +12,15 @@
  * `js_json_roundtrip_us` (JSON.stringify + parse of a small event, in a loop) makes the machine's
  * speed comparable with another one's.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import mongoose from 'mongoose';
 import { testConfig, uniqueName } from '../src/testing';
-import { summarise, type BenchRow } from '../../../bench/harness';
+import { cpuMeter, summarise, type BenchRow } from '../../../bench/harness';
 
 export const rows = ['floor-db-update'];
 const DOCS = 100;
 const WARMUP = 300;
 const UPDATES = Number(process.env.FLOOR_UPDATES ?? 3000);
 const CORES = 2;
-
-/** CPU seconds the local FerretDB has used so far, or null when it is not ours (MONGO_URL) or not found. */
-function ferretCpuSeconds(): number | null {
-  if (process.env.MONGO_URL) return null;
-  try {
-    const data = process.env.OMNIMALL_DATA ?? join(__dirname, '..', '..', '..', '.local-data');
-    const pid = readFileSync(join(data, 'run', 'ferretdb.pid'), 'utf8').trim();
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 10 ms
-  } catch {
-    return null;
-  }
-}
 
 function jsonRoundTripMicros(): number {
   const event = {
@@ -59,33 +45,27 @@ export async function run(): Promise<BenchRow[]> {
     const update = (i: number) => coll.updateOne({ _id: `d${i % DOCS}` }, { $set: { n: i } });
     for (let i = 0; i < WARMUP; i++) await update(i);
     const latencies: number[] = [];
-    const server0 = ferretCpuSeconds();
-    const client0 = process.cpuUsage();
+    const meter = cpuMeter(['ferretdb']);
     for (let i = 0; i < UPDATES; i++) {
       const t0 = performance.now();
       await update(i);
       latencies.push(performance.now() - t0);
     }
-    const clientCpu = process.cpuUsage(client0);
-    const server1 = ferretCpuSeconds();
-    const clientUs = (clientCpu.user + clientCpu.system) / UPDATES;
-    const serverUs = server0 === null || server1 === null ? null : ((server1 - server0) * 1e6) / UPDATES;
+    const cpu = meter.per(UPDATES);
+    const clientUs = cpu.client_cpu_us_per_op!;
+    const serverUs = cpu.ferretdb_cpu_us_per_op;
     const perEventMs = serverUs === null ? null : (2 * (clientUs + serverUs)) / 1000;
     const r = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
     return [
       summarise('floor-db-update', latencies, {
-        client_cpu_us_per_update: Math.round(clientUs),
-        server_cpu_us_per_update: serverUs === null ? null : Math.round(serverUs),
+        ...cpu,
         kit_event_db_cpu_ms: r(perEventMs),
         kit_events_per_s_db_ceiling: perEventMs === null ? null : Math.round((CORES * 1000) / perEventMs),
         js_json_roundtrip_us: r(jsonRoundTripMicros()),
       }),
     ];
   } finally {
-    await client
-      .db(cfg.dbName)
-      .dropDatabase()
-      .catch(() => undefined);
+    // The database is left in place: FerretDB's start removes bench_* databases (deploy/local/ferretdb.sh).
     await client.close();
   }
 }

@@ -7,12 +7,15 @@
  * same rate whose samples are not counted (for both kinds of row): the JIT of Node and of the freshly
  * started broker, connection pools and collections warm up there. The measured part starts once the
  * warm-up's events are acknowledged (or timed out).
+ * Each row also reports the CPU one event cost over the measured part, in this process
+ * (`client_cpu_us_per_op`: producer, relay, consumer and the ack observer alike) and in the local
+ * FerretDB and Kafka (see bench/harness.ts cpuMeter); floor.ts gives the database's share of it.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { Schema } from 'mongoose';
 import { appliedEventsPath, newEvent, outboxPaths, ServiceRuntime } from '../src';
 import { testConfig, uniqueName } from '../src/testing';
-import { benchSeconds, drive, summarise, type BenchRow } from '../../../bench/harness';
+import { benchSeconds, cpuMeter, drive, summarise, type BenchRow } from '../../../bench/harness';
 
 const RATES = (process.env.BENCH_RATES ?? '200,500,1000').split(',').map(Number);
 export const rows = [...RATES.map((r) => `kit-roundtrip@${r}`), ...RATES.map((r) => `bare-kafkajs@${r}`)];
@@ -84,10 +87,12 @@ async function kitRow(rate: number, seconds: number): Promise<BenchRow> {
   };
   await drive(rate, WARMUP_SECONDS, (i) => fire(rate * seconds + i));
   measured = true;
+  const meter = cpuMeter();
   const { achieved, errors } = await drive(rate, seconds, fire);
+  const cpu = meter.per(rate * seconds);
   await ackConsumer.disconnect();
   await rt.stop();
-  return summarise(`kit-roundtrip@${rate}`, latencies, { target_rate: rate, achieved_rate: achieved, errors });
+  return summarise(`kit-roundtrip@${rate}`, latencies, { target_rate: rate, achieved_rate: achieved, errors, ...cpu });
 }
 
 async function bareRow(rate: number, seconds: number): Promise<BenchRow> {
@@ -140,10 +145,12 @@ async function bareRow(rate: number, seconds: number): Promise<BenchRow> {
   };
   await drive(rate, WARMUP_SECONDS, (i) => fire(rate * seconds + i));
   measured = true;
+  const meter = cpuMeter(['kafka']);
   const { achieved, errors } = await drive(rate, seconds, fire);
+  const cpu = meter.per(rate * seconds);
   await consumer.disconnect();
   await producer.disconnect();
-  return summarise(`bare-kafkajs@${rate}`, latencies, { target_rate: rate, achieved_rate: achieved, errors });
+  return summarise(`bare-kafkajs@${rate}`, latencies, { target_rate: rate, achieved_rate: achieved, errors, ...cpu });
 }
 
 export async function run(): Promise<BenchRow[]> {

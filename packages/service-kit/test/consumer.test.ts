@@ -91,24 +91,20 @@ describe('effect-once consumers against the real stack', () => {
     const group = uniqueName('kit.crash');
     // Commit an offset on this key's partition first, so the group resumes there after the crash.
     const child = runChild(join(__dirname, 'fixtures', 'crash-consumer.ts'), { TEST_DB: rt.config.dbName, GROUP: group, AGGREGATE_ID: id });
-    await waitFor(
-      async () => (await rt.kafka.admin().describeGroups([group])).groups[0]?.state === 'Stable',
-      'the child consumer to join',
-      30000,
-    );
-    const warm = probe(id, 1);
-    await rt.publisher.publish([warm]);
-    await waitFor(async () => (await acks(warm.value.envelope.eventId)).length === 1, 'the warm-up event to be applied');
-    await waitFor(async () => {
-      const admin = rt.kafka.admin();
-      await admin.connect();
-      try {
+    const admin = rt.kafka.admin();
+    await admin.connect();
+    try {
+      await waitFor(async () => (await admin.describeGroups([group])).groups[0]?.state === 'Stable', 'the child consumer to join', 30000);
+      const warm = probe(id, 1);
+      await rt.publisher.publish([warm]);
+      await waitFor(async () => (await acks(warm.value.envelope.eventId)).length === 1, 'the warm-up event to be applied');
+      await waitFor(async () => {
         const offsets = await admin.fetchOffsets({ groupId: group, topics: ['platform.probe'] });
         return offsets[0].partitions.some((p) => Number(p.offset) > 0);
-      } finally {
-        await admin.disconnect();
-      }
-    }, 'the warm-up offset to be committed');
+      }, 'the warm-up offset to be committed');
+    } finally {
+      await admin.disconnect();
+    }
     const fatal = probe(id, 2, 'die');
     await rt.publisher.publish([fatal]);
     const ended = await child;
