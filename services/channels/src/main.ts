@@ -26,6 +26,7 @@ import { orderStatusHandler } from './events/order-status';
 import { promotionLifecycleHandler } from './events/promotion-lifecycle';
 import { stockLevelHandler } from './events/stock-level';
 import { syncNoticeHandler } from './events/sync-notice';
+import { RecentActivity } from './domain/activity';
 import { buildApi } from './http/routes';
 import { createStore, type Store } from './store/models';
 
@@ -76,12 +77,13 @@ export async function startChannels(config: PlatformConfig, deps: ChannelsDeps =
     const partners = new PartnerIngestion(runtime, store);
     const endpoints = new EndpointService(store, () => delivery.forgetEndpoints());
 
+    const recentActivity = new RecentActivity();
     const prefix = deps.groupPrefix ?? 'channels';
     const fromBeginning = deps.fromBeginning ?? true;
     await Promise.all([
       runtime.consume({
         group: `${prefix}.cart-activity`,
-        handlers: { 'cart.cart-changed': cartChangedHandler(store, delivery) },
+        handlers: { 'cart.cart-changed': cartChangedHandler(store, delivery, recentActivity) },
         dedupe: 'in-document',
         fromBeginning,
       }),
@@ -93,7 +95,7 @@ export async function startChannels(config: PlatformConfig, deps: ChannelsDeps =
       }),
       runtime.consume({
         group: `${prefix}.customer-status`,
-        handlers: { 'identity.customer-status': customerStatusHandler(store) },
+        handlers: { 'identity.customer-status': customerStatusHandler(store, recentActivity) },
         dedupe: 'inbox',
         fromBeginning,
       }),

@@ -1,4 +1,5 @@
 import { AppError } from '@omnimall/service-kit';
+import { RecentActivity } from '../src/domain/activity';
 import { configBlockReasons, decideOverride, effectiveConfig, INITIAL_CONFIG, pickText, type ConfigVersion } from '../src/domain/config';
 import { hashApiKey, issueApiKey, keyIdOf, matchesHash } from '../src/domain/credentials';
 import { backoffMs } from '../src/domain/delivery';
@@ -254,5 +255,48 @@ describe('partner record validation', () => {
       'invalid_currency: USD is not a currency of aff-1',
       'invalid_total: totalMinor is negative',
     ]);
+  });
+});
+
+describe('channel activity, recorded at most once per refresh interval', () => {
+  const key = RecentActivity.key('web-de', 'c-1');
+
+  it('writes the first activity, skips later ones within the interval, and writes again after it', () => {
+    const recent = new RecentActivity(60_000);
+    expect(recent.due(key, 1_000)).toBe(true);
+    recent.record(key, 1_000);
+    expect(recent.due(key, 1_000)).toBe(false); // a redelivery
+    expect(recent.due(key, 60_999)).toBe(false);
+    expect(recent.due(key, 61_000)).toBe(true);
+    expect(recent.due(RecentActivity.key('app-de', 'c-1'), 2_000)).toBe(true); // another channel is another pair
+  });
+
+  it('writes an activity older than the recorded one (a clock behind, a replay from another instance)', () => {
+    const recent = new RecentActivity(60_000);
+    recent.record(key, 100_000);
+    expect(recent.due(key, 99_000)).toBe(true);
+  });
+
+  it("forgets an erased customer's pairs and no one else's", () => {
+    const recent = new RecentActivity(60_000);
+    const other = RecentActivity.key('web-de', 'c-10');
+    recent.record(key, 1_000);
+    recent.record(RecentActivity.key('app-de', 'c-1'), 1_000);
+    recent.record(other, 1_000);
+    recent.forgetCustomer('c-1');
+    expect(recent.due(key, 2_000)).toBe(true);
+    expect(recent.due(RecentActivity.key('app-de', 'c-1'), 2_000)).toBe(true);
+    expect(recent.due(other, 2_000)).toBe(false);
+  });
+
+  it('keeps at most `max` pairs, forgetting the least recently recorded', () => {
+    const recent = new RecentActivity(60_000, 2);
+    recent.record('a:1', 1_000);
+    recent.record('b:1', 1_000);
+    recent.record('a:1', 1_000); // a:1 is now the most recent
+    recent.record('c:1', 1_000);
+    expect(recent.due('b:1', 2_000)).toBe(true);
+    expect(recent.due('a:1', 2_000)).toBe(false);
+    expect(recent.due('c:1', 2_000)).toBe(false);
   });
 });

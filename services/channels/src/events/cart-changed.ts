@@ -1,31 +1,37 @@
 /**
  * cart.cart-changed → which customers have activity on which channel (for maintenance and sunset
  * notices), and the cart change delivered to the webhook endpoints of the channels the customer
- * is active on (a partner channel sees only the lines on its own channel).
+ * is active on (a partner channel sees only the lines on its own channel). Activity is written at
+ * most once a minute per channel and customer (see domain/activity.ts).
  */
 import type { TopicValues } from '@omnimall/contracts';
 import type { EventContext } from '@omnimall/service-kit';
 import type { WebhookDelivery } from '../delivery/webhook-delivery';
+import { RecentActivity } from '../domain/activity';
 import type { Store } from '../store/models';
 
-export function cartChangedHandler(store: Store, delivery: WebhookDelivery) {
+export function cartChangedHandler(store: Store, delivery: WebhookDelivery, recent: RecentActivity) {
   return async (ev: TopicValues['cart.cart-changed'], ctx: EventContext): Promise<void> => {
     if (!ev.customerId) return; // anonymous device carts are nobody's activity yet
     const customerId = ev.customerId;
     const touched = new Set(ev.lines.map((l) => l.channel));
     if (ev.envelope.sourceChannel) touched.add(ev.envelope.sourceChannel);
+    const at = ev.envelope.occurredAt;
     for (const channel of touched) {
+      const key = RecentActivity.key(channel, customerId);
+      if (!recent.due(key, at)) continue;
       await ctx.applyOnce(
         store.channelCustomers,
-        { _id: `${channel}:${customerId}` },
-        { $set: { channel, customerId, lastActivityAt: new Date(ev.envelope.occurredAt) } },
+        { _id: key },
+        { $set: { channel, customerId, lastActivityAt: new Date(at) } },
         { upsert: true },
       );
+      recent.record(key, at);
     }
     // Delivered to the channels with endpoints where the customer is active (looked up by _id: a
     // query by customerId would read the whole collection on FerretDB).
     for (const channel of (await delivery.activeEndpoints()).keys()) {
-      if (!touched.has(channel) && !(await store.channelCustomers.exists({ _id: `${channel}:${customerId}` }))) continue;
+      if (!touched.has(channel) && !(await store.channelCustomers.exists({ _id: RecentActivity.key(channel, customerId) }))) continue;
       await delivery.enqueue({
         eventType: 'cart.changed',
         sourceEventId: ev.envelope.eventId,
