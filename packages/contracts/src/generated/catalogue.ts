@@ -267,7 +267,6 @@ export const catalogue: readonly TopicSpec[] = [
     "consumers": [
       "cart",
       "channels",
-      "catalog-sync",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -990,6 +989,7 @@ export const catalogue: readonly TopicSpec[] = [
       "identity",
       "catalog-sync",
       "cart",
+      "channels",
       "sync-monitor"
     ],
     "slaSeconds": 2,
