@@ -60,6 +60,9 @@ export class ServiceRuntime {
 
   static async start(opts: RuntimeOptions): Promise<ServiceRuntime> {
     const { config } = opts;
+    // Mongoose otherwise captures a stack trace at every query, only to name the first call site if
+    // the same Query object is executed twice (we never do): 1-2% of a service's CPU under load.
+    mongoose.set('skipOriginalStackTraces', true);
     const db = await mongoose
       .createConnection(config.mongoUrl, { dbName: config.dbName, serverSelectionTimeoutMS: 5000, maxPoolSize: 20 })
       .asPromise();
