@@ -28,10 +28,10 @@ export function testConfig(service: string, overrides: Partial<PlatformConfig> =
   );
 }
 
-/** Polls `probe` until it returns a truthy value (a non-empty array), or fails after `timeoutMs` with `what`. */
 /** What `waitFor` hands back: the probe's value once truthy (so never a falsy member of its type). */
 export type Found<T> = Exclude<T, null | undefined | false | 0 | ''>;
 
+/** Polls `probe` until it returns a truthy value (a non-empty array), or fails after `timeoutMs` with `what`. */
 export async function waitFor<T>(probe: () => Promise<T> | T, what: string, timeoutMs = 15000, everyMs = 20): Promise<Found<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
