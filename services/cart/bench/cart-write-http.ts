@@ -25,6 +25,9 @@ export async function run(): Promise<BenchRow[]> {
     const tokens = await Promise.all(Array.from({ length: CUSTOMERS }, (_, i) => bearer({ sub: `bench-${uid}-${i}` })));
     const agent = new Agent({ keepAlive: true, maxSockets: 64 });
     const { hostname, port } = new URL(cart.url);
+    // Why writes failed: "<status> <code>" from the error body, or the request error's code.
+    const failures: Record<string, number> = {};
+    const failed = (why: string): void => void (failures[why] = (failures[why] ?? 0) + 1);
     const write = (i: number): Promise<boolean> =>
       new Promise((resolve, reject) => {
         const body = JSON.stringify({ sku: SKUS[i % SKUS.length], quantity: 1 });
@@ -43,14 +46,30 @@ export async function run(): Promise<BenchRow[]> {
             },
           },
           (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode === 200));
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => res.statusCode !== 200 && chunks.push(c));
+            res.on('end', () => {
+              if (res.statusCode !== 200) {
+                let code = '';
+                try {
+                  code = String((JSON.parse(Buffer.concat(chunks).toString()) as { code?: string }).code ?? '');
+                } catch {
+                  code = 'unparsed body';
+                }
+                failed(`${res.statusCode} ${code}`.trim());
+              }
+              resolve(res.statusCode === 200);
+            });
           },
         );
-        req.on('error', reject);
+        req.on('error', (err: NodeJS.ErrnoException) => {
+          failed(err.code ?? err.message);
+          reject(err);
+        });
         req.end(body);
       });
     await openLoop(RATE, WARMUP_SECONDS * 1000, (i) => write(i + 1_000_000));
+    for (const why of Object.keys(failures)) delete failures[why]; // the warm-up's are not counted
     const { latencies, errors, unfinished, elapsedMs } = await openLoop(RATE, SECONDS * 1000, write);
     agent.destroy();
     return [
@@ -61,6 +80,7 @@ export async function run(): Promise<BenchRow[]> {
         ...percentiles(latencies),
         samples: latencies.length,
         errors,
+        failures,
         unfinished,
         duration_s: SECONDS,
         customers: CUSTOMERS,
