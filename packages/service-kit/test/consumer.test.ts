@@ -45,10 +45,10 @@ describe('effect-once consumers against the real stack', () => {
     const e = probe(id, 1);
     await rt.publisher.publish([e]);
     await rt.publisher.publish([e]); // the same event again, as a crashed relay would republish it
-    const got = await waitFor(
-      async () => ((await acks(e.value.envelope.eventId)).length === 2 ? acks(e.value.envelope.eventId) : null),
-      'two acks',
-    );
+    const got = await waitFor(async () => {
+      const a = await acks(e.value.envelope.eventId);
+      return a.length === 2 && a;
+    }, 'two acks');
     expect(got.map((a) => a.outcome).sort()).toEqual(['applied', 'skipped_duplicate']);
     expect(got[0]).toMatchObject({ consumer: group, topic: 'platform.probe', ackedType: 'probe.changed', attempt: 1 });
     expect(got[0].appliedAt).toBeGreaterThanOrEqual(got[0].occurredAt);

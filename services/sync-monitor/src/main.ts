@@ -98,27 +98,23 @@ export async function startSyncMonitor(config: PlatformConfig, deps: SyncMonitor
     const suffix = deps.groupSuffix ?? '';
     const fromBeginning = deps.fromBeginning ?? false;
     const topics = deps.topics ?? trackedTopics(catalogue);
+    // Both consumers feed the tracker's write-behind buffer, flushed before each commit.
+    const feedsTracker = {
+      dedupe: 'in-document',
+      fromBeginning,
+      beforeCommit: () => tracker.flush(),
+      commitIntervalMs: MONITOR_COMMIT_MS,
+      fetch: MONITOR_FETCH,
+    } as const;
     await Promise.all([
       // Acks are not acknowledged themselves (that would loop); each carries its own eventId for dedupe.
       runtime.consume({
+        ...feedsTracker,
         group: `sync-monitor.acks${suffix}`,
         handlers: { 'sync.applied': syncAppliedHandler(tracker) },
-        dedupe: 'in-document',
         acknowledge: false,
-        fromBeginning,
-        beforeCommit: () => tracker.flush(),
-        commitIntervalMs: MONITOR_COMMIT_MS,
-        fetch: MONITOR_FETCH,
       }),
-      runtime.consume({
-        group: `sync-monitor.envelopes${suffix}`,
-        handlers: envelopeHandlers(topics, tracker, channels),
-        dedupe: 'in-document',
-        fromBeginning,
-        beforeCommit: () => tracker.flush(),
-        commitIntervalMs: MONITOR_COMMIT_MS,
-        fetch: MONITOR_FETCH,
-      }),
+      runtime.consume({ ...feedsTracker, group: `sync-monitor.envelopes${suffix}`, handlers: envelopeHandlers(topics, tracker, channels) }),
     ]);
     tracker.startSweep(deps.sweepIntervalMs ?? num(env.SYNC_SWEEP_INTERVAL_MS, 500));
     lag.start(deps.consumerLagIntervalMs ?? num(env.CONSUMER_LAG_INTERVAL_MS, 10_000), (err) =>
