@@ -3,7 +3,7 @@
 # Usage: ferretdb.sh start|stop|status. When MONGO_URL is set, the user's own server is used: nothing starts.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 VERSION=1.24.2
-PATCH_LEVEL=quietlog13   # bump when the build recipe below changes, so cached binaries are rebuilt
+PATCH_LEVEL=bulkupd14   # bump when the build recipe below changes, so cached binaries are rebuilt
 BIN_DIR="$CACHE/ferretdb-$VERSION-$PATCH_LEVEL"
 BIN="$BIN_DIR/ferretdb"
 PORT="${FERRETDB_PORT:-27017}"
@@ -28,9 +28,10 @@ install() {
   build="$BIN_DIR/src"
   rm -rf "$build"; cp -r "$src" "$build"; chmod -R u+w "$build"
   echo "v$VERSION" >"$build/build/version/version.txt"
-  # Three defects of FerretDB 1.24 are mended in the source before building: lookups by _id that
-  # missed the _id index, filters naming _id and another key that read the whole collection, and
-  # read-modify-write commands that were not atomic per document (see the file).
+  # Defects of FerretDB 1.24 are mended in the source before building (each is described in the
+  # file): lookups by _id that missed the _id index, filters naming _id and another key that read
+  # the whole collection, read-modify-write commands that were not atomic per document, and
+  # multi-statement updates that lost their per-statement results, among others.
   node "$ROOT/deploy/local/ferretdb/patch.js" "$build" >>"$LOGS/ferretdb-install.log" 2>&1 \
     || die ferretdb "ferretdb build failed: $(tail -n 1 "$LOGS/ferretdb-install.log")"
   if ! (cd "$build" && GOFLAGS=-mod=mod go build -trimpath -o "$BIN" ./cmd/ferretdb) >>"$LOGS/ferretdb-install.log" 2>&1; then

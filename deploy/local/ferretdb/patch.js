@@ -29,9 +29,10 @@ replaceOnce(
 //    write the documents back, with nothing serialising two such commands on one document: of 50
 //    concurrent {$inc: {n: 1}} only about 10 survive, and a conditional update (compare-and-set on a
 //    version) can match a document another command is rewriting. MongoDB makes each single-document
-//    write atomic. This restores that: a command naming one document by _id holds that document's
-//    lock (one of 4,096 stripes) and the collection's lock shared; any other such command holds the
-//    collection's lock exclusively. Commands on different documents still run side by side.
+//    write atomic. This restores that: a command whose statements each name one document by _id
+//    holds those documents' locks (stripes of 4,096, taken in order) and the collection's lock
+//    shared; any other such command holds the collection's lock exclusively. Commands on different
+//    documents still run side by side.
 fs.writeFileSync(
   path.join(root, 'internal/handler/omnimall_write_lock.go'),
   `package handler
@@ -41,6 +42,7 @@ fs.writeFileSync(
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sync"
 
 	"github.com/FerretDB/FerretDB/internal/types"
@@ -75,24 +77,40 @@ func idOf(filter *types.Document) (string, bool) {
 }
 
 // lockWrites serialises the read-modify-write commands touching the same documents and returns the
-// unlock. filters are the command's statements; nil filters or several statements lock the collection.
+// unlock. filters are the command's statements; a statement not naming one _id locks the collection.
 func lockWrites(db, collection string, filters ...*types.Document) func() {
 	m, _ := collectionLocks.LoadOrStore(db+"."+collection, new(sync.RWMutex))
 	rw := m.(*sync.RWMutex)
 
-	if len(filters) == 1 {
-		if id, ok := idOf(filters[0]); ok {
-			h := fnv.New32a()
-			h.Write([]byte(db + "." + collection + "." + id))
-			doc := &documentLocks[h.Sum32()%uint32(len(documentLocks))]
+	// Every statement names its document by _id: hold those documents' stripes, taken in ascending
+	// order (so two commands never wait for each other), and the collection's lock shared.
+	stripes := make([]int, 0, len(filters))
+	for _, f := range filters {
+		id, ok := idOf(f)
+		if !ok {
+			stripes = nil
+			break
+		}
 
-			rw.RLock()
-			doc.Lock()
+		h := fnv.New32a()
+		h.Write([]byte(db + "." + collection + "." + id))
+		stripes = append(stripes, int(h.Sum32()%uint32(len(documentLocks))))
+	}
 
-			return func() {
-				doc.Unlock()
-				rw.RUnlock()
+	if len(stripes) > 0 {
+		slices.Sort(stripes)
+		stripes = slices.Compact(stripes)
+
+		rw.RLock()
+		for _, s := range stripes {
+			documentLocks[s].Lock()
+		}
+
+		return func() {
+			for i := len(stripes) - 1; i >= 0; i-- {
+				documentLocks[stripes[i]].Unlock()
 			}
+			rw.RUnlock()
 		}
 	}
 
@@ -412,3 +430,88 @@ if (guarded < 4) {
   console.error('patch "debug lines only when logged" no longer applies to internal/util/fsql');
   process.exit(1);
 }
+
+// 10. A multi-statement update ignored `ordered` and failed as a whole at the first statement that
+//     failed: a duplicate key in statement 3 of 5 came back as a write error at index 0, statements 4
+//     and 5 never ran, and the reply counted nothing of what statements 1-2 did. Upserted ids were
+//     numbered by their position among the upserts, not by their statement. A client batching
+//     independent updates (see packages/service-kit/src/events/write-batcher.ts) cannot tell what
+//     happened to each. Now each statement runs on its own, its duplicate key becomes a write error
+//     carrying its own index (later statements still run unless `ordered`), and `upserted` carries
+//     statement indexes, as MongoDB replies. Other errors still fail the command, as before.
+fs.writeFileSync(
+  path.join(root, 'internal/handler/omnimall_update_statements.go'),
+  `package handler
+
+// Patch added by omnimall (see deploy/local/ferretdb/patch.js): per-statement results of update.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/mongo"
+
+	"github.com/FerretDB/FerretDB/internal/backends"
+	"github.com/FerretDB/FerretDB/internal/handler/common"
+	"github.com/FerretDB/FerretDB/internal/handler/handlererrors"
+	"github.com/FerretDB/FerretDB/internal/types"
+	"github.com/FerretDB/FerretDB/internal/util/must"
+)
+
+// updateStatements runs each statement as an update of its own and gathers the results.
+func (h *Handler) updateStatements(ctx context.Context, params *common.UpdateParams) (int32, int32, *types.Array, []*mongo.WriteError, error) {
+	var matched, modified int32
+	upserted := types.MakeArray(0)
+	var writeErrors []*mongo.WriteError
+
+	for i, u := range params.Updates {
+		one := *params
+		one.Updates = []common.Update{u}
+
+		m, mod, up, err := h.updateDocument(ctx, &one)
+		if err != nil {
+			var be *backends.Error
+			if !errors.As(err, &be) || be.Code() != backends.ErrorCodeInsertDuplicateID {
+				return 0, 0, nil, nil, err
+			}
+
+			writeErrors = append(writeErrors, &mongo.WriteError{
+				Index:   i,
+				Code:    int(handlererrors.ErrDuplicateKeyInsert),
+				Message: fmt.Sprintf("E11000 duplicate key error collection: %s.%s", params.DB, params.Collection),
+			})
+
+			if params.Ordered {
+				break
+			}
+
+			continue
+		}
+
+		matched += m
+		modified += mod
+
+		for j := 0; j < up.Len(); j++ {
+			d := must.NotFail(up.Get(j)).(*types.Document)
+			d.Set("index", int32(i))
+			upserted.Append(d)
+		}
+	}
+
+	return matched, modified, upserted, writeErrors, nil
+}
+`,
+);
+replaceOnce(
+  'internal/handler/msg_update.go',
+  '\tmatched, modified, upserted, err := h.updateDocument(connCtx, params)\n',
+  '\tmatched, modified, upserted, writeErrors, err := h.updateStatements(connCtx, params)\n',
+  'per-statement update results (call)',
+);
+replaceOnce(
+  'internal/handler/msg_update.go',
+  '\tres.Set("nModified", modified)\n',
+  '\tres.Set("nModified", modified)\n\n\tif len(writeErrors) > 0 {\n\t\tarray := types.MakeArray(len(writeErrors))\n\t\tfor _, we := range writeErrors {\n\t\t\tarray.Append(WriteErrorDocument(we))\n\t\t}\n\n\t\tres.Set("writeErrors", array)\n\t}\n',
+  'per-statement update results (reply)',
+);

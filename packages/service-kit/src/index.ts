@@ -13,6 +13,7 @@ export * from './events/publisher';
 export * from './events/outbox';
 export * from './events/document-lock';
 export * from './events/effect-once';
+export * from './events/write-batcher';
 export * from './events/consumer';
 export * from './runtime';
 export * from './service-process';

@@ -13,6 +13,7 @@ export class ServiceMetrics {
   readonly outboxDepth: Gauge<'collection'>;
   readonly outboxOldestAge: Gauge<'collection'>;
   readonly writeConflicts: Counter<'collection'>;
+  readonly writeBatchSize: Histogram<'collection'>;
   readonly breakerState: Gauge<'breaker'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
 
@@ -67,6 +68,13 @@ export class ServiceMetrics {
       name: 'omnimall_write_conflicts_total',
       help: 'Conditional document writes retried because another writer changed the document first',
       labelNames: ['collection'],
+      registers: r,
+    });
+    this.writeBatchSize = new Histogram({
+      name: 'omnimall_db_write_batch_statements',
+      help: 'Statements per group-committed database write (effect-once upserts)',
+      labelNames: ['collection'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 100],
       registers: r,
     });
     this.breakerState = new Gauge({

@@ -9,6 +9,7 @@ import { ServiceMetrics } from './metrics';
 import { EventConsumer, type ConsumerOptions } from './events/consumer';
 import { Outbox, type OutboxOptions } from './events/outbox';
 import { EventPublisher } from './events/publisher';
+import { WriteBatcher } from './events/write-batcher';
 import { EventSchemas } from './events/schema-registry';
 import { DocumentLocks } from './events/document-lock';
 
@@ -31,6 +32,8 @@ export class ServiceRuntime {
   readonly schemas: EventSchemas;
   readonly publisher: EventPublisher;
   readonly outbox: Outbox;
+  /** Group commit of the consumers' effect-once upserts. */
+  readonly writes: WriteBatcher;
   readonly locks: DocumentLocks;
   readonly consumers: EventConsumer[] = [];
   private server?: Server;
@@ -56,6 +59,7 @@ export class ServiceRuntime {
     this.publisher = new EventPublisher(this.kafka, this.schemas, this.metrics, this.logger);
     this.locks = new DocumentLocks(db);
     this.outbox = new Outbox(this.publisher, this.metrics, this.logger, opts.outbox);
+    this.writes = new WriteBatcher(this.metrics.writeBatchSize);
   }
 
   static async start(opts: RuntimeOptions): Promise<ServiceRuntime> {
@@ -86,6 +90,7 @@ export class ServiceRuntime {
         kafka: this.kafka,
         schemas: this.schemas,
         publisher: this.publisher,
+        writes: this.writes,
         metrics: this.metrics,
         logger: this.logger,
         db: this.db,

@@ -9,6 +9,7 @@ import { isDuplicateKeyError } from '../errors';
 import { newEvent } from './envelope';
 import { headerString, type EventPublisher } from './publisher';
 import type { EventSchemas } from './schema-registry';
+import type { WriteBatcher } from './write-batcher';
 
 export type Outcome = 'applied' | 'skipped_duplicate' | 'failed' | 'dead_lettered';
 
@@ -77,6 +78,8 @@ export interface ConsumerDeps {
   logger: Logger;
   db: Connection;
   service: string;
+  /** Group commit for effect-once upserts (absent: each is written on its own). */
+  writes?: WriteBatcher;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -304,7 +307,10 @@ export class EventConsumer {
         logger,
         channel: envelope.sourceChannel,
         applyOnce: async (model, filter, update, o) => {
-          const ok = await applyOnce(model, envelope.eventId, filter, update, o, () => (committedAt = Date.now()));
+          const ok = await applyOnce(model, envelope.eventId, filter, update, o, {
+            onCommitted: () => (committedAt = Date.now()),
+            writes: this.deps.writes,
+          });
           if (ok) applied = true;
           else duplicate = true;
           return ok;

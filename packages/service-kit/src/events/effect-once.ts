@@ -1,6 +1,7 @@
 import type { Connection, FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { Schema } from 'mongoose';
 import { isDuplicateKeyError } from '../errors';
+import type { WriteBatcher } from './write-batcher';
 
 /**
  * Effect-once, in the same document as the effect: the update only matches a document whose
@@ -19,22 +20,32 @@ export interface ApplyOnceOptions {
 
 export const appliedEventsPath = { appliedEvents: { type: [String], default: [] } };
 
+export interface ApplyOnceHooks {
+  /** Called as soon as the write is committed. */
+  onCommitted?: () => void;
+  /** Sends upserts through this group commit (see write-batcher.ts) instead of one by one. */
+  writes?: WriteBatcher;
+}
+
 export async function applyOnce<T>(
   model: Model<T>,
   eventId: string,
   filter: FilterQuery<T>,
   update: UpdateQuery<T>,
   opts: ApplyOnceOptions = {},
-  onCommitted?: () => void,
+  hooks: ApplyOnceHooks = {},
 ): Promise<boolean> {
   const push = { ...((update.$push as object) ?? {}), appliedEvents: { $each: [eventId], $slice: -APPLIED_EVENTS_KEPT } };
+  const unapplied = { ...filter, appliedEvents: { $ne: eventId } } as FilterQuery<T>;
+  const effect = { ...update, $push: push } as UpdateQuery<T>;
+  if (opts.upsert && hooks.writes) {
+    const outcome = await hooks.writes.upsertOne(model, unapplied, effect);
+    hooks.onCommitted?.();
+    return outcome !== 'duplicate';
+  }
   try {
-    const res = await model.updateOne(
-      { ...filter, appliedEvents: { $ne: eventId } } as FilterQuery<T>,
-      { ...update, $push: push } as UpdateQuery<T>,
-      { upsert: opts.upsert ?? false },
-    );
-    onCommitted?.();
+    const res = await model.updateOne(unapplied, effect, { upsert: opts.upsert ?? false });
+    hooks.onCommitted?.();
     return res.modifiedCount + res.upsertedCount > 0;
   } catch (err) {
     if (isDuplicateKeyError(err) && opts.upsert) return false;
