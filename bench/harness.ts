@@ -83,7 +83,15 @@ export function serverCpuSeconds(server: LocalServer): number | null {
   if (server === 'kafka' && process.env.KAFKA_BROKERS) return null;
   try {
     const data = process.env.OMNIMALL_DATA ?? join(__dirname, '..', '.local-data');
-    const pid = readFileSync(join(data, 'run', `${server}.pid`), 'utf8').trim();
+    return processCpuSeconds(Number(readFileSync(join(data, 'run', `${server}.pid`), 'utf8').trim()));
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds a process of this machine has used so far (from /proc); null when it cannot be read. */
+export function processCpuSeconds(pid: number | undefined): number | null {
+  try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in ticks of 10 ms
   } catch {
@@ -92,22 +100,30 @@ export function serverCpuSeconds(server: LocalServer): number | null {
 }
 
 /**
- * Measures the CPU a stretch of work cost, per operation: in this process (`client`) and in each
- * local server. `per(n)` returns microseconds per operation, rounded; a server it cannot read is null.
+ * Measures the CPU a stretch of work cost, per operation: in this process (`client`), in each local
+ * server, and in each named process the row started (a service, say: `{ cart: child.pid }` reports
+ * `cart_cpu_us_per_op`). `per(n)` returns microseconds per operation, rounded; what it cannot read is null.
  */
-export function cpuMeter(servers: readonly LocalServer[] = ['ferretdb', 'kafka']): {
+export function cpuMeter(
+  servers: readonly LocalServer[] = ['ferretdb', 'kafka'],
+  processes: Record<string, number | undefined> = {},
+): {
   per(n: number): Record<string, number | null>;
 } {
   const client0 = process.cpuUsage();
-  const before = servers.map((s) => serverCpuSeconds(s));
+  const sources: Array<[string, () => number | null]> = [
+    ...servers.map((s): [string, () => number | null] => [s, () => serverCpuSeconds(s)]),
+    ...Object.entries(processes).map(([name, pid]): [string, () => number | null] => [name, () => processCpuSeconds(pid)]),
+  ];
+  const before = sources.map(([, read]) => read());
   return {
     per(n) {
       const c = process.cpuUsage(client0);
       const out: Record<string, number | null> = { client_cpu_us_per_op: Math.round((c.user + c.system) / n) };
-      servers.forEach((s, i) => {
-        const now = serverCpuSeconds(s);
+      sources.forEach(([name, read], i) => {
+        const now = read();
         const was = before[i];
-        out[`${s}_cpu_us_per_op`] = now === null || was === null ? null : Math.round(((now - was) * 1e6) / n);
+        out[`${name}_cpu_us_per_op`] = now === null || was === null ? null : Math.round(((now - was) * 1e6) / n);
       });
       return out;
     },

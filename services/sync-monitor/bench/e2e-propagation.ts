@@ -15,11 +15,13 @@
  * separates a timing difference from a population difference (the window also counts every other
  * cart ack of those events). Status and channel changes are load here; the
  * e2e test measures those propagations one by one.
+ * `<service>_cpu_us_per_op` (and FerretDB's, Kafka's, this driver's as `client`): the CPU each
+ * process spent per operation produced during the run, i.e. where one business event's cost lands.
  */
 import type { BenchRow } from '../../../bench/harness';
-import { drive, percentile, runStandalone } from '../../../bench/harness';
+import { cpuMeter, drive, percentile, runStandalone } from '../../../bench/harness';
 import { CartStream, Omnimall, until } from '../../../e2e/support/omnimall';
-import { startStack, type Stack } from '../../../e2e/support/stack';
+import { SERVICES, startStack, type Stack } from '../../../e2e/support/stack';
 
 const RATE = 200;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
@@ -126,8 +128,13 @@ export async function run(): Promise<BenchRow[]> {
         throw err;
       }
     };
+    const meter = cpuMeter(
+      ['ferretdb', 'kafka'],
+      Object.fromEntries(SERVICES.map((s) => [s.replace('-', '_'), stack!.services[s].child.pid])),
+    );
     const { achieved, errors } = await drive(RATE, SECONDS, fire);
     const elapsedS = (Date.now() - runStart) / 1000;
+    const cpu = meter.per(counts.cart + counts.status + counts.channel);
 
     // Outside measurement: every committed write of the run, seen on its customer's other-channel stream.
     const lagOf = (): Map<string, number> => {
@@ -237,6 +244,7 @@ export async function run(): Promise<BenchRow[]> {
         failed_requests: errors,
         writes_not_pushed: sentWrites.size - outside.length,
         driver_completed_rate: achieved,
+        ...cpu,
       },
     ];
   } finally {
