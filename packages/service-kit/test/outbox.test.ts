@@ -59,6 +59,43 @@ describe('transactional outbox against the real stack', () => {
     }
   });
 
+  it('removes published entries in batched writes, and retries the documents of a batch another process changed', async () => {
+    const dbName = uniqueName('test_kit_cleanup');
+    const opts = { pollIntervalMs: 3_600_000, graceMs: 3_600_000, cleanupIntervalMs: 3_600_000, cleanupAfterMs: 3_600_000 };
+    const a = await ServiceRuntime.start({ config: testConfig('kit-outbox', { dbName }), produces: ['platform.probe'], outbox: opts });
+    const b = await ServiceRuntime.start({ config: testConfig('kit-outbox', { dbName }), produces: ['platform.probe'], outbox: opts });
+    try {
+      const ProbeA = a.outbox.track(probeModel(a.db), { exclusive: true });
+      const ProbeB = b.outbox.track(probeModel(b.db), { exclusive: true });
+      const ids = Array.from({ length: 60 }, () => uniqueName('agg'));
+      const probe = (id: string, n: number) =>
+        newEvent(
+          'platform.probe',
+          { type: 'probe.changed', producer: 'kit', aggregateId: id, aggregateVersion: n },
+          { sequence: n, payload: '' },
+        );
+      for (const id of ids)
+        await a.outbox.update(ProbeA, id, { $set: { version: 1 } }, [probe(id, 1)], { upsert: true, awaitPublish: true });
+      // Another instance writes the first document: A's copy of it is stale, so its removal cannot match.
+      const other = probe(ids[0], 2);
+      await b.outbox.update(ProbeB, ids[0], { $set: { version: 2 } }, [other], { awaitPublish: true });
+      const pending = async () =>
+        Object.fromEntries((await ProbeA.find({ _id: { $in: ids } }).lean()).map((d) => [d._id, Object.keys(d.outbox ?? {}).length]));
+
+      await a.outbox.cleanup(0);
+      const first = await pending();
+      expect(ids.slice(1).filter((id) => first[id] !== 0)).toEqual([]); // the statements that matched did apply
+      expect(first[ids[0]]).toBe(2); // A's published entry and B's
+
+      await a.outbox.cleanup(0); // reads the documents of the unsettled batch again
+      const doc = await ProbeA.findById(ids[0]).lean();
+      expect([doc?.version, doc?.outboxCount, Object.keys(doc?.outbox ?? {})]).toEqual([2, 1, [other.value.envelope.eventId]]);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+
   it('publishes exactly once what a crash left between commit and publish', async () => {
     const dbName = uniqueName('test_kit_crash');
     const id = uniqueName('agg');

@@ -1,7 +1,6 @@
 import type { FilterQuery, Model, UpdateQuery } from 'mongoose';
 import type { Logger } from '../logger';
 import type { ServiceMetrics } from '../metrics';
-import { mapLimit } from '../concurrency';
 import { isDuplicateKeyError } from '../errors';
 import type { OutgoingEvent } from './envelope';
 import { KeyedQueue } from './keyed-queue';
@@ -30,9 +29,10 @@ import type { EventPublisher } from './publisher';
  *     instance's leftovers, if it never comes back).
  * Published entries are removed lazily: the next write of the same document drops them in the same
  * update (it has just read the document, so this costs nothing), and a background pass removes,
- * after `cleanupAfterMs` (default 15 s), those of documents that were not written again. The longer
- * the wait, the more removals ride on a later write for free (a cart edited every few seconds never
- * needs a removal of its own); entries wait in the document meanwhile, one per write at most.
+ * after `cleanupAfterMs` (default 15 s), those of documents that were not written again, up to 50
+ * documents in one bulk write. The longer the wait, the more removals ride on a later write for free
+ * (a cart edited every few seconds never needs a removal of its own); entries wait in the document
+ * meanwhile, one per write at most.
  *
  * Guarantee: every committed event is published at least once; a crash after the publish but before
  * the removal republishes it, and consumers drop the duplicate by eventId. Within one process the
@@ -116,8 +116,15 @@ function unchangedSince(id: unknown, current: OutboxDoc | null): Record<string, 
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Documents a cleanup pass works on at once. */
-const CLEANUP_WIDTH = 8;
+/** Documents one cleanup write covers. */
+const CLEANUP_BATCH = 50;
+
+/** Published entries of one document that a cleanup pass removes. */
+interface Removal {
+  docId: unknown;
+  key: string;
+  wanted: string[];
+}
 
 /** What a decision on the current document wants to do: an update and the events it causes. */
 export interface Change<T> {
@@ -396,62 +403,91 @@ export class Outbox {
 
   private async cleanupPass(olderThanMs: number): Promise<void> {
     const due = Date.now() - olderThanMs;
-    const work: Array<() => Promise<void>> = [];
     for (const [collection, byDoc] of this.published) {
       const model = this.models.get(collection);
       if (!model) continue;
+      const work: Removal[] = [];
       for (const { id: docId, ids } of [...byDoc.values()]) {
         const wanted = [...ids].filter(([, at]) => at <= due).map(([id]) => id);
-        if (!wanted.length) continue;
-        const key = this.lockKey(model, docId);
-        work.push(() =>
-          this.writers
-            .run(key, () => this.removeEntries(model, collection, key, docId, wanted))
-            .catch((err) => {
-              this.logger.warn('outbox cleanup failed; the next pass retries', { err: String(err), collection, docId });
-            }),
-        );
+        if (wanted.length) work.push({ docId, key: this.lockKey(model, docId), wanted });
       }
-    }
-    // A few documents at a time: a pass must keep up with the write rate, or entries outlive graceMs.
-    await mapLimit(work, CLEANUP_WIDTH, (removal) => removal());
-  }
-
-  /**
-   * One conditional removal. For an exclusive collection the document this process last wrote is
-   * current unless another process wrote since, which the compare-and-set detects: then one update
-   * suffices, and the remembered copy is kept in step. Otherwise the document is read first. When
-   * the document changed meanwhile, the next pass retries.
-   */
-  private async removeEntries<T>(model: Model<T>, collection: string, key: string, docId: unknown, wanted: string[]): Promise<void> {
-    const known = this.lastWritten.get(key);
-    const doc =
-      known ?? ((await model.collection.findOne({ _id: docId } as never, { projection: { outbox: 1, writeRev: 1 } })) as OutboxDoc | null);
-    const present = wanted.filter((id) => doc?.outbox && id in doc.outbox);
-    if (present.length) {
-      const res = await model.collection.updateOne(
-        unchangedSince(docId, doc) as never,
-        {
-          $unset: Object.fromEntries(present.map((id) => [`outbox.${id}`, ''])),
-          $inc: { outboxCount: -present.length, writeRev: 1 },
-        } as never,
-      );
-      if (!res.matchedCount) {
-        this.lastWritten.delete(key);
-        return;
-      }
-      if (known) {
-        const outbox = { ...known.outbox };
-        for (const id of present) delete outbox[id];
-        this.remember(collection, key, {
-          ...known,
-          outbox,
-          outboxCount: (known.outboxCount ?? 0) - present.length,
-          writeRev: (known.writeRev ?? 0) + 1,
+      // A pass must keep up with the write rate, or entries outlive graceMs: one write per batch.
+      for (let i = 0; i < work.length; i += CLEANUP_BATCH) {
+        const batch = work.slice(i, i + CLEANUP_BATCH);
+        await this.holding(
+          batch.map((r) => r.key),
+          () => this.removeEntries(model, collection, batch),
+        ).catch((err) => {
+          this.logger.warn('outbox cleanup failed; the next pass retries', { err: String(err), collection, documents: batch.length });
         });
       }
     }
-    this.forget(collection, docId, wanted);
+  }
+
+  /** Runs `task` holding the writer turn of every key (each taken behind that key's queued writes). */
+  private async holding<R>(keys: string[], task: () => Promise<R>): Promise<R> {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    await Promise.all(keys.map((k) => new Promise<void>((taken) => void this.writers.run(k, () => (taken(), released)))));
+    try {
+      return await task();
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Conditional removals, one bulk write for the batch. For an exclusive collection the document
+   * this process last wrote is current unless another process wrote since, which the
+   * compare-and-set detects; other documents are read first (one read for the batch). The server
+   * reports how many statements matched, not which: when one did not (a document changed
+   * meanwhile), every document of the batch is read again by the next pass, which retries.
+   */
+  private async removeEntries<T>(model: Model<T>, collection: string, batch: Removal[]): Promise<void> {
+    const unknown = batch.filter((r) => !this.lastWritten.has(r.key)).map((r) => r.docId);
+    const read = unknown.length
+      ? ((await model.collection
+          .find({ _id: { $in: unknown } } as never, { projection: { outbox: 1, writeRev: 1 } })
+          .toArray()) as unknown as OutboxDoc[])
+      : [];
+    const fresh = new Map(read.map((d) => [String(d._id), d]));
+    const plans = batch.map((r) => {
+      const known = this.lastWritten.get(r.key);
+      const doc = known ?? fresh.get(String(r.docId)) ?? null;
+      return { ...r, known, doc, present: r.wanted.filter((id) => doc?.outbox && id in doc.outbox) };
+    });
+    const writes = plans.filter((p) => p.present.length);
+    if (writes.length) {
+      const res = await model.collection.bulkWrite(
+        writes.map((p) => ({
+          updateOne: {
+            filter: unchangedSince(p.docId, p.doc) as never,
+            update: {
+              $unset: Object.fromEntries(p.present.map((id) => [`outbox.${id}`, ''])),
+              $inc: { outboxCount: -p.present.length, writeRev: 1 },
+            } as never,
+          },
+        })),
+        { ordered: false },
+      );
+      if (res.matchedCount < writes.length) {
+        for (const p of writes) this.lastWritten.delete(p.key);
+        for (const p of plans) if (!p.present.length) this.forget(collection, p.docId, p.wanted);
+        return;
+      }
+      for (const p of writes) {
+        if (!p.known) continue;
+        const outbox = { ...p.known.outbox };
+        for (const id of p.present) delete outbox[id];
+        this.remember(collection, p.key, {
+          ...p.known,
+          outbox,
+          outboxCount: (p.known.outboxCount ?? 0) - p.present.length,
+          writeRev: (p.known.writeRev ?? 0) + 1,
+        });
+      }
+    }
+    for (const p of plans) this.forget(collection, p.docId, p.wanted);
   }
 
   /** One recovery pass over every tracked collection; returns how many events it published. */
