@@ -32,12 +32,12 @@ interface BulkOutcome {
 }
 
 /**
- * Group commit of single-document upserts, one lane per collection: whatever callers queue while a
+ * Group commit of single-document upserts, one lane per model (so per collection): whatever callers queue while a
  * bulk write is in flight goes out as the next single `bulkWrite` (unordered, at most `maxBatch`
  * statements). An idle lane waits only for the current turn of the event loop, so an upsert alone
- * costs no added latency; under load the batches grow by themselves. On this machine a statement in
- * a batch of 4 costs the driver about a quarter of the CPU of a lone update (the database's share
- * barely changes), which is most of what a consumer's effect-once write costs this process.
+ * costs no added latency; under load the batches grow by themselves. On the development machine a
+ * statement in a batch of 4 cost the driver 25-40% of the CPU of a lone update (the database's share
+ * fell by about a fifth), and the driver's share is most of what an effect-once write costs a service.
  *
  * Each statement keeps its own outcome: the server reports, per statement index, the upserts it made
  * and the write errors it met (the local FerretDB only since deploy/local/ferretdb/patch.js #10).
@@ -47,7 +47,8 @@ interface BulkOutcome {
  * as if they had been sent side by side.
  */
 export class WriteBatcher {
-  private readonly lanes = new Map<string, Lane>();
+  /** One lane per model: its schema casts the statements, its collection receives them. */
+  private readonly lanes = new Map<Model<any>, Lane>(); // eslint-disable-line @typescript-eslint/no-explicit-any
 
   constructor(
     private readonly batchSize?: Histogram<'collection'>,
@@ -55,9 +56,8 @@ export class WriteBatcher {
   ) {}
 
   upsertOne<T>(model: Model<T>, filter: FilterQuery<T>, update: UpdateQuery<T>): Promise<UpsertOutcome> {
-    const name = `${model.db.name}.${model.collection.collectionName}`;
-    const lane = this.lanes.get(name) ?? { queue: [], busy: false };
-    this.lanes.set(name, lane);
+    const lane = this.lanes.get(model) ?? { queue: [], busy: false };
+    this.lanes.set(model, lane);
     const op = { updateOne: { filter, update, upsert: true } } as AnyBulkWriteOperation;
     return new Promise<UpsertOutcome>((resolve, reject) => {
       lane.queue.push({ op, resolve, reject });
