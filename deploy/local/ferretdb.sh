@@ -3,7 +3,7 @@
 # Usage: ferretdb.sh start|stop|status. When MONGO_URL is set, the user's own server is used: nothing starts.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 VERSION=1.24.2
-PATCH_LEVEL=bulkupd14   # bump when the build recipe below changes, so cached binaries are rebuilt
+PATCH_LEVEL=bulkupd15   # bump when the build recipe below changes, so cached binaries are rebuilt
 BIN_DIR="$CACHE/ferretdb-$VERSION-$PATCH_LEVEL"
 BIN="$BIN_DIR/ferretdb"
 PORT="${FERRETDB_PORT:-27017}"

@@ -437,8 +437,9 @@ if (guarded < 4) {
 //     numbered by their position among the upserts, not by their statement. A client batching
 //     independent updates (see packages/service-kit/src/events/write-batcher.ts) cannot tell what
 //     happened to each. Now each statement runs on its own, its duplicate key becomes a write error
-//     carrying its own index (later statements still run unless `ordered`), and `upserted` carries
-//     statement indexes, as MongoDB replies. Other errors still fail the command, as before.
+//     carrying its own index, later statements still run unless the command is `ordered` (a flag the
+//     stock parser drops, read here), and `upserted` carries statement indexes, as MongoDB replies.
+//     Other errors still fail the command, as before.
 fs.writeFileSync(
   path.join(root, 'internal/handler/omnimall_update_statements.go'),
   `package handler
@@ -459,8 +460,19 @@ import (
 	"github.com/FerretDB/FerretDB/internal/util/must"
 )
 
+// orderedOf reads the command's ordered flag (default true), which common.UpdateParams ignores.
+func orderedOf(document *types.Document) bool {
+	if v, err := document.Get("ordered"); err == nil {
+		if b, ok := v.(bool); ok {
+			return b
+		}
+	}
+
+	return true
+}
+
 // updateStatements runs each statement as an update of its own and gathers the results.
-func (h *Handler) updateStatements(ctx context.Context, params *common.UpdateParams) (int32, int32, *types.Array, []*mongo.WriteError, error) {
+func (h *Handler) updateStatements(ctx context.Context, params *common.UpdateParams, ordered bool) (int32, int32, *types.Array, []*mongo.WriteError, error) {
 	var matched, modified int32
 	upserted := types.MakeArray(0)
 	var writeErrors []*mongo.WriteError
@@ -482,7 +494,7 @@ func (h *Handler) updateStatements(ctx context.Context, params *common.UpdatePar
 				Message: fmt.Sprintf("E11000 duplicate key error collection: %s.%s", params.DB, params.Collection),
 			})
 
-			if params.Ordered {
+			if ordered {
 				break
 			}
 
@@ -506,7 +518,7 @@ func (h *Handler) updateStatements(ctx context.Context, params *common.UpdatePar
 replaceOnce(
   'internal/handler/msg_update.go',
   '\tmatched, modified, upserted, err := h.updateDocument(connCtx, params)\n',
-  '\tmatched, modified, upserted, writeErrors, err := h.updateStatements(connCtx, params)\n',
+  '\tmatched, modified, upserted, writeErrors, err := h.updateStatements(connCtx, params, orderedOf(document))\n',
   'per-statement update results (call)',
 );
 replaceOnce(

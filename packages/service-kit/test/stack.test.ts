@@ -114,6 +114,36 @@ describe('the local stack', () => {
       expect(results.filter((r) => r.modifiedCount === 1)).toHaveLength(1);
     });
 
+    // Consumers group-commit their effect-once upserts into one such write (patch 10 of the build).
+    it('answers a multi-statement update statement by statement, as MongoDB does', async () => {
+      const Slot = db.models.Slot ?? db.model('Slot', new Schema({ _id: String, rev: Number }, { versionKey: false }));
+      const p = uniqueName('slot');
+      const upsert = (id: string, rev?: number) => ({
+        updateOne: { filter: { _id: `${p}-${id}`, rev: rev ?? { $exists: false } }, update: { $inc: { rev: 1 } }, upsert: true },
+      });
+      interface BulkFailure {
+        writeErrors: Array<{ index: number; code: number }>;
+        result: { upsertedIds: Record<number, unknown>; matchedCount: number };
+      }
+      // a matches, b is new, a again collides (rev moved on), c is new
+      const failure = async (ordered: boolean) => {
+        await Slot.collection.deleteMany({ _id: { $in: ['a', 'b', 'c'].map((x) => `${p}-${x}`) } } as never);
+        await Slot.collection.insertOne({ _id: `${p}-a`, rev: 1 } as never);
+        const err = await Slot.collection.bulkWrite([upsert('a', 1), upsert('b'), upsert('a', 1), upsert('c')] as never, { ordered }).then(
+          () => null,
+          (e: unknown) => e as BulkFailure,
+        );
+        return { err, c: await Slot.exists({ _id: `${p}-c` }) };
+      };
+      const unordered = await failure(false);
+      expect(unordered.err?.writeErrors.map((w) => [w.index, w.code])).toEqual([[2, 11000]]);
+      expect(unordered.err?.result.upsertedIds).toEqual({ 1: `${p}-b`, 3: `${p}-c` });
+      expect(unordered.err?.result.matchedCount).toBe(1);
+      const ordered = await failure(true);
+      expect(ordered.err?.writeErrors.map((w) => w.index)).toEqual([2]);
+      expect(ordered.c).toBeNull(); // nothing after the failed statement ran
+    });
+
     // The build narrows these by _id (patches 4 and 5); the answers must be exactly MongoDB's.
     it('deletes by _id and reads by _id $in exactly as MongoDB does', async () => {
       const Item = db.models.Item ?? db.model('Item', new Schema({ _id: String, n: Number }, { versionKey: false }));
