@@ -4,13 +4,15 @@
  * channel through instance A at 100 writes/s for 20 s. A sample is the time from sending the write
  * to A until B's session received the change (it can only get there through Kafka).
  * Target: p99 <= 100 ms. Also reported: the push leg alone (event occurredAt, stamped under the
- * cart write just before commit, to receipt on B).
+ * cart write just before commit, to receipt on B). CPU per write over the measured part:
+ * `cart_a_`/`cart_b_cpu_us_per_op` (the writing and the pushing instance), FerretDB's, Kafka's and
+ * this process's (`client`).
  */
 import { Agent, request } from 'node:http';
 import { bearer, uniqueName, waitFor } from '../../../packages/service-kit/src/testing';
 import { SseClient } from '../test/support';
 import { benchWorld, openLoop, percentiles, spawnCart, type BenchRow } from './harness';
-import { runStandalone } from '../../../bench/harness';
+import { cpuMeter, runStandalone } from '../../../bench/harness';
 
 const RATE = Number(process.env.CART_BENCH_RATE ?? 100);
 const SECONDS = Number(process.env.CART_BENCH_SECONDS ?? process.env.BENCH_SECONDS ?? 20);
@@ -77,7 +79,9 @@ export async function run(): Promise<BenchRow[]> {
     await waitFor(() => [...sent.values()].every((q) => q.length === 0), 'warm-up pushes drained', 30000, 50).catch(() => undefined);
     sent.forEach((q) => (q.length = 0));
     measuring = true;
+    const meter = cpuMeter(['ferretdb', 'kafka'], { cart_a: a.child.pid, cart_b: b.child.pid });
     const { latencies: writeLatencies, errors, unfinished, elapsedMs } = await openLoop(RATE, SECONDS * 1000, write);
+    const cpu = meter.per(writeLatencies.length);
     const expected = writeLatencies.length - unfinished;
     await waitFor(() => endToEnd.length >= expected, 'every push received', 20000, 50).catch(() => undefined);
     agent.destroy();
@@ -100,6 +104,7 @@ export async function run(): Promise<BenchRow[]> {
         write_p99_ms: writes.p99_ms,
         sessions: CUSTOMERS,
         target_p99_ms: 100,
+        ...cpu,
       },
     ];
   } finally {
