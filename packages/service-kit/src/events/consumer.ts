@@ -51,6 +51,8 @@ export interface ConsumerOptions {
   fromBeginning?: boolean;
   /** Produce sync.applied acknowledgements (default true). */
   acknowledge?: boolean;
+  /** How long an ack may wait for other records to share its produce request (default 5 ms). */
+  ackLingerMs?: number;
   partitionsConsumedConcurrently?: number;
   /** The group belongs to this process alone (a per-instance fan-out): deleted from Kafka when the consumer stops. */
   ephemeral?: boolean;
@@ -83,6 +85,9 @@ export interface ConsumerDeps {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** How long an ack waits for other records to share its produce request (see EventPublisher). */
+const ACK_LINGER_MS = 5;
 
 function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -453,7 +458,10 @@ export class EventConsumer {
         error: err === undefined ? null : errorText(err),
       },
     );
-    // Acks are telemetry: sent without holding up the partition; a lost ack shows up as lag in the monitor.
-    this.deps.publisher.publish([ack]).catch((e) => this.deps.logger.warn('ack not sent', { eventId, err: errorText(e) }));
+    // Acks are telemetry: sent without holding up the partition (a lost ack shows up as lag in the
+    // monitor), and lingering for company: the lag they report was stamped at the effect's commit.
+    this.deps.publisher
+      .publish([ack], { lingerMs: this.opts.ackLingerMs ?? ACK_LINGER_MS })
+      .catch((e) => this.deps.logger.warn('ack not sent', { eventId, err: errorText(e) }));
   }
 }

@@ -4,6 +4,11 @@ import type { ServiceMetrics } from '../metrics';
 import type { OutgoingEvent } from './envelope';
 import type { EventSchemas } from './schema-registry';
 
+export interface SendOptions {
+  /** Wait up to this long for other sends to share the request (default 0: send at once). */
+  lingerMs?: number;
+}
+
 interface Pending {
   topic: string;
   messages: Message[];
@@ -20,12 +25,21 @@ interface Pending {
  * republishes what it had not yet marked published); consumers remove them by eventId.
  *
  * Sends are group-committed: whatever callers queue while one request is in flight goes out in the
- * next single sendBatch, which keeps latency low at high rates without a linger timer.
+ * next single sendBatch, which keeps latency low at high rates without a linger timer. A send may
+ * instead ask to linger (telemetry such as propagation acks): it waits up to `lingerMs` for another
+ * send to ride along with, since on a small broker every produce request costs about as much CPU as
+ * the records in it. A send that does not linger takes every queued one with it.
  */
 export class EventPublisher {
   private readonly producer: Producer;
   private queue: Pending[] = [];
   private flushing = false;
+  private lingerTimer?: NodeJS.Timeout;
+  /** The flush in progress (or the last one). */
+  private flushed: Promise<void> = Promise.resolve();
+  /** Publishes not settled yet (some may still be encoding). */
+  private readonly publishing = new Set<Promise<void>>();
+  private closing = false;
 
   constructor(
     kafka: Kafka,
@@ -47,12 +61,24 @@ export class EventPublisher {
     return this.producer.connect();
   }
 
-  disconnect(): Promise<void> {
-    return this.producer.disconnect();
+  /** Sends what is still queued or being encoded (lingering acks included, at once), then disconnects. */
+  async disconnect(): Promise<void> {
+    this.closing = true;
+    if (this.queue.length && !this.flushing) this.flushed = this.flush();
+    await Promise.allSettled([...this.publishing]);
+    await this.flushed;
+    await this.producer.disconnect();
   }
 
   /** Encodes (Avro, Confluent wire format) and publishes events; resolves once Kafka acknowledged them all. */
-  async publish(events: readonly OutgoingEvent[]): Promise<void> {
+  publish(events: readonly OutgoingEvent[], opts: SendOptions = {}): Promise<void> {
+    const done = this.encodeAndSend(events, opts);
+    this.publishing.add(done);
+    void done.finally(() => this.publishing.delete(done)).catch(() => undefined);
+    return done;
+  }
+
+  private async encodeAndSend(events: readonly OutgoingEvent[], opts: SendOptions): Promise<void> {
     const encoded = await Promise.all(
       events.map(async (e) => ({
         topic: e.topic as string,
@@ -68,25 +94,36 @@ export class EventPublisher {
         } satisfies Message,
       })),
     );
-    await Promise.all(encoded.map((e) => this.sendRaw(e.topic, [e.message])));
+    await Promise.all(encoded.map((e) => this.sendRaw(e.topic, [e.message], opts)));
   }
 
   /** Publishes already-encoded records (retry and dead-letter copies keep the original bytes). */
-  sendRaw(topic: string, messages: Message[]): Promise<void> {
+  sendRaw(topic: string, messages: Message[], opts: SendOptions = {}): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ topic, messages, resolve, reject });
-      if (!this.flushing) void this.flush();
+      if (this.flushing) return;
+      if (!opts.lingerMs || this.closing) return void (this.flushed = this.flush());
+      this.lingerTimer ??= setTimeout(() => {
+        this.lingerTimer = undefined;
+        if (!this.flushing) this.flushed = this.flush();
+      }, opts.lingerMs);
     });
   }
 
   private async flush(): Promise<void> {
     this.flushing = true;
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
     try {
       while (this.queue.length) {
         const batch = this.queue;
         this.queue = [];
         const byTopic = new Map<string, Message[]>();
-        for (const p of batch) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), ...p.messages]);
+        for (const p of batch) {
+          const list = byTopic.get(p.topic);
+          if (list) list.push(...p.messages);
+          else byTopic.set(p.topic, [...p.messages]);
+        }
         try {
           await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
           for (const [topic, messages] of byTopic) this.metrics.produced.labels(topic).inc(messages.length);
