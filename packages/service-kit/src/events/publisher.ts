@@ -64,7 +64,7 @@ export class EventPublisher {
   /** Sends what is still queued or being encoded (lingering acks included, at once), then disconnects. */
   async disconnect(): Promise<void> {
     this.closing = true;
-    if (this.queue.length && !this.flushing) this.flushed = this.flush();
+    if (this.queue.length && !this.flushing) this.flush();
     await Promise.allSettled([...this.publishing]);
     await this.flushed;
     await this.producer.disconnect();
@@ -102,18 +102,23 @@ export class EventPublisher {
     return new Promise((resolve, reject) => {
       this.queue.push({ topic, messages, resolve, reject });
       if (this.flushing) return;
-      if (!opts.lingerMs || this.closing) return void (this.flushed = this.flush());
+      if (!opts.lingerMs || this.closing) return this.flush();
       this.lingerTimer ??= setTimeout(() => {
         this.lingerTimer = undefined;
-        if (!this.flushing) this.flushed = this.flush();
+        if (!this.flushing) this.flush();
       }, opts.lingerMs);
     });
   }
 
-  private async flush(): Promise<void> {
+  /** Starts sending the queue (the caller checked that no flush is running). */
+  private flush(): void {
     this.flushing = true;
     clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
+    this.flushed = this.sendQueued();
+  }
+
+  private async sendQueued(): Promise<void> {
     try {
       while (this.queue.length) {
         const batch = this.queue;
