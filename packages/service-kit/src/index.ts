@@ -16,6 +16,7 @@ export * from './events/effect-once';
 export * from './events/write-batcher';
 export * from './events/consumer';
 export * from './runtime';
-export * from './service-process';
+export * from './service/process';
+export * from './service/define-service';
 export * from './auth/tokens';
 export * from './auth/middleware';

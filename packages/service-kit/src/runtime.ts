@@ -141,13 +141,17 @@ export class ServiceRuntime {
     });
   }
 
-  /** Stops in reverse order: HTTP, consumers, outbox relay, producer, database. */
-  async stop(): Promise<void> {
+  /**
+   * Stops in reverse order: HTTP, consumers, then `afterConsumers` (the service's workers, which may
+   * still write through the outbox), the outbox relay (what is committed is published first), producer, database.
+   */
+  async stop(opts: { afterConsumers?: () => Promise<void> } = {}): Promise<void> {
     if (this.server) {
       this.server.closeAllConnections?.();
       await new Promise((r) => this.server!.close(r));
     }
     await Promise.allSettled(this.consumers.map((c) => c.stop()));
+    await opts.afterConsumers?.().catch((err: unknown) => this.logger.warn('a worker failed to stop', { err: String(err) }));
     await this.outbox.stop();
     await this.publisher.disconnect().catch(() => undefined);
     await this.db.close().catch(() => undefined);

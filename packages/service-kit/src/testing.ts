@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import { loadPlatformConfig, type PlatformConfig } from './config';
 import { endOffsets, seekStartsOnJoin } from './events/topics';
+import type { GroupSettings } from './service/define-service';
 import { generateTokenKeys, TokenSigner, TokenVerifier, type Principal } from './auth/tokens';
 
 export function uniqueName(prefix: string): string {
@@ -26,6 +27,14 @@ export function testConfig(service: string, overrides: Partial<PlatformConfig> =
       ...overrides,
     },
   );
+}
+
+/**
+ * Consumer-group settings for a service a test starts: groups of its own (so suites on separate
+ * databases do not split partitions) that start at the end of each topic (not its whole history).
+ */
+export function testGroups(): GroupSettings {
+  return { suffix: `.${uniqueName('t')}`, startAt: 'end' };
 }
 
 /** What `waitFor` hands back: the probe's value once truthy (so never a falsy member of its type). */

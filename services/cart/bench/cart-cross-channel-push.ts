@@ -9,7 +9,7 @@
  * this process's (`client`).
  */
 import { Agent, request } from 'node:http';
-import { bearer, uniqueName, waitFor } from '../../../packages/service-kit/src/testing';
+import { bearer, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import { SseClient } from '../test/support';
 import { benchWorld, openLoop, percentiles, spawnCart, type BenchRow } from './harness';
 import { cpuMeter, runStandalone } from '../../../bench/harness';

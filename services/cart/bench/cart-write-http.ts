@@ -7,7 +7,7 @@
  * process, the HTTP client): what a write costs the machine, wherever it is spent.
  */
 import { Agent, request } from 'node:http';
-import { bearer, uniqueName } from '../../../packages/service-kit/src/testing';
+import { bearer, uniqueName } from '@omnimall/service-kit/testing';
 import { benchWorld, openLoop, percentiles, spawnCart, type BenchRow } from './harness';
 import { cpuMeter, runStandalone } from '../../../bench/harness';
 

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import mongoose from 'mongoose';
-import { testTokens, uniqueName, waitFor } from '../../../packages/service-kit/src/testing';
+import { testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import { itemId } from '../src/store/models';
 import { Simulator } from '../test/support';
 

@@ -5,7 +5,7 @@
  */
 import { Agent, request } from 'node:http';
 import { Collection, FindCursor } from 'mongodb';
-import { bearer, testConfig, testTokens, uniqueName } from '../../../packages/service-kit/src/testing';
+import { bearer, testConfig, testTokens, uniqueName } from '@omnimall/service-kit/testing';
 import { startCart } from '../src/main';
 import { benchWorld, openLoop, percentiles } from './harness';
 

@@ -5,7 +5,7 @@
  */
 import { get as httpGet, type ClientRequest } from 'node:http';
 import { newEvent, ServiceRuntime, type PlatformConfig } from '@omnimall/service-kit';
-import { testConfig, testTokens, uniqueName, waitFor } from '../../../packages/service-kit/src/testing';
+import { testConfig, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import type { ChannelChanged, CustomerStatusChanged, LocalItemChanged } from '@omnimall/contracts';
 import { startCart, type CartInstance } from '../src/main';
 import { itemId } from '../src/store/models';

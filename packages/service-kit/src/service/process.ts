@@ -1,12 +1,12 @@
-import type { Logger } from './logger';
+import type { Logger } from '../logger';
 
 /** What a service's start function resolves to. */
-export interface RunningService {
+export interface StoppableService {
   stop(): Promise<void>;
   runtime?: { logger: Logger };
 }
 
-export interface RunServiceOptions<S extends RunningService> {
+export interface RunServiceOptions<S extends StoppableService> {
   /** Called once the service is up (e.g. to log the address of a page it serves). */
   onStarted?: (service: S) => void;
   /** A stop that takes longer (say, a consumer stuck on an unreachable database) exits with 1. */
@@ -18,7 +18,7 @@ export interface RunServiceOptions<S extends RunningService> {
  * SIGTERM, or when the parent that spawned it over IPC goes away, stops it once and exits 0; exits
  * 1 with the cause on stderr when the start fails or the stop fails or hangs.
  */
-export function runService<S extends RunningService>(name: string, start: () => Promise<S>, opts: RunServiceOptions<S> = {}): void {
+export function runService<S extends StoppableService>(name: string, start: () => Promise<S>, opts: RunServiceOptions<S> = {}): void {
   start()
     .then((service) => {
       opts.onStarted?.(service);

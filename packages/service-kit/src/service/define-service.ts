@@ -1,0 +1,227 @@
+/**
+ * The one way a service is put together. A service declares its name, port, database and event
+ * manifest, and a `build` that turns a started runtime into its parts: the HTTP API, the
+ * subscriptions (one consumer group each), and the workers (background loops). The kit owns the
+ * rest, identically for every service:
+ *
+ * - configuration from the environment (loadPlatformConfig), overridable by tests;
+ * - start order: runtime (database, schemas, producer, outbox relay) → build → subscriptions
+ *   (joined before anything else starts) → workers → HTTP; a failure at any step stops what started;
+ * - consumer-group names `<service>.<purpose>` (`.<instance id>` for per-instance groups), plus one
+ *   suffix and one start position that tests and the e2e suite set (OMNIMALL_GROUP_SUFFIX,
+ *   OMNIMALL_START_AT); the sync-monitor attributes an ack to the service before the first dot;
+ * - the manifest checked against the subscriptions at start: a handler for a topic the manifest does
+ *   not declare fails the start, so the manifest (held to schemas/topics.yaml by a test) stays true;
+ * - stop, once, in reverse order: HTTP drained, consumers stopped (offsets committed), workers
+ *   stopped, the outbox flushed, producer and database closed; as a process, within a timeout.
+ */
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+import type { TopicName } from '@omnimall/contracts';
+import { loadPlatformConfig, type PlatformConfig } from '../config';
+import type { ConsumerOptions, EventConsumer } from '../events/consumer';
+import type { OutboxOptions } from '../events/outbox';
+import type { HttpApi } from '../http/api';
+import { createHttpApp } from '../http/app';
+import { ServiceRuntime } from '../runtime';
+import { runService } from './process';
+
+/** The topics a service produces and consumes; `src/events/index.ts` of every service exports one. */
+export interface EventManifest {
+  readonly produces: readonly TopicName[];
+  readonly consumes: readonly TopicName[];
+}
+
+/** One consumer group of the service. */
+export interface Subscription extends Omit<ConsumerOptions, 'group' | 'fromBeginning' | 'ephemeral'> {
+  /** The group's purpose; the group id is `<service>.<purpose>`. */
+  purpose: string;
+  /**
+   * `shared` (default): one group for every instance of the service (they share its database).
+   * `instance`: a group per process (fan-out to in-memory state), from the end, deleted at stop.
+   */
+  scope?: 'shared' | 'instance';
+  /** Where a new shared group starts: `beginning` (default: it learns the whole history) or `end`. */
+  startAt?: 'beginning' | 'end';
+  /** Called once the consumer has joined its group. */
+  onJoined?: (consumer: EventConsumer) => void;
+}
+
+/** A background loop of the service, started after its subscriptions and stopped before the outbox. */
+export interface Worker {
+  name: string;
+  start(): void | Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** What a service's `build` returns. */
+export interface ServiceParts<X extends object> {
+  api: HttpApi;
+  /** Plain express routes (pages, static files) mounted before the API. */
+  extendHttp?: (app: Express) => void;
+  /** Express's `trust proxy` setting, for services that read the client address. */
+  trustProxy?: string;
+  subscriptions?: Subscription[];
+  workers?: Worker[];
+  /** Runs first when the service stops (e.g. closing live sessions before the HTTP server drains). */
+  beforeStop?: () => void | Promise<void>;
+  /** The handles tests and benchmarks reach the running service through (merged into RunningService). */
+  exposes: X;
+}
+
+/** How consumer groups are named and where shared ones start, for every subscription of a service. */
+export interface GroupSettings {
+  /** Appended to every group id (tests and the e2e suite isolate themselves with a unique one). */
+  suffix: string;
+  /** Overrides every shared subscription's own start position (`end` for throwaway groups). */
+  startAt?: 'beginning' | 'end';
+}
+
+/** OMNIMALL_GROUP_SUFFIX and OMNIMALL_START_AT (`beginning` or `end`); both unset in production. */
+export function groupSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): GroupSettings {
+  const startAt = env.OMNIMALL_START_AT;
+  if (startAt !== undefined && startAt !== 'beginning' && startAt !== 'end')
+    throw new Error(`OMNIMALL_START_AT must be "beginning" or "end", not "${startAt}"`);
+  return { suffix: env.OMNIMALL_GROUP_SUFFIX ?? '', startAt };
+}
+
+export interface BuildContext<D> {
+  runtime: ServiceRuntime;
+  config: PlatformConfig;
+  deps: D;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface ServiceDefinition<D, X extends object> {
+  name: string;
+  port: number;
+  /** The database's default name (MONGO_DB overrides it); default: the service name with underscores. */
+  dbName?: string;
+  events: EventManifest;
+  outbox?: OutboxOptions;
+  build(ctx: BuildContext<D>): Promise<ServiceParts<X>>;
+  /** Called once the service process is up (e.g. to log the address of a page it serves). */
+  onStarted?: (service: RunningService<X>) => void;
+  /** How long a process's stop may take before it exits with 1 (default 15 s). */
+  stopTimeoutMs?: number;
+}
+
+export interface StartOptions<D> {
+  /** Default: from the environment (loadPlatformConfig). */
+  config?: PlatformConfig;
+  env?: NodeJS.ProcessEnv;
+  /** Default: from the environment (groupSettingsFromEnv). */
+  groups?: GroupSettings;
+  deps?: D;
+  outbox?: OutboxOptions;
+}
+
+export type RunningService<X extends object> = X & {
+  name: string;
+  config: PlatformConfig;
+  runtime: ServiceRuntime;
+  app: Express;
+  server: Server;
+  /** http://127.0.0.1:<port> */
+  url: string;
+  /** This process's consumers by purpose. */
+  consumers: Record<string, EventConsumer>;
+  /** Stops once (later calls await the same stop). */
+  stop(): Promise<void>;
+};
+
+export interface ServiceHandle<D, X extends object> {
+  readonly name: string;
+  readonly port: number;
+  readonly events: EventManifest;
+  start(opts?: StartOptions<D>): Promise<RunningService<X>>;
+  /** The service as a process: config from the environment, stop on SIGINT/SIGTERM within the timeout. */
+  run(): void;
+}
+
+/** The topics a set of subscriptions handles that a manifest does not declare it consumes. */
+export function undeclaredTopics(manifest: EventManifest, subscriptions: readonly Subscription[]): string[] {
+  const declared = new Set<string>(manifest.consumes);
+  return [...new Set(subscriptions.flatMap((s) => Object.keys(s.handlers)))].filter((t) => !declared.has(t));
+}
+
+export function groupId(service: string, sub: Subscription, settings: GroupSettings, instanceId: string): string {
+  const base = sub.scope === 'instance' ? `${service}.${sub.purpose}.${instanceId}` : `${service}.${sub.purpose}`;
+  return `${base}${settings.suffix}`;
+}
+
+export function defineService<D = Record<string, never>, X extends object = Record<string, never>>(
+  def: ServiceDefinition<D, X>,
+): ServiceHandle<D, X> {
+  const configFor = (env: NodeJS.ProcessEnv): PlatformConfig =>
+    loadPlatformConfig(def.name, def.port, env, def.dbName ? { dbName: env.MONGO_DB ?? def.dbName } : {});
+
+  async function start(opts: StartOptions<D> = {}): Promise<RunningService<X>> {
+    const env = opts.env ?? process.env;
+    const config = opts.config ?? configFor(env);
+    const groups = opts.groups ?? groupSettingsFromEnv(env);
+    const runtime = await ServiceRuntime.start({ config, produces: def.events.produces, outbox: opts.outbox ?? def.outbox });
+    const started: Worker[] = [];
+    let parts: ServiceParts<X> | undefined;
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> =>
+      (stopping ??= (async () => {
+        await parts?.beforeStop?.();
+        await runtime.stop({
+          afterConsumers: async () => {
+            for (const w of started.reverse()) await w.stop();
+          },
+        });
+      })());
+    try {
+      parts = await def.build({ runtime, config, deps: opts.deps ?? ({} as D), env });
+      const subscriptions = parts.subscriptions ?? [];
+      const undeclared = undeclaredTopics(def.events, subscriptions);
+      if (undeclared.length)
+        throw new Error(`${def.name} handles ${undeclared.join(', ')}, which its event manifest does not list under consumes`);
+      const consumers: Record<string, EventConsumer> = {};
+      await Promise.all(
+        subscriptions.map(async (sub) => {
+          const { purpose, scope, startAt, onJoined, ...options } = sub;
+          const instance = scope === 'instance';
+          const consumer = await runtime.consume({
+            ...options,
+            group: groupId(def.name, sub, groups, config.instanceId),
+            fromBeginning: !instance && (groups.startAt ?? startAt ?? 'beginning') === 'beginning',
+            ephemeral: instance,
+          });
+          consumers[purpose] = consumer;
+          onJoined?.(consumer);
+        }),
+      );
+      for (const w of parts.workers ?? []) {
+        await w.start();
+        started.push(w);
+      }
+      const app = createHttpApp({
+        service: def.name,
+        logger: runtime.logger,
+        metrics: runtime.metrics,
+        api: parts.api,
+        readiness: () => runtime.readiness(),
+        extend: parts.extendHttp,
+      });
+      if (parts.trustProxy) app.set('trust proxy', parts.trustProxy);
+      const server = await runtime.listen(app);
+      const addr = server.address();
+      const url = typeof addr === 'object' && addr ? `http://127.0.0.1:${addr.port}` : String(addr);
+      return Object.assign({}, parts.exposes, { name: def.name, config, runtime, app, server, url, consumers, stop });
+    } catch (err) {
+      await stop().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  return {
+    name: def.name,
+    port: def.port,
+    events: def.events,
+    start,
+    run: () => runService(def.name, () => start(), { onStarted: def.onStarted, stopTimeoutMs: def.stopTimeoutMs }),
+  };
+}
