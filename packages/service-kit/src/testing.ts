@@ -6,8 +6,8 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
-import { loadPlatformConfig, type PlatformConfig } from './config';
-import { endOffsets, seekStartsOnJoin } from './events/topics';
+import { loadPlatformConfig, type PlatformConfig } from './service/config';
+import { endOffsets, seekStartsOnJoin } from './kafka/topics';
 import type { GroupSettings } from './service/define-service';
 import { generateTokenKeys, TokenSigner, TokenVerifier, type Principal } from './auth/tokens';
 

@@ -1,6 +1,6 @@
 /** Creates every topic of schemas/topics.yaml that the broker lacks. Run by deploy/local/stack.sh. */
 import { Kafka, logLevel } from 'kafkajs';
-import { awaitGroupCoordinator, ensureTopics } from '../events/topics';
+import { awaitGroupCoordinator, ensureTopics } from '../kafka/topics';
 
 async function main(): Promise<void> {
   const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');

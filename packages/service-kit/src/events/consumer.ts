@@ -1,15 +1,15 @@
 import type { Consumer, EachMessagePayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { Connection, FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { deadLetterTopic, retryTopic, type EventEnvelope, type TopicName, type TopicValues } from '@omnimall/contracts';
-import type { Logger } from '../logger';
-import type { ServiceMetrics } from '../metrics';
-import { applyOnce, inboxId, inboxModel, type ApplyOnceOptions, type InboxMark } from './effect-once';
-import { endOffsets, seekStartsOnJoin, uncommitted } from './topics';
+import type { Logger } from '../observability/logger';
+import type { ServiceMetrics } from '../observability/metrics';
+import { applyOnce, inboxId, inboxModel, type ApplyOnceOptions, type InboxMark } from '../mongo/effect-once';
+import { endOffsets, seekStartsOnJoin, uncommitted } from '../kafka/topics';
 import { isDuplicateKeyError } from '../errors';
 import { newEvent } from './envelope';
-import { headerString, type EventPublisher } from './publisher';
+import { headerString, type EventPublisher } from '../kafka/publisher';
 import type { EventSchemas } from './schema-registry';
-import type { WriteBatcher } from './write-batcher';
+import type { WriteBatcher } from '../mongo/write-batcher';
 
 export type Outcome = 'applied' | 'skipped_duplicate' | 'failed' | 'dead_lettered';
 

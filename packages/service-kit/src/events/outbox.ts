@@ -1,10 +1,10 @@
 import type { FilterQuery, Model, UpdateQuery } from 'mongoose';
-import type { Logger } from '../logger';
-import type { ServiceMetrics } from '../metrics';
+import type { Logger } from '../observability/logger';
+import type { ServiceMetrics } from '../observability/metrics';
 import { isDuplicateKeyError } from '../errors';
 import type { OutgoingEvent } from './envelope';
-import { KeyedQueue } from './keyed-queue';
-import type { EventPublisher } from './publisher';
+import { KeyedQueue } from '../concurrency/keyed-queue';
+import type { EventPublisher } from '../kafka/publisher';
 
 /**
  * Transactional outbox kept inside the aggregate's own document.

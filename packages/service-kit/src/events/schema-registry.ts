@@ -2,7 +2,7 @@ import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-sc
 import type CircuitBreaker from 'opossum';
 import type { TopicSpec } from '@omnimall/contracts';
 import { createBreaker } from '../resilience/breaker';
-import type { ServiceMetrics } from '../metrics';
+import type { ServiceMetrics } from '../observability/metrics';
 
 /** The registry's own refusal (incompatible schema, invalid schema...), surfaced unchanged at start. */
 export class SchemaRegistrationError extends Error {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { AppError, duplicateKeyConflict, isDuplicateKeyError } from '../errors';
-import type { Logger } from '../logger';
-import type { ServiceMetrics } from '../metrics';
+import type { Logger } from '../observability/logger';
+import type { ServiceMetrics } from '../observability/metrics';
 import type { HttpApi } from './api';
 
 export interface HttpAppOptions {

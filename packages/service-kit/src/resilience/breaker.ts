@@ -1,5 +1,5 @@
 import CircuitBreaker from 'opossum';
-import type { ServiceMetrics } from '../metrics';
+import type { ServiceMetrics } from '../observability/metrics';
 
 export interface BreakerOptions {
   timeoutMs?: number;

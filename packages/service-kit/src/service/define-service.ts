@@ -18,12 +18,12 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import type { TopicName } from '@omnimall/contracts';
-import { loadPlatformConfig, type PlatformConfig } from '../config';
+import { loadPlatformConfig, type PlatformConfig } from './config';
 import type { ConsumerOptions, EventConsumer } from '../events/consumer';
 import type { OutboxOptions } from '../events/outbox';
 import type { HttpApi } from '../http/api';
 import { createHttpApp } from '../http/app';
-import { ServiceRuntime } from '../runtime';
+import { ServiceRuntime } from './runtime';
 import { runService } from './process';
 
 /** The topics a service produces and consumes; `src/events/index.ts` of every service exports one. */

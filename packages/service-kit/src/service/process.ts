@@ -1,4 +1,4 @@
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
 
 /** What a service's start function resolves to. */
 export interface StoppableService {

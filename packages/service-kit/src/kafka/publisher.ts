@@ -1,8 +1,8 @@
 import { Partitioners, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
-import type { Logger } from '../logger';
-import type { ServiceMetrics } from '../metrics';
-import type { OutgoingEvent } from './envelope';
-import type { EventSchemas } from './schema-registry';
+import type { Logger } from '../observability/logger';
+import type { ServiceMetrics } from '../observability/metrics';
+import type { OutgoingEvent } from '../events/envelope';
+import type { EventSchemas } from '../events/schema-registry';
 
 export interface SendOptions {
   /** Wait up to this long for other sends to share the request (default 0: send at once). */

@@ -4,14 +4,14 @@ import { Kafka, logLevel } from 'kafkajs';
 import mongoose, { type Connection } from 'mongoose';
 import { topicSpec, type TopicName } from '@omnimall/contracts';
 import type { PlatformConfig } from './config';
-import { createLogger, type Logger } from './logger';
-import { ServiceMetrics } from './metrics';
-import { EventConsumer, type ConsumerOptions } from './events/consumer';
-import { Outbox, type OutboxOptions } from './events/outbox';
-import { EventPublisher } from './events/publisher';
-import { WriteBatcher } from './events/write-batcher';
-import { EventSchemas } from './events/schema-registry';
-import { DocumentLocks } from './events/document-lock';
+import { createLogger, type Logger } from '../observability/logger';
+import { ServiceMetrics } from '../observability/metrics';
+import { EventConsumer, type ConsumerOptions } from '../events/consumer';
+import { Outbox, type OutboxOptions } from '../events/outbox';
+import { EventPublisher } from '../kafka/publisher';
+import { WriteBatcher } from '../mongo/write-batcher';
+import { EventSchemas } from '../events/schema-registry';
+import { DocumentLocks } from '../mongo/document-lock';
 
 export interface RuntimeOptions {
   config: PlatformConfig;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { isDuplicateKeyError } from '../errors';
-import { KeyedQueue } from './keyed-queue';
+import { KeyedQueue } from '../concurrency/keyed-queue';
 
 /**
  * Mutual exclusion per key, across processes, for work that spans several documents or reads
