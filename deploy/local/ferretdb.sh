@@ -3,8 +3,10 @@
 # Usage: ferretdb.sh start|stop|status. When MONGO_URL is set, the user's own server is used: nothing starts.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 VERSION=1.24.2
-PATCH_LEVEL=bulkupd15   # bump when the build recipe below changes, so cached binaries are rebuilt
-BIN_DIR="$CACHE/ferretdb-$VERSION-$PATCH_LEVEL"
+# The source is patched before the build (ferretdb/patches, described in ferretdb/README.md). The
+# binary's cache dir is named after a hash of the patches, so changing, adding or removing one rebuilds it.
+PATCHES=("$ROOT"/deploy/local/ferretdb/patches/*.patch)
+BIN_DIR="$CACHE/ferretdb-$VERSION-$(cat "${PATCHES[@]}" | sha256sum | cut -c1-12)"
 BIN="$BIN_DIR/ferretdb"
 PORT="${FERRETDB_PORT:-27017}"
 # FERRETDB_DEBUG_ADDR=127.0.0.1:8089 serves /debug/pprof (profiling); off by default.
@@ -17,6 +19,7 @@ works() { "$BIN" --version >/dev/null 2>&1; }
 install() {
   works && return 0
   need ferretdb go
+  need ferretdb patch
   say ferretdb "building FerretDB v$VERSION into $BIN_DIR (first run only)"
   mkdir -p "$BIN_DIR"
   # `go install ...@v1.24.2` builds a binary that panics at start: the module zip lacks the generated
@@ -28,12 +31,16 @@ install() {
   build="$BIN_DIR/src"
   rm -rf "$build"; cp -r "$src" "$build"; chmod -R u+w "$build"
   echo "v$VERSION" >"$build/build/version/version.txt"
-  # Defects of FerretDB 1.24 are mended in the source before building (each is described in the
-  # file): lookups by _id that missed the _id index, filters naming _id and another key that read
-  # the whole collection, read-modify-write commands that were not atomic per document, and
-  # multi-statement updates that lost their per-statement results, among others.
-  node "$ROOT/deploy/local/ferretdb/patch.js" "$build" >>"$LOGS/ferretdb-install.log" 2>&1 \
-    || die ferretdb "ferretdb build failed: $(tail -n 1 "$LOGS/ferretdb-install.log")"
+  # Defects of FerretDB 1.24 are mended in the source before building, one patch each, applied in
+  # order (each patch's message says what it changes and why): lookups by _id that missed the _id
+  # index, filters naming _id and another key that read the whole collection, read-modify-write
+  # commands that were not atomic per document, and multi-statement updates that lost their
+  # per-statement results, among others. A patch must apply exactly (no fuzz), or the build stops.
+  local p
+  for p in "${PATCHES[@]}"; do
+    patch -d "$build" -p1 --forward --batch --fuzz=0 --no-backup-if-mismatch <"$p" >>"$LOGS/ferretdb-install.log" 2>&1 \
+      || die ferretdb "ferretdb build failed: patch ${p#"$ROOT"/} does not apply to FerretDB v$VERSION: $(tail -n 3 "$LOGS/ferretdb-install.log")"
+  done
   if ! (cd "$build" && GOFLAGS=-mod=mod go build -trimpath -o "$BIN" ./cmd/ferretdb) >>"$LOGS/ferretdb-install.log" 2>&1; then
     die ferretdb "ferretdb build failed: $(tail -n 5 "$LOGS/ferretdb-install.log")"
   fi
@@ -62,8 +69,8 @@ start() {
   # cache); only a crash of the machine or a power cut may lose or damage what was written. This
   # store serves local runs and CI, so that is traded for speed: with NORMAL, SQLite fsyncs at each
   # WAL checkpoint, and a checkpoint runs inside a commit, i.e. while the database's writer mutex is
-  # held (patches 7 and 8), so every writer of the database waits for the disk meanwhile. A user's
-  # own MongoDB (MONGO_URL) keeps its own durability.
+  # held (ferretdb/patches/0007 and 0008), so every writer of the database waits for the disk
+  # meanwhile. A user's own MongoDB (MONGO_URL) keeps its own durability.
   mkdir -p "$STORE"
   prune_throwaway
   echo "---- start $(date -u +%FT%TZ)" >>"$LOG"

@@ -100,7 +100,8 @@ describe('the local stack', () => {
     });
 
     // The outbox and effect-once rest on this (MongoDB's single-document atomicity); stock FerretDB
-    // 1.24 lost about four in five of these, the locally built one is patched (deploy/local/ferretdb/patch.js).
+    // 1.24 lost about four in five of these, the locally built one is patched (deploy/local/ferretdb/patches:
+    // 0002, and 0003 for the compare-and-set's filter of _id plus another key).
     it('applies concurrent updates of one document atomically: no $inc lost, a compare-and-set wins once', async () => {
       const Counter = db.models.Counter ?? db.model('Counter', new Schema({ _id: String, n: Number, rev: Number }, { versionKey: false }));
       const id = uniqueName('counter');
@@ -114,7 +115,63 @@ describe('the local stack', () => {
       expect(results.filter((r) => r.modifiedCount === 1)).toHaveLength(1);
     });
 
-    // Consumers group-commit their effect-once upserts into one such write (patch 10 of the build).
+    // Patch 0002 serialises findAndModify too, and a write whose filter names no single _id takes the
+    // collection's lock: no increment is lost, each findAndModify sees the value the previous one left.
+    it('applies concurrent findAndModify and updates by another key atomically', async () => {
+      const counters = db.collection<{ _id: string; n: number; tag: string }>('counters');
+      const id = uniqueName('counter');
+      await counters.insertOne({ _id: id, n: 0, tag: id });
+      const before = await Promise.all(
+        Array.from({ length: 30 }, () => counters.findOneAndUpdate({ _id: id }, { $inc: { n: 1 } }, { returnDocument: 'before' })),
+      );
+      expect(new Set(before.map((d) => d?.n)).size).toBe(30);
+      await Promise.all(Array.from({ length: 30 }, () => counters.updateOne({ tag: id }, { $inc: { n: 1 } })));
+      expect((await counters.findOne({ _id: id }))?.n).toBe(60);
+    });
+
+    // Patch 0001: the backend filters by _id through the expression the _id index is built on, so a
+    // lookup is an index search, not a scan. Only FerretDB's SQLite backend answers with a `Plan`.
+    it('looks a document up by _id through the _id index', async () => {
+      const items = db.collection<{ _id: string }>('plans');
+      const id = uniqueName('plan');
+      await items.insertOne({ _id: id });
+      const explained = await db.db!.command({ explain: { find: 'plans', filter: { _id: id } } });
+      const plan = (explained.queryPlanner as { Plan?: string[] }).Plan;
+      if (plan) expect(plan.join('\n')).toMatch(/USING INDEX/);
+    });
+
+    // Patches 0007 and 0008: writers of one database queue on a mutex (inserts and updates encode
+    // their documents before taking it) and every 1,000th write checkpoints the write-ahead log.
+    // Over a thousand concurrent writes to this database must all land, across batches and checkpoints.
+    it('lands every one of over a thousand concurrent writes to one database', async () => {
+      const p = uniqueName('w');
+      const tallies = db.collection<{ _id: string; n: number }>('tallies');
+      const rows = db.collection<{ _id: string; i: number }>('rows');
+      await tallies.insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: `${p}-${i}`, n: 0 })));
+      await Promise.all([
+        ...Array.from({ length: 1100 }, (_, i) => tallies.updateOne({ _id: `${p}-${i % 10}` }, { $inc: { n: 1 } })),
+        ...Array.from({ length: 3 }, (_, b) => rows.insertMany(Array.from({ length: 150 }, (_, i) => ({ _id: `${p}-${b}-${i}`, i })))),
+      ]);
+      const n = await tallies.find({ _id: { $in: Array.from({ length: 10 }, (_, i) => `${p}-${i}`) } }).toArray();
+      expect(n.map((d) => d.n)).toEqual(Array(10).fill(110));
+      expect(await rows.countDocuments({ _id: { $regex: `^${p}-` } })).toBe(450);
+    });
+
+    // Patch 0006 switches off the tracking of iterators and cursors (a leak detector): a cursor read
+    // in several batches (getMore) and one closed early (killCursors) still behave.
+    it('reads a cursor batch by batch and closes one early', async () => {
+      const pages = db.collection<{ _id: string; i: number }>('pages');
+      const p = uniqueName('page');
+      await pages.insertMany(Array.from({ length: 7 }, (_, i) => ({ _id: `${p}-${i}`, i })));
+      const all = await pages.find({ _id: { $regex: `^${p}-` } }, { batchSize: 2, sort: { i: 1 } }).toArray();
+      expect(all.map((d) => d.i)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      const early = pages.find({ _id: { $regex: `^${p}-` } }, { batchSize: 2, sort: { i: 1 } });
+      expect((await early.next())?.i).toBe(0);
+      await early.close();
+      expect(await pages.countDocuments({ _id: { $regex: `^${p}-` } })).toBe(7);
+    });
+
+    // Consumers group-commit their effect-once upserts into one such write (deploy/local/ferretdb/patches/0010).
     it('answers a multi-statement update statement by statement, as MongoDB does', async () => {
       const Slot = db.models.Slot ?? db.model('Slot', new Schema({ _id: String, rev: Number }, { versionKey: false }));
       const p = uniqueName('slot');
@@ -144,7 +201,8 @@ describe('the local stack', () => {
       expect(ordered.c).toBeNull(); // nothing after the failed statement ran
     });
 
-    // The build narrows these by _id (patches 4 and 5); the answers must be exactly MongoDB's.
+    // The build narrows these by _id (deploy/local/ferretdb/patches 0003, 0004 and 0005); the answers
+    // must be exactly MongoDB's.
     it('deletes by _id and reads by _id $in exactly as MongoDB does', async () => {
       const Item = db.models.Item ?? db.model('Item', new Schema({ _id: String, n: Number }, { versionKey: false }));
       const p = uniqueName('item');
@@ -158,6 +216,12 @@ describe('the local stack', () => {
       expect((await Item.collection.deleteOne({ _id: `${p}-2` } as never)).deletedCount).toBe(1);
       expect((await Item.collection.deleteOne({ _id: `${p}-2` } as never)).deletedCount).toBe(0);
       expect((await Item.deleteOne({ _id: `${p}-3`, n: 99 })).deletedCount).toBe(0); // another key still filters
+      expect(await Item.find({ _id: `${p}-3`, n: 3 }).lean()).toHaveLength(1);
+      expect(await Item.find({ _id: `${p}-3`, n: { $ne: 3 } }).lean()).toHaveLength(0);
+      const oid = new mongoose.Types.ObjectId();
+      await Item.collection.insertOne({ _id: oid, n: 5 } as never);
+      expect((await Item.collection.deleteOne({ _id: oid } as never)).deletedCount).toBe(1);
+      expect(await Item.collection.countDocuments({ _id: oid } as never)).toBe(0);
       const left = await Item.find({ _id: { $in: [1, 2, 3, 4].map((n) => `${p}-${n}`) } }).lean();
       expect(left.map((d) => d.n).sort()).toEqual([1, 3, 4]);
     });
