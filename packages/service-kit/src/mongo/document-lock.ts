@@ -7,7 +7,7 @@ import { KeyedQueue } from '../concurrency/keyed-queue';
  * Mutual exclusion per key, across processes, for work that spans several documents or reads
  * (a session family rotation, a rate-table edit). Single-document writes do not need it: they use
  * conditional updates (see outbox.ts and effect-once.ts), which are atomic on MongoDB and on the
- * locally built FerretDB (deploy/local/ferretdb/patch.js).
+ * locally built FerretDB (deploy/local/ferretdb/patches/0002).
  *
  * A lock is an insert of `{_id: key}` (atomic on the unique _id) and its release a delete. A holder
  * that dies leaves its lock until `ttlMs` passes; then the next caller takes it over.

@@ -7,7 +7,7 @@ import type { WriteBatcher } from './write-batcher';
  * Effect-once, in the same document as the effect: the update only matches a document whose
  * `appliedEvents` does not yet hold this eventId, and pushes the id in the same write. A
  * single-document update is atomic (MongoDB; locally the patched FerretDB, see
- * deploy/local/ferretdb/patch.js), so two deliveries of one event can never both apply: a replay
+ * deploy/local/ferretdb/patches/0002), so two deliveries of one event can never both apply: a replay
  * matches nothing (or, for an upsert, collides on _id) and is reported as a duplicate.
  * The list keeps the last APPLIED_EVENTS_KEPT ids per document; projections also compare
  * aggregateVersion, so a replay older than that window cannot move them backwards.

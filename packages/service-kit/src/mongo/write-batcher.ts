@@ -40,7 +40,7 @@ interface BulkOutcome {
  * fell by about a fifth), and the driver's share is most of what an effect-once write costs a service.
  *
  * Each statement keeps its own outcome: the server reports, per statement index, the upserts it made
- * and the write errors it met (the local FerretDB only since deploy/local/ferretdb/patch.js #10).
+ * and the write errors it met (the local FerretDB only since deploy/local/ferretdb/patches/0010).
  * A duplicate `_id` (the filter did not match a document that exists) is an outcome, not an error;
  * any other statement error rejects that statement alone, and a failure of the whole command rejects
  * every statement in it. Statements of one batch may touch the same document: each is still atomic,
