@@ -1,0 +1,94 @@
+/**
+ * The outbox inside a document: what a change's events look like once staged, and the update
+ * operators that stage them.
+ *
+ * Guarantee: `withOutbox` puts a change's events into the very update that makes the change, under
+ * `outbox.<eventId>` with `outboxCount` counting them, so the state change and its events are
+ * committed together or not at all (one document is written whole, also on FerretDB, which has no
+ * multi-document transactions). A caller's `$set` can never overwrite the fields the outbox owns.
+ * Everything here is pure: no I/O.
+ */
+import type { UpdateQuery } from 'mongoose';
+import type { OutgoingEvent } from '../envelope';
+
+export interface OutboxEntry {
+  topic: string;
+  key: string;
+  value: OutgoingEvent['value'];
+  seq: number;
+  createdAt: Date;
+}
+
+/** Schema paths every outbox-bearing model adds (spread into the mongoose schema definition). */
+export const outboxPaths = {
+  outbox: { type: Object, default: {} },
+  outboxCount: { type: Number, default: 0, index: true },
+  /** Bumped by every outbox write: the compare-and-set token. */
+  writeRev: { type: Number },
+};
+
+/** What the outbox reads of a document. */
+export interface OutboxDoc {
+  _id: unknown;
+  outbox?: Record<string, OutboxEntry>;
+  outboxCount?: number;
+  writeRev?: number;
+}
+
+/** What a decision on the current document wants to do: an update and the events it causes. */
+export interface Change<T> {
+  update: UpdateQuery<T>;
+  events: readonly OutgoingEvent[];
+}
+
+let seqCounter = 0;
+/** Increasing within this process (milliseconds, then a counter), so a document's entries publish in write order. */
+function nextSeq(): number {
+  seqCounter = (seqCounter + 1) % 1000;
+  return Date.now() * 1000 + seqCounter;
+}
+
+/** The outbox entries of some events, keyed by event id. */
+export function entriesOf(events: readonly OutgoingEvent[]): Record<string, OutboxEntry> {
+  const out: Record<string, OutboxEntry> = {};
+  for (const e of events) {
+    out[e.value.envelope.eventId] = { topic: e.topic, key: e.key, value: e.value, seq: nextSeq(), createdAt: new Date() };
+  }
+  return out;
+}
+
+/** The fields the outbox owns: never written by a caller's `$set`, never shown to clients. */
+export const OUTBOX_FIELDS = ['outbox', 'outboxCount', 'writeRev'] as const;
+type OutboxField = (typeof OUTBOX_FIELDS)[number];
+
+/** A read projection that leaves the outbox's fields out (for what is answered to clients). */
+export const WITHOUT_OUTBOX: Readonly<Record<OutboxField, 0>> = { outbox: 0, outboxCount: 0, writeRev: 0 };
+
+/** A copy of a document (or of a `$set` made from one) without the outbox's fields. */
+export function withoutOutbox<T extends object>(doc: T): Omit<T, OutboxField> {
+  const out = { ...doc } as Record<string, unknown>;
+  for (const f of OUTBOX_FIELDS) delete out[f];
+  return out as Omit<T, OutboxField>;
+}
+
+/** Adds the events to an update so they commit atomically with it. */
+export function withOutbox<T>(update: UpdateQuery<T>, events: readonly OutgoingEvent[]): UpdateQuery<T> {
+  if (update.$set) update = { ...update, $set: withoutOutbox(update.$set as object) } as UpdateQuery<T>;
+  if (!events.length) return update;
+  const entries = entriesOf(events);
+  const set: Record<string, unknown> = { ...((update.$set as object) ?? {}) };
+  for (const [id, entry] of Object.entries(entries)) set[`outbox.${id}`] = entry;
+  const inc: Record<string, number> = { ...((update.$inc as Record<string, number>) ?? {}) };
+  inc.outboxCount = (inc.outboxCount ?? 0) + events.length;
+  return { ...update, $set: set, $inc: inc } as UpdateQuery<T>;
+}
+
+/** The compare-and-set condition: the document as read (a missing document must still be missing). */
+export function unchangedSince(id: unknown, current: OutboxDoc | null): Record<string, unknown> {
+  return { _id: id, writeRev: current?.writeRev ?? { $exists: false } };
+}
+
+/** The key of one document: writers, relays and DocumentLocks queue on it. */
+export function documentKey(collection: string, id: unknown): string {
+  return `${collection}:${String(id)}`;
+}
