@@ -1,0 +1,111 @@
+/**
+ * Stage 5, acknowledge: counts each record's outcome and reports it on `sync.applied`, which the
+ * sync-monitor turns into propagation tracking and lag.
+ *
+ * Guarantees: every record handled, skipped, retried or dead-lettered is counted
+ * (omnimall_events_consumed_total) and, unless `acknowledge: false`, acknowledged once per outcome
+ * with the time its effect committed. Acks are telemetry: they are sent without holding up the
+ * partition (a lost ack shows up as lag in the monitor) and linger a few milliseconds for company,
+ * since the lag they report was stamped at the effect's commit. A record whose envelope could not be
+ * read is acknowledged only when its headers name a well-formed event id.
+ */
+import type { KafkaMessage } from 'kafkajs';
+import type { EventEnvelope } from '@omnimall/contracts';
+import type { Logger } from '../../observability/logger';
+import type { ServiceMetrics } from '../../observability/metrics';
+import { headerString, type EventPublisher } from '../../kafka/publisher';
+import { newEvent, type OutgoingEvent } from '../envelope';
+import { errorText, type Outcome } from './types';
+
+/** How long an ack waits for other records to share its produce request (see EventPublisher). */
+const ACK_LINGER_MS = 5;
+
+export interface AckFacts {
+  topic: string;
+  eventId: string;
+  type: string;
+  occurredAt: number;
+  correlationId: string;
+  outcome: Outcome;
+  attempt: number;
+  channel: string | null;
+  err?: unknown;
+  /** When the effect committed; default now. */
+  appliedAt?: number;
+}
+
+/** The sync.applied event for one outcome of one record. */
+export function ackEvent(service: string, consumer: string, f: AckFacts): OutgoingEvent<'sync.applied'> {
+  return newEvent(
+    'sync.applied',
+    {
+      type: 'sync.applied',
+      producer: service,
+      aggregateId: f.eventId,
+      aggregateVersion: f.attempt,
+      correlationId: f.correlationId,
+      sourceChannel: f.channel,
+    },
+    {
+      ackedEventId: f.eventId,
+      ackedType: f.type,
+      topic: f.topic,
+      consumer,
+      channel: f.channel,
+      occurredAt: f.occurredAt,
+      appliedAt: f.appliedAt ?? Date.now(),
+      outcome: f.outcome,
+      attempt: f.attempt,
+      error: f.err === undefined ? null : errorText(f.err),
+    },
+  );
+}
+
+export class Acknowledger {
+  constructor(
+    private readonly deps: { publisher: EventPublisher; metrics: ServiceMetrics; logger: Logger; service: string },
+    private readonly group: string,
+    private readonly opts: { acknowledge?: boolean; ackLingerMs?: number },
+  ) {}
+
+  /** Counts and acknowledges the outcome of a decoded record. */
+  finish(
+    topic: string,
+    value: { envelope: EventEnvelope },
+    outcome: Outcome,
+    attempt: number,
+    channel: string | null,
+    err?: unknown,
+    appliedAt?: number,
+  ): void {
+    this.deps.metrics.consumed.labels(topic, this.group, outcome).inc();
+    if (this.opts.acknowledge === false) return;
+    const e = value.envelope;
+    const { eventId, type, occurredAt, correlationId } = e;
+    this.send({ topic, eventId, type, occurredAt, correlationId, outcome, attempt, channel, err, appliedAt });
+  }
+
+  /** Ack for a record whose envelope could not be read: ids come from the headers when present. */
+  finishRaw(topic: string, message: KafkaMessage, outcome: Outcome, attempt: number, err: unknown): void {
+    this.deps.metrics.consumed.labels(topic, this.group, outcome).inc();
+    const eventId = headerString(message.headers, 'eventId');
+    if (this.opts.acknowledge === false || !eventId || !/^[0-9a-f-]{36}$/i.test(eventId)) return;
+    this.send({
+      topic,
+      eventId,
+      type: headerString(message.headers, 'type') ?? 'unknown',
+      occurredAt: Number(message.timestamp),
+      correlationId: headerString(message.headers, 'correlationId') ?? eventId,
+      outcome,
+      attempt,
+      channel: null,
+      err,
+    });
+  }
+
+  private send(facts: AckFacts): void {
+    this.deps.publisher
+      .publish([ackEvent(this.deps.service, this.group, facts)], { lingerMs: this.opts.ackLingerMs ?? ACK_LINGER_MS })
+      .catch((e) => this.deps.logger.warn('ack not sent', { eventId: facts.eventId, err: errorText(e) }));
+  }
+}

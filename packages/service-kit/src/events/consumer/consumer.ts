@@ -1,0 +1,190 @@
+/**
+ * At-least-once consumption with effect-once handlers: a consumer-group member that runs each
+ * record through a pipeline of stages, one file each:
+ *
+ *   decode.ts       which topic, whether it is this group's retry and due, the Avro value
+ *   dedupe.ts       the inbox mark (for `dedupe: 'inbox'`; in-document marks are the handler's)
+ *   handle.ts       the handler, `attempts` times with exponential backoff
+ *   failure.ts      then `<topic>.retry` (tried once more after `retryDelayMs`), then `<topic>.dlq`
+ *   acknowledge.ts  the outcome counted and reported on sync.applied, with the lag
+ *   offsets.ts      the offset committed only after the record's handling resolved
+ *
+ * Guarantees: duplicates are dropped through the eventId mark (in the effect's document, or the
+ * inbox); per-key order holds, since one partition is handled one record at a time; a record that
+ * cannot be decoded goes straight to the DLQ and the consumer keeps going; a record left unhandled
+ * at stop stays uncommitted, so the group's next member handles it.
+ */
+import type { Consumer, EachMessagePayload } from 'kafkajs';
+import { retryTopic, type TopicName } from '@omnimall/contracts';
+import { endOffsets, seekStartsOnJoin, uncommitted } from '../../kafka/topics';
+import { Acknowledger } from './acknowledge';
+import { CatchUpTracker } from './catch-up';
+import { attemptsBefore, decodeEvent, retryWait, sourceOf } from './decode';
+import { InboxDedupe } from './dedupe';
+import { FailureRoutes } from './failure';
+import { handleWithRetries } from './handle';
+import { OffsetCommitter } from './offsets';
+import { errorText, type ConsumerDeps, type ConsumerOptions, type EventHandler } from './types';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class EventConsumer {
+  private readonly consumer: Consumer;
+  private readonly attempts: number;
+  private readonly backoffMs: number;
+  private readonly retryDelayMs: number;
+  private stopped = false;
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly catchUp: CatchUpTracker;
+  private readonly offsets: OffsetCommitter;
+  private readonly inbox: InboxDedupe;
+  private readonly failures: FailureRoutes;
+  private readonly acks: Acknowledger;
+
+  constructor(
+    private readonly deps: ConsumerDeps,
+    private readonly opts: ConsumerOptions,
+  ) {
+    this.consumer = deps.kafka.consumer({
+      groupId: opts.group,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 10000,
+      heartbeatInterval: 1000,
+      ...(opts.fetch ? { minBytes: opts.fetch.minBytes, maxWaitTimeInMs: opts.fetch.maxWaitMs } : {}),
+    });
+    this.inbox = new InboxDedupe(deps.db, opts.group, opts.dedupe !== 'in-document');
+    this.catchUp = new CatchUpTracker(this.consumer);
+    this.attempts = opts.attempts ?? 3;
+    this.backoffMs = opts.backoffMs ?? 50;
+    this.retryDelayMs = opts.retryDelayMs ?? 1000;
+    this.offsets = new OffsetCommitter(this.consumer, opts.group, deps.logger, opts.beforeCommit);
+    this.failures = new FailureRoutes(deps, opts.group, this.retryDelayMs);
+    this.acks = new Acknowledger(deps, opts.group, opts);
+  }
+
+  get group(): string {
+    return this.opts.group;
+  }
+
+  get topics(): string[] {
+    return Object.keys(this.opts.handlers);
+  }
+
+  /**
+   * How current this member is: every record its partitions held before the returned time (epoch
+   * millis; 0 when unknown or stopped) has been handled (see catch-up.ts).
+   */
+  caughtUpAt(): number {
+    return this.stopped ? 0 : this.catchUp.caughtUpAt();
+  }
+
+  /** Subscribes and resolves once this member has joined its group and got its partitions. */
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    const topics = this.topics.flatMap((t) => [t, retryTopic(t)]);
+    // A new group starting "from now" starts at the end offsets read before it joins (see endOffsets).
+    const fresh = this.opts.fromBeginning ? new Set<string>() : await uncommitted(this.deps.kafka, this.opts.group, topics);
+    const starts = fresh.size ? (await endOffsets(this.deps.kafka, topics)).filter((o) => fresh.has(`${o.topic}/${o.partition}`)) : [];
+    await this.consumer.subscribe({ topics, fromBeginning: this.opts.fromBeginning ?? false });
+    const joined = seekStartsOnJoin(this.consumer, starts, (topic, partition) => this.offsets.hasCommitted(topic, partition));
+    await this.consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 6,
+      eachMessage: async (p) => {
+        if (this.stopped) return; // left uncommitted: the group's next member handles it
+        const work = this.onMessage(p);
+        this.inflight.add(work);
+        try {
+          await work;
+        } finally {
+          this.inflight.delete(work);
+        }
+        this.offsets.handledUpTo(p.topic, p.partition, p.message.offset);
+      },
+    });
+    this.offsets.start(this.opts.commitIntervalMs ?? 200);
+    await joined;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.offsets.stop();
+    await Promise.allSettled([...this.inflight]);
+    await this.offsets.flush();
+    await this.consumer.disconnect();
+    if (this.opts.ephemeral) await this.deleteGroup();
+  }
+
+  /** Best effort: a group left behind holds only committed offsets, and Kafka expires those in time. */
+  private async deleteGroup(): Promise<void> {
+    const admin = this.deps.kafka.admin();
+    try {
+      await admin.connect();
+      await admin.deleteGroups([this.opts.group]);
+    } catch (err) {
+      this.deps.logger.warn('could not delete the consumer group', { group: this.opts.group, err: errorText(err) });
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** The pipeline for one record: decode → dedupe → handle → retry/dead-letter → acknowledge. */
+  private async onMessage({ topic, partition, message }: EachMessagePayload): Promise<void> {
+    const { source, isRetry } = sourceOf(topic);
+    if (isRetry) {
+      const wait = retryWait(message.headers, this.opts.group, this.retryDelayMs);
+      if (wait === null) return; // another group's retry
+      if (wait > 0) await sleep(wait);
+    }
+    let value: Awaited<ReturnType<typeof decodeEvent>>;
+    try {
+      value = await decodeEvent(this.deps.schemas, message.value);
+    } catch (err) {
+      await this.failures.deadLetter(source, partition, message, 'undecodable', err);
+      this.acks.finishRaw(source, message, 'dead_lettered', 1, err);
+      return;
+    }
+    const attemptBase = attemptsBefore(message.headers, isRetry, this.attempts);
+    const handler = this.opts.handlers[source as TopicName] as EventHandler<TopicName> | undefined;
+    if (!handler) return;
+    const { envelope } = value;
+    const logger = this.deps.logger.child({ eventId: envelope.eventId, correlationId: envelope.correlationId, topic: source });
+
+    if (await this.inbox.seen(envelope.eventId)) {
+      this.acks.finish(source, value, 'skipped_duplicate', attemptBase + 1, envelope.sourceChannel);
+      return;
+    }
+
+    const tries = isRetry ? 1 : this.attempts;
+    const result = await handleWithRetries(
+      {
+        handler,
+        value,
+        source,
+        partition,
+        message,
+        group: this.opts.group,
+        logger,
+        attemptBase,
+        tries,
+        backoffMs: this.backoffMs,
+        afterSuccess: () => this.inbox.mark(envelope.eventId),
+        stopped: () => this.stopped,
+      },
+      this.deps,
+    );
+    if (result.ok) {
+      this.acks.finish(source, value, result.outcome, result.attempt, result.channel, undefined, result.appliedAt);
+      return;
+    }
+    if (this.stopped) throw result.err; // leave the offset uncommitted: the next member replays it
+    const attempt = attemptBase + tries;
+    if (isRetry) {
+      await this.failures.deadLetter(source, partition, message, 'handler_failed', result.err);
+      this.acks.finish(source, value, 'dead_lettered', attempt, envelope.sourceChannel, result.err);
+    } else {
+      await this.failures.retry(source, message, attempt, result.err);
+      this.acks.finish(source, value, 'failed', attempt, envelope.sourceChannel, result.err);
+    }
+  }
+}
