@@ -53,12 +53,12 @@ it('shows channel status, lag per type and failing events, and "retry now" recov
   await h.publishChannel(code, 'maintenance', ['missing_compliance_text'], 1);
   const ok = await h.publish({ channel: 'mobile' });
   const bad = await h.publish({ channel: 'web', fail: true });
-  await waitFor(async () => (await h.monitor.store.tracking.findById(ok).lean())?.state === 'complete', 'applied event');
+  await waitFor(async () => (await h.monitor.store.tracking.get(ok))?.state === 'complete', 'applied event');
   await waitFor(
-    async () => (await h.monitor.store.tracking.findById(bad).lean())?.acks.some((a) => a.outcome === 'dead_lettered'),
+    async () => (await h.monitor.store.tracking.get(bad))?.acks.some((a) => a.outcome === 'dead_lettered'),
     'dead-lettered event',
   );
-  await waitFor(async () => (await h.monitor.store.channels.findById(code).lean()) !== null, 'channel status');
+  await waitFor(async () => (await h.monitor.store.channels.get(code)) !== null, 'channel status');
   h.failing.delete(bad); // the consumer is healthy again: a retry will succeed
 
   await page.goto(`${base}/dashboard/#token=${encodeURIComponent((await adminToken()).replace(/^Bearer /, ''))}`);
@@ -76,7 +76,7 @@ it('shows channel status, lag per type and failing events, and "retry now" recov
   expect(await page.locator('#action-result').innerText()).toBe(`Retry of ${bad}: ${h.sim}.projection sent`);
 
   const t = (await waitFor(async () => {
-    const d = (await h.monitor.store.tracking.findById(bad).lean()) as Tracking | null;
+    const d = await h.monitor.store.tracking.get(bad);
     return d?.state === 'complete' ? d : null;
   }, 'event recovered by the retry')) as Tracking;
   expect(t.retries).toEqual([expect.objectContaining({ trigger: 'manual', outcome: 'recovered', group: `${h.sim}.projection` })]);

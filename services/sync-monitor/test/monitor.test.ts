@@ -24,7 +24,7 @@ afterAll(async () => {
 const tracked = (id: string, pred: (t: Tracking) => boolean, what: string, ms = 15000): Promise<Tracking> =>
   waitFor(
     async () => {
-      const t = (await h.monitor.store.tracking.findById(id).lean()) as Tracking | null;
+      const t = await h.monitor.store.tracking.get(id);
       return t && pred(t) ? t : null;
     },
     what,
@@ -136,7 +136,7 @@ describe('sweeping what another instance opened', () => {
       { consumers: [h.ghost], slaMs: 700 },
       now,
     );
-    await h.monitor.store.tracking.collection.insertOne(t as never);
+    await h.monitor.runtime.db.collection<Tracking>('propagation').insertOne(t);
     const swept = await tracked(t._id, (x) => x.retries.length > 0, 'a sweep of the stored event');
     expect(swept.retries[0]).toMatchObject({ service: h.ghost, trigger: 'sla_sweep' });
   });
@@ -218,7 +218,7 @@ describe('channel status', () => {
     await h.publishChannel(code, 'active', [], 1);
     await h.publishChannel(code, 'active', ['outdated_branding'], 2);
     await h.publishChannel(code, 'maintenance', ['outdated_branding'], 3);
-    await waitFor(async () => (await h.monitor.store.channels.findById(code).lean())?.version === 3, 'channel v3');
+    await waitFor(async () => (await h.monitor.store.channels.get(code))?.version === 3, 'channel v3');
     const list = await http.get('/channels').set('authorization', admin);
     expect(list.body.channels).toEqual(
       expect.arrayContaining([expect.objectContaining({ code, state: 'maintenance', blockReasons: ['outdated_branding'] })]),

@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { partitionLag, type PartitionLag } from '../domain/consumer-lag';
 import type { MonitorMetrics } from '../metrics';
+import { Periodic } from './periodic';
 
 export interface LagSnapshot {
   at: number | null;
@@ -14,7 +15,7 @@ export interface LagSnapshot {
  */
 export class ConsumerLag {
   private snapshot: LagSnapshot = { at: null, partitions: [], groups: [] };
-  private timer?: NodeJS.Timeout;
+  private loop?: Periodic;
   private running?: Promise<LagSnapshot>;
 
   constructor(
@@ -74,21 +75,14 @@ export class ConsumerLag {
     }
   }
 
+  /** Measures every `intervalMs` until stopped (a failed measurement is passed to `onError`). */
   start(intervalMs: number, onError: (err: unknown) => void): void {
-    const tick = (): void => {
-      this.refresh()
-        .catch(onError)
-        .finally(() => {
-          if (this.timer) this.timer = setTimeout(tick, intervalMs);
-        });
-    };
-    this.timer = setTimeout(tick, intervalMs);
+    this.loop = new Periodic(() => this.refresh(), onError);
+    this.loop.start(intervalMs);
   }
 
   async stop(): Promise<void> {
-    const t = this.timer;
-    this.timer = undefined;
-    if (t) clearTimeout(t);
+    await this.loop?.stop();
     await this.running?.catch(() => undefined);
   }
 }

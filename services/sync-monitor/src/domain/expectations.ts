@@ -1,12 +1,13 @@
-import type { TopicSpec } from '@omnimall/contracts';
+import type { TopicName, TopicSpec } from '@omnimall/contracts';
 import type { Expectation } from './propagation';
 
 /** Topics whose envelopes the monitor tracks: every catalogue topic with consumers, except the acks themselves and probes. */
 // sync.notice is the monitor's own fallback channel: escalating a late notice would send more notices.
 export const NOT_TRACKED = new Set(['sync.applied', 'platform.probe', 'sync.notice']);
 
-export function trackedTopics(catalogue: readonly TopicSpec[]): string[] {
-  return catalogue.filter((t) => t.consumers.length > 0 && !NOT_TRACKED.has(t.name)).map((t) => t.name);
+export function trackedTopics(catalogue: readonly TopicSpec[]): TopicName[] {
+  // The catalogue's names are the topic names (TopicName is generated from the same file).
+  return catalogue.filter((t) => t.consumers.length > 0 && !NOT_TRACKED.has(t.name)).map((t) => t.name as TopicName);
 }
 
 export type Expectations = (topic: string) => Expectation;

@@ -1,4 +1,4 @@
-import { affectedChannels, errorClass, isSuccess, laggingServices, type Tracking } from './propagation';
+import { affectedChannels, errorClass, isSuccess, laggingServices, type TrackingView } from './propagation';
 
 export interface IssueGroup {
   consumer: string;
@@ -13,7 +13,7 @@ export interface IssueGroup {
  * Failing / retrying / escalated events grouped by root cause: the lagging consumer service, the
  * error class of its last failed ack (no_ack when it never answered) and the affected channel.
  */
-export function groupIssues(events: readonly Tracking[]): IssueGroup[] {
+export function groupIssues(events: readonly TrackingView[]): IssueGroup[] {
   const groups = new Map<string, IssueGroup>();
   for (const t of events) {
     const channels = affectedChannels(t);

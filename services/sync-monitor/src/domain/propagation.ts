@@ -91,6 +91,17 @@ export interface Tracking {
   completedAt: number | null;
 }
 
+/** A tracked event as listed to clients: everything but the original record. */
+export type TrackingView = Omit<Tracking, 'raw'>;
+
+/** A consumer group seen acknowledging a topic: where retries go and whose lag is measured. */
+export interface KnownGroup {
+  topic: string;
+  group: string;
+  service: string;
+  firstSeenAt: number;
+}
+
 export interface EnvelopeInfo {
   eventId: string;
   type: string;

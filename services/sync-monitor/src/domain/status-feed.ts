@@ -1,13 +1,53 @@
 import type { ChannelChanged } from '@omnimall/contracts';
-import type { ChannelStatusDoc, FeedEntryDoc } from '../store/models';
+import type { Tracking } from './propagation';
+
+/** The latest known state of one channel (from channels.channel-changed, newest aggregateVersion). */
+export interface ChannelStatus {
+  _id: string; // channel code
+  name: string;
+  kind: string;
+  state: string;
+  previousState: string | null;
+  blockReasons: string[];
+  expectedBackAt: number | null;
+  version: number;
+  updatedAt: number;
+}
+
+/** An entry of a channel's status feed for business users; _id makes each entry written once. */
+export interface FeedEntry {
+  _id: string;
+  channel: string;
+  at: number;
+  kind: 'delay' | 'recovery' | 'limitation';
+  title: string;
+  message: string;
+  eventId: string | null;
+  escalationId: string | null;
+}
+
+/** The channel status a channels.channel-changed event states. */
+export function channelStatusOf(v: ChannelChanged): ChannelStatus {
+  return {
+    _id: v.code,
+    name: v.name,
+    kind: v.kind,
+    state: v.state,
+    previousState: v.previousState ?? null,
+    blockReasons: [...v.blockReasons],
+    expectedBackAt: v.expectedBackAt === null ? null : Number(v.expectedBackAt),
+    version: Number(v.envelope.aggregateVersion),
+    updatedAt: Number(v.envelope.occurredAt),
+  };
+}
 
 const LIMITED = new Set(['maintenance', 'sunset', 'offboarding', 'retired']);
 
 /** A channel change worth telling business users about: a limitation starting or ending. */
 export function feedEntryForChannelChange(
-  before: Pick<ChannelStatusDoc, 'state' | 'blockReasons'> | null,
+  before: Pick<ChannelStatus, 'state' | 'blockReasons'> | null,
   v: ChannelChanged,
-): FeedEntryDoc | null {
+): FeedEntry | null {
   const wasLimited = !!before && (LIMITED.has(before.state) || before.blockReasons.length > 0);
   const isLimited = LIMITED.has(v.state) || v.blockReasons.length > 0;
   const stateChanged = !before || before.state !== v.state;
@@ -32,4 +72,41 @@ export function feedEntryForChannelChange(
     };
   }
   return { ...base, kind: 'recovery', title: 'Channel back to normal', message: `${v.name} is ${v.state} again and trading normally.` };
+}
+
+/**
+ * The feed entries an escalation's change causes, one per affected channel: a `delay` when it
+ * opens, a `recovery` when it is resolved or reconciled; none when its status did not change.
+ */
+export function feedEntriesForEscalation(prev: Tracking | null, next: Tracking | null, now: number): FeedEntry[] {
+  const before = prev?.escalation?.status;
+  const after = next?.escalation?.status;
+  if (!next?.escalation || before === after) return [];
+  const esc = next.escalation;
+  return esc.channels.map((channel) =>
+    after === 'opened'
+      ? {
+          _id: `${esc.escalationId}:opened:${channel}`,
+          channel,
+          at: esc.at,
+          kind: 'delay' as const,
+          title: `Delayed: ${next.type}`,
+          message: `Changes of type ${next.type} are delayed on this channel (${esc.laggingServices.join(', ')} lagging: ${esc.rootCause}).`,
+          eventId: next._id,
+          escalationId: esc.escalationId,
+        }
+      : {
+          _id: `${esc.escalationId}:${after}:${channel}`,
+          channel,
+          at: now,
+          kind: 'recovery' as const,
+          title: `Recovered: ${next.type}`,
+          message:
+            after === 'reconciled'
+              ? `The delayed ${next.type} change was reconciled by an administrator.`
+              : `The delayed ${next.type} change has now reached every channel.`,
+          eventId: next._id,
+          escalationId: esc.escalationId,
+        },
+  );
 }

@@ -4,11 +4,11 @@
  * on the same topics at the same time). A simulated "cart-like" service consumes and acks through the kit.
  */
 import { catalogue, type IdentityLinked } from '@omnimall/contracts';
-import { newEvent, ServiceRuntime, type EventConsumer, type EventContext } from '@omnimall/service-kit';
-import { bearer, testConfig, testTokens, uniqueName } from '@omnimall/service-kit/testing';
+import { newEvent, ServiceRuntime, type EventConsumer, type EventContext, type RunningService } from '@omnimall/service-kit';
+import { bearer, testConfig, testGroups, testTokens } from '@omnimall/service-kit/testing';
 import { randomUUID } from 'node:crypto';
 import { catalogueExpectations } from '../../src/domain/expectations';
-import { startSyncMonitor, type SyncMonitor, type SyncMonitorDeps } from '../../src/main';
+import { syncMonitorService, type SyncMonitorDeps, type SyncMonitorExposes } from '../../src/main';
 
 export const TOPIC = 'identity.identity-linked';
 /** Expected by a service that never runs: its events can only be escalated. */
@@ -20,7 +20,7 @@ export interface Harness {
   sim: string;
   /** A consumer service that is expected but never runs. */
   ghost: string;
-  monitor: SyncMonitor;
+  monitor: RunningService<SyncMonitorExposes>;
   producer: ServiceRuntime;
   consumerRt: ServiceRuntime;
   consumer?: EventConsumer;
@@ -43,27 +43,30 @@ export async function startHarness(deps: SyncMonitorDeps = {}): Promise<Harness>
   const sim = `simcart${run}`;
   const ghost = `simghost${run}`;
   const base = catalogueExpectations(catalogue);
-  const monitor = await startSyncMonitor(testConfig('sync-monitor'), {
-    verifier: (await testTokens()).verifier,
-    groupSuffix: `-${uniqueName('t')}`,
-    topics: [TOPIC, GHOST_TOPIC, 'channels.channel-changed'],
-    // The sim service stands in for cart on TOPIC; GHOST_TOPIC expects a service that never answers.
-    expectations: (topic) =>
-      topic === TOPIC
-        ? { consumers: [sim], slaMs: 700 }
-        : topic === GHOST_TOPIC
-          ? { consumers: [ghost], slaMs: 700 }
-          : // No real channels consumer runs here: only the monitor itself is expected to apply channel changes.
-            { ...base(topic), consumers: ['sync-monitor'] },
-    trackEnvelope: (env) => env.correlationId.startsWith(run),
-    trackAck: (ack) => ack.envelope.correlationId.startsWith(run),
-    sweepIntervalMs: 100,
-    fullScanEveryMs: 1000,
-    retryIntervalMs: 500,
-    maxRetries: 3,
-    escalateAfterMs: 5000,
-    consumerLagIntervalMs: 60_000,
-    ...deps,
+  const monitor = await syncMonitorService.start({
+    config: testConfig('sync-monitor'),
+    groups: testGroups(),
+    deps: {
+      verifier: (await testTokens()).verifier,
+      topics: [TOPIC, GHOST_TOPIC, 'channels.channel-changed'],
+      // The sim service stands in for cart on TOPIC; GHOST_TOPIC expects a service that never answers.
+      expectations: (topic) =>
+        topic === TOPIC
+          ? { consumers: [sim], slaMs: 700 }
+          : topic === GHOST_TOPIC
+            ? { consumers: [ghost], slaMs: 700 }
+            : // No real channels consumer runs here: only the monitor itself is expected to apply channel changes.
+              { ...base(topic), consumers: ['sync-monitor'] },
+      trackEnvelope: (env) => env.correlationId.startsWith(run),
+      trackAck: (ack) => ack.envelope.correlationId.startsWith(run),
+      sweepIntervalMs: 100,
+      fullScanEveryMs: 1000,
+      retryIntervalMs: 500,
+      maxRetries: 3,
+      escalateAfterMs: 5000,
+      consumerLagIntervalMs: 60_000,
+      ...deps,
+    },
   });
   const producer = await ServiceRuntime.start({
     config: testConfig('sim-producer'),

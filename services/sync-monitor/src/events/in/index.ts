@@ -1,0 +1,17 @@
+import type { TopicName } from '@omnimall/contracts';
+import type { EventHandler, HandlerMap } from '@omnimall/service-kit';
+import { channelChangedIn, type ChannelChangeSink } from './channels.channel-changed';
+import { envelopeIn, type EnvelopeSink } from './envelope';
+
+export { syncAppliedIn, type AckSink } from './sync.applied';
+export type { ChannelChangeSink } from './channels.channel-changed';
+export type { EnvelopeSink } from './envelope';
+
+/** The handlers of the envelope subscription: one per tracked topic. */
+export function envelopeHandlers(topics: readonly TopicName[], sink: EnvelopeSink, channels: ChannelChangeSink): HandlerMap {
+  const handlers: Partial<Record<TopicName, EventHandler<TopicName>>> = {};
+  const tracked = envelopeIn(sink);
+  const channelChanged = channelChangedIn(sink, channels) as EventHandler<TopicName>;
+  for (const topic of topics) handlers[topic] = topic === 'channels.channel-changed' ? channelChanged : tracked;
+  return handlers as HandlerMap;
+}

@@ -1,0 +1,14 @@
+/**
+ * The monitor's event manifest. It consumes the acks and the envelope of every tracked topic (every
+ * catalogue topic with consumers but the acks, probes and its own notices: trackedTopics), and
+ * produces escalations and notices through the outbox. Re-deliveries to `<topic>.retry` are raw
+ * copies of records other services produced, not events of its own.
+ */
+import { catalogue } from '@omnimall/contracts';
+import type { EventManifest } from '@omnimall/service-kit';
+import { trackedTopics } from '../domain/expectations';
+
+export const manifest = {
+  produces: ['sync.escalation', 'sync.notice'],
+  consumes: ['sync.applied', ...trackedTopics(catalogue)],
+} as const satisfies EventManifest;

@@ -1,0 +1,56 @@
+/**
+ * The admin dashboard: two plain static files and their stylesheet (public/, no build step) served
+ * as pages, and the one call that fetches everything the page shows (admins only).
+ */
+import { join } from 'node:path';
+import { z, type HttpApi, type ServiceParts } from '@omnimall/service-kit';
+import { groupIssues } from '../domain/issues';
+import type { ApiDeps, Guards } from './deps';
+import { channelView, view, Window } from './schemas';
+
+/** Where the dashboard's static files are, from src/ (tests) and from dist/ alike. */
+export const PUBLIC_DIR = join(__dirname, '..', '..', 'public');
+
+/** The express app the kit builds (its own express types). */
+type App = Parameters<NonNullable<ServiceParts<object>['extendHttp']>>[0];
+
+const FILES: Record<string, string> = { '': 'index.html', 'index.html': 'index.html', 'app.js': 'app.js', 'style.css': 'style.css' };
+
+/** `/` redirects to the dashboard; `/dashboard/<file>` serves its files, never cached. */
+export function dashboardPages(app: App): void {
+  app.get('/', (_req, res) => res.redirect('/dashboard/'));
+  app.get('/dashboard/:file?', (req, res, next) => {
+    const file = FILES[req.params.file ?? ''];
+    if (!file) return next();
+    res.setHeader('Cache-Control', 'no-store');
+    res.sendFile(join(PUBLIC_DIR, file));
+  });
+}
+
+export function dashboardRoutes(api: HttpApi, d: ApiDeps, { admin }: Guards): void {
+  api.route({
+    method: 'get',
+    path: '/dashboard/summary',
+    summary: 'Everything the admin dashboard shows, in one call',
+    tags: ['dashboard'],
+    auth: true,
+    before: admin,
+    query: z.object({ window: Window }),
+    responses: { 200: { description: 'Summary', schema: z.record(z.string(), z.unknown()) } },
+    handler: async ({ query }) => {
+      const open = await d.queries.issues();
+      return {
+        body: {
+          at: Date.now(),
+          channels: (await d.queries.channels()).map(channelView),
+          recentEvents: (await d.queries.recent(30)).map(view),
+          percentiles: d.queries.windows.byType(query.window, Date.now()),
+          window: query.window,
+          issues: groupIssues(open),
+          issueEvents: open.slice(0, 50).map(view),
+          consumerLag: d.lag.latest().groups,
+        },
+      };
+    },
+  });
+}

@@ -1,0 +1,17 @@
+import type { requireAuth, TokenVerifier } from '@omnimall/service-kit';
+import type { ConsumerLag } from '../application/consumer-lag';
+import type { MonitorQueries } from '../application/queries';
+import type { Remediation } from '../application/remediation';
+
+export interface ApiDeps {
+  verifier: TokenVerifier;
+  queries: MonitorQueries;
+  remediation: Remediation;
+  lag: ConsumerLag;
+}
+
+/** Who may call a route: `admin` (staff with the admin role) or any `staff`. */
+export interface Guards {
+  admin: ReturnType<typeof requireAuth>[];
+  staff: ReturnType<typeof requireAuth>[];
+}

@@ -1,0 +1,76 @@
+/** Propagation: lag percentiles, tracked events, and the events needing attention (admins only). */
+import { z, type HttpApi } from '@omnimall/service-kit';
+import { groupIssues } from '../domain/issues';
+import type { ApiDeps, Guards } from './deps';
+import { EventIdParams, EventView, IssueGroup, Percentiles, view, Window } from './schemas';
+
+export function propagationRoutes(api: HttpApi, d: ApiDeps, { admin }: Guards): void {
+  api.route({
+    method: 'get',
+    path: '/propagation/percentiles',
+    summary: 'p50/p95/p99 propagation lag (appliedAt − occurredAt of applied acks) over a sliding window',
+    tags: ['propagation'],
+    auth: true,
+    before: admin,
+    query: z.object({ window: Window, type: z.string().optional(), consumer: z.string().optional(), channel: z.string().optional() }),
+    responses: { 200: { description: 'Percentiles in ms', schema: Percentiles } },
+    handler: async ({ query }) => ({
+      body: d.queries.windows.percentiles(query.window, Date.now(), { type: query.type, consumer: query.consumer, channel: query.channel }),
+    }),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/propagation/percentiles/by-type',
+    summary: 'Lag percentiles per event type over a sliding window',
+    tags: ['propagation'],
+    auth: true,
+    before: admin,
+    query: z.object({ window: Window }),
+    responses: {
+      200: {
+        description: 'One row per event type',
+        schema: z.object({ window: z.string(), types: z.array(Percentiles.extend({ type: z.string() })) }),
+      },
+    },
+    handler: async ({ query }) => ({ body: { window: query.window, types: d.queries.windows.byType(query.window, Date.now()) } }),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/propagation/events',
+    summary: 'Recently tracked events, newest first; correlationId finds the events one request caused',
+    tags: ['propagation'],
+    auth: true,
+    before: admin,
+    query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50), correlationId: z.string().min(1).max(200).optional() }),
+    responses: { 200: { description: 'Events', schema: z.object({ events: z.array(EventView) }) } },
+    handler: async ({ query }) => ({ body: { events: (await d.queries.recent(query.limit, query.correlationId)).map(view) } }),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/propagation/events/:eventId',
+    summary: 'One event: expected consumer services, acks with their lag, retries, escalation, actions',
+    tags: ['propagation'],
+    auth: true,
+    before: admin,
+    params: EventIdParams,
+    responses: { 200: { description: 'The event', schema: EventView } },
+    handler: async ({ params }) => ({ body: view(await d.queries.event(params.eventId)) }),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/issues',
+    summary: 'Failing, retrying and escalated events grouped by root cause (consumer, error class, channel)',
+    tags: ['propagation'],
+    auth: true,
+    before: admin,
+    responses: { 200: { description: 'Groups', schema: z.object({ groups: z.array(IssueGroup), events: z.array(EventView) }) } },
+    handler: async () => {
+      const open = await d.queries.issues();
+      return { body: { groups: groupIssues(open), events: open.slice(0, 100).map(view) } };
+    },
+  });
+}

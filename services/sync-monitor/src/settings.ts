@@ -1,0 +1,34 @@
+/**
+ * The monitor's own settings, from the environment (a test's deps override each one). Numbers that
+ * are unset or not numbers take their defaults.
+ */
+import type { SweepOptions } from './application/sweep';
+
+export interface MonitorSettings extends SweepOptions {
+  /** SYNC_SWEEP_INTERVAL_MS: how often the SLA sweep runs. */
+  sweepIntervalMs: number;
+  /** CONSUMER_LAG_INTERVAL_MS: how often consumer-group lag is measured. */
+  consumerLagIntervalMs: number;
+  /**
+   * SYNC_TRACK_CORRELATION_PREFIX: track only events (and acks of events) whose correlation id starts
+   * with it; unset or empty tracks everything. The e2e suite sets its run's tag.
+   */
+  trackCorrelationPrefix: string | undefined;
+}
+
+const num = (v: string | undefined, d: number): number => (v && Number.isFinite(Number(v)) ? Number(v) : d);
+
+/** The settings from `env`, with each override that is set taking its place. */
+export function monitorSettings(env: NodeJS.ProcessEnv, overrides: Partial<MonitorSettings> = {}): MonitorSettings {
+  const set = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return {
+    maxRetries: num(env.SYNC_MAX_RETRIES, 3),
+    retryIntervalMs: num(env.SYNC_RETRY_INTERVAL_MS, 2000),
+    escalateAfterMs: num(env.ESCALATE_AFTER_MS, 30_000),
+    fullScanEveryMs: num(env.SYNC_FULL_SCAN_EVERY_MS, 30_000),
+    sweepIntervalMs: num(env.SYNC_SWEEP_INTERVAL_MS, 500),
+    consumerLagIntervalMs: num(env.CONSUMER_LAG_INTERVAL_MS, 10_000),
+    trackCorrelationPrefix: env.SYNC_TRACK_CORRELATION_PREFIX || undefined,
+    ...set,
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * The monitor's storage: one repository per aggregate, built on the runtime's connection. The only
+ * place that knows mongoose; everything else sees the repositories' plain interfaces.
+ */
+import type { ServiceRuntime } from '@omnimall/service-kit';
+import { MongoChannelStatusRepository, type ChannelStatusRepository } from './channels';
+import { MongoStatusFeedRepository, type StatusFeedRepository } from './feed';
+import { MongoKnownGroupRepository, type KnownGroupRepository } from './known-groups';
+import { MongoTrackingRepository, type TrackingRepository } from './tracking';
+
+export type { ChannelStatusRepository } from './channels';
+export type { StatusFeedRepository } from './feed';
+export type { KnownGroupRepository } from './known-groups';
+export type { TrackingChange, TrackingRepository } from './tracking';
+
+export interface Store {
+  tracking: TrackingRepository;
+  channels: ChannelStatusRepository;
+  feed: StatusFeedRepository;
+  groups: KnownGroupRepository;
+}
+
+/** Builds the repositories, registers the tracking collection with the outbox and creates the indexes. */
+export async function createStore(runtime: ServiceRuntime): Promise<Store> {
+  const db = runtime.db;
+  const store = {
+    tracking: MongoTrackingRepository.create(db, runtime),
+    channels: MongoChannelStatusRepository.create(db, runtime.locks),
+    feed: MongoStatusFeedRepository.create(db),
+    groups: MongoKnownGroupRepository.create(db),
+  };
+  await Promise.all(Object.values(store).map((r) => r.init()));
+  return store;
+}

@@ -1,0 +1,146 @@
+/**
+ * The `propagation` collection: one document per tracked event (its acks, retries, escalation and
+ * remediation actions inside, and its outbox). It is written only through the kit's outbox
+ * (tracked `exclusive`), so a write decides on the document as this process last wrote it and the
+ * compare-and-set on `writeRev` catches another instance's write.
+ */
+import { Schema, type Connection, type Model } from 'mongoose';
+import { outboxPaths, WITHOUT_OUTBOX, withoutOutbox, type OutgoingEvent, type ServiceRuntime } from '@omnimall/service-kit';
+import type { Tracking, TrackingView } from '../domain/propagation';
+
+/** A tracking document as stored: the domain record plus the outbox's fields. */
+type TrackingDoc = Tracking & { outbox?: Record<string, unknown>; outboxCount?: number; writeRev?: number };
+
+/** What a decision on an event's tracking wants written: the whole record after the change, and its events. */
+export interface TrackingChange {
+  next: Tracking;
+  events: readonly OutgoingEvent[];
+}
+
+export interface TrackingRepository {
+  /**
+   * Reads the event's tracking (null when absent), lets `decide` turn it into the next record, and
+   * writes it with its events if the document is still as read; otherwise decides again, so
+   * `decide` may run more than once. `assumeNew`: decide on "absent" without reading first when this
+   * process has no copy (most writes carry an event's first inputs). Returns the stored record
+   * after the write (as read when `decide` returned null).
+   */
+  transact(
+    id: string,
+    decide: (current: Tracking | null) => TrackingChange | null | Promise<TrackingChange | null>,
+    opts?: { assumeNew?: boolean },
+  ): Promise<Tracking | null>;
+  get(id: string): Promise<Tracking | null>;
+  /** Newest first (by occurredAt), optionally the events of one correlation id. */
+  recent(limit: number, correlationId?: string): Promise<TrackingView[]>;
+  /** Open events, newest first. */
+  open(limit: number): Promise<TrackingView[]>;
+  /** Id and SLA deadline of every open event. */
+  openDeadlines(): Promise<Array<Pick<Tracking, '_id' | 'open' | 'slaDeadline'>>>;
+  /** Ids of open events whose SLA deadline is at or before `now`, earliest deadline first. */
+  overdue(now: number, limit: number): Promise<string[]>;
+  countOpenEscalations(): Promise<number>;
+}
+
+const trackingSchema = new Schema<TrackingDoc>(
+  {
+    _id: String,
+    topic: String,
+    type: String,
+    producer: String,
+    aggregateId: String,
+    correlationId: String,
+    sourceChannel: String,
+    occurredAt: { type: Number, index: true },
+    firstSeenAt: Number,
+    envelopeSeen: Boolean,
+    expected: [String],
+    slaMs: Number,
+    slaDeadline: Number,
+    state: { type: String, index: true },
+    open: { type: Boolean, index: true },
+    acks: { type: [Object], default: [] },
+    retries: { type: [Object], default: [] },
+    escalation: { type: Object, default: null },
+    actions: { type: [Object], default: [] },
+    raw: { type: Object, default: null },
+    completedAt: Number,
+    ...outboxPaths,
+  },
+  { versionKey: false, minimize: false },
+);
+
+/** Lists leave out the original record (large, and never shown) and the outbox. */
+const LISTED = { raw: 0, ...WITHOUT_OUTBOX };
+
+/** The fields a write sets: the record without its _id and the outbox's fields (the kit's). */
+function fieldsOf(t: Tracking): Omit<Tracking, '_id'> {
+  const { _id, ...rest } = withoutOutbox(t as TrackingDoc);
+  void _id;
+  return rest;
+}
+
+export class MongoTrackingRepository implements TrackingRepository {
+  constructor(
+    private readonly model: Model<TrackingDoc>,
+    private readonly runtime: ServiceRuntime,
+  ) {}
+
+  /** Creates the collection's indexes. */
+  async init(): Promise<void> {
+    await this.model.init();
+  }
+
+  static create(db: Connection, runtime: ServiceRuntime): MongoTrackingRepository {
+    const model = db.model<TrackingDoc>('Tracking', trackingSchema, 'propagation');
+    runtime.outbox.track(model, { exclusive: true });
+    return new MongoTrackingRepository(model, runtime);
+  }
+
+  async transact(
+    id: string,
+    decide: (current: Tracking | null) => TrackingChange | null | Promise<TrackingChange | null>,
+    opts: { assumeNew?: boolean } = {},
+  ): Promise<Tracking | null> {
+    const { doc } = await this.runtime.outbox.transact(
+      this.model,
+      id,
+      async (cur) => {
+        const change = await decide(cur);
+        return change && { update: { $set: fieldsOf(change.next) }, events: change.events };
+      },
+      opts,
+    );
+    return doc;
+  }
+
+  async get(id: string): Promise<Tracking | null> {
+    return (await this.model.findById(id, WITHOUT_OUTBOX).lean()) as Tracking | null;
+  }
+
+  async recent(limit: number, correlationId?: string): Promise<TrackingView[]> {
+    const filter = correlationId === undefined ? {} : { correlationId };
+    return (await this.model.find(filter, LISTED).sort({ occurredAt: -1 }).limit(limit).lean()) as TrackingView[];
+  }
+
+  async open(limit: number): Promise<TrackingView[]> {
+    return (await this.model.find({ open: true }, LISTED).sort({ occurredAt: -1 }).limit(limit).lean()) as TrackingView[];
+  }
+
+  async openDeadlines(): Promise<Array<Pick<Tracking, '_id' | 'open' | 'slaDeadline'>>> {
+    return this.model.find({ open: true }, { _id: 1, slaDeadline: 1, open: 1 }).lean();
+  }
+
+  async overdue(now: number, limit: number): Promise<string[]> {
+    const rows = await this.model
+      .find({ open: true, slaDeadline: { $lte: now } }, { _id: 1 })
+      .sort({ slaDeadline: 1 })
+      .limit(limit)
+      .lean();
+    return rows.map((r) => r._id);
+  }
+
+  countOpenEscalations(): Promise<number> {
+    return this.model.countDocuments({ 'escalation.status': 'opened' });
+  }
+}
