@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { generateTokenKeys, loadPlatformConfig, TokenSigner, TokenVerifier } from '@omnimall/service-kit';
-import { startChannels } from '../src/main';
+import { channelsService } from '../src/main';
 import { startShop } from '../test/support/shop-consumer';
 import { summarise, type BenchRow, runStandalone } from '../../../bench/harness';
 
@@ -33,15 +33,15 @@ export async function run(): Promise<BenchRow[]> {
     { dbName: `bench_channels_${suffix}`, instanceId: `channels-bench-${suffix}` },
   );
   const [svc, shop] = await Promise.all([
-    startChannels(config, {
-      verifier: await TokenVerifier.fromPem(keys.publicKey),
-      groupPrefix: `channels-bench-${suffix}`,
-      fromBeginning: false,
+    channelsService.start({
+      config,
+      groups: { suffix: `.bench-${suffix}`, startAt: 'end' },
+      deps: { verifier: await TokenVerifier.fromPem(keys.publicKey) },
     }),
     startShop(),
   ]);
   try {
-    const base = `http://127.0.0.1:${(svc.server.address() as { port: number }).port}`;
+    const base = svc.url;
     const token = `Bearer ${await signer.sign({ sub: 'bench-admin', kind: 'staff', roles: ['admin'], channels: [], channel: null }, 3600)}`;
     const call = async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
       const r = await fetch(`${base}${path}`, {

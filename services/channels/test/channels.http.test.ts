@@ -1,8 +1,7 @@
 import supertest from 'supertest';
 import type { TopicValues } from '@omnimall/contracts';
 import { bearer, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import type { ChannelsService } from '../src/main';
-import { activate, adminToken, managerToken, startTestChannels } from './support/harness';
+import { activate, adminToken, managerToken, startTestChannels, type ChannelsService } from './support/harness';
 import { channelBody } from './support/fixtures';
 
 type ChannelChanged = TopicValues['channels.channel-changed'];
@@ -229,7 +228,7 @@ describe('credentials', () => {
     const issued = await http.post(`/channels/${c}/credentials`).set('authorization', manager);
     expect(issued.status).toBe(201);
     const { apiKey, keyId } = issued.body;
-    const stored = await svc.store.channels.findById(c).lean();
+    const stored = await svc.models.channels.findById(c).lean();
     expect(JSON.stringify(stored)).not.toContain(apiKey);
     expect(stored!.credentials[0].hash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify((await http.get(`/channels/${c}`).set('authorization', manager)).body)).not.toContain(apiKey);
@@ -333,7 +332,7 @@ describe('central configuration', () => {
     const ev = await waitFor(async () => (await eventsOf(c)).find((e) => e.change === 'blocked'), 'the blocked event');
     expect(ev).toMatchObject({ state: 'active', blockReasons: ['outdated_config_version'] });
     const alert = await waitFor(
-      async () => (await svc.store.notifications.find({ channel: c, kind: 'commerce_blocked' }).lean())[0],
+      async () => (await svc.models.notifications.find({ channel: c, kind: 'commerce_blocked' }).lean())[0],
       'the admin alert',
     );
     expect(alert).toMatchObject({

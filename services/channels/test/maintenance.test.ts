@@ -2,8 +2,7 @@ import supertest from 'supertest';
 import type { TopicValues } from '@omnimall/contracts';
 import { newEvent, ServiceRuntime } from '@omnimall/service-kit';
 import { testConfig, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import type { ChannelsService } from '../src/main';
-import { activate, adminToken, managerToken, startTestChannels } from './support/harness';
+import { activate, adminToken, managerToken, startTestChannels, type ChannelsService } from './support/harness';
 import { cartChanged, channelBody } from './support/fixtures';
 import { Receiver } from './support/receiver';
 import { startShop, type Shop } from './support/shop-consumer';
@@ -57,7 +56,7 @@ it('a channel put into maintenance is refused by another service, its customers,
   // Customers with activity on the channel, known from cart events; one of them is later erased.
   const customers = [uniqueName('cus'), uniqueName('cus'), uniqueName('cus')].sort();
   await cartSim.publisher.publish(customers.map((c, i) => cartChanged(c, code, i + 1)));
-  await waitFor(async () => (await svc.store.channelCustomers.countDocuments({ channel: code })) === 3, 'three active customers');
+  await waitFor(async () => (await svc.models.channelCustomers.countDocuments({ channel: code })) === 3, 'three active customers');
   const erased = customers[2];
   await cartSim.publisher.publish([
     newEvent(
@@ -75,7 +74,7 @@ it('a channel put into maintenance is refused by another service, its customers,
       },
     ),
   ]);
-  await waitFor(async () => (await svc.store.channelCustomers.countDocuments({ channel: code })) === 2, 'the erased customer forgotten');
+  await waitFor(async () => (await svc.models.channelCustomers.countDocuments({ channel: code })) === 2, 'the erased customer forgotten');
 
   await waitFor(async () => (await transact(code)).status === 201, 'the shop to accept transactions on the active channel');
 
@@ -103,7 +102,7 @@ it('a channel put into maintenance is refused by another service, its customers,
 
   // Channel-specific messages in the channel's languages, stored, published and delivered.
   const notes = await waitFor(async () => {
-    const rows = await svc.store.notifications.find({ channel: code, kind: 'maintenance' }).lean();
+    const rows = await svc.models.notifications.find({ channel: code, kind: 'maintenance' }).lean();
     return rows.length === 5 && rows;
   }, 'five maintenance notifications');
   const byKey = Object.fromEntries(notes.map((n) => [`${n.audience}:${n.language}`, n]));

@@ -6,8 +6,8 @@ import type { TopicValues } from '@omnimall/contracts';
 import { ServiceRuntime, type OutgoingEvent } from '@omnimall/service-kit';
 import { uniqueName, waitFor, type TopicRecorder } from '@omnimall/service-kit/testing';
 import { DELIVERY_EVENT_TYPES, type DeliveryEventType } from '../src/domain/delivery';
-import type { ChannelsService } from '../src/main';
 import { orderStatus, promotionLifecycle, stockLevel } from './support/fixtures';
+import type { ChannelsService } from './support/harness';
 import { Receiver } from './support/receiver';
 import { partnerChannel as partnerChannelOf, startPartnerHarness, type PartnerHarness } from './support/partner-harness';
 
@@ -60,7 +60,7 @@ async function publishWithReplay(first: OutgoingEvent, next: OutgoingEvent, endp
   await sim.publisher.publish([first, first, next]);
   await waitFor(
     async () =>
-      (await svc.store.deliveries.countDocuments({
+      (await svc.models.deliveries.countDocuments({
         endpointId: endpoint.id,
         sourceEventId: next.value.envelope.eventId,
         status: 'delivered',
@@ -99,7 +99,7 @@ describe('stock, promotion and order status delivery', () => {
       }),
       expect.objectContaining({ data: expect.objectContaining({ availableQuantity: 0, status: 'out_of_stock', version: 2 }) }),
     ]);
-    const rows = await svc.store.deliveries.find({ channel }).sort({ createdAt: 1 }).lean();
+    const rows = await svc.models.deliveries.find({ channel }).sort({ createdAt: 1 }).lean();
     expect(rows.map((r) => [r.endpointId, r.eventType, r.status])).toEqual([
       [endpoint.id, 'stock.level', 'delivered'],
       [endpoint.id, 'stock.level', 'delivered'],
@@ -156,8 +156,8 @@ describe('stock, promotion and order status delivery', () => {
       [second, 'started', true],
       [second, 'ended', true],
     ]);
-    expect(await svc.store.deliveries.countDocuments({ sourceEventId: started.value.envelope.eventId })).toBe(2); // one per endpoint
-    expect(await svc.store.deliveries.countDocuments({ endpointId: { $in: [other.id, elsewhere.id] } })).toBe(0);
+    expect(await svc.models.deliveries.countDocuments({ sourceEventId: started.value.envelope.eventId })).toBe(2); // one per endpoint
+    expect(await svc.models.deliveries.countDocuments({ endpointId: { $in: [other.id, elsewhere.id] } })).toBe(0);
     expect([other.receiver.received, elsewhere.receiver.received]).toEqual([[], []]);
     const acks = await waitFor(async () => {
       const a = await acksFor(endpoint.id);
@@ -187,7 +187,7 @@ describe('stock, promotion and order status delivery', () => {
       }),
       expect.objectContaining({ data: expect.objectContaining({ status: 'shipped', version: 2 }) }),
     ]);
-    expect(await svc.store.deliveries.countDocuments({ endpointId: { $in: [other.id, otherChannels.id] } })).toBe(0);
+    expect(await svc.models.deliveries.countDocuments({ endpointId: { $in: [other.id, otherChannels.id] } })).toBe(0);
     expect([other.receiver.received, otherChannels.receiver.received]).toEqual([[], []]);
     const tracked = await http.get(`/channels/${channel}/deliveries?status=delivered`).set('authorization', admin);
     expect(tracked.body.deliveries.map((d: { eventType: string; attempts: number }) => [d.eventType, d.attempts])).toEqual([
@@ -222,7 +222,7 @@ describe('stock, promotion and order status delivery', () => {
         problem: `unknown event kind "inventory.levels"; subscribe to ${DELIVERY_EVENT_TYPES.join(', ')}`,
       },
     ]);
-    expect(await svc.store.endpoints.countDocuments({ channel })).toBe(0);
+    expect(await svc.models.endpoints.countDocuments({ channel })).toBe(0);
 
     const doc = (await http.get('/openapi.json')).body;
     const body = doc.paths['/channels/{code}/webhooks'].post.requestBody.content['application/json'].schema;

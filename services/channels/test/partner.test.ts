@@ -2,8 +2,7 @@ import type { TopicValues } from '@omnimall/contracts';
 import { newEvent, ServiceRuntime } from '@omnimall/service-kit';
 import { uniqueName, waitFor, type TopicRecorder } from '@omnimall/service-kit/testing';
 import { signatureHeader, verifySignature } from '../src/domain/signature';
-import type { ChannelsService } from '../src/main';
-import { activate } from './support/harness';
+import { activate, type ChannelsService } from './support/harness';
 import { cartChanged } from './support/fixtures';
 import { Receiver } from './support/receiver';
 import { partnerChannel as partnerChannelOf, startPartnerHarness, type PartnerHarness } from './support/partner-harness';
@@ -74,13 +73,13 @@ describe('partner delivery', () => {
     receiver.secret = 'whsec_not_the_right_one';
     await sim.publisher.publish([cartChanged(uniqueName('cus'), channel, 1)]);
     const d = await waitFor(async () => {
-      const row = await svc.store.deliveries.findOne({ endpointId: ep.id }).lean();
+      const row = await svc.models.deliveries.findOne({ endpointId: ep.id }).lean();
       return row && row.attempts >= 3 && row;
     }, 'three refused attempts');
     expect(d).toMatchObject({ status: 'pending', httpStatus: 401, lastError: 'endpoint answered 401' });
     expect(svc.delivery.breakerState(ep.id)).toBe('closed');
     receiver.secret = ep.secret; // the partner fixes its configuration
-    await waitFor(async () => (await svc.store.deliveries.findById(d._id).lean())?.status === 'delivered', 'the delivery after the fix');
+    await waitFor(async () => (await svc.models.deliveries.findById(d._id).lean())?.status === 'delivered', 'the delivery after the fix');
     expect(receiver.received).toHaveLength(1);
   });
 
@@ -98,7 +97,7 @@ describe('partner delivery', () => {
 
     await waitFor(() => svc.delivery.breakerState(ep.id) === 'open', 'the breaker to open');
     const pending = await waitFor(async () => {
-      const rows = await svc.store.deliveries.find({ endpointId: ep.id }).lean();
+      const rows = await svc.models.deliveries.find({ endpointId: ep.id }).lean();
       return rows.length === 6 && rows;
     }, 'six queued deliveries');
     expect(pending.every((r) => r.status === 'pending')).toBe(true);
@@ -106,7 +105,7 @@ describe('partner delivery', () => {
 
     await receiver.listen(port); // the partner is back
     await waitFor(
-      async () => (await svc.store.deliveries.countDocuments({ endpointId: ep.id, status: 'delivered' })) === 6,
+      async () => (await svc.models.deliveries.countDocuments({ endpointId: ep.id, status: 'delivered' })) === 6,
       'all six delivered',
       20000,
     );

@@ -2,19 +2,17 @@ import supertest from 'supertest';
 import type { TopicValues } from '@omnimall/contracts';
 import { ServiceRuntime } from '@omnimall/service-kit';
 import { testConfig, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import type { ChannelsService } from '../src/main';
-import { activate, adminToken, managerToken, startTestChannels } from './support/harness';
+import { activate, adminToken, managerToken, startTestChannels, type ChannelsService } from './support/harness';
 import { channelBody, localItem } from './support/fixtures';
 
 let svc: ChannelsService;
 let catalogSim: ServiceRuntime;
 let recorder: TopicRecorder;
 let http: ReturnType<typeof supertest>;
-const groupPrefix = uniqueName('channels');
 
 beforeAll(async () => {
   [svc, catalogSim, recorder] = await Promise.all([
-    startTestChannels({ groupPrefix }),
+    startTestChannels(),
     ServiceRuntime.start({ config: testConfig('catalog-sim'), produces: ['catalog.local-item'] }),
     new TopicRecorder(testKafka(), ['sync.applied']).start(),
   ]);
@@ -29,7 +27,7 @@ async function ackOutcomes(eventId: string, count: number): Promise<string[]> {
   return waitFor(async () => {
     const recs = recorder.where((r) => r.topic === 'sync.applied' && String(r.message.key) === eventId);
     const acks = await Promise.all(recs.map((r) => svc.runtime.schemas.decode<TopicValues['sync.applied']>(r.message.value!)));
-    const ours = acks.filter((a) => a.consumer === `${groupPrefix}.seller-listings`).map((a) => a.outcome);
+    const ours = acks.filter((a) => a.consumer === svc.consumers['seller-listings'].group).map((a) => a.outcome);
     return ours.length >= count ? ours : null;
   }, `${count} ack(s) of ${eventId}`);
 }
@@ -45,7 +43,7 @@ async function activeChannel(): Promise<string> {
   return code;
 }
 
-const listing = (code: string, sku: string) => svc.store.sellerListings.findById(`${code}:${sku}`).lean();
+const listing = (code: string, sku: string) => svc.models.sellerListings.findById(`${code}:${sku}`).lean();
 
 it('maintenance and sunset notices for sellers address the sellers listed on the channel, not one whose only item was withdrawn', async () => {
   const code = await activeChannel();
@@ -62,7 +60,7 @@ it('maintenance and sunset notices for sellers address the sellers listed on the
   ]);
   await waitFor(
     async () =>
-      (await svc.store.sellerListings.countDocuments({ channel: code })) === 4 && (await listing(code, 'sku-d'))?.aggregateVersion === 2,
+      (await svc.models.sellerListings.countDocuments({ channel: code })) === 4 && (await listing(code, 'sku-d'))?.aggregateVersion === 2,
     'four items projected, sku-d withdrawn',
   );
 
@@ -85,7 +83,7 @@ it('maintenance and sunset notices for sellers address the sellers listed on the
         ).body.state,
       ).toBe('sunset');
     const notes = await waitFor(async () => {
-      const rows = await svc.store.notifications.find({ channel: code, kind }).lean();
+      const rows = await svc.models.notifications.find({ channel: code, kind }).lean();
       return rows.length === 3 && rows;
     }, `three ${kind} notifications`);
     // No customer is known on the channel: sellers (de, en) and admins only.
@@ -108,7 +106,7 @@ it('a late older event does not list a withdrawn item again', async () => {
   await catalogSim.publisher.publish([late]);
   expect(await ackOutcomes(late.value.envelope.eventId, 1)).toEqual(['skipped_duplicate']);
   expect(await listing(code, 'sku-1')).toMatchObject({ status: 'withdrawn', aggregateVersion: 2, sellerId: seller });
-  expect(await svc.store.sellerListings.countDocuments({ channel: code, status: 'listed' })).toBe(0);
+  expect(await svc.models.sellerListings.countDocuments({ channel: code, status: 'listed' })).toBe(0);
 });
 
 it('a replayed event applies once', async () => {

@@ -2,8 +2,7 @@ import supertest from 'supertest';
 import type { TopicValues } from '@omnimall/contracts';
 import { newEvent, ServiceRuntime } from '@omnimall/service-kit';
 import { testConfig, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import type { ChannelsService } from '../src/main';
-import { adminToken, managerToken, startTestChannels } from './support/harness';
+import { adminToken, managerToken, startTestChannels, type ChannelsService } from './support/harness';
 import { cartChanged, channelBody } from './support/fixtures';
 import { Receiver } from './support/receiver';
 
@@ -12,11 +11,10 @@ let monitorSim: ServiceRuntime;
 let recorder: TopicRecorder;
 let receiver: Receiver;
 let http: ReturnType<typeof supertest>;
-const groupPrefix = uniqueName('channels');
 
 beforeAll(async () => {
   [svc, monitorSim, recorder, receiver] = await Promise.all([
-    startTestChannels({ groupPrefix }),
+    startTestChannels(),
     ServiceRuntime.start({ config: testConfig('sync-monitor-sim'), produces: ['sync.notice', 'cart.cart-changed'] }),
     new TopicRecorder(testKafka(), ['channels.notification', 'sync.applied']).start(),
     new Receiver().listen(),
@@ -68,7 +66,7 @@ async function channelWithCustomers(languages: string[], customerCount: number):
   const customers = Array.from({ length: customerCount }, () => uniqueName('cus')).sort();
   await monitorSim.publisher.publish(customers.map((c, i) => cartChanged(c, code, i + 1)));
   await waitFor(
-    async () => (await svc.store.channelCustomers.countDocuments({ channel: code })) === customerCount,
+    async () => (await svc.models.channelCustomers.countDocuments({ channel: code })) === customerCount,
     `${customerCount} active customers`,
   );
   return { code, customers };
@@ -89,7 +87,7 @@ async function ackOutcomes(eventId: string, count: number): Promise<string[]> {
   return waitFor(async () => {
     const recs = recorder.where((r) => r.topic === 'sync.applied' && String(r.message.key) === eventId);
     const acks = await Promise.all(recs.map((r) => svc.runtime.schemas.decode<TopicValues['sync.applied']>(r.message.value!)));
-    const ours = acks.filter((a) => a.consumer === `${groupPrefix}.sync-notices`).map((a) => a.outcome);
+    const ours = acks.filter((a) => a.consumer === svc.consumers['sync-notices'].group).map((a) => a.outcome);
     return ours.length >= count ? ours : null;
   }, `${count} ack(s) of ${eventId}`);
 }
@@ -100,7 +98,7 @@ it('a delayed notice for a channel’s customers is stored per language, publish
   await monitorSim.publisher.publish([ev]);
 
   const notes = await waitFor(async () => {
-    const rows = await svc.store.notifications.find({ channel: code, kind: 'propagation_delayed' }).lean();
+    const rows = await svc.models.notifications.find({ channel: code, kind: 'propagation_delayed' }).lean();
     return rows.length === 2 ? rows : null;
   }, 'two notifications');
   const byLanguage = Object.fromEntries(notes.map((n) => [n.language, n]));
@@ -144,7 +142,7 @@ it('an admin notice without a channel reaches every admin', async () => {
   });
   await monitorSim.publisher.publish([ev]);
   const [note] = await waitFor(
-    () => svc.store.notifications.find({ causeEventId: ev.value.envelope.eventId }).lean(),
+    () => svc.models.notifications.find({ causeEventId: ev.value.envelope.eventId }).lean(),
     'the admin notification',
   );
   expect(note).toMatchObject({
@@ -160,14 +158,14 @@ it('an admin notice without a channel reaches every admin', async () => {
   expect(published).toMatchObject({ channel: '*', audience: 'admin', subject: ev.value.subject });
   expect(published.envelope.sourceChannel).toBeNull();
   expect(await ackOutcomes(ev.value.envelope.eventId, 1)).toEqual(['applied']);
-  expect(await svc.store.deliveries.countDocuments({ sourceEventId: note._id })).toBe(0); // no channel, no endpoint
+  expect(await svc.models.deliveries.countDocuments({ sourceEventId: note._id })).toBe(0); // no channel, no endpoint
 });
 
 it('a replayed notice (same event, or same noticeId in a new event) is applied once', async () => {
   const { code } = await channelWithCustomers(['en'], 1);
   const ev = notice({ channel: code });
   await monitorSim.publisher.publish([ev]);
-  const [first] = await waitFor(() => svc.store.notifications.find({ channel: code }).lean(), 'the notification');
+  const [first] = await waitFor(() => svc.models.notifications.find({ channel: code }).lean(), 'the notification');
   await publishedFor([first._id]);
   await waitFor(() => receiver.received.some((r) => r.body.channel === code), 'its delivery');
 
@@ -180,9 +178,9 @@ it('a replayed notice (same event, or same noticeId in a new event) is applied o
   expect((await ackOutcomes(ev.value.envelope.eventId, 2)).sort()).toEqual(['applied', 'skipped_duplicate']);
   expect(await ackOutcomes(again.value.envelope.eventId, 1)).toEqual(['skipped_duplicate']);
 
-  const rows = await svc.store.notifications.find({ channel: code }).lean();
+  const rows = await svc.models.notifications.find({ channel: code }).lean();
   expect(rows.map((r) => r._id)).toEqual([first._id]);
-  expect(await svc.store.deliveries.countDocuments({ channel: code })).toBe(1);
+  expect(await svc.models.deliveries.countDocuments({ channel: code })).toBe(1);
   expect(recorder.where((r) => r.topic === 'channels.notification' && String(r.message.key) === first._id)).toHaveLength(1);
 });
 
@@ -196,7 +194,7 @@ it('recipientIds restrict a notice to those customers; an unknown channel is ski
     recipientIds: [customers[1]],
   });
   await monitorSim.publisher.publish([ev]);
-  const [note] = await waitFor(() => svc.store.notifications.find({ channel: code }).lean(), 'the notification');
+  const [note] = await waitFor(() => svc.models.notifications.find({ channel: code }).lean(), 'the notification');
   expect(note).toMatchObject({
     kind: 'propagation_recovered',
     audience: 'customer',
@@ -209,5 +207,5 @@ it('recipientIds restrict a notice to those customers; an unknown channel is ski
   const unknown = notice({ channel: uniqueName('gone').replace(/_/g, '-') });
   await monitorSim.publisher.publish([unknown]);
   expect(await ackOutcomes(unknown.value.envelope.eventId, 1)).toEqual(['skipped_duplicate']);
-  expect(await svc.store.notifications.countDocuments({ causeEventId: unknown.value.envelope.eventId })).toBe(0);
+  expect(await svc.models.notifications.countDocuments({ causeEventId: unknown.value.envelope.eventId })).toBe(0);
 });

@@ -3,21 +3,21 @@
  * configuration overrides and reports. Each write is one rt.outbox.transact on the channel's
  * document, so the state change and its channels.channel-changed event commit together.
  */
-import {
-  ConflictError,
-  isDuplicateKeyError,
-  NotFoundError,
-  UnauthorizedError,
-  UnprocessableError,
-  type Principal,
-  type ServiceRuntime,
-} from '@omnimall/service-kit';
+import { ConflictError, NotFoundError, UnauthorizedError, UnprocessableError, type Logger, type Principal } from '@omnimall/service-kit';
 import { configBlockReasons, decideOverride, effectiveConfig, type ConfigVersion } from '../domain/config';
 import { issueApiKey, keyIdOf, matchesHash } from '../domain/credentials';
-import { decideChecklistItem, decideTransition, emptyChecklists, type ChecklistName, type LifecycleAction } from '../domain/lifecycle';
+import {
+  commerceAllowed,
+  decideChecklistItem,
+  decideTransition,
+  emptyChecklists,
+  type ChecklistName,
+  type LifecycleAction,
+} from '../domain/lifecycle';
 import type { RegisterChannelInput, UpdateChannelInput } from '../domain/registry';
-import { changeLabel, channelChanged, type Cause, type ChannelChange } from '../events/channel-changed';
-import { overridesOf, type ChannelDoc, type Store, type TransitionLogEntry } from '../store/models';
+import { overridesOf, type Channel, type OverrideLogEntry, type TransitionStep } from '../domain/channel';
+import { changeLabel, channelChanged, type Cause, type ChannelChange } from '../events/out/channels.channel-changed';
+import type { ChannelRepository, OverrideLog, TransitionLog } from '../store';
 import type { ConfigStore } from './config-store';
 
 export function channelNotFound(code: string): NotFoundError {
@@ -25,7 +25,7 @@ export function channelNotFound(code: string): NotFoundError {
 }
 
 /** What the API shows of a channel: no credential hashes, no outbox. */
-export function channelView(doc: ChannelDoc): Record<string, unknown> {
+export function channelView(doc: Channel): Record<string, unknown> {
   return {
     code: doc._id,
     name: doc.name,
@@ -43,7 +43,7 @@ export function channelView(doc: ChannelDoc): Record<string, unknown> {
     expectedBackAt: doc.expectedBackAt,
     checklists: doc.checklists,
     blockReasons: doc.blockReasons,
-    commerceAllowed: doc.state === 'active' && doc.blockReasons.length === 0,
+    commerceAllowed: commerceAllowed(doc.state, doc.blockReasons),
     appliedConfigVersion: doc.appliedConfigVersion,
     overrides: overridesOf(doc),
     credentials: doc.credentials.map((c) => ({ keyId: c.keyId, createdAt: c.createdAt, revokedAt: c.revokedAt })),
@@ -54,50 +54,59 @@ export function channelView(doc: ChannelDoc): Record<string, unknown> {
 }
 
 interface Patch {
-  set: Partial<ChannelDoc>;
+  set: Partial<Channel>;
   change: ChannelChange;
 }
 
-export class ChannelService {
-  constructor(
-    private readonly rt: ServiceRuntime,
-    private readonly store: Store,
-    private readonly config: ConfigStore,
-  ) {}
+/** What the channel use cases write to. */
+export interface ChannelStores {
+  channels: ChannelRepository;
+  transitions: TransitionLog;
+  overrideLog: OverrideLog;
+}
 
-  async get(code: string): Promise<ChannelDoc> {
-    const doc = await this.store.channels.findById(code).lean();
+export class ChannelService {
+  private readonly channels: ChannelRepository;
+
+  constructor(
+    private readonly store: ChannelStores,
+    private readonly config: ConfigStore,
+    private readonly logger: Logger,
+  ) {
+    this.channels = store.channels;
+  }
+
+  async get(code: string): Promise<Channel> {
+    const doc = await this.channels.get(code);
     if (!doc) throw channelNotFound(code);
     return doc;
   }
 
-  async list(scope: Principal): Promise<ChannelDoc[]> {
-    const filter = scope.roles.includes('admin') ? {} : { _id: { $in: scope.channels } };
-    return this.store.channels.find(filter).sort({ _id: 1 }).limit(1000).lean();
+  async list(scope: Principal): Promise<Channel[]> {
+    return this.channels.list(scope.roles.includes('admin') ? undefined : scope.channels);
   }
 
   private async assertMaster(code: string | null | undefined, self: string): Promise<void> {
     if (!code) return;
-    const master = await this.store.channels.findById(code, { state: 1 }).lean();
-    if (!master || master.state === 'retired') {
+    const masterState = await this.channels.stateOf(code);
+    if (!masterState || masterState === 'retired') {
       throw new UnprocessableError(
         'master_channel_not_found',
-        `master channel ${code} does not exist${master ? ' any more (retired)' : ''}`,
+        `master channel ${code} does not exist${masterState ? ' any more (retired)' : ''}`,
         'name a registered, not retired channel as masterChannel',
         {
           fields: [{ field: 'body.masterChannel', problem: `channel ${code} does not exist`, code: 'not_found' }],
         },
       );
     }
-    if (master._id === self)
-      throw new UnprocessableError('master_channel_cycle', 'a channel cannot be its own master', 'name another channel');
+    if (code === self) throw new UnprocessableError('master_channel_cycle', 'a channel cannot be its own master', 'name another channel');
   }
 
-  async register(input: RegisterChannelInput, cause: Cause): Promise<ChannelDoc> {
+  async register(input: RegisterChannelInput, cause: Cause): Promise<Channel> {
     await this.assertMaster(input.masterChannel, input.code);
     const cfg = await this.config.current();
     const now = new Date();
-    const doc: ChannelDoc = {
+    const doc: Channel = {
       _id: input.code,
       name: input.name,
       kind: input.kind,
@@ -123,60 +132,57 @@ export class ChannelService {
       updatedAt: now,
     };
     doc.blockReasons = configBlockReasons({ languages: doc.languages, appliedConfigVersion: null, overrides: {} }, cfg);
-    try {
-      return await this.rt.outbox.create(this.store.channels, doc, [channelChanged(doc, 'registered', cause)]);
-    } catch (err) {
-      if (isDuplicateKeyError(err)) {
-        throw new ConflictError(
-          'channel_code_taken',
-          `a channel with code ${input.code} already exists`,
-          'codes are unique and immutable: choose another code',
-          { code: input.code },
-        );
-      }
-      throw err;
+    const created = await this.channels.create(doc, [channelChanged(doc, 'registered', cause)]);
+    if (!created) {
+      throw new ConflictError(
+        'channel_code_taken',
+        `a channel with code ${input.code} already exists`,
+        'codes are unique and immutable: choose another code',
+        { code: input.code },
+      );
     }
+    return created;
   }
 
   /**
    * Applies a patch decided on the current document, re-evaluates the configuration block reasons,
    * bumps the version and writes the change with its event.
    */
-  private async change(code: string, cause: Cause, decide: (cur: ChannelDoc, cfg: ConfigVersion) => Patch | null): Promise<ChannelDoc> {
+  private async change(code: string, cause: Cause, decide: (cur: Channel, cfg: ConfigVersion) => Patch | null): Promise<Channel> {
     return (await this.changeWithEvents(code, cause, decide)).doc;
   }
 
   private async changeWithEvents(
     code: string,
     cause: Cause,
-    decide: (cur: ChannelDoc, cfg: ConfigVersion) => Patch | null,
-  ): Promise<{ doc: ChannelDoc; eventId: string | null }> {
+    decide: (cur: Channel, cfg: ConfigVersion) => Patch | null,
+  ): Promise<{ doc: Channel; eventId: string | null }> {
     const cfg = await this.config.current();
-    const { doc, events } = await this.rt.outbox.transact(this.store.channels, code, (cur) => {
+    const { channel: doc, events } = await this.channels.transact(code, (cur) => {
       if (!cur) throw channelNotFound(code);
       const patch = decide(cur, cfg);
       if (!patch) return null;
-      const draft: ChannelDoc = { ...cur, ...patch.set };
+      const draft: Channel = { ...cur, ...patch.set };
       const blockReasons = configBlockReasons(
         { languages: draft.languages, appliedConfigVersion: draft.appliedConfigVersion, overrides: overridesOf(draft) },
         cfg,
       );
-      const next: ChannelDoc = { ...draft, blockReasons, version: cur.version + 1, updatedAt: new Date() };
+      const next: Channel = { ...draft, blockReasons, version: cur.version + 1, updatedAt: new Date() };
       const change = patch.change === 'transitioned' ? 'transitioned' : changeLabel(cur.blockReasons, blockReasons, patch.change);
       return {
-        update: { $set: { ...patch.set, blockReasons, version: next.version, updatedAt: next.updatedAt } },
+        set: { ...patch.set, blockReasons, version: next.version, updatedAt: next.updatedAt },
         events: [channelChanged(next, change, cause)],
       };
     });
     return { doc: doc ?? (await this.get(code)), eventId: events[0]?.value.envelope.eventId ?? null };
   }
 
-  async update(code: string, input: UpdateChannelInput, cause: Cause): Promise<ChannelDoc> {
+  async update(code: string, input: UpdateChannelInput, cause: Cause): Promise<Channel> {
     if (input.masterChannel) await this.assertMaster(input.masterChannel, code);
     const { code: _c, kind: _k, manager, ...rest } = input;
     void _c;
     void _k;
-    const set: Partial<ChannelDoc> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+    const set: Partial<Channel> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
     if (manager) set.manager = { accountId: manager.accountId };
     if (!Object.keys(set).length) return this.get(code);
     return this.change(code, cause, () => ({ set, change: 'updated' }));
@@ -188,8 +194,8 @@ export class ChannelService {
     by: Principal,
     opts: { expectedBackAt?: Date | null; reason?: string | null },
     cause: Cause,
-  ): Promise<ChannelDoc> {
-    let step: Omit<TransitionLogEntry, '_id' | 'version'> | undefined;
+  ): Promise<Channel> {
+    let step: Omit<TransitionStep, '_id' | 'version'> | undefined;
     const { doc, eventId } = await this.changeWithEvents(code, cause, (cur) => {
       const now = new Date();
       const r = decideTransition({
@@ -215,8 +221,8 @@ export class ChannelService {
     // Written after the commit, off the event's path (it is already being published), keyed by the
     // step's event. The step itself succeeded: a failure here is logged, not answered with a 5xx.
     if (step && eventId) {
-      await this.store.transitions.create({ _id: eventId, ...step, version: doc.version }).catch((err: unknown) => {
-        this.rt.logger.warn('transition not logged', { channel: code, eventId, err: String(err) });
+      await this.store.transitions.add({ _id: eventId, ...step, version: doc.version }).catch((err: unknown) => {
+        this.logger.warn('transition not logged', { channel: code, eventId, err: String(err) });
       });
     }
     return doc;
@@ -229,7 +235,7 @@ export class ChannelService {
     by: Principal,
     note: string | null,
     cause: Cause,
-  ): Promise<ChannelDoc> {
+  ): Promise<Channel> {
     return this.change(code, cause, (cur) => {
       decideChecklistItem({ state: cur.state, list, item, roles: by.roles });
       const checklists = {
@@ -242,7 +248,7 @@ export class ChannelService {
 
   async issueCredential(code: string, by: Principal): Promise<{ keyId: string; apiKey: string }> {
     const key = issueApiKey();
-    await this.rt.outbox.transact(this.store.channels, code, (cur) => {
+    await this.channels.transact(code, (cur) => {
       if (!cur) throw channelNotFound(code);
       if (cur.state === 'retired')
         throw new ConflictError('channel_retired', `channel ${code} is retired`, 'retired channels get no credentials');
@@ -250,13 +256,13 @@ export class ChannelService {
         ...cur.credentials,
         { keyId: key.keyId, hash: key.hash, createdAt: new Date(), createdBy: by.sub, revokedAt: null },
       ];
-      return { update: { $set: { credentials } }, events: [] };
+      return { set: { credentials }, events: [] };
     });
     return { keyId: key.keyId, apiKey: key.apiKey };
   }
 
   async revokeCredential(code: string, keyId: string): Promise<void> {
-    await this.rt.outbox.transact(this.store.channels, code, (cur) => {
+    await this.channels.transact(code, (cur) => {
       if (!cur) throw channelNotFound(code);
       if (!cur.credentials.some((c) => c.keyId === keyId && !c.revokedAt)) {
         throw new NotFoundError(
@@ -266,12 +272,12 @@ export class ChannelService {
         );
       }
       const credentials = cur.credentials.map((c) => (c.keyId === keyId ? { ...c, revokedAt: new Date() } : c));
-      return { update: { $set: { credentials } }, events: [] };
+      return { set: { credentials }, events: [] };
     });
   }
 
   /** The channel an API key belongs to, or a 401. */
-  async authenticate(code: string, apiKey: string): Promise<ChannelDoc> {
+  async authenticate(code: string, apiKey: string): Promise<Channel> {
     const refused = new UnauthorizedError(
       'channel_key_invalid',
       'the channel code and API key do not match an active credential',
@@ -279,7 +285,7 @@ export class ChannelService {
     );
     const keyId = keyIdOf(apiKey);
     if (!keyId) throw refused;
-    const doc = await this.store.channels.findById(code).lean();
+    const doc = await this.channels.get(code);
     const cred = doc?.credentials.find((c) => c.keyId === keyId && !c.revokedAt);
     if (!doc || !cred || !matchesHash(apiKey, cred.hash)) throw refused;
     return doc;
@@ -290,7 +296,7 @@ export class ChannelService {
     return { version: cfg.version, minimumVersion: cfg.minimumVersion, values: effectiveConfig(cfg, overridesOf(doc)) };
   }
 
-  async setOverride(code: string, key: string, value: unknown, by: Principal, reason: string | null, cause: Cause): Promise<ChannelDoc> {
+  async setOverride(code: string, key: string, value: unknown, by: Principal, reason: string | null, cause: Cause): Promise<Channel> {
     let previous: unknown;
     let version = 0;
     const doc = await this.change(code, cause, (cur, cfg) => {
@@ -299,7 +305,7 @@ export class ChannelService {
       previous = overridesOf(cur)[key];
       return { set: { overrides: [...cur.overrides.filter((o) => o.key !== key), { key, value }] }, change: 'updated' };
     });
-    await this.store.overrideLog.create({
+    await this.store.overrideLog.add({
       channel: code,
       key,
       action: 'set',
@@ -313,7 +319,7 @@ export class ChannelService {
     return doc;
   }
 
-  async removeOverride(code: string, key: string, by: Principal, reason: string | null, cause: Cause): Promise<ChannelDoc> {
+  async removeOverride(code: string, key: string, by: Principal, reason: string | null, cause: Cause): Promise<Channel> {
     let previous: unknown;
     let version = 0;
     const doc = await this.change(code, cause, (cur, cfg) => {
@@ -327,7 +333,7 @@ export class ChannelService {
       version = cfg.version;
       return { set: { overrides: cur.overrides.filter((o) => o.key !== key) }, change: 'updated' };
     });
-    await this.store.overrideLog.create({
+    await this.store.overrideLog.add({
       channel: code,
       key,
       action: 'removed',
@@ -342,7 +348,7 @@ export class ChannelService {
   }
 
   /** A channel app reports the global configuration version it applies. */
-  async reportConfigVersion(code: string, version: number, cause: Cause): Promise<ChannelDoc> {
+  async reportConfigVersion(code: string, version: number, cause: Cause): Promise<Channel> {
     const cfg = await this.config.current();
     if (version > cfg.version) {
       throw new UnprocessableError(
@@ -362,8 +368,7 @@ export class ChannelService {
   async reevaluateAll(cause: Cause): Promise<number> {
     const cfg = await this.config.current();
     let changed = 0;
-    const channels = await this.store.channels.find({ state: { $ne: 'retired' } }, { _id: 1 }).lean();
-    for (const { _id } of channels) {
+    for (const _id of await this.channels.codesNotRetired()) {
       let wrote = false;
       await this.change(_id, cause, (cur) => {
         const reasons = configBlockReasons(
@@ -379,12 +384,12 @@ export class ChannelService {
     return changed;
   }
 
-  async transitionsOf(code: string): Promise<Omit<TransitionLogEntry, '_id'>[]> {
+  async transitionsOf(code: string): Promise<Omit<TransitionStep, '_id'>[]> {
     await this.get(code);
-    return this.store.transitions.find({ channel: code }, { _id: 0 }).sort({ version: 1 }).limit(500).lean();
+    return this.store.transitions.listFor(code);
   }
 
-  overrideLogOf(code: string) {
-    return this.store.overrideLog.find({ channel: code }, { _id: 0 }).sort({ at: 1 }).limit(500).lean();
+  overrideLogOf(code: string): Promise<OverrideLogEntry[]> {
+    return this.store.overrideLog.listFor(code);
   }
 }

@@ -1,19 +1,10 @@
 /** The global configuration versions: seeded with version 1, appended to by admins, never edited. */
-import { isDuplicateKeyError, NotFoundError, ValidationError, type DocumentLocks } from '@omnimall/service-kit';
+import { LRUCache } from 'lru-cache';
+import { ConflictError, NotFoundError, ValidationError, type DocumentLocks } from '@omnimall/service-kit';
 import { INITIAL_CONFIG, type ConfigEntry, type ConfigVersion } from '../domain/config';
-import type { ConfigVersionDoc, Store } from '../store/models';
+import type { ConfigVersionRepository } from '../store';
 
-function toVersion(doc: ConfigVersionDoc): ConfigVersion {
-  return {
-    version: doc._id,
-    minimumVersion: doc.minimumVersion,
-    entries: Object.fromEntries(doc.entries.map(({ key, ...e }) => [key, e])),
-  };
-}
-
-function rows(entries: Record<string, ConfigEntry>): ConfigVersionDoc['entries'] {
-  return Object.entries(entries).map(([key, e]) => ({ key, ...e }));
-}
+const CURRENT = 'current';
 
 /**
  * Every channel write evaluates the block reasons against the current version, so the current
@@ -21,47 +12,39 @@ function rows(entries: Record<string, ConfigEntry>): ConfigVersionDoc['entries']
  * instance's publish is seen within cacheMs.
  */
 export class ConfigStore {
-  private cached?: { at: number; value: ConfigVersion };
+  private readonly cached: LRUCache<typeof CURRENT, ConfigVersion>;
 
   constructor(
-    private readonly store: Store,
+    private readonly versions: ConfigVersionRepository,
     private readonly locks: DocumentLocks,
-    private readonly cacheMs = 1000,
-  ) {}
+    cacheMs = 1000,
+  ) {
+    this.cached = new LRUCache<typeof CURRENT, ConfigVersion>({ max: 1, ttl: cacheMs, allowStale: false });
+  }
 
   async ensureInitial(): Promise<void> {
-    if (await this.store.configVersions.exists({})) return;
-    try {
-      await this.store.configVersions.create({
-        _id: INITIAL_CONFIG.version,
-        minimumVersion: INITIAL_CONFIG.minimumVersion,
-        entries: rows(INITIAL_CONFIG.entries),
-        createdAt: new Date(),
-        createdBy: 'system',
-      });
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err; // another instance seeded it
-    }
+    if (await this.versions.any()) return;
+    await this.versions.insert(INITIAL_CONFIG, 'system'); // false: another instance seeded it
   }
 
   async current(): Promise<ConfigVersion> {
-    if (this.cached && Date.now() - this.cached.at < this.cacheMs) return this.cached.value;
-    const doc = await this.store.configVersions.findOne().sort({ _id: -1 }).lean();
-    if (!doc) throw new Error('no configuration version: ensureInitial() was not run');
-    const value = toVersion(doc);
-    this.cached = { at: Date.now(), value };
+    const hit = this.cached.get(CURRENT);
+    if (hit) return hit;
+    const value = await this.versions.latest();
+    if (!value) throw new Error('no configuration version: ensureInitial() was not run');
+    this.cached.set(CURRENT, value);
     return value;
   }
 
   async get(version: number): Promise<ConfigVersion> {
-    const doc = await this.store.configVersions.findById(version).lean();
-    if (!doc)
+    const value = await this.versions.get(version);
+    if (!value)
       throw new NotFoundError(
         'config_version_not_found',
         `configuration version ${version} does not exist`,
         'GET /config shows the current version',
       );
-    return toVersion(doc);
+    return value;
   }
 
   /** Appends a version: the given entries replace or add keys of the current one; `remove` drops keys. */
@@ -70,7 +53,7 @@ export class ConfigStore {
     by: string,
   ): Promise<ConfigVersion> {
     return this.locks.run('config_versions:head', async () => {
-      this.cached = undefined; // decide on the latest version, not a cached one
+      this.cached.delete(CURRENT); // decide on the latest version, not a cached one
       const cur = await this.current();
       const version = cur.version + 1;
       const minimumVersion = input.minimumVersion ?? cur.minimumVersion;
@@ -86,15 +69,10 @@ export class ConfigStore {
       }
       const entries = { ...cur.entries, ...input.entries };
       for (const key of input.remove ?? []) delete entries[key];
-      await this.store.configVersions.create({
-        _id: version,
-        minimumVersion,
-        entries: rows(entries),
-        createdAt: new Date(),
-        createdBy: by,
-      });
       const value = { version, minimumVersion, entries };
-      this.cached = { at: Date.now(), value };
+      if (!(await this.versions.insert(value, by)))
+        throw new ConflictError('config_version_conflict', `configuration version ${version} was published meanwhile`, 'publish again');
+      this.cached.set(CURRENT, value);
       return value;
     });
   }

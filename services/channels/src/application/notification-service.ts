@@ -6,19 +6,21 @@
  * cart.cart-changed and catalog.local-item).
  * Ids derive from the causing event (or notice), so a replay creates nothing twice.
  */
-import { isDuplicateKeyError, newEvent, type ServiceRuntime } from '@omnimall/service-kit';
 import type { TopicValues } from '@omnimall/contracts';
+import { overridesOf } from '../domain/channel';
+import type { DeliverableEvent } from '../domain/delivery';
 import {
   ALL_CHANNELS,
   buildNotifications,
   buildSyncNoticeNotifications,
   SYNC_NOTICE_AUDIENCES,
   SYNC_NOTICE_KINDS,
+  type Notification,
   type NotificationDraft,
   type NotificationKind,
 } from '../domain/notifications';
-import type { WebhookDelivery } from '../delivery/webhook-delivery';
-import { overridesOf, type NotificationDoc, type Store } from '../store/models';
+import { notificationCreated } from '../events/out/channels.notification';
+import type { ChannelCustomerRepository, ChannelRepository, NotificationRepository, SellerListingRepository } from '../store';
 import type { ConfigStore } from './config-store';
 
 /** What a channel-changed event calls for, if anything. */
@@ -41,37 +43,47 @@ interface Cause {
   configVersion: number;
 }
 
+/** What notifications are read from and written to. */
+export interface NotificationStores {
+  channels: ChannelRepository;
+  channelCustomers: ChannelCustomerRepository;
+  sellerListings: SellerListingRepository;
+  notifications: NotificationRepository;
+}
+
 export class NotificationService {
   constructor(
-    private readonly rt: ServiceRuntime,
-    private readonly store: Store,
+    private readonly store: NotificationStores,
     private readonly config: ConfigStore,
-    private readonly delivery: WebhookDelivery,
+    private readonly delivery: { enqueue(ev: DeliverableEvent): Promise<number> },
   ) {}
 
-  async onChannelChanged(ev: TopicValues['channels.channel-changed']): Promise<NotificationDoc[]> {
+  /** A channel's notifications, newest first (at most 500). */
+  listFor(channel: string): Promise<Notification[]> {
+    return this.store.notifications.listFor(channel);
+  }
+
+  async onChannelChanged(ev: TopicValues['channels.channel-changed']): Promise<Notification[]> {
     const kind = notificationKindOf(ev);
     if (!kind) return [];
-    const [doc, cfg, customers, sellers] = await Promise.all([
-      this.store.channels.findById(ev.code, { overrides: 1 }).lean(),
+    const [overrides, cfg, customers, sellers] = await Promise.all([
+      this.store.channels.overridesListOf(ev.code),
       this.config.current(),
-      kind === 'commerce_blocked'
-        ? []
-        : this.store.channelCustomers.find({ channel: ev.code }, { customerId: 1 }).sort({ customerId: 1 }).lean(),
-      kind === 'commerce_blocked' ? [] : this.listedSellers(ev.code),
+      kind === 'commerce_blocked' ? [] : this.store.channelCustomers.customersOf(ev.code),
+      kind === 'commerce_blocked' ? [] : this.store.sellerListings.listedSellers(ev.code),
     ]);
     const drafts = buildNotifications(
       {
         code: ev.code,
         name: ev.name,
         languages: ev.languages,
-        overrides: doc ? overridesOf(doc) : {},
+        overrides: overrides ? overridesOf({ overrides }) : {},
         expectedBackAt: ev.expectedBackAt ? new Date(ev.expectedBackAt) : null,
         blockReasons: ev.blockReasons,
       },
       kind,
       cfg,
-      customers.map((c) => c.customerId),
+      customers,
       sellers,
     );
     return this.save(drafts, {
@@ -86,39 +98,23 @@ export class NotificationService {
   }
 
   /**
-   * The sellers with at least one listed item on the channel (from catalog.local-item), sorted. Empty
-   * when none is known yet: the seller notices are then addressed to every seller (no recipients).
-   */
-  private async listedSellers(channel: string): Promise<string[]> {
-    const ids = await this.store.sellerListings.distinct('sellerId', { channel, status: 'listed' });
-    return ids.map(String).sort();
-  }
-
-  /**
    * A sync-monitor notice: to every admin (no channel), or to the admins or customers of one channel
    * (`recipientIds`, or else every customer known to be active there). Ids derive from the noticeId,
    * so the same notice published again creates nothing new (`created` is then empty). `skipped` says
    * why a notice cannot be placed.
    */
-  async onSyncNotice(ev: TopicValues['sync.notice']): Promise<{ created: NotificationDoc[]; skipped?: string }> {
+  async onSyncNotice(ev: TopicValues['sync.notice']): Promise<{ created: Notification[]; skipped?: string }> {
     const kind = SYNC_NOTICE_KINDS.find((k) => k === ev.kind);
     const audience = SYNC_NOTICE_AUDIENCES.find((a) => a === ev.audience);
     if (!kind || !audience) return { created: [], skipped: `unknown kind ${ev.kind} or audience ${ev.audience}` };
     if (ev.channel === null && audience === 'customer') return { created: [], skipped: 'a customer notice without a channel' };
-    const channel = ev.channel === null ? null : await this.store.channels.findById(ev.channel, { languages: 1 }).lean();
-    if (ev.channel !== null && !channel) return { created: [], skipped: `unknown channel ${ev.channel}` };
+    const languages = ev.channel === null ? null : await this.store.channels.languagesOf(ev.channel);
+    if (ev.channel !== null && !languages) return { created: [], skipped: `unknown channel ${ev.channel}` };
     let customers: string[] = [];
     if (audience === 'customer' && ev.recipientIds.length) customers = [...new Set(ev.recipientIds)];
-    else if (audience === 'customer')
-      customers = (await this.store.channelCustomers.find({ channel: ev.channel }, { customerId: 1 }).sort({ customerId: 1 }).lean()).map(
-        (c) => c.customerId,
-      );
+    else if (audience === 'customer' && ev.channel !== null) customers = await this.store.channelCustomers.customersOf(ev.channel);
     if (audience === 'customer' && customers.length === 0) return { created: [], skipped: `no known customers on channel ${ev.channel}` };
-    const drafts = buildSyncNoticeNotifications(
-      { kind, audience, subject: ev.subject, message: ev.message },
-      channel?.languages ?? [],
-      customers,
-    );
+    const drafts = buildSyncNoticeNotifications({ kind, audience, subject: ev.subject, message: ev.message }, languages ?? [], customers);
     const created = await this.save(drafts, {
       idBase: ev.noticeId,
       channel: ev.channel ?? ALL_CHANNELS,
@@ -136,14 +132,14 @@ export class NotificationService {
    * to the channel's endpoints. A draft stored by an earlier attempt is not stored again, but its
    * delivery is queued again (idempotent), in case that attempt stopped in between.
    */
-  private async save(drafts: NotificationDraft[], cause: Cause): Promise<NotificationDoc[]> {
-    const created: NotificationDoc[] = [];
+  private async save(drafts: NotificationDraft[], cause: Cause): Promise<Notification[]> {
+    const created: Notification[] = [];
     const { channel, expectedBackAt, configVersion } = cause;
     for (const d of drafts) {
       const id = `ntf_${cause.idBase}_${d.part}`;
       const { part: _part, ...message } = d;
       void _part;
-      const notification: NotificationDoc = {
+      const notification: Notification = {
         _id: id,
         channel,
         ...message,
@@ -152,23 +148,8 @@ export class NotificationService {
         causeEventId: cause.causeEventId,
         createdAt: new Date(),
       };
-      const event = newEvent(
-        'channels.notification',
-        {
-          type: `notification.${d.kind}`,
-          producer: 'channels',
-          aggregateId: id,
-          aggregateVersion: 1,
-          correlationId: cause.correlationId,
-          sourceChannel: channel === ALL_CHANNELS ? null : channel,
-        },
-        { notificationId: id, channel, ...message, expectedBackAt: expectedBackAt ? expectedBackAt.getTime() : null, configVersion },
-      );
-      try {
-        created.push(await this.rt.outbox.create(this.store.notifications, notification, [event]));
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err; // created by an earlier attempt; its delivery is re-queued below
-      }
+      const stored = await this.store.notifications.create(notification, [notificationCreated(notification, cause.correlationId)]);
+      if (stored) created.push(stored); // else created by an earlier attempt; its delivery is re-queued below
       if (channel === ALL_CHANNELS) continue; // no channel, no endpoints
       await this.delivery.enqueue({
         eventType: 'notification',

@@ -3,85 +3,66 @@
  * partner ids mapped to global ids, and published as channels.partner-order-status. What is invalid
  * goes to partner.order-status.dlq at once (no retry can fix it), with the reasons in x-error.
  */
-import { randomUUID } from 'node:crypto';
 import { deadLetterTopic, type TopicValues } from '@omnimall/contracts';
-import { isDuplicateKeyError, newEvent, NotFoundError, type EventContext, type ServiceRuntime } from '@omnimall/service-kit';
-import { partnerOrderProblems } from '../domain/partner';
-import type { PartnerOrderDoc, Store } from '../store/models';
+import { NotFoundError, type EventContext, type ServiceRuntime } from '@omnimall/service-kit';
+import { partnerOrderProblems, type PartnerOrder } from '../domain/partner';
+import { partnerOrderStatusMapped } from '../events/out/channels.partner-order-status';
+import type { ChannelRepository, PartnerIdRepository, PartnerOrderRepository } from '../store';
 import { channelNotFound } from './channel-service';
 
 type PartnerOrderStatus = TopicValues['partner.order-status'];
 
+/** What partner ingestion reads and writes. */
+export interface PartnerStores {
+  channels: ChannelRepository;
+  partnerIds: PartnerIdRepository;
+  partnerOrders: PartnerOrderRepository;
+}
+
 export class PartnerIngestion {
   constructor(
-    private readonly rt: ServiceRuntime,
-    private readonly store: Store,
+    private readonly rt: Pick<ServiceRuntime, 'schemas' | 'publisher'>,
+    private readonly store: PartnerStores,
   ) {}
 
   /** Registers which global customer a partner's customer id stands for. */
   async mapCustomer(channel: string, partnerCustomerId: string, customerId: string): Promise<void> {
-    if (!(await this.store.channels.exists({ _id: channel }))) throw channelNotFound(channel);
-    const _id = `${channel}:customer:${partnerCustomerId}`;
-    await this.rt.locks.run(`partner_ids:${_id}`, () =>
-      this.store.partnerIds.updateOne(
-        { _id },
-        { $set: { channel, kind: 'customer', partnerId: partnerCustomerId, globalId: customerId, createdAt: new Date() } },
-        { upsert: true },
-      ),
-    );
+    if (!(await this.store.channels.exists(channel))) throw channelNotFound(channel);
+    await this.store.partnerIds.mapCustomer(channel, partnerCustomerId, customerId);
   }
 
   async customerOf(channel: string, partnerCustomerId: string): Promise<string> {
-    const m = await this.store.partnerIds.findById(`${channel}:customer:${partnerCustomerId}`).lean();
-    if (!m)
+    const id = await this.store.partnerIds.customerOf(channel, partnerCustomerId);
+    if (!id)
       throw new NotFoundError(
         'partner_customer_not_mapped',
         `partner customer ${partnerCustomerId} is not mapped on ${channel}`,
         'PUT /channels/{code}/partner-customers/{partnerCustomerId}',
       );
-    return m.globalId;
-  }
-
-  /** The global order id of a partner order, assigned on first sight (an insert on a unique id decides races). */
-  private async orderIdOf(channel: string, partnerOrderId: string): Promise<string> {
-    const _id = `${channel}:order:${partnerOrderId}`;
-    const existing = await this.store.partnerIds.findById(_id).lean();
-    if (existing) return existing.globalId;
-    try {
-      await this.store.partnerIds.create({
-        _id,
-        channel,
-        kind: 'order',
-        partnerId: partnerOrderId,
-        globalId: `ord_${randomUUID()}`,
-        createdAt: new Date(),
-      });
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err;
-    }
-    return (await this.store.partnerIds.findById(_id).lean())!.globalId;
+    return id;
   }
 
   async handle(rec: PartnerOrderStatus, ctx: EventContext): Promise<void> {
-    const channel = await this.store.channels.findById(rec.partnerChannel, { kind: 1, state: 1, currencies: 1 }).lean();
+    const channel = await this.store.channels.partnerViewOf(rec.partnerChannel);
     const problems = partnerOrderProblems(rec, channel);
     let customerId: string | null = null;
     if (!problems.length) {
-      const m = await this.store.partnerIds.findById(`${rec.partnerChannel}:customer:${rec.partnerCustomerId}`).lean();
-      if (m) customerId = m.globalId;
-      else problems.push(`unknown_partner_customer: ${rec.partnerCustomerId} is not mapped to a global customer on ${rec.partnerChannel}`);
+      customerId = await this.store.partnerIds.customerOf(rec.partnerChannel, rec.partnerCustomerId);
+      if (!customerId)
+        problems.push(`unknown_partner_customer: ${rec.partnerCustomerId} is not mapped to a global customer on ${rec.partnerChannel}`);
     }
     if (problems.length || !customerId) {
       await this.deadLetter(rec, ctx, problems);
       return;
     }
     ctx.channel = rec.partnerChannel;
-    const orderId = await this.orderIdOf(rec.partnerChannel, rec.partnerOrderId);
-    await this.rt.outbox.transact(this.store.partnerOrders, orderId, (cur: PartnerOrderDoc | null) => {
-      if (cur?.sourceEventIds.includes(rec.envelope.eventId)) return null; // replay
+    const orderId = await this.store.partnerIds.orderIdOf(rec.partnerChannel, rec.partnerOrderId);
+    const eventId = rec.envelope.eventId;
+    await this.store.partnerOrders.transact(orderId, (cur) => {
+      if (cur?.sourceEventIds.includes(eventId)) return null; // replay
       if (cur && cur.statusAt.getTime() > rec.statusAt) return null; // an older status arriving late
-      const version = (cur?.version ?? 0) + 1;
-      const set = {
+      const order: Omit<PartnerOrder, 'sourceEventIds'> = {
+        _id: orderId,
         channel: rec.partnerChannel,
         partnerOrderId: rec.partnerOrderId,
         customerId: customerId!,
@@ -89,38 +70,19 @@ export class PartnerIngestion {
         currency: rec.currency,
         totalMinor: rec.totalMinor,
         statusAt: new Date(rec.statusAt),
-        version,
+        version: (cur?.version ?? 0) + 1,
       };
-      return {
-        update: { $set: set, $push: { sourceEventIds: { $each: [rec.envelope.eventId], $slice: -50 } } },
-        events: [
-          newEvent(
-            'channels.partner-order-status',
-            {
-              type: `partner_order.${rec.status}`,
-              producer: 'channels',
-              aggregateId: orderId,
-              aggregateVersion: version,
-              correlationId: rec.envelope.correlationId,
-              sourceChannel: rec.partnerChannel,
-            },
-            {
-              orderId,
-              customerId: customerId!,
-              channel: rec.partnerChannel,
-              partnerOrderId: rec.partnerOrderId,
-              status: rec.status,
-              currency: rec.currency,
-              totalMinor: rec.totalMinor,
-              statusAt: rec.statusAt,
-              sourceEventId: rec.envelope.eventId,
-            },
-          ),
-        ],
-      };
+      const { _id: _ignored, ...set } = order;
+      void _ignored;
+      return { set, sourceEventId: eventId, events: [partnerOrderStatusMapped(order, rec)] };
     });
   }
 
+  /**
+   * An invalid record goes to partner.order-status.dlq at once, re-encoded with its own schema:
+   * channels owns that partner contract, which is why the manifest lists partner.order-status
+   * under produces (the runtime registers the schema it encodes with).
+   */
   private async deadLetter(rec: PartnerOrderStatus, ctx: EventContext, problems: string[]): Promise<void> {
     const value = await this.rt.schemas.encode('partner.order-status', rec);
     await this.rt.publisher.sendRaw(deadLetterTopic('partner.order-status'), [

@@ -4,7 +4,8 @@
  * overridable; it reports which global version it applies, and commerce is blocked while that
  * version is older than the required minimum or a mandatory text is missing in one of its languages.
  */
-import { ConflictError, NotFoundError, ValidationError, z } from '@omnimall/service-kit';
+import { z } from 'zod';
+import { ConflictError, NotFoundError, ValidationError } from '@omnimall/service-kit/errors';
 
 export const CONFIG_CATEGORIES = ['branding', 'compliance', 'template', 'rule'] as const;
 

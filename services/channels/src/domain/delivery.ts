@@ -1,4 +1,6 @@
-/** Rules of webhook delivery that need no I/O: which events an endpoint may subscribe to, and retry timing. */
+/** Rules of webhook delivery that need no I/O: which events an endpoint may subscribe to, where it may be, and retry timing. */
+import { ValidationError } from '@omnimall/service-kit/errors';
+
 /**
  * The kinds an endpoint subscribes to and the topic each comes from: cart.changed (cart.cart-changed),
  * channel.changed (channels.channel-changed), notification (lifecycle changes and sync.notice),
@@ -19,4 +21,66 @@ export type DeliveryEventType = (typeof DELIVERY_EVENT_TYPES)[number];
 export function backoffMs(attempts: number, baseMs: number, maxMs: number, random = Math.random): number {
   const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
   return Math.round(raw * (0.8 + 0.4 * random()));
+}
+
+/** A partner's webhook endpoint on a channel. */
+export interface Endpoint {
+  _id: string;
+  channel: string;
+  url: string;
+  events: DeliveryEventType[];
+  secret: string;
+  active: boolean;
+  createdAt: Date;
+  createdBy: string;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One (event, endpoint) pair to deliver. */
+export interface Delivery {
+  _id: string; // `${sourceEventId}:${endpointId}`: one delivery per event and endpoint
+  channel: string;
+  endpointId: string;
+  eventType: DeliveryEventType;
+  sourceEventId: string;
+  sourceOccurredAt: Date;
+  body: string;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: Date;
+  lastError: string | null;
+  httpStatus: number | null;
+  createdAt: Date;
+  completedAt: Date | null;
+}
+
+/** An event to deliver to the endpoints of its channel subscribed to its type. */
+export interface DeliverableEvent {
+  eventType: DeliveryEventType;
+  sourceEventId: string;
+  occurredAt: number;
+  channel: string;
+  data: unknown;
+}
+
+/** An endpoint must be an absolute http(s) URL (a 400 naming body.url otherwise). */
+export function validateWebhookUrl(url: string): void {
+  let ok = false;
+  try {
+    const u = new URL(url);
+    ok = u.protocol === 'https:' || u.protocol === 'http:';
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    throw new ValidationError(
+      'validation_failed',
+      'the webhook URL is not an absolute http(s) URL',
+      'send e.g. https://partner.example/hooks/omnimall',
+      {
+        fields: [{ field: 'body.url', problem: 'must be an absolute http(s) URL', code: 'invalid_format' }],
+      },
+    );
+  }
 }

@@ -8,7 +8,10 @@
  * leave them. A channel manager requests (submit, start onboarding, maintenance, offboarding); an
  * admin approves (approve, reject, activate, sunset, retire, and the checklist's `approval` item).
  */
-import { ConflictError, ForbiddenError, ValidationError, type StaffRole } from '@omnimall/service-kit';
+import { ConflictError, ForbiddenError, ValidationError } from '@omnimall/service-kit/errors';
+
+/** A staff member's roles as their token names them ('admin', 'channel_manager', ...). */
+type Roles = readonly string[];
 
 export const CHANNEL_STATES = [
   'draft',
@@ -96,7 +99,7 @@ export function commerceAllowed(state: ChannelState, blockReasons: readonly stri
   return state === 'active' && blockReasons.length === 0;
 }
 
-function canAct(roles: readonly StaffRole[], by: 'channel_manager' | 'admin'): boolean {
+function canAct(roles: Roles, by: 'channel_manager' | 'admin'): boolean {
   return roles.includes('admin') || (by === 'channel_manager' && roles.includes('channel_manager'));
 }
 
@@ -104,7 +107,7 @@ export interface TransitionInput {
   state: ChannelState;
   checklists: Checklists;
   action: LifecycleAction;
-  roles: readonly StaffRole[];
+  roles: Roles;
   now: Date;
   /** Required for enter_maintenance: when the channel expects to trade again. */
   expectedBackAt?: Date | null;
@@ -187,7 +190,7 @@ export interface ChecklistInput {
   state: ChannelState;
   list: ChecklistName;
   item: string;
-  roles: readonly StaffRole[];
+  roles: Roles;
 }
 
 /** Validates ticking one checklist item: the item exists, its checklist is open, and the role may tick it. */

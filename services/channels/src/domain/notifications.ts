@@ -24,6 +24,23 @@ export interface NotificationDraft {
   part: string;
 }
 
+/** A stored notification (its channels.notification event is written with it). */
+export interface Notification {
+  _id: string;
+  /** A channel code, or `*` (ALL_CHANNELS) for a sync notice to every admin. */
+  channel: string;
+  kind: NotificationKind | SyncNoticeKind;
+  audience: Audience;
+  language: string;
+  subject: string;
+  message: string;
+  recipientIds: string[];
+  expectedBackAt: Date | null;
+  configVersion: number;
+  causeEventId: string;
+  createdAt: Date;
+}
+
 export interface NotifiedChannel {
   code: string;
   name: string;

@@ -8,6 +8,21 @@ import { PARTNER_KINDS, type ChannelKind } from './registry';
 
 export const PARTNER_ORDER_STATUSES = ['created', 'paid', 'shipped', 'delivered', 'cancelled', 'returned'] as const;
 
+/** A partner order in global ids, at its latest status. */
+export interface PartnerOrder {
+  _id: string; // the global order id
+  channel: string;
+  partnerOrderId: string;
+  customerId: string;
+  status: string;
+  currency: string;
+  totalMinor: number;
+  statusAt: Date;
+  version: number;
+  /** The last partner records applied (a replay is recognised by its eventId). */
+  sourceEventIds: string[];
+}
+
 export interface PartnerChannelView {
   kind: ChannelKind;
   state: ChannelState;

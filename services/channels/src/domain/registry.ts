@@ -2,7 +2,7 @@
  * What a channel is made of, and the rules each field must follow. These zod schemas both validate
  * requests (one 400 listing every bad field) and document them in /openapi.json.
  */
-import { z } from '@omnimall/service-kit';
+import { z } from 'zod';
 
 export const CHANNEL_KINDS = ['web', 'mobile_app', 'mini_app', 'kiosk', 'affiliate', 'marketplace'] as const;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];

@@ -1,15 +1,20 @@
 /** Starts the channels service on the real stack, isolated (own database, own consumer groups). */
-import { bearer, testConfig, testTokens, uniqueName } from '@omnimall/service-kit/testing';
+import type { RunningService } from '@omnimall/service-kit';
+import { bearer, testConfig, testGroups, testTokens } from '@omnimall/service-kit/testing';
 import supertest from 'supertest';
-import { startChannels, type ChannelsDeps, type ChannelsService } from '../../src/main';
+import { channelsService, type ChannelsDeps, type ChannelsExposes } from '../../src/main';
+
+export type ChannelsService = RunningService<ChannelsExposes>;
 
 export async function startTestChannels(deps: ChannelsDeps = {}): Promise<ChannelsService> {
-  return startChannels(testConfig('channels'), {
-    verifier: (await testTokens()).verifier,
-    groupPrefix: uniqueName('channels'),
-    fromBeginning: false,
-    delivery: { pollIntervalMs: 50, backoffBaseMs: 50, backoffMaxMs: 400, breakerResetMs: 500, requestTimeoutMs: 2000 },
-    ...deps,
+  return channelsService.start({
+    config: testConfig('channels'),
+    groups: testGroups(),
+    deps: {
+      verifier: (await testTokens()).verifier,
+      delivery: { pollIntervalMs: 50, backoffBaseMs: 50, backoffMaxMs: 400, breakerResetMs: 500, requestTimeoutMs: 2000 },
+      ...deps,
+    },
   });
 }
 

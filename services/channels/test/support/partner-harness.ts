@@ -3,9 +3,8 @@ import supertest from 'supertest';
 import type { TopicName } from '@omnimall/contracts';
 import { ServiceRuntime } from '@omnimall/service-kit';
 import { testConfig, testKafka, TopicRecorder, uniqueName } from '@omnimall/service-kit/testing';
-import type { ChannelsService } from '../../src/main';
 import { channelBody } from './fixtures';
-import { adminToken, startTestChannels } from './harness';
+import { adminToken, startTestChannels, type ChannelsService } from './harness';
 
 export interface PartnerHarness {
   svc: ChannelsService;

@@ -4,14 +4,16 @@
  * is active on (a partner channel sees only the lines on its own channel). Activity is written at
  * most once a minute per channel and customer (see domain/activity.ts).
  */
-import type { TopicValues } from '@omnimall/contracts';
-import type { EventContext } from '@omnimall/service-kit';
-import type { WebhookDelivery } from '../delivery/webhook-delivery';
-import { RecentActivity } from '../domain/activity';
-import type { Store } from '../store/models';
+import { RecentActivity } from '../../domain/activity';
+import type { ChannelCustomerRepository } from '../../store';
+import type { DeliveryQueue, Handler } from '../ports';
 
-export function cartChangedHandler(store: Store, delivery: WebhookDelivery, recent: RecentActivity) {
-  return async (ev: TopicValues['cart.cart-changed'], ctx: EventContext): Promise<void> => {
+export function cartChangedHandler(
+  customers: ChannelCustomerRepository,
+  delivery: DeliveryQueue,
+  recent: RecentActivity,
+): Handler<'cart.cart-changed'> {
+  return async (ev, ctx) => {
     if (!ev.customerId) return; // anonymous device carts are nobody's activity yet
     const customerId = ev.customerId;
     const touched = new Set(ev.lines.map((l) => l.channel));
@@ -20,18 +22,12 @@ export function cartChangedHandler(store: Store, delivery: WebhookDelivery, rece
     for (const channel of touched) {
       const key = RecentActivity.key(channel, customerId);
       if (!recent.due(key, at)) continue;
-      await ctx.applyOnce(
-        store.channelCustomers,
-        { _id: key },
-        { $set: { channel, customerId, lastActivityAt: new Date(at) } },
-        { upsert: true },
-      );
+      await customers.recordActivity(ctx, channel, customerId, new Date(at));
       recent.record(key, at);
     }
-    // Delivered to the channels with endpoints where the customer is active (looked up by _id: a
-    // query by customerId would read the whole collection on FerretDB).
+    // Delivered to the channels with endpoints where the customer is active.
     for (const channel of (await delivery.activeEndpoints()).keys()) {
-      if (!touched.has(channel) && !(await store.channelCustomers.exists({ _id: RecentActivity.key(channel, customerId) }))) continue;
+      if (!touched.has(channel) && !(await customers.isActive(channel, customerId))) continue;
       await delivery.enqueue({
         eventType: 'cart.changed',
         sourceEventId: ev.envelope.eventId,

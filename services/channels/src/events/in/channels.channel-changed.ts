@@ -4,12 +4,14 @@
  * event rather than inside the HTTP request means a crash between the two loses nothing.
  */
 import type { TopicValues } from '@omnimall/contracts';
-import type { EventContext } from '@omnimall/service-kit';
-import type { NotificationService } from '../application/notification-service';
-import type { WebhookDelivery } from '../delivery/webhook-delivery';
+import type { DeliveryQueue, Handler } from '../ports';
 
-export function channelChangedHandler(notifications: NotificationService, delivery: WebhookDelivery) {
-  return async (ev: TopicValues['channels.channel-changed'], ctx: EventContext): Promise<void> => {
+export interface ChannelChangeNotifier {
+  onChannelChanged(ev: TopicValues['channels.channel-changed']): Promise<unknown>;
+}
+
+export function channelChangedHandler(notifications: ChannelChangeNotifier, delivery: DeliveryQueue): Handler<'channels.channel-changed'> {
+  return async (ev, ctx) => {
     ctx.channel = ev.code;
     await notifications.onChannelChanged(ev);
     const { envelope, ...state } = ev;

@@ -3,12 +3,10 @@
  * subscribed to stock.level. The deliveries' ids derive from the event id, so a replay queues
  * nothing twice.
  */
-import type { TopicValues } from '@omnimall/contracts';
-import type { EventContext } from '@omnimall/service-kit';
-import type { WebhookDelivery } from '../delivery/webhook-delivery';
+import type { DeliveryQueue, Handler } from '../ports';
 
-export function stockLevelHandler(delivery: WebhookDelivery) {
-  return async (ev: TopicValues['inventory.stock-level'], ctx: EventContext): Promise<void> => {
+export function stockLevelHandler(delivery: Pick<DeliveryQueue, 'enqueue'>): Handler<'inventory.stock-level'> {
+  return async (ev, ctx) => {
     ctx.channel = ev.channel;
     await delivery.enqueue({
       eventType: 'stock.level',

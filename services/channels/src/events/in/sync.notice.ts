@@ -5,11 +5,15 @@
  * skipped with a log line rather than retried: retrying would not make the channel exist.
  */
 import type { TopicValues } from '@omnimall/contracts';
-import type { EventContext } from '@omnimall/service-kit';
-import type { NotificationService } from '../application/notification-service';
+import type { Handler } from '../ports';
 
-export function syncNoticeHandler(notifications: NotificationService) {
-  return async (ev: TopicValues['sync.notice'], ctx: EventContext): Promise<void> => {
+export interface SyncNoticeNotifier {
+  /** `created`: the notifications stored now (empty when an earlier delivery stored them); `skipped`: why none can be. */
+  onSyncNotice(ev: TopicValues['sync.notice']): Promise<{ created: readonly unknown[]; skipped?: string }>;
+}
+
+export function syncNoticeHandler(notifications: SyncNoticeNotifier): Handler<'sync.notice'> {
+  return async (ev, ctx) => {
     ctx.channel = ev.channel;
     const { created, skipped } = await notifications.onSyncNotice(ev);
     if (skipped) {

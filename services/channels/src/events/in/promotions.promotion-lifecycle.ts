@@ -3,12 +3,10 @@
  * endpoints of each channel it applies to. Each channel's delivery names that channel only, like
  * a cart change shows a partner only its own lines.
  */
-import type { TopicValues } from '@omnimall/contracts';
-import type { EventContext } from '@omnimall/service-kit';
-import type { WebhookDelivery } from '../delivery/webhook-delivery';
+import type { DeliveryQueue, Handler } from '../ports';
 
-export function promotionLifecycleHandler(delivery: WebhookDelivery) {
-  return async (ev: TopicValues['promotions.promotion-lifecycle'], ctx: EventContext): Promise<void> => {
+export function promotionLifecycleHandler(delivery: Pick<DeliveryQueue, 'enqueue'>): Handler<'promotions.promotion-lifecycle'> {
+  return async (ev, ctx) => {
     const channels = [...new Set(ev.channels)];
     if (channels.length === 1) ctx.channel = channels[0];
     for (const channel of channels) {

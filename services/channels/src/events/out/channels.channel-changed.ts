@@ -1,6 +1,6 @@
 /** The mapping of a channel's state to its event: channels.channel-changed carries the full state. */
 import { newEvent, type OutgoingEvent } from '@omnimall/service-kit';
-import type { ChannelDoc } from '../store/models';
+import type { Channel } from '../../domain/channel';
 
 export type ChannelChange = 'registered' | 'transitioned' | 'blocked' | 'unblocked' | 'updated';
 
@@ -9,7 +9,7 @@ export interface Cause {
   sourceChannel?: string | null;
 }
 
-export function channelChanged(doc: ChannelDoc, change: ChannelChange, cause: Cause = {}): OutgoingEvent<'channels.channel-changed'> {
+export function channelChanged(doc: Channel, change: ChannelChange, cause: Cause = {}): OutgoingEvent<'channels.channel-changed'> {
   return newEvent(
     'channels.channel-changed',
     {

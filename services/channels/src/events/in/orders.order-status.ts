@@ -2,12 +2,10 @@
  * orders.order-status → an order's new status delivered to the order.status endpoints of the
  * channel the order was placed on (a channel without such endpoints gets nothing).
  */
-import type { TopicValues } from '@omnimall/contracts';
-import type { EventContext } from '@omnimall/service-kit';
-import type { WebhookDelivery } from '../delivery/webhook-delivery';
+import type { DeliveryQueue, Handler } from '../ports';
 
-export function orderStatusHandler(delivery: WebhookDelivery) {
-  return async (ev: TopicValues['orders.order-status'], ctx: EventContext): Promise<void> => {
+export function orderStatusHandler(delivery: Pick<DeliveryQueue, 'enqueue'>): Handler<'orders.order-status'> {
+  return async (ev, ctx) => {
     ctx.channel = ev.channel;
     await delivery.enqueue({
       eventType: 'order.status',

@@ -9,21 +9,13 @@
  * and its deliveries simply wait. Success (or giving up after maxAttempts) is written together with
  * a channels.partner-delivery ack through the outbox.
  */
-import { randomUUID } from 'node:crypto';
 import type CircuitBreaker from 'opossum';
-import type { UpdateQuery } from 'mongoose';
-import {
-  createBreaker,
-  isDuplicateKeyError,
-  newEvent,
-  ValidationError,
-  withOutbox,
-  type OutboxEntry,
-  type ServiceRuntime,
-} from '@omnimall/service-kit';
-import { backoffMs, type DeliveryEventType } from '../domain/delivery';
+import { LRUCache } from 'lru-cache';
+import { createBreaker, type ServiceRuntime } from '@omnimall/service-kit';
+import { backoffMs, type DeliverableEvent, type Delivery, type Endpoint } from '../domain/delivery';
 import { SIGNATURE_HEADER, signatureHeader } from '../domain/signature';
-import type { DeliveryDoc, EndpointDoc, Store } from '../store/models';
+import { deliveryEnded } from '../events/out/channels.partner-delivery';
+import type { DeliveryRepository, EndpointRepository } from '../store';
 
 export interface DeliveryOptions {
   pollIntervalMs?: number;
@@ -39,22 +31,22 @@ export interface DeliveryOptions {
 
 const ENDPOINT_CACHE_MS = 1000;
 
+/** How often the worker looks for due deliveries when nothing kicks it (ms). */
+export const DEFAULT_POLL_INTERVAL_MS = 1000;
+
 class HttpStatusError extends Error {
   constructor(readonly status: number) {
     super(`endpoint answered ${status}`);
   }
 }
 
-export interface DeliverableEvent {
-  eventType: DeliveryEventType;
-  sourceEventId: string;
-  occurredAt: number;
-  channel: string;
-  data: unknown;
-}
+/** What the worker needs of the running service. */
+export type DeliveryRuntime = Pick<ServiceRuntime, 'locks' | 'logger' | 'metrics'>;
+
+const ACTIVE = 'active';
 
 export class WebhookDelivery {
-  private readonly breakers = new Map<string, CircuitBreaker<[EndpointDoc, DeliveryDoc], number>>();
+  private readonly breakers = new Map<string, CircuitBreaker<[Endpoint, Delivery], number>>();
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
@@ -64,13 +56,24 @@ export class WebhookDelivery {
   private lastScan = 0;
   private readonly opts: Required<DeliveryOptions>;
 
+  /**
+   * Active endpoints by channel, read from the store at most once per ENDPOINT_CACHE_MS: every
+   * delivered event asks, and endpoints change rarely. This instance's own changes refresh it at
+   * once (forgetEndpoints); another instance's show within ENDPOINT_CACHE_MS.
+   */
+  private readonly endpointCache = new LRUCache<typeof ACTIVE, Promise<Map<string, Endpoint[]>>>({
+    max: 1,
+    ttl: ENDPOINT_CACHE_MS,
+    allowStale: false,
+  });
+
   constructor(
-    private readonly rt: ServiceRuntime,
-    private readonly store: Store,
+    private readonly rt: DeliveryRuntime,
+    private readonly store: { endpoints: EndpointRepository; deliveries: DeliveryRepository },
     opts: DeliveryOptions = {},
   ) {
     this.opts = {
-      pollIntervalMs: opts.pollIntervalMs ?? 1000,
+      pollIntervalMs: opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
       scanIntervalMs: opts.scanIntervalMs ?? 30_000,
       requestTimeoutMs: opts.requestTimeoutMs ?? 5000,
       backoffBaseMs: opts.backoffBaseMs ?? 500,
@@ -81,50 +84,24 @@ export class WebhookDelivery {
     };
   }
 
-  static validateUrl(url: string): void {
-    let ok = false;
-    try {
-      const u = new URL(url);
-      ok = u.protocol === 'https:' || u.protocol === 'http:';
-    } catch {
-      ok = false;
-    }
-    if (!ok) {
-      throw new ValidationError(
-        'validation_failed',
-        'the webhook URL is not an absolute http(s) URL',
-        'send e.g. https://partner.example/hooks/omnimall',
-        {
-          fields: [{ field: 'body.url', problem: 'must be an absolute http(s) URL', code: 'invalid_format' }],
-        },
-      );
-    }
-  }
-
-  private endpointCache?: { at: number; byChannel: Promise<Map<string, EndpointDoc[]>> };
-
-  /**
-   * Active endpoints by channel, read from the store at most once per ENDPOINT_CACHE_MS: every
-   * delivered event asks, and endpoints change rarely. This instance's own changes refresh it at
-   * once (forgetEndpoints); another instance's show within ENDPOINT_CACHE_MS.
-   */
-  activeEndpoints(): Promise<Map<string, EndpointDoc[]>> {
-    if (this.endpointCache && Date.now() - this.endpointCache.at < ENDPOINT_CACHE_MS) return this.endpointCache.byChannel;
-    const byChannel = this.store.endpoints
-      .find({ active: true })
-      .lean()
-      .then((all) => {
-        const out = new Map<string, EndpointDoc[]>();
-        for (const ep of all as EndpointDoc[]) out.set(ep.channel, [...(out.get(ep.channel) ?? []), ep]);
-        return out;
-      });
-    this.endpointCache = { at: Date.now(), byChannel };
-    byChannel.catch(() => (this.endpointCache = undefined));
+  /** Active endpoints by channel (cached, see endpointCache). */
+  activeEndpoints(): Promise<Map<string, Endpoint[]>> {
+    const cached = this.endpointCache.get(ACTIVE);
+    if (cached) return cached;
+    const byChannel = this.store.endpoints.active().then((all) => {
+      const out = new Map<string, Endpoint[]>();
+      for (const ep of all) out.set(ep.channel, [...(out.get(ep.channel) ?? []), ep]);
+      return out;
+    });
+    this.endpointCache.set(ACTIVE, byChannel);
+    byChannel.catch(() => {
+      if (this.endpointCache.peek(ACTIVE) === byChannel) this.endpointCache.delete(ACTIVE);
+    });
     return byChannel;
   }
 
   forgetEndpoints(): void {
-    this.endpointCache = undefined;
+    this.endpointCache.delete(ACTIVE);
   }
 
   /** Queues the event for every active endpoint of its channel subscribed to its type. Idempotent per event. */
@@ -140,28 +117,25 @@ export class WebhookDelivery {
         data: ev.data,
       });
       const now = new Date();
-      try {
-        await this.store.deliveries.create({
-          _id: `${ev.sourceEventId}:${ep._id}`,
-          channel: ev.channel,
-          endpointId: ep._id,
-          eventType: ev.eventType,
-          sourceEventId: ev.sourceEventId,
-          sourceOccurredAt: new Date(ev.occurredAt),
-          body,
-          status: 'pending',
-          attempts: 0,
-          nextAttemptAt: now,
-          lastError: null,
-          httpStatus: null,
-          createdAt: now,
-          completedAt: null,
-        });
-        this.due.set(`${ev.sourceEventId}:${ep._id}`, { at: now.getTime(), endpointId: ep._id, createdAt: now.getTime() });
-        queued++;
-      } catch (err) {
-        if (!isDuplicateKeyError(err)) throw err;
-      }
+      const inserted = await this.store.deliveries.insert({
+        _id: `${ev.sourceEventId}:${ep._id}`,
+        channel: ev.channel,
+        endpointId: ep._id,
+        eventType: ev.eventType,
+        sourceEventId: ev.sourceEventId,
+        sourceOccurredAt: new Date(ev.occurredAt),
+        body,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        lastError: null,
+        httpStatus: null,
+        createdAt: now,
+        completedAt: null,
+      });
+      if (!inserted) continue;
+      this.due.set(`${ev.sourceEventId}:${ep._id}`, { at: now.getTime(), endpointId: ep._id, createdAt: now.getTime() });
+      queued++;
     }
     if (queued) this.kick();
     return queued;
@@ -243,15 +217,14 @@ export class WebhookDelivery {
     const now = Date.now();
     if (now - this.lastScan >= this.opts.scanIntervalMs) {
       this.lastScan = now;
-      const stored = await this.store.deliveries.find({ status: 'pending' }, { endpointId: 1, nextAttemptAt: 1, createdAt: 1 }).lean();
-      for (const d of stored)
+      for (const d of await this.store.deliveries.pending())
         if (!this.due.has(d._id))
           this.due.set(d._id, { at: d.nextAttemptAt.getTime(), endpointId: d.endpointId, createdAt: d.createdAt.getTime() });
     }
     const ready = [...this.queues()].filter(([, q]) => q[0].at <= now);
     await Promise.all(
       ready.map(async ([endpointId, queue]) => {
-        const ep = await this.store.endpoints.findById(endpointId).lean();
+        const ep = await this.store.endpoints.get(endpointId);
         for (const { id } of queue) {
           if (this.stopped || (this.due.get(id)?.at ?? 0) > Date.now()) return;
           if (!ep) {
@@ -269,10 +242,10 @@ export class WebhookDelivery {
     if (e) e.at = at;
   }
 
-  private breakerFor(ep: EndpointDoc): CircuitBreaker<[EndpointDoc, DeliveryDoc], number> {
+  private breakerFor(ep: Endpoint): CircuitBreaker<[Endpoint, Delivery], number> {
     let b = this.breakers.get(ep._id);
     if (!b) {
-      b = createBreaker(`webhook:${ep._id}`, (e: EndpointDoc, d: DeliveryDoc) => this.post(e, d), this.rt.metrics, {
+      b = createBreaker(`webhook:${ep._id}`, (e: Endpoint, d: Delivery) => this.post(e, d), this.rt.metrics, {
         timeoutMs: this.opts.requestTimeoutMs,
         resetTimeoutMs: this.opts.breakerResetMs,
         volumeThreshold: this.opts.breakerVolumeThreshold,
@@ -286,7 +259,7 @@ export class WebhookDelivery {
     return b;
   }
 
-  private async post(ep: EndpointDoc, d: DeliveryDoc): Promise<number> {
+  private async post(ep: Endpoint, d: Delivery): Promise<number> {
     const res = await fetch(ep.url, {
       method: 'POST',
       headers: {
@@ -304,15 +277,15 @@ export class WebhookDelivery {
   }
 
   /** Tries one delivery; true when it was delivered (or already done elsewhere). */
-  private async attempt(ep: EndpointDoc, id: string): Promise<boolean> {
+  private async attempt(ep: Endpoint, id: string): Promise<boolean> {
     const breaker = this.breakerFor(ep);
     if (breaker.opened) {
       // Wait for the half-open trial; nothing is lost, the delivery stays pending.
       this.setDue(id, Date.now() + Math.min(this.opts.breakerResetMs, this.opts.pollIntervalMs));
       return false;
     }
-    return this.rt.locks.run(this.rt.outbox.lockKey(this.store.deliveries, id), async () => {
-      const cur = await this.store.deliveries.findById(id).lean();
+    return this.rt.locks.run(this.store.deliveries.lockKey(id), async () => {
+      const cur = await this.store.deliveries.get(id);
       if (!cur || cur.status !== 'pending') {
         this.due.delete(id); // done here or by another instance
         return !!cur;
@@ -335,7 +308,7 @@ export class WebhookDelivery {
           this.due.delete(id);
         } else {
           const nextAttemptAt = new Date(Date.now() + backoffMs(attempts, this.opts.backoffBaseMs, this.opts.backoffMaxMs));
-          await this.store.deliveries.updateOne({ _id: cur._id }, { $set: { attempts, nextAttemptAt, lastError: error, httpStatus } });
+          await this.store.deliveries.reschedule(cur._id, { attempts, nextAttemptAt, lastError: error, httpStatus });
           this.setDue(id, nextAttemptAt.getTime());
         }
         return false;
@@ -345,44 +318,14 @@ export class WebhookDelivery {
 
   /** Writes the outcome with its ack event (runs inside the delivery's lock, so it updates directly). */
   private async finish(
-    d: DeliveryDoc,
+    d: Delivery,
     r: { status: 'delivered' | 'failed'; attempts: number; httpStatus: number | null; error: string | null },
   ): Promise<void> {
     const completedAt = new Date();
-    const ack = newEvent(
-      'channels.partner-delivery',
-      {
-        type: `delivery.${r.status}`,
-        producer: 'channels',
-        aggregateId: d._id,
-        aggregateVersion: r.attempts,
-        correlationId: randomUUID(),
-        sourceChannel: d.channel,
-      },
-      {
-        deliveryId: d._id,
-        channel: d.channel,
-        endpointId: d.endpointId,
-        eventType: d.eventType,
-        sourceEventId: d.sourceEventId,
-        status: r.status,
-        attempts: r.attempts,
-        httpStatus: r.httpStatus,
-        error: r.error,
-        sourceOccurredAt: d.sourceOccurredAt.getTime(),
-        completedAt: completedAt.getTime(),
-        lagMs: completedAt.getTime() - d.sourceOccurredAt.getTime(),
-      },
+    await this.store.deliveries.complete(
+      d._id,
+      { status: r.status, attempts: r.attempts, httpStatus: r.httpStatus, lastError: r.error, completedAt },
+      deliveryEnded(d, { ...r, completedAt }),
     );
-    const update: UpdateQuery<DeliveryDoc> = {
-      $set: { status: r.status, attempts: r.attempts, httpStatus: r.httpStatus, lastError: r.error, completedAt },
-    };
-    const doc = await this.store.deliveries.findOneAndUpdate({ _id: d._id }, withOutbox(update, [ack]), { new: true }).lean();
-    const entry = (doc as { outbox?: Record<string, OutboxEntry> } | null)?.outbox?.[ack.value.envelope.eventId];
-    // Fast path for this write's own event only; the recovery poll covers a failure here.
-    if (entry)
-      void this.rt.outbox
-        .dispatch(this.store.deliveries, { _id: d._id, outbox: { [ack.value.envelope.eventId]: entry } })
-        .catch(() => undefined);
   }
 }

@@ -1,0 +1,140 @@
+/** The channel registry and lifecycle routes. */
+import { ForbiddenError, principalOf, z, type HttpApi } from '@omnimall/service-kit';
+import { CHECKLISTS, LIFECYCLE_ACTIONS } from '../domain/lifecycle';
+import { ChannelCode, RegisterChannelBody, UpdateChannelBody } from '../domain/registry';
+import { channelView } from '../application/channel-service';
+import type { Guards, RouteDeps } from './deps';
+import { Channel, CodeParams, Json, cause, ok } from './schemas';
+
+/** Registration, listing and updates of channels. */
+export function registryRoutes(api: HttpApi, d: Pick<RouteDeps, 'channels'>, g: Guards): void {
+  api.route({
+    method: 'post',
+    path: '/channels',
+    summary: 'Register a channel (admin); it starts in draft',
+    tags: ['registry'],
+    auth: true,
+    before: [g.admin],
+    body: RegisterChannelBody,
+    responses: {
+      201: { description: 'Registered', schema: Channel },
+      409: { description: 'Code taken' },
+      422: { description: 'Master channel does not exist' },
+    },
+    handler: async ({ body, res }) => ok(channelView(await d.channels.register(body, cause(res, body.code))), 201),
+  });
+  api.route({
+    method: 'get',
+    path: '/channels',
+    summary: 'The channels you may see (admins: all; managers: their scope)',
+    tags: ['registry'],
+    auth: true,
+    before: [g.staff],
+    responses: { 200: { description: 'Channels', schema: z.object({ channels: z.array(Channel) }) } },
+    handler: async ({ res }) => ok({ channels: (await d.channels.list(principalOf(res))).map(channelView) }),
+  });
+  api.route({
+    method: 'get',
+    path: '/channels/:code',
+    summary: 'One channel',
+    tags: ['registry'],
+    auth: true,
+    before: [g.staff],
+    params: CodeParams,
+    responses: { 200: { description: 'The channel', schema: Channel }, 404: { description: 'No such channel' } },
+    handler: async ({ params, res }) => {
+      g.scoped(res, params.code);
+      return ok(channelView(await d.channels.get(params.code)));
+    },
+  });
+  api.route({
+    method: 'patch',
+    path: '/channels/:code',
+    summary: 'Change a channel (code and kind are immutable)',
+    tags: ['registry'],
+    auth: true,
+    before: [g.staff],
+    params: CodeParams,
+    body: UpdateChannelBody,
+    responses: { 200: { description: 'Updated', schema: Channel } },
+    handler: async ({ params, body, res }) => {
+      const p = g.scoped(res, params.code);
+      if (body.manager && !p.roles.includes('admin')) {
+        throw new ForbiddenError('admin_required', 'only an admin may assign a channel manager', 'ask an admin to reassign the channel');
+      }
+      return ok(channelView(await d.channels.update(params.code, body, cause(res, params.code))));
+    },
+  });
+}
+
+/** Transitions, their history and the onboarding and offboarding checklists. */
+export function lifecycleRoutes(api: HttpApi, d: Pick<RouteDeps, 'channels'>, g: Guards): void {
+  api.route({
+    method: 'post',
+    path: '/channels/:code/transitions',
+    summary: 'Move a channel through its lifecycle; 409 lists the allowed actions',
+    tags: ['lifecycle'],
+    auth: true,
+    before: [g.staff],
+    params: CodeParams,
+    body: z
+      .object({ action: z.enum(LIFECYCLE_ACTIONS), expectedBackAt: z.coerce.date().optional(), reason: z.string().max(500).optional() })
+      .strict(),
+    responses: {
+      200: { description: 'The channel after the transition', schema: Channel },
+      403: { description: 'Not yours, or an admin step' },
+      409: { description: 'Illegal transition or incomplete checklist' },
+    },
+    handler: async ({ params, body, res }) => {
+      const p = g.scoped(res, params.code);
+      return ok(
+        channelView(
+          await d.channels.transition(
+            params.code,
+            body.action,
+            p,
+            { expectedBackAt: body.expectedBackAt, reason: body.reason },
+            cause(res, params.code),
+          ),
+        ),
+      );
+    },
+  });
+  api.route({
+    method: 'get',
+    path: '/channels/:code/transitions',
+    summary: 'The lifecycle history of a channel',
+    tags: ['lifecycle'],
+    auth: true,
+    before: [g.staff],
+    params: CodeParams,
+    responses: { 200: { description: 'Transitions, oldest first', schema: z.object({ transitions: z.array(Json) }) } },
+    handler: async ({ params, res }) => {
+      g.scoped(res, params.code);
+      return ok({ transitions: await d.channels.transitionsOf(params.code) });
+    },
+  });
+  api.route({
+    method: 'put',
+    path: '/channels/:code/checklists/:list/:item',
+    summary: 'Complete an onboarding or offboarding checklist item',
+    tags: ['lifecycle'],
+    auth: true,
+    before: [g.staff],
+    params: z.object({
+      code: ChannelCode,
+      list: z.enum(Object.keys(CHECKLISTS) as ['onboarding', 'offboarding']),
+      item: z.string().max(64),
+    }),
+    body: z.object({ note: z.string().max(1000).optional() }).strict(),
+    responses: { 200: { description: 'The channel with the item done', schema: Channel } },
+    handler: async ({ params, body, res }) => {
+      const p = g.scoped(res, params.code);
+      return ok(
+        channelView(
+          await d.channels.completeChecklistItem(params.code, params.list, params.item, p, body.note ?? null, cause(res, params.code)),
+        ),
+      );
+    },
+  });
+}

@@ -1,0 +1,147 @@
+/**
+ * Partner webhook endpoints (`webhook_endpoints`) and deliveries (`deliveries`, one per event and
+ * endpoint, `<sourceEventId>:<endpointId>`, so a replayed event inserts nothing new). A delivery's
+ * outcome is written together with its channels.partner-delivery ack through the outbox.
+ */
+import { Schema, type Connection, type Model } from 'mongoose';
+import {
+  isDuplicateKeyError,
+  outboxPaths,
+  WITHOUT_OUTBOX,
+  withOutbox,
+  type OutboxEntry,
+  type OutgoingEvent,
+  type ServiceRuntime,
+} from '@omnimall/service-kit';
+import type { Delivery, DeliveryStatus, Endpoint } from '../domain/delivery';
+
+export interface EndpointRepository {
+  create(endpoint: Endpoint): Promise<Endpoint>;
+  /** A channel's endpoints, oldest first. */
+  listFor(channel: string): Promise<Endpoint[]>;
+  get(id: string): Promise<Endpoint | null>;
+  active(): Promise<Endpoint[]>;
+  /** False when the channel has no such endpoint. */
+  deactivate(channel: string, id: string): Promise<boolean>;
+}
+
+/** Where a pending delivery stands in the worker's list. */
+export interface PendingDelivery {
+  _id: string;
+  endpointId: string;
+  nextAttemptAt: Date;
+  createdAt: Date;
+}
+
+export type DeliveryListing = Omit<Delivery, 'body'>;
+
+export interface DeliveryRepository {
+  /** False when the delivery exists already. */
+  insert(delivery: Delivery): Promise<boolean>;
+  get(id: string): Promise<Delivery | null>;
+  /** Every pending delivery. On FerretDB this reads the whole collection, delivered ones included. */
+  pending(): Promise<PendingDelivery[]>;
+  /** A failed attempt: when to try again. */
+  reschedule(id: string, attempt: Pick<Delivery, 'attempts' | 'nextAttemptAt' | 'lastError' | 'httpStatus'>): Promise<void>;
+  /**
+   * The outcome with its ack event, written directly: the caller holds the delivery's lock
+   * (`lockKey`). The ack goes out on the fast path; the outbox's recovery poll covers a failure there.
+   */
+  complete(
+    id: string,
+    outcome: { status: Exclude<DeliveryStatus, 'pending'> } & Pick<Delivery, 'attempts' | 'httpStatus' | 'lastError' | 'completedAt'>,
+    ack: OutgoingEvent,
+  ): Promise<void>;
+  /** A channel's deliveries without their bodies, newest first, at most 500. */
+  listFor(channel: string, status?: DeliveryStatus): Promise<DeliveryListing[]>;
+  /** The key of the delivery's lock (DocumentLocks), shared with the outbox's writes of it. */
+  lockKey(id: string): string;
+}
+
+const endpointSchema = new Schema<Endpoint>(
+  {
+    _id: String,
+    channel: { type: String, index: true },
+    url: String,
+    events: [String],
+    secret: String,
+    active: Boolean,
+    createdAt: Date,
+    createdBy: String,
+  },
+  { versionKey: false },
+);
+
+const deliverySchema = new Schema<Delivery>(
+  {
+    _id: String,
+    channel: { type: String, index: true },
+    endpointId: String,
+    eventType: String,
+    sourceEventId: String,
+    sourceOccurredAt: Date,
+    body: String,
+    status: { type: String, index: true },
+    attempts: Number,
+    nextAttemptAt: Date,
+    lastError: String,
+    httpStatus: Number,
+    createdAt: Date,
+    completedAt: Date,
+    ...outboxPaths,
+  },
+  { versionKey: false },
+);
+
+export function deliveryModels(db: Connection) {
+  return {
+    endpoints: db.model<Endpoint>('WebhookEndpoint', endpointSchema, 'webhook_endpoints'),
+    deliveries: db.model<Delivery>('Delivery', deliverySchema, 'deliveries'),
+  };
+}
+
+export function endpointRepository(model: Model<Endpoint>): EndpointRepository {
+  return {
+    create: async (endpoint) => (await model.create(endpoint)).toObject<Endpoint>(),
+    listFor: (channel) => model.find({ channel }).sort({ createdAt: 1 }).lean<Endpoint[]>().exec(),
+    get: (id) => model.findById(id).lean<Endpoint>().exec(),
+    active: () => model.find({ active: true }).lean<Endpoint[]>().exec(),
+    deactivate: async (channel, id) => (await model.updateOne({ _id: id, channel }, { $set: { active: false } })).matchedCount > 0,
+  };
+}
+
+export function deliveryRepository(rt: ServiceRuntime, model: Model<Delivery>): DeliveryRepository {
+  return {
+    async insert(delivery) {
+      try {
+        await model.create(delivery);
+        return true;
+      } catch (err) {
+        if (isDuplicateKeyError(err)) return false;
+        throw err;
+      }
+    },
+    get: (id) => model.findById(id).lean<Delivery>().exec(),
+    pending: () => model.find({ status: 'pending' }, { endpointId: 1, nextAttemptAt: 1, createdAt: 1 }).lean<PendingDelivery[]>().exec(),
+    async reschedule(id, { attempts, nextAttemptAt, lastError, httpStatus }) {
+      await model.updateOne({ _id: id }, { $set: { attempts, nextAttemptAt, lastError, httpStatus } });
+    },
+    async complete(id, outcome, ack) {
+      const doc = await model
+        .findOneAndUpdate({ _id: id }, withOutbox<Delivery>({ $set: outcome }, [ack]), { new: true })
+        .lean<{ outbox?: Record<string, OutboxEntry> }>();
+      const eventId = ack.value.envelope.eventId;
+      const entry = doc?.outbox?.[eventId];
+      // Fast path for this write's own event only; the recovery poll covers a failure here.
+      if (entry) void rt.outbox.dispatch(model, { _id: id, outbox: { [eventId]: entry } }).catch(() => undefined);
+    },
+    listFor: (channel, status) =>
+      model
+        .find({ channel, ...(status ? { status } : {}) }, { ...WITHOUT_OUTBOX, body: 0 })
+        .sort({ createdAt: -1 })
+        .limit(500)
+        .lean<DeliveryListing[]>()
+        .exec(),
+    lockKey: (id) => rt.outbox.lockKey(model, id),
+  };
+}
