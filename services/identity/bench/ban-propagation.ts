@@ -8,8 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { generateTokenKeys, loadPlatformConfig, ServiceRuntime, TokenSigner, TokenVerifier } from '@omnimall/service-kit';
-import { startIdentity } from '../src/main';
-import { register } from '../src/application/auth';
+import { identityService } from '../src/main';
+import { register } from '../src/application/accounts';
 import { StandingProjection } from '../test/support/standing-projection';
 import { runStandalone, type BenchRow } from '../../../bench/harness';
 
@@ -37,13 +37,15 @@ export async function run(): Promise<BenchRow[]> {
       { dbName: `bench_${service.replace(/-/g, '_')}_${tag}`, instanceId: `${service}-bench-${tag}` },
     );
 
-  const identity = await startIdentity(config('identity'), {
-    replayChannelHistory: false,
-    consumerGroup: (purpose) => `identity.${purpose}.bench-${tag}`,
-    signer: await TokenSigner.fromPem(keys.privateKey),
-    verifier: await TokenVerifier.fromPem(keys.publicKey),
+  const identity = await identityService.start({
+    config: config('identity'),
+    groups: { suffix: `.bench-${tag}`, startAt: 'end' },
     env: {},
-    settings: { scrypt: { N: 1024, r: 8, p: 1 }, bootstrapAdmin: admin, channelDataRegions: { web: ['eu'] } },
+    deps: {
+      signer: await TokenSigner.fromPem(keys.privateKey),
+      verifier: await TokenVerifier.fromPem(keys.publicKey),
+      settings: { scrypt: { N: 1024, r: 8, p: 1 }, bootstrapAdmin: admin, channelDataRegions: { web: ['eu'] } },
+    },
   });
   const other = await ServiceRuntime.start({ config: config('bench-standing'), produces: [] });
   try {

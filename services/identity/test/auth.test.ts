@@ -1,13 +1,13 @@
 import request from 'supertest';
 import { testKafka, TopicRecorder, waitFor } from '@omnimall/service-kit/testing';
-import type { IdentityService } from '../src/main';
-import { bootstrapAdmin } from '../src/application/auth';
+import type { RunningIdentity } from '../src/main';
+import { bootstrapAdmin } from '../src/application/staff';
 import { adminToken, ADMIN, registerCustomer, startTestIdentity, uniqueEmail } from './support/harness';
 
 const claims = (jwt: string): Record<string, unknown> => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 
 describe('identity authentication (HTTP against the real stack)', () => {
-  let svc: IdentityService;
+  let svc: RunningIdentity;
   let recorder: TopicRecorder;
   beforeAll(async () => {
     recorder = await new TopicRecorder(testKafka(), ['identity.customer-status']).start();
@@ -40,7 +40,7 @@ describe('identity authentication (HTTP against the real stack)', () => {
       channel: 'web',
       iss: 'omnimall-identity',
     });
-    const stored = await svc.ctx.m.Customer.findById(res.body.customer.id).lean();
+    const stored = await svc.store.customers.get(res.body.customer.id);
     expect(stored!.passwordHash).toMatch(/^scrypt\$/);
     const ev = await waitFor(() => recorder.where((r) => r.message.key?.toString() === res.body.customer.id), 'the registration event');
     const value = await svc.runtime.schemas.decode<{ status: string; change: string; dataRegion: string }>(ev[0].message.value!);
@@ -99,7 +99,7 @@ describe('identity authentication (HTTP against the real stack)', () => {
     expect([legit.status, legit.body.code]).toEqual([401, 'session_revoked']);
     const me = await request(svc.app).get('/me').set('authorization', `Bearer ${second.body.accessToken}`);
     expect([me.status, me.body.code]).toEqual([401, 'session_revoked']);
-    const session = await svc.ctx.m.Session.findById(first.body.sessionId).lean();
+    const session = await svc.store.sessions.get(first.body.sessionId);
     expect(session!.revokedReason).toBe('refresh_token_reused');
     expect(session!.currentHash).not.toContain(second.body.refreshToken.split('.')[1]); // stored hashed
   });
@@ -179,7 +179,7 @@ describe('identity authentication (HTTP against the real stack)', () => {
 
   it('creates the bootstrap admin once, and lets admins create scoped staff', async () => {
     expect(await bootstrapAdmin(svc.ctx)).toBe('exists');
-    expect(await svc.ctx.m.Staff.countDocuments({ email: ADMIN.email })).toBe(1);
+    expect(await svc.store.staff.byEmail(ADMIN.email)).toMatchObject({ email: ADMIN.email, roles: ['admin'], createdBy: 'bootstrap' });
     const admin = await adminToken(svc);
     expect(claims(admin.slice(7))).toMatchObject({ kind: 'staff', roles: ['admin'] });
 

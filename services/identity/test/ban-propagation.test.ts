@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { ServiceRuntime } from '@omnimall/service-kit';
 import { testConfig, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import type { IdentityService } from '../src/main';
+import type { RunningIdentity } from '../src/main';
 import { adminToken, registerCustomer, startTestIdentity } from './support/harness';
 import { StandingProjection } from './support/standing-projection';
 
@@ -11,7 +11,7 @@ import { StandingProjection } from './support/standing-projection';
  * calling identity. This is the cross-service half of the 2-second entitlement requirement.
  */
 describe('ban propagation to another service', () => {
-  let svc: IdentityService;
+  let svc: RunningIdentity;
   let other: ServiceRuntime;
   let projection: StandingProjection;
   let admin: string;
@@ -57,13 +57,10 @@ describe('ban propagation to another service', () => {
     await request(svc.app).post(`/admin/customers/${c.id}/ban`).set('authorization', admin).send({ reason: 'abuse' });
     await waitFor(() => projection.refuses(c.id), 'the ban', 2000, 5);
     // Replay the registration (version 1) as a new delivery: the projection must keep the ban (version 2).
-    const { customerStatusChanged } = await import('../src/events/outgoing');
-    const stale = customerStatusChanged(
-      { ...(await svc.ctx.m.Customer.findById(c.id).lean())!, status: 'active', version: 1 },
-      'registered',
-    );
+    const { customerStatusChanged } = await import('../src/events/out/customer');
+    const stale = customerStatusChanged({ ...(await svc.store.customers.get(c.id))!, status: 'active', version: 1 }, 'registered');
     await svc.runtime.publisher.publish([stale]);
-    const marker = customerStatusChanged({ ...(await svc.ctx.m.Customer.findById(c.id).lean())!, version: 3 }, 'tier_changed');
+    const marker = customerStatusChanged({ ...(await svc.store.customers.get(c.id))!, version: 3 }, 'tier_changed');
     await svc.runtime.publisher.publish([marker]);
     await waitFor(async () => (await projection.stored(c.id))?.version === 3, 'the marker after the stale event');
     expect(await projection.refuses(c.id)).toBe(true);

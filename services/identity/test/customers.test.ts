@@ -1,21 +1,14 @@
 import request from 'supertest';
 import { ServiceRuntime, newEvent } from '@omnimall/service-kit';
 import { bearer, testConfig, testKafka, TopicRecorder, waitFor } from '@omnimall/service-kit/testing';
-import type { IdentityService } from '../src/main';
-import { backfillCustomerEmails, backfillCustomerEmailsOnce } from '../src/store/models';
+import { manifest } from '../src/events';
+import type { RunningIdentity } from '../src/main';
 import { adminToken, registerCustomer, startTestIdentity } from './support/harness';
 
-const TOPICS = [
-  'identity.customer-status',
-  'identity.identity-linked',
-  'identity.customer-merged',
-  'identity.consent-changed',
-  'identity.compliance-violation',
-  'identity.data-request',
-];
+const TOPICS = [...manifest.produces];
 
 describe('customers: links, merges, standing, consent, residency, export, erasure', () => {
-  let svc: IdentityService;
+  let svc: RunningIdentity;
   let recorder: TopicRecorder;
   let admin: string;
   let channels: ServiceRuntime;
@@ -282,7 +275,7 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
       .set('x-channel-code', 'us-kiosk')
       .send({ email: `k-${c.email}`, password: 'a-long-password-1', dataRegion: 'eu' });
     expect(reg.status).toBe(403);
-    expect(await svc.ctx.m.Customer.exists({ email: `k-${c.email}` })).toBeNull();
+    expect(await svc.store.customers.idByEmail(`k-${c.email}`)).toBeNull();
   });
 
   it("learns channels' allowed regions from channels.channel-changed, newest version winning", async () => {
@@ -322,7 +315,7 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
       return r.status === 403 && r;
     }, 'the newer rule to refuse uk');
     expect(refused.body.details).toMatchObject({ ruleSource: 'channels', allowedRegions: ['eu'] });
-    expect((await svc.ctx.m.ChannelRule.findById(code).lean())!.version).toBe(3);
+    expect((await svc.store.channelRules.get(code))!.version).toBe(3);
   });
 
   it('scopes channel managers to their channels when reading profiles', async () => {
@@ -375,12 +368,14 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
     const res = await request(svc.app).post(`/customers/${c.id}/erasure`).set('authorization', officer);
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('erased');
-    const stored = (await svc.ctx.m.Customer.findById(c.id).lean())!;
+    const stored = (await svc.store.customers.get(c.id))!;
     expect(stored).toMatchObject({ email: `erased+${c.id}@erased.invalid`, passwordHash: null, displayName: null, status: 'erased' });
     expect(stored.erasedEmailDigest).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(stored)).not.toContain(c.email);
-    expect(await svc.ctx.m.LinkedIdentity.countDocuments({ customerId: c.id })).toBe(0);
-    expect(await svc.ctx.m.DataRequest.exists({ customerId: c.id, kind: 'erasure', requestedBy: 'officer-1' })).not.toBeNull();
+    expect(await svc.store.links.ofCustomer(c.id)).toEqual([]);
+    expect(await svc.store.dataRequests.ofCustomer(c.id)).toContainEqual(
+      expect.objectContaining({ customerId: c.id, kind: 'erasure', requestedBy: 'officer-1' }),
+    );
     const [status] = await eventually<{ status: string; change: string }>(
       'identity.customer-status',
       c.id,
@@ -397,7 +392,7 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
     const twice = await request(svc.app).post(`/customers/${c.id}/erasure`).set('authorization', officer);
     expect([twice.status, twice.body.code]).toEqual([422, 'customer_erased']);
     // The email is free again: a new account takes it, and a login with it reaches the new account.
-    expect(await svc.ctx.m.CustomerEmail.findById(c.email).lean()).toBeNull();
+    expect(await svc.store.emails.holderOf(c.email)).toBeNull();
     const again = await registerCustomer(svc, { email: c.email, password: 'another-long-password-2' });
     expect(again.id).not.toBe(c.id);
     const relogin = await request(svc.app).post('/auth/login').send({ email: c.email, password: 'another-long-password-2' });
@@ -406,22 +401,21 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
 
   it('finds customers by email through their email document, backfilled for accounts that predate it', async () => {
     const c = await registerCustomer(svc);
-    expect(await svc.ctx.m.CustomerEmail.findById(c.email).lean()).toMatchObject({ customerId: c.id });
+    expect(await svc.store.emails.holderOf(c.email)).toBe(c.id);
     // As if registered before email documents existed: the start-up backfill restores it.
-    await svc.ctx.m.CustomerEmail.deleteOne({ _id: c.email });
+    await svc.store.emails.release(c.email, c.id);
     expect((await request(svc.app).post('/auth/login').send({ email: c.email, password: c.password })).status).toBe(401);
     // The start-up pass ran once for this database (marked in migrations): running it again does nothing.
-    await backfillCustomerEmailsOnce(svc.ctx.m);
-    expect(await svc.ctx.m.CustomerEmail.findById(c.email).lean()).toBeNull();
-    expect(await svc.ctx.m.Customer.db.collection('migrations').findOne({ _id: 'customer-emails-v1' } as never)).not.toBeNull();
-    expect(await backfillCustomerEmails(svc.ctx.m)).toBeGreaterThanOrEqual(1);
+    expect(await svc.store.emails.backfillOnce()).toBe(false);
+    expect(await svc.store.emails.holderOf(c.email)).toBeNull();
+    expect(await svc.store.emails.backfill()).toBeGreaterThanOrEqual(1);
     const login = await request(svc.app).post('/auth/login').send({ email: c.email, password: c.password });
     expect([login.status, login.body.customer.id]).toEqual([200, c.id]);
     // A document naming someone who does not have the email: the unique index still refuses a second
     // account, and the document is pointed back at the account that has it.
-    await svc.ctx.m.CustomerEmail.updateOne({ _id: c.email }, { $set: { customerId: 'nobody' } });
+    expect(await svc.store.emails.reassign(c.email, c.id, 'nobody')).toBe(true);
     const taken = await request(svc.app).post('/auth/register').send({ email: c.email, password: 'a-long-password-3', dataRegion: 'eu' });
     expect([taken.status, taken.body.code]).toEqual([409, 'email_taken']);
-    expect(await svc.ctx.m.CustomerEmail.findById(c.email).lean()).toMatchObject({ customerId: c.id });
+    expect(await svc.store.emails.holderOf(c.email)).toBe(c.id);
   });
 });

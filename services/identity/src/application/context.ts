@@ -1,25 +1,24 @@
-import type { ServiceRuntime, TokenSigner } from '@omnimall/service-kit';
-import type { ScryptParams } from '../domain/passwords';
-import type { ThrottlePolicy } from '../domain/login-throttle';
-import type { IdentityModels } from '../store/models';
+import type { Logger, TokenSigner } from '@omnimall/service-kit';
+import type { IdentitySettings } from '../settings';
+import type { IdentityStore } from '../store';
 
-/** Identity's own settings (beyond the platform config): token lifetimes, throttling, hashing cost. */
-export interface IdentitySettings {
-  accessTokenTtlSeconds: number;
-  refreshTokenTtlMs: number;
-  throttle: ThrottlePolicy;
-  scrypt: ScryptParams;
-  /** Fallback data-residency rules for channels the channels service has not announced. */
-  channelDataRegions: Record<string, string[]>;
-  /** Salt of the digests kept as erasure evidence. */
-  erasureSalt: string;
-  bootstrapAdmin: { email: string; password: string } | null;
+/** Serialises work on one key across instances (the kit's DocumentLocks). */
+export interface Locks {
+  run<R>(key: string, fn: () => Promise<R>): Promise<R>;
 }
 
-/** What every use case needs: the runtime (db, outbox, locks, logger), the models and the token signer. */
+/** What every use case needs: the repositories, the cross-instance locks, a logger, the token signer, the settings. */
 export interface IdentityContext {
-  rt: ServiceRuntime;
-  m: IdentityModels;
+  store: IdentityStore;
+  locks: Locks;
+  logger: Logger;
   signer: TokenSigner;
   settings: IdentitySettings;
+}
+
+/** Where a request came from: its channel (`x-channel-code`), client address and correlation id. */
+export interface RequestMeta {
+  channel: string | null;
+  address: string | null;
+  correlationId?: string;
 }

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ForbiddenError } from '@omnimall/service-kit';
-import { residencyVerdict, type ResidencyVerdict } from '../domain/residency';
-import { complianceViolation } from '../events/outgoing';
-import type { ComplianceRecordDoc } from '../store/models';
+import { ForbiddenError } from '@omnimall/service-kit/errors';
+import { residencyVerdict, type ComplianceRecord, type KnownRule, type ResidencyVerdict } from '../domain/residency';
+import { complianceViolation } from '../events/out/compliance';
 import type { IdentityContext } from './context';
 
 /** 403 naming the rule and the remediation at the top level of the body (plus the kit's code/message/hint). */
@@ -32,11 +31,8 @@ export class DataResidencyError extends ForbiddenError {
 }
 
 /** The residency rule of a channel: the channels service's word first, configuration until then. */
-export async function channelRule(
-  ctx: IdentityContext,
-  channel: string,
-): Promise<{ allowedDataRegions: string[]; source: 'channels' | 'configuration' } | null> {
-  const known = await ctx.m.ChannelRule.findById(channel).lean();
+export async function channelRule(ctx: IdentityContext, channel: string): Promise<KnownRule | null> {
+  const known = await ctx.store.channelRules.get(channel);
   if (known) return { allowedDataRegions: known.allowedDataRegions, source: 'channels' };
   const configured = ctx.settings.channelDataRegions[channel];
   return configured ? { allowedDataRegions: configured, source: 'configuration' } : null;
@@ -61,7 +57,7 @@ export async function assertResidency(
   if (!input.channel) return;
   const verdict = residencyVerdict(input.channel, input.dataRegion, await channelRule(ctx, input.channel));
   if (verdict.allowed) return;
-  const record: ComplianceRecordDoc = {
+  const record: ComplianceRecord = {
     _id: randomUUID(),
     rule: verdict.rule,
     customerId: input.customerId,
@@ -72,10 +68,10 @@ export async function assertResidency(
     actor: input.actor,
     at: new Date(),
   };
-  await ctx.rt.outbox.create(ctx.m.ComplianceRecord, record, [
+  await ctx.store.complianceRecords.create(record, [
     complianceViolation(record, { correlationId: input.correlationId, sourceChannel: input.channel }),
   ]);
-  ctx.rt.logger.warn('data residency refusal', {
+  ctx.logger.warn('data residency refusal', {
     channel: input.channel,
     customerId: input.customerId,
     dataRegion: input.dataRegion,

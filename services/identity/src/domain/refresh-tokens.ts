@@ -53,5 +53,17 @@ export function decideRefresh(family: FamilyState | null, secret: string, now = 
   return { outcome: 'unknown' };
 }
 
+/** A session: one refresh-token family, its `_id` the `sid` claim of the access tokens it signs. */
+export interface Session extends FamilyState {
+  _id: string;
+  subject: string;
+  kind: 'customer' | 'staff';
+  channel: string | null;
+  revokedReason: string | null;
+  createdAt: Date;
+  lastUsedAt: Date;
+  address: string | null;
+}
+
 /** Rotated hashes kept per family for reuse detection. */
 export const USED_HASHES_KEPT = 50;

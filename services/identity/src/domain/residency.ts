@@ -4,6 +4,34 @@
  * service's events; until a channel is known, configuration (CHANNEL_DATA_REGIONS) decides; a
  * channel known to neither receives no personal data (deny by default). Pure: no I/O.
  */
+/** A channel's rule as the channels service announced it (projection of channels.channel-changed). */
+export interface ChannelRule {
+  /** The channel code. */
+  _id: string;
+  allowedDataRegions: string[];
+  state: string;
+  version: number;
+}
+
+/** The rule identity applies to a channel, and where it came from. */
+export interface KnownRule {
+  allowedDataRegions: string[];
+  source: 'channels' | 'configuration';
+}
+
+/** Evidence of a refusal, kept and announced as identity.compliance-violation. */
+export interface ComplianceRecord {
+  _id: string;
+  rule: string;
+  customerId: string | null;
+  channel: string | null;
+  dataRegion: string | null;
+  allowedRegions: string[];
+  action: string;
+  actor: string | null;
+  at: Date;
+}
+
 export interface ResidencyVerdict {
   allowed: boolean;
   rule: 'data_residency';
@@ -15,11 +43,7 @@ export interface ResidencyVerdict {
   remediation: string;
 }
 
-export function residencyVerdict(
-  channel: string,
-  dataRegion: string,
-  known: { allowedDataRegions: string[]; source: 'channels' | 'configuration' } | null,
-): ResidencyVerdict {
+export function residencyVerdict(channel: string, dataRegion: string, known: KnownRule | null): ResidencyVerdict {
   if (!known) {
     return {
       allowed: false,

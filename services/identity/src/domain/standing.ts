@@ -1,4 +1,4 @@
-import { UnprocessableError } from '@omnimall/service-kit';
+import { ForbiddenError, UnprocessableError } from '@omnimall/service-kit/errors';
 import type { CustomerStanding } from '@omnimall/contracts';
 
 /**
@@ -108,4 +108,16 @@ export function refusal(
     case 'erased':
       return { code: 'customer_erased', message: 'this account was erased' };
   }
+}
+
+/** Throws 403 (code customer_banned, customer_suspended or customer_erased) unless the customer may act. */
+export function assertMayAct(s: Pick<Standing, 'status' | 'until' | 'reason'>, now = Date.now()): void {
+  const r = refusal(s, now);
+  if (r)
+    throw new ForbiddenError(
+      r.code,
+      r.message,
+      r.code === 'customer_suspended' ? 'wait until the suspension ends or contact support' : 'contact support',
+      r.until ? { until: r.until } : undefined,
+    );
 }

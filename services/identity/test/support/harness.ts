@@ -1,26 +1,27 @@
 import request from 'supertest';
-import { testConfig, testTokens } from '@omnimall/service-kit/testing';
-import { startIdentity, type IdentityService } from '../../src/main';
-import type { IdentitySettings } from '../../src/application/context';
+import { testConfig, testGroups, testTokens } from '@omnimall/service-kit/testing';
+import { identityService, type RunningIdentity } from '../../src/main';
+import type { IdentitySettings } from '../../src/settings';
 
 export const ADMIN = { email: 'root@omnimall.test', password: 'bootstrap-secret-1' };
 
 /** Identity on its own test database, signing with the test key pair (so `bearer()` tokens verify too). */
-export async function startTestIdentity(settings: Partial<IdentitySettings> = {}): Promise<IdentityService> {
+export async function startTestIdentity(settings: Partial<IdentitySettings> = {}): Promise<RunningIdentity> {
   const { signer, verifier } = await testTokens();
-  const config = testConfig('identity');
-  return startIdentity(config, {
-    replayChannelHistory: false,
-    consumerGroup: (purpose) => `identity.${purpose}.${config.dbName}`,
-    signer,
-    verifier,
+  return identityService.start({
+    config: testConfig('identity'),
+    groups: testGroups(),
     env: {},
-    settings: {
-      // Cheaper scrypt in tests: same code path, a fraction of the CPU.
-      scrypt: { N: 1024, r: 8, p: 1 },
-      channelDataRegions: { web: ['eu', 'us'], app: ['eu', 'us', 'uk'], 'us-kiosk': ['us'] },
-      bootstrapAdmin: ADMIN,
-      ...settings,
+    deps: {
+      signer,
+      verifier,
+      settings: {
+        // Cheaper scrypt in tests: same code path, a fraction of the CPU.
+        scrypt: { N: 1024, r: 8, p: 1 },
+        channelDataRegions: { web: ['eu', 'us'], app: ['eu', 'us', 'uk'], 'us-kiosk': ['us'] },
+        bootstrapAdmin: ADMIN,
+        ...settings,
+      },
     },
   });
 }
@@ -30,7 +31,7 @@ export const uniqueEmail = (tag = 'c'): string =>
   `${tag}-${Date.now().toString(36)}-${(n++).toString(36)}-${Math.random().toString(36).slice(2, 6)}@example.com`;
 
 export async function registerCustomer(
-  svc: IdentityService,
+  svc: RunningIdentity,
   opts: { channel?: string; dataRegion?: string; email?: string; password?: string } = {},
 ): Promise<{ id: string; email: string; password: string; accessToken: string; refreshToken: string }> {
   const email = opts.email ?? uniqueEmail();
@@ -49,7 +50,7 @@ export async function registerCustomer(
   };
 }
 
-export async function adminToken(svc: IdentityService): Promise<string> {
+export async function adminToken(svc: RunningIdentity): Promise<string> {
   const res = await request(svc.app).post('/auth/staff/login').set('x-forwarded-for', '10.9.9.9').send(ADMIN);
   if (res.status !== 200) throw new Error(`admin login failed: ${res.status} ${JSON.stringify(res.body)}`);
   return `Bearer ${res.body.tokens.accessToken}`;

@@ -1,9 +1,12 @@
 import { newEvent, type OutgoingEvent } from '@omnimall/service-kit';
 import type { LinkedIdentityType } from '@omnimall/contracts';
-import type { ComplianceRecordDoc, ConsentEntry, ConsentPurpose, CustomerDoc } from '../store/models';
+import type { ConsentEntry, ConsentPurpose, Customer } from '../../domain/customer';
 
-/** The mapping of identity's domain changes to the Avro events it publishes (always through the outbox). */
-const PRODUCER = 'identity';
+/**
+ * Changes of a customer → the Avro events identity publishes about it, keyed by the customer id
+ * (a merge by the target's). Callers commit them with the change, through the outbox.
+ */
+export const PRODUCER = 'identity';
 
 export interface Meta {
   correlationId?: string;
@@ -11,7 +14,7 @@ export interface Meta {
 }
 
 /** Full standing after a change; `doc` is the customer as it will be after the write (version included). */
-export function customerStatusChanged(doc: CustomerDoc, change: string, meta: Meta = {}): OutgoingEvent<'identity.customer-status'> {
+export function customerStatusChanged(doc: Customer, change: string, meta: Meta = {}): OutgoingEvent<'identity.customer-status'> {
   return newEvent(
     'identity.customer-status',
     { type: `customer.${change}`, producer: PRODUCER, aggregateId: doc._id, aggregateVersion: doc.version, ...meta },
@@ -75,22 +78,6 @@ export function consentChanged(
       personalisation: consents.personalisation?.granted ?? false,
       source,
       changedAt,
-    },
-  );
-}
-
-export function complianceViolation(record: ComplianceRecordDoc, meta: Meta = {}): OutgoingEvent<'identity.compliance-violation'> {
-  return newEvent(
-    'identity.compliance-violation',
-    { type: `compliance.${record.rule}_refused`, producer: PRODUCER, aggregateId: record._id, aggregateVersion: 1, ...meta },
-    {
-      rule: record.rule,
-      customerId: record.customerId,
-      channel: record.channel,
-      dataRegion: record.dataRegion,
-      allowedRegions: record.allowedRegions,
-      action: record.action,
-      actor: record.actor,
     },
   );
 }

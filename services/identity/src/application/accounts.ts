@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { ConflictError, ValidationError } from '@omnimall/service-kit/errors';
+import type { Customer } from '../domain/customer';
+import { hashPassword, passwordProblem } from '../domain/passwords';
+import { normaliseEmail } from '../domain/staff';
+import { assertMayAct } from '../domain/standing';
+import { customerStatusChanged } from '../events/out/customer';
+import type { IdentityContext, RequestMeta } from './context';
+import { linkIdentity } from './links';
+import { assertResidency } from './residency';
+import { openSession, type Tokens } from './sessions';
+import { checkPassword } from './throttle';
+
+/**
+ * Customer accounts: registration and login on any channel. A customer is found by email through
+ * its email document (`store.emails`), claimed at registration and freed at erasure; the unique
+ * email index on customers still decides between two registrations of one email.
+ */
+export interface RegisterInput {
+  email: string;
+  password: string;
+  displayName?: string;
+  dataRegion: string;
+  deviceId?: string;
+}
+
+const emailTaken = (): ConflictError =>
+  new ConflictError('email_taken', 'an account with this email already exists', 'log in instead, or reset the password');
+
+export async function register(
+  ctx: IdentityContext,
+  input: RegisterInput,
+  meta: RequestMeta,
+): Promise<{ customer: Customer; tokens: Tokens }> {
+  const problem = passwordProblem(input.password);
+  if (problem) throw new ValidationError('weak_password', problem, 'choose a password of 10 to 200 characters');
+  const email = normaliseEmail(input.email);
+  const id = randomUUID();
+  // Personal data entered on a channel that may not hold this region's data is refused before it is stored.
+  await assertResidency(ctx, {
+    channel: meta.channel,
+    customerId: null,
+    dataRegion: input.dataRegion,
+    action: 'POST /auth/register',
+    actor: null,
+    correlationId: meta.correlationId,
+  });
+  await claimEmail(ctx, email, id);
+  const now = new Date();
+  const doc: Customer = {
+    _id: id,
+    email,
+    passwordHash: await hashPassword(input.password, ctx.settings.scrypt),
+    displayName: input.displayName ?? null,
+    status: 'active',
+    reason: null,
+    until: null,
+    loyaltyTier: 'standard',
+    verified: false,
+    dataRegion: input.dataRegion,
+    registeredChannel: meta.channel,
+    consents: {},
+    mergedInto: null,
+    erasedAt: null,
+    erasedEmailDigest: null,
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+  };
+  let customer: Customer | null;
+  try {
+    customer = await ctx.store.customers.create(doc, [
+      customerStatusChanged(doc, 'registered', { correlationId: meta.correlationId, sourceChannel: meta.channel }),
+    ]);
+  } catch (err) {
+    await ctx.store.emails.release(email, id).catch(() => undefined);
+    throw err;
+  }
+  if (!customer) {
+    // The unique index says another account has this email, though its document named nobody who
+    // does (a leftover): point the document back at that account (a rare query by email), or drop
+    // this registration's claim if none has it.
+    const holder = await ctx.store.customers.idByEmail(email);
+    if (holder) await ctx.store.emails.reassign(email, id, holder);
+    else await ctx.store.emails.release(email, id);
+    throw emailTaken();
+  }
+  if (input.deviceId && meta.channel)
+    await linkIdentity(ctx, id, { type: 'device', externalId: input.deviceId, channel: meta.channel }, id, meta).catch(() => undefined);
+  const tokens = await openSession(ctx, { sub: id, kind: 'customer', roles: [], channels: [], channel: meta.channel }, meta);
+  return { customer, tokens };
+}
+
+/**
+ * Claims the email document for a new customer. One held by a customer who still has that email
+ * means the email is taken; one left by an erased account or an interrupted registration is taken
+ * over (a compare-and-set on its holder, so of two registrations one wins).
+ */
+async function claimEmail(ctx: IdentityContext, email: string, customerId: string): Promise<void> {
+  const emails = ctx.store.emails;
+  if (await emails.insert(email, customerId)) return;
+  const holderId = await emails.holderOf(email);
+  const holder = holderId ? await ctx.store.customers.get(holderId) : null;
+  if (!holderId || holder?.email === email) throw emailTaken();
+  if (!(await emails.reassign(email, holderId, customerId))) throw emailTaken();
+}
+
+/** The customer an email belongs to, through its email document (null when none holds it now). */
+async function customerByEmail(ctx: IdentityContext, email: string): Promise<Customer | null> {
+  const holderId = await ctx.store.emails.holderOf(email);
+  const customer = holderId ? await ctx.store.customers.get(holderId) : null;
+  return customer?.email === email ? customer : null;
+}
+
+export interface LoginResult {
+  customer: Customer;
+  channel: string | null;
+  tokens: Tokens;
+  deviceLink?: { status: 'linked' | 'already_linked' | 'conflict'; customerId?: string };
+}
+
+/**
+ * Logs a customer in on any channel: the answer is the global account (a merged profile answers
+ * with the profile it was merged into) and the channel the session was opened from.
+ */
+export async function login(
+  ctx: IdentityContext,
+  input: { email: string; password: string; deviceId?: string },
+  meta: RequestMeta,
+): Promise<LoginResult> {
+  const email = normaliseEmail(input.email);
+  const found = await customerByEmail(ctx, email);
+  await checkPassword(ctx, email, input.password, found?.passwordHash, meta.address);
+  let customer = found!;
+  for (let hops = 0; customer.mergedInto && hops < 5; hops++) {
+    const target = await ctx.store.customers.get(customer.mergedInto);
+    if (!target) break;
+    customer = target;
+  }
+  assertMayAct(customer);
+  await assertResidency(ctx, {
+    channel: meta.channel,
+    customerId: customer._id,
+    dataRegion: customer.dataRegion,
+    action: 'POST /auth/login',
+    actor: customer._id,
+    correlationId: meta.correlationId,
+  });
+  let deviceLink: LoginResult['deviceLink'];
+  if (input.deviceId && meta.channel) {
+    try {
+      const r = await linkIdentity(
+        ctx,
+        customer._id,
+        { type: 'device', externalId: input.deviceId, channel: meta.channel },
+        customer._id,
+        meta,
+      );
+      deviceLink = { status: r.created ? 'linked' : 'already_linked' };
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      deviceLink = { status: 'conflict', customerId: (err.details as { existingCustomerId?: string }).existingCustomerId };
+    }
+  }
+  const tokens = await openSession(ctx, { sub: customer._id, kind: 'customer', roles: [], channels: [], channel: meta.channel }, meta);
+  return { customer, channel: meta.channel, tokens, deviceLink };
+}

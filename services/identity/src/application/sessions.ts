@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { UnauthorizedError } from '@omnimall/service-kit/errors';
+import type { Principal, StaffRole } from '@omnimall/service-kit';
+import { decideRefresh, formatRefreshToken, hashSecret, newSecret, parseRefreshToken, type Session } from '../domain/refresh-tokens';
+import { assertMayAct } from '../domain/standing';
+import type { IdentityContext } from './context';
+
+/**
+ * Sessions: one refresh-token family each, rotated on every refresh. Every read-modify-write of a
+ * session runs under the document lock `sessions:<id>`, so two refreshes of one token cannot both
+ * rotate it. Presenting an already-rotated token revokes the whole family.
+ */
+export interface Tokens {
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  refreshToken: string;
+  sessionId: string;
+}
+
+async function tokensFor(ctx: IdentityContext, principal: Omit<Principal, 'sid'>, sid: string, secret: string): Promise<Tokens> {
+  return {
+    accessToken: await ctx.signer.sign({ ...principal, sid }, ctx.settings.accessTokenTtlSeconds),
+    tokenType: 'Bearer',
+    expiresIn: ctx.settings.accessTokenTtlSeconds,
+    refreshToken: formatRefreshToken({ familyId: sid, secret }),
+    sessionId: sid,
+  };
+}
+
+/** Opens a refresh-token family (a session) and signs its first access token. */
+export async function openSession(
+  ctx: IdentityContext,
+  principal: Omit<Principal, 'sid'>,
+  meta: { address: string | null },
+): Promise<Tokens> {
+  const sid = randomBytes(16).toString('base64url');
+  const secret = newSecret();
+  const now = new Date();
+  await ctx.store.sessions.open({
+    _id: sid,
+    subject: principal.sub,
+    kind: principal.kind,
+    channel: principal.channel,
+    currentHash: hashSecret(secret),
+    usedHashes: [],
+    revokedAt: null,
+    revokedReason: null,
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt: new Date(now.getTime() + ctx.settings.refreshTokenTtlMs),
+    address: meta.address,
+  });
+  return tokensFor(ctx, principal, sid, secret);
+}
+
+async function closeSession(ctx: IdentityContext, sid: string, reason: string): Promise<void> {
+  await ctx.locks.run(`sessions:${sid}`, () => ctx.store.sessions.close(sid, reason, new Date()));
+}
+
+/** Revokes every open session of an account ("log out everywhere", bans, merges, erasure). */
+export async function revokeAllSessions(ctx: IdentityContext, subject: string, reason: string): Promise<number> {
+  const open = await ctx.store.sessions.openIdsOf(subject);
+  await Promise.all(open.map((sid) => closeSession(ctx, sid, reason)));
+  return open.length;
+}
+
+/** Whether a session is still open (identity's own routes refuse access tokens of closed sessions at once). */
+export function sessionOpen(ctx: IdentityContext, sid: string): Promise<boolean> {
+  return ctx.store.sessions.isOpen(sid);
+}
+
+async function principalFor(ctx: IdentityContext, session: Session): Promise<Omit<Principal, 'sid'>> {
+  if (session.kind === 'staff') {
+    const staff = await ctx.store.staff.get(session.subject);
+    if (!staff) throw new UnauthorizedError('account_gone', 'the staff account no longer exists', 'ask an admin');
+    return { sub: staff._id, kind: 'staff', roles: staff.roles as StaffRole[], channels: staff.channels, channel: session.channel };
+  }
+  const customer = await ctx.store.customers.get(session.subject);
+  if (!customer) throw new UnauthorizedError('account_gone', 'the customer account no longer exists', 'register again');
+  assertMayAct(customer);
+  return { sub: customer._id, kind: 'customer', roles: [], channels: [], channel: session.channel };
+}
+
+/**
+ * Rotates a refresh token. Presenting a token that was already rotated revokes the whole family
+ * (someone holds a copy), and the legitimate holder must log in again.
+ */
+export async function refresh(ctx: IdentityContext, raw: string): Promise<Tokens> {
+  const parsed = parseRefreshToken(raw);
+  if (!parsed) throw new UnauthorizedError('refresh_token_invalid', 'the refresh token is malformed', 'log in again');
+  const sessions = ctx.store.sessions;
+  const outcome = await ctx.locks.run(`sessions:${parsed.familyId}`, async () => {
+    const family = await sessions.get(parsed.familyId);
+    const decision = decideRefresh(family, parsed.secret);
+    if (decision.outcome === 'reused') {
+      await sessions.revoke(parsed.familyId, 'refresh_token_reused', new Date());
+      ctx.logger.warn('refresh token reuse detected; session revoked', { sessionId: parsed.familyId, subject: family!.subject });
+      return { decision };
+    }
+    if (decision.outcome !== 'rotate') return { decision };
+    const secret = newSecret();
+    await sessions.rotate(parsed.familyId, { currentHash: hashSecret(secret), previousHash: family!.currentHash, at: new Date() });
+    return { decision, secret, family: family! };
+  });
+  switch (outcome.decision.outcome) {
+    case 'reused':
+      throw new UnauthorizedError(
+        'refresh_token_reused',
+        'this refresh token was already used; the session has been revoked',
+        'log in again; if you did not reuse the token, change your password',
+      );
+    case 'revoked':
+      throw new UnauthorizedError('session_revoked', 'this session was closed', 'log in again');
+    case 'expired':
+      throw new UnauthorizedError('refresh_token_expired', 'this refresh token has expired', 'log in again');
+    case 'unknown':
+      throw new UnauthorizedError('refresh_token_invalid', 'the refresh token is not recognised', 'log in again');
+  }
+  const { family, secret } = outcome as { family: Session; secret: string };
+  return tokensFor(ctx, await principalFor(ctx, family), family._id, secret);
+}
+
+/** Closes the session of a refresh token (this device only). Unknown tokens are ignored: logout is idempotent. */
+export async function logout(ctx: IdentityContext, raw: string): Promise<void> {
+  const parsed = parseRefreshToken(raw);
+  if (!parsed) return;
+  const d = decideRefresh(await ctx.store.sessions.get(parsed.familyId), parsed.secret);
+  if (d.outcome === 'rotate' || d.outcome === 'expired') await closeSession(ctx, parsed.familyId, 'logout');
+}

@@ -1,0 +1,68 @@
+import type { LinkedIdentityType } from '@omnimall/contracts';
+import type { Standing } from './standing';
+
+/**
+ * The global customer and what hangs off it: consents per channel, linked identifiers, merge
+ * records and data-subject requests. Plain types: the store maps its documents to them.
+ */
+export interface ConsentEntry {
+  granted: boolean;
+  at: Date;
+  source: string;
+}
+export type ConsentPurpose = 'marketing' | 'analytics' | 'personalisation';
+export const CONSENT_PURPOSES: readonly ConsentPurpose[] = ['marketing', 'analytics', 'personalisation'];
+
+/** channel code → purpose → consent. */
+export type Consents = Record<string, Partial<Record<ConsentPurpose, ConsentEntry>>>;
+
+/** A customer: the profile, its standing and entitlements, consents, and what became of it (merge, erasure). */
+export interface Customer extends Standing {
+  _id: string;
+  email: string;
+  passwordHash: string | null;
+  displayName: string | null;
+  registeredChannel: string | null;
+  consents: Consents;
+  mergedInto: string | null;
+  erasedAt: Date | null;
+  /** Salted digest of the erased email: evidence that lets compliance confirm an erasure. */
+  erasedEmailDigest: string | null;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface LinkedIdentity {
+  /** `<type>:<externalId>`: the unique insert is the conflict check. */
+  _id: string;
+  type: LinkedIdentityType;
+  externalId: string;
+  customerId: string;
+  channel: string;
+  linkedAt: Date;
+  linkedBy: string;
+}
+
+export const linkKey = (type: LinkedIdentityType, externalId: string): string => `${type}:${externalId}`;
+
+export interface MergeRecord {
+  _id: string;
+  sourceCustomerId: string;
+  targetCustomerId: string;
+  mergedBy: string;
+  reason: string;
+  /** What justified the merge, as the admin sent it (kept as JSON text: arbitrary keys are safe to store). */
+  evidenceJson: string;
+  movedIdentities: string[];
+  sourceSnapshot: Record<string, unknown>;
+  at: Date;
+}
+
+export interface DataRequest {
+  _id: string;
+  customerId: string;
+  kind: 'export' | 'erasure';
+  requestedBy: string;
+  at: Date;
+}

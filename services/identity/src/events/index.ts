@@ -1,0 +1,17 @@
+import type { EventManifest } from '@omnimall/service-kit';
+
+/**
+ * What identity publishes (all through the outbox: mappers in `out/`) and consumes (handlers in
+ * `in/`, one per topic). Held to schemas/topics.yaml by the e2e manifest test.
+ */
+export const manifest = {
+  produces: [
+    'identity.customer-status',
+    'identity.identity-linked',
+    'identity.customer-merged',
+    'identity.consent-changed',
+    'identity.compliance-violation',
+    'identity.data-request',
+  ],
+  consumes: ['channels.channel-changed'],
+} as const satisfies EventManifest;
