@@ -1,4 +1,4 @@
-import { catalogue, type ChannelChanged } from '@omnimall/contracts';
+import { catalogue, type ChannelChanged, type EventEnvelope, type SyncApplied } from '@omnimall/contracts';
 import { partitionLag } from '../src/domain/consumer-lag';
 import { catalogueExpectations, trackedTopics } from '../src/domain/expectations';
 import { groupIssues } from '../src/domain/issues';
@@ -15,8 +15,10 @@ import {
   serviceOfGroup,
   type AckInfo,
   type EnvelopeInfo,
+  type EscalationRecord,
 } from '../src/domain/propagation';
-import { feedEntryForChannelChange } from '../src/domain/status-feed';
+import { correlationScope } from '../src/domain/scope';
+import { channelStatusOf, feedEntriesForEscalation, feedEntryForChannelChange } from '../src/domain/status-feed';
 import { LagWindows } from '../src/domain/windows';
 
 const exp = { consumers: ['cart', 'channels'], slaMs: 2000 };
@@ -226,8 +228,78 @@ describe('root causes, feed and consumer lag', () => {
     expect(feedEntryForChannelChange({ state: 'active', blockReasons: [] }, change('active', [], 5))).toBeNull();
   });
 
+  it('feeds a delay per affected channel when an escalation opens, a recovery when it closes, nothing otherwise', () => {
+    const open = applyEnvelope(null, 'cart.cart-changed', env, null, exp, 10_000);
+    const esc: EscalationRecord = {
+      escalationId: 'x1',
+      at: 40_000,
+      status: 'opened',
+      laggingServices: ['channels'],
+      channels: ['kiosk', 'mobile'],
+      rootCause: 'no_ack',
+      resolvedAt: null,
+    };
+    const escalated = { ...open, state: 'escalated' as const, escalation: esc };
+    const delays = feedEntriesForEscalation(open, escalated, 41_000);
+    expect(delays.map((e) => [e._id, e.kind, e.channel, e.at])).toEqual([
+      ['x1:opened:kiosk', 'delay', 'kiosk', 40_000],
+      ['x1:opened:mobile', 'delay', 'mobile', 40_000],
+    ]);
+    expect(delays[0].message).toContain('channels lagging: no_ack');
+    const reconciled = { ...escalated, escalation: { ...esc, status: 'reconciled' as const } };
+    expect(feedEntriesForEscalation(escalated, reconciled, 50_000)).toEqual([
+      expect.objectContaining({ _id: 'x1:reconciled:kiosk', kind: 'recovery', at: 50_000, message: expect.stringContaining('reconciled') }),
+      expect.objectContaining({ _id: 'x1:reconciled:mobile', kind: 'recovery' }),
+    ]);
+    expect(feedEntriesForEscalation(escalated, escalated, 50_000)).toEqual([]);
+    expect(feedEntriesForEscalation(null, open, 50_000)).toEqual([]);
+  });
+
+  it("keeps a channel change's status with its version and times as numbers", () => {
+    const v = {
+      envelope: { aggregateVersion: 7, occurredAt: 1234 },
+      code: 'web',
+      name: 'Web shop',
+      kind: 'web',
+      state: 'maintenance',
+      previousState: undefined,
+      blockReasons: ['missing_compliance_text'],
+      expectedBackAt: 99_000,
+    } as unknown as ChannelChanged;
+    expect(channelStatusOf(v)).toEqual({
+      _id: 'web',
+      name: 'Web shop',
+      kind: 'web',
+      state: 'maintenance',
+      previousState: null,
+      blockReasons: ['missing_compliance_text'],
+      expectedBackAt: 99_000,
+      version: 7,
+      updatedAt: 1234,
+    });
+  });
+
   it('computes partition lag from committed and end offsets', () => {
     expect(partitionLag('g', 't', 0, '40', '50', '0')).toMatchObject({ committed: 40, end: 50, lag: 10 });
     expect(partitionLag('g', 't', 1, '-1', '50', '20')).toMatchObject({ committed: null, lag: 30 });
+  });
+});
+
+describe('tracking scope', () => {
+  const envelope = (correlationId: string): EventEnvelope => ({ ...env, correlationId }) as unknown as EventEnvelope;
+  const ackOf = (correlationId: string): SyncApplied => ({ envelope: { correlationId } }) as unknown as SyncApplied;
+
+  it('tracks everything without a prefix', () => {
+    expect(correlationScope(undefined)).toEqual({});
+    expect(correlationScope('')).toEqual({});
+  });
+
+  it('tracks only envelopes and acks whose correlation id starts with the prefix', () => {
+    const scope = correlationScope('run42');
+    expect(scope.trackEnvelope!(envelope('run42-abc'), 'cart.cart-changed')).toBe(true);
+    expect(scope.trackEnvelope!(envelope('other-run42'), 'cart.cart-changed')).toBe(false);
+    expect(scope.trackAck!(ackOf('run42-abc'))).toBe(true);
+    expect(scope.trackAck!(ackOf('run4'))).toBe(false);
+    expect(scope.trackAck!({} as unknown as SyncApplied)).toBe(false);
   });
 });
