@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { LRUCache } from 'lru-cache';
 import { generateKeyPair, exportSPKI, exportPKCS8, importPKCS8, importSPKI, jwtVerify, SignJWT, type JWTPayload, type KeyLike } from 'jose';
 
 /**
@@ -35,8 +36,12 @@ function pemFrom(envValue: string | undefined, envFile: string | undefined): str
 const VERIFIED_KEPT = 10_000;
 
 export class TokenVerifier {
-  /** token → its principal and expiry: an ES256 verification costs more than the rest of a cart write's HTTP handling. */
-  private readonly verified = new Map<string, { principal: Principal; expiresAt: number }>();
+  /**
+   * token → its principal, until the token's `exp`: an ES256 verification costs more than the rest of
+   * a cart write's HTTP handling. The least recently verified go first (an answer from memory does
+   * not count as use).
+   */
+  private readonly verified = new LRUCache<string, Principal>({ max: VERIFIED_KEPT });
 
   private constructor(private readonly key: KeyLike) {}
 
@@ -57,15 +62,12 @@ export class TokenVerifier {
    * gets its own copy.
    */
   async verify(token: string): Promise<Principal> {
-    const known = this.verified.get(token);
-    if (known && Date.now() < known.expiresAt) return copyOf(known.principal);
-    if (known) this.verified.delete(token);
+    const known = this.verified.peek(token);
+    if (known) return copyOf(known);
     const { payload } = await jwtVerify(token, this.key, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: [TOKEN_ALG] });
     const principal = this.principalOf(payload);
-    if (typeof payload.exp === 'number') {
-      this.verified.set(token, { principal, expiresAt: payload.exp * 1000 });
-      if (this.verified.size > VERIFIED_KEPT) this.verified.delete(this.verified.keys().next().value as string);
-    }
+    const ttl = typeof payload.exp === 'number' ? payload.exp * 1000 - Date.now() : 0;
+    if (ttl > 0) this.verified.set(token, principal, { ttl });
     return copyOf(principal);
   }
 

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
-import { Kafka, logLevel } from 'kafkajs';
-import mongoose, { type Connection } from 'mongoose';
+import type { Kafka } from 'kafkajs';
+import type { Connection } from 'mongoose';
 import { topicSpec, type TopicName } from '@omnimall/contracts';
 import type { PlatformConfig } from './config';
 import { createLogger, type Logger } from '../observability/logger';
@@ -12,6 +12,8 @@ import { EventPublisher } from '../kafka/publisher';
 import { WriteBatcher } from '../mongo/write-batcher';
 import { EventSchemas } from '../events/schema-registry';
 import { DocumentLocks } from '../mongo/document-lock';
+import { connectDatabase } from '../mongo/connection';
+import { createKafka } from '../kafka/client';
 
 export interface RuntimeOptions {
   config: PlatformConfig;
@@ -44,17 +46,7 @@ export class ServiceRuntime {
   ) {
     this.logger = createLogger(config.service, config.logLevel);
     this.metrics = new ServiceMetrics(config.service);
-    this.kafka = new Kafka({
-      clientId: config.instanceId,
-      brokers: config.kafkaBrokers,
-      logLevel: logLevel.WARN,
-      retry: { initialRetryTime: 100, retries: 8 },
-      logCreator:
-        () =>
-        ({ level, log }) => {
-          if (level <= logLevel.WARN) this.logger.warn(`kafkajs: ${log.message}`, { namespace: log.namespace });
-        },
-    });
+    this.kafka = createKafka(config.instanceId, config.kafkaBrokers, this.logger);
     this.schemas = new EventSchemas(config.schemaRegistryUrl, this.metrics);
     this.publisher = new EventPublisher(this.kafka, this.schemas, this.metrics, this.logger);
     this.locks = new DocumentLocks(db);
@@ -64,12 +56,7 @@ export class ServiceRuntime {
 
   static async start(opts: RuntimeOptions): Promise<ServiceRuntime> {
     const { config } = opts;
-    // Mongoose otherwise captures a stack trace at every query, only to name the first call site if
-    // the same Query object is executed twice (we never do): 1-2% of a service's CPU under load.
-    mongoose.set('skipOriginalStackTraces', true);
-    const db = await mongoose
-      .createConnection(config.mongoUrl, { dbName: config.dbName, serverSelectionTimeoutMS: 5000, maxPoolSize: 20 })
-      .asPromise();
+    const db = await connectDatabase(config.mongoUrl, config.dbName);
     const rt = new ServiceRuntime(config, db, opts);
     try {
       const produced = new Set<TopicName>([...opts.produces, 'sync.applied']);

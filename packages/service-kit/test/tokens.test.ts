@@ -1,0 +1,24 @@
+/** Access tokens: verified locally, answered from memory until they expire, never past it. */
+import { generateTokenKeys, TokenSigner, TokenVerifier } from '../src';
+
+describe('TokenVerifier', () => {
+  it('answers a token verified before from memory with a copy of its own, and refuses it once it expired', async () => {
+    const { publicKey, privateKey } = await generateTokenKeys();
+    const signer = await TokenSigner.fromPem(privateKey);
+    const verifier = await TokenVerifier.fromPem(publicKey);
+    const token = await signer.sign({ sub: 'c-1', kind: 'staff', roles: ['seller'], channels: ['web'], channel: null }, 1);
+    const first = await verifier.verify(token);
+    expect(first).toMatchObject({ sub: 'c-1', kind: 'staff', roles: ['seller'], channels: ['web'] });
+    first.roles.push('admin');
+    expect((await verifier.verify(token)).roles).toEqual(['seller']);
+    await new Promise((r) => setTimeout(r, 2100));
+    await expect(verifier.verify(token)).rejects.toThrow(/exp/);
+  });
+
+  it('refuses a token signed with another key', async () => {
+    const other = await TokenSigner.fromPem((await generateTokenKeys()).privateKey);
+    const verifier = await TokenVerifier.fromPem((await generateTokenKeys()).publicKey);
+    const token = await other.sign({ sub: 'c-1', kind: 'customer', roles: [], channels: [], channel: null });
+    await expect(verifier.verify(token)).rejects.toThrow();
+  });
+});
