@@ -28,7 +28,7 @@ export async function run(): Promise<BenchRow[]> {
     const seedStart = performance.now();
     const now = new Date();
     for (let i = 0; i < ids.length; i += 1000) {
-      await stack.svc.ctx.m.Product.collection.insertMany(
+      await stack.svc.catalog.products.createMany(
         ids.slice(i, i + 1000).map((id, j) => ({
           _id: id,
           sellerId,
@@ -42,7 +42,7 @@ export async function run(): Promise<BenchRow[]> {
           restrictions: [],
           createdAt: now,
           updatedAt: now,
-        })) as never[],
+        })),
       );
     }
     const seedS = (performance.now() - seedStart) / 1000;

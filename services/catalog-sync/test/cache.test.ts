@@ -1,4 +1,4 @@
-import { Cached } from '../src/application/context';
+import { Cached } from '../src/store/cached';
 
 /** The table cache under rules, rates and channels: reads once, and never keeps what an invalidation made stale. */
 describe('Cached', () => {
@@ -34,9 +34,13 @@ describe('Cached', () => {
     expect(await cached.get()).toBe(1);
     cached.invalidate();
     expect(await cached.get()).toBe(2);
-    const short = new Cached(c.load, 0);
-    expect(await short.get()).toBe(3);
-    expect(await short.get()).toBe(4);
+    const clock = { t: 1000, now: () => clock.t };
+    const timed = new Cached(c.load, 1000, clock);
+    expect(await timed.get()).toBe(3);
+    clock.t += 999;
+    expect(await timed.get()).toBe(3);
+    clock.t += 2;
+    expect(await timed.get()).toBe(4);
   });
 
   it('does not keep a read that started before an invalidation', async () => {
@@ -49,6 +53,25 @@ describe('Cached', () => {
     expect(await early).toBe(1);
     c.free();
     expect(await cached.get()).toBe(2);
+    expect(await cached.get()).toBe(2);
+  });
+
+  it('counts the time to live from when the read started, so a slow read is kept only for what remains', async () => {
+    const clock = { t: 1000, now: () => clock.t };
+    let loads = 0;
+    const cached = new Cached(
+      async () => {
+        loads++;
+        clock.t += 600; // the read takes 600 ms
+        return loads;
+      },
+      1000,
+      clock,
+    );
+    expect(await cached.get()).toBe(1);
+    clock.t += 399;
+    expect(await cached.get()).toBe(1);
+    clock.t += 2;
     expect(await cached.get()).toBe(2);
   });
 });

@@ -1,8 +1,9 @@
 import request from 'supertest';
 import { testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import { CatalogContext } from '../src/application/context';
-import { editItem } from '../src/application/commands';
-import { localItemEvent } from '../src/events/outgoing';
+import { createCatalog } from '../src/application/catalog';
+import { editItem } from '../src/application/curation';
+import { localItemEvent } from '../src/events/out';
+import { createStore } from '../src/store';
 import { adminToken, managerToken, productBody, sellerToken, startHarness, type Harness } from './helpers';
 
 /**
@@ -165,7 +166,7 @@ describe('propagation to local catalogues', () => {
       'updated',
       'updated',
     ]);
-    const us1 = await h.svc.ctx.m.LocalItem.findById(`${US}:${sku}`).lean();
+    const us1 = await h.svc.catalog.items.shown(`${US}:${sku}`);
     expect(us1?.shown.price.USD.amountMinor).toBe(22000);
     expect(us1?.masterVersion).toBe(2);
 
@@ -178,7 +179,7 @@ describe('propagation to local catalogues', () => {
       .set('authorization', seller)
       .send({ ...body, category: 'shoes/trail' });
     expect(second.status).toBe(200);
-    const us2 = await h.svc.ctx.m.LocalItem.findById(`${US}:${sku}`).lean();
+    const us2 = await h.svc.catalog.items.shown(`${US}:${sku}`);
     expect(us2?.shown.price.USD.amountMinor).toBe(25000);
     expect(new Date(us2!.priceSince!).getTime()).toBeGreaterThan(new Date(us1!.priceSince!).getTime());
 
@@ -255,7 +256,7 @@ describe('conflicts between local edits and master changes', () => {
     const c = open.body.conflicts.find((x: { sku: string }) => x.sku === sku);
     expect(c).toMatchObject({ field: 'title', local: 'Unser Laufschuh', master: 'Neuer Laufschuh', base: 'Laufschuh', status: 'open' });
     // the dependent AT channel had no local edit: it took the change
-    expect((await h.svc.ctx.m.LocalItem.findById(`${AT}:${sku}`).lean())?.shown.title).toBe('Neuer Laufschuh');
+    expect((await h.svc.catalog.items.shown(`${AT}:${sku}`))?.shown.title).toBe('Neuer Laufschuh');
 
     const done = await http()
       .post(`/channels/${DE}/items/${sku}/conflicts/title/resolve`)
@@ -299,7 +300,7 @@ describe('conflicts between local edits and master changes', () => {
       attributes: { colour: 'blue', weight: { value: 1, unit: 'kg' } },
     });
     expect(again.body.propagation.items.find((i: { channel: string }) => i.channel === DE).outcome).toBe('updated');
-    const after = await h.svc.ctx.m.LocalItem.findById(`${DE}:${sku}`).lean();
+    const after = await h.svc.catalog.items.shown(`${DE}:${sku}`);
     expect(after).toMatchObject({ masterVersion: again.body.product.version, conflicts: {} });
     expect(after?.shown.description).toBe('Unsere Beschreibung');
     expect(
@@ -338,7 +339,7 @@ describe('manual rules stage diffs for approval', () => {
       .set('authorization', seller)
       .send({ ...productBody(id), id: undefined, variants: [{ sku, attributes: {}, price: { amountMinor: 12000, currency: 'EUR' } }] });
     expect(res.body.propagation.items.find((i: { channel: string }) => i.channel === JP).outcome).toBe('staged');
-    expect((await h.svc.ctx.m.LocalItem.findById(`${JP}:${sku}`).lean())?.shown.price.JPY.amountMinor).toBe(16500);
+    expect((await h.svc.catalog.items.shown(`${JP}:${sku}`))?.shown.price.JPY.amountMinor).toBe(16500);
     const pending = await http().get(`/channels/${JP}/staged-diffs`).set('authorization', mgr);
     const diff = pending.body.diffs.find((d: { sku: string }) => d.sku === sku);
     expect(diff).toMatchObject({ status: 'pending', ruleId: rule.body.rule.id, ruleVersion: 1, masterVersion: 2 });
@@ -394,7 +395,7 @@ describe('restrictions', () => {
       'refusal audit event',
     );
     expect(audit[0]).toMatchObject({ restrictionId: 'na-reg', action: 'assignment' });
-    expect(await h.svc.ctx.m.LocalItem.findById(`${US}:${id}-42`).lean()).toBeNull();
+    expect(await h.svc.catalog.items.shown(`${US}:${id}-42`)).toBeNull();
   });
 
   it('withdraws and refuses propagation when a listed product becomes barred in a market', async () => {
@@ -412,8 +413,8 @@ describe('restrictions', () => {
     const refused = res.body.propagation.items.filter((i: { outcome: string }) => i.outcome === 'refused');
     expect(refused.map((i: { channel: string }) => i.channel).sort()).toEqual([AT, DE].sort());
     expect(refused[0].restriction.id).toBe('eu-ban');
-    expect((await h.svc.ctx.m.LocalItem.findById(`${DE}:${id}-42`).lean())?.status).toBe('withdrawn');
-    const us = await h.svc.ctx.m.LocalItem.findById(`${US}:${id}-42`).lean();
+    expect((await h.svc.catalog.items.shown(`${DE}:${id}-42`))?.status).toBe('withdrawn');
+    const us = await h.svc.catalog.items.shown(`${US}:${id}-42`);
     expect(us).toMatchObject({ status: 'listed', barredRegions: ['EU'] });
     const refusals = await http().get(`/products/${id}/refusals`).set('authorization', seller);
     expect(refusals.body.refusals.filter((r: { action: string }) => r.action === 'propagation')).toHaveLength(2);
@@ -471,7 +472,7 @@ describe('traceability, channel prices, bulk sync and recovery', () => {
       refused: [{ productId: ids[0], channel: JP, restriction: 'country-jp' }],
       lockedPath: 1,
     });
-    const items = await Promise.all(ids.flatMap((id) => [US, JP].map((c) => h.svc.ctx.m.LocalItem.findById(`${c}:${id}-42`).lean())));
+    const items = await Promise.all(ids.flatMap((id) => [US, JP].map((c) => h.svc.catalog.items.shown(`${c}:${id}-42`))));
     expect(items.filter((i) => i?.status === 'listed')).toHaveLength(59);
     const last = `${JP}:${ids[29]}-42`;
     await waitFor(async () => (await decoded('catalog.local-item', last)).length === 1, 'bulk listing events');
@@ -483,27 +484,28 @@ describe('traceability, channel prices, bulk sync and recovery', () => {
     const key = `${US}:${id}-42`;
     await waitFor(async () => (await decoded('catalog.local-item', key)).length === 1, 'first listing event');
     // what a crash between the item write and the journal leaves behind: an old intent
-    await h.svc.ctx.m.Pending.collection.insertOne({
+    await h.svc.catalog.intents.add({
       _id: uniqueName('intent'),
       kind: 'product',
       productId: id,
       itemIds: [],
       createdAt: new Date(Date.now() - 120_000),
-    } as never);
+    });
     expect(await h.svc.recovery.runOnce()).toBeGreaterThanOrEqual(1);
     await waitFor(async () => (await decoded('catalog.local-item', key)).length === 2, 'the re-emitted state');
-    expect(await h.svc.ctx.m.Pending.countDocuments({ productId: id })).toBe(0);
+    expect((await h.svc.catalog.intents.all()).filter((p) => p.productId === id)).toHaveLength(0);
     // a journal document is deleted once its events are published
-    await waitFor(async () => (await h.svc.ctx.m.Journal.countDocuments({})) === 0, 'the journal to drain');
+    await waitFor(async () => (await h.svc.runtime.db.collection('journal').countDocuments({})) === 0, 'the journal to drain');
   });
 
   it('prunes a journal document the relay published (not deleted after its own publish); pending ones never', async () => {
-    const { runtime, ctx } = h.svc;
+    const { runtime, catalog } = h.svc;
+    const Journal = runtime.db.model('Journal');
     const id = `p-prune-${uid}`;
     await createAndAssign(id, [US]);
-    const item = (await ctx.m.LocalItem.findById(`${US}:${id}-42`).lean())!;
+    const item = (await catalog.items.shown(`${US}:${id}-42`))!;
     const doc = await runtime.outbox.create(
-      ctx.m.Journal,
+      Journal,
       { _id: uniqueName('journal'), kind: 'test', createdAt: new Date() },
       [localItemEvent(item)],
       {
@@ -511,10 +513,10 @@ describe('traceability, channel prices, bulk sync and recovery', () => {
       },
     );
     expect(await h.svc.recovery.pruneJournal(0)).toBe(0); // its event is not published yet
-    await runtime.outbox.dispatch(ctx.m.Journal, doc as never);
+    await runtime.outbox.dispatch(Journal, doc);
     await runtime.outbox.cleanup(0);
     expect(await h.svc.recovery.pruneJournal(0)).toBe(1);
-    expect(await ctx.m.Journal.countDocuments({ _id: doc._id })).toBe(0);
+    expect(await Journal.countDocuments({ _id: doc._id })).toBe(0);
   });
 
   it('decides on an item another instance changed behind this one’s cached copy: the local edit surfaces as a conflict', async () => {
@@ -522,7 +524,7 @@ describe('traceability, channel prices, bulk sync and recovery', () => {
     const sku = `${id}-42`;
     await createAndAssign(id, [DE, US]);
     // a second instance on the same database (its own item cache) curates the DE item
-    const other = new CatalogContext(h.svc.runtime, h.svc.ctx.m);
+    const other = createCatalog(h.svc.runtime, await createStore(h.svc.runtime));
     const edited = await editItem(other, DE, sku, { title: 'Unser Laufschuh' }, []);
     expect(edited.shown.title).toBe('Unser Laufschuh');
     expect(edited).not.toHaveProperty('writeToken');
@@ -536,10 +538,10 @@ describe('traceability, channel prices, bulk sync and recovery', () => {
       res.body.propagation.items.map((i: { channel: string; outcome: string }) => [i.channel, i.outcome]),
     );
     expect(outcomes).toMatchObject({ [DE]: 'conflict', [US]: 'updated' });
-    const de = await h.svc.ctx.m.LocalItem.findById(`${DE}:${sku}`).lean();
+    const de = await h.svc.catalog.items.shown(`${DE}:${sku}`);
     expect(de?.shown.title).toBe('Unser Laufschuh');
     expect(de?.conflicts.title).toMatchObject({ master: 'Neuer Laufschuh' });
-    expect(await h.svc.ctx.m.Conflict.findById(`${DE}:${sku}|title`).lean()).toMatchObject({ status: 'open', local: 'Unser Laufschuh' });
+    expect(await h.svc.catalog.conflicts.byId(`${DE}:${sku}|title`)).toMatchObject({ status: 'open', local: 'Unser Laufschuh' });
     // the events tell the same story: the conflict opened, and the item never showed the master title
     await waitFor(
       async () => (await decoded<{ status: string }>('catalog.conflict', `${DE}:${sku}`)).some((c) => c.status === 'open'),
@@ -575,7 +577,7 @@ describe('traceability, channel prices, bulk sync and recovery', () => {
     expect(calls.filter((c) => c.startsWith('localitems.'))).toEqual(['localitems.bulkWrite']);
     expect(calls.filter((c) => c.startsWith('evidence.'))).toEqual(['evidence.insertMany']);
     expect(calls.filter((c) => c.startsWith('products.'))).toEqual(['products.findOneAndUpdate']);
-    const us = await h.svc.ctx.m.LocalItem.findById(`${US}:${id}-42`).lean();
+    const us = await h.svc.catalog.items.shown(`${US}:${id}-42`);
     expect(us?.shown.price.USD.amountMinor).toBeGreaterThan(0);
     expect(us?.masterVersion).toBe(2);
   });

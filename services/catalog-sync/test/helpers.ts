@@ -1,6 +1,8 @@
-import { newEvent, ServiceRuntime } from '@omnimall/service-kit';
-import { bearer, testConfig, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import { startCatalogSync, type CatalogSync } from '../src/main';
+import { newEvent, ServiceRuntime, type RunningService } from '@omnimall/service-kit';
+import { bearer, testConfig, testGroups, testTokens, waitFor } from '@omnimall/service-kit/testing';
+import { catalogSyncService, type CatalogSyncExposes } from '../src/main';
+
+export type CatalogSync = RunningService<CatalogSyncExposes>;
 
 /** A catalog-sync instance on its own database and consumer group, plus a stand-in channel registry. */
 export interface Harness {
@@ -23,11 +25,10 @@ export interface ChannelSpec {
 
 export async function startHarness(): Promise<Harness> {
   const { verifier } = await testTokens();
-  const svc = await startCatalogSync(testConfig('catalog-sync'), {
-    verifier,
-    channelsGroup: uniqueName('catalog-sync.channels-test'),
-    channelsFromBeginning: false,
-    recoveryGraceMs: 60_000,
+  const svc = await catalogSyncService.start({
+    config: testConfig('catalog-sync'),
+    groups: testGroups(),
+    deps: { verifier, recoveryGraceMs: 60_000 },
   });
   const registry = await ServiceRuntime.start({ config: testConfig('channels-sim'), produces: ['channels.channel-changed'] });
   const announce = async (ch: ChannelSpec): Promise<void> => {
@@ -64,7 +65,7 @@ export async function startHarness(): Promise<Harness> {
           last = Date.now();
           await publish();
         }
-        return ((await svc.ctx.m.Channel.findById(ch.code).lean())?.version ?? 0) >= version;
+        return ((await svc.catalog.channels.byId(ch.code))?.version ?? 0) >= version;
       },
       `channel ${ch.code} v${version} projected`,
       30_000,

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { ForbiddenError, mapLimit, NotFoundError, ValidationError, type OutgoingEvent, type Principal } from '@omnimall/service-kit';
+import { ForbiddenError, NotFoundError, ValidationError, type OutgoingEvent, type Principal } from '@omnimall/service-kit';
 import type { MasterProduct } from '../domain/catalog';
+import type { Assignment, Evidence, KnownChannel, LocalItem, Refusal } from '../domain/records';
 import { barringRestriction } from '../domain/restrictions';
 import { project, ProjectionError } from '../domain/rules';
-import type { AssignmentDoc, ChannelDoc, EvidenceDoc, LocalItemDoc, RefusalDoc } from '../store/models';
-import { refusalEvent } from '../events/outgoing';
+import { refusalEvent } from '../events/out';
 import { applyProjection } from './items';
 import { channelView, propagateProduct } from './propagation';
-import type { CatalogContext } from './context';
+import type { Catalog } from './catalog';
+import { unknownChannel } from './lookups';
 
 /**
  * Bulk sync: many products into several channels at once (a seller onboarding a catalogue).
@@ -31,27 +32,17 @@ export interface BulkResult {
   lockedPath: number;
 }
 
-export async function bulkAssign(ctx: CatalogContext, p: Principal, codes: string[], productIds: string[]): Promise<BulkResult> {
-  const { m } = ctx;
+export async function bulkAssign(c: Catalog, p: Principal, codes: string[], productIds: string[]): Promise<BulkResult> {
   const unique = [...new Set(productIds)];
   if (unique.length !== productIds.length)
     throw new ValidationError('duplicate_product', 'a product id appears twice', 'send each product once');
-  const channels = await ctx.channels();
-  const targets: ChannelDoc[] = codes.map((c) => {
-    const ch = channels.get(c);
-    if (!ch)
-      throw new NotFoundError(
-        'channel_unknown',
-        `channel ${c} is not known to the catalogue`,
-        'the channel registry announces channels on channels.channel-changed',
-      );
+  const channels = await c.channels.all();
+  const targets: KnownChannel[] = codes.map((code) => {
+    const ch = channels.get(code);
+    if (!ch) throw unknownChannel(code);
     return ch;
   });
-  // By `_id: {$in}`, 1,000 at a time (an index lookup each, also on the local FerretDB build: patch 5).
-  const slices: string[][] = [];
-  for (let i = 0; i < unique.length; i += 1000) slices.push(unique.slice(i, i + 1000));
-  const read = (await mapLimit(slices, 2, (ids) => m.Product.collection.find({ _id: { $in: ids } } as never).toArray())).flat();
-  const products = read as unknown as MasterProduct[];
+  const products: MasterProduct[] = await c.products.byIds(unique);
   if (products.length !== unique.length) {
     const found = new Set(products.map((x) => x._id));
     throw new NotFoundError(
@@ -76,8 +67,8 @@ export async function bulkAssign(ctx: CatalogContext, p: Principal, codes: strin
   const result: BulkResult = { products: products.length, channels: codes, listed: 0, refused: [], failed: [], lockedPath: 0 };
   const fallback = new Set<string>();
 
-  await ctx.withIntent({ kind: 'products', productId: null, itemIds: [], productIds: products.map((x) => x._id) }, async () => {
-    const [rulesByChannel, rates] = await Promise.all([ctx.rulesOf(codes), ctx.rates()]);
+  await c.changes.run({ kind: 'products', productId: null, itemIds: [], productIds: products.map((x) => x._id) }, async () => {
+    const [rulesByChannel, rates] = await Promise.all([c.rules.ofChannels(codes), c.rates.table()]);
     const now = new Date();
     const publishes: Promise<void>[] = [];
     const views = new Map(targets.map((ch) => [ch._id, channelView(ch)]));
@@ -86,7 +77,7 @@ export async function bulkAssign(ctx: CatalogContext, p: Principal, codes: strin
     const prepare = (chunk: MasterProduct[]): ChunkDocs => {
       const docs: ChunkDocs = { assignments: [], items: [], events: [], refusals: [], evidence: [], failed: [] };
       for (const product of chunk) {
-        const a: AssignmentDoc = { _id: product._id, sellerId: product.sellerId, channels: {}, items: [] };
+        const a: Assignment = { _id: product._id, sellerId: product.sellerId, channels: {}, items: [] };
         for (const ch of targets) {
           const r = barringRestriction(product.restrictions, { code: ch._id, region: ch.region, country: ch.country });
           if (r) {
@@ -130,15 +121,12 @@ export async function bulkAssign(ctx: CatalogContext, p: Principal, codes: strin
 
     /** Writes one chunk (each insertMany unordered, each document atomic) and starts publishing its events. */
     const write = async (docs: ChunkDocs): Promise<void> => {
-      const clashed = await insertAll(m.Assignment.collection, docs.assignments);
+      const clashed = await c.assignments.insertNew(docs.assignments);
       clashed.forEach((id) => fallback.add(id));
       const kept = docs.items.filter((it) => !clashed.has(it.productId));
       const keptIds = new Set(kept.map((it) => it._id));
-      await insertAll(
-        m.Evidence.collection,
-        docs.evidence.filter((e) => keptIds.has(e.itemId)),
-      );
-      const itemClash = await insertAll(m.LocalItem.collection, kept);
+      await c.evidence.insertNew(docs.evidence.filter((e) => keptIds.has(e.itemId)));
+      const itemClash = await c.items.insertNew(kept);
       // An item someone else created meanwhile: its whole product takes the locked path.
       for (const it of kept) if (itemClash.has(it._id)) fallback.add(it.productId);
       result.listed += kept.filter((it) => !itemClash.has(it._id)).length;
@@ -147,7 +135,7 @@ export async function bulkAssign(ctx: CatalogContext, p: Principal, codes: strin
       const refusals = docs.refusals.filter((r) => !clashed.has(r.productId));
       result.refused.push(...refusals.map((r) => ({ productId: r.productId, channel: r.channel, restriction: r.restriction.id })));
       if (refusals.length) {
-        await m.Refusal.collection.insertMany(refusals as never[]);
+        await c.refusals.record(refusals);
         docs.events.push(...refusals.map((r) => refusalEvent(r)));
       }
       const keptEvents = docs.events.filter((e) => !fallback.has(productOfEvent(e)));
@@ -155,7 +143,7 @@ export async function bulkAssign(ctx: CatalogContext, p: Principal, codes: strin
       // change, removed only after every publish below is acknowledged) already covers a crash, as
       // recovery re-propagates its products and re-emits their items. A journal would write every
       // event into the database once more, for nothing.
-      publishes.push(ctx.rt.publisher.publish(keptEvents));
+      publishes.push(c.publisher.publish(keptEvents));
     };
 
     // Pipelined: the next chunk is prepared (CPU) while the database writes the previous one.
@@ -171,14 +159,10 @@ export async function bulkAssign(ctx: CatalogContext, p: Principal, codes: strin
 
   for (const productId of fallback) {
     result.lockedPath++;
-    await ctx.productLock(productId, () =>
-      ctx.withIntent({ kind: 'product', productId, itemIds: [] }, async () => {
-        const a = (await m.Assignment.findById(productId).lean()) as AssignmentDoc | null;
-        const set: Record<string, unknown> = {};
-        for (const c of codes) if (!a?.channels[c]) set[`channels.${c}`] = { skus: null, prices: [], since: new Date() };
-        if (!a) set.items = [];
-        await m.Assignment.findOneAndUpdate({ _id: productId }, { $set: { ...set, sellerId: p.sub } }, { upsert: true });
-        const report = await propagateProduct(ctx, productId, { actor: p.sub, force: true });
+    await c.locks.product(productId, () =>
+      c.changes.run({ kind: 'product', productId, itemIds: [] }, async () => {
+        await c.assignments.addChannels(productId, p.sub, codes, new Date());
+        const report = await propagateProduct(c, productId, { actor: p.sub, force: true });
         result.listed += report.items.filter((r) => r.outcome === 'listed').length;
       }),
     );
@@ -187,36 +171,14 @@ export async function bulkAssign(ctx: CatalogContext, p: Principal, codes: strin
 }
 
 interface ChunkDocs {
-  assignments: AssignmentDoc[];
-  items: LocalItemDoc[];
+  assignments: Assignment[];
+  items: LocalItem[];
   events: OutgoingEvent[];
-  refusals: RefusalDoc[];
-  evidence: EvidenceDoc[];
+  refusals: Refusal[];
+  evidence: Evidence[];
   failed: BulkResult['failed'];
 }
 
 function productOfEvent(e: OutgoingEvent): string {
   return (e.value as { productId?: string }).productId ?? '';
-}
-
-/** insertMany, unordered; returns the _ids that already existed. */
-async function insertAll(
-  collection: { insertMany: (docs: never[], opts: { ordered: boolean }) => Promise<unknown> },
-  docs: { _id: string }[],
-): Promise<Set<string>> {
-  const clashed = new Set<string>();
-  if (!docs.length) return clashed;
-  try {
-    await collection.insertMany(docs as never[], { ordered: false });
-  } catch (err) {
-    const writeErrors = (err as { writeErrors?: { code?: number; index?: number; err?: { index?: number; code?: number } }[] }).writeErrors;
-    if (!writeErrors) throw err;
-    for (const w of writeErrors) {
-      const code = w.code ?? w.err?.code;
-      const index = w.index ?? w.err?.index;
-      if (code !== 11000 || index === undefined) throw err;
-      clashed.add(docs[index]._id);
-    }
-  }
-  return clashed;
 }

@@ -4,8 +4,8 @@ import { sameValue, type EditableField, type LocalValues, type MasterProduct } f
 import type { Projection, SyncRule } from '../domain/rules';
 import { planSync, shownValues, type SyncPlan } from '../domain/sync';
 import { barredRegions } from '../domain/restrictions';
-import type { ConflictDoc, EvidenceDoc, LocalItemDoc, StagedDiffDoc } from '../store/models';
-import { conflictEvent, evidenceEvent, localItemEvent, stagedDiffEvent } from '../events/outgoing';
+import type { Conflict, Evidence, LocalItem, StagedDiff } from '../domain/records';
+import { conflictEvent, evidenceEvent, localItemEvent, stagedDiffEvent } from '../events/out';
 
 /**
  * The next state of one local item after a projection, a withdrawal or an approved diff: the item
@@ -16,14 +16,14 @@ export const EVIDENCE_KEPT = 10;
 
 export interface ItemChange {
   /** The item as the change was decided on (null: it did not exist); the write applies only if it is still so. */
-  cur: LocalItemDoc | null;
-  item: LocalItemDoc;
+  cur: LocalItem | null;
+  item: LocalItem;
   changed: boolean;
-  conflicts: ConflictDoc[];
-  diffs: StagedDiffDoc[];
+  conflicts: Conflict[];
+  diffs: StagedDiff[];
   events: OutgoingEvent[];
   /** Evidence of the applied projection, to be stored before the item (its id is on the item). */
-  evidence: EvidenceDoc | null;
+  evidence: Evidence | null;
   outcome: 'listed' | 'updated' | 'unchanged' | 'staged' | 'conflict' | 'withdrawn';
 }
 
@@ -37,7 +37,7 @@ export interface ProjectionTarget {
 
 const EMPTY: LocalValues = { title: '', description: '', category: '', attributes: {}, price: {} };
 
-function bumped(cur: LocalItemDoc | null, next: LocalItemDoc): boolean {
+function bumped(cur: LocalItem | null, next: LocalItem): boolean {
   if (!cur) return true;
   return (
     cur.status !== next.status ||
@@ -55,7 +55,7 @@ function priceOf(v: LocalValues, currency: string | null): unknown {
 
 /** Applies a projection (and the rules that govern each field) to the current item. */
 export function applyProjection(
-  cur: LocalItemDoc | null,
+  cur: LocalItem | null,
   t: ProjectionTarget,
   proj: Projection,
   rules: readonly SyncRule[],
@@ -74,7 +74,7 @@ export function applyProjection(
   const applied = Object.keys(plan.apply).length > 0;
   const fully = plan.conflicts.length === 0 && plan.staged.size === 0;
 
-  const conflicts: ConflictDoc[] = [];
+  const conflicts: Conflict[] = [];
   const conflictRefs = { ...(cur?.conflicts ?? {}) };
   for (const c of plan.conflicts) {
     const prev = conflictRefs[c.field];
@@ -101,7 +101,7 @@ export function applyProjection(
     });
   }
 
-  const diffs: StagedDiffDoc[] = [];
+  const diffs: StagedDiff[] = [];
   const staged = { ...(cur?.staged ?? {}) };
   for (const [ruleId, { rule, changes }] of plan.staged) {
     const diffId = `${id}|${ruleId}`;
@@ -123,7 +123,7 @@ export function applyProjection(
     });
   }
 
-  const item: LocalItemDoc = {
+  const item: LocalItem = {
     _id: id,
     channel: t.channel,
     sku: t.sku,
@@ -156,7 +156,7 @@ export function applyProjection(
     item.version += 1;
     events.push(localItemEvent(item, correlationId));
   }
-  let evidence: EvidenceDoc | null = null;
+  let evidence: Evidence | null = null;
   if (changed && applied) {
     const evidenceId = randomUUID();
     evidence = {
@@ -187,9 +187,9 @@ export function applyProjection(
 }
 
 /** Withdraws a listed item (unassigned, barred, or its channel retired), keeping its history. */
-export function withdraw(cur: LocalItemDoc, reason: string, now: Date, correlationId?: string): ItemChange | null {
+export function withdraw(cur: LocalItem, reason: string, now: Date, correlationId?: string): ItemChange | null {
   if (cur.status === 'withdrawn') return null;
-  const item: LocalItemDoc = {
+  const item: LocalItem = {
     ...cur,
     status: 'withdrawn',
     statusReason: reason,

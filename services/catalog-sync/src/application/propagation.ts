@@ -1,17 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { OutgoingEvent } from '@omnimall/service-kit';
-import type { MasterProduct, Variant } from '../domain/catalog';
-import { itemIdOf } from '../domain/catalog';
+import { CLOSED_STATES, itemIdOf, type MasterProduct, type Variant } from '../domain/catalog';
 import { barringRestriction, type Restriction } from '../domain/restrictions';
 import { project, ProjectionError, type ChannelView, type PriceSources, type SyncRule } from '../domain/rules';
 import type { RateEntry } from '../domain/rates';
-import type { AssignmentDoc, ChannelDoc, EvidenceDoc, LocalItemDoc, RefusalDoc } from '../store/models';
-import { localItemEvent, refusalEvent } from '../events/outgoing';
+import type { Assignment, Evidence, KnownChannel, LocalItem, Refusal } from '../domain/records';
+import { localItemEvent, refusalEvent } from '../events/out';
 import { applyProjection, withdraw, type ItemChange } from './items';
-import type { CatalogContext } from './context';
-
-/** Channels that take no listings: their items are withdrawn. */
-const CLOSED_STATES = new Set(['offboarding', 'retired']);
+import type { Catalog } from './catalog';
 
 export interface ItemReport {
   channel: string;
@@ -29,13 +25,13 @@ export interface PropagationReport {
 
 /** One (channel, variant) the product should be listed in, and where its prices come from. */
 export interface Target {
-  channel: ChannelDoc;
+  channel: KnownChannel;
   variant: Variant;
   prices: PriceSources;
   inheritedFrom: string | null;
 }
 
-export function channelView(c: ChannelDoc): ChannelView {
+export function channelView(c: KnownChannel): ChannelView {
   return {
     code: c._id,
     region: c.region,
@@ -46,7 +42,7 @@ export function channelView(c: ChannelDoc): ChannelView {
   };
 }
 
-function ownPrices(assignment: AssignmentDoc, channel: string, sku: string): Record<string, number> {
+function ownPrices(assignment: Assignment, channel: string, sku: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const p of assignment.channels[channel]?.prices ?? []) if (p.sku === sku) out[p.currency] = p.amountMinor;
   return out;
@@ -57,7 +53,7 @@ function ownPrices(assignment: AssignmentDoc, channel: string, sku: string): Rec
  * every dependent channel (regional, affiliate) of an assigned master channel that has no assignment
  * of its own; a dependent channel without its own prices derives them from its master channel's.
  */
-export function targetsOf(product: MasterProduct, assignment: AssignmentDoc, channels: Map<string, ChannelDoc>): Target[] {
+export function targetsOf(product: MasterProduct, assignment: Assignment, channels: Map<string, KnownChannel>): Target[] {
   const out: Target[] = [];
   const skusOf = (code: string): Variant[] => {
     const skus = assignment.channels[code]?.skus;
@@ -100,7 +96,7 @@ interface Decision {
   report: ItemReport;
   change: ItemChange | null;
   events: OutgoingEvent[];
-  refusal: RefusalDoc | null;
+  refusal: Refusal | null;
 }
 
 /** Decisions that keep meeting items changed by another process give up after this many rounds. */
@@ -114,18 +110,14 @@ const MAX_ROUNDS = 5;
  * the refusals in one insertMany, and all events leave in one journal write. An item another process
  * changed meanwhile is read and decided again (its write did not apply).
  */
-export async function propagateProduct(ctx: CatalogContext, productId: string, opts: PropagateOptions = {}): Promise<PropagationReport> {
-  const { m } = ctx;
-  const [product, assignment] = await Promise.all([
-    opts.product ?? (m.Product.findById(productId).lean() as Promise<MasterProduct | null>),
-    m.Assignment.findById(productId).lean() as Promise<AssignmentDoc | null>,
-  ]);
+export async function propagateProduct(c: Catalog, productId: string, opts: PropagateOptions = {}): Promise<PropagationReport> {
+  const [product, assignment] = await Promise.all([opts.product ?? c.products.byId(productId), c.assignments.byId(productId)]);
   if (!product) return { productId, masterVersion: 0, items: [] };
   if (!assignment) return { productId, masterVersion: product.version, items: [] };
-  const channels = await ctx.channels();
+  const channels = await c.channels.all();
   const targets = targetsOf(product, assignment, channels);
   const codes = [...new Set(targets.map((t) => t.channel._id))];
-  const [rules, rates] = await Promise.all([ctx.rulesOf(codes), ctx.rates()]);
+  const [rules, rates] = await Promise.all([c.rules.ofChannels(codes), c.rates.table()]);
   const now = new Date();
   const at = opts.at ?? now.getTime();
   const wanted = new Set(targets.map((t) => itemIdOf(t.channel._id, t.variant.sku)));
@@ -137,14 +129,14 @@ export async function propagateProduct(ctx: CatalogContext, productId: string, o
   for (let round = 1; pending.length; round++) {
     if (round > MAX_ROUNDS) throw new Error(`items of product ${productId} kept changing under propagation`);
     const ids = pending.map((t) => (typeof t === 'string' ? t : itemIdOf(t.channel._id, t.variant.sku)));
-    const current = await ctx.items.get(ids, round > 1);
+    const current = await c.items.get(ids, round > 1);
     const decisions = pending.map((t, i) =>
       typeof t === 'string'
         ? decideStale(t, current.get(t) ?? null, env)
         : decideTarget(product, t, current.get(ids[i]) ?? null, rules.get(t.channel._id) ?? [], rates, env),
     );
     const failed = await writeItems(
-      ctx,
+      c,
       decisions.map((d) => d.change),
     );
     for (const d of decisions) if (!failed.has(d.id)) decided.set(d.id, d);
@@ -153,15 +145,13 @@ export async function propagateProduct(ctx: CatalogContext, productId: string, o
 
   const order = [...targets.map((t) => itemIdOf(t.channel._id, t.variant.sku)), ...stale];
   const all = order.map((id) => decided.get(id)!);
-  const refusals = all.map((d) => d.refusal).filter((r): r is RefusalDoc => !!r);
+  const refusals = all.map((d) => d.refusal).filter((r): r is Refusal => !!r);
   const newIds = targets.map((t) => itemIdOf(t.channel._id, t.variant.sku)).filter((id) => !assignment.items.includes(id));
   await Promise.all([
-    refusals.length ? m.Refusal.collection.insertMany(refusals as never[]) : undefined,
-    newIds.length
-      ? m.Assignment.collection.updateOne({ _id: productId } as never, { $set: { items: [...assignment.items, ...newIds] } })
-      : undefined,
+    c.refusals.record(refusals),
+    newIds.length ? c.assignments.setItems(productId, [...assignment.items, ...newIds]) : undefined,
   ]);
-  await ctx.emit(
+  await c.journal.append(
     'propagation',
     all.flatMap((d) => d.events),
   );
@@ -180,14 +170,14 @@ function splitItemId(id: string): { channel: string; sku: string } {
 }
 
 /** An item the product should no longer have: withdrawn (or, in recovery, its state re-emitted). */
-function decideStale(id: string, cur: LocalItemDoc | null, env: DecideEnv): Decision {
+function decideStale(id: string, cur: LocalItem | null, env: DecideEnv): Decision {
   const change = cur ? withdraw(cur, 'unassigned', env.now, env.opts.correlationId) : null;
   const events = change ? change.events : cur && env.opts.force ? reemit(cur, env.opts.correlationId) : [];
   return { id, report: { ...splitItemId(id), outcome: change ? 'withdrawn' : 'unchanged' }, change, events, refusal: null };
 }
 
 /** Full-state event of an item as it is (recovery after a crash between the item write and the journal). */
-function reemit(cur: LocalItemDoc, correlationId?: string): OutgoingEvent[] {
+function reemit(cur: LocalItem, correlationId?: string): OutgoingEvent[] {
   return [localItemEvent(cur, correlationId)];
 }
 
@@ -195,7 +185,7 @@ function reemit(cur: LocalItemDoc, correlationId?: string): OutgoingEvent[] {
 function decideTarget(
   product: MasterProduct,
   t: Target,
-  cur: LocalItemDoc | null,
+  cur: LocalItem | null,
   rules: SyncRule[],
   rates: RateEntry[],
   env: DecideEnv,
@@ -207,7 +197,7 @@ function decideTarget(
   if (restriction) {
     // Refused: never listed there. A listed item is withdrawn; the refusal is recorded once per state change.
     const change = cur ? withdraw(cur, `restricted:${restriction.id}`, env.now, env.opts.correlationId) : null;
-    const refusal: RefusalDoc | null =
+    const refusal: Refusal | null =
       change || !cur
         ? {
             _id: randomUUID(),
@@ -276,35 +266,43 @@ function decideTarget(
  * since they were read: nothing of theirs but possibly their evidence was written (evidence no item
  * names, never shown), and the caller decides them again.
  */
-export async function writeItems(ctx: CatalogContext, changes: readonly (ItemChange | null)[]): Promise<Set<string>> {
-  const { m } = ctx;
+export async function writeItems(
+  c: Pick<Catalog, 'evidence' | 'items' | 'conflicts' | 'diffs'>,
+  changes: readonly (ItemChange | null)[],
+): Promise<Set<string>> {
   const writes = changes.filter((c): c is ItemChange => !!c);
   if (!writes.length) return new Set();
-  const evidence = writes.map((c) => c.evidence).filter((e): e is EvidenceDoc => !!e);
-  if (evidence.length) await m.Evidence.collection.insertMany(evidence as never[], { ordered: false });
-  const failed = await ctx.items.write(writes.map((c) => ({ cur: c.cur, item: c.item })));
-  const applied = writes.filter((c) => !failed.has(c.item._id));
-  const upserts = <T extends { _id: string }>(docs: T[]) =>
-    docs.map(({ _id, ...rest }) => ({ updateOne: { filter: { _id }, update: { $set: rest }, upsert: true } }));
-  const conflicts = applied.flatMap((c) => c.conflicts);
-  const diffs = applied.flatMap((c) => c.diffs);
-  await Promise.all([
-    conflicts.length ? m.Conflict.collection.bulkWrite(upserts(conflicts) as never, { ordered: false }) : undefined,
-    diffs.length ? m.StagedDiff.collection.bulkWrite(upserts(diffs) as never, { ordered: false }) : undefined,
-  ]);
+  const evidence = writes.map((c) => c.evidence).filter((e): e is Evidence => !!e);
+  await c.evidence.insertAll(evidence);
+  const failed = await c.items.write(writes.map((w) => ({ cur: w.cur, item: w.item })));
+  const applied = writes.filter((w) => !failed.has(w.item._id));
+  await Promise.all([c.conflicts.upsertAll(applied.flatMap((w) => w.conflicts)), c.diffs.upsertAll(applied.flatMap((w) => w.diffs))]);
   return failed;
 }
 
 /** Records a refusal (restriction) and returns its audit event for the caller's journal. */
 export async function recordRefusal(
-  ctx: CatalogContext,
+  c: Pick<Catalog, 'refusals'>,
   productId: string,
   channel: string,
-  action: RefusalDoc['action'],
+  action: Refusal['action'],
   restriction: Restriction,
   actor: string | null,
 ): Promise<OutgoingEvent[]> {
-  const doc: RefusalDoc = { _id: randomUUID(), productId, channel, action, restriction, actor, at: new Date() };
-  await ctx.m.Refusal.collection.insertOne(doc as never);
+  const doc: Refusal = { _id: randomUUID(), productId, channel, action, restriction, actor, at: new Date() };
+  await c.refusals.record([doc]);
   return [refusalEvent(doc)];
+}
+
+/** Re-propagates every product assigned to a channel or to its master channel (after a rule or channel change); answers how many. */
+export async function repropagateChannel(c: Catalog, code: string): Promise<number> {
+  const channels = await c.channels.all();
+  const codes = [code, channels.get(code)?.masterChannel].filter((x): x is string => !!x);
+  const assigned = await c.assignments.assignedTo(codes);
+  for (const productId of assigned) {
+    await c.locks.product(productId, () =>
+      c.changes.run({ kind: 'product', productId, itemIds: [] }, () => propagateProduct(c, productId)),
+    );
+  }
+  return assigned.length;
 }

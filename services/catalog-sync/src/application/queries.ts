@@ -1,18 +1,17 @@
 import { NotFoundError } from '@omnimall/service-kit';
-import type { AssignmentDoc, ConflictDoc, EvidenceDoc, LocalItemDoc, RefusalDoc, StagedDiffDoc } from '../store/models';
-import type { CatalogContext } from './context';
+import { itemIdOf } from '../domain/catalog';
+import type { Conflict, Evidence, LocalItem, Refusal, StagedDiff } from '../domain/records';
+import type { Catalog } from './catalog';
+import { itemNotFound } from './lookups';
 
 /** Read models: where a product is listed, a channel's catalogue, its conflicts and diffs, evidence. */
-
-/** Internal fields items do not show. */
-const HIDDEN = { writeToken: 0 } as const;
 
 export interface Listing {
   channel: string;
   sku: string;
-  status: LocalItemDoc['status'];
+  status: LocalItem['status'];
   statusReason: string | null;
-  prices: LocalItemDoc['shown']['price'];
+  prices: LocalItem['shown']['price'];
   primaryCurrency: string | null;
   listedSince: Date | null;
   priceSince: Date | null;
@@ -22,7 +21,7 @@ export interface Listing {
   version: number;
 }
 
-export function listingOf(i: LocalItemDoc): Listing {
+export function listingOf(i: LocalItem): Listing {
   return {
     channel: i.channel,
     sku: i.sku,
@@ -41,51 +40,45 @@ export function listingOf(i: LocalItemDoc): Listing {
 
 /** Every local item a product ever had, across all channels (by id: no scan). */
 export async function listingsOf(
-  ctx: CatalogContext,
+  c: Catalog,
   productId: string,
 ): Promise<{ product: { id: string; version: number; sellerId: string }; listings: Listing[] }> {
-  const product = await ctx.m.Product.findById(productId, { version: 1, sellerId: 1 }).lean();
+  const product = await c.products.header(productId);
   if (!product) throw new NotFoundError('product_not_found', `no product ${productId}`, 'check the product id');
-  const a = (await ctx.m.Assignment.findById(productId).lean()) as AssignmentDoc | null;
-  const items = (await Promise.all((a?.items ?? []).map((id) => ctx.m.LocalItem.findById(id).lean()))) as (LocalItemDoc | null)[];
+  const a = await c.assignments.byId(productId);
+  const items = await Promise.all((a?.items ?? []).map((id) => c.items.shown(id)));
   return {
     product: { id: productId, version: product.version, sellerId: product.sellerId },
     listings: items
-      .filter((i): i is LocalItemDoc => !!i)
+      .filter((i): i is LocalItem => !!i)
       .map(listingOf)
       .sort((x, y) => x.channel.localeCompare(y.channel) || x.sku.localeCompare(y.sku)),
   };
 }
 
-export async function itemOf(ctx: CatalogContext, channel: string, sku: string): Promise<LocalItemDoc> {
-  const item = (await ctx.m.LocalItem.findById(`${channel}:${sku}`, HIDDEN).lean()) as LocalItemDoc | null;
-  if (!item)
-    throw new NotFoundError(
-      'item_not_found',
-      `SKU ${sku} is not in channel ${channel}'s catalogue`,
-      'list the channel catalogue with GET /channels/{code}/items',
-    );
+export async function itemOf(c: Catalog, channel: string, sku: string): Promise<LocalItem> {
+  const item = await c.items.shown(itemIdOf(channel, sku));
+  if (!item) throw itemNotFound(channel, sku);
   return item;
 }
 
-export async function channelItems(ctx: CatalogContext, channel: string, limit: number): Promise<LocalItemDoc[]> {
-  return (await ctx.m.LocalItem.find({ channel }, HIDDEN).limit(limit).lean()) as LocalItemDoc[];
+export async function channelItems(c: Catalog, channel: string, limit: number): Promise<LocalItem[]> {
+  return c.items.inChannel(channel, limit);
 }
 
-export async function channelConflicts(ctx: CatalogContext, channel: string, status: 'open' | 'resolved'): Promise<ConflictDoc[]> {
-  return (await ctx.m.Conflict.find({ channel, status }).lean()) as ConflictDoc[];
+export async function channelConflicts(c: Catalog, channel: string, status: 'open' | 'resolved'): Promise<Conflict[]> {
+  return c.conflicts.inChannel(channel, status);
 }
 
-export async function channelDiffs(ctx: CatalogContext, channel: string, status: StagedDiffDoc['status']): Promise<StagedDiffDoc[]> {
-  return (await ctx.m.StagedDiff.find({ channel, status }).lean()) as StagedDiffDoc[];
+export async function channelDiffs(c: Catalog, channel: string, status: StagedDiff['status']): Promise<StagedDiff[]> {
+  return c.diffs.inChannel(channel, status);
 }
 
-export async function refusalsOf(ctx: CatalogContext, productId: string): Promise<RefusalDoc[]> {
-  return (await ctx.m.Refusal.find({ productId }).sort({ at: 1 }).lean()) as RefusalDoc[];
+export async function refusalsOf(c: Catalog, productId: string): Promise<Refusal[]> {
+  return c.refusals.ofProduct(productId);
 }
 
 /** The evidence records of an item, latest first (by id: no scan). */
-export async function evidenceOf(ctx: CatalogContext, item: LocalItemDoc): Promise<EvidenceDoc[]> {
-  const docs = (await Promise.all([...item.evidence].reverse().map((id) => ctx.m.Evidence.findById(id).lean()))) as (EvidenceDoc | null)[];
-  return docs.filter((d): d is EvidenceDoc => !!d);
+export async function evidenceOf(c: Catalog, item: LocalItem): Promise<Evidence[]> {
+  return c.evidence.byIds([...item.evidence].reverse());
 }

@@ -1,17 +1,16 @@
 import type { Logger } from '@omnimall/service-kit';
-import type { LocalItemDoc, PendingDoc } from '../store/models';
-import { localItemEvent } from '../events/outgoing';
+import { localItemEvent } from '../events/out';
+import type { Catalog } from './catalog';
 import { propagateProduct } from './propagation';
-import type { CatalogContext } from './context';
 
 /**
- * Completes what a crash interrupted: every intent older than `graceMs` that no running operation of
- * this process holds is replayed — products are re-propagated with their current state re-emitted,
- * items re-emit their current state — and then removed. Replays are idempotent.
- * It also removes, once a minute, journal documents whose events were all published (outboxCount 0)
- * a while ago: normally a journal document is deleted as soon as its events are published, so these
- * are only what a failed delete left, and on FerretDB the query reads every journal document (large
- * ones, while a bulk sync runs), so it does not run on every pass.
+ * The recovery worker: completes what a crash interrupted. Every intent older than `graceMs` that no
+ * running operation of this process holds is replayed — products are re-propagated with their
+ * current state re-emitted, items re-emit their current state — and then removed. Replays are
+ * idempotent (every event is full state). It also prunes, once a minute, journal documents whose
+ * events were all published a while ago: normally a journal document is deleted as soon as its
+ * events are published, so these are only what a failed delete left, and the query scans the
+ * journal, so it does not run on every pass.
  */
 const PRUNE_EVERY_MS = 60_000;
 
@@ -21,28 +20,32 @@ export class RecoverySweep {
   private lastPrune = 0;
 
   constructor(
-    private readonly ctx: CatalogContext,
+    private readonly c: Catalog,
     private readonly logger: Logger,
     private readonly graceMs = 5000,
     private readonly everyMs = 2000,
   ) {}
 
+  /** One pass; answers how many intents it replayed. */
   async runOnce(): Promise<number> {
-    const { m } = this.ctx;
-    const due = ((await m.Pending.find({}).lean()) as PendingDoc[]).filter(
-      (p) => !this.ctx.activeIntents.has(p._id) && Date.now() - new Date(p.createdAt).getTime() >= this.graceMs,
+    const { c } = this;
+    const due = (await c.intents.all()).filter(
+      (p) => !c.changes.active.has(p._id) && Date.now() - new Date(p.createdAt).getTime() >= this.graceMs,
     );
     for (const p of due) {
       const products = p.kind === 'product' && p.productId ? [p.productId] : p.kind === 'products' ? (p.productIds ?? []) : [];
-      for (const id of products) await this.ctx.productLock(id, () => propagateProduct(this.ctx, id, { force: true }));
+      for (const id of products) await c.locks.product(id, () => propagateProduct(c, id, { force: true }));
       if (p.kind === 'items') {
-        const items = (await Promise.all(p.itemIds.map((id) => m.LocalItem.findById(id).lean()))) as (LocalItemDoc | null)[];
-        await this.ctx.emit(
+        const items = await c.items.get(p.itemIds, true);
+        await c.journal.append(
           'recovery',
-          items.filter((i): i is LocalItemDoc => !!i).map((i) => localItemEvent(i)),
+          p.itemIds.flatMap((id) => {
+            const item = items.get(id);
+            return item ? [localItemEvent(item)] : [];
+          }),
         );
       }
-      await m.Pending.collection.deleteOne({ _id: p._id } as never);
+      await c.intents.remove(p._id);
       this.logger.info('recovered interrupted change', { intent: p._id, kind: p.kind });
     }
     if (Date.now() - this.lastPrune >= PRUNE_EVERY_MS) {
@@ -52,15 +55,9 @@ export class RecoverySweep {
     return due.length;
   }
 
-  /** Deletes fully published journal documents older than a minute (their events are in Kafka). */
-  async pruneJournal(olderThanMs = 60_000): Promise<number> {
-    const { Journal } = this.ctx.m;
-    const done = await Journal.find({ outboxCount: 0, createdAt: { $lt: new Date(Date.now() - olderThanMs) } }, { _id: 1 })
-      .limit(500)
-      .lean();
-    if (!done.length) return 0;
-    const res = await Journal.deleteMany({ _id: { $in: done.map((d) => d._id) }, outboxCount: 0 });
-    return res.deletedCount;
+  /** Deletes fully published journal documents older than `olderThanMs` (their events are in Kafka). */
+  pruneJournal(olderThanMs = 60_000): Promise<number> {
+    return this.c.journal.prune(olderThanMs);
   }
 
   start(): void {

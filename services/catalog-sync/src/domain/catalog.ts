@@ -62,3 +62,6 @@ export function sameValue(a: unknown, b: unknown): boolean {
 }
 
 export const itemIdOf = (channel: string, sku: string): string => `${channel}:${sku}`;
+
+/** Channel states that take no listings: their items are withdrawn, and nothing new is assigned there. */
+export const CLOSED_STATES: ReadonlySet<string> = new Set(['offboarding', 'retired']);

@@ -4,7 +4,6 @@
  * Loopback only (the local Kafka, FerretDB and schema registry).
  */
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import {
   generateTokenKeys,
   loadPlatformConfig,
@@ -14,7 +13,8 @@ import {
   TokenVerifier,
   type Principal,
 } from '@omnimall/service-kit';
-import { startCatalogSync, type CatalogSync } from '../../src/main';
+import { catalogSyncService } from '../../src/main';
+import type { CatalogSync } from '../helpers';
 
 export interface BenchStack {
   tag: string;
@@ -45,13 +45,13 @@ export async function startBenchStack(): Promise<BenchStack> {
       { ...process.env, LOG_LEVEL: 'error' },
       { dbName: `bench_${service.replace(/-/g, '_')}_${tag}`, instanceId: `${service}-bench-${tag}` },
     );
-  const svc = await startCatalogSync(config('catalog-sync'), {
-    verifier: await TokenVerifier.fromPem(keys.publicKey),
-    channelsGroup: `catalog-sync.channels-bench-${tag}`,
-    channelsFromBeginning: false,
+  const svc = await catalogSyncService.start({
+    config: config('catalog-sync'),
+    groups: { suffix: `.bench-${tag}`, startAt: 'end' },
+    deps: { verifier: await TokenVerifier.fromPem(keys.publicKey) },
   });
   const registry = await ServiceRuntime.start({ config: config('channels-sim'), produces: ['channels.channel-changed'] });
-  const base = `http://127.0.0.1:${(svc.server.address() as AddressInfo).port}`;
+  const base = svc.url;
   const token = async (p: Partial<Principal> & { sub: string }): Promise<string> =>
     `Bearer ${await signer.sign({ kind: 'staff', roles: [], channels: [], channel: null, ...p })}`;
   const call = async (method: string, path: string, body: unknown, auth: string) => {
@@ -99,7 +99,9 @@ export async function startBenchStack(): Promise<BenchStack> {
     const deadline = Date.now() + 30_000;
     let last = 0;
     // Republished every few seconds until projected (a just-joined consumer may resolve the topic's end late).
-    while ((await svc.ctx.m.Channel.countDocuments({ _id: { $in: codes } })) < n) {
+    const projected = async (): Promise<number> =>
+      (await Promise.all(codes.map((c) => svc.catalog.channels.byId(c)))).filter(Boolean).length;
+    while ((await projected()) < n) {
       if (Date.now() > deadline) throw new Error('channels were not projected within 30 s');
       if (Date.now() - last > 4000) {
         last = Date.now();
