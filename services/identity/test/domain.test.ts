@@ -2,7 +2,15 @@ import { AppError } from '@omnimall/service-kit';
 import { hashPassword, passwordProblem, verifyPassword } from '../src/domain/passwords';
 import { applyStandingChange, effectiveStatus, refusal, type Standing } from '../src/domain/standing';
 import { parseChannelDataRegions, residencyVerdict } from '../src/domain/residency';
-import { decideRefresh, formatRefreshToken, hashSecret, newSecret, parseRefreshToken } from '../src/domain/refresh-tokens';
+import {
+  decideRefresh,
+  formatRefreshToken,
+  hashSecret,
+  newSecret,
+  parseRefreshToken,
+  rotated,
+  USED_HASHES_KEPT,
+} from '../src/domain/refresh-tokens';
 import { afterFailure, lockedFor, type ThrottlePolicy } from '../src/domain/login-throttle';
 import { erasedEmail, pseudonym } from '../src/domain/erasure';
 
@@ -116,6 +124,14 @@ describe('refresh token rotation', () => {
     expect(decideRefresh(family, 'never-issued-secret-xxxxx').outcome).toBe('unknown');
     expect(decideRefresh({ ...family, revokedAt: new Date() }, secret).outcome).toBe('revoked');
     expect(decideRefresh({ ...family, expiresAt: new Date(0) }, secret).outcome).toBe('expired');
+  });
+
+  it('keeps the rotated-out hash for reuse detection, the newest USED_HASHES_KEPT only', () => {
+    const next = rotated(family, 'next-hash');
+    expect(next).toEqual({ currentHash: 'next-hash', usedHashes: [...family.usedHashes, family.currentHash] });
+    expect(decideRefresh({ ...family, ...next }, secret).outcome).toBe('reused');
+    const full = { currentHash: 'c', usedHashes: Array.from({ length: USED_HASHES_KEPT }, (_, i) => `u${i}`) };
+    expect(rotated(full, 'd').usedHashes).toEqual([...full.usedHashes.slice(1), 'c']);
   });
 });
 

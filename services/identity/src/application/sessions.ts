@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { UnauthorizedError } from '@omnimall/service-kit/errors';
 import type { Principal, StaffRole } from '@omnimall/service-kit';
-import { decideRefresh, formatRefreshToken, hashSecret, newSecret, parseRefreshToken, type Session } from '../domain/refresh-tokens';
+import {
+  decideRefresh,
+  formatRefreshToken,
+  hashSecret,
+  newSecret,
+  parseRefreshToken,
+  rotated,
+  type Session,
+} from '../domain/refresh-tokens';
 import { assertMayAct } from '../domain/standing';
 import type { IdentityContext } from './context';
 
@@ -100,7 +108,8 @@ export async function refresh(ctx: IdentityContext, raw: string): Promise<Tokens
     }
     if (decision.outcome !== 'rotate') return { decision };
     const secret = newSecret();
-    await sessions.rotate(parsed.familyId, { currentHash: hashSecret(secret), previousHash: family!.currentHash, at: new Date() });
+    // Under the session's lock nothing else rotates it, so the compare on the current hash always matches.
+    await sessions.rotate(parsed.familyId, family!.currentHash, { ...rotated(family!, hashSecret(secret)), at: new Date() });
     return { decision, secret, family: family! };
   });
   switch (outcome.decision.outcome) {

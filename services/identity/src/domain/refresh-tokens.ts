@@ -67,3 +67,11 @@ export interface Session extends FamilyState {
 
 /** Rotated hashes kept per family for reuse detection. */
 export const USED_HASHES_KEPT = 50;
+
+/** The family's hashes after a rotation to `nextHash`: the current one joins the used ones (the newest USED_HASHES_KEPT). */
+export function rotated(
+  family: Pick<FamilyState, 'currentHash' | 'usedHashes'>,
+  nextHash: string,
+): Pick<FamilyState, 'currentHash' | 'usedHashes'> {
+  return { currentHash: nextHash, usedHashes: [...family.usedHashes, family.currentHash].slice(-USED_HASHES_KEPT) };
+}

@@ -1,5 +1,5 @@
 import type { Model } from 'mongoose';
-import { USED_HASHES_KEPT, type Session } from '../domain/refresh-tokens';
+import type { FamilyState, Session } from '../domain/refresh-tokens';
 
 /**
  * Sessions (refresh-token families). Read-modify-writes of one session (refresh, revoke) run under
@@ -17,8 +17,11 @@ export interface SessionRepository {
   close(id: string, reason: string, at: Date): Promise<void>;
   /** Revokes the session whatever its state (reuse detected). */
   revoke(id: string, reason: string, at: Date): Promise<void>;
-  /** Replaces the current secret's hash, keeping the old one (the newest USED_HASHES_KEPT) for reuse detection. */
-  rotate(id: string, rotation: { currentHash: string; previousHash: string; at: Date }): Promise<void>;
+  /**
+   * Stores a rotation (see domain `rotated`) if the current hash is still `previousHash`; whether it
+   * did. The whole list is set: FerretDB ignores `$slice` in `$push`, which would let it grow forever.
+   */
+  rotate(id: string, previousHash: string, next: Pick<FamilyState, 'currentHash' | 'usedHashes'> & { at: Date }): Promise<boolean>;
 }
 
 export function sessionRepository(Session: Model<Session>): SessionRepository {
@@ -45,11 +48,9 @@ export function sessionRepository(Session: Model<Session>): SessionRepository {
     async revoke(id, reason, at) {
       await Session.updateOne({ _id: id }, { $set: { revokedAt: at, revokedReason: reason } });
     },
-    async rotate(id, { currentHash, previousHash, at }) {
-      await Session.updateOne(
-        { _id: id },
-        { $set: { currentHash, lastUsedAt: at }, $push: { usedHashes: { $each: [previousHash], $slice: -USED_HASHES_KEPT } } },
-      );
+    async rotate(id, previousHash, { currentHash, usedHashes, at }) {
+      const res = await Session.updateOne({ _id: id, currentHash: previousHash }, { $set: { currentHash, usedHashes, lastUsedAt: at } });
+      return res.matchedCount > 0;
     },
   };
 }
