@@ -1,3 +1,7 @@
+/**
+ * The package barrel: every name a service imports from '@omnimall/service-kit'. Domain code imports
+ * '@omnimall/service-kit/errors' instead (no I/O libraries behind it); tests add '@omnimall/service-kit/testing'.
+ */
 export * from './service/config';
 export * from './observability/logger';
 export * from './concurrency/map-limit';

@@ -1,3 +1,7 @@
+/**
+ * Who may call a route: the bearer token verified locally (no call to identity), then its kind, roles
+ * and channel scope. A refusal is a 401 (no or bad token) or a 403 (not allowed) with a code and a hint.
+ */
 import type { RequestHandler, Response } from 'express';
 import { ForbiddenError, UnauthorizedError } from '../errors';
 import type { Principal, StaffRole, TokenVerifier } from './tokens';

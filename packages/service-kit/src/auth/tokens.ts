@@ -1,3 +1,7 @@
+/**
+ * Access tokens: ES256 JWTs signed by identity and verified by every service with the public key alone.
+ * A verified token is answered from memory until its `exp`, never past it (see TokenVerifier).
+ */
 import { readFileSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import { generateKeyPair, exportSPKI, exportPKCS8, importPKCS8, importSPKI, jwtVerify, SignJWT, type JWTPayload, type KeyLike } from 'jose';

@@ -1,3 +1,7 @@
+/**
+ * The envelope every event carries (event id, type, producer, aggregate and version, correlation id),
+ * and the Kafka key: the aggregate id, so every event of one aggregate stays on one partition, in order.
+ */
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope, TopicName, TopicValues } from '@omnimall/contracts';
 

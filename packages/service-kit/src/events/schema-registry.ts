@@ -1,3 +1,7 @@
+/**
+ * Avro through the schema registry: schemas registered (BACKWARD) at start, so an incompatible change
+ * fails the start with the registry's own message; registry calls go through a circuit breaker.
+ */
 import { SchemaRegistry, SchemaType, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
 import type CircuitBreaker from 'opossum';
 import type { TopicSpec } from '@omnimall/contracts';

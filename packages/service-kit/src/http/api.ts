@@ -1,3 +1,7 @@
+/**
+ * Routes declared once, with zod schemas that both validate each request (400 `validation_failed`
+ * listing every bad field) and generate the OpenAPI document, so the two cannot drift apart.
+ */
 import { OpenAPIRegistry, OpenApiGeneratorV3, extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { z, type ZodType } from 'zod';

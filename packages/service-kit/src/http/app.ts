@@ -1,3 +1,7 @@
+/**
+ * The express app every service shares: health, readiness, metrics, OpenAPI, a correlation id per
+ * request, and errors mapped to HTTP in one place (a 5xx never leaks internals).
+ */
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { AppError, duplicateKeyConflict, isDuplicateKeyError } from '../errors';

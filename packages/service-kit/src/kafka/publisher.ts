@@ -1,3 +1,6 @@
+/**
+ * The one Kafka producer of a service: idempotent, ordered, group-committed sends (see EventPublisher).
+ */
 import { Partitioners, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from '../observability/logger';
 import type { ServiceMetrics } from '../observability/metrics';

@@ -1,3 +1,8 @@
+/**
+ * Topics and group positions through Kafka's admin API: the catalogue's topics created where missing,
+ * and where a new consumer group starts (end offsets read before it joins, so nothing published
+ * between the join and its first fetch is skipped).
+ */
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { catalogue, deadLetterTopic, retryTopic, type TopicSpec } from '@omnimall/contracts';
 

@@ -1,3 +1,6 @@
+/**
+ * Locks across processes for work that spans several documents (see DocumentLocks).
+ */
 import { randomUUID } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { isDuplicateKeyError } from '../errors';
@@ -6,7 +9,7 @@ import { KeyedQueue } from '../concurrency/keyed-queue';
 /**
  * Mutual exclusion per key, across processes, for work that spans several documents or reads
  * (a session family rotation, a rate-table edit). Single-document writes do not need it: they use
- * conditional updates (see outbox.ts and effect-once.ts), which are atomic on MongoDB and on the
+ * conditional updates (see events/outbox/ and effect-once.ts), which are atomic on MongoDB and on the
  * locally built FerretDB (deploy/local/ferretdb/patches/0002).
  *
  * A lock is an insert of `{_id: key}` (atomic on the unique _id) and its release a delete. A holder

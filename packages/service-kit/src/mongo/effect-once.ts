@@ -1,3 +1,7 @@
+/**
+ * Effect-once for consumers: an event's effect applied at most once, by a mark in the same document as
+ * the effect (applyOnce) or, for other handlers, in the inbox.
+ */
 import type { Connection, FilterQuery, Model, UpdateQuery } from 'mongoose';
 import { Schema } from 'mongoose';
 import { isDuplicateKeyError } from '../errors';

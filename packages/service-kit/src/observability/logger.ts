@@ -1,3 +1,6 @@
+/**
+ * Logging: JSON lines on stdout tagged with the service, so every service's logs read and parse alike.
+ */
 import winston from 'winston';
 
 export type Logger = winston.Logger;

@@ -1,3 +1,7 @@
+/**
+ * The Prometheus metrics every service exposes at /metrics, under one name each across services, so
+ * one dashboard reads them all.
+ */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];

@@ -1,3 +1,7 @@
+/**
+ * Circuit breakers for outbound calls: a failing dependency is cut off fast instead of piling up
+ * waiting calls, and its state is exported as a metric.
+ */
 import CircuitBreaker from 'opossum';
 import type { ServiceMetrics } from '../observability/metrics';
 

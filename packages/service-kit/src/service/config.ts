@@ -1,3 +1,7 @@
+/**
+ * Where a service finds its servers: read from the environment once, with loopback defaults, and
+ * refused at start with every bad variable named.
+ */
 import { z } from 'zod';
 
 /**

@@ -1,3 +1,7 @@
+/**
+ * A service as an operating-system process: started once, stopped once on a signal or when its parent
+ * goes away, exiting 1 with the cause when a start or stop fails or a stop hangs.
+ */
 import type { Logger } from '../observability/logger';
 
 /** What a service's start function resolves to. */

@@ -1,3 +1,8 @@
+/**
+ * The connections a service holds (database, schema registry, producer, outbox relay, consumers,
+ * HTTP server), started in dependency order and stopped in reverse, so nothing is written through a
+ * connection already closed and what is committed is published before the producer goes.
+ */
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import type { Kafka } from 'kafkajs';
