@@ -1,25 +1,14 @@
 /**
  * One cart instance in its own process, for the benchmarks (so the load generator does not share
- * the server's event loop). Configured by the environment the bench sets: MONGO_DB, INSTANCE_ID,
- * AUTH_PUBLIC_KEY, CART_GROUP_PREFIX. Prints one JSON line with its URL once it is serving.
+ * the server's event loop): the service as `node dist/main.js` runs it, configured by the
+ * environment the bench sets (MONGO_DB, INSTANCE_ID, AUTH_PUBLIC_KEY, OMNIMALL_GROUP_SUFFIX,
+ * OMNIMALL_START_AT), on an ephemeral port and logging errors only unless PORT / LOG_LEVEL say
+ * otherwise. Prints one JSON line with its URL once it is serving; stops on SIGTERM or SIGINT.
  */
-import { loadPlatformConfig, TokenVerifier } from '@omnimall/service-kit';
-import { startCart } from '../src/main';
+import { runService } from '@omnimall/service-kit';
+import { cartService } from '../src/main';
 
-async function main(): Promise<void> {
-  const config = loadPlatformConfig('cart', 0, { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' });
-  const cart = await startCart(config, {
-    verifier: await TokenVerifier.fromEnv(),
-    groupPrefix: process.env.CART_GROUP_PREFIX,
-    fromBeginning: false,
-  });
-  process.stdout.write(`${JSON.stringify({ url: cart.url, instanceId: config.instanceId })}\n`);
-  const stop = (): void => void cart.stop().finally(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
+const env = { ...process.env, PORT: process.env.PORT ?? '0', LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' };
+runService('cart', () => cartService.start({ env }), {
+  onStarted: (cart) => process.stdout.write(`${JSON.stringify({ url: cart.url, instanceId: cart.config.instanceId })}\n`),
 });

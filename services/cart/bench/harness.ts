@@ -7,8 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import mongoose from 'mongoose';
-import { testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import { itemId } from '../src/store/models';
+import type { GroupSettings } from '@omnimall/service-kit';
+import { testGroups, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { itemId } from '../src/domain/trading';
 import { Simulator } from '../test/support';
 
 export type { BenchRow } from '../../../bench/harness';
@@ -20,7 +21,8 @@ export interface CartProcess {
   stop(): Promise<void>;
 }
 
-export async function spawnCart(env: { dbName: string; groupPrefix: string; publicKey: string }): Promise<CartProcess> {
+/** A cart process on the bench database; every process of one world shares its consumer groups. */
+export async function spawnCart(env: { dbName: string; groups: GroupSettings; publicKey: string }): Promise<CartProcess> {
   const instanceId = uniqueName('cart-bench');
   // BENCH_NODE_ARGS: extra node flags for the cart processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -30,7 +32,8 @@ export async function spawnCart(env: { dbName: string; groupPrefix: string; publ
       MONGO_DB: env.dbName,
       INSTANCE_ID: instanceId,
       AUTH_PUBLIC_KEY: env.publicKey,
-      CART_GROUP_PREFIX: env.groupPrefix,
+      OMNIMALL_GROUP_SUFFIX: env.groups.suffix,
+      OMNIMALL_START_AT: env.groups.startAt ?? 'end',
       LOG_SILENT: '1',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -58,16 +61,16 @@ export async function spawnCart(env: { dbName: string; groupPrefix: string; publ
   };
 }
 
-/** A bench world: its database, consumer-group prefix, token keys, and a simulator. */
+/** A bench world: its database, consumer groups (from the end of each topic), token keys, and a simulator. */
 export async function benchWorld() {
   const dbName = uniqueName('bench_cart');
-  const groupPrefix = uniqueName('cart-bench');
+  const groups = testGroups();
   const { publicKey } = await testTokens();
   const sim = await Simulator.start();
   const db = await mongoose.createConnection(process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017', { dbName }).asPromise();
   return {
     dbName,
-    groupPrefix,
+    groups,
     publicKey,
     sim,
     /** Seeds channels and items and waits until the instances' projections hold them. */

@@ -6,7 +6,7 @@
 import { Agent, request } from 'node:http';
 import { Collection, FindCursor } from 'mongodb';
 import { bearer, testConfig, testTokens, uniqueName } from '@omnimall/service-kit/testing';
-import { startCart } from '../src/main';
+import { cartService } from '../src/main';
 import { benchWorld, openLoop, percentiles } from './harness';
 
 const RATE = Number(process.env.CART_BENCH_RATE ?? 20);
@@ -17,10 +17,10 @@ const CUSTOMERS = Number(process.env.CART_BENCH_CUSTOMERS ?? 500);
 async function main(): Promise<void> {
   const world = await benchWorld();
   const uid = uniqueName('p').slice(2);
-  const cart = await startCart(testConfig('cart', { dbName: world.dbName }), {
-    verifier: (await testTokens()).verifier,
-    groupPrefix: world.groupPrefix,
-    fromBeginning: false,
+  const cart = await cartService.start({
+    config: testConfig('cart', { dbName: world.dbName }),
+    groups: world.groups,
+    deps: { verifier: (await testTokens()).verifier },
   });
   try {
     await world.seed([`web-${uid}`], ['SKU-0', 'SKU-1']);

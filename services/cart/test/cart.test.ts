@@ -2,9 +2,8 @@ import request from 'supertest';
 import { bearer, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import type { CartChanged } from '@omnimall/contracts';
 import { WriteConflictError } from '@omnimall/service-kit';
-import type { CartInstance } from '../src/main';
 import { MAX_LINE_QUANTITY } from '../src/domain/cart';
-import { projected, Simulator, startTestCart } from './support';
+import { projected, rawCollection, Simulator, startTestCart, type CartInstance } from './support';
 
 /** The cart against the real Kafka, FerretDB and schema registry, with identity, channels and catalog-sync simulated by their events. */
 let sim: Simulator;
@@ -257,7 +256,7 @@ describe('gating from the projections', () => {
     await sim.customer(c, { status: 'active', change: 'registered' }, 1);
     const v3 = await sim.customer(c, { status: 'active', change: 'reinstated' });
     await projected(cart, { customer: [c, v3] });
-    expect((await cart.models.Customer.findById(c).lean())?.status).toBe('active');
+    expect((await cart.store.customers.get(c))?.value.status).toBe('active');
     await request(cart.app).put(`/cart/wishlist/${HAT}`).set(h).set('x-channel-code', WEB).expect(200);
   });
 
@@ -350,7 +349,7 @@ describe('anonymous device carts', () => {
     expect(merged.wishlist).toEqual([SHOE, HAT]);
     const device1 = await request(cart.app).get('/cart').set(d);
     expect(device1.body).toMatchObject({ version: 4, lines: [], wishlist: [] });
-    await waitFor(async () => (await cart.models.Cart.findById(`device:${device}`).lean())?.pendingMerge === null, 'the merge settled');
+    await waitFor(async () => (await cart.store.carts.get(`device:${device}`))?.pendingMerge === null, 'the merge settled');
 
     // The same event again (a replay), and a consumer starting over: nothing is summed twice.
     await sim.rt.publisher.publish([linked, sim.linkedEvent(c, device, APP)]);
@@ -375,15 +374,17 @@ describe('anonymous device carts', () => {
     const device = uniqueName('dev');
     const id = `device:${device}`;
     // The state a crash after step 1 leaves: device emptied, content parked in pendingMerge.
-    await cart.models.Cart.create({
+    await rawCollection(cart, 'carts').insertOne({
       _id: id,
+      customerId: null,
       lines: [],
       wishlist: ['W'],
       version: 2,
+      mergedSources: [],
       pendingMerge: { into: c, lines: [{ sku: SHOE, quantity: 3, channel: APP, addedAt: 1 }], wishlist: ['W'], sourceVersion: 2 },
     });
     await sim.rt.publisher.publish([sim.linkedEvent(c, device, APP)]);
-    await waitFor(async () => (await cart.models.Cart.findById(id).lean())?.pendingMerge === null, 'the merge settled');
+    await waitFor(async () => (await cart.store.carts.get(id))?.pendingMerge === null, 'the merge settled');
     const res = await request(cart.app)
       .get('/cart')
       .set(await as(c));

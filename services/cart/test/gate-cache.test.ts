@@ -1,6 +1,5 @@
-import { bearer, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import type { CartInstance } from '../src/main';
-import { projected, Simulator, startTestCart } from './support';
+import { bearer, testGroups, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { projected, rawCollection, Simulator, startTestCart, type CartInstance } from './support';
 
 /**
  * The gate cache (store/projection-cache.ts) against the real stack. Instances A and B share a
@@ -18,7 +17,7 @@ const SKU = 'SHOE-1';
 const SHORT_TTL_MS = 300;
 
 beforeAll(async () => {
-  const shared = { dbName: uniqueName('test_cart_gates'), groupPrefix: uniqueName('cart'), gateCacheMs: 60_000 };
+  const shared = { dbName: uniqueName('test_cart_gates'), groups: testGroups(), gateCacheMs: 60_000 };
   [sim, a, b, solo, short] = await Promise.all([
     Simulator.start(),
     startTestCart(shared),
@@ -52,7 +51,7 @@ describe('gate cache', () => {
     expect(a.projections.customers.size).toBeGreaterThan(0);
 
     // A projection changed in the database behind the events' back is not read again while the entry lives.
-    await a.models.Customer.collection.insertOne({ _id: c, customerId: c, status: 'banned', aggregateVersion: 0 } as never);
+    await rawCollection(a, 'customers').insertOne({ _id: c, customerId: c, status: 'banned', aggregateVersion: 0 });
     expect((await write(a, h)).status).toBe(200);
 
     // The event: whichever instance's projection consumer holds its partition, both refuse.
@@ -106,12 +105,12 @@ describe('gate cache', () => {
     expect((await write(short, h)).status).toBe(200);
     // A change no event announced (written straight into the database): while the gate consumer is
     // caught up, the entry is as current as the event stream, so it is served past the TTL.
-    await short.models.Customer.collection.insertOne({ _id: c, customerId: c, status: 'banned', aggregateVersion: 1 } as never);
+    await rawCollection(short, 'customers').insertOne({ _id: c, customerId: c, status: 'banned', aggregateVersion: 1 });
     const readAt = Date.now();
-    await waitFor(() => short.gates!.caughtUpAt() > readAt + 2 * SHORT_TTL_MS, 'the gate consumer caught up well past the TTL');
+    await waitFor(() => short.consumers.gates.caughtUpAt() > readAt + 2 * SHORT_TTL_MS, 'the gate consumer caught up well past the TTL');
     expect((await write(short, h)).status).toBe(200);
     // The gate consumer stops (as when it falls behind or is rebalanced): within the TTL the gate reads the database.
-    await short.gates!.stop();
+    await short.consumers.gates.stop();
     const stoppedAt = Date.now();
     await waitFor(async () => (await write(short, h)).body.code === 'customer_banned', 'the refusal after the TTL', SHORT_TTL_MS + 2000);
     expect(Date.now() - stoppedAt).toBeLessThan(SHORT_TTL_MS + 2000);

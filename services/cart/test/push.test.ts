@@ -1,7 +1,6 @@
-import { bearer, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { bearer, testGroups, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import type { SyncApplied } from '@omnimall/contracts';
-import type { CartInstance } from '../src/main';
-import { projected, Simulator, SseClient, startTestCart } from './support';
+import { projected, Simulator, SseClient, startTestCart, type CartInstance } from './support';
 
 /**
  * Live push with two cart instances on one database: the write is handled by instance A, the
@@ -16,9 +15,11 @@ const WEB = `web-${uid}`;
 const APP = `app-${uid}`;
 const SKU = 'SHOE-1';
 const streams: SseClient[] = [];
+/** A and B share their consumer-group settings: one suffix on every group. */
+const groups = testGroups();
 
 beforeAll(async () => {
-  const shared = { dbName: uniqueName('test_cart_push'), groupPrefix: uniqueName('cart') };
+  const shared = { dbName: uniqueName('test_cart_push'), groups };
   [sim, a, b, acks] = await Promise.all([
     Simulator.start(),
     startTestCart(shared),
@@ -70,12 +71,12 @@ describe('live push across channels and instances', () => {
 
     // B's push consumer acknowledged the event it fanned out, for the sync-monitor.
     const eventId = pushed.data.eventId as string;
-    const pushGroup = `.push.${b.runtime.config.instanceId}`;
+    const pushGroup = `cart.push.${b.runtime.config.instanceId}${groups.suffix}`;
     await waitFor(async () => {
       const decoded = await Promise.all(
         acks.where((r) => r.message.key?.toString() === eventId).map((r) => b.runtime.schemas.decode<SyncApplied>(r.message.value!)),
       );
-      return decoded.some((d) => d.consumer.endsWith(pushGroup) && d.outcome === 'applied');
+      return decoded.some((d) => d.consumer === pushGroup && d.outcome === 'applied');
     }, 'the push acknowledgement');
 
     // A second change made on the other channel through B reaches the session on A.

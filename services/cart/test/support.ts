@@ -4,11 +4,14 @@
  * database with its own consumer groups.
  */
 import { get as httpGet, type ClientRequest } from 'node:http';
-import { newEvent, ServiceRuntime, type PlatformConfig } from '@omnimall/service-kit';
-import { testConfig, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { newEvent, ServiceRuntime, type GroupSettings, type PlatformConfig } from '@omnimall/service-kit';
+import { testConfig, testGroups, testTokens, waitFor } from '@omnimall/service-kit/testing';
 import type { ChannelChanged, CustomerStatusChanged, LocalItemChanged } from '@omnimall/contracts';
-import { startCart, type CartInstance } from '../src/main';
-import { itemId } from '../src/store/models';
+import { itemId } from '../src/domain/trading';
+import { cartService } from '../src/main';
+
+/** A running cart as tests see it: the kit's RunningService with what the cart exposes. */
+export type CartInstance = Awaited<ReturnType<typeof cartService.start>>;
 
 type Payload<T> = Omit<T, 'envelope'>;
 
@@ -151,17 +154,25 @@ export class Simulator {
   }
 }
 
-/** A cart instance for tests: its own database unless `dbName` is shared (two instances), its own groups. */
+/**
+ * A cart instance for tests: its own database unless `dbName` is shared, its own consumer groups
+ * (from the end of each topic) unless `groups` is shared (two instances in one group: pass the same
+ * testGroups() to both).
+ */
 export async function startTestCart(
-  opts: { dbName?: string; groupPrefix?: string; config?: Partial<PlatformConfig>; gateCacheMs?: number } = {},
+  opts: { dbName?: string; groups?: GroupSettings; config?: Partial<PlatformConfig>; gateCacheMs?: number } = {},
 ): Promise<CartInstance> {
   const { verifier } = await testTokens();
-  return startCart(testConfig('cart', { ...(opts.dbName ? { dbName: opts.dbName } : {}), ...opts.config }), {
-    verifier,
-    groupPrefix: opts.groupPrefix ?? uniqueName('cart'),
-    fromBeginning: false,
-    gateCacheMs: opts.gateCacheMs,
+  return cartService.start({
+    config: testConfig('cart', { ...(opts.dbName ? { dbName: opts.dbName } : {}), ...opts.config }),
+    groups: opts.groups ?? testGroups(),
+    deps: { verifier, gateCacheMs: opts.gateCacheMs },
   });
+}
+
+/** A collection of the cart's database, for a test that writes behind the service's back (a crash's leftovers, a stray change). */
+export function rawCollection(cart: CartInstance, name: 'carts' | 'customers' | 'channels' | 'local_items') {
+  return cart.runtime.db.collection<{ _id: string; [field: string]: unknown }>(name);
 }
 
 /** Waits until the cart's projections hold at least these versions. */
@@ -169,21 +180,12 @@ export async function projected(
   cart: CartInstance,
   what: { channel?: [string, number]; item?: [string, string, number]; customer?: [string, number] },
 ): Promise<void> {
-  const m = cart.models;
-  if (what.channel)
-    await waitFor(
-      async () => ((await m.Channel.findById(what.channel![0]).lean())?.aggregateVersion ?? 0) >= what.channel![1],
-      `channel ${what.channel[0]} v${what.channel[1]}`,
-    );
-  if (what.item) {
-    const id = itemId(what.item[0], what.item[1]);
-    await waitFor(async () => ((await m.Item.findById(id).lean())?.aggregateVersion ?? 0) >= what.item![2], `item ${id} v${what.item[2]}`);
-  }
-  if (what.customer)
-    await waitFor(
-      async () => ((await m.Customer.findById(what.customer![0]).lean())?.aggregateVersion ?? 0) >= what.customer![1],
-      `customer ${what.customer[0]} v${what.customer[1]}`,
-    );
+  const { store } = cart;
+  const at = async (table: { get(id: string): Promise<{ version: number } | null> }, id: string, version: number) =>
+    waitFor(async () => ((await table.get(id))?.version ?? 0) >= version, `${id} v${version} projected`);
+  if (what.channel) await at(store.channels, what.channel[0], what.channel[1]);
+  if (what.item) await at(store.items, itemId(what.item[0], what.item[1]), what.item[2]);
+  if (what.customer) await at(store.customers, what.customer[0], what.customer[1]);
 }
 
 export interface SseEvent {

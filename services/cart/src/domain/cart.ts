@@ -1,4 +1,4 @@
-import { UnprocessableError } from '@omnimall/service-kit';
+import { UnprocessableError } from '@omnimall/service-kit/errors';
 
 /**
  * The cart and wishlist as pure data, and every rule that changes them. No I/O here: the HTTP
@@ -18,6 +18,30 @@ export interface CartState {
   lines: CartLine[];
   wishlist: string[];
   version: number;
+}
+
+/** A source cart's content taken for a merge, kept on the source cart until the target has it. */
+export interface PendingMerge {
+  into: string;
+  lines: CartLine[];
+  wishlist: string[];
+  sourceVersion: number;
+}
+
+/** A source cart already merged into this one, with the source version merged: replays become no-ops. */
+export interface MergeMark {
+  source: string;
+  version: number;
+}
+
+/** A cart as stored: its content plus what the merge steps record on it. */
+export interface CartRecord extends CartState {
+  cartId: string;
+  customerId: string | null;
+  mergedSources: MergeMark[];
+  pendingMerge: PendingMerge | null;
+  /** When it was last written (epoch millis). */
+  updatedAt: number;
 }
 
 /** Most units of one SKU a cart holds; merges clamp to it, direct writes above it are refused. */

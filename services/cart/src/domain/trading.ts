@@ -1,4 +1,4 @@
-import { AppError, ConflictError, ForbiddenError, UnprocessableError } from '@omnimall/service-kit';
+import { AppError, ConflictError, ForbiddenError, UnprocessableError } from '@omnimall/service-kit/errors';
 import type { CartLine } from './cart';
 
 /**
@@ -22,6 +22,41 @@ export interface ChannelView {
   blockReasons: string[];
   region: string;
   allowedDataRegions: string[];
+}
+
+/** Every field of a view, once: what a projection stores and reads, and takes from its event. */
+export type ViewFields<V> = readonly (keyof V & string)[];
+const fieldsOf = <V>(all: Record<keyof V & string, true>): ViewFields<V> => Object.keys(all) as (keyof V & string)[];
+
+export const CUSTOMER_VIEW_FIELDS = fieldsOf<CustomerView>({ customerId: true, status: true, reason: true, until: true, dataRegion: true });
+export const CHANNEL_VIEW_FIELDS = fieldsOf<ChannelView>({
+  code: true,
+  state: true,
+  expectedBackAt: true,
+  blockReasons: true,
+  region: true,
+  allowedDataRegions: true,
+});
+export const ITEM_VIEW_FIELDS = fieldsOf<ItemView>({
+  channel: true,
+  sku: true,
+  status: true,
+  title: true,
+  priceMinor: true,
+  currency: true,
+  barredRegions: true,
+});
+
+/** The view's fields of a value that has them all (an event carrying the aggregate's full state). */
+export function viewOf<V>(from: V, fields: ViewFields<V>): V {
+  const view = {} as V;
+  for (const f of fields) view[f] = from[f];
+  return view;
+}
+
+/** The id of a channel's listing of an SKU (the local-item projection's key). */
+export function itemId(channel: string, sku: string): string {
+  return `${channel}:${sku}`;
 }
 
 export interface ItemView {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { CartChanged } from '@omnimall/contracts';
 import type { Logger, Validated } from '@omnimall/service-kit';
 
@@ -10,7 +11,8 @@ type Response = Validated<unknown, unknown, unknown>['res'];
  * A change is pushed from Kafka, never from the request that made it: every instance consumes
  * cart.cart-changed with a consumer group of its own, so whichever instance handled the write, every
  * instance sees the event and writes it to the sessions it holds. Delivery is at least once; a cart's
- * versions only grow, so an event at or below the last version pushed for that cart is dropped.
+ * versions only grow, so an event at or below the last version pushed for that cart is dropped. The
+ * last versions are kept for the VERSIONS_KEPT most recently changed carts.
  */
 interface Session {
   id: string;
@@ -23,7 +25,8 @@ const VERSIONS_KEPT = 10000;
 
 export class SessionHub {
   private readonly byCart = new Map<string, Set<Session>>();
-  private readonly lastVersion = new Map<string, number>();
+  /** Last version pushed per cart, least recently changed out first (reading it does not count). */
+  private readonly lastVersion = new LRUCache<string, number>({ max: VERSIONS_KEPT });
   private readonly heartbeat: NodeJS.Timeout;
 
   constructor(private readonly logger: Logger) {
@@ -60,11 +63,9 @@ export class SessionHub {
 
   /** Pushes one CartChanged to every session of its cart on this instance; returns how many got it. */
   deliver(e: CartChanged): number {
-    const last = this.lastVersion.get(e.cartId) ?? 0;
+    const last = this.lastVersion.peek(e.cartId) ?? 0;
     if (e.version <= last) return 0;
-    this.lastVersion.delete(e.cartId);
     this.lastVersion.set(e.cartId, e.version);
-    if (this.lastVersion.size > VERSIONS_KEPT) this.lastVersion.delete(this.lastVersion.keys().next().value as string);
     const sessions = this.byCart.get(e.cartId);
     if (!sessions?.size) return 0;
     const data = JSON.stringify({

@@ -1,12 +1,12 @@
-import type { Collection } from 'mongoose';
+import { LRUCache } from 'lru-cache';
 import type { ChannelView, CustomerView, ItemView } from '../domain/trading';
-import type { CartModels } from './models';
+import type { ProjectionRepository } from './projections';
 
 /**
  * In-process copies of the projections the gates read (customer status, channel state, channel
  * items), so a cart write does not read three collections before it writes the cart.
  *
- * Every instance consumes the projection topics with a group of its own (`<prefix>.gates.<instanceId>`)
+ * Every instance consumes the projection topics with a group of its own (`cart.gates.<instanceId>`)
  * and applies each event's full state to its entries, whether the id is cached or not, so an instance
  * learns of a ban, a block or a withdrawal when the event arrives, whichever instance's projection
  * consumer holds its partition.
@@ -22,6 +22,12 @@ import type { CartModels } from './models';
  * Ordering: like the projections, an entry only moves to a higher aggregateVersion, so a late or
  * replayed event, or a database read that started before an event arrived, never moves it back.
  * `ttlMs` <= 0 turns the cache off (every gate reads the database).
+ *
+ * Not a plain TTL cache (an entry's lifetime follows the gate consumer's progress, not only its own
+ * age), so freshness is decided here; lru-cache only bounds the size.
+ * Size: at most `maxEntries` per projection, least recently written out first: a database read or a
+ * new entry counts as a write, serving an entry does not, and an event updating an entry leaves its
+ * place as it is.
  */
 export interface CachedProjection<V> {
   value: V | null;
@@ -31,20 +37,20 @@ export interface CachedProjection<V> {
   at: number;
 }
 
-type Stored<V> = V & { _id: string; aggregateVersion: number };
-
-export class ProjectionTable<V> {
-  private readonly entries = new Map<string, CachedProjection<V>>();
+export class ProjectionTable<V extends object> {
+  private readonly entries: LRUCache<string, CachedProjection<V>>;
+  /** Database reads in flight, by id: a second gate of the same id waits for the first read. */
   private readonly loading = new Map<string, Promise<V | null>>();
 
   constructor(
-    private readonly collection: Collection,
-    private readonly fields: readonly (keyof V & string)[],
+    private readonly source: Pick<ProjectionRepository<V>, 'readMany'>,
     private readonly ttlMs: number,
-    private readonly maxEntries: number,
+    maxEntries: number,
     /** Every event before this time (epoch millis) has been applied to the entries (0: unknown). */
     private readonly caughtUpAt: () => number,
-  ) {}
+  ) {
+    this.entries = new LRUCache({ max: maxEntries });
+  }
 
   /** Whether an entry may be served: less than ttlMs behind what is known of it. */
   private fresh(e: CachedProjection<V>, now: number): boolean {
@@ -65,7 +71,7 @@ export class ProjectionTable<V> {
     const out = new Map<string, V | null>();
     if (!ids.length) return out;
     if (this.ttlMs <= 0) {
-      const docs = await this.read(ids);
+      const docs = await this.source.readMany(ids);
       for (const id of ids) out.set(id, docs.get(id)?.value ?? null);
       return out;
     }
@@ -73,20 +79,20 @@ export class ProjectionTable<V> {
     const waits: Promise<void>[] = [];
     const missing: string[] = [];
     for (const id of new Set(ids)) {
-      const e = this.entries.get(id);
+      const e = this.entries.peek(id);
       if (e && this.fresh(e, now)) out.set(id, e.value);
       else if (this.loading.has(id)) waits.push(this.loading.get(id)!.then((v) => void out.set(id, v)));
       else missing.push(id);
     }
     if (missing.length) {
       const startedAt = now;
-      const batch = this.read(missing).then((docs) => {
+      const batch = this.source.readMany(missing).then((docs) => {
         for (const id of missing) this.merge(id, docs.get(id) ?? { value: null, version: 0 }, startedAt);
         return docs;
       });
       const settle = batch.finally(() => missing.forEach((id) => this.loading.delete(id)));
       for (const id of missing) {
-        const p = settle.then(() => this.entries.get(id)?.value ?? null);
+        const p = settle.then(() => this.entries.peek(id)?.value ?? null);
         this.loading.set(id, p);
         waits.push(p.then((v) => void out.set(id, v)));
       }
@@ -103,15 +109,13 @@ export class ProjectionTable<V> {
    */
   apply(id: string, value: V, version: number): void {
     if (this.ttlMs <= 0) return;
-    const cur = this.entries.get(id);
-    if (!cur) {
-      this.entries.set(id, { value, version, at: 0 });
-      this.evictOverflow();
-    } else if (version > cur.version) this.entries.set(id, { value, version, at: cur.at });
-  }
-
-  private evictOverflow(): void {
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    const cur = this.entries.peek(id);
+    if (!cur) this.entries.set(id, { value, version, at: 0 });
+    else if (version > cur.version) {
+      // In place: the entry keeps its place in the eviction order (set would make it the most recent).
+      cur.value = value;
+      cur.version = version;
+    }
   }
 
   /** Drops every entry (the next gate of each id reads the database). */
@@ -120,35 +124,16 @@ export class ProjectionTable<V> {
   }
 
   private merge(id: string, loaded: { value: V | null; version: number }, startedAt: number): void {
-    const cur = this.entries.get(id);
+    const cur = this.entries.peek(id);
     const newer = !cur || loaded.version > cur.version ? loaded : cur;
-    this.entries.delete(id);
     this.entries.set(id, { value: newer.value, version: newer.version, at: Math.max(startedAt, cur?.at ?? 0) });
-    this.evictOverflow();
-  }
-
-  /** One read for all ids, only the fields the gates need (never appliedEvents), without mongoose documents. */
-  private async read(ids: readonly string[]): Promise<Map<string, { value: V; version: number }>> {
-    const projection: Record<string, 1> = { aggregateVersion: 1 };
-    for (const f of this.fields) projection[f] = 1;
-    const coll = this.collection;
-    const docs = (ids.length === 1
-      ? [await coll.findOne({ _id: ids[0] } as never, { projection })].filter(Boolean)
-      : await coll.find({ _id: { $in: ids } } as never, { projection }).toArray()) as unknown as Stored<V>[];
-    const out = new Map<string, { value: V; version: number }>();
-    for (const d of docs) {
-      const value = {} as V;
-      for (const f of this.fields) value[f] = (d[f] ?? null) as V[typeof f];
-      out.set(d._id, { value, version: d.aggregateVersion ?? 0 });
-    }
-    return out;
   }
 }
 
 export interface ProjectionCacheOptions {
   /** How long an entry is served after its database read (default 1000 ms; <= 0: no cache). */
   ttlMs?: number;
-  /** Most entries kept per projection (default 20000); the oldest read goes first. */
+  /** Most entries kept per projection (default 20000); the least recently written goes first. */
   maxEntries?: number;
 }
 
@@ -165,31 +150,20 @@ export class ProjectionCache {
    */
   caughtUpAt: () => number = () => 0;
 
-  constructor(m: CartModels, opts: ProjectionCacheOptions = {}) {
+  constructor(
+    store: {
+      customers: Pick<ProjectionRepository<CustomerView>, 'readMany'>;
+      channels: Pick<ProjectionRepository<ChannelView>, 'readMany'>;
+      items: Pick<ProjectionRepository<ItemView>, 'readMany'>;
+    },
+    opts: ProjectionCacheOptions = {},
+  ) {
     this.ttlMs = opts.ttlMs ?? DEFAULT_GATE_CACHE_MS;
     const max = opts.maxEntries ?? 20000;
     const live = (): number => this.caughtUpAt();
-    this.customers = new ProjectionTable<CustomerView>(
-      m.Customer.collection,
-      ['customerId', 'status', 'reason', 'until', 'dataRegion'],
-      this.ttlMs,
-      max,
-      live,
-    );
-    this.channels = new ProjectionTable<ChannelView>(
-      m.Channel.collection,
-      ['code', 'state', 'expectedBackAt', 'blockReasons', 'region', 'allowedDataRegions'],
-      this.ttlMs,
-      max,
-      live,
-    );
-    this.items = new ProjectionTable<ItemView>(
-      m.Item.collection,
-      ['channel', 'sku', 'status', 'title', 'priceMinor', 'currency', 'barredRegions'],
-      this.ttlMs,
-      max,
-      live,
-    );
+    this.customers = new ProjectionTable(store.customers, this.ttlMs, max, live);
+    this.channels = new ProjectionTable(store.channels, this.ttlMs, max, live);
+    this.items = new ProjectionTable(store.items, this.ttlMs, max, live);
   }
 
   get enabled(): boolean {

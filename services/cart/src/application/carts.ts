@@ -1,19 +1,20 @@
-import { AppError, PreconditionFailedError, WriteConflictError, type Change, type Outbox } from '@omnimall/service-kit';
-import { applyCommand, customerOfCart, emptyCart, type CartCommand, type CartState } from './domain/cart';
+import { AppError, PreconditionFailedError, WriteConflictError } from '@omnimall/service-kit';
+import { applyCommand, customerOfCart, emptyCart, type CartCommand, type CartRecord, type CartState } from '../domain/cart';
 import {
   assertChannelTrades,
   assertCustomerMayTrade,
   assertDataMayReachChannel,
   assertItemSellable,
+  itemId,
   priceCart,
   type ChannelView,
   type CustomerView,
   type ItemView,
   type PricedCart,
-} from './domain/trading';
-import { cartChanged } from './events/cart-changed';
-import { itemId, type CartDoc, type CartModels } from './store/models';
-import type { ProjectionCache } from './store/projection-cache';
+} from '../domain/trading';
+import { cartChanged } from '../events/out/cart.cart-changed';
+import type { CartChange, CartRepository } from '../store';
+import type { ProjectionCache } from '../store/projection-cache';
 
 /** Whose cart a request acts on: a logged-in customer, or an anonymous device. */
 export interface CartOwner {
@@ -32,13 +33,13 @@ export interface CartView extends PricedCart {
 /**
  * The use cases behind the HTTP API: view a cart priced for a channel, and change it. Every check
  * reads only local projections, through the process's short-lived gate cache (see
- * store/projection-cache.ts); every change is a compare-and-set through the outbox, so the new state
- * and its CartChanged event are committed together and no concurrent write is lost.
+ * store/projection-cache.ts); every change is a compare-and-set through the outbox (the carts
+ * repository), so the new state and its CartChanged event are committed together and no concurrent
+ * write is lost.
  */
 export class CartService {
   constructor(
-    private readonly m: CartModels,
-    private readonly outbox: Outbox,
+    private readonly carts: CartRepository,
     private readonly projections: ProjectionCache,
   ) {}
 
@@ -63,11 +64,7 @@ export class CartService {
     return ch;
   }
 
-  private async render(
-    owner: CartOwner,
-    doc: Pick<CartDoc, 'lines' | 'wishlist' | 'version'> | null,
-    ch: ChannelView | null,
-  ): Promise<CartView> {
+  private async render(owner: CartOwner, doc: CartState | null, ch: ChannelView | null): Promise<CartView> {
     const state = doc ?? emptyCart();
     const items = ch
       ? await this.items(
@@ -85,24 +82,14 @@ export class CartService {
     };
   }
 
-  /** The cart's content only (not its outbox), as stored. */
-  private async cartContent(cartId: string): Promise<Pick<CartDoc, 'lines' | 'wishlist' | 'version'> | null> {
-    return (await this.m.Cart.collection.findOne({ _id: cartId } as never, {
-      projection: { lines: 1, wishlist: 1, version: 1 },
-    })) as Pick<CartDoc, 'lines' | 'wishlist' | 'version'> | null;
-  }
-
   async view(owner: CartOwner, channel: string | null): Promise<CartView> {
-    const [ch, doc] = await Promise.all([this.gate(owner, channel), this.cartContent(owner.cartId)]);
+    const [ch, doc] = await Promise.all([this.gate(owner, channel), this.carts.content(owner.cartId)]);
     return this.render(owner, doc, ch);
   }
 
   async currentVersion(owner: CartOwner, channel: string | null): Promise<number> {
     await this.gate(owner, channel);
-    const doc = (await this.m.Cart.collection.findOne({ _id: owner.cartId } as never, { projection: { version: 1 } })) as {
-      version?: number;
-    } | null;
-    return doc?.version ?? 0;
+    return this.carts.version(owner.cartId);
   }
 
   /**
@@ -118,7 +105,7 @@ export class CartService {
       needsItem ? this.projections.items.get(itemId(channel, cmd.sku)) : null,
     ]);
     if (needsItem) assertItemSellable(cmd.sku, item, ch!);
-    const { doc } = await this.transact(owner.cartId, (cur) => {
+    const doc = await this.transact(owner.cartId, (cur) => {
       const state: CartState = cur ?? emptyCart();
       if (opts.ifMatch !== undefined && opts.ifMatch !== state.version) {
         throw new PreconditionFailedError(
@@ -134,7 +121,7 @@ export class CartService {
       const decision = applyCommand(state, cmd);
       if (!decision) return null;
       return {
-        update: { $set: { ...decision.state, customerId: customerOfCart(owner.cartId), updatedAt: Date.now() } },
+        set: { ...decision.state, customerId: customerOfCart(owner.cartId), updatedAt: Date.now() },
         events: [cartChanged(owner.cartId, decision.state, decision.change, { sourceChannel: channel, correlationId: opts.correlationId })],
       };
     });
@@ -142,9 +129,9 @@ export class CartService {
   }
 
   /** The outbox write; a cart that kept changing under this write is a 503 the client may retry, not a 500. */
-  private async transact(cartId: string, decide: (current: CartDoc | null) => Change<CartDoc> | null) {
+  private async transact(cartId: string, decide: (current: CartRecord | null) => CartChange | null): Promise<CartRecord | null> {
     try {
-      return await this.outbox.transact(this.m.Cart, cartId, decide);
+      return await this.carts.transact(cartId, decide);
     } catch (err) {
       if (err instanceof WriteConflictError) {
         throw new AppError(503, 'cart_busy', 'the cart is being changed by too many writers at once', 'retry in a moment', { cartId });

@@ -1,13 +1,14 @@
 import { newEvent, type OutgoingEvent } from '@omnimall/service-kit';
-import { customerOfCart, type CartState, type ChangeKind } from '../domain/cart';
+import { customerOfCart, type CartState, type ChangeKind } from '../../domain/cart';
+
+/** Where a change comes from: the channel of the request (or of the event) that made it, and its correlation id. */
+export interface EventOrigin {
+  sourceChannel?: string | null;
+  correlationId?: string;
+}
 
 /** The CartChanged event of one committed change: full cart and wishlist, keyed by cart id. */
-export function cartChanged(
-  cartId: string,
-  state: CartState,
-  change: ChangeKind,
-  origin: { sourceChannel?: string | null; correlationId?: string },
-): OutgoingEvent<'cart.cart-changed'> {
+export function cartChanged(cartId: string, state: CartState, change: ChangeKind, origin: EventOrigin): OutgoingEvent<'cart.cart-changed'> {
   return newEvent(
     'cart.cart-changed',
     {

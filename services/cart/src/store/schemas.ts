@@ -1,33 +1,15 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { appliedEventsPath, outboxPaths } from '@omnimall/service-kit';
-import type { CartLine } from '../domain/cart';
+import type { CartLine, CartRecord } from '../domain/cart';
 import type { ChannelView, CustomerView, ItemView } from '../domain/trading';
 
 /**
- * The cart database: carts (the aggregate, with its outbox) and the projections of other services'
- * aggregates that pricing and gating read. Projections keep the source aggregateVersion and never
- * move backwards; each document holds the ids of the events applied to it (effect-once).
+ * The cart database's documents: carts (the aggregate, with its outbox) and the projections of other
+ * services' aggregates that pricing and gating read. Projections keep the source aggregateVersion and
+ * never move backwards; each holds the ids of the events applied to it (effect-once). Only the
+ * repositories of this folder see these types.
  */
-
-/** A device cart's content taken for a merge, kept on the device cart until the target has it. */
-export interface PendingMerge {
-  into: string;
-  lines: CartLine[];
-  wishlist: string[];
-  sourceVersion: number;
-}
-
-export interface CartDoc {
-  _id: string;
-  customerId: string | null;
-  lines: CartLine[];
-  wishlist: string[];
-  version: number;
-  /** Source carts already merged in, with the source version merged: replays become no-ops. */
-  mergedSources: { source: string; version: number }[];
-  pendingMerge: PendingMerge | null;
-  updatedAt: number;
-}
+export type CartDoc = Omit<CartRecord, 'cartId'> & { _id: string };
 
 const lineSchema = new Schema<CartLine>({ sku: String, quantity: Number, channel: String, addedAt: Number }, { _id: false });
 
@@ -46,18 +28,16 @@ const cartSchema = new Schema<CartDoc>(
   { versionKey: false, minimize: false },
 );
 
-type Projected<T> = T & { _id: string; aggregateVersion: number; appliedEvents: string[] };
-export type CustomerDoc = Projected<CustomerView>;
-export type ChannelDoc = Projected<ChannelView>;
-export type ItemDoc = Projected<ItemView>;
+/** A projection document: the source aggregate's state, its version, and the events applied to it. */
+export type Projected<T> = T & { _id: string; aggregateVersion: number; appliedEvents: string[] };
 
 const projected = { _id: String, aggregateVersion: Number, ...appliedEventsPath };
 
-const customerSchema = new Schema<CustomerDoc>(
+const customerSchema = new Schema<Projected<CustomerView>>(
   { ...projected, customerId: String, status: String, reason: String, until: Number, dataRegion: String },
   { versionKey: false },
 );
-const channelSchema = new Schema<ChannelDoc>(
+const channelSchema = new Schema<Projected<ChannelView>>(
   {
     ...projected,
     code: String,
@@ -69,7 +49,7 @@ const channelSchema = new Schema<ChannelDoc>(
   },
   { versionKey: false },
 );
-const itemSchema = new Schema<ItemDoc>(
+const itemSchema = new Schema<Projected<ItemView>>(
   {
     ...projected,
     channel: String,
@@ -85,9 +65,9 @@ const itemSchema = new Schema<ItemDoc>(
 
 export interface CartModels {
   Cart: Model<CartDoc>;
-  Customer: Model<CustomerDoc>;
-  Channel: Model<ChannelDoc>;
-  Item: Model<ItemDoc>;
+  Customer: Model<Projected<CustomerView>>;
+  Channel: Model<Projected<ChannelView>>;
+  Item: Model<Projected<ItemView>>;
 }
 
 export function cartModels(db: Connection): CartModels {
@@ -99,8 +79,4 @@ export function cartModels(db: Connection): CartModels {
     Channel: model('ChannelProjection', channelSchema, 'channels'),
     Item: model('ItemProjection', itemSchema, 'local_items'),
   };
-}
-
-export function itemId(channel: string, sku: string): string {
-  return `${channel}:${sku}`;
 }

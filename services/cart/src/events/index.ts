@@ -1,0 +1,17 @@
+import type { EventManifest } from '@omnimall/service-kit';
+
+/**
+ * The topics the cart produces and consumes (held to schemas/topics.yaml by e2e/test/manifests.test.ts;
+ * the start fails if a subscription handles a topic not listed here).
+ */
+export const manifest = {
+  produces: ['cart.cart-changed'],
+  consumes: [
+    'identity.customer-status',
+    'channels.channel-changed',
+    'catalog.local-item',
+    'identity.identity-linked',
+    'identity.customer-merged',
+    'cart.cart-changed',
+  ],
+} as const satisfies EventManifest;

@@ -1,0 +1,95 @@
+import type { Collection, Model } from 'mongoose';
+import type { OutgoingEvent, Outbox } from '@omnimall/service-kit';
+import type { CartRecord, CartState } from '../domain/cart';
+import type { CartDoc } from './schemas';
+
+/**
+ * The carts. Every write is a read-decide-write through the kit's outbox: a compare-and-set on the
+ * document's `writeRev`, so the new state and its events commit together and no concurrent writer
+ * (another instance included) loses an update. The collection is tracked `exclusive` (nothing else
+ * writes it), so a write decides on the cart as this process last wrote it without reading it first.
+ */
+
+/** What a decision on a cart writes: the fields it sets, and the events committed with them. */
+export interface CartChange {
+  set: Partial<Omit<CartRecord, 'cartId'>>;
+  events: readonly OutgoingEvent[];
+}
+
+export interface CartRepository {
+  /** The cart's content (lines, wishlist, version) without its merge bookkeeping; null when there is no cart. */
+  content(cartId: string): Promise<CartState | null>;
+  /** The cart's version; 0 when there is no cart. */
+  version(cartId: string): Promise<number>;
+  /** The whole cart as stored, merge bookkeeping included; null when there is none. */
+  get(cartId: string): Promise<CartRecord | null>;
+  /**
+   * Lets `decide` turn the current cart (null: none yet) into a change and writes it if the cart is
+   * still as decided on; otherwise decides again on a fresh read, so `decide` has no side effects. It
+   * may throw a domain error (nothing is written) or return null (nothing to do). Returns the cart
+   * after the write, or as it was when nothing was written. Throws the kit's WriteConflictError when
+   * other writers won every round. A missing cart is created unless `upsert` is false.
+   */
+  transact(
+    cartId: string,
+    decide: (current: CartRecord | null) => CartChange | null,
+    opts?: { upsert?: boolean },
+  ): Promise<CartRecord | null>;
+}
+
+function toRecord(doc: CartDoc): CartRecord {
+  return {
+    cartId: doc._id,
+    customerId: doc.customerId ?? null,
+    lines: doc.lines ?? [],
+    wishlist: doc.wishlist ?? [],
+    version: doc.version ?? 0,
+    mergedSources: doc.mergedSources ?? [],
+    pendingMerge: doc.pendingMerge ?? null,
+    updatedAt: doc.updatedAt ?? 0,
+  };
+}
+
+export class MongoCartRepository implements CartRepository {
+  /** The driver's collection under the model, typed: reads skip mongoose documents and fetch only the fields asked for. */
+  private readonly collection: Collection<CartDoc>;
+
+  constructor(
+    private readonly model: Model<CartDoc>,
+    private readonly outbox: Outbox,
+  ) {
+    this.collection = model.db.collection<CartDoc>(model.collection.collectionName);
+  }
+
+  async content(cartId: string): Promise<CartState | null> {
+    const doc = await this.collection.findOne({ _id: cartId }, { projection: { lines: 1, wishlist: 1, version: 1 } });
+    return doc ? { lines: doc.lines ?? [], wishlist: doc.wishlist ?? [], version: doc.version ?? 0 } : null;
+  }
+
+  async version(cartId: string): Promise<number> {
+    const doc = await this.collection.findOne({ _id: cartId }, { projection: { version: 1 } });
+    return doc?.version ?? 0;
+  }
+
+  async get(cartId: string): Promise<CartRecord | null> {
+    const doc = await this.model.findById(cartId).lean<CartDoc>();
+    return doc ? toRecord(doc) : null;
+  }
+
+  async transact(
+    cartId: string,
+    decide: (current: CartRecord | null) => CartChange | null,
+    opts: { upsert?: boolean } = {},
+  ): Promise<CartRecord | null> {
+    const { doc } = await this.outbox.transact(
+      this.model,
+      cartId,
+      (cur) => {
+        const change = decide(cur ? toRecord(cur) : null);
+        return change && { update: { $set: change.set }, events: change.events };
+      },
+      opts,
+    );
+    return doc ? toRecord(doc) : null;
+  }
+}

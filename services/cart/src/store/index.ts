@@ -1,0 +1,39 @@
+import type { ServiceRuntime } from '@omnimall/service-kit';
+import {
+  CHANNEL_VIEW_FIELDS,
+  CUSTOMER_VIEW_FIELDS,
+  ITEM_VIEW_FIELDS,
+  type ChannelView,
+  type CustomerView,
+  type ItemView,
+} from '../domain/trading';
+import { MongoCartRepository, type CartRepository } from './carts';
+import { MongoProjections, type ProjectionRepository } from './projections';
+import { cartModels } from './schemas';
+
+export type { CartChange, CartRepository } from './carts';
+export type { EffectOnce, ProjectionRepository, Versioned } from './projections';
+
+/** The cart database, one repository per aggregate: the carts, and the three projections the gates read. */
+export interface CartStore {
+  carts: CartRepository;
+  customers: ProjectionRepository<CustomerView>;
+  channels: ProjectionRepository<ChannelView>;
+  items: ProjectionRepository<ItemView>;
+}
+
+/**
+ * Builds the repositories on the runtime's database. Carts are tracked by the outbox `exclusive`:
+ * nothing writes them except through it. Every collection is keyed by `_id` only, so there are no
+ * indexes to create.
+ */
+export function createStore(runtime: Pick<ServiceRuntime, 'db' | 'outbox'>): CartStore {
+  const m = cartModels(runtime.db);
+  runtime.outbox.track(m.Cart, { exclusive: true });
+  return {
+    carts: new MongoCartRepository(m.Cart, runtime.outbox),
+    customers: new MongoProjections(m.Customer, CUSTOMER_VIEW_FIELDS),
+    channels: new MongoProjections(m.Channel, CHANNEL_VIEW_FIELDS),
+    items: new MongoProjections(m.Item, ITEM_VIEW_FIELDS),
+  };
+}
