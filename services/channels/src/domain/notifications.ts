@@ -25,16 +25,10 @@ export interface NotificationDraft {
 }
 
 /** A stored notification (its channels.notification event is written with it). */
-export interface Notification {
+export interface Notification extends Omit<NotificationDraft, 'part'> {
   _id: string;
   /** A channel code, or `*` (ALL_CHANNELS) for a sync notice to every admin. */
   channel: string;
-  kind: NotificationKind | SyncNoticeKind;
-  audience: Audience;
-  language: string;
-  subject: string;
-  message: string;
-  recipientIds: string[];
   expectedBackAt: Date | null;
   configVersion: number;
   causeEventId: string;

@@ -9,7 +9,8 @@ import { appliedEventsPath } from '@omnimall/service-kit';
 import type { SellerListing } from '../domain/listings';
 import type { Once } from './once';
 
-interface ChannelCustomerDoc {
+/** The stored shape (tests read it through StoreModels). */
+export interface ChannelCustomerDoc {
   _id: string; // `${channel}:${customerId}`
   channel: string;
   customerId: string;
@@ -17,7 +18,7 @@ interface ChannelCustomerDoc {
   appliedEvents: string[];
 }
 
-type SellerListingDoc = SellerListing & { appliedEvents: string[] };
+export type SellerListingDoc = SellerListing & { appliedEvents: string[] };
 
 export interface ChannelCustomerRepository {
   /** Records the customer's activity on the channel at `at` (once per event). */

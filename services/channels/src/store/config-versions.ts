@@ -6,7 +6,8 @@ import { Schema, type Connection, type Model } from 'mongoose';
 import { isDuplicateKeyError } from '@omnimall/service-kit';
 import type { ConfigEntry, ConfigVersion } from '../domain/config';
 
-interface ConfigVersionDoc {
+/** The stored shape (tests read it through StoreModels). */
+export interface ConfigVersionDoc {
   _id: number;
   minimumVersion: number;
   entries: ({ key: string } & ConfigEntry)[];

@@ -8,7 +8,8 @@ import { Schema, type Connection, type Model, type UpdateQuery } from 'mongoose'
 import { isDuplicateKeyError, outboxPaths, type OutgoingEvent, type ServiceRuntime } from '@omnimall/service-kit';
 import type { PartnerOrder } from '../domain/partner';
 
-interface PartnerIdDoc {
+/** The stored shape (tests read it through StoreModels). */
+export interface PartnerIdDoc {
   _id: string;
   channel: string;
   kind: 'customer' | 'order';
