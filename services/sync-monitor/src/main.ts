@@ -63,7 +63,7 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
   async build({ runtime, deps, env }) {
     const { verifier: givenVerifier, expectations, topics, trackEnvelope, trackAck, ...overrides } = deps;
     const settings = monitorSettings(env, overrides);
-    const verifier = givenVerifier ?? (await TokenVerifier.fromEnv());
+    const verifier = givenVerifier ?? (await TokenVerifier.fromEnv(env));
     const store = await createStore(runtime);
     const metrics = new MonitorMetrics(runtime.metrics);
     const events = new TrackedEvents(store, metrics);

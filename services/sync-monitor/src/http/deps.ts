@@ -1,3 +1,4 @@
+/** What the route files need: the flows they call and the guards of who may call each route. */
 import type { requireAuth, TokenVerifier } from '@omnimall/service-kit';
 import type { ConsumerLag } from '../application/consumer-lag';
 import type { MonitorQueries } from '../application/queries';

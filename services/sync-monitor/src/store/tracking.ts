@@ -75,6 +75,7 @@ const LISTED = { raw: 0, ...WITHOUT_OUTBOX };
 
 /** The fields a write sets: the record without its _id and the outbox's fields (the kit's). */
 function fieldsOf(t: Tracking): Omit<Tracking, '_id'> {
+  // `t` may be the stored document as read (with the outbox's fields): withoutOutbox drops them.
   const { _id, ...rest } = withoutOutbox(t as TrackingDoc);
   void _id;
   return rest;
@@ -115,16 +116,16 @@ export class MongoTrackingRepository implements TrackingRepository {
   }
 
   async get(id: string): Promise<Tracking | null> {
-    return (await this.model.findById(id, WITHOUT_OUTBOX).lean()) as Tracking | null;
+    return this.model.findById(id, WITHOUT_OUTBOX).lean<Tracking>();
   }
 
   async recent(limit: number, correlationId?: string): Promise<TrackingView[]> {
     const filter = correlationId === undefined ? {} : { correlationId };
-    return (await this.model.find(filter, LISTED).sort({ occurredAt: -1 }).limit(limit).lean()) as TrackingView[];
+    return this.model.find(filter, LISTED).sort({ occurredAt: -1 }).limit(limit).lean<TrackingView[]>();
   }
 
   async open(limit: number): Promise<TrackingView[]> {
-    return (await this.model.find({ open: true }, LISTED).sort({ occurredAt: -1 }).limit(limit).lean()) as TrackingView[];
+    return this.model.find({ open: true }, LISTED).sort({ occurredAt: -1 }).limit(limit).lean<TrackingView[]>();
   }
 
   async openDeadlines(): Promise<Array<Pick<Tracking, '_id' | 'open' | 'slaDeadline'>>> {

@@ -1,3 +1,4 @@
+/** The monitor's handlers of consumed topics: the ack handler, and the handler map of the envelope subscription. */
 import type { TopicName } from '@omnimall/contracts';
 import type { EventHandler, HandlerMap } from '@omnimall/service-kit';
 import { channelChangedIn, type ChannelChangeSink } from './channels.channel-changed';
@@ -9,6 +10,8 @@ export type { EnvelopeSink } from './envelope';
 
 /** The handlers of the envelope subscription: one per tracked topic. */
 export function envelopeHandlers(topics: readonly TopicName[], sink: EnvelopeSink, channels: ChannelChangeSink): HandlerMap {
+  // HandlerMap pairs each topic with a handler of that topic's value type, which a map built over a
+  // list of topics cannot show: the envelope handlers read only the envelope every value carries.
   const handlers: Partial<Record<TopicName, EventHandler<TopicName>>> = {};
   const tracked = envelopeIn(sink);
   const channelChanged = channelChangedIn(sink, channels) as EventHandler<TopicName>;
