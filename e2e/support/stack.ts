@@ -133,7 +133,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       const db = `${tag}_${name.replace(/-/g, '_')}`;
       // E2E_NODE_ARGS: extra node flags for every service (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p` to profile a run).
       const nodeArgs = (process.env.E2E_NODE_ARGS ?? '').split(' ').filter(Boolean);
-      const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'e2e', 'support', 'launch.js'), name], {
+      // Each service runs as it does in production (`node dist/main.js`), with consumer groups of this
+      // run's own that start at the end of each topic: on the shared local Kafka, the production groups
+      // either replay every topic from its beginning or are shared with whatever else runs them.
+      const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'services', name, 'dist', 'main.js')], {
         cwd: join(ROOT, 'services', name),
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         env: {
@@ -148,7 +151,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           BOOTSTRAP_ADMIN_PASSWORD: admin.password,
           LOG_LEVEL: 'warn',
           INSTANCE_ID: `${name}-${tag}`,
-          E2E_TAG: tag,
+          OMNIMALL_GROUP_SUFFIX: `.${tag}`,
+          OMNIMALL_START_AT: 'end',
+          // The monitor tracks only this run's events (other engineers' traffic on the same Kafka would flood it).
+          SYNC_TRACK_CORRELATION_PREFIX: tag,
+          DELIVERY_POLL_INTERVAL_MS: '200',
           SYNC_SWEEP_INTERVAL_MS: '200',
           SYNC_RETRY_INTERVAL_MS: '2000',
           ESCALATE_AFTER_MS: '30000',

@@ -1456,7 +1456,8 @@ export const catalogue: readonly TopicSpec[] = [
     "value": "omnimall.partner.PartnerOrderStatus",
     "producer": "partner systems",
     "consumers": [
-      "channels"
+      "channels",
+      "sync-monitor"
     ],
     "slaSeconds": 10,
     "valueType": "PartnerOrderStatus",
