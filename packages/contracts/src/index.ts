@@ -13,3 +13,4 @@ export function topicSpec(name: string): TopicSpec {
 
 export const retryTopic = (topic: string): string => `${topic}.retry`;
 export const deadLetterTopic = (topic: string): string => `${topic}.dlq`;
+export * from './access';

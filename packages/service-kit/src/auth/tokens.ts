@@ -15,13 +15,12 @@ export const TOKEN_ALG = 'ES256';
 export const TOKEN_ISSUER = 'omnimall-identity';
 export const TOKEN_AUDIENCE = 'omnimall';
 
-export type StaffRole = 'admin' | 'channel_manager' | 'seller' | 'compliance_officer';
-
 export interface Principal {
   /** Customer id or staff account id. */
   sub: string;
   kind: 'customer' | 'staff';
-  roles: StaffRole[];
+  /** The roles identity granted (their meaning: @omnimall/contracts access rules). */
+  roles: string[];
   /** Channel codes a channel_manager may act on. */
   channels: string[];
   /** Channel the session was opened from. */
@@ -79,7 +78,7 @@ export class TokenVerifier {
     return {
       sub: String(payload.sub),
       kind: payload.kind === 'staff' ? 'staff' : 'customer',
-      roles: Array.isArray(payload.roles) ? (payload.roles as StaffRole[]) : [],
+      roles: Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [],
       channels: Array.isArray(payload.channels) ? (payload.channels as string[]) : [],
       channel: typeof payload.channel === 'string' ? payload.channel : null,
       sid: typeof payload.sid === 'string' ? payload.sid : undefined,

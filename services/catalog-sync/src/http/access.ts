@@ -1,5 +1,6 @@
 import type { RequestHandler, Response } from 'express';
-import { assertChannelScope, ForbiddenError, principalOf, requireAuth, z, type Principal, type TokenVerifier } from '@omnimall/service-kit';
+import { channelScopeRefusal } from '@omnimall/contracts';
+import { ForbiddenError, principalOf, requireAuth, z, type Principal, type TokenVerifier } from '@omnimall/service-kit';
 import type { ProductRepository } from '../store';
 import * as S from './schemas';
 
@@ -16,9 +17,9 @@ export interface Guards {
 
 export function guards(verifier: TokenVerifier, products: Pick<ProductRepository, 'header'>): Guards {
   return {
-    seller: [requireAuth(verifier, { kind: 'staff', roles: ['seller'] })],
-    manager: [requireAuth(verifier, { kind: 'staff', roles: ['channel_manager'] })],
-    reader: [requireAuth(verifier, { kind: 'staff', roles: ['seller', 'compliance_officer'] })],
+    seller: [requireAuth(verifier, { kind: 'staff', roles: ['admin', 'seller'] })],
+    manager: [requireAuth(verifier, { kind: 'staff', roles: ['admin', 'channel_manager'] })],
+    reader: [requireAuth(verifier, { kind: 'staff', roles: ['admin', 'seller', 'compliance_officer'] })],
     admin: [requireAuth(verifier, { kind: 'staff', roles: ['admin'] })],
     async ownerOrOfficer(res, productId) {
       const p = principalOf(res);
@@ -40,7 +41,8 @@ export const corr = (res: Response): string => String(res.locals.correlationId);
 /** The caller, once it is known to manage channel `code` (channel managers see only their channels; admins all). */
 export function scoped(res: Response, code: string): Principal {
   const p = principalOf(res);
-  assertChannelScope(p, code);
+  const refusal = channelScopeRefusal(p, code);
+  if (refusal) throw new ForbiddenError(...refusal);
   return p;
 }
 

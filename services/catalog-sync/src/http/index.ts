@@ -9,7 +9,7 @@ import { registerRuleRoutes } from './rules';
 
 /**
  * The HTTP API. Sellers maintain their master products, assign them to channels and price them;
- * channel managers see and curate only their channels' local catalogues (assertChannelScope);
+ * channel managers see and curate only their channels' local catalogues (the channel scope of @omnimall/contracts);
  * admins do everything, including the rate table. Tokens are identity's, verified locally.
  */
 export function buildApi(c: Catalog, verifier: TokenVerifier): HttpApi {

@@ -6,7 +6,7 @@ import { channelConflicts, channelItems, evidenceOf, itemOf } from '../applicati
 import { Code, CodeSku, ok, scoped, type Guards } from './access';
 import * as S from './schemas';
 
-/** The routes of local items: a channel's catalogue, curated by that channel's managers (assertChannelScope), and its conflicts. */
+/** The routes of local items: a channel's catalogue, curated by that channel's managers (their channel scope), and its conflicts. */
 export function registerItemRoutes(api: HttpApi, c: Catalog, g: Guards): void {
   api
     .route({

@@ -4,7 +4,8 @@
  * (403 otherwise). Channel apps identify themselves with x-channel-code and x-channel-key (an API
  * key issued here).
  */
-import { assertChannelScope, principalOf, requireAuth, UnauthorizedError, type Principal, type TokenVerifier } from '@omnimall/service-kit';
+import { channelScopeRefusal } from '@omnimall/contracts';
+import { ForbiddenError, principalOf, requireAuth, UnauthorizedError, type Principal, type TokenVerifier } from '@omnimall/service-kit';
 import type { ChannelService } from '../application/channel-service';
 import type { ConfigStore } from '../application/config-store';
 import type { EndpointService } from '../application/endpoint-service';
@@ -39,7 +40,7 @@ export interface Guards {
 
 export function guards(d: Pick<RouteDeps, 'verifier' | 'channels'>): Guards {
   return {
-    staff: requireAuth(d.verifier, { kind: 'staff', roles: ['channel_manager'] }),
+    staff: requireAuth(d.verifier, { kind: 'staff', roles: ['admin', 'channel_manager'] }),
     admin: requireAuth(d.verifier, { kind: 'staff', roles: ['admin'] }),
     channelApp: (req, res, next) => {
       const code = req.header('x-channel-code');
@@ -60,7 +61,8 @@ export function guards(d: Pick<RouteDeps, 'verifier' | 'channels'>): Guards {
     },
     scoped: (res, code) => {
       const p = principalOf(res);
-      assertChannelScope(p, code);
+      const refusal = channelScopeRefusal(p, code);
+      if (refusal) throw new ForbiddenError(...refusal);
       return p;
     },
     appChannel: (res) => res.locals.channel as Channel,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { UnauthorizedError } from '@omnimall/service-kit/errors';
-import type { Principal, StaffRole } from '@omnimall/service-kit';
+import type { Principal } from '@omnimall/service-kit';
 import {
   decideRefresh,
   formatRefreshToken,
@@ -82,7 +82,7 @@ async function principalFor(ctx: IdentityContext, session: Session): Promise<Omi
   if (session.kind === 'staff') {
     const staff = await ctx.store.staff.get(session.subject);
     if (!staff) throw new UnauthorizedError('account_gone', 'the staff account no longer exists', 'ask an admin');
-    return { sub: staff._id, kind: 'staff', roles: staff.roles as StaffRole[], channels: staff.channels, channel: session.channel };
+    return { sub: staff._id, kind: 'staff', roles: [...staff.roles], channels: staff.channels, channel: session.channel };
   }
   const customer = await ctx.store.customers.get(session.subject);
   if (!customer) throw new UnauthorizedError('account_gone', 'the customer account no longer exists', 'register again');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, ValidationError } from '@omnimall/service-kit/errors';
-import type { StaffRole } from '@omnimall/service-kit';
+import type { StaffRole } from '@omnimall/contracts';
 import { hashPassword, passwordProblem } from '../domain/passwords';
 import { normaliseEmail, type StaffAccount } from '../domain/staff';
 import type { IdentityContext, RequestMeta } from './context';
@@ -18,7 +18,7 @@ export async function staffLogin(
   await checkPassword(ctx, email, input.password, staff?.passwordHash, meta.address);
   const tokens = await openSession(
     ctx,
-    { sub: staff!._id, kind: 'staff', roles: staff!.roles as StaffRole[], channels: staff!.channels, channel: meta.channel },
+    { sub: staff!._id, kind: 'staff', roles: [...staff!.roles], channels: staff!.channels, channel: meta.channel },
     meta,
   );
   return { staff: staff!, tokens };

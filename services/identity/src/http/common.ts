@@ -7,8 +7,8 @@ import {
   requireAuth,
   type HttpApi,
   type Principal,
-  type StaffRole,
 } from '@omnimall/service-kit';
+import type { StaffRole } from '@omnimall/contracts';
 import type { IdentityContext, RequestMeta } from '../application/context';
 import { standingView } from '../application/customers';
 import type { Customer } from '../domain/customer';

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
-import { ForbiddenError, ValidationError, assertChannelScope, principalOf, z } from '@omnimall/service-kit';
+import { channelScopeRefusal } from '@omnimall/contracts';
+import { ForbiddenError, ValidationError, principalOf, z } from '@omnimall/service-kit';
 import { profileView, resolveCustomer } from '../application/customers';
 import { linkIdentity, resolveIdentity } from '../application/links';
 import { assertResidency } from '../application/residency';
@@ -35,7 +36,8 @@ export function customerRoutes({ api, ctx, authed }: Routes): void {
           'a channel manager reads profiles through a channel',
           'send x-channel-code of a channel in your scope',
         );
-      assertChannelScope(p, channel);
+      const refusal = channelScopeRefusal(p, channel);
+      if (refusal) throw new ForbiddenError(...refusal);
     } else {
       assertSelfOrStaff(p, id, ['compliance_officer']);
     }

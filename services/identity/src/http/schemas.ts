@@ -1,4 +1,5 @@
 // The kit extends zod with .openapi(); this import brings that augmentation's types into this project.
+import { STAFF_ROLES } from '@omnimall/contracts';
 import '@asteasolutions/zod-to-openapi';
 import { z } from '@omnimall/service-kit';
 import { DATA_REGIONS, LOYALTY_TIERS } from '../domain/standing';
@@ -19,7 +20,7 @@ export const ExternalId = z
   .max(200)
   .regex(/^[^\s:]+$/, 'no spaces or colons');
 export const IdentityType = z.enum(['device', 'app_installation', 'partner_account', 'external_login']);
-export const StaffRoleSchema = z.enum(['admin', 'channel_manager', 'seller', 'compliance_officer']);
+export const StaffRoleSchema = z.enum(STAFF_ROLES);
 export const ChannelHeader = z.object({ 'x-channel-code': ChannelCode.optional() });
 
 /** Epoch milliseconds or an ISO 8601 string, as epoch milliseconds. */
