@@ -980,6 +980,244 @@ export const catalogue: readonly TopicSpec[] = [
     "partitions": 6,
     "cleanup": "delete",
     "priority": "high",
+    "name": "identity.password-reset",
+    "description": "A customer asked to reset their password; the channel of the request delivers the single-use token (secret, never logged).",
+    "key": "aggregateId (customerId)",
+    "value": "omnimall.identity.PasswordResetRequested",
+    "producer": "identity",
+    "consumers": [],
+    "slaSeconds": 2,
+    "valueType": "PasswordResetRequested",
+    "schemaFile": "schemas/avro/identity/PasswordResetRequested.avsc",
+    "avro": {
+      "type": "record",
+      "name": "PasswordResetRequested",
+      "namespace": "omnimall.identity",
+      "doc": "A customer asked to reset their password. The channel the request came from delivers the single-use token to the customer's e-mail through its notification path; identity keeps only a hash of the token. Consumers must never log `token`.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "requestId",
+          "type": "string"
+        },
+        {
+          "name": "customerId",
+          "type": "string"
+        },
+        {
+          "name": "email",
+          "type": "string",
+          "doc": "Where to deliver the token."
+        },
+        {
+          "name": "channel",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The channel the request came from (x-channel-code): the one that delivers."
+        },
+        {
+          "name": "token",
+          "type": "string",
+          "doc": "The single-use reset token (secret: deliver, never log or store in clear)."
+        },
+        {
+          "name": "expiresAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "compact",
+    "priority": "high",
+    "name": "identity.staff-changed",
+    "description": "A staff account was disabled, re-enabled or had its roles or channels changed (full state); services refuse a disabled member's tokens at once.",
+    "key": "aggregateId (staffId)",
+    "value": "omnimall.identity.StaffChanged",
+    "producer": "identity",
+    "consumers": [],
+    "slaSeconds": 2,
+    "valueType": "StaffChanged",
+    "schemaFile": "schemas/avro/identity/StaffChanged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "StaffChanged",
+      "namespace": "omnimall.identity",
+      "doc": "A staff account was disabled, re-enabled or given other roles or channels. Full state, so a projection needs only the latest: services refuse a disabled staff member's tokens, and tokens signed before `version` carry stale roles.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "staffId",
+          "type": "string"
+        },
+        {
+          "name": "disabled",
+          "type": "boolean"
+        },
+        {
+          "name": "roles",
+          "type": {
+            "type": "array",
+            "items": "string"
+          }
+        },
+        {
+          "name": "channels",
+          "type": {
+            "type": "array",
+            "items": "string"
+          }
+        },
+        {
+          "name": "change",
+          "type": "string",
+          "doc": "What changed: disabled, enabled, roles_changed (several may be joined by commas)."
+        },
+        {
+          "name": "changedBy",
+          "type": "string"
+        },
+        {
+          "name": "changedAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
     "name": "channels.channel-changed",
     "description": "A channel was registered, moved through its lifecycle, blocked, unblocked or reconfigured (full state).",
     "key": "aggregateId (channel code)",

@@ -322,6 +322,33 @@ export interface IdentityLinked {
   channel: string;
 }
 
+/** A customer asked to reset their password. The channel the request came from delivers the single-use token to the customer's e-mail through its notification path; identity keeps only a hash of the token. Consumers must never log `token`. */
+export interface PasswordResetRequested {
+  envelope: EventEnvelope;
+  requestId: string;
+  customerId: string;
+  /** Where to deliver the token. */
+  email: string;
+  /** The channel the request came from (x-channel-code): the one that delivers. */
+  channel: null | string;
+  /** The single-use reset token (secret: deliver, never log or store in clear). */
+  token: string;
+  expiresAt: number;
+}
+
+/** A staff account was disabled, re-enabled or given other roles or channels. Full state, so a projection needs only the latest: services refuse a disabled staff member's tokens, and tokens signed before `version` carry stale roles. */
+export interface StaffChanged {
+  envelope: EventEnvelope;
+  staffId: string;
+  disabled: boolean;
+  roles: Array<string>;
+  channels: Array<string>;
+  /** What changed: disabled, enabled, roles_changed (several may be joined by commas). */
+  change: string;
+  changedBy: string;
+  changedAt: number;
+}
+
 export type StockStatus = 'in_stock' | 'low_stock' | 'out_of_stock';
 
 /** The stock of one SKU as one channel may sell it, after a change (full state). Aggregate id is `<channel>:<sku>`. */
@@ -467,6 +494,8 @@ export interface TopicValues {
   'identity.consent-changed': ConsentChanged;
   'identity.compliance-violation': ComplianceViolation;
   'identity.data-request': DataSubjectRequest;
+  'identity.password-reset': PasswordResetRequested;
+  'identity.staff-changed': StaffChanged;
   'channels.channel-changed': ChannelChanged;
   'channels.notification': ChannelNotification;
   'channels.partner-delivery': PartnerDelivery;
