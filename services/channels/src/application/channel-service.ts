@@ -288,6 +288,9 @@ export class ChannelService {
     const doc = await this.channels.get(code);
     const cred = doc?.credentials.find((c) => c.keyId === keyId && !c.revokedAt);
     if (!doc || !cred || !matchesHash(apiKey, cred.hash)) throw refused;
+    // A retired channel has no apps any more: its keys stop working without anyone revoking them.
+    if (doc.state === 'retired')
+      throw new UnauthorizedError('channel_retired', `channel ${code} is retired`, 'a retired channel’s API keys are no longer accepted');
     return doc;
   }
 

@@ -6,6 +6,13 @@ import { channelView } from '../application/channel-service';
 import type { Guards, RouteDeps } from './deps';
 import { Channel, CodeParams, Json, cause, ok } from './schemas';
 
+const dataRegionsRestricted = () =>
+  new ForbiddenError(
+    'data_regions_restricted',
+    'only an admin or a compliance officer may change where a channel’s personal data resides',
+    'ask a compliance officer to set them with PUT /channels/{code}/data-regions',
+  );
+
 /** Registration, listing and updates of channels. */
 export function registryRoutes(api: HttpApi, d: Pick<RouteDeps, 'channels'>, g: Guards): void {
   api.route({
@@ -56,14 +63,35 @@ export function registryRoutes(api: HttpApi, d: Pick<RouteDeps, 'channels'>, g: 
     before: [g.staff],
     params: CodeParams,
     body: UpdateChannelBody,
-    responses: { 200: { description: 'Updated', schema: Channel } },
+    responses: {
+      200: { description: 'Updated', schema: Channel },
+      403: { description: 'Not yours, or a field only an admin may change (manager, allowedDataRegions)' },
+    },
     handler: async ({ params, body, res }) => {
       const p = g.scoped(res, params.code);
       if (body.manager && !p.roles.includes('admin')) {
         throw new ForbiddenError('admin_required', 'only an admin may assign a channel manager', 'ask an admin to reassign the channel');
       }
+      if (body.allowedDataRegions && !p.roles.includes('admin')) throw dataRegionsRestricted();
       return ok(channelView(await d.channels.update(params.code, body, cause(res, params.code))));
     },
+  });
+  api.route({
+    method: 'put',
+    path: '/channels/:code/data-regions',
+    summary: 'Set where the channel’s personal data may reside (admin or compliance officer)',
+    tags: ['registry'],
+    auth: true,
+    before: [g.residency],
+    params: CodeParams,
+    body: z.object({ allowedDataRegions: UpdateChannelBody.shape.allowedDataRegions.unwrap().min(1) }).strict(),
+    responses: {
+      200: { description: 'The channel with its new data regions', schema: Channel },
+      403: { description: 'Not an admin or compliance officer' },
+      404: { description: 'No such channel' },
+    },
+    handler: async ({ params, body, res }) =>
+      ok(channelView(await d.channels.update(params.code, { allowedDataRegions: body.allowedDataRegions }, cause(res, params.code)))),
   });
 }
 

@@ -1,8 +1,10 @@
 /**
  * What the routes are given, and who may call them. Staff routes take the identity service's bearer
  * tokens: admins act on every channel, channel managers only on the channels in their token's scope
- * (403 otherwise). Channel apps identify themselves with x-channel-code and x-channel-key (an API
- * key issued here).
+ * (403 otherwise). Where a channel's personal data may reside (`allowedDataRegions`) is set by an
+ * admin or a compliance officer only: a manager widening it on their own channel would lift the
+ * residency rule every service enforces. Channel apps identify themselves with x-channel-code and
+ * x-channel-key (an API key issued here; a retired channel's keys are refused).
  */
 import { channelScopeRefusal } from '@omnimall/contracts';
 import { ForbiddenError, principalOf, requireAuth, UnauthorizedError, type Principal, type TokenVerifier } from '@omnimall/service-kit';
@@ -31,6 +33,8 @@ export interface Guards {
   /** Staff with the channel_manager role (or admins). */
   staff: RequestHandler;
   admin: RequestHandler;
+  /** Admins and compliance officers: who sets a channel's data regions. */
+  residency: RequestHandler;
   /** A channel app with a valid API key; the channel is then `appChannel(res)`. */
   channelApp: RequestHandler;
   /** The caller, if the channel is in its scope (403 otherwise). */
@@ -42,6 +46,7 @@ export function guards(d: Pick<RouteDeps, 'verifier' | 'channels'>): Guards {
   return {
     staff: requireAuth(d.verifier, { kind: 'staff', roles: ['admin', 'channel_manager'] }),
     admin: requireAuth(d.verifier, { kind: 'staff', roles: ['admin'] }),
+    residency: requireAuth(d.verifier, { kind: 'staff', roles: ['admin', 'compliance_officer'] }),
     channelApp: (req, res, next) => {
       const code = req.header('x-channel-code');
       const key = req.header('x-channel-key');

@@ -6,8 +6,18 @@ import { channelsService, type ChannelsDeps, type ChannelsExposes } from '../../
 
 export type ChannelsService = RunningService<ChannelsExposes>;
 
-export async function startTestChannels(deps: ChannelsDeps = {}): Promise<ChannelsService> {
+/**
+ * Local mode for webhooks: plain http and receivers on 127.0.0.1 accepted (everything else non-public
+ * stays refused). Tests of the production rules start a service with `env` without these.
+ */
+export const LOCAL_WEBHOOKS = { WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_PRIVATE: '127.0.0.1/32' };
+
+export async function startTestChannels(
+  deps: ChannelsDeps = {},
+  env: NodeJS.ProcessEnv = { ...process.env, ...LOCAL_WEBHOOKS },
+): Promise<ChannelsService> {
   return channelsService.start({
+    env,
     config: testConfig('channels'),
     groups: testGroups(),
     deps: {
@@ -42,4 +52,20 @@ export async function activate(svc: ChannelsService, code: string): Promise<void
     if (r.status !== 200) throw new Error(`${item}: ${r.status} ${JSON.stringify(r.body)}`);
   }
   await step(admin, 'activate');
+}
+
+/** Drives a freshly registered channel through its whole lifecycle to retired. */
+export async function retire(svc: ChannelsService, code: string): Promise<void> {
+  await activate(svc, code);
+  const admin = await adminToken();
+  const manager = await managerToken([code]);
+  const http = supertest(svc.app);
+  const ok = (r: supertest.Response, what: string) => {
+    if (r.status !== 200) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
+  };
+  ok(await http.post(`/channels/${code}/transitions`).set('authorization', admin).send({ action: 'sunset' }), 'sunset');
+  ok(await http.post(`/channels/${code}/transitions`).set('authorization', manager).send({ action: 'start_offboarding' }), 'offboarding');
+  for (const item of ['stock_liquidation', 'data_migration', 'legal_compliance'])
+    ok(await http.put(`/channels/${code}/checklists/offboarding/${item}`).set('authorization', admin).send({}), item);
+  ok(await http.post(`/channels/${code}/transitions`).set('authorization', admin).send({ action: 'retire' }), 'retire');
 }
