@@ -12,6 +12,7 @@ import { EndpointService } from './application/endpoint-service';
 import { NotificationService } from './application/notification-service';
 import { PartnerIngestion } from './application/partner-ingestion';
 import { WebhookDelivery, type DeliveryOptions } from './application/webhook-delivery';
+import type { Resolver } from './application/webhook-target';
 import { RecentActivity } from './domain/activity';
 import { manifest } from './events';
 import { cartChangedHandler } from './events/in/cart.cart-changed';
@@ -32,6 +33,8 @@ export interface ChannelsDeps {
   verifier?: TokenVerifier;
   /** The delivery worker's timings; `pollIntervalMs` overrides DELIVERY_POLL_INTERVAL_MS (settings.ts). */
   delivery?: DeliveryOptions;
+  /** How webhook hosts are resolved, at registration and delivery (default: the system resolver). */
+  resolve?: Resolver;
 }
 
 /** What tests and benchmarks reach through the running service. */
@@ -54,13 +57,21 @@ export const channelsService = defineService<ChannelsDeps, ChannelsExposes>({
     const config = new ConfigStore(store.configVersions, runtime.locks);
     await config.ensureInitial();
     const channels = new ChannelService(store, config, runtime.logger);
-    const delivery = new WebhookDelivery(runtime, store, {
-      pollIntervalMs: channelsSettings(env).deliveryPollIntervalMs,
-      ...deps.delivery,
-    });
+    const settings = channelsSettings(env);
+    const delivery = new WebhookDelivery(
+      runtime,
+      store,
+      { pollIntervalMs: settings.deliveryPollIntervalMs, ...deps.delivery },
+      { allowPrivate: settings.webhooks.allowPrivate, resolve: deps.resolve },
+    );
     const notifications = new NotificationService(store, config, delivery);
     const partners = new PartnerIngestion(runtime, store);
-    const endpoints = new EndpointService(store, () => delivery.forgetEndpoints());
+    const endpoints = new EndpointService(
+      store,
+      { added: () => delivery.forgetEndpoints(), deactivated: (id) => delivery.endpointDeactivated(id) },
+      settings.webhooks,
+      deps.resolve,
+    );
     const recentActivity = new RecentActivity();
 
     return {

@@ -8,7 +8,16 @@
  * reschedules with exponential backoff; while the breaker is open the endpoint is not called at all
  * and its deliveries simply wait. Success (or giving up after maxAttempts) is written together with
  * a channels.partner-delivery ack through the outbox.
+ *
+ * Every attempt resolves the endpoint's host again, refuses non-public addresses and connects to the
+ * address it checked, without following redirects (application/webhook-target.ts); what a failed
+ * attempt records is neutral (`unreachable`, `address_refused`, `redirect_not_followed`,
+ * `endpoint answered <status>`). A deactivated or vanished endpoint gets nothing more: its pending
+ * deliveries end at once as failed with `endpoint_deactivated` (with their acks), whether the
+ * deactivation happened here (`endpointDeactivated`) or on another instance (seen by the next pass).
  */
+import http from 'node:http';
+import https from 'node:https';
 import type CircuitBreaker from 'opossum';
 import { LRUCache } from 'lru-cache';
 import { createBreaker, type ServiceRuntime } from '@omnimall/service-kit';
@@ -16,6 +25,7 @@ import { backoffMs, type DeliverableEvent, type Delivery, type Endpoint } from '
 import { SIGNATURE_HEADER, signatureHeader } from '../domain/signature';
 import { deliveryEnded } from '../events/out/channels.partner-delivery';
 import type { DeliveryRepository, EndpointRepository } from '../store';
+import { DeliveryFailure, postToWebhook, type Resolver } from './webhook-target';
 
 export interface DeliveryOptions {
   pollIntervalMs?: number;
@@ -29,16 +39,21 @@ export interface DeliveryOptions {
   breakerVolumeThreshold?: number;
 }
 
+/** Where deliveries may go (WEBHOOK_ALLOW_PRIVATE, settings.ts) and how hosts are resolved. */
+export interface DeliveryTargets {
+  /** CIDR ranges accepted although not public (local tests only). */
+  allowPrivate: readonly string[];
+  /** Default: the system resolver. */
+  resolve?: Resolver;
+}
+
+/** What a pending delivery of a deactivated or vanished endpoint ends with. */
+export const ENDPOINT_DEACTIVATED = 'endpoint_deactivated';
+
 const ENDPOINT_CACHE_MS = 1000;
 
 /** How often the worker looks for due deliveries when nothing kicks it (ms). */
 export const DEFAULT_POLL_INTERVAL_MS = 1000;
-
-class HttpStatusError extends Error {
-  constructor(readonly status: number) {
-    super(`endpoint answered ${status}`);
-  }
-}
 
 /** What the worker needs of the running service. */
 export type DeliveryRuntime = Pick<ServiceRuntime, 'locks' | 'logger' | 'metrics'>;
@@ -55,6 +70,8 @@ export class WebhookDelivery {
   private readonly due = new Map<string, { at: number; endpointId: string; createdAt: number }>();
   private lastScan = 0;
   private readonly opts: Required<DeliveryOptions>;
+  /** Connections are kept alive per instance; each was opened to a checked address. */
+  private readonly agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
   /**
    * Active endpoints by channel, read from the store at most once per ENDPOINT_CACHE_MS: every
@@ -71,6 +88,7 @@ export class WebhookDelivery {
     private readonly rt: DeliveryRuntime,
     private readonly store: { endpoints: EndpointRepository; deliveries: DeliveryRepository },
     opts: DeliveryOptions = {},
+    private readonly targets: DeliveryTargets = { allowPrivate: [] },
   ) {
     this.opts = {
       pollIntervalMs: opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
@@ -102,6 +120,17 @@ export class WebhookDelivery {
 
   forgetEndpoints(): void {
     this.endpointCache.delete(ACTIVE);
+  }
+
+  /**
+   * The endpoint was deactivated: no new deliveries for it, and its pending ones end now (failed,
+   * `endpoint_deactivated`, each with its ack) instead of being retried.
+   */
+  async endpointDeactivated(endpointId: string): Promise<void> {
+    this.forgetEndpoints();
+    this.breakers.get(endpointId)?.shutdown();
+    this.breakers.delete(endpointId);
+    for (const id of await this.store.deliveries.pendingOf(endpointId)) await this.cancel(id);
   }
 
   /** Queues the event for every active endpoint of its channel subscribed to its type. Idempotent per event. */
@@ -151,6 +180,8 @@ export class WebhookDelivery {
     clearTimeout(this.timer);
     await this.running;
     for (const b of this.breakers.values()) b.shutdown();
+    this.agents.http.destroy();
+    this.agents.https.destroy();
   }
 
   /** Runs a pass now (or right after the current one). */
@@ -227,8 +258,8 @@ export class WebhookDelivery {
         const ep = await this.store.endpoints.get(endpointId);
         for (const { id } of queue) {
           if (this.stopped || (this.due.get(id)?.at ?? 0) > Date.now()) return;
-          if (!ep) {
-            this.due.delete(id); // the endpoint is gone: nothing can be delivered
+          if (!ep || !ep.active) {
+            await this.cancel(id); // the endpoint is gone or switched off: nothing more goes to it
             continue;
           }
           if (!(await this.attempt(ep, id))) return;
@@ -250,18 +281,19 @@ export class WebhookDelivery {
         resetTimeoutMs: this.opts.breakerResetMs,
         volumeThreshold: this.opts.breakerVolumeThreshold,
         errorThresholdPercentage: 50,
-        // The partner refusing one request (4xx) says nothing about its availability.
+        // The partner refusing one request (3xx, 4xx) or a refused address says nothing about its availability.
         isClientError: (err) =>
-          err instanceof HttpStatusError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429,
+          err instanceof DeliveryFailure &&
+          (err.message === 'address_refused' ||
+            (err.httpStatus !== null && err.httpStatus >= 300 && err.httpStatus < 500 && err.httpStatus !== 408 && err.httpStatus !== 429)),
       });
       this.breakers.set(ep._id, b);
     }
     return b;
   }
 
-  private async post(ep: Endpoint, d: Delivery): Promise<number> {
-    const res = await fetch(ep.url, {
-      method: 'POST',
+  private post(ep: Endpoint, d: Delivery): Promise<number> {
+    return postToWebhook(new URL(ep.url), {
       headers: {
         'content-type': 'application/json',
         [SIGNATURE_HEADER]: signatureHeader(ep.secret, d.body),
@@ -269,11 +301,21 @@ export class WebhookDelivery {
         'x-omnimall-event': d.eventType,
       },
       body: d.body,
-      signal: AbortSignal.timeout(this.opts.requestTimeoutMs),
+      timeoutMs: this.opts.requestTimeoutMs,
+      allowPrivate: this.targets.allowPrivate,
+      resolve: this.targets.resolve,
+      agents: this.agents,
     });
-    await res.arrayBuffer().catch(() => undefined);
-    if (res.status < 200 || res.status >= 300) throw new HttpStatusError(res.status);
-    return res.status;
+  }
+
+  /** Ends a pending delivery whose endpoint is deactivated or gone (failed, with its ack). */
+  private async cancel(id: string): Promise<void> {
+    await this.rt.locks.run(this.store.deliveries.lockKey(id), async () => {
+      const cur = await this.store.deliveries.get(id);
+      if (cur?.status === 'pending')
+        await this.finish(cur, { status: 'failed', attempts: cur.attempts, httpStatus: null, error: ENDPOINT_DEACTIVATED });
+    });
+    this.due.delete(id);
   }
 
   /** Tries one delivery; true when it was delivered (or already done elsewhere). */
@@ -301,8 +343,12 @@ export class WebhookDelivery {
         this.due.delete(id);
         return true;
       } catch (err) {
-        const httpStatus = err instanceof HttpStatusError ? err.status : null;
-        const error = String((err as Error).message ?? err);
+        // Recorded and shown to the channel: the neutral reason only (timeouts, refusals and
+        // breaker rejections are all `unreachable`); the detail is for the log.
+        const failure = err instanceof DeliveryFailure ? err : null;
+        const httpStatus = failure?.httpStatus ?? null;
+        const error = failure?.message ?? 'unreachable';
+        this.rt.logger.debug('webhook delivery attempt failed', { deliveryId: id, error, detail: failure?.detail ?? String(err) });
         if (attempts >= this.opts.maxAttempts) {
           await this.finish(cur, { status: 'failed', attempts, httpStatus, error });
           this.due.delete(id);

@@ -1,5 +1,7 @@
-/** Rules of webhook delivery that need no I/O: which events an endpoint may subscribe to, where it may be, and retry timing. */
-import { ValidationError } from '@omnimall/service-kit/errors';
+/**
+ * Rules of webhook delivery that need no I/O: which events an endpoint may subscribe to, and retry
+ * timing. Where an endpoint may point is in webhook-target.ts.
+ */
 
 /**
  * The kinds an endpoint subscribes to and the topic each comes from: cart.changed (cart.cart-changed),
@@ -62,25 +64,4 @@ export interface DeliverableEvent {
   occurredAt: number;
   channel: string;
   data: unknown;
-}
-
-/** An endpoint must be an absolute http(s) URL (a 400 naming body.url otherwise). */
-export function validateWebhookUrl(url: string): void {
-  let ok = false;
-  try {
-    const u = new URL(url);
-    ok = u.protocol === 'https:' || u.protocol === 'http:';
-  } catch {
-    ok = false;
-  }
-  if (!ok) {
-    throw new ValidationError(
-      'validation_failed',
-      'the webhook URL is not an absolute http(s) URL',
-      'send e.g. https://partner.example/hooks/omnimall',
-      {
-        fields: [{ field: 'body.url', problem: 'must be an absolute http(s) URL', code: 'invalid_format' }],
-      },
-    );
-  }
 }

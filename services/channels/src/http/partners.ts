@@ -11,7 +11,7 @@ export function partnerRoutes(api: HttpApi, d: Pick<RouteDeps, 'endpoints' | 'pa
   api.route({
     method: 'post',
     path: '/channels/:code/webhooks',
-    summary: 'Register a webhook endpoint; deliveries are signed with the returned secret (shown once)',
+    summary: 'Register a webhook endpoint (https, public addresses only); deliveries are signed with the returned secret (shown once)',
     tags: ['partner delivery'],
     auth: true,
     before: [g.staff],
@@ -33,6 +33,12 @@ export function partnerRoutes(api: HttpApi, d: Pick<RouteDeps, 'endpoints' | 'pa
       201: {
         description: 'Registered',
         schema: z.object({ id: z.string(), url: z.string(), events: z.array(z.string()), secret: z.string() }).passthrough(),
+      },
+      404: { description: 'No such channel' },
+      409: { description: 'The channel is retired, or has its maximum of active endpoints (webhook_endpoint_limit)' },
+      422: {
+        description:
+          'http outside local mode (webhook_https_required), a host that is or resolves to a non-public address (webhook_target_refused), or does not resolve (webhook_host_unresolvable)',
       },
     },
     handler: async ({ params, body, res }) => {
@@ -63,7 +69,10 @@ export function partnerRoutes(api: HttpApi, d: Pick<RouteDeps, 'endpoints' | 'pa
     auth: true,
     before: [g.staff],
     params: z.object({ code: ChannelCode, id: z.string().max(100) }),
-    responses: { 204: { description: 'Deactivated' } },
+    responses: {
+      204: { description: 'Deactivated; its pending deliveries end as failed (endpoint_deactivated)' },
+      404: { description: 'No such endpoint' },
+    },
     handler: async ({ params, res }) => {
       g.scoped(res, params.code);
       await d.endpoints.deactivate(params.code, params.id);

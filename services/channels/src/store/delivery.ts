@@ -21,6 +21,8 @@ export interface EndpointRepository {
   listFor(channel: string): Promise<Endpoint[]>;
   get(id: string): Promise<Endpoint | null>;
   active(): Promise<Endpoint[]>;
+  /** How many active endpoints the channel has. */
+  countActive(channel: string): Promise<number>;
   /** False when the channel has no such endpoint. */
   deactivate(channel: string, id: string): Promise<boolean>;
 }
@@ -41,6 +43,8 @@ export interface DeliveryRepository {
   get(id: string): Promise<Delivery | null>;
   /** Every pending delivery. On FerretDB this reads the whole collection, delivered ones included. */
   pending(): Promise<PendingDelivery[]>;
+  /** The ids of one endpoint's pending deliveries. */
+  pendingOf(endpointId: string): Promise<string[]>;
   /** A failed attempt: when to try again. */
   reschedule(id: string, attempt: Pick<Delivery, 'attempts' | 'nextAttemptAt' | 'lastError' | 'httpStatus'>): Promise<void>;
   /**
@@ -76,7 +80,7 @@ const deliverySchema = new Schema<Delivery>(
   {
     _id: String,
     channel: { type: String, index: true },
-    endpointId: String,
+    endpointId: { type: String, index: true },
     eventType: String,
     sourceEventId: String,
     sourceOccurredAt: Date,
@@ -106,6 +110,7 @@ export function endpointRepository(model: Model<Endpoint>): EndpointRepository {
     listFor: (channel) => model.find({ channel }).sort({ createdAt: 1 }).lean<Endpoint[]>().exec(),
     get: (id) => model.findById(id).lean<Endpoint>().exec(),
     active: () => model.find({ active: true }).lean<Endpoint[]>().exec(),
+    countActive: (channel) => model.countDocuments({ channel, active: true }).exec(),
     deactivate: async (channel, id) => (await model.updateOne({ _id: id, channel }, { $set: { active: false } })).matchedCount > 0,
   };
 }
@@ -123,6 +128,8 @@ export function deliveryRepository(rt: ServiceRuntime, model: Model<Delivery>): 
     },
     get: (id) => model.findById(id).lean<Delivery>().exec(),
     pending: () => model.find({ status: 'pending' }, { endpointId: 1, nextAttemptAt: 1, createdAt: 1 }).lean<PendingDelivery[]>().exec(),
+    pendingOf: async (endpointId) =>
+      (await model.find({ endpointId, status: 'pending' }, { _id: 1 }).lean<Array<{ _id: string }>>().exec()).map((d) => d._id),
     async reschedule(id, { attempts, nextAttemptAt, lastError, httpStatus }) {
       await model.updateOne({ _id: id }, { $set: { attempts, nextAttemptAt, lastError, httpStatus } });
     },

@@ -53,3 +53,38 @@ export class Receiver {
     this.server = undefined;
   }
 }
+
+/**
+ * A bare endpoint on 127.0.0.1 that records every request (path and Host header) and answers as told:
+ * a status (with headers, e.g. a redirect's Location), or nothing at all (`hang`, to make a client time out).
+ */
+export class Responder {
+  readonly hits: Array<{ path: string; host: string }> = [];
+  private server?: import('node:http').Server;
+  port = 0;
+
+  constructor(private answer: { status: number; headers?: Record<string, string> } | 'hang') {}
+
+  async listen(): Promise<this> {
+    const { createServer } = await import('node:http');
+    this.server = createServer((req, res) => {
+      this.hits.push({ path: req.url ?? '', host: req.headers.host ?? '' });
+      req.resume();
+      if (this.answer === 'hang') return;
+      res.writeHead(this.answer.status, this.answer.headers).end();
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+    return this;
+  }
+
+  url(host = '127.0.0.1'): string {
+    return `http://${host}:${this.port}/hook`;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server!.close(r));
+  }
+}
