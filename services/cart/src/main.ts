@@ -1,16 +1,17 @@
 import { defineService, TokenVerifier, type Subscription } from '@omnimall/service-kit';
 import { CartService } from './application/carts';
 import { CartMerges } from './application/merge';
+import { StreamTickets } from './application/stream-tickets';
 import { manifest } from './events';
 import { cartChangedIn } from './events/in/cart.cart-changed';
 import { localItemIn } from './events/in/catalog.local-item';
 import { channelChangedIn } from './events/in/channels.channel-changed';
 import { customerMergedIn } from './events/in/identity.customer-merged';
-import { customerStatusIn } from './events/in/identity.customer-status';
+import { customerStandingToStreamsIn, customerStatusIn } from './events/in/identity.customer-status';
 import { identityLinkedIn } from './events/in/identity.identity-linked';
 import { cartApi } from './http';
 import { SessionHub } from './push/session-hub';
-import { cartSettings } from './settings';
+import { cartSettings, type CartSettings } from './settings';
 import { createStore, type CartStore } from './store';
 import { ProjectionCache } from './store/projection-cache';
 
@@ -19,6 +20,8 @@ export interface CartDeps {
   verifier?: TokenVerifier;
   /** Overrides CART_GATE_CACHE_MS (see settings.ts). */
   gateCacheMs?: number;
+  /** Overrides other settings read from the environment (stream limits, ticket lifetime; see settings.ts). */
+  settings?: Partial<CartSettings>;
 }
 
 /** What tests and benchmarks reach through the running cart. */
@@ -27,6 +30,8 @@ export interface CartExposes {
   store: CartStore;
   /** This instance's live sessions. */
   hub: SessionHub;
+  /** Stream tickets (issued by any instance, redeemed by any). */
+  tickets: StreamTickets;
   /** This instance's gate cache; its consumer is `consumers.gates` (absent when the cache is off). */
   projections: ProjectionCache;
 }
@@ -35,6 +40,7 @@ export interface CartExposes {
  * Composition root. Consumer groups: `cart.projections` and `cart.merge`, shared by every instance
  * (they write the database); `cart.push.<instanceId>` and `cart.gates.<instanceId>`, one per
  * instance (they feed its in-memory sessions and gate cache, from the latest offset, no database).
+ * Worker: `stream-ticket-pruning` (expired stream tickets nobody used).
  */
 export const cartService = defineService<CartDeps, CartExposes>({
   name: 'cart',
@@ -42,9 +48,11 @@ export const cartService = defineService<CartDeps, CartExposes>({
   events: manifest,
   async build({ runtime, deps, env }) {
     const verifier = deps.verifier ?? (await TokenVerifier.fromEnv(env));
+    const settings = { ...cartSettings(env), ...deps.settings };
     const store = createStore(runtime);
-    const hub = new SessionHub(runtime.logger);
-    const projections = new ProjectionCache(store, { ttlMs: deps.gateCacheMs ?? cartSettings(env).gateCacheMs });
+    const hub = new SessionHub(runtime.logger, { maxPerCart: settings.maxStreamsPerCart, maxTotal: settings.maxStreams });
+    const tickets = new StreamTickets(store.streamTickets, settings.ticketTtlMs);
+    const projections = new ProjectionCache(store, { ttlMs: deps.gateCacheMs ?? settings.gateCacheMs });
     const carts = new CartService(store.carts, projections);
     const merges = new CartMerges(store.carts);
 
@@ -67,9 +75,10 @@ export const cartService = defineService<CartDeps, CartExposes>({
       },
       {
         // Push fan-out: every instance sees every change; only changes from now on matter to its sessions.
+        // A ban, suspension or erasure ends the customer's sessions on every instance.
         purpose: 'push',
         scope: 'instance',
-        handlers: { 'cart.cart-changed': cartChangedIn(hub) },
+        handlers: { 'cart.cart-changed': cartChangedIn(hub), 'identity.customer-status': customerStandingToStreamsIn(hub) },
         dedupe: 'in-document',
         acknowledge: true,
       },
@@ -94,11 +103,12 @@ export const cartService = defineService<CartDeps, CartExposes>({
     }
 
     return {
-      api: cartApi(carts, hub, verifier),
+      api: cartApi(carts, hub, tickets, verifier),
       subscriptions,
+      workers: [tickets.pruner(runtime.logger)],
       // Open streams would keep the HTTP server from draining.
       beforeStop: () => hub.closeAll(),
-      exposes: { store, hub, projections },
+      exposes: { store, hub, tickets, projections },
     };
   },
 });

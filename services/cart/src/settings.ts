@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CART, DEFAULT_TICKET_TTL_MS } from './domain/streams';
 import { DEFAULT_GATE_CACHE_MS } from './store/projection-cache';
 
 /** The cart's own settings, read from the environment (the platform's are the kit's PlatformConfig). */
@@ -7,10 +8,30 @@ export interface CartSettings {
    * 1000; 0 turns the gate cache off). See store/projection-cache.ts.
    */
   gateCacheMs: number;
+  /**
+   * CART_MAX_STREAMS_PER_CUSTOMER: live streams of one cart (a customer's, or a device's) this
+   * instance holds (default 5); a further one closes the oldest (final event `too_many_streams`).
+   */
+  maxStreamsPerCart: number;
+  /** CART_MAX_STREAMS: live streams this instance holds in all (default 10000); beyond, 503 `stream_capacity_reached`. */
+  maxStreams: number;
+  /** CART_STREAM_TICKET_TTL_MS: how long a stream ticket may wait to be used (default 30000, never past its token). */
+  ticketTtlMs: number;
+}
+
+function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer of at least ${min}, not "${raw}"`);
+  return n;
 }
 
 export function cartSettings(env: NodeJS.ProcessEnv): CartSettings {
-  const gateCacheMs = Number(env.CART_GATE_CACHE_MS ?? DEFAULT_GATE_CACHE_MS);
-  if (Number.isNaN(gateCacheMs)) throw new Error(`CART_GATE_CACHE_MS must be a number of milliseconds, not "${env.CART_GATE_CACHE_MS}"`);
-  return { gateCacheMs };
+  return {
+    gateCacheMs: number(env, 'CART_GATE_CACHE_MS', DEFAULT_GATE_CACHE_MS, 0),
+    maxStreamsPerCart: number(env, 'CART_MAX_STREAMS_PER_CUSTOMER', DEFAULT_MAX_STREAMS_PER_CART, 1),
+    maxStreams: number(env, 'CART_MAX_STREAMS', DEFAULT_MAX_STREAMS, 1),
+    ticketTtlMs: number(env, 'CART_STREAM_TICKET_TTL_MS', DEFAULT_TICKET_TTL_MS, 1000),
+  };
 }

@@ -6,8 +6,11 @@ import {
   assertItemSellable,
   priceCart,
   type ChannelView,
+  type CustomerView,
   type ItemView,
 } from '../src/domain/trading';
+import { standingClosure, ticketExpiresAt } from '../src/domain/streams';
+import { cartSettings } from '../src/settings';
 
 const line = (sku: string, quantity: number, channel = 'web', addedAt = 1) => ({ sku, quantity, channel, addedAt });
 const channel: ChannelView = {
@@ -132,5 +135,46 @@ describe('trading rules', () => {
     ]);
     expect(priced.totals).toEqual([{ currency: 'EUR', subtotalMinor: 750, units: 3 }]);
     expect(priced.unavailableLines).toBe(3);
+  });
+});
+
+describe('live stream rules', () => {
+  const customer = (over: Partial<CustomerView> = {}): CustomerView => ({
+    customerId: 'c1',
+    status: 'active',
+    reason: null,
+    until: null,
+    dataRegion: 'EU',
+    ...over,
+  });
+
+  it('ends a stream exactly when the customer gate would refuse it', () => {
+    expect(standingClosure(customer())).toBeNull();
+    expect(standingClosure(customer({ status: 'banned', reason: 'fraud' }))).toMatchObject({
+      code: 'customer_banned',
+      hint: expect.any(String),
+      details: { reason: 'fraud' },
+    });
+    expect(standingClosure(customer({ status: 'suspended', until: 2000 }), 1000)).toMatchObject({ code: 'customer_suspended' });
+    expect(standingClosure(customer({ status: 'suspended', until: 2000 }), 3000)).toBeNull();
+    expect(standingClosure(customer({ status: 'erased' }))).toMatchObject({ code: 'customer_erased' });
+  });
+
+  it('lets a ticket live its ttl, never past the token it was issued for', () => {
+    expect(ticketExpiresAt(1000, null, 30_000)).toBe(31_000);
+    expect(ticketExpiresAt(1000, 90_000, 30_000)).toBe(31_000);
+    expect(ticketExpiresAt(1000, 5000, 30_000)).toBe(5000);
+  });
+
+  it('reads the stream limits and the ticket lifetime from the environment, and refuses nonsense', () => {
+    expect(cartSettings({})).toMatchObject({ maxStreamsPerCart: 5, maxStreams: 10_000, ticketTtlMs: 30_000 });
+    expect(cartSettings({ CART_MAX_STREAMS_PER_CUSTOMER: '2', CART_MAX_STREAMS: '50', CART_STREAM_TICKET_TTL_MS: '5000' })).toMatchObject({
+      maxStreamsPerCart: 2,
+      maxStreams: 50,
+      ticketTtlMs: 5000,
+    });
+    expect(() => cartSettings({ CART_MAX_STREAMS_PER_CUSTOMER: '0' })).toThrow(/CART_MAX_STREAMS_PER_CUSTOMER/);
+    expect(() => cartSettings({ CART_MAX_STREAMS: 'many' })).toThrow(/CART_MAX_STREAMS/);
+    expect(() => cartSettings({ CART_STREAM_TICKET_TTL_MS: '10' })).toThrow(/CART_STREAM_TICKET_TTL_MS/);
   });
 });

@@ -1,6 +1,6 @@
 import { bearer, testGroups, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import type { SyncApplied } from '@omnimall/contracts';
-import { projected, Simulator, SseClient, startTestCart, type CartInstance } from './support';
+import { projected, Simulator, SseClient, startTestCart, ticketFor, type CartInstance } from './support';
 
 /**
  * Live push with two cart instances on one database: the write is handled by instance A, the
@@ -87,13 +87,17 @@ describe('live push across channels and instances', () => {
     expect(stranger.changes()).toHaveLength(0);
   });
 
-  it('takes the token from ?access_token= for EventSource clients, and pushes anonymous device carts too', async () => {
+  it('opens EventSource streams with a ticket (never a token in the URL), and pushes anonymous device carts too', async () => {
     const c = uniqueName('cust');
-    const token = (await bearer({ sub: c })).slice('Bearer '.length);
+    const token = await bearer({ sub: c });
     const refused = await SseClient.open(b.url, {}).catch((e: Error) => e);
     expect(String(refused)).toMatch(/401.*token_missing/);
-    const q = await SseClientAt(b, `?access_token=${encodeURIComponent(token)}`);
-    expect(q.events[0].data).toMatchObject({ cartId: c });
+    const inUrl = await SseClientAt(b, `?access_token=${encodeURIComponent(token.slice('Bearer '.length))}`).catch((e: Error) => e);
+    expect(String(inUrl)).toMatch(/400.*token_in_query.*stream-tickets/);
+    // Issued by A, redeemed on B: tickets are in the shared database.
+    const { ticket } = await ticketFor(a.url, { authorization: token, 'x-channel-code': APP });
+    const q = await SseClientAt(b, `?ticket=${ticket}`);
+    expect(q.events[0].data).toMatchObject({ cartId: c, channel: APP });
 
     const device = uniqueName('dev');
     const d = await open(b, { 'x-device-id': device, 'x-channel-code': APP });

@@ -9,6 +9,7 @@ import { testConfig, testGroups, testTokens, waitFor } from '@omnimall/service-k
 import type { ChannelChanged, CustomerStatusChanged, LocalItemChanged } from '@omnimall/contracts';
 import { itemId } from '../src/domain/trading';
 import { cartService } from '../src/main';
+import type { CartSettings } from '../src/settings';
 
 /** A running cart as tests see it: the kit's RunningService with what the cart exposes. */
 export type CartInstance = Awaited<ReturnType<typeof cartService.start>>;
@@ -160,18 +161,24 @@ export class Simulator {
  * testGroups() to both).
  */
 export async function startTestCart(
-  opts: { dbName?: string; groups?: GroupSettings; config?: Partial<PlatformConfig>; gateCacheMs?: number } = {},
+  opts: {
+    dbName?: string;
+    groups?: GroupSettings;
+    config?: Partial<PlatformConfig>;
+    gateCacheMs?: number;
+    settings?: Partial<CartSettings>;
+  } = {},
 ): Promise<CartInstance> {
   const { verifier } = await testTokens();
   return cartService.start({
     config: testConfig('cart', { ...(opts.dbName ? { dbName: opts.dbName } : {}), ...opts.config }),
     groups: opts.groups ?? testGroups(),
-    deps: { verifier, gateCacheMs: opts.gateCacheMs },
+    deps: { verifier, gateCacheMs: opts.gateCacheMs, settings: opts.settings },
   });
 }
 
 /** A collection of the cart's database, for a test that writes behind the service's back (a crash's leftovers, a stray change). */
-export function rawCollection(cart: CartInstance, name: 'carts' | 'customers' | 'channels' | 'local_items') {
+export function rawCollection(cart: CartInstance, name: 'carts' | 'customers' | 'channels' | 'local_items' | 'stream_tickets') {
   return cart.runtime.db.collection<{ _id: string; [field: string]: unknown }>(name);
 }
 
@@ -195,9 +202,11 @@ export interface SseEvent {
   receivedAt: number;
 }
 
-/** A minimal SSE client on node:http: collects the parsed events of one stream. */
+/** A minimal SSE client on node:http: collects the parsed events of one stream, and when the server ended it. */
 export class SseClient {
   readonly events: SseEvent[] = [];
+  /** When the server ended the stream (local clock); undefined while it is open. */
+  endedAt?: number;
   private req?: ClientRequest;
   private listeners: ((e: SseEvent) => void)[] = [];
 
@@ -215,6 +224,7 @@ export class SseClient {
             return;
           }
           res.setEncoding('utf8');
+          res.on('end', () => (client.endedAt = Date.now()));
           let buf = '';
           res.on('data', (chunk: string) => {
             buf += chunk;
@@ -246,6 +256,11 @@ export class SseClient {
     this.listeners.push(fn);
   }
 
+  /** The first event named `name`, if any. */
+  find(name: string): SseEvent | undefined {
+    return this.events.find((e) => e.event === name);
+  }
+
   changes(): SseEvent[] {
     return this.events.filter((e) => e.event === 'cart-changed');
   }
@@ -253,4 +268,19 @@ export class SseClient {
   close(): void {
     this.req?.destroy();
   }
+}
+
+/** POST /cart/stream-tickets with these headers: the raw answer (status, body, headers). */
+export async function requestTicket(baseUrl: string, headers: Record<string, string>, query = ''): Promise<Response> {
+  return fetch(`${baseUrl}/cart/stream-tickets${query}`, { method: 'POST', headers });
+}
+
+/** A stream ticket for these headers (the test fails if none is issued). */
+export async function ticketFor(
+  baseUrl: string,
+  headers: Record<string, string>,
+): Promise<{ ticket: string; expiresAt: string; cartId: string; channel: string | null }> {
+  const r = await requestTicket(baseUrl, headers);
+  if (r.status !== 201) throw new Error(`no ticket: ${r.status} ${await r.text()}`);
+  return (await r.json()) as { ticket: string; expiresAt: string; cartId: string; channel: string | null };
 }

@@ -1,5 +1,7 @@
 import { UnauthorizedError, ValidationError, type Principal, type RouteSpec, type Validated } from '@omnimall/service-kit';
+import { decodeJwt } from 'jose';
 import { deviceCartId } from '../domain/cart';
+import { tokenInQuery } from '../domain/streams';
 import type { CartOwner, CartView } from '../application/carts';
 
 /** What every cart route reads from a request: whose cart, on which channel, at which version. */
@@ -63,9 +65,21 @@ export function ifMatchOf(req: Request): number | undefined {
 
 export const etag = (v: CartView): Record<string, string> => ({ ETag: `"${v.version}"` });
 
-/** EventSource cannot send headers: the stream also takes the token as ?access_token=. */
-export const tokenFromQuery: RequestHandler = (req, _res, next) => {
-  const t = req.query.access_token;
-  if (!req.headers.authorization && typeof t === 'string' && t) req.headers.authorization = `Bearer ${t}`;
-  next();
+/**
+ * Access tokens never travel in a URL (logs, proxies and browser history keep URLs): a request
+ * carrying ?access_token= is refused, pointing at stream tickets (EventSource clients' way in).
+ */
+export const refuseTokenInQuery: RequestHandler = (req, _res, next) => {
+  next(req.query.access_token === undefined ? undefined : tokenInQuery());
 };
+
+/**
+ * When the bearer token of this request expires (epoch millis), or null without a token (a device
+ * cart). Read after requireAuth verified the token, so its payload is trusted as it stands.
+ */
+export function tokenExpiryOf(req: Request, res: Response): number | null {
+  if (!res.locals.principal) return null;
+  const token = /^Bearer\s+(.+)$/i.exec(req.header('authorization') ?? '')?.[1];
+  const exp = token ? decodeJwt(token).exp : undefined;
+  return typeof exp === 'number' ? exp * 1000 : null;
+}

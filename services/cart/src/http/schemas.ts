@@ -49,5 +49,20 @@ export const skuParams = z.object({ sku: Sku });
 export const addBody = z.object({ sku: Sku, quantity: z.number().int().min(1).max(MAX_LINE_QUANTITY).default(1) });
 export const setBody = z.object({ quantity: z.number().int().min(0).max(MAX_LINE_QUANTITY) });
 export const streamQuery = z.object({
-  access_token: z.string().optional().openapi({ description: 'For EventSource clients, which cannot send headers' }),
+  ticket: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'a ticket from POST /cart/stream-tickets')
+    .optional()
+    .openapi({ description: 'A single-use stream ticket (POST /cart/stream-tickets), for EventSource clients, which cannot send headers' }),
 });
+
+export const StreamHeaders = Headers.pick({ 'x-channel-code': true, 'x-device-id': true });
+
+export const StreamTicketSchema = z
+  .object({
+    ticket: z.string().openapi({ description: 'Opaque, 256 random bits; open GET /cart/stream?ticket=<ticket> with it, once' }),
+    expiresAt: z.string().openapi({ format: 'date-time', description: 'Refused after this (30 s, never past the access token)' }),
+    cartId: z.string(),
+    channel: z.string().nullable().openapi({ description: 'The channel the stream will be on (x-channel-code of this request)' }),
+  })
+  .openapi('StreamTicket');

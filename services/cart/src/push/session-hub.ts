@@ -2,6 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { CartChanged } from '@omnimall/contracts';
 import type { Logger, Validated } from '@omnimall/service-kit';
+import {
+  CAPACITY_RETRY_AFTER_S,
+  DEFAULT_MAX_STREAMS,
+  DEFAULT_MAX_STREAMS_PER_CART,
+  streamCapacityReached,
+  tokenExpired,
+  tooManyStreams,
+  type StreamClosure,
+} from '../domain/streams';
 
 type Response = Validated<unknown, unknown, unknown>['res'];
 
@@ -13,36 +22,87 @@ type Response = Validated<unknown, unknown, unknown>['res'];
  * instance sees the event and writes it to the sessions it holds. Delivery is at least once; a cart's
  * versions only grow, so an event at or below the last version pushed for that cart is dropped. The
  * last versions are kept for the VERSIONS_KEPT most recently changed carts.
+ *
+ * Bounded, and never longer-lived than what let it open: at most `maxPerCart` sessions per cart (a
+ * further one closes the oldest: its holder most likely left it behind), at most `maxTotal` on the
+ * instance (a further open is refused with 503 and Retry-After before anything is written); a session
+ * ends at the `exp` of the access token it was opened with, and when its customer is banned,
+ * suspended or erased (closeCustomer, from identity.customer-status). Each end is a final event named
+ * by its code, with a message and a hint, then the response ends.
  */
 interface Session {
   id: string;
+  cartId: string;
   channel: string | null;
   res: Response;
+  /** Timer ending the session at its token's exp. */
+  expiry?: NodeJS.Timeout;
+  ended: boolean;
+}
+
+export interface HubLimits {
+  /** Sessions per cart on this instance (CART_MAX_STREAMS_PER_CUSTOMER). */
+  maxPerCart: number;
+  /** Sessions on this instance (CART_MAX_STREAMS). */
+  maxTotal: number;
+}
+
+export interface OpenStream {
+  cartId: string;
+  channel: string | null;
+  /** The cart's current version, sent in `ready`. */
+  version: number;
+  /** When the access token behind the stream expires (epoch millis); null for an anonymous device cart. */
+  expiresAt: number | null;
 }
 
 const HEARTBEAT_MS = 15000;
 const VERSIONS_KEPT = 10000;
+/** setTimeout's largest delay; a token valid for longer is checked again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class SessionHub {
   private readonly byCart = new Map<string, Set<Session>>();
   /** Last version pushed per cart, least recently changed out first (reading it does not count). */
   private readonly lastVersion = new LRUCache<string, number>({ max: VERSIONS_KEPT });
   private readonly heartbeat: NodeJS.Timeout;
+  private total = 0;
+  readonly limits: HubLimits;
 
-  constructor(private readonly logger: Logger) {
+  constructor(
+    private readonly logger: Logger,
+    limits: Partial<HubLimits> = {},
+  ) {
+    this.limits = { maxPerCart: limits.maxPerCart ?? DEFAULT_MAX_STREAMS_PER_CART, maxTotal: limits.maxTotal ?? DEFAULT_MAX_STREAMS };
     this.heartbeat = setInterval(() => this.each((s) => s.res.write(': keep-alive\n\n')), HEARTBEAT_MS);
     this.heartbeat.unref();
   }
 
+  /** Live sessions on this instance. */
   get size(): number {
-    let n = 0;
-    for (const set of this.byCart.values()) n += set.size;
-    return n;
+    return this.total;
   }
 
-  /** Opens an event stream on the response; the first event (`ready`) carries the session id and the cart's current version. */
-  open(cartId: string, channel: string | null, version: number, res: Response): string {
-    const session: Session = { id: randomUUID(), channel, res };
+  /** Live sessions of one cart on this instance. */
+  sessionsOf(cartId: string): number {
+    return this.byCart.get(cartId)?.size ?? 0;
+  }
+
+  /** Throws 503 stream_capacity_reached (with Retry-After on `res`) when this instance holds all the sessions it may. */
+  assertCapacity(res: Response): void {
+    if (this.total < this.limits.maxTotal) return;
+    res.setHeader('Retry-After', String(CAPACITY_RETRY_AFTER_S));
+    throw streamCapacityReached(this.limits.maxTotal);
+  }
+
+  /**
+   * Opens an event stream on the response; the first event (`ready`) carries the session id and the
+   * cart's current version. Refused (nothing written) when the instance is full; closes the cart's
+   * oldest session when the cart already has its maximum.
+   */
+  open(o: OpenStream, res: Response): string {
+    this.assertCapacity(res);
+    const session: Session = { id: randomUUID(), cartId: o.cartId, channel: o.channel, res, ended: false };
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -50,15 +110,29 @@ export class SessionHub {
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
     res.socket?.setNoDelay(true);
-    res.write(`retry: 2000\nevent: ready\ndata: ${JSON.stringify({ sessionId: session.id, cartId, channel, version })}\n\n`);
-    const set = this.byCart.get(cartId) ?? new Set<Session>();
+    const ready = { sessionId: session.id, cartId: o.cartId, channel: o.channel, version: o.version, expiresAt: o.expiresAt };
+    res.write(`retry: 2000\nevent: ready\ndata: ${JSON.stringify(ready)}\n\n`);
+
+    // A Set iterates in insertion order: the first is the oldest.
+    const held = [...(this.byCart.get(o.cartId) ?? [])];
+    for (const oldest of held.slice(0, Math.max(0, held.length - this.limits.maxPerCart + 1))) {
+      this.end(oldest, tooManyStreams(this.limits.maxPerCart));
+    }
+    const set = this.byCart.get(o.cartId) ?? new Set<Session>();
+    this.byCart.set(o.cartId, set);
     set.add(session);
-    this.byCart.set(cartId, set);
-    res.on('close', () => {
-      set.delete(session);
-      if (!set.size && this.byCart.get(cartId) === set) this.byCart.delete(cartId);
-    });
+    this.total++;
+    if (o.expiresAt !== null) this.expireAt(session, o.expiresAt);
+    res.on('close', () => this.forget(session));
     return session.id;
+  }
+
+  /** Ends every session of a customer's cart on this instance with `closure` as its final event; returns how many. */
+  closeCustomer(customerId: string, closure: StreamClosure): number {
+    const sessions = [...(this.byCart.get(customerId) ?? [])];
+    for (const s of sessions) this.end(s, closure);
+    if (sessions.length) this.logger.info('cart streams closed', { customerId, reason: closure.code, sessions: sessions.length });
+    return sessions.length;
   }
 
   /** Pushes one CartChanged to every session of its cart on this instance; returns how many got it. */
@@ -84,13 +158,44 @@ export class SessionHub {
     return sessions.size;
   }
 
-  private each(fn: (s: Session) => void): void {
-    for (const set of this.byCart.values()) for (const s of set) fn(s);
-  }
-
   closeAll(): void {
     clearInterval(this.heartbeat);
-    this.each((s) => s.res.end());
+    this.each((s) => {
+      this.forget(s);
+      s.res.end();
+    });
     this.byCart.clear();
+  }
+
+  /** Ends the session at `expiresAt`, in steps no longer than setTimeout allows. */
+  private expireAt(session: Session, expiresAt: number): void {
+    const wait = expiresAt - Date.now();
+    if (wait <= 0) return this.end(session, tokenExpired(expiresAt));
+    session.expiry = setTimeout(() => this.expireAt(session, expiresAt), Math.min(wait, MAX_TIMER_MS));
+    session.expiry.unref();
+  }
+
+  /** Writes the final event (named by its code) and ends the response. */
+  private end(session: Session, closure: StreamClosure): void {
+    if (session.ended) return;
+    this.forget(session);
+    const { code, message, hint, details } = closure;
+    session.res.write(`event: ${code}\ndata: ${JSON.stringify({ code, message, hint, ...(details ? { details } : {}) })}\n\n`);
+    session.res.end();
+  }
+
+  /** Drops a session from the hub once (on its end, or when the client goes away). */
+  private forget(session: Session): void {
+    if (session.ended) return;
+    session.ended = true;
+    clearTimeout(session.expiry);
+    this.total--;
+    const set = this.byCart.get(session.cartId);
+    set?.delete(session);
+    if (set && !set.size) this.byCart.delete(session.cartId);
+  }
+
+  private each(fn: (s: Session) => void): void {
+    for (const set of [...this.byCart.values()]) for (const s of [...set]) fn(s);
   }
 }

@@ -4,8 +4,8 @@ import type { CartLine, CartRecord } from '../domain/cart';
 import type { ChannelView, CustomerView, ItemView } from '../domain/trading';
 
 /**
- * The cart database's documents: carts (the aggregate, with its outbox) and the projections of other
- * services' aggregates that pricing and gating read. Projections keep the source aggregateVersion and
+ * The cart database's documents: carts (the aggregate, with its outbox), the projections of other
+ * services' aggregates that pricing and gating read, and stream tickets (hashed, short-lived). Projections keep the source aggregateVersion and
  * never move backwards; each holds the ids of the events applied to it (effect-once). Only the
  * repositories of this folder see these types.
  */
@@ -63,11 +63,27 @@ const itemSchema = new Schema<Projected<ItemView>>(
   { versionKey: false },
 );
 
+/** A stream ticket (store/stream-tickets.ts): keyed by the ticket's SHA-256, never the ticket itself. */
+export interface StreamTicketDoc {
+  _id: string;
+  cartId: string;
+  customerId: string | null;
+  channel: string | null;
+  tokenExpiresAt: number | null;
+  expiresAt: number;
+}
+
+const streamTicketSchema = new Schema<StreamTicketDoc>(
+  { _id: String, cartId: String, customerId: String, channel: String, tokenExpiresAt: Number, expiresAt: Number },
+  { versionKey: false },
+);
+
 export interface CartModels {
   Cart: Model<CartDoc>;
   Customer: Model<Projected<CustomerView>>;
   Channel: Model<Projected<ChannelView>>;
   Item: Model<Projected<ItemView>>;
+  StreamTicket: Model<StreamTicketDoc>;
 }
 
 export function cartModels(db: Connection): CartModels {
@@ -78,5 +94,6 @@ export function cartModels(db: Connection): CartModels {
     Customer: model('CustomerProjection', customerSchema, 'customers'),
     Channel: model('ChannelProjection', channelSchema, 'channels'),
     Item: model('ItemProjection', itemSchema, 'local_items'),
+    StreamTicket: model('StreamTicket', streamTicketSchema, 'stream_tickets'),
   };
 }

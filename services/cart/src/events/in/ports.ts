@@ -1,5 +1,6 @@
 import type { CartChanged } from '@omnimall/contracts';
 import type { EventContext } from '@omnimall/service-kit';
+import type { StreamClosure } from '../../domain/streams';
 import type { EffectOnce } from '../../store';
 import type { EventOrigin } from '../out/cart.cart-changed';
 
@@ -40,4 +41,9 @@ export const mergeOrigin = (ctx: EventContext): EventOrigin => ({
 /** This instance's live sessions (push/session-hub.ts). */
 export interface PushTarget {
   deliver(e: CartChanged): number;
+}
+
+/** Ends this instance's live sessions of a customer, with a final event saying why (push/session-hub.ts). */
+export interface SessionCloser {
+  closeCustomer(customerId: string, closure: StreamClosure): number;
 }

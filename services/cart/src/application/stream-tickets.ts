@@ -1,0 +1,67 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger, Worker } from '@omnimall/service-kit';
+import { ticketExpiresAt, ticketInvalid } from '../domain/streams';
+import type { StreamTicketRepository, TicketGrant } from '../store';
+import type { CartOwner } from './carts';
+
+/**
+ * Stream tickets: how a client that cannot send headers (a browser's EventSource) opens a cart stream
+ * without putting its access token in a URL. The client asks with its bearer token (or device id)
+ * and gets an opaque ticket of 256 random bits, valid for a short time (never past the token's exp)
+ * and once; GET /cart/stream?ticket= then opens the stream of the cart, on the channel, the ticket
+ * was issued for, and the stream ends at the token's exp as if the token had opened it.
+ *
+ * Tickets live in the cart database (hashed), so a ticket issued by one instance is redeemed by any.
+ */
+export interface IssuedTicket {
+  ticket: string;
+  /** ISO time after which the ticket is refused. */
+  expiresAt: string;
+  cartId: string;
+  channel: string | null;
+}
+
+/** How often the pruning pass removes expired tickets nobody used. */
+const PRUNE_EVERY_MS = 60_000;
+
+const hashOf = (ticket: string): string => createHash('sha256').update(ticket).digest('hex');
+
+export class StreamTickets {
+  constructor(
+    private readonly repo: StreamTicketRepository,
+    private readonly ttlMs: number,
+  ) {}
+
+  async issue(owner: CartOwner, channel: string | null, tokenExpiresAt: number | null, now = Date.now()): Promise<IssuedTicket> {
+    const ticket = randomBytes(32).toString('base64url');
+    const expiresAt = ticketExpiresAt(now, tokenExpiresAt, this.ttlMs);
+    await this.repo.save({ hash: hashOf(ticket), cartId: owner.cartId, customerId: owner.customerId, channel, tokenExpiresAt, expiresAt });
+    return { ticket, expiresAt: new Date(expiresAt).toISOString(), cartId: owner.cartId, channel };
+  }
+
+  /** The grant of a ticket, which is used up by this call; 401 ticket_invalid when unknown, used or expired. */
+  async redeem(ticket: string, now = Date.now()): Promise<TicketGrant> {
+    const grant = await this.repo.take(hashOf(ticket), now);
+    if (!grant) throw ticketInvalid();
+    return grant;
+  }
+
+  /** The pruning pass as a worker of the service (every minute; a failed pass is logged and tried again). */
+  pruner(logger: Logger): Worker {
+    let timer: NodeJS.Timeout | undefined;
+    let running: Promise<unknown> = Promise.resolve();
+    return {
+      name: 'stream-ticket-pruning',
+      start: () => {
+        timer = setInterval(() => {
+          running = this.repo.prune(Date.now()).catch((err) => logger.warn('stream ticket pruning failed', { err: String(err) }));
+        }, PRUNE_EVERY_MS);
+        timer.unref();
+      },
+      stop: async () => {
+        clearInterval(timer);
+        await running;
+      },
+    };
+  }
+}
