@@ -61,3 +61,16 @@ stop_pidfile() {
   kill -9 "$pid" 2>/dev/null || true
   rm -f "$file"; say "$name" "stopped (pid $pid)"
 }
+
+# kafka_env <principal>: the KAFKA_SASL_* assignments (one per line) of a local Kafka principal, from
+# the credentials deploy/local/kafka.sh generated; nothing when KAFKA_SASL_MECHANISM is already set
+# (a secured cluster configured through the environment) or the local Kafka has no credentials.
+# Use: env $(kafka_env identity) node ...
+kafka_env() {
+  [ -n "${KAFKA_SASL_MECHANISM:-}" ] && return 0
+  local file="$DATA/kafka/secrets.json"
+  [ -f "$file" ] || return 0
+  node -e 'const s = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8")); const pw = s.users[process.argv[2]];
+    if (!pw) { console.error(`no local Kafka credentials for ${process.argv[2]} in ${process.argv[1]}: restart Kafka`); process.exit(1); }
+    console.log(`KAFKA_SASL_MECHANISM=${s.mechanism}\nKAFKA_SASL_USERNAME=${process.argv[2]}\nKAFKA_SASL_PASSWORD=${pw}`);' "$file" "$1"
+}

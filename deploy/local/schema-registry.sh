@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local Confluent-compatible schema registry (deploy/local/schema-registry, TypeScript) on 127.0.0.1:8081.
-# Its state lives in the compacted Kafka topic _schemas, so Kafka must be running first.
+# Its state lives in the compacted Kafka topic _schemas, so Kafka must be running first; it logs in
+# as the `schema-registry` principal (ACLs from the topics step: that topic only).
 # Usage: schema-registry.sh start|stop|status. When SCHEMA_REGISTRY_URL is set, that registry is used: nothing starts.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PORT="${SCHEMA_REGISTRY_PORT:-8081}"
@@ -50,7 +51,8 @@ start() {
   tcp_open "$KAFKA_PORT" || die schema-registry "Kafka is not reachable on 127.0.0.1:$KAFKA_PORT: run 'bash deploy/local/kafka.sh start' first"
   build
   : >"$LOG"
-  PORT="$PORT" HOST=127.0.0.1 KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
+  local creds; creds=$(kafka_env schema-registry)
+  env $creds PORT="$PORT" HOST=127.0.0.1 KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
     nohup node "$WORKSPACE/dist/main.js" >>"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
   exec 3>&2

@@ -1,25 +1,29 @@
 #!/usr/bin/env bash
-# The local infrastructure as one unit: Kafka, FerretDB (unless MONGO_URL), the schema registry
-# (unless SCHEMA_REGISTRY_URL), and the catalogue's topics.
+# The local infrastructure as one unit: Kafka (SASL + ACLs), FerretDB (unless MONGO_URL), the
+# catalogue's topics and the ACLs (as the admin principal), then the schema registry (unless
+# SCHEMA_REGISTRY_URL; it needs its ACLs to start).
 # Usage: stack.sh up|down|status
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 HERE="$ROOT/deploy/local"
 
 topics() {
-  (cd "$ROOT" && node_modules/.bin/tsc -b packages/service-kit && node packages/service-kit/dist/cli/create-topics.js) | sed 's/^/[topics]         /'
+  local creds; creds=$(kafka_env admin)
+  (cd "$ROOT" && node_modules/.bin/tsc -b packages/service-kit &&
+    env $creds KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}" node packages/service-kit/dist/cli/create-topics.js) | sed 's/^/[topics]         /'
+  [ "${PIPESTATUS[0]}" = 0 ] || die topics "the topics step failed"
 }
 
 case "${1:-}" in
   up)
     started=$SECONDS
-    if [ -n "${KAFKA_BROKERS:-}" ] && [ "${KAFKA_BROKERS}" != "127.0.0.1:9092" ]; then
+    if [ -n "${KAFKA_BROKERS:-}" ] && [ "${KAFKA_BROKERS}" != "127.0.0.1:${KAFKA_PORT:-9092}" ]; then
       say kafka "KAFKA_BROKERS is set: using $KAFKA_BROKERS, starting none"
     else
       bash "$HERE/kafka.sh" start
     fi
     bash "$HERE/ferretdb.sh" start
-    bash "$HERE/schema-registry.sh" start
     topics
+    bash "$HERE/schema-registry.sh" start
     say stack "infrastructure ready in $((SECONDS - started))s"
     ;;
   down)

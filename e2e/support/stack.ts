@@ -4,6 +4,8 @@
  * Shared by the end-to-end test (e2e/test) and the e2e-propagation benchmark row.
  *
  * Builds nothing: `npx tsc -b` (which `make test` runs first) must have produced services/<name>/dist.
+ * On the local secured Kafka each service logs in as its own principal (KAFKA_SASL_* from the local
+ * credentials, unless the environment already sets them).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -11,6 +13,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { localKafkaEnv } from '@omnimall/service-kit/testing';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const SERVICES = ['identity', 'channels', 'catalog-sync', 'cart', 'sync-monitor'] as const;
@@ -141,6 +144,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         env: {
           ...process.env,
+          ...localKafkaEnv(name),
           LOG_SILENT: '0',
           PORT: String(port),
           HOST: '127.0.0.1',

@@ -27,6 +27,8 @@ interface TopicEntry {
   consumers?: string[];
   priority?: 'high' | 'normal';
   slaSeconds?: number;
+  /** One topic per partner (`partner.<code>.<rest>`), each written only by that partner's principal. */
+  perPartner?: boolean;
 }
 
 function listAvsc(dir: string): string[] {
@@ -178,6 +180,8 @@ function generate(): Map<string, string> {
       if (!entry[field]) throw new Error(`topics.yaml: topic ${t.name ?? '?'} lacks ${field}`);
     }
     if (names.has(entry.name)) throw new Error(`topics.yaml: duplicate topic ${entry.name}`);
+    if (entry.perPartner && !/^partner\.[a-z0-9-]+$/.test(entry.name))
+      throw new Error(`topics.yaml: perPartner topic ${entry.name} must be named partner.<name> (members are partner.<code>.<name>)`);
     names.add(entry.name);
     const schema = schemas.get(entry.value);
     if (!schema) throw new Error(`topics.yaml: ${entry.name} names unknown record ${entry.value}`);
@@ -226,6 +230,11 @@ function generate(): Map<string, string> {
       'x-priority': entry.priority,
       'x-sla-seconds': entry.slaSeconds,
       'x-key': entry.key,
+      ...(entry.perPartner
+        ? {
+            'x-per-partner': `one topic per partner: ${entry.name.replace(/^partner\./, 'partner.<partner code>.')}, written only by principal partner-<partner code>`,
+          }
+        : {}),
     };
     messages[msg] = {
       name: msg,

@@ -14,6 +14,11 @@ export interface TopicSpec {
   consumers: string[];
   priority: 'high' | 'normal';
   slaSeconds: number;
+  /**
+   * A family of per-partner topics: partner `<code>` writes only `partner.<code>.<rest>` (for the name
+   * `partner.<rest>`), so who wrote a record is known from its topic (see partners.ts).
+   */
+  perPartner?: boolean;
   /** The value schema with every named type expanded: what is registered as `<name>-value`. */
   avro: unknown;
 }

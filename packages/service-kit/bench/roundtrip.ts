@@ -12,10 +12,9 @@
  * (`client_cpu_us_per_op`: producer, relay, consumer and the ack observer alike) and in the local
  * FerretDB and Kafka (see bench/harness.ts cpuMeter); floor.ts gives the database's share of it.
  */
-import { Kafka, logLevel } from 'kafkajs';
 import { Schema } from 'mongoose';
 import { appliedEventsPath, newEvent, outboxPaths, ServiceRuntime } from '../src';
-import { testConfig, uniqueName } from '../src/testing';
+import { testConfig, testKafka, uniqueName } from '../src/testing';
 import { benchSeconds, cpuMeter, drive, summarise, type BenchRow } from '../../../bench/harness';
 
 const RATES = (process.env.BENCH_RATES ?? '200,500,1000').split(',').map(Number);
@@ -98,11 +97,7 @@ async function kitRow(rate: number, seconds: number): Promise<BenchRow> {
 }
 
 async function bareRow(rate: number, seconds: number): Promise<BenchRow> {
-  const kafka = new Kafka({
-    clientId: uniqueName('bench-bare'),
-    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
-    logLevel: logLevel.NOTHING,
-  });
+  const kafka = testKafka(); // the admin principal on the local secured Kafka
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const consumer = kafka.consumer({ groupId: uniqueName('bench.bare') });

@@ -2,11 +2,19 @@
  * Helpers for tests that run against the real stack (Kafka, FerretDB, schema registry started by
  * deploy/local/stack.sh). Nothing here mocks a server: it only isolates tests from one another
  * (unique database names, unique consumer groups) and awaits conditions instead of sleeping.
+ * On the local stack's secured Kafka, a test talks as the principal it stands for: a service started
+ * with `testConfig(name)` as that service (the admin for a name with no principal, e.g. a simulator),
+ * raw clients of `testKafka()` as the admin, `testKafka(principal)` as any local principal
+ * (kafka/local-credentials.ts); KAFKA_SASL_* in the environment override both.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import { loadPlatformConfig, type PlatformConfig } from './service/config';
+import { ADMIN_PRINCIPAL, localKafkaEnv } from './kafka/local-credentials';
+
+export { localKafkaEnv };
+import { kafkaConnectionOptions, securityFromEnv } from './kafka/security';
 import { endOffsets, seekStartsOnJoin } from './kafka/topics';
 import type { GroupSettings } from './service/define-service';
 import { generateTokenKeys, TokenSigner, TokenVerifier, type Principal } from './auth/tokens';
@@ -15,12 +23,12 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${randomUUID().slice(0, 8)}`;
 }
 
-/** Platform config for a test: its own database and an ephemeral HTTP port. */
+/** Platform config for a test: its own database, an ephemeral HTTP port, and the service's Kafka principal. */
 export function testConfig(service: string, overrides: Partial<PlatformConfig> = {}): PlatformConfig {
   return loadPlatformConfig(
     service,
     0,
-    { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
+    { ...process.env, ...localKafkaEnv(service, process.env, { fallbackToAdmin: true }), LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
     {
       dbName: uniqueName(`test_${service.replace(/-/g, '_')}`),
       instanceId: uniqueName(service),
@@ -57,11 +65,18 @@ export async function waitFor<T>(probe: () => Promise<T> | T, what: string, time
   }
 }
 
-export function testKafka(): Kafka {
+/**
+ * A raw Kafka client for a test, as the local admin (or as `principal`, e.g. `partner-acme`, to
+ * prove what that principal may not do); `password` overrides the principal's own.
+ */
+export function testKafka(principal: string = ADMIN_PRINCIPAL, opts: { password?: string } = {}): Kafka {
+  const env = { ...process.env, ...localKafkaEnv(principal, process.env) };
+  if (opts.password !== undefined) env.KAFKA_SASL_PASSWORD = opts.password;
   return new Kafka({
     clientId: uniqueName('test'),
     brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
     logLevel: logLevel.NOTHING,
+    ...kafkaConnectionOptions(securityFromEnv(env).kafka),
   });
 }
 

@@ -8,7 +8,7 @@
  * the request's round trip is that latency. `events_p99_ms` adds the trip to Kafka: until the last of
  * the 20 catalog.local-item events of the change has been consumed. Target: p99 ≤ 200 ms.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { testKafka } from '@omnimall/service-kit/testing';
 import { summarise, type BenchRow, runStandalone } from '../../../bench/harness';
 import { startBenchStack } from '../test/support/bench-stack';
 
@@ -19,11 +19,7 @@ const BUDGET_MS = 55_000;
 
 export async function run(): Promise<BenchRow[]> {
   const stack = await startBenchStack();
-  const kafka = new Kafka({
-    clientId: `bench-fanout-${stack.tag}`,
-    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
-    logLevel: logLevel.NOTHING,
-  });
+  const kafka = testKafka(); // the admin principal on the local secured Kafka
   const consumer = kafka.consumer({ groupId: `bench-fanout-${stack.tag}` });
   try {
     const codes = await stack.channels(CHANNELS);

@@ -1689,7 +1689,7 @@ export const catalogue: readonly TopicSpec[] = [
     "cleanup": "delete",
     "priority": "normal",
     "name": "partner.order-status",
-    "description": "Partner systems (affiliate, marketplace) report an order's status in their own ids; channels validates, maps and dead-letters invalid records with the reason.",
+    "description": "Partner systems (affiliate, marketplace) report an order's status in their own ids, each on its own topic partner.<code>.order-status; channels validates, maps and dead-letters invalid records (or records naming another partner) with the reason.",
     "key": "aggregateId (partnerOrderId)",
     "value": "omnimall.partner.PartnerOrderStatus",
     "producer": "partner systems",
@@ -1697,6 +1697,7 @@ export const catalogue: readonly TopicSpec[] = [
       "channels",
       "sync-monitor"
     ],
+    "perPartner": true,
     "slaSeconds": 10,
     "valueType": "PartnerOrderStatus",
     "schemaFile": "schemas/avro/channels/PartnerOrderStatus.avsc",

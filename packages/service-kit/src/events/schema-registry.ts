@@ -36,8 +36,9 @@ export class EventSchemas {
   private readonly fetchSchema: CircuitBreaker<[number], unknown>;
   private readonly registerBreaker: CircuitBreaker<[TopicSpec], number>;
 
-  constructor(url: string, metrics: ServiceMetrics) {
-    this.client = new SchemaRegistry({ host: url, retry: { retries: 2, maxRetryTimeInSecs: 1 } });
+  /** `auth`: basic auth for a registry that asks for it (SCHEMA_REGISTRY_USER / SCHEMA_REGISTRY_PASSWORD). */
+  constructor(url: string, metrics: ServiceMetrics, auth?: { username: string; password: string }) {
+    this.client = new SchemaRegistry({ host: url, retry: { retries: 2, maxRetryTimeInSecs: 1 }, ...(auth ? { auth } : {}) });
     const isClientError = (err: unknown): boolean => {
       const status = (err as { status?: number }).status;
       return typeof status === 'number' && status >= 400 && status < 500;

@@ -1,8 +1,18 @@
 /**
- * Where a service finds its servers: read from the environment once, with loopback defaults, and
- * refused at start with every bad variable named.
+ * Where a service finds its servers and how it proves who it is to them: read from the environment
+ * once, with loopback defaults, and refused at start with every bad variable named (including a
+ * half-given Kafka TLS/SASL or registry credential, see kafka/security.ts).
  */
 import { z } from 'zod';
+import {
+  checkSecurityEnv,
+  describeIssues,
+  kafkaSecurityOf,
+  registryAuthOf,
+  securityEnvShape,
+  type KafkaSecurity,
+  type RegistryAuth,
+} from '../kafka/security';
 
 /**
  * Where a service finds its servers. Every value has a loopback default so `make up` needs no
@@ -17,6 +27,7 @@ const envSchema = z.object({
   SCHEMA_REGISTRY_URL: z.string().url().default('http://127.0.0.1:8081'),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   INSTANCE_ID: z.string().optional(),
+  ...securityEnvShape,
 });
 
 export interface PlatformConfig {
@@ -28,6 +39,10 @@ export interface PlatformConfig {
   mongoUrl: string;
   dbName: string;
   schemaRegistryUrl: string;
+  /** TLS and SASL of every Kafka client the kit makes for the service (KAFKA_SSL*, KAFKA_SASL_*). */
+  kafkaSecurity: KafkaSecurity;
+  /** Basic auth for the schema registry (SCHEMA_REGISTRY_USER / SCHEMA_REGISTRY_PASSWORD). */
+  schemaRegistryAuth?: RegistryAuth;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -37,12 +52,15 @@ export function loadPlatformConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<PlatformConfig> = {},
 ): PlatformConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid environment for ${service}: ${fields}`);
-  }
+  const parsed = envSchema.superRefine(checkSecurityEnv).safeParse(env);
+  if (!parsed.success) throw new Error(`invalid environment for ${service}: ${describeIssues(parsed.error.issues)}`);
   const e = parsed.data;
+  let kafkaSecurity: KafkaSecurity;
+  try {
+    kafkaSecurity = kafkaSecurityOf(e);
+  } catch (err) {
+    throw new Error(`invalid environment for ${service}: ${(err as Error).message}`);
+  }
   return {
     service,
     instanceId: e.INSTANCE_ID ?? `${service}-${process.pid}`,
@@ -52,6 +70,8 @@ export function loadPlatformConfig(
     mongoUrl: e.MONGO_URL,
     dbName: e.MONGO_DB ?? service.replace(/-/g, '_'),
     schemaRegistryUrl: e.SCHEMA_REGISTRY_URL,
+    kafkaSecurity,
+    schemaRegistryAuth: registryAuthOf(e),
     logLevel: e.LOG_LEVEL,
     ...overrides,
   };

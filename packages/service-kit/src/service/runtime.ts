@@ -19,6 +19,9 @@ import { EventSchemas } from '../events/schema-registry';
 import { DocumentLocks } from '../mongo/document-lock';
 import { connectDatabase } from '../mongo/connection';
 import { createKafka } from '../kafka/client';
+import { basicAuthHeader, type RegistryAuth } from '../kafka/security';
+
+const registryHeaders = (auth: RegistryAuth | undefined): Record<string, string> => (auth ? { authorization: basicAuthHeader(auth) } : {});
 
 export interface RuntimeOptions {
   config: PlatformConfig;
@@ -51,8 +54,8 @@ export class ServiceRuntime {
   ) {
     this.logger = createLogger(config.service, config.logLevel);
     this.metrics = new ServiceMetrics(config.service);
-    this.kafka = createKafka(config.instanceId, config.kafkaBrokers, this.logger);
-    this.schemas = new EventSchemas(config.schemaRegistryUrl, this.metrics);
+    this.kafka = createKafka(config.instanceId, config.kafkaBrokers, this.logger, config.kafkaSecurity);
+    this.schemas = new EventSchemas(config.schemaRegistryUrl, this.metrics, config.schemaRegistryAuth);
     this.publisher = new EventPublisher(this.kafka, this.schemas, this.metrics, this.logger);
     this.locks = new DocumentLocks(db);
     this.outbox = new Outbox(this.publisher, this.metrics, this.logger, opts.outbox);
@@ -113,7 +116,7 @@ export class ServiceRuntime {
       ),
       withTimeout(this.db.db!.admin().ping()),
       withTimeout(
-        fetch(`${this.config.schemaRegistryUrl}/subjects`).then((r) => {
+        fetch(`${this.config.schemaRegistryUrl}/subjects`, { headers: registryHeaders(this.config.schemaRegistryAuth) }).then((r) => {
           if (!r.ok) throw new Error(String(r.status));
         }),
       ),
