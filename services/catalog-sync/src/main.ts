@@ -1,5 +1,7 @@
 import { defineService, TokenVerifier } from '@omnimall/service-kit';
+import { BulkJobWorker } from './application/bulk-jobs';
 import { createCatalog, type Catalog } from './application/catalog';
+import { backfillClaims } from './application/claims';
 import { repropagateChannel } from './application/propagation';
 import { RecoverySweep } from './application/recovery';
 import { manifest } from './events';
@@ -9,19 +11,23 @@ import { createStore } from './store';
 
 /**
  * Composition root of catalog-sync: the store on the `catalog` database, the use cases over it, the
- * channel projection (group `catalog-sync.channels`), the recovery worker and the HTTP API.
+ * channel projection (group `catalog-sync.channels`), the recovery and bulk-job workers and the HTTP
+ * API. Products stored before SKU claims existed are claimed before the API serves (once per database).
  */
 export interface CatalogSyncDeps {
   /** Default: from AUTH_PUBLIC_KEY / AUTH_PUBLIC_KEY_FILE. */
   verifier?: TokenVerifier;
   /** Recovery sweep grace (ms) before an intent counts as interrupted (default 5 s). */
   recoveryGraceMs?: number;
+  /** Channel × product pairs a bulk job runs per slice (progress is written after each; default 5,000). */
+  bulkSlicePairs?: number;
 }
 
 /** What tests and benchmarks reach through the running service. */
 export interface CatalogSyncExposes {
   catalog: Catalog;
   recovery: RecoverySweep;
+  jobs: BulkJobWorker;
 }
 
 export const catalogSyncService = defineService<CatalogSyncDeps, CatalogSyncExposes>({
@@ -32,9 +38,11 @@ export const catalogSyncService = defineService<CatalogSyncDeps, CatalogSyncExpo
   async build({ runtime, deps }) {
     const verifier = deps.verifier ?? (await TokenVerifier.fromEnv());
     const catalog = createCatalog(runtime, await createStore(runtime));
+    await backfillClaims(catalog, runtime.logger);
     const recovery = new RecoverySweep(catalog, runtime.logger, deps.recoveryGraceMs);
+    const jobs = new BulkJobWorker(catalog, runtime.logger, { slicePairs: deps.bulkSlicePairs });
     return {
-      api: buildApi(catalog, verifier),
+      api: buildApi(catalog, verifier, jobs),
       subscriptions: [
         {
           purpose: 'channels',
@@ -47,8 +55,11 @@ export const catalogSyncService = defineService<CatalogSyncDeps, CatalogSyncExpo
           },
         },
       ],
-      workers: [{ name: 'recovery', start: () => recovery.start(), stop: () => recovery.stop() }],
-      exposes: { catalog, recovery },
+      workers: [
+        { name: 'recovery', start: () => recovery.start(), stop: () => recovery.stop() },
+        { name: 'bulk-jobs', start: () => jobs.start(), stop: () => jobs.stop() },
+      ],
+      exposes: { catalog, recovery, jobs },
     };
   },
 });

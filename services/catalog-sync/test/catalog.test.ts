@@ -466,9 +466,14 @@ describe('traceability, channel prices, bulk sync and recovery', () => {
       .post('/bulk-sync')
       .set('authorization', seller)
       .send({ channels: [US, JP], productIds: ids });
-    expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({
-      products: 30,
+    expect(res.status).toBe(202);
+    const job = await waitFor(async () => {
+      const r = await http().get(res.headers.location).set('authorization', seller);
+      return r.body.state === 'succeeded' && r.body;
+    }, 'the bulk job to succeed');
+    expect(job).toMatchObject({
+      total: 30,
+      done: 30,
       refused: [{ productId: ids[0], channel: JP, restriction: 'country-jp' }],
       lockedPath: 1,
     });

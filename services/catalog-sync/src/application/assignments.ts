@@ -4,6 +4,7 @@ import { isValidMinorAmount } from '../domain/money';
 import type { ChannelAssignment, KnownChannel, ShelfPrice } from '../domain/records';
 import { barringRestriction, describe } from '../domain/restrictions';
 import type { Catalog } from './catalog';
+import { assertOwnsSkus } from './claims';
 import { assertOwner, knownChannel, loadProduct } from './lookups';
 import { propagateProduct, recordRefusal, type PropagationReport } from './propagation';
 
@@ -79,6 +80,7 @@ export async function assign(
         );
     }
     checkPrices(channel, product, input.prices);
+    await assertOwnsSkus(c, product._id, input.skus ?? product.variants.map((v) => v.sku)); // 409 naming the owner product
     if (CLOSED_STATES.has(channel.state)) {
       throw new ConflictError(
         'channel_closed',
@@ -131,6 +133,7 @@ export async function setChannelPrices(
     assertOwner(p, product);
     const list = Object.entries(prices).map(([currency, amountMinor]) => ({ sku, currency, amountMinor }));
     checkPrices(channel, product, list);
+    await assertOwnsSkus(c, productId, [sku]);
     return c.changes.run({ kind: 'product', productId, itemIds: [] }, async () => {
       const current = await c.assignments.byId(productId);
       const entry = current?.channels[code];

@@ -8,6 +8,7 @@ import { refusalEvent } from '../events/out';
 import { applyProjection } from './items';
 import { channelView, propagateProduct } from './propagation';
 import type { Catalog } from './catalog';
+import { claimSkus } from './claims';
 import { unknownChannel } from './lookups';
 
 /**
@@ -67,6 +68,21 @@ export async function bulkAssign(c: Catalog, p: Principal, codes: string[], prod
   const result: BulkResult = { products: products.length, channels: codes, listed: 0, refused: [], failed: [], lockedPath: 0 };
   const fallback = new Set<string>();
 
+  // Variants whose SKU another product owns are listed nowhere (claimed here if their product predates claims).
+  const { refused: foreignSkus } = await claimSkus(
+    c,
+    products.flatMap((x) => x.variants.map((v) => ({ productId: x._id, sku: v.sku }))),
+  );
+  const notOwned = new Map(foreignSkus.map((f) => [`${f.productId}\u0000${f.sku}`, f.owner]));
+  for (const f of foreignSkus)
+    for (const code of codes)
+      result.failed.push({
+        productId: f.productId,
+        channel: code,
+        sku: f.sku,
+        reason: `sku_owned_by_other_product: owned by product ${f.owner}`,
+      });
+
   await c.changes.run({ kind: 'products', productId: null, itemIds: [], productIds: products.map((x) => x._id) }, async () => {
     const [rulesByChannel, rates] = await Promise.all([c.rules.ofChannels(codes), c.rates.table()]);
     const now = new Date();
@@ -95,6 +111,7 @@ export async function bulkAssign(c: Catalog, p: Principal, codes: string[], prod
           a.channels[ch._id] = { skus: null, prices: [], since: now };
           const rules = rulesByChannel.get(ch._id) ?? [];
           for (const variant of product.variants) {
+            if (notOwned.has(`${product._id}\u0000${variant.sku}`)) continue;
             try {
               const proj = project({ product, variant, channel: views.get(ch._id)!, rules, rates, prices: { own: {} }, at: now.getTime() });
               const change = applyProjection(

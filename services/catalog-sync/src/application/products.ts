@@ -5,6 +5,7 @@ import { isKnownCurrency } from '../domain/money';
 import type { StoredProduct } from '../domain/records';
 import type { Restriction } from '../domain/restrictions';
 import type { Catalog } from './catalog';
+import { claimSkus, releaseInserted, skuOwnedError } from './claims';
 import { assertOwner, isAdmin, loadProduct } from './lookups';
 import { propagateProduct, type PropagationReport } from './propagation';
 
@@ -47,8 +48,15 @@ function withRestrictionIds(rs: ProductInput['restrictions']): Restriction[] {
 export async function createProduct(c: Catalog, p: Principal, input: ProductInput & { id?: string }): Promise<StoredProduct> {
   checkProductInput(input);
   const now = new Date();
+  const id = input.id ?? randomUUID();
+  if (input.id && (await c.products.header(input.id)))
+    throw new ConflictError(
+      'product_exists',
+      `product ${input.id} exists already`,
+      'change it with PUT /products/{id}, or choose another id',
+    );
   const doc: StoredProduct = {
-    _id: input.id ?? randomUUID(),
+    _id: id,
     sellerId: p.sub,
     version: 1,
     ...input,
@@ -56,11 +64,25 @@ export async function createProduct(c: Catalog, p: Principal, input: ProductInpu
     createdAt: now,
     updatedAt: now,
   };
-  await c.products.create(doc); // unique _id: a duplicate answers 409 through the app
+  // Its SKUs are claimed before the product is written: a SKU another product owns refuses it (409).
+  const { refused, inserted } = await claimSkus(
+    c,
+    input.variants.map((v) => ({ productId: id, sku: v.sku })),
+  );
+  try {
+    if (refused.length) throw skuOwnedError(refused[0]);
+    await c.products.create(doc); // unique _id: a duplicate (a concurrent create) answers 409 through the app
+  } catch (err) {
+    await releaseInserted(c, inserted);
+    throw err;
+  }
   return doc;
 }
 
-/** A master change: bumps the version and propagates it to every local item at once. */
+/**
+ * A master change: claims the SKUs it adds (409 when another product owns one), bumps the version,
+ * releases the SKUs it dropped, and propagates to every local item at once.
+ */
 export async function updateProduct(
   c: Catalog,
   p: Principal,
@@ -69,19 +91,39 @@ export async function updateProduct(
   correlationId?: string,
 ): Promise<{ product: MasterProduct; propagation: PropagationReport }> {
   checkProductInput(input);
+  const skus = input.variants.map((v) => v.sku);
   return c.locks.product(id, async () =>
     c.changes.run({ kind: 'product', productId: id, itemIds: [] }, async () => {
-      // One conditional write: only the owner (or an admin) bumps the version; a miss says why.
-      const product = await c.products.change(id, isAdmin(p) ? null : p.sub, {
-        ...input,
-        restrictions: withRestrictionIds(input.restrictions),
-        updatedAt: new Date(),
-      });
-      if (!product) {
-        assertOwner(p, await loadProduct(c, id)); // 404 or 403
-        throw new ConflictError('product_changed', `product ${id} changed while it was being edited`, 'read the product again and retry');
+      const { refused, inserted } = await claimSkus(
+        c,
+        skus.map((sku) => ({ productId: id, sku })),
+      );
+      let changed;
+      try {
+        if (refused.length) {
+          assertOwner(p, await loadProduct(c, id)); // not the caller's product: 404 or 403 first
+          throw skuOwnedError(refused[0]);
+        }
+        // One conditional write: only the owner (or an admin) bumps the version; a miss says why.
+        changed = await c.products.change(id, isAdmin(p) ? null : p.sub, {
+          ...input,
+          restrictions: withRestrictionIds(input.restrictions),
+          updatedAt: new Date(),
+        });
+        if (!changed) {
+          assertOwner(p, await loadProduct(c, id)); // 404 or 403
+          throw new ConflictError('product_changed', `product ${id} changed while it was being edited`, 'read the product again and retry');
+        }
+      } catch (err) {
+        await releaseInserted(c, inserted);
+        throw err;
       }
-      const propagation = await propagateProduct(c, id, { actor: p.sub, correlationId, product });
+      const { product, previous } = changed;
+      await c.claims.release(
+        id,
+        previous.variants.map((v) => v.sku).filter((s) => !skus.includes(s)),
+      );
+      const propagation = await propagateProduct(c, id, { actor: p.sub, correlationId, product, skusClaimed: true });
       return { product, propagation };
     }),
   );

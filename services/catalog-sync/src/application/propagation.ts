@@ -8,6 +8,7 @@ import type { Assignment, Evidence, KnownChannel, LocalItem, Refusal } from '../
 import { localItemEvent, refusalEvent } from '../events/out';
 import { applyProjection, withdraw, type ItemChange } from './items';
 import type { Catalog } from './catalog';
+import { claimSkus } from './claims';
 
 export interface ItemReport {
   channel: string;
@@ -88,6 +89,8 @@ export interface PropagateOptions {
   at?: number;
   /** The master product as the caller just wrote it (saves reading it again). */
   product?: MasterProduct;
+  /** The caller has just claimed every SKU of `product` for it (saves reading the claims again). */
+  skusClaimed?: boolean;
 }
 
 /** What propagation decided for one item: its report, the write (if any), its events and refusal record. */
@@ -122,7 +125,14 @@ export async function propagateProduct(c: Catalog, productId: string, opts: Prop
   const at = opts.at ?? now.getTime();
   const wanted = new Set(targets.map((t) => itemIdOf(t.channel._id, t.variant.sku)));
   const stale = assignment.items.filter((id) => !wanted.has(id));
-  const env: DecideEnv = { now, at, opts };
+  // Only the SKUs the product owns are written (claimed here if the product predates claims).
+  const { refused } = opts.skusClaimed
+    ? { refused: [] }
+    : await claimSkus(
+        c,
+        product.variants.map((v) => ({ productId, sku: v.sku })),
+      );
+  const env: DecideEnv = { now, at, opts, foreign: new Map(refused.map((r) => [r.sku, r.owner])) };
 
   const decided = new Map<string, Decision>();
   let pending: (Target | string)[] = [...targets, ...stale];
@@ -132,7 +142,7 @@ export async function propagateProduct(c: Catalog, productId: string, opts: Prop
     const current = await c.items.get(ids, round > 1);
     const decisions = pending.map((t, i) =>
       typeof t === 'string'
-        ? decideStale(t, current.get(t) ?? null, env)
+        ? decideStale(t, productId, current.get(t) ?? null, env)
         : decideTarget(product, t, current.get(ids[i]) ?? null, rules.get(t.channel._id) ?? [], rates, env),
     );
     const failed = await writeItems(
@@ -162,6 +172,8 @@ interface DecideEnv {
   now: Date;
   at: number;
   opts: PropagateOptions;
+  /** SKUs of the product another product owns → that product. */
+  foreign: Map<string, string>;
 }
 
 function splitItemId(id: string): { channel: string; sku: string } {
@@ -169,8 +181,13 @@ function splitItemId(id: string): { channel: string; sku: string } {
   return { channel: id.slice(0, sep), sku: id.slice(sep + 1) };
 }
 
-/** An item the product should no longer have: withdrawn (or, in recovery, its state re-emitted). */
-function decideStale(id: string, cur: LocalItem | null, env: DecideEnv): Decision {
+/**
+ * An item the product should no longer have: withdrawn (or, in recovery, its state re-emitted).
+ * An item another product has taken over since (the SKU was dropped and claimed by it) is not this product's to touch.
+ */
+function decideStale(id: string, productId: string, cur: LocalItem | null, env: DecideEnv): Decision {
+  if (cur && cur.productId !== productId)
+    return { id, report: { ...splitItemId(id), outcome: 'unchanged' }, change: null, events: [], refusal: null };
   const change = cur ? withdraw(cur, 'unassigned', env.now, env.opts.correlationId) : null;
   const events = change ? change.events : cur && env.opts.force ? reemit(cur, env.opts.correlationId) : [];
   return { id, report: { ...splitItemId(id), outcome: change ? 'withdrawn' : 'unchanged' }, change, events, refusal: null };
@@ -193,6 +210,17 @@ function decideTarget(
   const channel = t.channel._id;
   const sku = t.variant.sku;
   const id = itemIdOf(channel, sku);
+  const owner = env.foreign.get(sku);
+  if (owner)
+    return {
+      id,
+      report: { channel, sku, outcome: 'failed', detail: `sku_owned_by_other_product: SKU ${sku} belongs to product ${owner}` },
+      change: null,
+      events: [],
+      refusal: null,
+    };
+  // An item of a product that gave the SKU up: this product owns the SKU now and lists it afresh.
+  if (cur && cur.productId !== product._id) cur = { ...cur, status: 'withdrawn', edits: {}, conflicts: {}, staged: {} };
   const restriction = barringRestriction(product.restrictions, { code: channel, region: t.channel.region, country: t.channel.country });
   if (restriction) {
     // Refused: never listed there. A listed item is withdrawn; the refusal is recorded once per state change.

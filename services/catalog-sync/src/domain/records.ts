@@ -163,3 +163,55 @@ export interface Intent {
   productIds?: string[];
   createdAt: Date;
 }
+
+/** Ownership of one SKU across every seller (`_id` = the SKU): only the owning product lists, prices or declares it. */
+export interface SkuClaim {
+  _id: string;
+  productId: string;
+  claimedAt: Date;
+}
+
+/** One product, channel and SKU a bulk sync could not list, and why. */
+export interface BulkFailure {
+  productId: string;
+  channel: string;
+  sku: string;
+  reason: string;
+}
+
+/** One product a restriction kept out of a channel in a bulk sync. */
+export interface BulkRefusal {
+  productId: string;
+  channel: string;
+  restriction: string;
+}
+
+/**
+ * A bulk sync run as a job (`_id` = jobId): the request, who asked (the job acts with their rights),
+ * how far it got (`done` products of `total`, in order), what it listed and what it could not, and
+ * the lease of the instance running it (expired: another instance, or this one after a restart,
+ * resumes at `done`).
+ */
+export interface BulkJob {
+  _id: string;
+  actor: { sub: string; roles: string[] };
+  channels: string[];
+  productIds: string[];
+  state: 'queued' | 'running' | 'succeeded' | 'failed';
+  total: number;
+  done: number;
+  listed: number;
+  lockedPath: number;
+  /** The first refusals and failures (at most JOB_DETAILS_KEPT each); the counts are complete. */
+  refused: BulkRefusal[];
+  refusedCount: number;
+  failed: BulkFailure[];
+  failedCount: number;
+  error: { code: string; message: string } | null;
+  /** How many times a run of it started (a job that keeps crashing its runner fails). */
+  attempts: number;
+  lease: { owner: string; until: Date } | null;
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+}

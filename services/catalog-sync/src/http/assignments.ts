@@ -1,11 +1,10 @@
 import { principalOf, z, type HttpApi } from '@omnimall/service-kit';
 import { assign, setChannelPrices, unassign } from '../application/assignments';
-import { bulkAssign } from '../application/bulk';
 import type { Catalog } from '../application/catalog';
 import { Code, CodeSku, corr, ok, type Guards } from './access';
 import * as S from './schemas';
 
-/** The routes of assignments: sellers list their products in channels, price them there, or bulk-sync many at once. */
+/** The routes of assignments: sellers list their products in channels, price them there. */
 export function registerAssignmentRoutes(api: HttpApi, c: Catalog, g: Guards): void {
   api
     .route({
@@ -19,6 +18,7 @@ export function registerAssignmentRoutes(api: HttpApi, c: Catalog, g: Guards): v
       body: S.AssignBody,
       responses: {
         200: { description: 'propagation report', schema: S.Json },
+        409: { description: 'a SKU belongs to another product (`sku_owned_by_other_product`), or the channel is closed' },
         422: { description: 'barred by a restriction (named in details.restriction)' },
       },
       handler: async ({ params, body, res }) => ({ body: await assign(c, principalOf(res), params.code, body, corr(res)) }),
@@ -43,20 +43,9 @@ export function registerAssignmentRoutes(api: HttpApi, c: Catalog, g: Guards): v
       before: g.seller,
       params: CodeSku,
       body: S.PricesBody,
-      responses: ok('propagation report'),
+      responses: { ...ok('propagation report'), 409: { description: 'the SKU belongs to another product, or the listing is inherited' } },
       handler: async ({ params, body, res }) => ({
         body: await setChannelPrices(c, principalOf(res), params.code, params.sku, body.prices, corr(res)),
       }),
-    })
-    .route({
-      method: 'post',
-      path: '/bulk-sync',
-      summary: 'Assign many products to several channels at once',
-      tags: ['assignment'],
-      auth: true,
-      before: g.seller,
-      body: S.BulkBody,
-      responses: ok('bulk result'),
-      handler: async ({ body, res }) => ({ body: await bulkAssign(c, principalOf(res), body.channels, body.productIds) }),
     });
 }

@@ -1,7 +1,9 @@
 import { HttpApi, type TokenVerifier } from '@omnimall/service-kit';
+import type { BulkJobWorker } from '../application/bulk-jobs';
 import type { Catalog } from '../application/catalog';
 import { guards } from './access';
 import { registerAssignmentRoutes } from './assignments';
+import { registerBulkRoutes } from './bulk';
 import { registerItemRoutes } from './items';
 import { registerProductRoutes } from './products';
 import { registerRateRoutes } from './rates';
@@ -12,7 +14,7 @@ import { registerRuleRoutes } from './rules';
  * channel managers see and curate only their channels' local catalogues (the channel scope of @omnimall/contracts);
  * admins do everything, including the rate table. Tokens are identity's, verified locally.
  */
-export function buildApi(c: Catalog, verifier: TokenVerifier): HttpApi {
+export function buildApi(c: Catalog, verifier: TokenVerifier, jobs: Pick<BulkJobWorker, 'kick'>): HttpApi {
   const api = new HttpApi({
     title: 'omnimall catalog-sync',
     version: '1.0.0',
@@ -21,6 +23,7 @@ export function buildApi(c: Catalog, verifier: TokenVerifier): HttpApi {
   const g = guards(verifier, c.products);
   registerProductRoutes(api, c, g);
   registerAssignmentRoutes(api, c, g);
+  registerBulkRoutes(api, c, g, jobs);
   registerItemRoutes(api, c, g);
   registerRuleRoutes(api, c, g);
   registerRateRoutes(api, c, g);

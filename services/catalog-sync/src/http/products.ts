@@ -16,7 +16,12 @@ export function registerProductRoutes(api: HttpApi, c: Catalog, g: Guards): void
       auth: true,
       before: g.seller,
       body: S.ProductBody,
-      responses: { 201: { description: 'created', schema: S.Json } },
+      responses: {
+        201: { description: 'created', schema: S.Json },
+        409: {
+          description: 'the id is taken (`product_exists`), or a SKU belongs to another product (`sku_owned_by_other_product`, naming it)',
+        },
+      },
       handler: async ({ body, res }) => ({ status: 201, body: await createProduct(c, principalOf(res), body) }),
     })
     .route({
@@ -45,7 +50,10 @@ export function registerProductRoutes(api: HttpApi, c: Catalog, g: Guards): void
       before: g.seller,
       params: z.object({ id: S.ProductId }),
       body: S.ProductUpdateBody,
-      responses: ok('the product and the propagation report'),
+      responses: {
+        ...ok('the product and the propagation report'),
+        409: { description: 'an added SKU belongs to another product (`sku_owned_by_other_product`, naming it)' },
+      },
       handler: async ({ params, body, res }) => ({ body: await updateProduct(c, principalOf(res), params.id, body, corr(res)) }),
     })
     .route({

@@ -95,7 +95,30 @@ export const PricesBody = z.object({ prices: z.record(Currency, MinorAmount) }).
 
 export const BulkBody = z
   .object({ channels: z.array(ChannelCode).min(1).max(50), productIds: z.array(ProductId).min(1).max(20000) })
-  .strict();
+  .strict()
+  .openapi({ description: 'channels × products may not exceed the pair cap (413 `bulk_too_large`)' });
+
+const BulkProblem = z.object({ productId: z.string(), channel: z.string() }).catchall(z.string());
+export const BulkJobView = z
+  .object({
+    id: z.string(),
+    state: z.enum(['queued', 'running', 'succeeded', 'failed']),
+    channels: z.array(z.string()),
+    total: z.number().int().openapi({ description: 'products in the job' }),
+    done: z.number().int().openapi({ description: 'products processed so far' }),
+    progress: z.number().openapi({ description: 'done / total' }),
+    listed: z.number().int(),
+    lockedPath: z.number().int(),
+    refused: z.array(BulkProblem).openapi({ description: 'the first 100 restriction refusals' }),
+    refusedCount: z.number().int(),
+    failed: z.array(BulkProblem).openapi({ description: 'the first 100 listings that failed (with the reason)' }),
+    failedCount: z.number().int(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    finishedAt: z.string().nullable(),
+  })
+  .openapi('BulkJob');
 
 const Editable = z.enum(EDITABLE_FIELDS);
 export const EditBody = z

@@ -1,6 +1,7 @@
 import type { ServiceRuntime } from '@omnimall/service-kit';
 import type { Conflict, StagedDiff } from '../domain/records';
 import { MongoAssignmentRepository, type AssignmentRepository } from './assignments';
+import { MongoBulkJobRepository, type BulkJobRepository } from './bulk-jobs';
 import { MongoChannelRepository, type ChannelRepository } from './channels';
 import { MongoCurationRecords, type ConflictRepository, type StagedDiffRepository } from './curation';
 import { MongoEvidenceRepository, type EvidenceRepository } from './evidence';
@@ -12,9 +13,12 @@ import { MongoProductRepository, type ProductRepository } from './products';
 import { MongoRateRepository, type RateRepository } from './rates';
 import { MongoRefusalRepository, type RefusalRepository } from './refusals';
 import { MongoRuleRepository, type RuleRepository } from './rules';
+import { MongoSkuClaimRepository, type SkuClaimRepository } from './sku-claims';
 
 export type { AssignmentRepository, ChannelRepository, ConflictRepository, EvidenceRepository, IntentRepository, ItemRepository };
 export type { Journal, ProductRepository, RateRepository, RefusalRepository, RuleRepository, StagedDiffRepository };
+export type { BulkJobRepository, JobProgress } from './bulk-jobs';
+export type { SkuClaimRepository };
 export type { OnceContext } from './channels';
 export type { ItemWrite } from './items';
 export type { ProductFields } from './products';
@@ -33,6 +37,8 @@ export interface CatalogStore {
   rates: RateRepository;
   journal: Journal;
   intents: IntentRepository;
+  claims: SkuClaimRepository;
+  jobs: BulkJobRepository;
 }
 
 /**
@@ -57,5 +63,7 @@ export async function createStore(runtime: Pick<ServiceRuntime, 'db' | 'outbox'>
     rates: new MongoRateRepository(m.RateTable),
     journal: new MongoJournal(m.Journal, runtime.outbox),
     intents: new MongoIntentRepository(m.Pending),
+    claims: new MongoSkuClaimRepository(m.SkuClaim),
+    jobs: new MongoBulkJobRepository(m.BulkJob),
   };
 }

@@ -2,6 +2,7 @@ import { Schema, type Collection, type Connection, type Model } from 'mongoose';
 import { appliedEventsPath, outboxPaths } from '@omnimall/service-kit';
 import type {
   Assignment,
+  BulkJob,
   Conflict,
   Evidence,
   Intent,
@@ -9,6 +10,7 @@ import type {
   LocalItem,
   Refusal,
   RuleSet,
+  SkuClaim,
   StagedDiff,
   StoredProduct,
 } from '../domain/records';
@@ -28,6 +30,8 @@ import type { RateEntry } from '../domain/rates';
  *   conflicts, stageddiffs, refusals                 small, listed by scan
  *   journal       events of each change (the outbox-bearing documents)
  *   pending       intents not yet completed (crash recovery)
+ *   skuclaims     which product owns each SKU   _id SKU (unique: one owner across every seller)
+ *   bulkjobs      bulk sync jobs and their progress   _id jobId (few: finished ones are pruned)
  * Mixed-type paths are declared `Object` and written whole under the document's lock.
  */
 
@@ -65,6 +69,8 @@ export interface CatalogModels {
   Journal: Model<JournalDoc>;
   Evidence: Model<Evidence>;
   Pending: Model<Intent>;
+  SkuClaim: Model<SkuClaim>;
+  BulkJob: Model<BulkJob>;
 }
 
 function model<T>(db: Connection, name: string, collection: string, paths: Record<string, unknown>): Model<T> {
@@ -109,6 +115,8 @@ export function catalogModels(db: Connection): CatalogModels {
     Journal: model<JournalDoc>(db, 'Journal', 'journal', { kind: String, createdAt: Date, ...outboxPaths }),
     Evidence: model<Evidence>(db, 'Evidence', 'evidence', {}),
     Pending: model<Intent>(db, 'Pending', 'pending', { kind: String, productId: String, itemIds: [String], createdAt: Date }),
+    SkuClaim: model<SkuClaim>(db, 'SkuClaim', 'skuclaims', { productId: String, claimedAt: Date }),
+    BulkJob: model<BulkJob>(db, 'BulkJob', 'bulkjobs', {}),
   };
 }
 

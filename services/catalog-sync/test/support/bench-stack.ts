@@ -22,7 +22,7 @@ export interface BenchStack {
   base: string;
   token(p: Partial<Principal> & { sub: string }): Promise<string>;
   channels(n: number): Promise<string[]>;
-  call(method: string, path: string, body: unknown, auth: string): Promise<{ status: number; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  call(method: string, path: string, body: unknown, auth: string): Promise<{ status: number; headers: Headers; body: any }>; // eslint-disable-line @typescript-eslint/no-explicit-any
   stop(): Promise<void>;
 }
 
@@ -60,7 +60,7 @@ export async function startBenchStack(): Promise<BenchStack> {
       headers: { 'content-type': 'application/json', authorization: auth },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, body: await res.json() };
+    return { status: res.status, headers: res.headers, body: await res.json() };
   };
   const admin = await token({ sub: 'bench-admin', roles: ['admin'] });
   for (const [quote, rate] of [
