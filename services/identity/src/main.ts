@@ -1,12 +1,16 @@
 /**
  * identity's composition root: the store (indexes, the one-time e-mail backfill), the token keys, the
  * bootstrap admin, the channel-rules projection (group `identity.channel-rules`, from the beginning
- * of channels.channel-changed so a fresh deployment learns every channel) and the HTTP API. Behind a
- * proxy on this host the client address (per-address login throttling) comes from X-Forwarded-For.
+ * of channels.channel-changed so a fresh deployment learns every channel), a worker pruning expired
+ * throttle counters and reset tokens (FerretDB has no TTL indexes), and the HTTP API. The client
+ * address (login delays, registration limits) comes from X-Forwarded-For as far as TRUST_PROXY says:
+ * a list of proxy addresses goes to the kit's `trustProxy`; a hop count, which that string setting
+ * cannot carry, is set on the express app directly.
  */
 import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { defineService, TokenSigner, TokenVerifier, type RunningService } from '@omnimall/service-kit';
+import type { Express } from 'express';
+import { defineService, TokenSigner, TokenVerifier, type RunningService, type Worker } from '@omnimall/service-kit';
 import type { IdentityContext } from './application/context';
 import { bootstrapAdmin } from './application/staff';
 import { manifest } from './events';
@@ -45,6 +49,27 @@ async function verifierFor(env: NodeJS.ProcessEnv): Promise<TokenVerifier> {
   return TokenVerifier.fromPem(createPublicKey(privatePem).export({ type: 'spki', format: 'pem' }).toString());
 }
 
+/** How the setting reaches express: a list through the kit's `trustProxy`, a hop count on the app. */
+function trustParts(trust: number | string): { trustProxy?: string; extendHttp?: (app: Express) => void } {
+  return typeof trust === 'string' ? { trustProxy: trust } : { extendHttp: (app) => app.set('trust proxy', trust) };
+}
+
+/** Deletes expired login-attempt and rate-limit counters and reset tokens every ten minutes. */
+function pruning(ctx: IdentityContext): Worker {
+  let timer: NodeJS.Timeout | undefined;
+  const pass = () => ctx.store.prune().catch((err: unknown) => ctx.logger.warn('pruning expired counters failed', { err: String(err) }));
+  return {
+    name: 'pruning',
+    start() {
+      timer = setInterval(() => void pass(), 10 * 60_000);
+      timer.unref();
+    },
+    async stop() {
+      clearInterval(timer);
+    },
+  };
+}
+
 export const identityService = defineService<IdentityDeps, IdentityExposes>({
   name: 'identity',
   port: 4001,
@@ -53,12 +78,13 @@ export const identityService = defineService<IdentityDeps, IdentityExposes>({
     const settings: IdentitySettings = { ...settingsFromEnv(env), ...deps.settings };
     const signer = deps.signer ?? (await TokenSigner.fromEnv(env));
     const verifier = deps.verifier ?? (await verifierFor(env));
-    const store = await createStore(runtime);
+    const store = await createStore(runtime, settings);
     const ctx: IdentityContext = { store, locks: runtime.locks, logger: runtime.logger, signer, settings };
     await bootstrapAdmin(ctx);
     return {
       api: identityApi(ctx, verifier),
-      trustProxy: 'loopback',
+      ...trustParts(settings.trustProxy),
+      workers: [pruning(ctx)],
       subscriptions: [
         {
           purpose: 'channel-rules',

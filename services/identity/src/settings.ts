@@ -1,6 +1,13 @@
+import express from 'express';
 import { DEFAULT_THROTTLE, type ThrottlePolicy } from './domain/login-throttle';
 import { DEFAULT_SCRYPT, type ScryptParams } from './domain/passwords';
 import { parseChannelDataRegions } from './domain/residency';
+
+/** At most `points` requests per address in `durationSeconds` (registration, password-reset requests). */
+export interface AddressLimit {
+  points: number;
+  durationSeconds: number;
+}
 
 /** Identity's own settings (beyond the platform config): token lifetimes, throttling, hashing cost. */
 export interface IdentitySettings {
@@ -13,6 +20,34 @@ export interface IdentitySettings {
   /** Salt of the digests kept as erasure evidence. */
   erasureSalt: string;
   bootstrapAdmin: { email: string; password: string } | null;
+  /**
+   * Which proxies' X-Forwarded-For is believed for the client address (throttling, rate limits):
+   * a hop count, or express's list of addresses, CIDRs and names (`loopback`, `uniquelocal`...).
+   */
+  trustProxy: number | string;
+  /** Registrations per client address. */
+  registerLimit: AddressLimit;
+  /** Password-reset requests per client address. */
+  resetRequestLimit: AddressLimit;
+  /** How long a password-reset token stays valid. */
+  passwordResetTtlMs: number;
+}
+
+/**
+ * TRUST_PROXY: unset → `loopback` (a proxy on this host); digits → that many proxy hops; otherwise a
+ * comma-separated list of addresses, CIDRs or express's names, checked here with express's own
+ * parser so a typo stops the start with the setting's name instead of failing later.
+ */
+export function parseTrustProxy(raw: string | undefined): number | string {
+  const value = raw?.trim();
+  if (!value) return 'loopback';
+  if (/^\d+$/.test(value)) return Number(value);
+  try {
+    express().set('trust proxy', value);
+  } catch (err) {
+    throw new Error(`TRUST_PROXY "${value}" is neither a hop count nor a list of addresses/CIDRs: ${(err as Error).message}`);
+  }
+  return value;
 }
 
 /** Identity's settings from the environment (tests override them through deps.settings). */
@@ -27,5 +62,9 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): IdentityS
     channelDataRegions: parseChannelDataRegions(env.CHANNEL_DATA_REGIONS),
     erasureSalt: env.ERASURE_SALT ?? 'omnimall-identity-erasure',
     bootstrapAdmin: email && password ? { email, password } : null,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
+    registerLimit: { points: Number(env.REGISTER_LIMIT_PER_HOUR ?? 20), durationSeconds: 3600 },
+    resetRequestLimit: { points: Number(env.PASSWORD_RESET_LIMIT_PER_HOUR ?? 10), durationSeconds: 3600 },
+    passwordResetTtlMs: Number(env.PASSWORD_RESET_TTL_MINUTES ?? 30) * 60_000,
   };
 }

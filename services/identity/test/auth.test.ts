@@ -11,7 +11,14 @@ describe('identity authentication (HTTP against the real stack)', () => {
   let recorder: TopicRecorder;
   beforeAll(async () => {
     recorder = await new TopicRecorder(testKafka(), ['identity.customer-status']).start();
-    svc = await startTestIdentity({ throttle: { accountMaxFailures: 3, addressMaxFailures: 5, windowMs: 60_000, lockoutMs: 60_000 } });
+    svc = await startTestIdentity({
+      throttle: {
+        windowMs: 60_000,
+        pair: { free: 2, baseMs: 60_000, maxMs: 120_000 },
+        address: { free: 4, baseMs: 60_000, maxMs: 120_000 },
+        account: { free: 1_000, baseMs: 60_000, maxMs: 120_000 },
+      },
+    });
   });
   afterAll(async () => {
     await svc?.stop();
@@ -138,24 +145,25 @@ describe('identity authentication (HTTP against the real stack)', () => {
     expect((await request(svc.app).get('/me').set('authorization', `Bearer ${other.body.tokens.accessToken}`)).status).toBe(401);
   });
 
-  it('locks an account out after repeated failures, with Retry-After, even for the right password', async () => {
+  it('delays guesses on an account from one address (429, Retry-After) but not its owner signing in from another', async () => {
     const c = await registerCustomer(svc);
-    const attempt = (password: string) =>
-      request(svc.app)
-        .post('/auth/login')
-        .set('x-forwarded-for', `10.1.${Math.floor(Math.random() * 250)}.1`)
-        .send({ email: c.email, password });
-    expect((await attempt('wrong-password-1')).body.code).toBe('invalid_credentials');
-    expect((await attempt('wrong-password-2')).body.code).toBe('invalid_credentials');
-    const third = await attempt('wrong-password-3');
-    expect([third.status, third.body.code, third.body.details.scope]).toEqual([429, 'login_locked', 'account']);
-    expect(Number(third.headers['retry-after'])).toBeGreaterThan(50);
-    const right = await attempt(c.password);
-    expect(right.status).toBe(429);
-    expect(right.headers['retry-after']).toBeDefined();
+    const from = (address: string, password: string) =>
+      request(svc.app).post('/auth/login').set('x-forwarded-for', address).send({ email: c.email, password });
+    expect((await from('10.1.0.1', 'wrong-password-1')).body.code).toBe('invalid_credentials');
+    expect((await from('10.1.0.1', 'wrong-password-2')).body.code).toBe('invalid_credentials');
+    const third = await from('10.1.0.1', 'wrong-password-3');
+    expect([third.status, third.body.code, third.body.details.scope]).toEqual([429, 'login_delayed', 'account_address']);
+    expect(Number(third.headers['retry-after'])).toBeGreaterThanOrEqual(60);
+    // The guesser's address waits even with the right password; the owner elsewhere does not.
+    const guesser = await from('10.1.0.1', c.password);
+    expect([guesser.status, guesser.body.code]).toEqual([429, 'login_delayed']);
+    expect(guesser.headers['retry-after']).toBeDefined();
+    const owner = await from('10.1.0.2', c.password);
+    expect(owner.status).toBe(200);
+    expect(owner.body.customer.id).toBe(c.id);
   });
 
-  it('locks an address out after failures across accounts', async () => {
+  it('delays an address after failures across accounts', async () => {
     const address = '10.2.0.7';
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {

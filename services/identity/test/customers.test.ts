@@ -319,13 +319,47 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
   });
 
   it('scopes channel managers to their channels when reading profiles', async () => {
-    const c = await registerCustomer(svc, { dataRegion: 'eu' });
+    const c = await registerCustomer(svc, { dataRegion: 'eu', channel: 'web' });
     const mgr = await bearer({ sub: 'mgr-1', kind: 'staff', roles: ['channel_manager'], channels: ['app'] });
-    expect((await request(svc.app).get(`/customers/${c.id}/profile`).set('authorization', mgr).set('x-channel-code', 'app')).status).toBe(
-      200,
-    );
-    const out = await request(svc.app).get(`/customers/${c.id}/profile`).set('authorization', mgr).set('x-channel-code', 'web');
+    const read = (channel: string) =>
+      request(svc.app).get(`/customers/${c.id}/profile`).set('authorization', mgr).set('x-channel-code', channel);
+    const out = await read('web');
     expect([out.status, out.body.code]).toEqual([403, 'channel_out_of_scope']);
+    // Its own channel in the header is not enough: the customer was never active on app.
+    const never = await read('app');
+    expect([never.status, never.body.code]).toEqual([403, 'customer_not_on_channel']);
+    expect(never.body.hint).toBeTruthy();
+    // Once the customer logs in on app, its manager may read the profile.
+    const onApp = await request(svc.app)
+      .post('/auth/login')
+      .set('x-channel-code', 'app')
+      .set('x-forwarded-for', '10.6.0.1')
+      .send({ email: c.email, password: c.password });
+    expect(onApp.status).toBe(200);
+    expect((await svc.store.customers.get(c.id))!.channels).toEqual(['web', 'app']);
+    const now = await read('app');
+    expect([now.status, now.body.id]).toEqual([200, c.id]);
+  });
+
+  it('shows standing (with a ban reason) only to the customer themself and staff', async () => {
+    const c = await registerCustomer(svc);
+    const other = await registerCustomer(svc);
+    const status = (token: string) => request(svc.app).get(`/customers/${c.id}/status`).set('authorization', token);
+    await request(svc.app)
+      .post(`/admin/customers/${c.id}/suspend`)
+      .set('authorization', admin)
+      .send({ reason: 'chargeback fraud', until: '2099-01-01T00:00:00Z' });
+    const foreign = await status(`Bearer ${other.accessToken}`);
+    expect([foreign.status, foreign.body.code]).toEqual([403, 'not_allowed_for_customer']);
+    expect(JSON.stringify(foreign.body)).not.toContain('chargeback');
+    expect((await request(svc.app).get(`/customers/${c.id}/status`)).status).toBe(401);
+    const seller = await bearer({ sub: 'seller-1', kind: 'staff', roles: ['seller'], channels: [] });
+    for (const token of [admin, seller]) {
+      const r = await status(token);
+      expect([r.status, r.body.customerId, r.body.reason]).toEqual([200, c.id, 'chargeback fraud']);
+    }
+    const self = await request(svc.app).get(`/customers/${other.id}/status`).set('authorization', `Bearer ${other.accessToken}`);
+    expect([self.status, self.body.status]).toEqual([200, 'active']);
   });
 
   it('exports everything held about a customer as JSON, and records the export', async () => {

@@ -11,7 +11,10 @@ import {
   rotated,
   USED_HASHES_KEPT,
 } from '../src/domain/refresh-tokens';
-import { afterFailure, lockedFor, type ThrottlePolicy } from '../src/domain/login-throttle';
+import { DEFAULT_THROTTLE, delayAfter, waitBefore, windowEnd, windowOf } from '../src/domain/login-throttle';
+import { isResetToken, newResetToken, resetTokenHash } from '../src/domain/password-reset';
+import { editStaff, type StaffAccount } from '../src/domain/staff';
+import { activeOn } from '../src/domain/customer';
 import { erasedEmail, pseudonym } from '../src/domain/erasure';
 
 const cheap = { N: 1024, r: 8, p: 1 };
@@ -135,21 +138,68 @@ describe('refresh token rotation', () => {
   });
 });
 
-describe('login throttling', () => {
-  const policy: ThrottlePolicy = { accountMaxFailures: 3, addressMaxFailures: 10, windowMs: 60_000, lockoutMs: 30_000 };
-  it('locks after the maximum failures within the window, then forgets', () => {
-    let s = afterFailure(null, 3, policy, 0);
-    s = afterFailure(s, 3, policy, 1000);
-    expect(lockedFor(s, 1000)).toBe(0);
-    s = afterFailure(s, 3, policy, 2000);
-    expect(lockedFor(s, 2000)).toBe(30_000);
-    expect(lockedFor(s, 32_000)).toBe(0);
-    expect(afterFailure(s, 3, policy, 32_001).failures).toBe(1);
+describe('login throttling (progressive delay, never a lock)', () => {
+  const rule = { free: 3, baseMs: 1000, maxMs: 8000 };
+  it('lets the free attempts pass, then doubles the delay up to its bound', () => {
+    expect([0, 1, 2].map((n) => delayAfter(n, rule))).toEqual([0, 0, 0]);
+    expect([3, 4, 5, 6, 7, 50].map((n) => delayAfter(n, rule))).toEqual([1000, 2000, 4000, 8000, 8000, 8000]);
   });
 
-  it('starts a new window when the old one is over', () => {
-    const s = afterFailure(afterFailure(null, 3, policy, 0), 3, policy, 1);
-    expect(afterFailure(s, 3, policy, 70_000)).toMatchObject({ failures: 1, lockedUntil: 0 });
+  it('admits an attempt once the delay since the previous one has passed', () => {
+    expect(waitBefore(null, rule, 5000)).toBe(0);
+    expect(waitBefore({ n: 2, last: 5000 }, rule, 5000)).toBe(0);
+    expect(waitBefore({ n: 2, last: 5009 }, rule, 5000)).toBe(0); // a parallel attempt stamped later
+
+    expect(waitBefore({ n: 4, last: 5000 }, rule, 5500)).toBe(1500);
+    expect(waitBefore({ n: 4, last: 5000 }, rule, 7000)).toBe(0);
+  });
+
+  it('counts in fixed windows whose counters can be dropped at their end', () => {
+    const policy = { ...DEFAULT_THROTTLE, windowMs: 60_000 };
+    expect(windowOf(119_999, policy)).toBe(1);
+    expect(windowOf(120_000, policy)).toBe(2);
+    expect(windowEnd(61_000, policy).getTime()).toBe(120_000);
+  });
+});
+
+describe('staff changes', () => {
+  const admin: StaffAccount = {
+    _id: 'a1',
+    email: 'a@x.test',
+    passwordHash: 'h',
+    roles: ['admin'],
+    channels: [],
+    createdBy: 'b',
+    createdAt: new Date(),
+  };
+  const mgr: StaffAccount = { ...admin, _id: 'm1', roles: ['channel_manager'], channels: ['web'], version: 4 };
+  it('names what changed and counts the version', () => {
+    expect(editStaff(mgr, { disabled: true }, 'a1')).toMatchObject({ changes: ['disabled'], next: { disabled: true, version: 5 } });
+    expect(editStaff(mgr, { roles: ['seller'], channels: [] }, 'a1').changes).toEqual(['roles_changed', 'channels_changed']);
+    expect(editStaff(mgr, { roles: ['channel_manager'], disabled: false }, 'a1').changes).toEqual([]);
+  });
+
+  it('refuses an admin disabling themself or dropping their own admin role, and an unscoped manager', () => {
+    expect(() => editStaff(admin, { disabled: true }, 'a1')).toThrow(expect.objectContaining({ code: 'own_admin_access' }));
+    expect(() => editStaff(admin, { roles: ['seller'] }, 'a1')).toThrow(expect.objectContaining({ code: 'own_admin_access' }));
+    expect(() => editStaff(mgr, { channels: [] }, 'a1')).toThrow(expect.objectContaining({ code: 'channel_scope_required' }));
+  });
+});
+
+describe('password-reset tokens and channel activity', () => {
+  it('are random, checked by shape, and stored as a hash', () => {
+    const t = newResetToken();
+    expect(isResetToken(t)).toBe(true);
+    expect(isResetToken(`${t}x`)).toBe(false);
+    expect(newResetToken()).not.toBe(t);
+    expect(resetTokenHash(t)).toMatch(/^[0-9a-f]{64}$/);
+    expect(resetTokenHash(t)).not.toContain(t);
+  });
+
+  it('counts the registration channel and the channels logged in through', () => {
+    expect(activeOn({ registeredChannel: 'web', channels: undefined }, 'web')).toBe(true);
+    expect(activeOn({ registeredChannel: 'web', channels: ['web', 'app'] }, 'app')).toBe(true);
+    expect(activeOn({ registeredChannel: 'web', channels: ['web'] }, 'app')).toBe(false);
   });
 });
 

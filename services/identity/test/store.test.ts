@@ -1,6 +1,7 @@
 import { ServiceRuntime } from '@omnimall/service-kit';
 import { testConfig, uniqueName } from '@omnimall/service-kit/testing';
 import { rotated, USED_HASHES_KEPT, type Session } from '../src/domain/refresh-tokens';
+import { settingsFromEnv } from '../src/settings';
 import { createStore, type IdentityStore } from '../src/store';
 
 /** The repositories' conditional writes, against the real FerretDB. */
@@ -9,7 +10,7 @@ describe('identity store', () => {
   let store: IdentityStore;
   beforeAll(async () => {
     runtime = await ServiceRuntime.start({ config: testConfig('identity'), produces: [] });
-    store = await createStore(runtime);
+    store = await createStore(runtime, settingsFromEnv({}));
   });
   afterAll(async () => {
     await runtime?.stop();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, ValidationError } from '@omnimall/service-kit/errors';
-import type { Customer } from '../domain/customer';
+import { ConflictError, TooManyRequestsError, ValidationError } from '@omnimall/service-kit/errors';
+import { activeOn, type Customer } from '../domain/customer';
 import { hashPassword, passwordProblem } from '../domain/passwords';
 import { normaliseEmail } from '../domain/staff';
 import { assertMayAct } from '../domain/standing';
@@ -32,6 +32,7 @@ export async function register(
   input: RegisterInput,
   meta: RequestMeta,
 ): Promise<{ customer: Customer; tokens: Tokens }> {
+  await withinLimit(ctx.store.limits.register, meta.address, 'register_rate_limited', 'registrations');
   const problem = passwordProblem(input.password);
   if (problem) throw new ValidationError('weak_password', problem, 'choose a password of 10 to 200 characters');
   const email = normaliseEmail(input.email);
@@ -59,6 +60,7 @@ export async function register(
     verified: false,
     dataRegion: input.dataRegion,
     registeredChannel: meta.channel,
+    channels: meta.channel ? [meta.channel] : [],
     consents: {},
     mergedInto: null,
     erasedAt: null,
@@ -105,8 +107,38 @@ async function claimEmail(ctx: IdentityContext, email: string, customerId: strin
   if (!(await emails.reassign(email, holderId, customerId))) throw emailTaken();
 }
 
+/**
+ * Counts a request from `address` on a per-address limit; over it, 429 `code` with the seconds to
+ * wait (Retry-After). Requests without a known address share one count.
+ */
+export async function withinLimit(
+  limiter: { consume(address: string): Promise<number> },
+  address: string | null,
+  code: string,
+  what: string,
+): Promise<void> {
+  const seconds = await limiter.consume(address ?? 'unknown');
+  if (seconds > 0)
+    throw new TooManyRequestsError(
+      code,
+      `too many ${what} from this address; try again in ${seconds} s`,
+      `wait ${seconds} s (Retry-After)`,
+      {
+        retryAfterSeconds: seconds,
+      },
+    );
+}
+
+/** Adds `channel` to the channels the customer was active on (a channel manager's reach), once. */
+async function noteChannel(ctx: IdentityContext, customer: Customer, channel: string | null): Promise<void> {
+  if (!channel || activeOn(customer, channel)) return;
+  await ctx.store.customers.transact(customer._id, (c) =>
+    c && !activeOn(c, channel) ? { set: { channels: [...(c.channels ?? []), channel] }, events: [] } : null,
+  );
+}
+
 /** The customer an email belongs to, through its email document (null when none holds it now). */
-async function customerByEmail(ctx: IdentityContext, email: string): Promise<Customer | null> {
+export async function customerByEmail(ctx: IdentityContext, email: string): Promise<Customer | null> {
   const holderId = await ctx.store.emails.holderOf(email);
   const customer = holderId ? await ctx.store.customers.get(holderId) : null;
   return customer?.email === email ? customer : null;
@@ -146,6 +178,7 @@ export async function login(
     actor: customer._id,
     correlationId: meta.correlationId,
   });
+  await noteChannel(ctx, customer, meta.channel);
   let deviceLink: LoginResult['deviceLink'];
   if (input.deviceId && meta.channel) {
     try {

@@ -26,6 +26,9 @@ export interface Tokens {
   sessionId: string;
 }
 
+export const accountDisabled = (): UnauthorizedError =>
+  new UnauthorizedError('account_disabled', 'this staff account was disabled', 'ask an admin to enable it again');
+
 async function tokensFor(ctx: IdentityContext, principal: Omit<Principal, 'sid'>, sid: string, secret: string): Promise<Tokens> {
   return {
     accessToken: await ctx.signer.sign({ ...principal, sid }, ctx.settings.accessTokenTtlSeconds),
@@ -66,9 +69,12 @@ async function closeSession(ctx: IdentityContext, sid: string, reason: string): 
   await ctx.locks.run(`sessions:${sid}`, () => ctx.store.sessions.close(sid, reason, new Date()));
 }
 
-/** Revokes every open session of an account ("log out everywhere", bans, merges, erasure). */
-export async function revokeAllSessions(ctx: IdentityContext, subject: string, reason: string): Promise<number> {
-  const open = await ctx.store.sessions.openIdsOf(subject);
+/**
+ * Revokes every open session of an account ("log out everywhere", bans, merges, erasure, password
+ * changes and resets, a staff account disabled), but the session `keep` (the caller's own) if named.
+ */
+export async function revokeAllSessions(ctx: IdentityContext, subject: string, reason: string, keep?: string): Promise<number> {
+  const open = (await ctx.store.sessions.openIdsOf(subject)).filter((sid) => sid !== keep);
   await Promise.all(open.map((sid) => closeSession(ctx, sid, reason)));
   return open.length;
 }
@@ -82,6 +88,7 @@ async function principalFor(ctx: IdentityContext, session: Session): Promise<Omi
   if (session.kind === 'staff') {
     const staff = await ctx.store.staff.get(session.subject);
     if (!staff) throw new UnauthorizedError('account_gone', 'the staff account no longer exists', 'ask an admin');
+    if (staff.disabled) throw accountDisabled();
     return { sub: staff._id, kind: 'staff', roles: [...staff.roles], channels: staff.channels, channel: session.channel };
   }
   const customer = await ctx.store.customers.get(session.subject);

@@ -1,13 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, ValidationError } from '@omnimall/service-kit/errors';
+import { ConflictError, NotFoundError, ValidationError } from '@omnimall/service-kit/errors';
 import type { StaffRole } from '@omnimall/contracts';
 import { hashPassword, passwordProblem } from '../domain/passwords';
-import { normaliseEmail, type StaffAccount } from '../domain/staff';
+import { assertChannelScope, editStaff, normaliseEmail, type StaffAccount, type StaffEdit } from '../domain/staff';
+import { staffChanged } from '../events/out/accounts';
 import type { IdentityContext, RequestMeta } from './context';
-import { openSession, type Tokens } from './sessions';
+import { accountDisabled, openSession, revokeAllSessions, type Tokens } from './sessions';
 import { checkPassword } from './throttle';
 
-/** Staff accounts: login (throttled like customers'), creation by an admin, and the bootstrap admin. */
+/**
+ * Staff accounts: login (throttled like customers'), creation and changes by an admin, and the
+ * bootstrap admin. A change of roles, channels or the disabled flag is committed with a full-state
+ * StaffChanged (identity.staff-changed) so other services can refuse the member's tokens at once;
+ * identity itself signs the new roles into the next access token, and disabling closes every
+ * session (identity's routes refuse their access tokens at once, their refreshes fail).
+ */
 export async function staffLogin(
   ctx: IdentityContext,
   input: { email: string; password: string },
@@ -16,6 +23,7 @@ export async function staffLogin(
   const email = normaliseEmail(input.email);
   const staff = await ctx.store.staff.byEmail(email);
   await checkPassword(ctx, email, input.password, staff?.passwordHash, meta.address);
+  if (staff!.disabled) throw accountDisabled();
   const tokens = await openSession(
     ctx,
     { sub: staff!._id, kind: 'staff', roles: [...staff!.roles], channels: staff!.channels, channel: meta.channel },
@@ -31,19 +39,15 @@ export async function createStaff(
 ): Promise<StaffAccount> {
   const problem = passwordProblem(input.password);
   if (problem) throw new ValidationError('weak_password', problem, 'choose a password of 10 to 200 characters');
-  if (input.roles.includes('channel_manager') && !input.channels.length) {
-    throw new ValidationError(
-      'channel_scope_required',
-      'a channel_manager needs at least one channel code in `channels`',
-      'list the channels this manager may act on',
-    );
-  }
+  assertChannelScope(input.roles, input.channels);
   const doc: StaffAccount = {
     _id: randomUUID(),
     email: normaliseEmail(input.email),
     passwordHash: await hashPassword(input.password, ctx.settings.scrypt),
     roles: [...new Set(input.roles)],
     channels: [...new Set(input.channels)],
+    disabled: false,
+    version: 1,
     createdBy,
     createdAt: new Date(),
   };
@@ -70,4 +74,26 @@ export async function bootstrapAdmin(ctx: IdentityContext): Promise<'created' | 
   if (!created) return 'exists'; // another instance created it first
   ctx.logger.info('bootstrap admin created', { email });
   return 'created';
+}
+
+/** Disables or enables a staff account, or changes its roles or channels (admins; never their own access). */
+export async function updateStaff(
+  ctx: IdentityContext,
+  id: string,
+  edit: StaffEdit,
+  by: string,
+  meta: Pick<RequestMeta, 'correlationId'> = {},
+): Promise<{ staff: StaffAccount; changes: string[] }> {
+  let changes: string[] = [];
+  const at = new Date();
+  const after = await ctx.store.staff.transact(id, (current) => {
+    if (!current) throw new NotFoundError('staff_not_found', `no staff account ${id}`, 'check the staff id');
+    const decided = editStaff(current, edit, by);
+    changes = decided.changes;
+    if (!changes.length) return null;
+    const { roles, channels, disabled, version } = decided.next;
+    return { set: { roles, channels, disabled, version, updatedAt: at }, events: [staffChanged(decided.next, changes, by, at, meta)] };
+  });
+  if (changes.includes('disabled')) await revokeAllSessions(ctx, id, 'staff_disabled');
+  return { staff: after!, changes };
 }

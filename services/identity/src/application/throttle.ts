@@ -1,30 +1,38 @@
 import { TooManyRequestsError, UnauthorizedError } from '@omnimall/service-kit/errors';
-import { afterFailure, lockedFor } from '../domain/login-throttle';
+import {
+  delayAfter,
+  waitBefore,
+  windowEnd,
+  windowOf,
+  type AttemptCount,
+  type DelayRule,
+  type ThrottleScope,
+} from '../domain/login-throttle';
 import { decoyHash, verifyPassword } from '../domain/passwords';
 import type { IdentityContext } from './context';
 
 /**
- * Password checks with login throttling per account (email) and per address: a locked key is
- * refused before the password is even checked, each failure is counted under the document lock
- * `login_attempts:<key>`, and an unknown email costs the same hashing time as a known one.
+ * Password checks behind progressive delays (domain/login-throttle.ts). Each attempt is counted
+ * before the password is checked, on the (account, address) pair and the address; only an attempt
+ * those admit is counted on the account's global ceiling, so guesses from one address cannot raise
+ * the delay the owner meets elsewhere faster than that address's own delays allow. A delayed attempt
+ * answers 429 `login_delayed` with the seconds to wait (Retry-After) and checks no password. An
+ * unknown email goes through the same counting and costs the same hashing time as a known one.
  */
-function throttleKeys(ctx: IdentityContext, email: string, address: string | null): { key: string; max: number }[] {
-  const keys = [{ key: `account:${email}`, max: ctx.settings.throttle.accountMaxFailures }];
-  if (address) keys.push({ key: `address:${address}`, max: ctx.settings.throttle.addressMaxFailures });
-  return keys;
+interface Counter {
+  key: string;
+  rule: DelayRule;
+  scope: ThrottleScope;
 }
 
-function lockedOut(ms: number, key: string): TooManyRequestsError {
-  const which = key.startsWith('account:') ? 'account' : 'address';
+function delayed(ms: number, scope: ThrottleScope): TooManyRequestsError {
   const seconds = Math.max(1, Math.ceil(ms / 1000));
+  const whose = scope === 'account' ? 'this account' : scope === 'address' ? 'this address' : 'this account from this address';
   return new TooManyRequestsError(
-    'login_locked',
-    `too many failed logins for this ${which}; try again in ${seconds} s`,
-    `wait ${seconds} s (Retry-After) or reset the password`,
-    {
-      retryAfterSeconds: seconds,
-      scope: which,
-    },
+    'login_delayed',
+    `too many login attempts for ${whose}; try again in ${seconds} s`,
+    `wait ${seconds} s (Retry-After) before trying again, or reset the password`,
+    { retryAfterSeconds: seconds, scope },
   );
 }
 
@@ -32,33 +40,56 @@ const invalidCredentials = (): UnauthorizedError =>
   new UnauthorizedError(
     'invalid_credentials',
     'the email or the password is wrong',
-    'check both and try again; repeated failures lock the account for a while',
+    'check both and try again; repeated failures make each further attempt wait longer',
   );
 
-async function assertNotLocked(ctx: IdentityContext, email: string, address: string | null): Promise<void> {
-  for (const { key } of throttleKeys(ctx, email, address)) {
-    const ms = lockedFor(await ctx.store.loginAttempts.get(key));
-    if (ms > 0) throw lockedOut(ms, key);
+/** The longest delay among the counters that refuse the attempt, or null when all admit it. */
+function refusal(counters: Counter[], before: (AttemptCount | null)[], now: number): TooManyRequestsError | null {
+  let worst: { ms: number; scope: ThrottleScope } | null = null;
+  for (const [i, c] of counters.entries()) {
+    if (waitBefore(before[i], c.rule, now) <= 0) continue;
+    const ms = delayAfter((before[i]?.n ?? 0) + 1, c.rule);
+    if (!worst || ms > worst.ms) worst = { ms, scope: c.scope };
   }
+  return worst && delayed(worst.ms, worst.scope);
 }
 
-/** Counts a failure on each key; returns the lock-out this failure caused, if any. */
-async function recordFailure(ctx: IdentityContext, email: string, address: string | null): Promise<TooManyRequestsError | null> {
-  let locked: TooManyRequestsError | null = null;
-  for (const { key, max } of throttleKeys(ctx, email, address)) {
-    await ctx.locks.run(`login_attempts:${key}`, async () => {
-      const next = afterFailure(await ctx.store.loginAttempts.get(key), max, ctx.settings.throttle);
-      await ctx.store.loginAttempts.put(key, next);
-      const ms = lockedFor(next);
-      if (ms > 0 && !locked) locked = lockedOut(ms, key);
-    });
-  }
-  return locked;
+/** What a caller does once the password was checked. */
+export interface AdmittedAttempt {
+  /** The password was right: forget the pair's attempts and take this one back from the address and account. */
+  succeeded(): Promise<void>;
 }
 
 /**
- * Passes when `password` matches `stored` (and resets the account's failures); otherwise throws
- * 401 invalid_credentials, or 429 login_locked when this failure (or an earlier one) locked a key.
+ * Counts an attempt on `email` from `address` and admits it, or throws 429 login_delayed. The
+ * Retry-After is the delay the count just taken earns, so a client that waits it is admitted.
+ */
+export async function admitAttempt(ctx: IdentityContext, email: string, address: string | null): Promise<AdmittedAttempt> {
+  const policy = ctx.settings.throttle;
+  const attempts = ctx.store.loginAttempts;
+  const now = Date.now();
+  const window = windowOf(now, policy);
+  const expires = windowEnd(now, policy);
+  const first: Counter[] = [{ key: `pair:${email}|${address ?? '-'}`, rule: policy.pair, scope: 'account_address' }];
+  if (address) first.push({ key: `address:${address}`, rule: policy.address, scope: 'address' });
+  const account: Counter = { key: `account:${email}`, rule: policy.account, scope: 'account' };
+
+  const refuse = (counters: Counter[], before: (AttemptCount | null)[]): void => {
+    const refused = refusal(counters, before, now);
+    if (refused) throw refused;
+  };
+  refuse(first, await Promise.all(first.map((c) => attempts.count(c.key, window, now, expires))));
+  refuse([account], [await attempts.count(account.key, window, now, expires)]);
+  return {
+    async succeeded() {
+      await Promise.all([attempts.clear(first[0].key, window), ...[...first.slice(1), account].map((c) => attempts.refund(c.key, window))]);
+    },
+  };
+}
+
+/**
+ * Passes when `password` matches `stored` (the attempt then no longer counts against the address
+ * and the account); otherwise 401 invalid_credentials, or 429 login_delayed before any check.
  */
 export async function checkPassword(
   ctx: IdentityContext,
@@ -67,12 +98,8 @@ export async function checkPassword(
   stored: string | null | undefined,
   address: string | null,
 ): Promise<void> {
-  await assertNotLocked(ctx, email, address);
+  const attempt = await admitAttempt(ctx, email, address);
   const ok = await verifyPassword(password, stored ?? (await decoyHash(ctx.settings.scrypt)));
-  if (ok && stored) {
-    const key = `account:${email}`;
-    await ctx.locks.run(`login_attempts:${key}`, () => ctx.store.loginAttempts.clear(key));
-    return;
-  }
-  throw (await recordFailure(ctx, email, address)) ?? invalidCredentials();
+  if (ok && stored) return attempt.succeeded();
+  throw invalidCredentials();
 }

@@ -23,6 +23,8 @@ export interface Customer extends Standing {
   passwordHash: string | null;
   displayName: string | null;
   registeredChannel: string | null;
+  /** Every channel the customer registered or logged in through (older profiles may lack it). */
+  channels?: string[];
   consents: Consents;
   mergedInto: string | null;
   erasedAt: Date | null;
@@ -31,6 +33,11 @@ export interface Customer extends Standing {
   version: number;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** Whether the customer was active on `channel` (registered or logged in through it): a channel manager's reach. */
+export function activeOn(c: Pick<Customer, 'registeredChannel' | 'channels'>, channel: string): boolean {
+  return c.registeredChannel === channel || (c.channels ?? []).includes(channel);
 }
 
 export interface LinkedIdentity {

@@ -12,6 +12,8 @@ export const manifest = {
     'identity.consent-changed',
     'identity.compliance-violation',
     'identity.data-request',
+    'identity.password-reset',
+    'identity.staff-changed',
   ],
   consumes: ['channels.channel-changed'],
 } as const satisfies EventManifest;

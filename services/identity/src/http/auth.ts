@@ -23,10 +23,13 @@ export function authRoutes({ api, ctx, authed }: Routes): void {
     tags: tags.auth,
     headers: S.ChannelHeader,
     body: S.RegisterBody,
-    responses: { 201: { description: 'registered and logged in', schema: S.Session }, ...errors([403, 409]) },
+    responses: {
+      201: { description: 'registered and logged in', schema: S.Session },
+      ...errors([403, 409, 429], 'residency refusal, email taken, or too many registrations from this address (Retry-After)'),
+    },
     handler: async ({ body, req, res }) => {
       const m = meta(req, res);
-      const r = await register(ctx, body, m);
+      const r = await withRetryAfter(res, () => register(ctx, body, m));
       return { status: 201, body: sessionView({ customer: r.customer, channel: m.channel, tokens: r.tokens }) };
     },
   });
@@ -39,7 +42,7 @@ export function authRoutes({ api, ctx, authed }: Routes): void {
     body: S.LoginBody,
     responses: {
       200: { description: 'logged in', schema: S.Session },
-      ...errors([401, 403, 429], 'wrong credentials, refused standing or residency, or locked out (Retry-After)'),
+      ...errors([401, 403, 429], 'wrong credentials, refused standing or residency, or delayed after repeated attempts (Retry-After)'),
     },
     handler: async ({ body, req, res }) => ({ body: sessionView(await withRetryAfter(res, () => login(ctx, body, meta(req, res)))) }),
   });
@@ -81,7 +84,10 @@ export function authRoutes({ api, ctx, authed }: Routes): void {
     tags: tags.auth,
     headers: S.ChannelHeader,
     body: S.LoginBody.pick({ email: true, password: true }),
-    responses: { 200: { description: 'logged in', schema: z.object({ staff: S.StaffView, tokens: S.Tokens }) }, ...errors([401, 429]) },
+    responses: {
+      200: { description: 'logged in', schema: z.object({ staff: S.StaffView, tokens: S.Tokens }) },
+      ...errors([401, 429], 'wrong credentials, a disabled account (account_disabled), or delayed (Retry-After)'),
+    },
     handler: async ({ body, req, res }) => {
       const r = await withRetryAfter(res, () => staffLogin(ctx, body, meta(req, res)));
       return { body: { staff: staffView(r.staff), tokens: r.tokens } };

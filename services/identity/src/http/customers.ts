@@ -1,10 +1,10 @@
 import type { Request, Response } from 'express';
-import { channelScopeRefusal } from '@omnimall/contracts';
-import { ForbiddenError, ValidationError, principalOf, z } from '@omnimall/service-kit';
+import { STAFF_ROLES, channelScopeRefusal } from '@omnimall/contracts';
+import { ForbiddenError, ValidationError, principalOf, z, type Principal } from '@omnimall/service-kit';
 import { profileView, resolveCustomer } from '../application/customers';
 import { linkIdentity, resolveIdentity } from '../application/links';
 import { assertResidency } from '../application/residency';
-import type { Customer, LinkedIdentity } from '../domain/customer';
+import { activeOn, type Customer, type LinkedIdentity } from '../domain/customer';
 import { assertSelfOrStaff, channelOf, correlationOf, errors, standingReply, tags, type Routes } from './common';
 import * as S from './schemas';
 
@@ -21,15 +21,13 @@ const linkView = (l: LinkedIdentity) => ({
  * a channel of their scope; the residency rule applies to the channel), standing, linked identities.
  */
 export function customerRoutes({ api, ctx, authed }: Routes): void {
+  /** A channel manager without a role that reaches every customer. */
+  const managerOnly = (p: Principal): boolean =>
+    p.kind === 'staff' && p.roles.includes('channel_manager') && !p.roles.includes('admin') && !p.roles.includes('compliance_officer');
   const profileOf = async (id: string, req: Request, res: Response, action: string): Promise<Customer> => {
     const p = principalOf(res);
     const channel = channelOf(req);
-    if (
-      p.kind === 'staff' &&
-      p.roles.includes('channel_manager') &&
-      !p.roles.includes('admin') &&
-      !p.roles.includes('compliance_officer')
-    ) {
+    if (managerOnly(p)) {
       if (!channel)
         throw new ForbiddenError(
           'channel_required',
@@ -42,6 +40,13 @@ export function customerRoutes({ api, ctx, authed }: Routes): void {
       assertSelfOrStaff(p, id, ['compliance_officer']);
     }
     const c = await resolveCustomer(ctx, id);
+    // A manager's channel must be one the customer was active on, not just one in the manager's scope.
+    if (managerOnly(p) && !activeOn(c, channel!))
+      throw new ForbiddenError(
+        'customer_not_on_channel',
+        `this customer was never active on channel ${channel}`,
+        'channel managers read the profiles of customers who registered or logged in on their channels',
+      );
     await assertResidency(ctx, {
       channel,
       customerId: c._id,
@@ -80,13 +85,19 @@ export function customerRoutes({ api, ctx, authed }: Routes): void {
   api.route({
     method: 'get',
     path: '/customers/:id/status',
-    summary: 'Standing and entitlements (no personal data)',
+    summary: 'Standing and entitlements, with the reason of a ban or suspension (the customer themself and staff)',
     tags: tags.customers,
     auth: true,
     before: authed(),
     params: S.IdParams,
-    responses: { 200: { description: 'standing', schema: S.Standing.extend({ customerId: z.string() }) }, ...errors([404]) },
-    handler: async ({ params }) => standingReply(await resolveCustomer(ctx, params.id)),
+    responses: {
+      200: { description: 'standing', schema: S.Standing.extend({ customerId: z.string() }) },
+      ...errors([401, 403, 404]),
+    },
+    handler: async ({ params, res }) => {
+      assertSelfOrStaff(principalOf(res), params.id, [...STAFF_ROLES]);
+      return standingReply(await resolveCustomer(ctx, params.id));
+    },
   });
 
   // ---- linked identities ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { authRoutes } from './auth';
 import type { Routes } from './common';
 import { complianceRoutes } from './compliance';
 import { customerRoutes } from './customers';
+import { passwordRoutes } from './passwords';
 import { staffRoutes } from './staff';
 
 /**
@@ -30,6 +31,7 @@ export function identityApi(ctx: IdentityContext, verifier: TokenVerifier): Http
   });
   const routes: Routes = { api, ctx, authed: (rule = {}) => [requireAuth(verifier, rule), openSession] };
   authRoutes(routes);
+  passwordRoutes(routes);
   staffRoutes(routes);
   customerRoutes(routes);
   adminRoutes(routes);

@@ -83,8 +83,24 @@ export const StaffBody = z.object({
   channels: z.array(ChannelCode).default([]),
 });
 export const StaffView = z
-  .object({ id: z.string(), email: z.string(), roles: z.array(z.string()), channels: z.array(z.string()) })
+  .object({ id: z.string(), email: z.string(), roles: z.array(z.string()), channels: z.array(z.string()), disabled: z.boolean() })
   .openapi('StaffAccount');
+export const StaffEditBody = z
+  .object({
+    disabled: z.boolean().optional().openapi({ description: 'true refuses its logins and refreshes and closes its sessions' }),
+    roles: z.array(StaffRoleSchema).min(1).optional(),
+    channels: z.array(ChannelCode).optional(),
+  })
+  .refine((b) => b.disabled !== undefined || b.roles !== undefined || b.channels !== undefined, {
+    message: 'name at least one of disabled, roles, channels',
+  });
+
+export const PasswordChangeBody = z.object({ currentPassword: Password, newPassword: Password });
+export const ResetRequestBody = z.object({ email: Email });
+export const ResetConfirmBody = z.object({
+  token: z.string().min(1).max(200).openapi({ description: 'the token the channel delivered' }),
+  newPassword: Password,
+});
 
 export const LinkBody = z.object({
   type: IdentityType,

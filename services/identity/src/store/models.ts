@@ -1,7 +1,8 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { appliedEventsPath, isDuplicateKeyError, outboxPaths, type Outbox } from '@omnimall/service-kit';
 import type { Customer, DataRequest, LinkedIdentity, MergeRecord } from '../domain/customer';
-import type { AttemptState } from '../domain/login-throttle';
+import type { AttemptCount } from '../domain/login-throttle';
+import type { PasswordReset } from '../domain/password-reset';
 import type { Session } from '../domain/refresh-tokens';
 import type { ChannelRule, ComplianceRecord } from '../domain/residency';
 import type { StaffAccount } from '../domain/staff';
@@ -13,9 +14,10 @@ import type { StaffAccount } from '../domain/staff';
  * use these models.
  */
 
-/** A login-throttle counter: `_id` is `account:<email>` or `address:<ip>`. */
-export interface LoginAttemptDoc extends AttemptState {
+/** A login-attempt counter of one window: `_id` is `<key>#<window>` (see login-attempts.ts). */
+export interface LoginAttemptDoc extends AttemptCount {
   _id: string;
+  expiresAt: Date;
 }
 
 /** A channel rule plus the effect-once marks of the events applied to it. */
@@ -43,6 +45,7 @@ export interface IdentityModels {
   ChannelRule: Model<ChannelRuleDoc>;
   ComplianceRecord: Model<ComplianceRecord>;
   DataRequest: Model<DataRequest>;
+  PasswordReset: Model<PasswordReset>;
 }
 
 /** Runs an insert; false when a unique index (the `_id` or an email) refuses it, as the conflict checks rely on. */
@@ -76,6 +79,7 @@ const customerSchema = (): Schema<Customer> =>
       verified: { type: Boolean, default: false },
       dataRegion: { type: String, required: true },
       registeredChannel: { type: String, default: null },
+      channels: { type: [String], default: [] },
       consents: { type: Object, default: {} },
       mergedInto: { type: String, default: null },
       erasedAt: { type: Date, default: null },
@@ -146,8 +150,12 @@ const staffSchema = (): Schema<StaffAccount> =>
       passwordHash: String,
       roles: [String],
       channels: [String],
+      disabled: { type: Boolean, default: false },
+      version: { type: Number, default: 1 },
       createdBy: String,
       createdAt: Date,
+      updatedAt: Date,
+      ...outboxPaths,
     },
     opts,
   );
@@ -170,7 +178,7 @@ const complianceSchema = (): Schema<ComplianceRecord> =>
   );
 
 export function identityModels(db: Connection, outbox: Outbox): IdentityModels {
-  const attempt = new Schema<LoginAttemptDoc>({ _id: String, failures: Number, windowStart: Number, lockedUntil: Number }, opts);
+  const attempt = new Schema<LoginAttemptDoc>({ _id: String, n: Number, last: Number, expiresAt: Date }, opts);
   const channelRule = new Schema<ChannelRuleDoc>(
     { _id: String, allowedDataRegions: [String], state: String, version: Number, ...appliedEventsPath },
     opts,
@@ -179,16 +187,30 @@ export function identityModels(db: Connection, outbox: Outbox): IdentityModels {
     { _id: String, customerId: { type: String, index: true }, kind: String, requestedBy: String, at: Date, ...outboxPaths },
     opts,
   );
+  const passwordReset = new Schema<PasswordReset>(
+    {
+      _id: String,
+      requestId: String,
+      subject: { type: String, index: true },
+      channel: { type: String, default: null },
+      createdAt: Date,
+      expiresAt: Date,
+      usedAt: { type: Date, default: null },
+      ...outboxPaths,
+    },
+    opts,
+  );
   return {
     Customer: outbox.track(model(db, 'Customer', customerSchema(), 'customers')),
     LinkedIdentity: model(db, 'LinkedIdentity', linkSchema(), 'linked_identities'),
     Merge: outbox.track(model(db, 'Merge', mergeSchema(), 'merges')),
     Session: model(db, 'Session', sessionSchema(), 'sessions'),
-    Staff: model(db, 'Staff', staffSchema(), 'staff'),
+    Staff: outbox.track(model(db, 'Staff', staffSchema(), 'staff')),
     LoginAttempt: model(db, 'LoginAttempt', attempt, 'login_attempts'),
     ChannelRule: model(db, 'ChannelRule', channelRule, 'channel_rules'),
     ComplianceRecord: outbox.track(model(db, 'ComplianceRecord', complianceSchema(), 'compliance_records')),
     DataRequest: outbox.track(model(db, 'DataRequest', dataRequest, 'data_requests')),
+    PasswordReset: outbox.track(model(db, 'PasswordReset', passwordReset, 'password_resets')),
   };
 }
 
@@ -200,5 +222,6 @@ export async function ensureIndexes(m: IdentityModels): Promise<void> {
     m.LinkedIdentity.createIndexes(),
     m.Session.createIndexes(),
     m.Merge.createIndexes(),
+    m.LoginAttempt.createIndexes(),
   ]);
 }

@@ -20,6 +20,8 @@ export async function startTestIdentity(settings: Partial<IdentitySettings> = {}
         scrypt: { N: 1024, r: 8, p: 1 },
         channelDataRegions: { web: ['eu', 'us'], app: ['eu', 'us', 'uk'], 'us-kiosk': ['us'] },
         bootstrapAdmin: ADMIN,
+        // Suites register many customers from one address; the limit itself is tested with a low one.
+        registerLimit: { points: 10_000, durationSeconds: 3600 },
         ...settings,
       },
     },
@@ -38,6 +40,7 @@ export async function registerCustomer(
   const password = opts.password ?? 'a-long-password-1';
   const res = await request(svc.app)
     .post('/auth/register')
+    .set('x-forwarded-for', `10.250.${(n >> 8) & 255}.${n++ & 255}`) // an address of its own: registrations are limited per address
     .set('x-channel-code', opts.channel ?? 'web')
     .send({ email, password, dataRegion: opts.dataRegion ?? 'eu' });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
