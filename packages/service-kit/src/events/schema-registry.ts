@@ -7,6 +7,7 @@ import type CircuitBreaker from 'opossum';
 import type { TopicSpec } from '@omnimall/contracts';
 import { createBreaker } from '../resilience/breaker';
 import type { ServiceMetrics } from '../observability/metrics';
+import { TopicSchemas, UndecodableRecordError } from './topic-schemas';
 
 /** The registry's own refusal (incompatible schema, invalid schema...), surfaced unchanged at start. */
 export class SchemaRegistrationError extends Error {
@@ -86,7 +87,10 @@ export class EventSchemas {
     return this.client.encode(this.idOf(topic), value);
   }
 
-  /** Decodes a record value; throws on bytes that are not the Confluent wire format or do not match their schema. */
+  /**
+   * Decodes a record value with its writer's schema, whatever topic it came from: for tests and
+   * tools that read what they produced. Consumers use `decodeFrom`, which holds the record to its topic.
+   */
   async decode<T>(buffer: Buffer): Promise<T> {
     const id = schemaIdOf(buffer);
     if (id === null) throw new Error('not a Confluent wire-format record (magic byte missing)');
@@ -95,5 +99,34 @@ export class EventSchemas {
       this.knownIds.add(id);
     }
     return (await this.client.decode(buffer)) as T;
+  }
+
+  /** The catalogue's schema per topic, read once; created on first use. */
+  private topicSchemas?: TopicSchemas;
+  private get topics(): TopicSchemas {
+    return (this.topicSchemas ??= new TopicSchemas(this.client, async (id) => {
+      if (!this.knownIds.has(id)) {
+        await this.fetchSchema.fire(id);
+        this.knownIds.add(id);
+      }
+      return this.client.getSchema(id);
+    }));
+  }
+
+  /**
+   * Decodes a record of `topic` as that topic's own schema says (see topic-schemas.ts): refuses,
+   * with an UndecodableRecordError naming the reason, bytes that are not the Confluent wire format,
+   * a schema id that is not a version of `<topic>-value`, and a value that does not match.
+   */
+  async decodeFrom<T>(topic: string, buffer: Buffer | null): Promise<T> {
+    const id = buffer ? schemaIdOf(buffer) : null;
+    if (id === null || !buffer) throw new UndecodableRecordError('undecodable', 'not a Confluent wire-format record (magic byte missing)');
+    return this.topics.read<T>(topic, id, buffer.subarray(5));
+  }
+
+  /** The fields of an event value its topic's schema would refuse (empty: it can be encoded). */
+  problems(topic: string, value: unknown): string[] {
+    if (!this.idsByTopic.has(topic)) return [`topic ${topic} was not registered by this service (add it to its produced topics)`];
+    return this.topics.problems(topic, value);
   }
 }

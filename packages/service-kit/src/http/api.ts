@@ -1,11 +1,14 @@
 /**
  * Routes declared once, with zod schemas that both validate each request (400 `validation_failed`
- * listing every bad field) and generate the OpenAPI document, so the two cannot drift apart.
+ * listing every bad field) and generate the OpenAPI document, so the two cannot drift apart. Each
+ * route's rate limit (its own, or the API's default) is enforced and documented the same way: 429
+ * with `Retry-After` (see rate-limit.ts).
  */
 import { OpenAPIRegistry, OpenApiGeneratorV3, extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { z, type ZodType } from 'zod';
 import { ValidationError } from '../errors';
+import { DEFAULT_RATE_LIMIT, RateLimiters, rateLimitStages, type RateLimit } from './rate-limit';
 
 extendZodWithOpenApi(z);
 
@@ -48,6 +51,8 @@ export interface RouteSpec<B, P, Q> {
   /** Documents a bearer token requirement; the check itself is in `before`. */
   auth?: boolean;
   before?: RequestHandler[];
+  /** This route's limit per caller (default: the API's); `false`: none. Routes naming one `group` share a budget. */
+  rateLimit?: RateLimit | false;
   /** Returns the reply, or undefined when it wrote the response itself (e.g. an event stream). */
   handler: (input: Validated<B, P, Q>) => Promise<Reply | undefined>;
 }
@@ -61,12 +66,31 @@ function fieldIssues(error: z.ZodError, where: string): { field: string; problem
  * document served at /openapi.json. A request that does not match gets 400 `validation_failed`
  * listing every offending field.
  */
+export interface HttpApiOptions {
+  /** The limit of routes that set none (default DEFAULT_RATE_LIMIT); `false`: no limit unless a route sets one. */
+  rateLimit?: RateLimit | false;
+}
+
+const RETRY_AFTER_HEADER = {
+  'Retry-After': { description: 'Seconds to wait before a request is allowed again', schema: { type: 'integer', minimum: 1 } },
+};
+
 export class HttpApi {
   private readonly registry = new OpenAPIRegistry();
   private readonly routes: RouteSpec<any, any, any>[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+  private readonly limiters = new RateLimiters();
 
-  constructor(private readonly info: { title: string; version: string; description?: string }) {
+  constructor(
+    private readonly info: { title: string; version: string; description?: string },
+    private readonly options: HttpApiOptions = {},
+  ) {
     this.registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  }
+
+  /** The limit a route is held to, or null for none. */
+  private limitOf(spec: RouteSpec<unknown, unknown, unknown>): RateLimit | null {
+    const limit = spec.rateLimit ?? this.options.rateLimit ?? DEFAULT_RATE_LIMIT;
+    return limit === false ? null : limit;
   }
 
   route<B = unknown, P = Record<string, string>, Q = Record<string, unknown>>(spec: RouteSpec<B, P, Q>): this {
@@ -78,6 +102,13 @@ export class HttpApi {
         : { description: r.description };
     }
     responses['400'] ??= { description: 'Invalid input', content: { 'application/json': { schema: ErrorBody } } };
+    const limit = this.limitOf(spec as RouteSpec<unknown, unknown, unknown>);
+    if (limit)
+      responses['429'] = {
+        description: `${spec.responses[429]?.description ?? 'Too many requests'} (limit: ${limit.points} per ${limit.durationSec} s per caller)`,
+        headers: RETRY_AFTER_HEADER,
+        content: { 'application/json': { schema: ErrorBody } },
+      };
     responses['default'] = {
       description: 'Error with a machine-readable code and a hint',
       content: { 'application/json': { schema: ErrorBody } },
@@ -138,9 +169,16 @@ export class HttpApi {
           next(err);
         }
       };
-      router[spec.method](spec.path, ...(spec.before ?? []), run);
+      const limit = this.limitOf(spec);
+      if (!limit) {
+        router[spec.method](spec.path, ...(spec.before ?? []), run);
+        continue;
+      }
+      const { open, charge } = rateLimitStages(this.limiters.limiter(limit.group ?? `${spec.method} ${spec.path}`, limit));
+      router[spec.method](spec.path, open, ...(spec.before ?? []), charge, run);
     }
   }
 }
 
 export { z };
+export { DEFAULT_RATE_LIMIT, type RateLimit } from './rate-limit';

@@ -1,13 +1,38 @@
 /**
  * The express app every service shares: health, readiness, metrics, OpenAPI, a correlation id per
- * request, and errors mapped to HTTP in one place (a 5xx never leaks internals).
+ * request, security headers on every response, and errors mapped to HTTP in one place (a 5xx never
+ * leaks internals).
+ *
+ * Guarantees: every response carries helmet's security headers with a Content-Security-Policy that
+ * lets a page load only its own scripts, styles and images and connect only to its own origin (no
+ * inline script or style, no framing), which is all a service page (the monitor's dashboard) needs;
+ * `contentSecurityPolicy` adds to it. An incoming `x-correlation-id` is kept only when safe (see
+ * events/envelope.ts), else replaced by a fresh id: an unsafe one is never echoed, logged or
+ * copied into events.
  */
-import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express } from 'express';
+import helmet from 'helmet';
 import { AppError, duplicateKeyConflict, isDuplicateKeyError } from '../errors';
 import type { Logger } from '../observability/logger';
 import type { ServiceMetrics } from '../observability/metrics';
+import { safeCorrelationId } from '../events/envelope';
 import type { HttpApi } from './api';
+import { chargeRefused } from './rate-limit';
+
+/** The Content-Security-Policy every response carries (directive → sources). */
+export const CONTENT_SECURITY_POLICY: Readonly<Record<string, readonly string[]>> = {
+  'default-src': ["'self'"],
+  'script-src': ["'self'"],
+  'script-src-attr': ["'none'"],
+  'style-src': ["'self'"],
+  'img-src': ["'self'", 'data:'],
+  'font-src': ["'self'"],
+  'connect-src': ["'self'"],
+  'object-src': ["'none'"],
+  'base-uri': ["'none'"],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+};
 
 export interface HttpAppOptions {
   service: string;
@@ -18,6 +43,8 @@ export interface HttpAppOptions {
   readiness?: () => Promise<Record<string, boolean>>;
   /** Extra plain express routes (pages, static files) mounted before the API. */
   extend?: (app: Express) => void;
+  /** Directives added to (or replacing) CONTENT_SECURITY_POLICY's, e.g. `{ 'img-src': ["'self'", 'https://cdn.example'] }`. */
+  contentSecurityPolicy?: Record<string, string[]>;
 }
 
 /** The HTTP surface every service shares: health, readiness, metrics, OpenAPI, errors mapped once. */
@@ -25,8 +52,15 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: { ...CONTENT_SECURITY_POLICY, ...opts.contentSecurityPolicy } },
+      strictTransportSecurity: { maxAge: 31_536_000, includeSubDomains: true },
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
   app.use((req, res, next) => {
-    const correlationId = req.header('x-correlation-id') ?? randomUUID();
+    const correlationId = safeCorrelationId(req.header('x-correlation-id'));
     res.locals.correlationId = correlationId;
     res.setHeader('x-correlation-id', correlationId);
     const end = opts.metrics.httpDuration.startTimer();
@@ -66,8 +100,10 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     });
   });
 
-  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+  const onError: ErrorRequestHandler = async (err, req, res, _next) => {
     void _next;
+    const limited = await chargeRefused(req, res).catch(() => null); // refused by a route's checks: charged to its address
+    if (limited) err = limited;
     if (err instanceof AppError) {
       res.status(err.status).json(err.toBody());
       return;

@@ -7,14 +7,15 @@
  * with the time its effect committed. Acks are telemetry: they are sent without holding up the
  * partition (a lost ack shows up as lag in the monitor) and linger a few milliseconds for company,
  * since the lag they report was stamped at the effect's commit. A record whose envelope could not be
- * read is acknowledged only when its headers name a well-formed event id.
+ * read is acknowledged only when its headers name a well-formed event id; its correlation id and type
+ * headers are copied only when safe (see envelope.ts).
  */
 import type { KafkaMessage } from 'kafkajs';
 import type { EventEnvelope } from '@omnimall/contracts';
 import type { Logger } from '../../observability/logger';
 import type { ServiceMetrics } from '../../observability/metrics';
 import { headerString, type EventPublisher } from '../../kafka/publisher';
-import { newEvent, type OutgoingEvent } from '../envelope';
+import { newEvent, safeCorrelationId, type OutgoingEvent } from '../envelope';
 import { errorText, type Outcome } from './types';
 
 /** How long an ack waits for other records to share its produce request (see EventPublisher). */
@@ -93,9 +94,9 @@ export class Acknowledger {
     this.send({
       topic,
       eventId,
-      type: headerString(message.headers, 'type') ?? 'unknown',
+      type: safeCorrelationId(headerString(message.headers, 'type'), 'unknown'),
       occurredAt: Number(message.timestamp),
-      correlationId: headerString(message.headers, 'correlationId') ?? eventId,
+      correlationId: safeCorrelationId(headerString(message.headers, 'correlationId'), eventId),
       outcome,
       attempt,
       channel: null,

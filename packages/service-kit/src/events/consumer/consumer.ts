@@ -11,7 +11,8 @@
  *
  * Guarantees: duplicates are dropped through the eventId mark (in the effect's document, or the
  * inbox); per-key order holds, since one partition is handled one record at a time; a record that
- * cannot be decoded goes straight to the DLQ and the consumer keeps going; a record left unhandled
+ * cannot be read as an event of its topic (see decode.ts) goes straight to the DLQ with the reason
+ * (`undecodable`, `schema_not_of_topic`, `schema_unresolvable`) and the consumer keeps going; a record left unhandled
  * at stop stays uncommitted, so the group's next member handles it.
  */
 import type { Consumer, EachMessagePayload } from 'kafkajs';
@@ -24,6 +25,7 @@ import { InboxDedupe } from './dedupe';
 import { FailureRoutes } from './failure';
 import { handleWithRetries } from './handle';
 import { OffsetCommitter } from './offsets';
+import { UndecodableRecordError } from '../topic-schemas';
 import { errorText, type ConsumerDeps, type ConsumerOptions, type EventHandler } from './types';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -138,9 +140,10 @@ export class EventConsumer {
     }
     let value: Awaited<ReturnType<typeof decodeEvent>>;
     try {
-      value = await decodeEvent(this.deps.schemas, message.value);
+      value = await decodeEvent(this.deps.schemas, source, message.value);
     } catch (err) {
-      await this.failures.deadLetter(source, partition, message, 'undecodable', err);
+      const reason = err instanceof UndecodableRecordError ? err.reason : 'undecodable';
+      await this.failures.deadLetter(source, partition, message, reason, err);
       this.acks.finishRaw(source, message, 'dead_lettered', 1, err);
       return;
     }

@@ -4,14 +4,17 @@
  *
  * Guarantees: a record on `<topic>.retry` is handled only by the group that sent it there
  * (`x-consumer`), and not before its `x-not-before` (waiting at most `retryDelayMs`, so a wrong clock
- * cannot stall a partition); a value that is not the Confluent wire format, does not match its
- * schema or carries no event envelope is refused here (the consumer dead-letters it), never handed
- * to a handler.
+ * cannot stall a partition); a value is read with its topic's own schema as the reader schema
+ * (a compatible writer version is resolved); bytes that are not the Confluent wire format, a schema
+ * id that is not a version of `<topic>-value`, a value that does not match, or one without an
+ * event envelope is refused here with an UndecodableRecordError naming the reason (the consumer
+ * dead-letters it under that reason), never handed to a handler.
  */
 import type { IHeaders } from 'kafkajs';
 import type { EventEnvelope } from '@omnimall/contracts';
 import { headerString } from '../../kafka/publisher';
 import type { EventSchemas } from '../schema-registry';
+import { UndecodableRecordError } from '../topic-schemas';
 
 const RETRY_SUFFIX = '.retry';
 
@@ -37,9 +40,9 @@ export function attemptsBefore(headers: IHeaders | undefined, isRetry: boolean, 
   return isRetry ? Number(headerString(headers, 'x-attempt') ?? attempts) : 0;
 }
 
-/** Decodes a record value into an event; throws when it is not one. */
-export async function decodeEvent(schemas: EventSchemas, value: Buffer | null): Promise<{ envelope: EventEnvelope }> {
-  const decoded = await schemas.decode<{ envelope: EventEnvelope }>(value as Buffer);
-  if (!decoded?.envelope?.eventId) throw new Error('record has no event envelope');
+/** Decodes a record value of `topic` into an event; throws when it is not one of that topic. */
+export async function decodeEvent(schemas: EventSchemas, topic: string, value: Buffer | null): Promise<{ envelope: EventEnvelope }> {
+  const decoded = await schemas.decodeFrom<{ envelope: EventEnvelope }>(topic, value);
+  if (!decoded?.envelope?.eventId) throw new UndecodableRecordError('undecodable', 'record has no event envelope');
   return decoded;
 }

@@ -3,7 +3,8 @@
  *
  * Guarantees: a record whose handler failed every in-process attempt goes to `<topic>.retry` once,
  * tagged with this group, its attempt count and the time before which it must not be tried again;
- * a record that failed again from there, or that could not be decoded, goes to `<topic>.dlq`. Both
+ * a record that failed again from there, or that could not be read as an event of its topic, goes to
+ * `<topic>.dlq` with the reason in `x-dlq-reason`. Both
  * copies keep the original key, bytes and headers (so a fixed consumer or an operator can replay
  * them as they were) and add why they moved. The partition keeps going either way.
  */
@@ -12,9 +13,11 @@ import { deadLetterTopic, retryTopic } from '@omnimall/contracts';
 import type { Logger } from '../../observability/logger';
 import type { ServiceMetrics } from '../../observability/metrics';
 import type { EventPublisher } from '../../kafka/publisher';
+import type { RefusalReason } from '../topic-schemas';
 import { errorText } from './types';
 
-export type DeadLetterReason = 'undecodable' | 'handler_failed';
+/** Why a record was dead-lettered: it could not be read as an event of its topic, or its handler kept failing. */
+export type DeadLetterReason = RefusalReason | 'handler_failed';
 
 /** The headers of a record's copy on the retry topic. */
 export function retryHeaders(message: KafkaMessage, group: string, attempt: number, notBefore: number, err: unknown): IHeaders {

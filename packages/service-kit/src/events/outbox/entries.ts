@@ -9,6 +9,7 @@
  * Everything here is pure: no I/O.
  */
 import type { UpdateQuery } from 'mongoose';
+import { UnprocessableError } from '../../errors';
 import type { OutgoingEvent } from '../envelope';
 
 export interface OutboxEntry {
@@ -17,6 +18,29 @@ export interface OutboxEntry {
   value: OutgoingEvent['value'];
   seq: number;
   createdAt: Date;
+  /** Set when the entry could not be encoded at publish time: it is kept, never published (see relay.ts). */
+  parked?: { at: Date; problems: string[] };
+}
+
+/** The fields of an event value its topic's schema refuses (empty: it can be encoded). */
+export type EventCheck = (topic: string, value: unknown) => string[];
+
+/**
+ * Refuses a change whose events its topics' schemas would refuse, before anything is written: such
+ * an event could never be published, and committed it would stay in the document for good.
+ */
+export function refuseUnencodable(events: readonly OutgoingEvent[], check: EventCheck | undefined): void {
+  if (!check) return;
+  for (const e of events) {
+    const problems = check(e.topic, e.value);
+    if (problems.length)
+      throw new UnprocessableError(
+        'event_not_encodable',
+        `the change would publish a ${e.topic} event that its schema refuses; nothing was written`,
+        'correct the values named in details.problems (they come from the request or the stored document), or quote the correlation id to support',
+        { topic: e.topic, problems },
+      );
+  }
 }
 
 /** Schema paths every outbox-bearing model adds (spread into the mongoose schema definition). */

@@ -13,7 +13,9 @@
  * Guarantee: every committed event is published at least once; a crash after the publish but before
  * the removal republishes it, and consumers drop the duplicate by eventId. Within one process the
  * entries of one document are published one dispatch at a time in `seq` order, so per-aggregate
- * order holds; across instances, consumers compare aggregateVersion.
+ * order holds; across instances, consumers compare aggregateVersion. With the runtime's schemas, an
+ * event its topic's schema refuses fails its write (422 `event_not_encodable`, nothing committed),
+ * and one committed anyway is parked at publish time instead of retried for ever (see relay.ts).
  *
  * Timing: the fast path publishes nearly everything, so the recovery poll only catches crash
  * leftovers, and on FerretDB every non-_id filter scans the collection: it runs once `graceMs` after
@@ -35,6 +37,7 @@ import { PublishedEntries } from './published';
 import { RecoveryPass } from './recovery';
 import { OutboxRelay } from './relay';
 import { OutboxWriter, type Decide, type WriteOptions } from './writer';
+import type { EventCheck } from './entries';
 
 export interface OutboxOptions {
   pollIntervalMs?: number;
@@ -70,7 +73,10 @@ export class Outbox {
     metrics: ServiceMetrics,
     private readonly logger: Logger,
     opts: OutboxOptions = {},
+    /** The events' schema check (the runtime's EventSchemas): at write, refuse; at publish, park. */
+    schemas?: { problems: EventCheck },
   ) {
+    const check: EventCheck | undefined = schemas ? (topic, value) => schemas.problems(topic, value) : undefined;
     // The poll's grace must exceed cleanupAfterMs + cleanupIntervalMs by a margin, or it would
     // republish what another instance published and has not removed yet.
     this.pollIntervalMs = opts.pollIntervalMs ?? 60000;
@@ -80,8 +86,8 @@ export class Outbox {
     const writers = new KeyedQueue();
     const published = new PublishedEntries();
     this.lastWritten = new LastWritten(opts.keepLastWritten ?? 10000);
-    this.relay = new OutboxRelay(publisher, published, logger);
-    this.writer = new OutboxWriter(writers, this.lastWritten, published, this.relay, metrics, opts.maxAttempts ?? 20);
+    this.relay = new OutboxRelay(publisher, published, logger, metrics.registry, check);
+    this.writer = new OutboxWriter(writers, this.lastWritten, published, this.relay, metrics, opts.maxAttempts ?? 20, check);
     this.recovery = new RecoveryPass(this.models, published, this.relay, metrics, opts.batchSize ?? 100, this.graceMs);
     this.cleaner = new CleanupPass(this.models, published, this.lastWritten, writers, logger);
   }

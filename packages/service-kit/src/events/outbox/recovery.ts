@@ -8,6 +8,7 @@
  * (its cleanup does that): it must exceed that instance's cleanupAfterMs + cleanupIntervalMs.
  * Passes walk each collection in `_id` order, resuming where the previous pass stopped, so documents
  * that merely wait for their cleanup cannot hide, batch after batch, one a crash left unpublished.
+ * Parked entries (see relay.ts) are neither published nor counted as pending.
  * On FerretDB such a filter reads the whole collection, which is why the outbox runs this rarely.
  */
 import type { Model } from 'mongoose';
@@ -48,7 +49,7 @@ export class RecoveryPass {
       let oldest = 0;
       for (const doc of docs) {
         const done = this.published.of(name, doc._id);
-        const entries = Object.entries(doc.outbox ?? {}).filter(([id]) => !done?.has(id));
+        const entries = Object.entries(doc.outbox ?? {}).filter(([id, e]) => !done?.has(id) && !e.parked);
         depth += entries.length;
         for (const [, e] of entries) oldest = Math.max(oldest, now - new Date(e.createdAt).getTime());
         const due = Object.fromEntries(entries.filter(([, e]) => now - new Date(e.createdAt).getTime() >= this.graceMs));

@@ -10,15 +10,37 @@
  *  - only this write's own events go out on the fast path: entries another instance staged in the
  *    same document are its own to publish (or the recovery pass's);
  *  - a failed publish is tried again by this process with backoff (up to 5 s) while the outbox runs;
- *    after a stop, the next start's recovery pass finds it.
+ *    after a stop, the next start's recovery pass finds it;
+ *  - an entry its topic's schema refuses (an event committed before the write-time check, or by an
+ *    older version) can never be published, so it is parked instead of retried for ever: marked
+ *    `parked` in its document (kept there, visible, with the problems), counted in
+ *    `omnimall_outbox_parked_total` and logged once, and never tried again; the document's other
+ *    entries, and other documents, are published as usual.
  */
 import type { Model } from 'mongoose';
+import { LRUCache } from 'lru-cache';
+import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../observability/logger';
 import type { EventPublisher } from '../../kafka/publisher';
 import { KeyedQueue } from '../../concurrency/keyed-queue';
 import type { OutgoingEvent } from '../envelope';
-import { documentKey, type OutboxDoc, type OutboxEntry } from './entries';
+import { documentKey, type EventCheck, type OutboxDoc, type OutboxEntry } from './entries';
 import type { PublishedEntries } from './published';
+
+const PARKED_METRIC = 'omnimall_outbox_parked_total';
+
+/** The parked-entries counter of a registry (one per registry, however many outboxes share it). */
+function parkedCounter(registry: Registry): Counter<'topic' | 'collection'> {
+  return (
+    (registry.getSingleMetric(PARKED_METRIC) as Counter<'topic' | 'collection'> | undefined) ??
+    new Counter({
+      name: PARKED_METRIC,
+      help: 'Outbox entries parked because their topic schema refuses them (kept in the document, never published)',
+      labelNames: ['topic', 'collection'],
+      registers: [registry],
+    })
+  );
+}
 
 export class OutboxRelay {
   private readonly relays = new KeyedQueue();
@@ -26,12 +48,20 @@ export class OutboxRelay {
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** Between the outbox's start and stop: failed publishes are retried only then. */
   private running = false;
+  /** Entries parked by this process (their documents may not show the marker to a copy read earlier). */
+  private readonly parkedIds = new LRUCache<string, true>({ max: 10_000 });
+  private readonly parkedTotal: Counter<'topic' | 'collection'>;
 
   constructor(
     private readonly publisher: EventPublisher,
     private readonly published: PublishedEntries,
     private readonly logger: Logger,
-  ) {}
+    registry: Registry,
+    /** The schema check run before each publish (absent: none, every entry is sent). */
+    private readonly check?: EventCheck,
+  ) {
+    this.parkedTotal = parkedCounter(registry);
+  }
 
   start(): void {
     this.running = true;
@@ -79,9 +109,10 @@ export class OutboxRelay {
   private async publishEntries<T>(model: Model<T>, doc: OutboxDoc): Promise<void> {
     const collection = model.collection.collectionName;
     const done = this.published.of(collection, doc._id);
-    const pending = Object.entries(doc.outbox ?? {})
-      .filter(([id]) => !this.inFlight.has(id) && !done?.has(id))
+    const candidates = Object.entries(doc.outbox ?? {})
+      .filter(([id, e]) => !this.inFlight.has(id) && !done?.has(id) && !e.parked && !this.parkedIds.has(id))
       .sort(([, a], [, b]) => a.seq - b.seq);
+    const pending = await this.parkUnencodable(model, doc._id, candidates);
     if (!pending.length) return;
     const ids = pending.map(([id]) => id);
     ids.forEach((id) => this.inFlight.add(id));
@@ -94,5 +125,37 @@ export class OutboxRelay {
     } finally {
       ids.forEach((id) => this.inFlight.delete(id));
     }
+  }
+
+  /** Parks the entries the schema check refuses (see the header) and returns the others. */
+  private async parkUnencodable<T>(model: Model<T>, docId: unknown, entries: [string, OutboxEntry][]): Promise<[string, OutboxEntry][]> {
+    if (!this.check) return entries;
+    const ok: [string, OutboxEntry][] = [];
+    for (const [id, entry] of entries) {
+      const problems = this.check(entry.topic, entry.value);
+      if (!problems.length) {
+        ok.push([id, entry]);
+        continue;
+      }
+      this.parkedIds.set(id, true);
+      const collection = model.collection.collectionName;
+      this.parkedTotal.labels(entry.topic, collection).inc();
+      this.logger.error('outbox entry parked: its topic schema refuses it, it will not be published', {
+        collection,
+        docId: String(docId),
+        eventId: id,
+        topic: entry.topic,
+        problems,
+      });
+      await model.collection
+        .updateOne(
+          { _id: docId, [`outbox.${id}`]: { $exists: true } } as never,
+          {
+            $set: { [`outbox.${id}.parked`]: { at: new Date(), problems } },
+          } as never,
+        )
+        .catch((err: unknown) => this.logger.warn('could not mark the parked outbox entry', { eventId: id, err: String(err) }));
+    }
+    return ok;
   }
 }

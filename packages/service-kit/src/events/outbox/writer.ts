@@ -11,6 +11,8 @@
  *    come only from other processes;
  *  - the change and its events commit in one update (see entries.ts), and the same update drops the
  *    entries this process already published (see published.ts);
+ *  - an event its topic's schema would refuse fails the write with 422 `event_not_encodable` before
+ *    anything is written (a committed one could never be published);
  *  - on an exclusive collection the first round decides on the document as this process last wrote
  *    it (see last-written.ts); `assumeNew` decides on "absent" without reading.
  */
@@ -19,7 +21,16 @@ import type { ServiceMetrics } from '../../observability/metrics';
 import type { KeyedQueue } from '../../concurrency/keyed-queue';
 import { isDuplicateKeyError } from '../../errors';
 import type { OutgoingEvent } from '../envelope';
-import { documentKey, entriesOf, unchangedSince, withOutbox, type Change, type OutboxDoc } from './entries';
+import {
+  documentKey,
+  entriesOf,
+  refuseUnencodable,
+  unchangedSince,
+  withOutbox,
+  type Change,
+  type EventCheck,
+  type OutboxDoc,
+} from './entries';
 import type { LastWritten } from './last-written';
 import type { PublishedEntries } from './published';
 import type { OutboxRelay } from './relay';
@@ -59,6 +70,8 @@ export class OutboxWriter {
     private readonly relay: OutboxRelay,
     private readonly metrics: ServiceMetrics,
     private readonly maxAttempts: number,
+    /** The schema check of each event before it is committed (absent: none). */
+    private readonly check?: EventCheck,
   ) {}
 
   async transact<T>(
@@ -76,6 +89,7 @@ export class OutboxWriter {
 
   /** Inserts a new document together with its events (an insert is atomic). */
   async create<T>(model: Model<T>, doc: Partial<T>, events: readonly OutgoingEvent[], opts: WriteOptions = {}): Promise<T> {
+    refuseUnencodable(events, this.check);
     const [created] = await model.create([{ ...doc, outbox: entriesOf(events), outboxCount: events.length, writeRev: 1 }]);
     const lean = created.toObject() as T & OutboxDoc;
     if (events.length && opts.dispatch !== false) await this.relay.afterWrite(model, lean, events, opts.awaitPublish === true);
@@ -96,6 +110,7 @@ export class OutboxWriter {
       const current = (known ? structuredClone(known) : guessed ? null : await model.findById(id).lean()) as T | null;
       const change = await decide(current);
       if (!change) return { doc: current, events: [] };
+      refuseUnencodable(change.events, this.check);
       const { update, dropped } = this.published.dropFrom(
         collection,
         current as OutboxDoc | null,
