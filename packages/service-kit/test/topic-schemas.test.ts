@@ -77,6 +77,32 @@ describe('records read as their topic says (real registry)', () => {
     expect((refused as Error).message).toContain(`${topic}-value`);
   });
 
+  it("reads a partner's own topic as its family, with the family's schema", async () => {
+    const family = topicSpec('partner.order-status');
+    const id = await register('partner.order-status-value', family.avro as object); // as the platform registers it
+    const schemas = new TopicSchemas(rt.schemas.client, (i) => rt.schemas.client.getSchema(i));
+    const record = {
+      envelope: envelopeOf('o-1'),
+      partnerChannel: 'acme',
+      partnerOrderId: 'o-1',
+      partnerCustomerId: 'c-1',
+      status: 'shipped',
+      currency: 'EUR',
+      totalMinor: 1250,
+      statusAt: Date.now(),
+    };
+    const bytes = await rt.schemas.client.encode(id, record);
+    expect(await schemas.read('partner.acme.order-status', id, bytes.subarray(5))).toMatchObject({
+      partnerOrderId: 'o-1',
+      totalMinor: 1250,
+    });
+    const probeId = await register(`${uniqueName('kit-probe')}-value`, probeAvro);
+    const probeBytes = await rt.schemas.client.encode(probeId, { envelope: envelopeOf('o-2'), sequence: 1, payload: '' });
+    await expect(schemas.read('partner.acme.order-status', probeId, probeBytes.subarray(5))).rejects.toMatchObject({
+      reason: 'schema_not_of_topic',
+    });
+  });
+
   it('lists the fields an event value would fail on, and none for a valid one', () => {
     const ok = newEvent(
       'platform.probe',

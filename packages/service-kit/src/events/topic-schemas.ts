@@ -8,7 +8,9 @@
  *    is resolved, a field of the wrong type is refused;
  *  - a schema id that is not a version of the topic's `<topic>-value` subject is refused
  *    (`schema_not_of_topic`), even when the registry knows it under another subject: a partner
- *    cannot write a record with another topic's schema, or one of its own making;
+ *    cannot write a record with another topic's schema, or one of its own making. A partner's own
+ *    topic (`partner.<code>.<rest>`, see @omnimall/contracts' partners.ts) is read as its family's
+ *    and also accepts the family's subject (what the platform registers);
  *  - `problems` lists the fields of a value that its topic's schema would refuse, so a writer can
  *    refuse an event before it is committed rather than after.
  *
@@ -19,7 +21,7 @@
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { Type, type Resolver } from 'avsc';
 import { LRUCache } from 'lru-cache';
-import { topicSpec } from '@omnimall/contracts';
+import { partnerOfTopic, topicSpec } from '@omnimall/contracts';
 
 /** Why a record was refused: the reason its dead-letter copy carries in `x-dlq-reason`. */
 export type RefusalReason = 'undecodable' | 'schema_not_of_topic' | 'schema_unresolvable';
@@ -108,7 +110,9 @@ export class TopicSchemas {
     const refused = this.refused.get(key);
     if (refused) throw refused;
     const subject = `${topic}-value`;
-    if (!(await this.isVersionOf(subject, id))) {
+    const family = partnerOfTopic(topic)?.family;
+    const subjects = family ? [subject, `${family}-value`] : [subject];
+    if (!(await this.isVersionOfAny(subjects, id))) {
       const err = new UndecodableRecordError(
         'schema_not_of_topic',
         `schema id ${id} is not a version of ${subject}; write ${topic} records with a schema registered under that subject`,
@@ -128,6 +132,11 @@ export class TopicSchemas {
     }
     this.plans.set(key, plan);
     return plan;
+  }
+
+  private async isVersionOfAny(subjects: string[], id: number): Promise<boolean> {
+    for (const subject of subjects) if (await this.isVersionOf(subject, id)) return true;
+    return false;
   }
 
   /** Whether `id` is one of the subject's versions; an id not seen yet makes it read the versions again. */
