@@ -63,7 +63,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): IdentityS
     erasureSalt: env.ERASURE_SALT ?? 'omnimall-identity-erasure',
     bootstrapAdmin: email && password ? { email, password } : null,
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
-    registerLimit: { points: Number(env.REGISTER_LIMIT_PER_HOUR ?? 20), durationSeconds: 3600 },
+    registerLimit: { points: Number(env.REGISTER_LIMIT_PER_HOUR ?? 100), durationSeconds: 3600 },
     resetRequestLimit: { points: Number(env.PASSWORD_RESET_LIMIT_PER_HOUR ?? 10), durationSeconds: 3600 },
     passwordResetTtlMs: Number(env.PASSWORD_RESET_TTL_MINUTES ?? 30) * 60_000,
   };

@@ -403,7 +403,13 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('erased');
     const stored = (await svc.store.customers.get(c.id))!;
-    expect(stored).toMatchObject({ email: `erased+${c.id}@erased.invalid`, passwordHash: null, displayName: null, status: 'erased' });
+    expect(stored).toMatchObject({
+      email: `erased+${c.id}@erased.invalid`,
+      passwordHash: null,
+      displayName: null,
+      status: 'erased',
+      channels: [],
+    });
     expect(stored.erasedEmailDigest).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(stored)).not.toContain(c.email);
     expect(await svc.store.links.ofCustomer(c.id)).toEqual([]);

@@ -88,6 +88,7 @@ export async function eraseCustomer(
         passwordHash: null,
         displayName: null,
         consents: {},
+        channels: [],
         erasedAt: at,
         version: after.version,
         updatedAt: at,
@@ -98,6 +99,7 @@ export async function eraseCustomer(
   await ctx.store.links.removeOfCustomer(id);
   if (erasedEmailOf) await ctx.store.emails.release(erasedEmailOf, id);
   await revokeAllSessions(ctx, id, 'erased');
+  await ctx.store.passwordResets.voidOf(id, at);
   await ctx.store.dataRequests.record({ _id: requestId, customerId: id, kind: 'erasure', requestedBy, at });
   return doc!;
 }
