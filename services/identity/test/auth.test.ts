@@ -233,7 +233,17 @@ describe('identity authentication (HTTP against the real stack)', () => {
         '/admin/merges',
         '/admin/customers/{id}/ban',
         '/customers/{id}/erasure',
+        '/auth/password',
+        '/auth/password-reset',
+        '/auth/password-reset/confirm',
       ]),
     );
+    expect(Object.keys(res.body.paths['/staff/{id}'])).toEqual(['patch']);
+    for (const [path, method] of [
+      ['/auth/register', 'post'],
+      ['/auth/login', 'post'],
+      ['/auth/password-reset', 'post'],
+    ])
+      expect(res.body.paths[path][method].responses['429'].headers).toHaveProperty('Retry-After');
   });
 });
