@@ -49,7 +49,7 @@ async function shortToken(sub: string, seconds: number): Promise<{ authorization
 describe('a stream never outlives what let it open', () => {
   it('ends every stream of a token, opened with the header or with a ticket, at the token exp with a final token_expired event', async () => {
     const c = uniqueName('cust');
-    const { authorization, exp } = await shortToken(c, 2);
+    const { authorization, exp } = await shortToken(c, 4);
     const byHeader = await open(a, { authorization });
     const t = await ticketFor(a.url, { authorization });
     expect(Date.parse(t.expiresAt)).toBeLessThanOrEqual(exp); // a ticket never outlives its token
@@ -58,7 +58,7 @@ describe('a stream never outlives what let it open', () => {
     expect(byTicket.events[0].data).toMatchObject({ cartId: c, expiresAt: exp });
 
     for (const s of [byHeader, byTicket]) {
-      const last = await waitFor(() => s.find('token_expired'), 'the token_expired event', 6000);
+      const last = await waitFor(() => s.find('token_expired'), 'the token_expired event', 8000);
       expect(last.receivedAt).toBeGreaterThanOrEqual(exp - 50);
       expect(last.data).toMatchObject({ code: 'token_expired', hint: expect.stringMatching(/stream-tickets/) });
       await waitFor(() => s.endedAt, 'the stream ended by the server');

@@ -124,6 +124,8 @@ export class SessionHub {
     this.total++;
     if (o.expiresAt !== null) this.expireAt(session, o.expiresAt);
     res.on('close', () => this.forget(session));
+    // A client gone while the gates were read never emits 'close' again: do not count it.
+    if (res.destroyed || !res.socket || res.socket.destroyed) this.forget(session);
     return session.id;
   }
 
