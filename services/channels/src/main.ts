@@ -21,7 +21,7 @@ import { channelChangedHandler } from './events/in/channels.channel-changed';
 import { customerStatusHandler } from './events/in/identity.customer-status';
 import { stockLevelHandler } from './events/in/inventory.stock-level';
 import { orderStatusHandler } from './events/in/orders.order-status';
-import { partnerOrderStatusHandler } from './events/in/partner.order-status';
+import { partnerOrderStatusHandlers } from './events/in/partner.order-status';
 import { promotionLifecycleHandler } from './events/in/promotions.promotion-lifecycle';
 import { syncNoticeHandler } from './events/in/sync.notice';
 import { buildApi } from './http';
@@ -66,6 +66,7 @@ export const channelsService = defineService<ChannelsDeps, ChannelsExposes>({
     );
     const notifications = new NotificationService(store, config, delivery);
     const partners = new PartnerIngestion(runtime, store);
+    const partnerTopics = await partners.partnerTopics();
     const endpoints = new EndpointService(
       store,
       { added: () => delivery.forgetEndpoints(), deactivated: (id) => delivery.endpointDeactivated(id) },
@@ -107,7 +108,10 @@ export const channelsService = defineService<ChannelsDeps, ChannelsExposes>({
         { purpose: 'stock-levels', handlers: { 'inventory.stock-level': stockLevelHandler(delivery) }, dedupe: 'inbox' },
         { purpose: 'promotions', handlers: { 'promotions.promotion-lifecycle': promotionLifecycleHandler(delivery) }, dedupe: 'inbox' },
         { purpose: 'order-status', handlers: { 'orders.order-status': orderStatusHandler(delivery) }, dedupe: 'inbox' },
-        { purpose: 'partner-ingestion', handlers: { 'partner.order-status': partnerOrderStatusHandler(partners) }, dedupe: 'inbox' },
+        // one topic per partner: the partner a record speaks for is the topic (none set up: no subscription)
+        ...(partnerTopics.length
+          ? [{ purpose: 'partner-ingestion', handlers: partnerOrderStatusHandlers(partnerTopics, partners), dedupe: 'inbox' as const }]
+          : []),
       ],
       workers: [{ name: 'webhook-delivery', start: () => delivery.start(), stop: () => delivery.stop() }],
       exposes: { store, models, channels, delivery },

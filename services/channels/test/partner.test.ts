@@ -1,8 +1,8 @@
 import type { TopicValues } from '@omnimall/contracts';
-import { newEvent, ServiceRuntime } from '@omnimall/service-kit';
+import type { ServiceRuntime } from '@omnimall/service-kit';
 import { uniqueName, waitFor, type TopicRecorder } from '@omnimall/service-kit/testing';
 import { signatureHeader, verifySignature } from '../src/domain/signature';
-import { activate, type ChannelsService } from './support/harness';
+import type { ChannelsService } from './support/harness';
 import { cartChanged } from './support/fixtures';
 import { Receiver } from './support/receiver';
 import { partnerChannel as partnerChannelOf, startPartnerHarness, type PartnerHarness } from './support/partner-harness';
@@ -16,11 +16,7 @@ let admin: string;
 const receivers: Receiver[] = [];
 
 beforeAll(async () => {
-  h = await startPartnerHarness(
-    'partner-sim',
-    ['cart.cart-changed', 'partner.order-status'],
-    ['channels.partner-order-status', 'partner.order-status.dlq', 'channels.partner-delivery'],
-  );
+  h = await startPartnerHarness('partner-sim', ['cart.cart-changed'], ['channels.partner-delivery']);
   ({ svc, sim, recorder, http, admin } = h);
 });
 afterAll(async () => {
@@ -145,91 +141,5 @@ describe('partner delivery', () => {
           .send({ url: 'https://p/h', events: ['gossip'] })
       ).status,
     ).toBe(400);
-  });
-});
-
-describe('partner ingestion', () => {
-  function orderStatus(
-    channel: string,
-    partnerOrderId: string,
-    partnerCustomerId: string,
-    status: string,
-    patch: Partial<TopicValues['partner.order-status']> = {},
-  ) {
-    return newEvent(
-      'partner.order-status',
-      {
-        type: 'partner.order_status',
-        producer: 'partner-system',
-        aggregateId: partnerOrderId,
-        aggregateVersion: 1,
-        sourceChannel: channel,
-      },
-      {
-        partnerChannel: channel,
-        partnerOrderId,
-        partnerCustomerId,
-        status,
-        currency: 'EUR',
-        totalMinor: 4999,
-        statusAt: Date.now(),
-        ...patch,
-      },
-    );
-  }
-
-  it('maps partner ids to global ids and dead-letters invalid records with the reason', async () => {
-    const channel = await partnerChannel();
-    await activate(svc, channel);
-    const globalCustomer = uniqueName('cus');
-    expect(
-      (await http.put(`/channels/${channel}/partner-customers/p-cust-1`).set('authorization', admin).send({ customerId: globalCustomer }))
-        .status,
-    ).toBe(204);
-
-    const paid = orderStatus(channel, 'p-order-1', 'p-cust-1', 'paid');
-    const unknownCustomer = orderStatus(channel, 'p-order-2', 'p-cust-404', 'paid');
-    const badStatus = orderStatus(channel, 'p-order-3', 'p-cust-1', 'teleported', { currency: 'XYZ' });
-    await sim.publisher.publish([paid, unknownCustomer, badStatus]);
-
-    const mapped = async (partnerOrderId: string) => {
-      const recs = recorder.where((r) => r.topic === 'channels.partner-order-status');
-      const decoded = await Promise.all(
-        recs.map((r) => svc.runtime.schemas.decode<TopicValues['channels.partner-order-status']>(r.message.value!)),
-      );
-      return decoded.filter((d) => d.channel === channel && d.partnerOrderId === partnerOrderId);
-    };
-    const [first] = await waitFor(() => mapped('p-order-1'), 'the mapped order status');
-    expect(first).toMatchObject({
-      customerId: globalCustomer,
-      status: 'paid',
-      totalMinor: 4999,
-      sourceEventId: paid.value.envelope.eventId,
-      envelope: { aggregateVersion: 1 },
-    });
-    expect(first.orderId).toMatch(/^ord_[0-9a-f-]{36}$/);
-
-    await sim.publisher.publish([orderStatus(channel, 'p-order-1', 'p-cust-1', 'shipped', { statusAt: Date.now() + 1000 })]);
-    const shipped = await waitFor(
-      async () => (await mapped('p-order-1')).find((d) => d.status === 'shipped'),
-      'the second status of the same order',
-    );
-    expect([shipped.orderId, shipped.envelope.aggregateVersion]).toEqual([first.orderId, 2]);
-
-    const dead = await waitFor(() => {
-      const recs = recorder.where(
-        (r) =>
-          r.topic === 'partner.order-status.dlq' &&
-          [unknownCustomer, badStatus].some((e) => e.value.envelope.eventId === r.message.headers?.eventId?.toString()),
-      );
-      return recs.length >= 2 && recs;
-    }, 'two dead letters');
-    const reasons = Object.fromEntries(dead.map((r) => [r.message.key?.toString(), r.message.headers?.['x-error']?.toString()]));
-    expect(reasons['p-order-2']).toBe(`unknown_partner_customer: p-cust-404 is not mapped to a global customer on ${channel}`);
-    expect(reasons['p-order-3']).toContain('invalid_status: teleported');
-    expect(reasons['p-order-3']).toContain(`invalid_currency: XYZ is not a currency of ${channel}`);
-    expect(dead.every((r) => r.message.headers?.['x-dlq-reason']?.toString() === 'invalid')).toBe(true);
-    const redecoded = await svc.runtime.schemas.decode<TopicValues['partner.order-status']>(dead[0].message.value!);
-    expect(redecoded.partnerChannel).toBe(channel);
   });
 });

@@ -4,7 +4,7 @@
  * between the join and its first fetch is skipped).
  */
 import type { Admin, Consumer, Kafka } from 'kafkajs';
-import { catalogue, deadLetterTopic, retryTopic, type TopicSpec } from '@omnimall/contracts';
+import { catalogue, deadLetterTopic, partnerOfTopic, retryTopic, type TopicSpec } from '@omnimall/contracts';
 
 /** Every topic the catalogue declares, plus `.retry` and `.dlq` for each topic that has consumers. */
 export function plannedTopics(specs: readonly TopicSpec[] = catalogue): { topic: string; numPartitions: number; cleanup: string }[] {
@@ -38,6 +38,21 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[] = c
       });
     }
     return missing.map((t) => t.topic);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * The partners' topics of a per-partner family that exist on the broker (and that this principal may
+ * see), sorted: what a consumer of the family subscribes to. A partner added later is picked up at
+ * the consumer's next start.
+ */
+export async function partnerTopicsOn(kafka: Kafka, family: string): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.listTopics()).filter((t) => partnerOfTopic(t)?.family === family).sort();
   } finally {
     await admin.disconnect();
   }

@@ -17,7 +17,7 @@
  */
 import type { Server } from 'node:http';
 import type { Express } from 'express';
-import type { TopicName } from '@omnimall/contracts';
+import { partnerOfTopic, type TopicName } from '@omnimall/contracts';
 import { loadPlatformConfig, type PlatformConfig } from './config';
 import type { ConsumerOptions, EventConsumer } from '../events/consumer';
 import type { OutboxOptions } from '../events/outbox';
@@ -139,10 +139,13 @@ export interface ServiceHandle<D, X extends object> {
   run(): void;
 }
 
-/** The topics a set of subscriptions handles that a manifest does not declare it consumes. */
+/**
+ * The topics a set of subscriptions handles that a manifest does not declare it consumes (a partner's
+ * topic, `partner.<code>.<rest>`, is declared by its family `partner.<rest>`).
+ */
 export function undeclaredTopics(manifest: EventManifest, subscriptions: readonly Subscription[]): string[] {
   const declared = new Set<string>(manifest.consumes);
-  return [...new Set(subscriptions.flatMap((s) => Object.keys(s.handlers)))].filter((t) => !declared.has(t));
+  return [...new Set(subscriptions.flatMap((s) => Object.keys(s.handlers)))].filter((t) => !declared.has(partnerOfTopic(t)?.family ?? t));
 }
 
 export function groupId(service: string, sub: Subscription, settings: GroupSettings, instanceId: string): string {

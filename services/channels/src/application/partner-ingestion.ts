@@ -1,16 +1,24 @@
 /**
- * Partner ingestion: records partner systems produce on partner.order-status are validated, their
- * partner ids mapped to global ids, and published as channels.partner-order-status. What is invalid
- * goes to partner.order-status.dlq at once (no retry can fix it), with the reasons in x-error.
+ * Partner ingestion: each partner system produces on its own topic, partner.<code>.order-status, which
+ * only its Kafka principal may write (ACLs of the topics step). Records are validated, their partner
+ * ids mapped to global ids, and published as channels.partner-order-status.
+ *
+ * Guarantees: the partner channel a record speaks for is the topic it was read from, never its body —
+ * a record whose `partnerChannel` names another channel is refused (`partner_mismatch`), so partner A
+ * cannot post as partner B. What is refused or invalid goes to that topic's .dlq at once (no retry can
+ * fix it) as the bytes the partner wrote, with the reason in x-dlq-reason and the details in x-error.
  */
-import { deadLetterTopic, type TopicValues } from '@omnimall/contracts';
-import { NotFoundError, type EventContext, type ServiceRuntime } from '@omnimall/service-kit';
+import { deadLetterTopic, partnerOfTopic, topicSpec, type TopicValues } from '@omnimall/contracts';
+import { NotFoundError, partnerTopicsOn, type EventContext, type ServiceRuntime } from '@omnimall/service-kit';
 import { partnerOrderProblems, type PartnerOrder } from '../domain/partner';
 import { partnerOrderStatusMapped } from '../events/out/channels.partner-order-status';
 import type { ChannelRepository, PartnerIdRepository, PartnerOrderRepository } from '../store';
 import { channelNotFound } from './channel-service';
 
 type PartnerOrderStatus = TopicValues['partner.order-status'];
+
+/** The per-partner family channels ingests. */
+export const PARTNER_ORDER_FAMILY = 'partner.order-status';
 
 /** What partner ingestion reads and writes. */
 export interface PartnerStores {
@@ -21,9 +29,20 @@ export interface PartnerStores {
 
 export class PartnerIngestion {
   constructor(
-    private readonly rt: Pick<ServiceRuntime, 'schemas' | 'publisher'>,
+    private readonly rt: Pick<ServiceRuntime, 'schemas' | 'publisher' | 'kafka'>,
     private readonly store: PartnerStores,
   ) {}
+
+  /**
+   * The partners' order-status topics on the broker, each with its value subject registered
+   * (`<topic>-value`, the family's schema) so the partner can encode with it and invalid records can
+   * be dead-lettered. Empty when no partner is set up.
+   */
+  async partnerTopics(): Promise<string[]> {
+    const topics = await partnerTopicsOn(this.rt.kafka, PARTNER_ORDER_FAMILY);
+    await this.rt.schemas.register(topics.map((name) => ({ ...topicSpec(PARTNER_ORDER_FAMILY), name })));
+    return topics;
+  }
 
   /** Registers which global customer a partner's customer id stands for. */
   async mapCustomer(channel: string, partnerCustomerId: string, customerId: string): Promise<void> {
@@ -43,6 +62,14 @@ export class PartnerIngestion {
   }
 
   async handle(rec: PartnerOrderStatus, ctx: EventContext): Promise<void> {
+    const partner = partnerOfTopic(ctx.topic)?.partner;
+    if (partner !== rec.partnerChannel) {
+      const problem = partner
+        ? `partner_mismatch: a record on ${ctx.topic} speaks for ${partner}, not ${rec.partnerChannel}`
+        : `partner_mismatch: ${ctx.topic} is no partner's topic; partners write partner.<code>.order-status`;
+      await this.deadLetter(rec, ctx, 'partner_mismatch', [problem]);
+      return;
+    }
     const channel = await this.store.channels.partnerViewOf(rec.partnerChannel);
     const problems = partnerOrderProblems(rec, channel);
     let customerId: string | null = null;
@@ -52,7 +79,7 @@ export class PartnerIngestion {
         problems.push(`unknown_partner_customer: ${rec.partnerCustomerId} is not mapped to a global customer on ${rec.partnerChannel}`);
     }
     if (problems.length || !customerId) {
-      await this.deadLetter(rec, ctx, problems);
+      await this.deadLetter(rec, ctx, 'invalid', problems);
       return;
     }
     ctx.channel = rec.partnerChannel;
@@ -79,13 +106,18 @@ export class PartnerIngestion {
   }
 
   /**
-   * An invalid record goes to partner.order-status.dlq at once, re-encoded with its own schema:
-   * channels owns that partner contract, which is why the manifest lists partner.order-status
-   * under produces (the runtime registers the schema it encodes with).
+   * A refused record goes to its topic's .dlq at once, as the partner wrote it (re-encoded with the
+   * family's schema when the original bytes are not at hand: channels owns that partner contract, which
+   * is why the manifest lists partner.order-status under produces).
    */
-  private async deadLetter(rec: PartnerOrderStatus, ctx: EventContext, problems: string[]): Promise<void> {
-    const value = await this.rt.schemas.encode('partner.order-status', rec);
-    await this.rt.publisher.sendRaw(deadLetterTopic('partner.order-status'), [
+  private async deadLetter(
+    rec: PartnerOrderStatus,
+    ctx: EventContext,
+    reason: 'invalid' | 'partner_mismatch',
+    problems: string[],
+  ): Promise<void> {
+    const value = ctx.record?.value ?? (await this.rt.schemas.encode(PARTNER_ORDER_FAMILY, rec));
+    await this.rt.publisher.sendRaw(deadLetterTopic(ctx.topic), [
       {
         key: rec.envelope.aggregateId,
         value,
@@ -95,7 +127,7 @@ export class PartnerIngestion {
           type: rec.envelope.type,
           producer: rec.envelope.producer,
           'x-consumer': ctx.consumer,
-          'x-dlq-reason': 'invalid',
+          'x-dlq-reason': reason,
           'x-error': problems.join('; '),
           'x-source-topic': ctx.topic,
           'x-source-partition': String(ctx.partition),
@@ -104,6 +136,12 @@ export class PartnerIngestion {
         },
       },
     ]);
-    ctx.logger.warn('partner record dead-lettered', { problems, partnerChannel: rec.partnerChannel, partnerOrderId: rec.partnerOrderId });
+    ctx.logger.warn('partner record dead-lettered', {
+      reason,
+      problems,
+      topic: ctx.topic,
+      partnerChannel: rec.partnerChannel,
+      partnerOrderId: rec.partnerOrderId,
+    });
   }
 }
