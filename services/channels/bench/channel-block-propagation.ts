@@ -13,6 +13,7 @@ import { generateTokenKeys, loadPlatformConfig, TokenSigner, TokenVerifier } fro
 import { channelsService } from '../src/main';
 import { startShop } from '../test/support/shop-consumer';
 import { summarise, type BenchRow, runStandalone } from '../../../bench/harness';
+import { localKafkaEnv } from '@omnimall/service-kit/testing';
 
 export const rows = ['channel-block-propagation'];
 
@@ -29,7 +30,7 @@ export async function run(): Promise<BenchRow[]> {
   const config = loadPlatformConfig(
     'channels',
     0,
-    { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
+    { ...process.env, ...localKafkaEnv('channels'), LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
     { dbName: `bench_channels_${suffix}`, instanceId: `channels-bench-${suffix}` },
   );
   const [svc, shop] = await Promise.all([

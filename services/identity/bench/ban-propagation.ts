@@ -12,6 +12,7 @@ import { identityService } from '../src/main';
 import { register } from '../src/application/accounts';
 import { StandingProjection } from '../test/support/standing-projection';
 import { runStandalone, type BenchRow } from '../../../bench/harness';
+import { localKafkaEnv } from '@omnimall/service-kit/testing';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
 const TARGET_P99_MS = 200;
@@ -33,7 +34,7 @@ export async function run(): Promise<BenchRow[]> {
     loadPlatformConfig(
       service,
       0,
-      { ...process.env, LOG_LEVEL: 'error' },
+      { ...process.env, ...localKafkaEnv(service, process.env, { fallbackToAdmin: true }), LOG_LEVEL: 'error' },
       { dbName: `bench_${service.replace(/-/g, '_')}_${tag}`, instanceId: `${service}-bench-${tag}` },
     );
 

@@ -15,6 +15,7 @@ import {
 } from '@omnimall/service-kit';
 import { catalogSyncService } from '../../src/main';
 import type { CatalogSync } from '../helpers';
+import { localKafkaEnv } from '@omnimall/service-kit/testing';
 
 export interface BenchStack {
   tag: string;
@@ -42,7 +43,7 @@ export async function startBenchStack(): Promise<BenchStack> {
     loadPlatformConfig(
       service,
       0,
-      { ...process.env, LOG_LEVEL: 'error' },
+      { ...process.env, ...localKafkaEnv(service, process.env, { fallbackToAdmin: true }), LOG_LEVEL: 'error' },
       { dbName: `bench_${service.replace(/-/g, '_')}_${tag}`, instanceId: `${service}-bench-${tag}` },
     );
   const svc = await catalogSyncService.start({

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Schema } from 'mongoose';
 import { appliedEventsPath, ConflictError, createHttpApp, HttpApi, loadPlatformConfig, ServiceRuntime, z } from '@omnimall/service-kit';
+import { localKafkaEnv } from '@omnimall/service-kit/testing';
 
 // Not the kit's testing helpers: the benchmark (plain tsx, outside jest) uses this file too.
 const unique = (prefix: string): string => `${prefix}_${randomUUID().slice(0, 8)}`;
@@ -31,7 +32,8 @@ export async function startShop(): Promise<Shop> {
   const config = loadPlatformConfig(
     'shop',
     0,
-    { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
+    // on the local secured Kafka: the tooling's principal (a stand-in has none of its own)
+    { ...process.env, ...localKafkaEnv('shop', process.env, { fallbackToAdmin: true }), LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
     { dbName: unique('test_shop'), instanceId: unique('shop') },
   );
   const runtime = await ServiceRuntime.start({ config, produces: [] });
