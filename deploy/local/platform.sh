@@ -38,8 +38,13 @@ start_service() {
   port_free_or_die "$name" "$port"
   echo "---- start $(date -u +%FT%TZ)" >>"$log"
   local creds; creds=$(kafka_env "$name") # each service logs in to Kafka as its own principal
-  (cd "$ROOT/services/$name" && exec env $creds KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}" \
-    SCHEMA_REGISTRY_URL="${SCHEMA_REGISTRY_URL:-http://127.0.0.1:${SCHEMA_REGISTRY_PORT:-8081}}" PORT=$port AUTH_PUBLIC_KEY_FILE="$KEYS/auth-public.pem" AUTH_PRIVATE_KEY_FILE="$KEYS/auth-private.pem" \
+  # Only identity signs tokens, so only identity gets the private key; the others verify with the public one.
+  local own=()
+  [ "$name" = identity ] && own+=(AUTH_PRIVATE_KEY_FILE="$KEYS/auth-private.pem")
+  # Local mode: channel apps on this machine may receive webhooks over http on loopback.
+  [ "$name" = channels ] && own+=(WEBHOOK_ALLOW_HTTP=true WEBHOOK_ALLOW_PRIVATE=127.0.0.0/8,::1/128)
+  (cd "$ROOT/services/$name" && exec env $creds "${own[@]}" KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}" \
+    SCHEMA_REGISTRY_URL="${SCHEMA_REGISTRY_URL:-http://127.0.0.1:${SCHEMA_REGISTRY_PORT:-8081}}" PORT=$port AUTH_PUBLIC_KEY_FILE="$KEYS/auth-public.pem" \
     BOOTSTRAP_ADMIN_EMAIL="${BOOTSTRAP_ADMIN_EMAIL:-admin@omnimall.local}" BOOTSTRAP_ADMIN_PASSWORD="${BOOTSTRAP_ADMIN_PASSWORD:-change-me-now-please}" \
     nohup node dist/main.js >>"$log" 2>&1) &
   echo $! >"$pidfile" # exec: the pid is node's own, and no shell keeps the caller's stdout open

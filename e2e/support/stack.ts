@@ -150,7 +150,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           HOST: '127.0.0.1',
           MONGO_DB: db,
           AUTH_PUBLIC_KEY_FILE: pub,
-          AUTH_PRIVATE_KEY_FILE: priv,
+          // Only identity signs tokens; the others verify with the public key.
+          ...(name === 'identity' ? { AUTH_PRIVATE_KEY_FILE: priv } : {}),
           BOOTSTRAP_ADMIN_EMAIL: admin.email,
           BOOTSTRAP_ADMIN_PASSWORD: admin.password,
           LOG_LEVEL: 'warn',
