@@ -3,8 +3,18 @@
   'use strict';
   var tokenInput = document.getElementById('token');
   var windowSelect = document.getElementById('window');
+  // The admin token lives in this page's memory only, never in web storage, where any script of this
+  // origin or anyone at this browser profile could read it later: a reload asks for it again. A token
+  // given in the address (#token=...) is taken out of it at once, so it stays in neither the history
+  // nor a copied link, and the copy earlier versions of this page stored is removed.
   var fromHash = /token=([^&]+)/.exec(location.hash);
-  var token = fromHash ? decodeURIComponent(fromHash[1]) : localStorage.getItem('syncMonitorToken') || '';
+  var token = fromHash ? decodeURIComponent(fromHash[1]) : '';
+  if (fromHash) history.replaceState(null, '', location.pathname + location.search);
+  try {
+    window.localStorage.removeItem('syncMonitorToken');
+  } catch {
+    // storage disabled: nothing was kept there
+  }
   tokenInput.value = token;
 
   function el(tag, text, cls) {
@@ -199,7 +209,6 @@
   document.getElementById('auth').addEventListener('submit', function (ev) {
     ev.preventDefault();
     token = tokenInput.value.trim().replace(/^Bearer\s+/i, '');
-    localStorage.setItem('syncMonitorToken', token);
     load();
   });
   windowSelect.addEventListener('change', load);

@@ -2,9 +2,13 @@
  * Composition root of the sync-monitor: the store, the tracking flows (ingest, SLA sweep,
  * remediation, queries), the ack and envelope subscriptions, the sweep and consumer-lag workers, and
  * the HTTP API with the admin dashboard. Start order and stop are defineService's.
+ *
+ * A per-partner family (partner.order-status) is tracked through every partner's own topic
+ * (partner.<code>.order-status) present on the broker at start, as channels reads them; a partner
+ * added later is tracked from the monitor's next start.
  */
-import { catalogue, type EventEnvelope, type SyncApplied, type TopicName } from '@omnimall/contracts';
-import { defineService, TokenVerifier } from '@omnimall/service-kit';
+import { catalogue, partnerFamilies, type EventEnvelope, type SyncApplied, type TopicName } from '@omnimall/contracts';
+import { defineService, partnerTopicsOn, TokenVerifier } from '@omnimall/service-kit';
 import { ChannelStatusProjection } from './application/channel-status';
 import { ConsumerLag } from './application/consumer-lag';
 import { Ingest } from './application/ingest';
@@ -12,7 +16,7 @@ import { MonitorQueries } from './application/queries';
 import { Remediation } from './application/remediation';
 import { SlaSweep } from './application/sweep';
 import { TrackedEvents } from './application/tracked-events';
-import { catalogueExpectations, trackedTopics, type Expectations } from './domain/expectations';
+import { catalogueExpectations, envelopeTopics, trackedTopics, type Expectations } from './domain/expectations';
 import { correlationScope } from './domain/scope';
 import { manifest } from './events';
 import { envelopeHandlers, syncAppliedIn } from './events/in';
@@ -28,7 +32,10 @@ export interface SyncMonitorDeps extends Partial<Omit<MonitorSettings, 'trackCor
   verifier?: TokenVerifier;
   /** Expected consumer services and SLA per topic (default: the topic catalogue). */
   expectations?: Expectations;
-  /** Topics whose envelopes are tracked (default: trackedTopics of the catalogue); a test tracks fewer. */
+  /**
+   * Topics whose envelopes are tracked (default: trackedTopics of the catalogue); a test tracks fewer.
+   * A per-partner family among them stands for its partners' topics found on the broker.
+   */
   topics?: TopicName[];
   /** Which events and acks this instance tracks (default: SYNC_TRACK_CORRELATION_PREFIX, else all). */
   trackEnvelope?: (env: EventEnvelope, topic: string) => boolean;
@@ -75,6 +82,11 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
     const remediation = new Remediation(events, ingest, sweep);
     const channels = new ChannelStatusProjection(store);
     const lag = new ConsumerLag(runtime.kafka, () => events.knownGroups(), metrics);
+    const tracked = topics ?? trackedTopics(catalogue);
+    const partnerTopics = new Map<string, string[]>();
+    for (const family of partnerFamilies(catalogue)) {
+      if (tracked.includes(family.name as TopicName)) partnerTopics.set(family.name, await partnerTopicsOn(runtime.kafka, family.name));
+    }
 
     // Both subscriptions feed the ingest's write-behind buffer, flushed before each commit. A new
     // group starts at the end: the monitor reports on what happens from now on.
@@ -91,7 +103,15 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
       subscriptions: [
         // Acks are not acknowledged themselves (that would loop); each carries its own eventId for dedupe.
         { ...feedsIngest, purpose: 'acks', handlers: { 'sync.applied': syncAppliedIn(ingest) }, acknowledge: false },
-        { ...feedsIngest, purpose: 'envelopes', handlers: envelopeHandlers(topics ?? trackedTopics(catalogue), ingest, channels) },
+        {
+          ...feedsIngest,
+          purpose: 'envelopes',
+          handlers: envelopeHandlers(
+            envelopeTopics(tracked, catalogue, (family) => partnerTopics.get(family) ?? []),
+            ingest,
+            channels,
+          ),
+        },
       ],
       workers: [
         { name: 'sla-sweep', start: () => sweep.start(settings.sweepIntervalMs), stop: () => sweep.stop() },

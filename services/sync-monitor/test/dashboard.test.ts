@@ -61,7 +61,8 @@ it('shows channel status, lag per type and failing events, and "retry now" recov
   await waitFor(async () => (await h.monitor.store.channels.get(code)) !== null, 'channel status');
   h.failing.delete(bad); // the consumer is healthy again: a retry will succeed
 
-  await page.goto(`${base}/dashboard/#token=${encodeURIComponent((await adminToken()).replace(/^Bearer /, ''))}`);
+  const withToken = `${base}/dashboard/#token=${encodeURIComponent((await adminToken()).replace(/^Bearer /, ''))}`;
+  await page.goto(withToken);
   await page.waitForSelector('body[data-loaded="true"]');
   const channelRow = page.locator('#channels tbody tr', { hasText: code });
   await channelRow.waitFor();
@@ -82,9 +83,34 @@ it('shows channel status, lag per type and failing events, and "retry now" recov
   expect(t.retries).toEqual([expect.objectContaining({ trigger: 'manual', outcome: 'recovered', group: `${h.sim}.projection` })]);
   expect(t.actions).toEqual([expect.objectContaining({ kind: 'retry_now', by: 'stf_admin', outcome: `${h.sim}.projection:sent` })]);
 
-  // After the next refresh the event has left the list of events needing attention.
-  await page.reload();
+  // After the next refresh the event has left the list of events needing attention (a fresh load: the
+  // page took the token out of its address, so only a new document reads it from the hash again).
+  await page.goto('about:blank');
+  await page.goto(withToken);
   await page.waitForSelector('body[data-loaded="true"]');
   await page.locator('#recent tbody tr', { hasText: 'complete' }).first().waitFor();
   expect(await page.locator(`#issue-events tr[data-event-id="${bad}"]`).count()).toBe(0);
+});
+
+it('keeps the admin token in memory only: not in web storage, not in the address, gone after a reload', async () => {
+  const served = await fetch(`${base}/dashboard/app.js`).then((r) => r.text());
+  expect(served).not.toMatch(/localStorage\.(setItem|getItem)|sessionStorage/);
+
+  // A token an earlier version of the page stored is removed on the next visit.
+  await page.goto(`${base}/dashboard/`);
+  await page.evaluate(() => localStorage.setItem('syncMonitorToken', 'stale-token'));
+  const token = (await adminToken()).replace(/^Bearer /, '');
+  await page.goto('about:blank');
+  await page.goto(`${base}/dashboard/#token=${encodeURIComponent(token)}`);
+  await page.waitForSelector('body[data-loaded="true"]');
+  const kept = await page.evaluate(() => ({
+    hash: location.hash,
+    local: Object.keys(localStorage).map((k) => localStorage.getItem(k)),
+    session: Object.keys(sessionStorage).map((k) => sessionStorage.getItem(k)),
+  }));
+  expect(kept).toEqual({ hash: '', local: [], session: [] });
+
+  await page.reload();
+  await page.waitForFunction(() => (document.getElementById('error')?.textContent ?? '').startsWith('Enter an admin token'));
+  expect(await page.locator('body[data-loaded="true"]').count()).toBe(0);
 });

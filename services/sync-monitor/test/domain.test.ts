@@ -1,6 +1,6 @@
 import { catalogue, type ChannelChanged, type EventEnvelope, type SyncApplied } from '@omnimall/contracts';
 import { partitionLag } from '../src/domain/consumer-lag';
-import { catalogueExpectations, trackedTopics } from '../src/domain/expectations';
+import { catalogueExpectations, envelopeTopics, trackedTopics } from '../src/domain/expectations';
 import { groupIssues } from '../src/domain/issues';
 import {
   affectedChannels,
@@ -62,6 +62,22 @@ describe('catalogue expectations', () => {
       slaMs: 2000,
     });
     expect(catalogueExpectations(catalogue)('nope').consumers).toEqual([]);
+  });
+  it("expects of a partner's own topic what its family expects", () => {
+    const expect_ = catalogueExpectations(catalogue);
+    expect(expect_('partner.acme.order-status')).toEqual(expect_('partner.order-status'));
+    expect(expect_('partner.acme.order-status').consumers).toEqual(['channels', 'sync-monitor']);
+  });
+  it('reads a per-partner family through the partner topics present, and drops it when there are none', () => {
+    const present = (family: string) =>
+      family === 'partner.order-status' ? ['partner.acme.order-status', 'partner.globex.order-status'] : [];
+    expect(envelopeTopics(['cart.cart-changed', 'partner.order-status'], catalogue, present)).toEqual([
+      'cart.cart-changed',
+      'partner.acme.order-status',
+      'partner.globex.order-status',
+    ]);
+    expect(envelopeTopics(['cart.cart-changed', 'partner.order-status'], catalogue, () => [])).toEqual(['cart.cart-changed']);
+    expect(trackedTopics(catalogue)).toContain('partner.order-status');
   });
 });
 

@@ -1,4 +1,4 @@
-import type { TopicName, TopicSpec } from '@omnimall/contracts';
+import { partnerOfTopic, type TopicName, type TopicSpec } from '@omnimall/contracts';
 import type { Expectation } from './propagation';
 
 /** Topics whose envelopes the monitor tracks: every catalogue topic with consumers, except the acks themselves and probes. */
@@ -10,10 +10,27 @@ export function trackedTopics(catalogue: readonly TopicSpec[]): TopicName[] {
   return catalogue.filter((t) => t.consumers.length > 0 && !NOT_TRACKED.has(t.name)).map((t) => t.name as TopicName);
 }
 
+/**
+ * The topics the envelope subscription reads: `topics` with each per-partner family (which nobody
+ * writes) replaced by its partners' own topics, `partner.<code>.<rest>`, as found on the broker
+ * (`present`); a family without partner topics is dropped.
+ */
+export function envelopeTopics(
+  topics: readonly string[],
+  catalogue: readonly TopicSpec[],
+  present: (family: string) => readonly string[],
+): string[] {
+  const families = new Set(catalogue.filter((t) => t.perPartner).map((t) => t.name));
+  return topics.flatMap((t) => (families.has(t) ? [...present(t)] : [t]));
+}
+
 export type Expectations = (topic: string) => Expectation;
 
-/** Expected consumer services and SLA per topic, from the catalogue; an unknown topic expects nobody. */
+/**
+ * Expected consumer services and SLA per topic, from the catalogue; a partner's own topic expects what
+ * its family does; an unknown topic expects nobody.
+ */
 export function catalogueExpectations(catalogue: readonly TopicSpec[]): Expectations {
   const byName = new Map(catalogue.map((t) => [t.name, { consumers: [...t.consumers], slaMs: t.slaSeconds * 1000 }]));
-  return (topic) => byName.get(topic) ?? { consumers: [], slaMs: 10_000 };
+  return (topic) => byName.get(partnerOfTopic(topic, catalogue)?.family ?? topic) ?? { consumers: [], slaMs: 10_000 };
 }

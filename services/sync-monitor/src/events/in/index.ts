@@ -8,11 +8,11 @@ export { syncAppliedIn, type AckSink } from './sync.applied';
 export type { ChannelChangeSink } from './channels.channel-changed';
 export type { EnvelopeSink } from './envelope';
 
-/** The handlers of the envelope subscription: one per tracked topic. */
-export function envelopeHandlers(topics: readonly TopicName[], sink: EnvelopeSink, channels: ChannelChangeSink): HandlerMap {
+/** The handlers of the envelope subscription: one per tracked topic (a partner's own topic included). */
+export function envelopeHandlers(topics: readonly string[], sink: EnvelopeSink, channels: ChannelChangeSink): HandlerMap {
   // HandlerMap pairs each topic with a handler of that topic's value type, which a map built over a
   // list of topics cannot show: the envelope handlers read only the envelope every value carries.
-  const handlers: Partial<Record<TopicName, EventHandler<TopicName>>> = {};
+  const handlers: Record<string, EventHandler<TopicName>> = {};
   const tracked = envelopeIn(sink);
   const channelChanged = channelChangedIn(sink, channels) as EventHandler<TopicName>;
   for (const topic of topics) handlers[topic] = topic === 'channels.channel-changed' ? channelChanged : tracked;
