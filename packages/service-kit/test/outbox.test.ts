@@ -32,6 +32,18 @@ describe('transactional outbox against the real stack', () => {
   afterAll(() => recorder.stop());
 
   const eventsOf = (key: string) => recorder.where((r) => r.message.key?.toString() === key);
+  /** How many times an event reached Kafka, counted once a marker published after it on the same key has arrived. */
+  const copiesOnKafka = async (rt: ServiceRuntime, key: string, eventId: string): Promise<number> => {
+    const marker = newEvent(
+      'platform.probe',
+      { type: 'probe.marker', producer: 'kit', aggregateId: key, aggregateVersion: 2 },
+      { sequence: 2, payload: '' },
+    );
+    await rt.publisher.publish([marker]);
+    const idOf = (r: { message: { headers?: Record<string, unknown> } }) => String(r.message.headers?.eventId ?? '');
+    await waitFor(() => eventsOf(key).some((r) => idOf(r) === marker.value.envelope.eventId), 'the marker');
+    return eventsOf(key).filter((r) => idOf(r) === eventId).length;
+  };
 
   it('publishes right after the write and empties the outbox', async () => {
     const rt = await ServiceRuntime.start({ config: testConfig('kit-outbox'), produces: ['platform.probe'] });
@@ -114,16 +126,48 @@ describe('transactional outbox against the real stack', () => {
       expect((await Probe.findById(id).lean())?.outboxCount).toBe(1); // committed, unpublished
       await waitFor(async () => (await Probe.findById(id).lean())?.outboxCount === 0, 'the recovery poll to publish');
       expect(await rt.outbox.recover()).toBe(0);
-      // A marker on the same key: once it arrives, anything published before it has arrived too.
-      const marker = newEvent(
-        'platform.probe',
-        { type: 'probe.marker', producer: 'kit', aggregateId: id, aggregateVersion: 2 },
-        { sequence: 2, payload: '' },
-      );
-      await rt.publisher.publish([marker]);
-      await waitFor(() => eventsOf(id).some((r) => r.message.headers?.eventId?.toString() === marker.value.envelope.eventId), 'the marker');
-      expect(eventsOf(id).filter((r) => r.message.headers?.eventId?.toString() === eventId)).toHaveLength(1);
+      expect(await copiesOnKafka(rt, id, eventId)).toBe(1);
     } finally {
+      await rt.stop();
+    }
+  });
+
+  it('does not republish an entry whose removal commits while a recovery pass is reading its document', async () => {
+    const rt = await ServiceRuntime.start({
+      config: testConfig('kit-outbox'),
+      produces: ['platform.probe'],
+      // Passes run only when called; the recovery takes entries at once, the cleanup removes every published one.
+      outbox: { graceMs: 0, pollIntervalMs: 3_600_000, cleanupIntervalMs: 3_600_000, cleanupAfterMs: 3_600_000 },
+    });
+    const Probe = rt.outbox.track(probeModel(rt.db));
+    const find = Probe.collection.find;
+    try {
+      const id = uniqueName('raced');
+      const e = newEvent(
+        'platform.probe',
+        { type: 'probe.changed', producer: 'kit', aggregateId: id, aggregateVersion: 1 },
+        { sequence: 1, payload: '' },
+      );
+      await rt.outbox.update(Probe, id, { $set: { version: 1 } }, [e], { dispatch: false, upsert: true }); // as if the process died here
+      expect(await rt.outbox.recover()).toBe(1);
+      // The next pass reads the document with the entry still in it; before its answer is used, the
+      // cleanup removes the entry (committed) and stops listing it as published.
+      Probe.collection.find = ((...args: Parameters<typeof find>) => {
+        Probe.collection.find = find;
+        const cursor = find.apply(Probe.collection, args);
+        const toArray = cursor.toArray.bind(cursor);
+        cursor.toArray = async () => {
+          const docs = await toArray();
+          await rt.outbox.cleanup(0);
+          return docs;
+        };
+        return cursor;
+      }) as typeof find;
+      expect(await rt.outbox.recover()).toBe(0);
+      expect((await Probe.findById(id).lean())?.outboxCount).toBe(0);
+      expect(await copiesOnKafka(rt, id, e.value.envelope.eventId)).toBe(1);
+    } finally {
+      Probe.collection.find = find;
       await rt.stop();
     }
   });

@@ -7,8 +7,12 @@
  * skips it; if the removal is lost, the entry is still listed and the next write or cleanup pass
  * removes it. Removals ride on the next write of the document for free (`dropFrom`): that write has
  * just read the document, so it knows which of the entries are still there.
+ * Once forgotten, an entry is still known as published (`wasPublished`, the last REMEMBER_REMOVED
+ * of them): a copy of its document read before the removal committed (a recovery pass's read in
+ * flight while the cleanup removed it) still shows it, and must not publish it again.
  */
 import type { UpdateQuery } from 'mongoose';
+import { LRUCache } from 'lru-cache';
 import type { OutboxDoc } from './entries';
 
 interface PublishedDoc {
@@ -22,12 +26,22 @@ export interface DueRemoval {
   wanted: string[];
 }
 
+/** How many removed entries stay known as published (far more than removals during one recovery read). */
+const REMEMBER_REMOVED = 50_000;
+
 export class PublishedEntries {
   private readonly byCollection = new Map<string, Map<string, PublishedDoc>>();
+  /** Event ids published by this process whose removal from their document is committed. */
+  private readonly removed = new LRUCache<string, true>({ max: REMEMBER_REMOVED });
 
   /** The published (not yet removed) event ids of one document, with when each was published. */
   of(collection: string, docId: unknown): ReadonlyMap<string, number> | undefined {
     return this.byCollection.get(collection)?.get(String(docId))?.ids;
+  }
+
+  /** Whether this process published the entry: still listed, or removed from its document since. */
+  wasPublished(collection: string, docId: unknown, id: string): boolean {
+    return this.of(collection, docId)?.has(id) === true || this.removed.has(id);
   }
 
   record(collection: string, docId: unknown, ids: readonly string[], at: number): void {
@@ -44,7 +58,7 @@ export class PublishedEntries {
     const byDoc = this.byCollection.get(collection);
     const entry = byDoc?.get(String(docId));
     if (!entry) return;
-    ids.forEach((id) => entry.ids.delete(id));
+    for (const id of ids) if (entry.ids.delete(id)) this.removed.set(id, true);
     if (!entry.ids.size) byDoc!.delete(String(docId));
   }
 

@@ -48,8 +48,8 @@ export class RecoveryPass {
       let depth = 0;
       let oldest = 0;
       for (const doc of docs) {
-        const done = this.published.of(name, doc._id);
-        const entries = Object.entries(doc.outbox ?? {}).filter(([id, e]) => !done?.has(id) && !e.parked);
+        // The read may predate the removal of entries published since: those are known as published too.
+        const entries = Object.entries(doc.outbox ?? {}).filter(([id, e]) => !this.published.wasPublished(name, doc._id, id) && !e.parked);
         depth += entries.length;
         for (const [, e] of entries) oldest = Math.max(oldest, now - new Date(e.createdAt).getTime());
         const due = Object.fromEntries(entries.filter(([, e]) => now - new Date(e.createdAt).getTime() >= this.graceMs));

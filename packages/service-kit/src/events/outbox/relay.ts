@@ -6,7 +6,8 @@
  *  - per-aggregate order: the entries of one document are published one dispatch at a time, in
  *    `seq` order (dispatches queue per document key);
  *  - no double publish from this process: an entry being published or already published (listed in
- *    PublishedEntries) is skipped;
+ *    PublishedEntries, or removed since: the copy of the document dispatched may predate the removal)
+ *    is skipped;
  *  - only this write's own events go out on the fast path: entries another instance staged in the
  *    same document are its own to publish (or the recovery pass's);
  *  - a failed publish is tried again by this process with backoff (up to 5 s) while the outbox runs;
@@ -108,9 +109,11 @@ export class OutboxRelay {
 
   private async publishEntries<T>(model: Model<T>, doc: OutboxDoc): Promise<void> {
     const collection = model.collection.collectionName;
-    const done = this.published.of(collection, doc._id);
     const candidates = Object.entries(doc.outbox ?? {})
-      .filter(([id, e]) => !this.inFlight.has(id) && !done?.has(id) && !e.parked && !this.parkedIds.has(id))
+      .filter(
+        ([id, e]) =>
+          !this.inFlight.has(id) && !this.published.wasPublished(collection, doc._id, id) && !e.parked && !this.parkedIds.has(id),
+      )
       .sort(([, a], [, b]) => a.seq - b.seq);
     const pending = await this.parkUnencodable(model, doc._id, candidates);
     if (!pending.length) return;
