@@ -40,7 +40,7 @@ start_service() {
   local creds; creds=$(kafka_env "$name") # each service logs in to Kafka as its own principal
   # Only identity signs tokens, so only identity gets the private key; the others verify with the public one.
   local own=()
-  [ "$name" = identity ] && own+=(AUTH_PRIVATE_KEY_FILE="$KEYS/auth-private.pem")
+  [ "$name" = identity ] && own+=(AUTH_PRIVATE_KEY_FILE="$KEYS/auth-private.pem" OMNIMALL_LOCAL=true) # local mode: no ERASURE_SALT needed
   # Local mode: channel apps on this machine may receive webhooks over http on loopback.
   [ "$name" = channels ] && own+=(WEBHOOK_ALLOW_HTTP=true WEBHOOK_ALLOW_PRIVATE=127.0.0.0/8,::1/128)
   (cd "$ROOT/services/$name" && exec env $creds "${own[@]}" KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}" \

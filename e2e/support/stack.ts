@@ -151,7 +151,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           MONGO_DB: db,
           AUTH_PUBLIC_KEY_FILE: pub,
           // Only identity signs tokens; the others verify with the public key.
-          ...(name === 'identity' ? { AUTH_PRIVATE_KEY_FILE: priv } : {}),
+          ...(name === 'identity' ? { AUTH_PRIVATE_KEY_FILE: priv, OMNIMALL_LOCAL: 'true' } : {}),
           BOOTSTRAP_ADMIN_EMAIL: admin.email,
           BOOTSTRAP_ADMIN_PASSWORD: admin.password,
           LOG_LEVEL: 'warn',

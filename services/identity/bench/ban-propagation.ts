@@ -41,7 +41,7 @@ export async function run(): Promise<BenchRow[]> {
   const identity = await identityService.start({
     config: config('identity'),
     groups: { suffix: `.bench-${tag}`, startAt: 'end' },
-    env: {},
+    env: { OMNIMALL_LOCAL: 'true' },
     deps: {
       signer: await TokenSigner.fromPem(keys.privateKey),
       verifier: await TokenVerifier.fromPem(keys.publicKey),

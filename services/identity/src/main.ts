@@ -7,8 +7,6 @@
  * a list of proxy addresses goes to the kit's `trustProxy`; a hop count, which that string setting
  * cannot carry, is set on the express app directly.
  */
-import { createPublicKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Express } from 'express';
 import { defineService, TokenSigner, TokenVerifier, type RunningService, type Worker } from '@omnimall/service-kit';
 import type { IdentityContext } from './application/context';
@@ -25,7 +23,7 @@ export { settingsFromEnv, type IdentitySettings } from './settings';
 export interface IdentityDeps {
   /** Signs access tokens; default TokenSigner.fromEnv (AUTH_PRIVATE_KEY / AUTH_PRIVATE_KEY_FILE). */
   signer?: TokenSigner;
-  /** Verifies access tokens on identity's own routes; default: the public half of the signing key, or AUTH_PUBLIC_KEY. */
+  /** Verifies access tokens on identity's own routes (the signing key is always added); default: AUTH_PUBLIC_KEY(_FILE), AUTH_PUBLIC_KEYS_FILE. */
   verifier?: TokenVerifier;
   settings?: Partial<IdentitySettings>;
 }
@@ -40,13 +38,16 @@ export interface IdentityExposes {
 /** A started identity service (what `identityService.start` resolves to). */
 export type RunningIdentity = RunningService<IdentityExposes>;
 
-async function verifierFor(env: NodeJS.ProcessEnv): Promise<TokenVerifier> {
-  if (env.AUTH_PUBLIC_KEY || env.AUTH_PUBLIC_KEY_FILE) return TokenVerifier.fromEnv(env);
-  const privatePem =
-    env.AUTH_PRIVATE_KEY?.replace(/\\n/g, '\n') ??
-    (env.AUTH_PRIVATE_KEY_FILE ? readFileSync(env.AUTH_PRIVATE_KEY_FILE, 'utf8') : undefined);
-  if (!privatePem) throw new Error('identity needs AUTH_PUBLIC_KEY(_FILE) or AUTH_PRIVATE_KEY(_FILE) to verify its own tokens');
-  return TokenVerifier.fromPem(createPublicKey(privatePem).export({ type: 'spki', format: 'pem' }).toString());
+/**
+ * The keys identity accepts (and publishes at /.well-known/jwks.json): the signing key's public half
+ * plus the configured public keys (AUTH_PUBLIC_KEY(_FILE), AUTH_PUBLIC_KEYS_FILE: the previous key
+ * during a rotation).
+ */
+async function verifierFor(env: NodeJS.ProcessEnv, signer: TokenSigner, given?: TokenVerifier): Promise<TokenVerifier> {
+  if (given) return given.with(signer.publicJwk);
+  if (env.AUTH_PUBLIC_KEY || env.AUTH_PUBLIC_KEY_FILE || env.AUTH_PUBLIC_KEYS_FILE)
+    return (await TokenVerifier.fromEnv(env)).with(signer.publicJwk);
+  return TokenVerifier.fromJwks({ keys: [signer.publicJwk] });
 }
 
 /** How the setting reaches express: a list through the kit's `trustProxy`, a hop count on the app. */
@@ -77,7 +78,7 @@ export const identityService = defineService<IdentityDeps, IdentityExposes>({
   async build({ runtime, deps, env }) {
     const settings: IdentitySettings = { ...settingsFromEnv(env), ...deps.settings };
     const signer = deps.signer ?? (await TokenSigner.fromEnv(env));
-    const verifier = deps.verifier ?? (await verifierFor(env));
+    const verifier = await verifierFor(env, signer, deps.verifier);
     const store = await createStore(runtime, settings);
     const ctx: IdentityContext = { store, locks: runtime.locks, logger: runtime.logger, signer, settings };
     await bootstrapAdmin(ctx);

@@ -50,6 +50,17 @@ export function parseTrustProxy(raw: string | undefined): number | string {
   return value;
 }
 
+/**
+ * ERASURE_SALT salts the digests kept as erasure evidence; a public default would let anyone confirm
+ * an erased e-mail by hashing guesses, so outside local mode (OMNIMALL_LOCAL=true) it is required.
+ */
+export function erasureSaltFrom(env: NodeJS.ProcessEnv): string {
+  const salt = env.ERASURE_SALT?.trim();
+  if (salt) return salt;
+  if (env.OMNIMALL_LOCAL === 'true') return 'omnimall-identity-erasure-local';
+  throw new Error('ERASURE_SALT must be set (a secret salt for erasure evidence digests); only OMNIMALL_LOCAL=true runs without it');
+}
+
 /** Identity's settings from the environment (tests override them through deps.settings). */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): IdentitySettings {
   const email = env.BOOTSTRAP_ADMIN_EMAIL?.trim();
@@ -60,7 +71,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): IdentityS
     throttle: DEFAULT_THROTTLE,
     scrypt: DEFAULT_SCRYPT,
     channelDataRegions: parseChannelDataRegions(env.CHANNEL_DATA_REGIONS),
-    erasureSalt: env.ERASURE_SALT ?? 'omnimall-identity-erasure',
+    erasureSalt: erasureSaltFrom(env),
     bootstrapAdmin: email && password ? { email, password } : null,
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     registerLimit: { points: Number(env.REGISTER_LIMIT_PER_HOUR ?? 100), durationSeconds: 3600 },

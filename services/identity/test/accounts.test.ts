@@ -79,10 +79,10 @@ describe('accounts: throttling, proxies, limits, passwords, staff changes', () =
   });
 
   it('takes the client address as many proxy hops back as TRUST_PROXY says', async () => {
-    expect(settingsFromEnv({}).trustProxy).toBe('loopback');
-    expect(settingsFromEnv({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
-    expect(settingsFromEnv({ TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).toBe('10.0.0.0/8, loopback');
-    expect(() => settingsFromEnv({ TRUST_PROXY: 'not-an-address' })).toThrow(/TRUST_PROXY/);
+    expect(settingsFromEnv({ ERASURE_SALT: 'test-salt' }).trustProxy).toBe('loopback');
+    expect(settingsFromEnv({ ERASURE_SALT: 'test-salt', TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(settingsFromEnv({ ERASURE_SALT: 'test-salt', TRUST_PROXY: '10.0.0.0/8, loopback' }).trustProxy).toBe('10.0.0.0/8, loopback');
+    expect(() => settingsFromEnv({ ERASURE_SALT: 'test-salt', TRUST_PROXY: 'not-an-address' })).toThrow(/TRUST_PROXY/);
     const c = await registerCustomer(svc);
     // This instance trusts two hops (the socket's proxy and the next): the client is the address before them.
     const res = await request(svc.app)

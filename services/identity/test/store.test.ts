@@ -10,7 +10,7 @@ describe('identity store', () => {
   let store: IdentityStore;
   beforeAll(async () => {
     runtime = await ServiceRuntime.start({ config: testConfig('identity'), produces: [] });
-    store = await createStore(runtime, settingsFromEnv({}));
+    store = await createStore(runtime, settingsFromEnv({ ERASURE_SALT: 'test-salt' }));
   });
   afterAll(async () => {
     await runtime?.stop();

@@ -1,15 +1,34 @@
 /**
- * Access tokens: ES256 JWTs signed by identity and verified by every service with the public key alone.
+ * Access tokens: ES256 JWTs signed by identity and verified by every service with public keys alone.
+ * Every token names its key in the `kid` header (the RFC 7638 thumbprint of the public key), and a
+ * verifier holds a set of public keys chosen by `kid`, so during a rotation the old and the new key
+ * are both live; a token without `kid` or naming a key outside the set is refused with that reason.
  * A verified token is answered from memory until its `exp`, never past it (see TokenVerifier).
  */
 import { readFileSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
-import { generateKeyPair, exportSPKI, exportPKCS8, importPKCS8, importSPKI, jwtVerify, SignJWT, type JWTPayload, type KeyLike } from 'jose';
+import {
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  exportJWK,
+  exportPKCS8,
+  exportSPKI,
+  generateKeyPair,
+  importJWK,
+  importPKCS8,
+  importSPKI,
+  jwtVerify,
+  SignJWT,
+  type JWK,
+  type JWTPayload,
+  type KeyLike,
+} from 'jose';
 
 /**
  * Access tokens: short-lived JWTs signed by the identity service with ES256 and verified locally by
- * every other service with the public key from its configuration (AUTH_PUBLIC_KEY or
- * AUTH_PUBLIC_KEY_FILE, PEM/SPKI). No service calls identity over HTTP to check a token.
+ * every other service with the public keys from its configuration (AUTH_PUBLIC_KEY or
+ * AUTH_PUBLIC_KEY_FILE, PEM/SPKI, and/or AUTH_PUBLIC_KEYS_FILE, a JWKS with several keys for a
+ * rotation). No service calls identity over HTTP to check a token.
  */
 export const TOKEN_ALG = 'ES256';
 export const TOKEN_ISSUER = 'omnimall-identity';
@@ -35,6 +54,39 @@ function pemFrom(envValue: string | undefined, envFile: string | undefined): str
   return undefined;
 }
 
+/** A public signing key as published in a JWKS (identity's `/.well-known/jwks.json`). */
+export interface PublicJwk extends JWK {
+  kty: string;
+  kid: string;
+  alg: typeof TOKEN_ALG;
+  use: 'sig';
+}
+
+/** A JSON Web Key Set. */
+export interface Jwks {
+  keys: PublicJwk[];
+}
+
+/** The public half of a key as a JWK named by its RFC 7638 thumbprint (private members dropped). */
+async function publicJwkOf(key: KeyLike): Promise<PublicJwk> {
+  const { kty, crv, x, y } = await exportJWK(key);
+  const bare = { kty: kty as string, crv, x, y };
+  return { ...bare, kid: await calculateJwkThumbprint(bare), alg: TOKEN_ALG, use: 'sig' };
+}
+
+/** The keys of a JWKS document (read from AUTH_PUBLIC_KEYS_FILE); a malformed file stops the start with its name. */
+function jwksKeys(text: string, source: string): JWK[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${source} is not JSON: ${(err as Error).message}`);
+  }
+  const keys = (doc as { keys?: unknown }).keys;
+  if (!Array.isArray(keys) || keys.length === 0) throw new Error(`${source} must be a JWKS: {"keys": [<EC P-256 public JWK>, ...]}`);
+  return keys as JWK[];
+}
+
 /** Verified tokens remembered per verifier (a channel app sends the same token with every request). */
 const VERIFIED_KEPT = 10_000;
 
@@ -46,17 +98,54 @@ export class TokenVerifier {
    */
   private readonly verified = new LRUCache<string, Principal>({ max: VERIFIED_KEPT });
 
-  private constructor(private readonly key: KeyLike) {}
+  /** kid → the public key and its JWK. */
+  private constructor(private readonly keys: ReadonlyMap<string, { key: KeyLike; jwk: PublicJwk }>) {}
 
-  static async fromPem(spki: string): Promise<TokenVerifier> {
-    return new TokenVerifier(await importSPKI(spki, TOKEN_ALG));
+  private static async of(keys: KeyLike[]): Promise<TokenVerifier> {
+    const byKid = new Map<string, { key: KeyLike; jwk: PublicJwk }>();
+    for (const key of keys) {
+      const jwk = await publicJwkOf(key);
+      byKid.set(jwk.kid, { key, jwk });
+    }
+    return new TokenVerifier(byKid);
   }
 
-  /** Reads AUTH_PUBLIC_KEY / AUTH_PUBLIC_KEY_FILE; throws a clear configuration error when neither is set. */
+  /** A verifier of one or several public keys (PEM, SPKI). */
+  static async fromPem(...spki: string[]): Promise<TokenVerifier> {
+    return TokenVerifier.of(await Promise.all(spki.map((pem) => importSPKI(pem, TOKEN_ALG, { extractable: true }))));
+  }
+
+  /** A verifier of a JWKS's keys (their `kid` is recomputed from the key, never taken on trust). */
+  static async fromJwks(jwks: { keys: JWK[] }, extraPems: string[] = []): Promise<TokenVerifier> {
+    const fromJwks = await Promise.all(jwks.keys.map(async (jwk) => (await importJWK({ ...jwk, alg: TOKEN_ALG }, TOKEN_ALG)) as KeyLike));
+    const fromPems = await Promise.all(extraPems.map((pem) => importSPKI(pem, TOKEN_ALG, { extractable: true })));
+    return TokenVerifier.of([...fromPems, ...fromJwks]);
+  }
+
+  /**
+   * Reads AUTH_PUBLIC_KEY / AUTH_PUBLIC_KEY_FILE (one PEM) and AUTH_PUBLIC_KEYS_FILE (a JWKS, e.g. the
+   * old and the new key during a rotation), either or both; throws a clear configuration error when none is set.
+   */
   static async fromEnv(env: NodeJS.ProcessEnv = process.env): Promise<TokenVerifier> {
     const pem = pemFrom(env.AUTH_PUBLIC_KEY, env.AUTH_PUBLIC_KEY_FILE);
-    if (!pem) throw new Error('AUTH_PUBLIC_KEY or AUTH_PUBLIC_KEY_FILE must be set (the identity service public key, PEM)');
-    return TokenVerifier.fromPem(pem);
+    const file = env.AUTH_PUBLIC_KEYS_FILE;
+    if (!pem && !file)
+      throw new Error(
+        'AUTH_PUBLIC_KEY, AUTH_PUBLIC_KEY_FILE (the identity service public key, PEM) or AUTH_PUBLIC_KEYS_FILE (a JWKS) must be set',
+      );
+    const keys = file ? jwksKeys(readFileSync(file, 'utf8'), `AUTH_PUBLIC_KEYS_FILE (${file})`) : [];
+    return TokenVerifier.fromJwks({ keys }, pem ? [pem] : []);
+  }
+
+  /** This verifier plus other public keys (identity: its signing key plus the configured ones). */
+  async with(...jwks: JWK[]): Promise<TokenVerifier> {
+    const more = await TokenVerifier.fromJwks({ keys: jwks });
+    return new TokenVerifier(new Map([...this.keys, ...more.keys]));
+  }
+
+  /** The public keys this verifier accepts, as a JWKS. */
+  jwks(): Jwks {
+    return { keys: [...this.keys.values()].map((k) => ({ ...k.jwk })) };
   }
 
   /**
@@ -67,7 +156,11 @@ export class TokenVerifier {
   async verify(token: string): Promise<Principal> {
     const known = this.verified.peek(token);
     if (known) return copyOf(known);
-    const { payload } = await jwtVerify(token, this.key, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: [TOKEN_ALG] });
+    const { kid } = decodeProtectedHeader(token);
+    if (typeof kid !== 'string') throw new Error('the token names no signing key (kid); tokens without kid are refused');
+    const entry = this.keys.get(kid);
+    if (!entry) throw new Error(`the token is signed with key ${kid}, which is not among the accepted keys (retired or foreign)`);
+    const { payload } = await jwtVerify(token, entry.key, { issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE, algorithms: [TOKEN_ALG] });
     const principal = this.principalOf(payload);
     const ttl = typeof payload.exp === 'number' ? payload.exp * 1000 - Date.now() : 0;
     if (ttl > 0) this.verified.set(token, principal, { ttl });
@@ -91,10 +184,20 @@ function copyOf(p: Principal): Principal {
 }
 
 export class TokenSigner {
-  private constructor(private readonly key: KeyLike) {}
+  private constructor(
+    private readonly key: KeyLike,
+    /** The public half as a JWK; its `kid` goes into every token's header. */
+    readonly publicJwk: PublicJwk,
+  ) {}
 
   static async fromPem(pkcs8: string): Promise<TokenSigner> {
-    return new TokenSigner(await importPKCS8(pkcs8, TOKEN_ALG));
+    const key = await importPKCS8(pkcs8, TOKEN_ALG, { extractable: true });
+    return new TokenSigner(key, await publicJwkOf(key));
+  }
+
+  /** The RFC 7638 thumbprint of the public key: the `kid` of every token this signer signs. */
+  get kid(): string {
+    return this.publicJwk.kid;
   }
 
   static async fromEnv(env: NodeJS.ProcessEnv = process.env): Promise<TokenSigner> {
@@ -105,7 +208,7 @@ export class TokenSigner {
 
   sign(p: Principal, ttlSeconds = 900): Promise<string> {
     return new SignJWT({ kind: p.kind, roles: p.roles, channels: p.channels, channel: p.channel, ...(p.sid ? { sid: p.sid } : {}) })
-      .setProtectedHeader({ alg: TOKEN_ALG })
+      .setProtectedHeader({ alg: TOKEN_ALG, kid: this.publicJwk.kid, typ: 'JWT' })
       .setSubject(p.sub)
       .setIssuer(TOKEN_ISSUER)
       .setAudience(TOKEN_AUDIENCE)

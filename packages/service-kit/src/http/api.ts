@@ -47,7 +47,16 @@ export interface RouteSpec<B, P, Q> {
   params?: ZodType<P>;
   query?: ZodType<Q>;
   headers?: ZodType<unknown>;
-  responses: Record<number, { description: string; schema?: ZodType<unknown>; contentType?: string }>;
+  responses: Record<
+    number,
+    {
+      description: string;
+      schema?: ZodType<unknown>;
+      contentType?: string;
+      /** Response headers the route sets (documented in OpenAPI), e.g. Cache-Control. */
+      headers?: Record<string, { description: string; schema: { type: 'string' | 'integer' } }>;
+    }
+  >;
   /** Documents a bearer token requirement; the check itself is in `before`. */
   auth?: boolean;
   before?: RequestHandler[];
@@ -97,9 +106,11 @@ export class HttpApi {
     this.routes.push(spec);
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(spec.responses)) {
-      responses[status] = r.schema
-        ? { description: r.description, content: { [r.contentType ?? 'application/json']: { schema: r.schema } } }
-        : { description: r.description };
+      responses[status] = {
+        description: r.description,
+        ...(r.headers ? { headers: r.headers } : {}),
+        ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: r.schema } } } : {}),
+      };
     }
     responses['400'] ??= { description: 'Invalid input', content: { 'application/json': { schema: ErrorBody } } };
     const limit = this.limitOf(spec as RouteSpec<unknown, unknown, unknown>);

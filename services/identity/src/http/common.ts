@@ -22,7 +22,14 @@ export interface Routes {
   authed(rule?: Parameters<typeof requireAuth>[1]): RequestHandler[];
 }
 
-export const tags = { auth: ['auth'], staff: ['staff'], customers: ['customers'], admin: ['admin'], compliance: ['compliance'] };
+export const tags = {
+  auth: ['auth'],
+  staff: ['staff'],
+  customers: ['customers'],
+  admin: ['admin'],
+  compliance: ['compliance'],
+  keys: ['keys'],
+};
 
 /** OpenAPI entries for the error statuses a route answers with (kit error body: code, message, hint). */
 export const errors = (codes: number[], what = 'see code and hint') =>

@@ -7,13 +7,15 @@ import { authRoutes } from './auth';
 import type { Routes } from './common';
 import { complianceRoutes } from './compliance';
 import { customerRoutes } from './customers';
+import { keyRoutes } from './keys';
 import { passwordRoutes } from './passwords';
 import { staffRoutes } from './staff';
 
 /**
  * identity's HTTP API (also the source of /openapi.json). Tokens are verified locally; identity's own
  * routes also refuse tokens of sessions closed since they were signed (other services accept them
- * until they expire).
+ * until they expire). The verifier's keys (the signing key and any still accepted during a rotation)
+ * are published at /.well-known/jwks.json.
  */
 export function identityApi(ctx: IdentityContext, verifier: TokenVerifier): HttpApi {
   const openSession: RequestHandler = (_req, res, next) => {
@@ -36,5 +38,6 @@ export function identityApi(ctx: IdentityContext, verifier: TokenVerifier): Http
   customerRoutes(routes);
   adminRoutes(routes);
   complianceRoutes(routes);
+  keyRoutes(routes, () => verifier.jwks());
   return api;
 }

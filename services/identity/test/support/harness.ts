@@ -11,7 +11,7 @@ export async function startTestIdentity(settings: Partial<IdentitySettings> = {}
   return identityService.start({
     config: testConfig('identity'),
     groups: testGroups(),
-    env: {},
+    env: { OMNIMALL_LOCAL: 'true' },
     deps: {
       signer,
       verifier,
