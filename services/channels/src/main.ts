@@ -2,7 +2,7 @@
  * Composition root of the channels service. Consumer groups, all shared by every instance (they
  * write the database) and starting at the beginning of each topic so no activity is missed:
  * `channels.cart-activity`, `.seller-listings`, `.customer-status`, `.notifications`,
- * `.sync-notices`, `.stock-levels`, `.promotions`, `.order-status` and `.partner-ingestion`.
+ * `.sync-notices`, `.password-resets`, `.stock-levels`, `.promotions`, `.order-status` and `.partner-ingestion`.
  * One worker: the webhook delivery.
  */
 import { defineService, TokenVerifier } from '@omnimall/service-kit';
@@ -19,6 +19,7 @@ import { cartChangedHandler } from './events/in/cart.cart-changed';
 import { localItemHandler } from './events/in/catalog.local-item';
 import { channelChangedHandler } from './events/in/channels.channel-changed';
 import { customerStatusHandler } from './events/in/identity.customer-status';
+import { passwordResetHandler } from './events/in/identity.password-reset';
 import { stockLevelHandler } from './events/in/inventory.stock-level';
 import { orderStatusHandler } from './events/in/orders.order-status';
 import { partnerOrderStatusHandlers } from './events/in/partner.order-status';
@@ -103,6 +104,8 @@ export const channelsService = defineService<ChannelsDeps, ChannelsExposes>({
           dedupe: 'inbox',
         },
         { purpose: 'sync-notices', handlers: { 'sync.notice': syncNoticeHandler(notifications) }, dedupe: 'inbox' },
+        // the token goes to the channel's endpoints only; ids derive from the requestId (effect-once with the inbox)
+        { purpose: 'password-resets', handlers: { 'identity.password-reset': passwordResetHandler(notifications) }, dedupe: 'inbox' },
         // Stock, promotions and order status for partner endpoints: the effect is the delivery
         // documents, whose ids derive from the event id, so the inbox plus those ids make it once.
         { purpose: 'stock-levels', handlers: { 'inventory.stock-level': stockLevelHandler(delivery) }, dedupe: 'inbox' },

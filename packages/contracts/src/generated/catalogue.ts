@@ -985,7 +985,9 @@ export const catalogue: readonly TopicSpec[] = [
     "key": "aggregateId (customerId)",
     "value": "omnimall.identity.PasswordResetRequested",
     "producer": "identity",
-    "consumers": [],
+    "consumers": [
+      "channels"
+    ],
     "slaSeconds": 2,
     "valueType": "PasswordResetRequested",
     "schemaFile": "schemas/avro/identity/PasswordResetRequested.avsc",

@@ -4,7 +4,10 @@
  * channels.notification events) and deliveries to the channel's endpoints. Maintenance and sunset
  * notices go to the customers active on the channel and the sellers listed on it (projections of
  * cart.cart-changed and catalog.local-item).
- * Ids derive from the causing event (or notice), so a replay creates nothing twice.
+ * A password reset (identity.password-reset) becomes one notification to that customer on the
+ * channel the request came from; its token goes only into the webhook delivery to that channel's
+ * endpoints, never into the stored notification, the channels.notification event or a log.
+ * Ids derive from the causing event (or notice, or reset request), so a replay creates nothing twice.
  */
 import type { TopicValues } from '@omnimall/contracts';
 import { overridesOf } from '../domain/channel';
@@ -12,6 +15,7 @@ import type { DeliverableEvent } from '../domain/delivery';
 import {
   ALL_CHANNELS,
   buildNotifications,
+  buildPasswordResetNotification,
   buildSyncNoticeNotifications,
   SYNC_NOTICE_AUDIENCES,
   SYNC_NOTICE_KINDS,
@@ -128,11 +132,45 @@ export class NotificationService {
   }
 
   /**
+   * A password reset: one notification to that customer on the requesting channel, delivered to the
+   * channel's endpoints with the token, email and expiry added to the delivery only. Ids derive from
+   * the requestId, so a replay creates and delivers nothing twice. `skipped` says why it cannot be.
+   */
+  async onPasswordReset(ev: TopicValues['identity.password-reset']): Promise<{ created: Notification[]; skipped?: string }> {
+    if (ev.channel === null) return { created: [], skipped: 'no channel to deliver through' };
+    if (!(await this.store.channels.languagesOf(ev.channel))) return { created: [], skipped: `unknown channel ${ev.channel}` };
+    const expiresAt = new Date(ev.expiresAt);
+    const created = await this.save(
+      [buildPasswordResetNotification(ev.customerId, expiresAt)],
+      {
+        idBase: `pwr_${ev.requestId}`,
+        channel: ev.channel,
+        causeEventId: ev.envelope.eventId,
+        occurredAt: ev.envelope.occurredAt,
+        correlationId: ev.envelope.correlationId,
+        expectedBackAt: null,
+        configVersion: (await this.config.current()).version,
+      },
+      {
+        passwordReset: {
+          requestId: ev.requestId,
+          customerId: ev.customerId,
+          email: ev.email,
+          token: ev.token,
+          expiresAt: expiresAt.toISOString(),
+        },
+      },
+    );
+    return { created };
+  }
+
+  /**
    * Stores each draft with its channels.notification event (one outbox write) and queues its delivery
    * to the channel's endpoints. A draft stored by an earlier attempt is not stored again, but its
-   * delivery is queued again (idempotent), in case that attempt stopped in between.
+   * delivery is queued again (idempotent), in case that attempt stopped in between. `deliveryOnly`
+   * is added to the delivered data alone (neither stored with the notification nor published).
    */
-  private async save(drafts: NotificationDraft[], cause: Cause): Promise<Notification[]> {
+  private async save(drafts: NotificationDraft[], cause: Cause, deliveryOnly: Record<string, unknown> = {}): Promise<Notification[]> {
     const created: Notification[] = [];
     const { channel, expectedBackAt, configVersion } = cause;
     for (const d of drafts) {
@@ -156,7 +194,7 @@ export class NotificationService {
         sourceEventId: id,
         occurredAt: cause.occurredAt,
         channel,
-        data: { notificationId: id, ...message, expectedBackAt },
+        data: { notificationId: id, ...message, expectedBackAt, ...deliveryOnly },
       });
     }
     return created;

@@ -5,7 +5,8 @@
 
 /**
  * The kinds an endpoint subscribes to and the topic each comes from: cart.changed (cart.cart-changed),
- * channel.changed (channels.channel-changed), notification (lifecycle changes and sync.notice),
+ * channel.changed (channels.channel-changed), notification (lifecycle changes, sync.notice and
+ * identity.password-reset),
  * stock.level (inventory.stock-level), promotion.lifecycle (promotions.promotion-lifecycle, started
  * and ended) and order.status (orders.order-status).
  */

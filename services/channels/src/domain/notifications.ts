@@ -1,7 +1,8 @@
 /**
  * Channel-specific messages for the people a lifecycle change or a block affects, rendered from the
  * channel's effective templates in each of its languages (falling back as pickText does), and the
- * sync-monitor's delay and recovery notices (sync.notice) turned into the same messages.
+ * sync-monitor's delay and recovery notices (sync.notice) turned into the same messages, and the
+ * message announcing a customer's password reset (identity.password-reset).
  */
 import { effectiveConfig, isTextByLanguage, pickText, render, type ConfigVersion } from './config';
 
@@ -14,7 +15,7 @@ export type Audience = (typeof AUDIENCES)[number];
 export const RECIPIENTS_PER_NOTIFICATION = 500;
 
 export interface NotificationDraft {
-  kind: NotificationKind | SyncNoticeKind;
+  kind: NotificationKind | SyncNoticeKind | typeof PASSWORD_RESET_KIND;
   audience: Audience;
   language: string;
   subject: string;
@@ -192,4 +193,25 @@ export function buildSyncNoticeNotifications(
     }
   }
   return drafts;
+}
+
+// ---- password resets (identity.password-reset) ---------------------------------------------------
+
+export const PASSWORD_RESET_KIND = 'password_reset';
+
+/**
+ * The stored, published message of a password reset: to that one customer, in English. It never
+ * carries the token (channels.notification is read by other services and the notification list by
+ * the channel's staff); only the webhook delivery adds it.
+ */
+export function buildPasswordResetNotification(customerId: string, expiresAt: Date): NotificationDraft {
+  return {
+    kind: PASSWORD_RESET_KIND,
+    audience: 'customer',
+    language: 'en',
+    subject: 'Reset your password',
+    message: `A password reset was requested for your account. The reset link is valid until ${expiresAt.toISOString()}.`,
+    recipientIds: [customerId],
+    part: 'customer:en:0',
+  };
 }

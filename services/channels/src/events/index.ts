@@ -18,6 +18,7 @@ export const manifest = {
     'cart.cart-changed',
     'catalog.local-item',
     'identity.customer-status',
+    'identity.password-reset',
     'channels.channel-changed',
     'sync.notice',
     'inventory.stock-level',
