@@ -22,5 +22,6 @@ export * from './events/consumer';
 export * from './service/runtime';
 export * from './service/process';
 export * from './service/define-service';
+export * from './service/periodic';
 export * from './auth/tokens';
 export * from './auth/middleware';

@@ -8,7 +8,7 @@
  * cannot carry, is set on the express app directly.
  */
 import type { Express } from 'express';
-import { defineService, TokenSigner, TokenVerifier, type RunningService, type Worker } from '@omnimall/service-kit';
+import { defineService, periodicWorker, TokenSigner, TokenVerifier, type RunningService, type Worker } from '@omnimall/service-kit';
 import type { IdentityContext } from './application/context';
 import { bootstrapAdmin } from './application/staff';
 import { manifest } from './events';
@@ -57,18 +57,7 @@ function trustParts(trust: number | string): { trustProxy?: string; extendHttp?:
 
 /** Deletes expired login-attempt and rate-limit counters and reset tokens every ten minutes. */
 function pruning(ctx: IdentityContext): Worker {
-  let timer: NodeJS.Timeout | undefined;
-  const pass = () => ctx.store.prune().catch((err: unknown) => ctx.logger.warn('pruning expired counters failed', { err: String(err) }));
-  return {
-    name: 'pruning',
-    start() {
-      timer = setInterval(() => void pass(), 10 * 60_000);
-      timer.unref();
-    },
-    async stop() {
-      clearInterval(timer);
-    },
-  };
+  return periodicWorker('pruning', 10 * 60_000, () => ctx.store.prune(), ctx.logger, 'pruning expired counters failed');
 }
 
 export const identityService = defineService<IdentityDeps, IdentityExposes>({

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Logger, Worker } from '@omnimall/service-kit';
+import { periodicWorker, type Logger, type Worker } from '@omnimall/service-kit';
 import { ticketExpiresAt, ticketInvalid } from '../domain/streams';
 import type { StreamTicketRepository, TicketGrant } from '../store';
 import type { CartOwner } from './carts';
@@ -48,20 +48,12 @@ export class StreamTickets {
 
   /** The pruning pass as a worker of the service (every minute; a failed pass is logged and tried again). */
   pruner(logger: Logger): Worker {
-    let timer: NodeJS.Timeout | undefined;
-    let running: Promise<unknown> = Promise.resolve();
-    return {
-      name: 'stream-ticket-pruning',
-      start: () => {
-        timer = setInterval(() => {
-          running = this.repo.prune(Date.now()).catch((err) => logger.warn('stream ticket pruning failed', { err: String(err) }));
-        }, PRUNE_EVERY_MS);
-        timer.unref();
-      },
-      stop: async () => {
-        clearInterval(timer);
-        await running;
-      },
-    };
+    return periodicWorker(
+      'stream-ticket-pruning',
+      PRUNE_EVERY_MS,
+      () => this.repo.prune(Date.now()),
+      logger,
+      'stream ticket pruning failed',
+    );
   }
 }

@@ -1,4 +1,4 @@
-import type { Logger } from '@omnimall/service-kit';
+import { Periodic, type Logger } from '@omnimall/service-kit';
 import { localItemEvent } from '../events/out';
 import type { Catalog } from './catalog';
 import { propagateProduct } from './propagation';
@@ -15,8 +15,10 @@ import { propagateProduct } from './propagation';
 const PRUNE_EVERY_MS = 60_000;
 
 export class RecoverySweep {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private readonly loop = new Periodic(
+    () => this.runOnce(),
+    (err) => this.logger.warn('recovery sweep failed', { err: String(err) }),
+  );
   private lastPrune = 0;
 
   constructor(
@@ -61,19 +63,10 @@ export class RecoverySweep {
   }
 
   start(): void {
-    const tick = (): void => {
-      this.running = this.runOnce()
-        .catch((err) => this.logger.warn('recovery sweep failed', { err: String(err) }))
-        .finally(() => {
-          if (this.timer) this.timer = setTimeout(tick, this.everyMs);
-        });
-    };
-    this.timer = setTimeout(tick, this.everyMs);
+    this.loop.start(this.everyMs);
   }
 
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }

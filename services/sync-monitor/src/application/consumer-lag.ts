@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { partitionLag, type PartitionLag } from '../domain/consumer-lag';
 import type { MonitorMetrics } from '../metrics';
-import { Periodic } from './periodic';
+import { Periodic } from '@omnimall/service-kit';
 
 export interface LagSnapshot {
   at: number | null;

@@ -21,7 +21,7 @@ import {
 } from '../domain/propagation';
 import { escalationEvents } from './escalations';
 import type { Ingest } from './ingest';
-import { Periodic } from './periodic';
+import { Periodic } from '@omnimall/service-kit';
 import type { TrackedEvents } from './tracked-events';
 
 export interface SweepOptions extends SweepPolicy {
