@@ -29,6 +29,10 @@ interface TopicEntry {
   slaSeconds?: number;
   /** One topic per partner (`partner.<code>.<rest>`), each written only by that partner's principal. */
   perPartner?: boolean;
+  /** State every service instance reads whole into memory at start (no acks, not tracked by the monitor). */
+  table?: boolean;
+  /** Retention of a `delete` topic, in hours (the broker default when absent). */
+  retentionHours?: number;
 }
 
 function listAvsc(dir: string): string[] {
@@ -230,6 +234,8 @@ function generate(): Map<string, string> {
       'x-priority': entry.priority,
       'x-sla-seconds': entry.slaSeconds,
       'x-key': entry.key,
+      ...(entry.table ? { 'x-table': 'read whole into memory by every consumer instance at start; no acknowledgements' } : {}),
+      ...(entry.retentionHours ? { 'x-retention-hours': entry.retentionHours } : {}),
       ...(entry.perPartner
         ? {
             'x-per-partner': `one topic per partner: ${entry.name.replace(/^partner\./, 'partner.<partner code>.')}, written only by principal partner-<partner code>`,

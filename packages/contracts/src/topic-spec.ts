@@ -19,6 +19,14 @@ export interface TopicSpec {
    * `partner.<rest>`), so who wrote a record is known from its topic (see partners.ts).
    */
   perPartner?: boolean;
+  /**
+   * State every consumer instance reads whole into memory at start and follows (signing keys,
+   * revocations, channel credentials): a per-process reader, no acknowledgements, not tracked by the
+   * sync-monitor.
+   */
+  table?: boolean;
+  /** Retention of a `delete` topic in hours (the broker's default when absent). */
+  retentionHours?: number;
   /** The value schema with every named type expanded: what is registered as `<name>-value`. */
   avro: unknown;
 }

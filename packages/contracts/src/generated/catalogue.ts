@@ -871,6 +871,9 @@ export const catalogue: readonly TopicSpec[] = [
     "value": "omnimall.identity.DataSubjectRequest",
     "producer": "identity",
     "consumers": [
+      "channels",
+      "catalog-sync",
+      "cart",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -1104,7 +1107,14 @@ export const catalogue: readonly TopicSpec[] = [
     "key": "aggregateId (staffId)",
     "value": "omnimall.identity.StaffChanged",
     "producer": "identity",
-    "consumers": [],
+    "consumers": [
+      "identity",
+      "channels",
+      "catalog-sync",
+      "cart",
+      "sync-monitor"
+    ],
+    "table": true,
     "slaSeconds": 2,
     "valueType": "StaffChanged",
     "schemaFile": "schemas/avro/identity/StaffChanged.avsc",
@@ -1212,6 +1222,248 @@ export const catalogue: readonly TopicSpec[] = [
             "type": "long",
             "logicalType": "timestamp-millis"
           }
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 1,
+    "cleanup": "compact",
+    "priority": "high",
+    "name": "identity.signing-keys",
+    "description": "The public keys identity signs tokens with, active and retired (full state per kid); every service verifies tokens with them.",
+    "key": "aggregateId (kid)",
+    "value": "omnimall.identity.SigningKeyPublished",
+    "producer": "identity",
+    "consumers": [
+      "identity",
+      "channels",
+      "catalog-sync",
+      "cart",
+      "sync-monitor"
+    ],
+    "table": true,
+    "slaSeconds": 2,
+    "valueType": "SigningKeyPublished",
+    "schemaFile": "schemas/avro/identity/SigningKeyPublished.avsc",
+    "avro": {
+      "type": "record",
+      "name": "SigningKeyPublished",
+      "namespace": "omnimall.identity",
+      "doc": "A public key identity signs access and device tokens with (or signed with until it was retired). Full state per kid on a compacted topic: every service reads the whole topic at start and keeps the keys in memory; a token naming a retired or unknown kid is refused.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "kid",
+          "type": "string",
+          "doc": "RFC 7638 thumbprint of the public key (the Kafka key)."
+        },
+        {
+          "name": "jwk",
+          "type": "string",
+          "doc": "The public key as a JSON Web Key (EC P-256, ES256): no private member ever."
+        },
+        {
+          "name": "status",
+          "type": "string",
+          "doc": "active (tokens under it are accepted) or retired (refused from now on)."
+        },
+        {
+          "name": "changedAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 1,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "identity.session-revoked",
+    "description": "A session's (or every session's) access tokens are revoked before expiry (logout, password change or reset); services refuse them at once and close its streams.",
+    "key": "aggregateId (customer or staff id)",
+    "value": "omnimall.identity.SessionRevoked",
+    "producer": "identity",
+    "consumers": [
+      "identity",
+      "channels",
+      "catalog-sync",
+      "cart",
+      "sync-monitor"
+    ],
+    "table": true,
+    "retentionHours": 24,
+    "slaSeconds": 2,
+    "valueType": "SessionRevoked",
+    "schemaFile": "schemas/avro/identity/SessionRevoked.avsc",
+    "avro": {
+      "type": "record",
+      "name": "SessionRevoked",
+      "namespace": "omnimall.identity",
+      "doc": "Access tokens of a session (or of every session of a subject) stop being valid now, before their expiry: logout, logout everywhere, password change or reset. Every service reads the topic into memory and refuses such tokens at once; live streams of the session close.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "subject",
+          "type": "string",
+          "doc": "Customer or staff id (the token's sub)."
+        },
+        {
+          "name": "kind",
+          "type": "string",
+          "doc": "customer or staff"
+        },
+        {
+          "name": "sessionId",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The session (token `sid`) revoked; null: every token of the subject issued at or before revokedAt."
+        },
+        {
+          "name": "reason",
+          "type": "string",
+          "doc": "logout, logout_all, password_changed, password_reset, erased"
+        },
+        {
+          "name": "revokedAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        },
+        {
+          "name": "notAfter",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          },
+          "doc": "No token this revocation covers is valid after this instant (its longest expiry): a reader may forget the revocation then."
         }
       ]
     }
@@ -1390,6 +1642,123 @@ export const catalogue: readonly TopicSpec[] = [
           "name": "change",
           "type": "string",
           "doc": "registered, transitioned, blocked, unblocked, updated"
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 1,
+    "cleanup": "compact",
+    "priority": "high",
+    "name": "channels.channel-credentials",
+    "description": "A channel API key was issued, revoked or retired with its channel (full state per key id, SHA-256 only); services check channel apps' keys with it.",
+    "key": "aggregateId (keyId)",
+    "value": "omnimall.channels.ChannelCredentialChanged",
+    "producer": "channels",
+    "consumers": [
+      "identity",
+      "channels",
+      "catalog-sync",
+      "cart",
+      "sync-monitor"
+    ],
+    "table": true,
+    "slaSeconds": 2,
+    "valueType": "ChannelCredentialChanged",
+    "schemaFile": "schemas/avro/channels/ChannelCredentialChanged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "ChannelCredentialChanged",
+      "namespace": "omnimall.channels",
+      "doc": "A channel API key was issued or revoked, or stopped working because its channel retired. Full state per keyId on a compacted topic: every service that serves channel apps reads it whole at start and checks x-channel-code + x-channel-key itself. Only the SHA-256 of the key travels (the key is 32 random bytes, so the hash cannot be reversed); the key itself never leaves channels.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "keyId",
+          "type": "string",
+          "doc": "The Kafka key; the key's public prefix."
+        },
+        {
+          "name": "channel",
+          "type": "string",
+          "doc": "The channel code the key authenticates."
+        },
+        {
+          "name": "keyHash",
+          "type": "string",
+          "doc": "Hex SHA-256 of the API key."
+        },
+        {
+          "name": "status",
+          "type": "string",
+          "doc": "active, revoked, or channel_retired"
+        },
+        {
+          "name": "changedAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
         }
       ]
     }

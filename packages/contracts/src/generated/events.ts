@@ -163,6 +163,20 @@ export interface ChannelChanged {
   change: string;
 }
 
+/** A channel API key was issued or revoked, or stopped working because its channel retired. Full state per keyId on a compacted topic: every service that serves channel apps reads it whole at start and checks x-channel-code + x-channel-key itself. Only the SHA-256 of the key travels (the key is 32 random bytes, so the hash cannot be reversed); the key itself never leaves channels. */
+export interface ChannelCredentialChanged {
+  envelope: EventEnvelope;
+  /** The Kafka key; the key's public prefix. */
+  keyId: string;
+  /** The channel code the key authenticates. */
+  channel: string;
+  /** Hex SHA-256 of the API key. */
+  keyHash: string;
+  /** active, revoked, or channel_retired */
+  status: string;
+  changedAt: number;
+}
+
 /** A channel-specific message for one audience in one language, rendered from the channel's effective templates (maintenance, sunset, commerce blocked). Stored by channels and delivered to the channel's webhook endpoints. */
 export interface ChannelNotification {
   envelope: EventEnvelope;
@@ -336,6 +350,34 @@ export interface PasswordResetRequested {
   expiresAt: number;
 }
 
+/** Access tokens of a session (or of every session of a subject) stop being valid now, before their expiry: logout, logout everywhere, password change or reset. Every service reads the topic into memory and refuses such tokens at once; live streams of the session close. */
+export interface SessionRevoked {
+  envelope: EventEnvelope;
+  /** Customer or staff id (the token's sub). */
+  subject: string;
+  /** customer or staff */
+  kind: string;
+  /** The session (token `sid`) revoked; null: every token of the subject issued at or before revokedAt. */
+  sessionId: null | string;
+  /** logout, logout_all, password_changed, password_reset, erased */
+  reason: string;
+  revokedAt: number;
+  /** No token this revocation covers is valid after this instant (its longest expiry): a reader may forget the revocation then. */
+  notAfter: number;
+}
+
+/** A public key identity signs access and device tokens with (or signed with until it was retired). Full state per kid on a compacted topic: every service reads the whole topic at start and keeps the keys in memory; a token naming a retired or unknown kid is refused. */
+export interface SigningKeyPublished {
+  envelope: EventEnvelope;
+  /** RFC 7638 thumbprint of the public key (the Kafka key). */
+  kid: string;
+  /** The public key as a JSON Web Key (EC P-256, ES256): no private member ever. */
+  jwk: string;
+  /** active (tokens under it are accepted) or retired (refused from now on). */
+  status: string;
+  changedAt: number;
+}
+
 /** A staff account was disabled, re-enabled or given other roles or channels. Full state, so a projection needs only the latest: services refuse a disabled staff member's tokens, and tokens signed before `version` carry stale roles. */
 export interface StaffChanged {
   envelope: EventEnvelope;
@@ -496,7 +538,10 @@ export interface TopicValues {
   'identity.data-request': DataSubjectRequest;
   'identity.password-reset': PasswordResetRequested;
   'identity.staff-changed': StaffChanged;
+  'identity.signing-keys': SigningKeyPublished;
+  'identity.session-revoked': SessionRevoked;
   'channels.channel-changed': ChannelChanged;
+  'channels.channel-credentials': ChannelCredentialChanged;
   'channels.notification': ChannelNotification;
   'channels.partner-delivery': PartnerDelivery;
   'partner.order-status': PartnerOrderStatus;

@@ -13,5 +13,11 @@ export const manifest = {
     'identity.identity-linked',
     'identity.customer-merged',
     'cart.cart-changed',
+    'identity.data-request',
+    // table topics (keys, revocations, credentials): read whole into memory by the kit's trust reader
+    'identity.signing-keys',
+    'identity.session-revoked',
+    'identity.staff-changed',
+    'channels.channel-credentials',
   ],
 } as const satisfies EventManifest;

@@ -12,5 +12,13 @@ export const manifest = {
     'catalog.transformation-evidence',
     'catalog.restriction-refused',
   ],
-  consumes: ['channels.channel-changed'],
+  consumes: [
+    'channels.channel-changed',
+    'identity.data-request',
+    // table topics (keys, revocations, credentials): read whole into memory by the kit's trust reader
+    'identity.signing-keys',
+    'identity.session-revoked',
+    'identity.staff-changed',
+    'channels.channel-credentials',
+  ],
 } as const satisfies EventManifest;

@@ -10,6 +10,7 @@ export const manifest = {
     'channels.notification',
     'channels.partner-delivery',
     'channels.partner-order-status',
+    'channels.channel-credentials',
     // partner.order-status is registered here too: channels owns that partner contract and
     // re-encodes invalid records for its dead-letter topic.
     'partner.order-status',
@@ -25,5 +26,11 @@ export const manifest = {
     'promotions.promotion-lifecycle',
     'orders.order-status',
     'partner.order-status',
+    'identity.data-request',
+    // table topics (keys, revocations, credentials): read whole into memory by the kit's trust reader
+    'identity.signing-keys',
+    'identity.session-revoked',
+    'identity.staff-changed',
+    'channels.channel-credentials',
   ],
 } as const satisfies EventManifest;

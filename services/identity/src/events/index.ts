@@ -14,6 +14,15 @@ export const manifest = {
     'identity.data-request',
     'identity.password-reset',
     'identity.staff-changed',
+    'identity.signing-keys',
+    'identity.session-revoked',
   ],
-  consumes: ['channels.channel-changed'],
+  consumes: [
+    'channels.channel-changed',
+    // table topics (keys, revocations, credentials): read whole into memory by the kit's trust reader
+    'identity.signing-keys',
+    'identity.session-revoked',
+    'identity.staff-changed',
+    'channels.channel-credentials',
+  ],
 } as const satisfies EventManifest;

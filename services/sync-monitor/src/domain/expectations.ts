@@ -8,7 +8,8 @@ export const NOT_TRACKED = new Set(['sync.applied', 'platform.probe', 'sync.noti
 
 export function trackedTopics(catalogue: readonly TopicSpec[]): TopicName[] {
   // The catalogue's names are the topic names (TopicName is generated from the same file).
-  return catalogue.filter((t) => t.consumers.length > 0 && !NOT_TRACKED.has(t.name)).map((t) => t.name as TopicName);
+  // A table topic (keys, revocations, credentials) is read whole by every instance at start and never acknowledged.
+  return catalogue.filter((t) => t.consumers.length > 0 && !t.table && !NOT_TRACKED.has(t.name)).map((t) => t.name as TopicName);
 }
 
 /**

@@ -4,11 +4,12 @@
  * produces escalations and notices through the outbox. Re-deliveries to `<topic>.retry` are raw
  * copies of records other services produced, not events of its own.
  */
-import { catalogue } from '@omnimall/contracts';
+import { catalogue, type TopicName } from '@omnimall/contracts';
 import type { EventManifest } from '@omnimall/service-kit';
 import { trackedTopics } from '../domain/expectations';
 
 export const manifest = {
   produces: ['sync.escalation', 'sync.notice'],
-  consumes: ['sync.applied', ...trackedTopics(catalogue)],
+  // plus the table topics (keys, revocations, credentials) the kit's trust reader holds in memory
+  consumes: ['sync.applied', ...trackedTopics(catalogue), ...catalogue.filter((t) => t.table).map((t) => t.name as TopicName)],
 } as const satisfies EventManifest;
