@@ -1,15 +1,19 @@
 /**
- * identity's composition root: the store (indexes, the one-time e-mail backfill), the token keys, the
- * bootstrap admin, the channel-rules projection (group `identity.channel-rules`, from the beginning
- * of channels.channel-changed so a fresh deployment learns every channel), a worker pruning expired
- * throttle counters and reset tokens (FerretDB has no TTL indexes), and the HTTP API. The client
+ * identity's composition root: the store (indexes, the one-time e-mail backfill), the token keys
+ * (their changes since the last start published on identity.signing-keys before anything else runs,
+ * application/keys.ts), the bootstrap admin, the channel-rules projection (group
+ * `identity.channel-rules`, from the beginning of channels.channel-changed so a fresh deployment
+ * learns every channel), the retention worker (application/retention.ts: FerretDB has no TTL
+ * indexes), and the HTTP API. The client
  * address (login delays, registration limits) comes from X-Forwarded-For as far as TRUST_PROXY says:
  * a list of proxy addresses goes to the kit's `trustProxy`; a hop count, which that string setting
  * cannot carry, is set on the express app directly.
  */
 import type { Express } from 'express';
-import { defineService, periodicWorker, TokenSigner, TokenVerifier, type RunningService, type Worker } from '@omnimall/service-kit';
+import { defineService, TokenSigner, TokenVerifier, type RunningService } from '@omnimall/service-kit';
 import type { IdentityContext } from './application/context';
+import { publishSigningKeys } from './application/keys';
+import { retentionWorker } from './application/retention';
 import { bootstrapAdmin } from './application/staff';
 import { manifest } from './events';
 import { channelChangedIn } from './events/in/channels.channel-changed';
@@ -55,11 +59,6 @@ function trustParts(trust: number | string): { trustProxy?: string; extendHttp?:
   return typeof trust === 'string' ? { trustProxy: trust } : { extendHttp: (app) => app.set('trust proxy', trust) };
 }
 
-/** Deletes expired login-attempt and rate-limit counters and reset tokens every ten minutes. */
-function pruning(ctx: IdentityContext): Worker {
-  return periodicWorker('pruning', 10 * 60_000, () => ctx.store.prune(), ctx.logger, 'pruning expired counters failed');
-}
-
 export const identityService = defineService<IdentityDeps, IdentityExposes>({
   name: 'identity',
   port: 4001,
@@ -70,11 +69,12 @@ export const identityService = defineService<IdentityDeps, IdentityExposes>({
     const verifier = await verifierFor(env, signer, deps.verifier);
     const store = await createStore(runtime, settings);
     const ctx: IdentityContext = { store, locks: runtime.locks, logger: runtime.logger, signer, settings };
+    await publishSigningKeys(store.signingKeys, verifier.jwks().keys, runtime.logger);
     await bootstrapAdmin(ctx);
     return {
       api: identityApi(ctx, verifier),
       ...trustParts(settings.trustProxy),
-      workers: [pruning(ctx)],
+      workers: [retentionWorker(ctx)],
       subscriptions: [
         {
           purpose: 'channel-rules',

@@ -31,6 +31,38 @@ export interface IdentitySettings {
   resetRequestLimit: AddressLimit;
   /** How long a password-reset token stays valid. */
   passwordResetTtlMs: number;
+  /** How long records are kept before the pruning worker removes them (FerretDB has no TTL indexes). */
+  retention: RetentionSettings;
+}
+
+/**
+ * Retention of what identity keeps only for a while. Login-attempt and rate-limit counters go when
+ * their window ends, reset records when they expire; the rest are kept for the days set here.
+ */
+export interface RetentionSettings {
+  /** Days a session (with its address) is kept after it expired or was closed: SESSION_RETENTION_DAYS, 30. */
+  sessionDays: number;
+  /** Days a merge record keeps the source's snapshot: MERGE_SNAPSHOT_RETENTION_DAYS, 90. */
+  mergeSnapshotDays: number;
+  /** How often the pruning worker runs: PRUNE_INTERVAL_MINUTES, 10. */
+  pruneIntervalMs: number;
+}
+
+/** A non-negative number from the environment, or the default; anything else stops the start with the setting's name. */
+function numberSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} "${raw}" is not a non-negative number`);
+  return value;
+}
+
+export function retentionFromEnv(env: NodeJS.ProcessEnv): RetentionSettings {
+  return {
+    sessionDays: numberSetting(env, 'SESSION_RETENTION_DAYS', 30),
+    mergeSnapshotDays: numberSetting(env, 'MERGE_SNAPSHOT_RETENTION_DAYS', 90),
+    pruneIntervalMs: Math.max(1, numberSetting(env, 'PRUNE_INTERVAL_MINUTES', 10)) * 60_000,
+  };
 }
 
 /**
@@ -77,5 +109,6 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): IdentityS
     registerLimit: { points: Number(env.REGISTER_LIMIT_PER_HOUR ?? 100), durationSeconds: 3600 },
     resetRequestLimit: { points: Number(env.PASSWORD_RESET_LIMIT_PER_HOUR ?? 10), durationSeconds: 3600 },
     passwordResetTtlMs: Number(env.PASSWORD_RESET_TTL_MINUTES ?? 30) * 60_000,
+    retention: retentionFromEnv(env),
   };
 }

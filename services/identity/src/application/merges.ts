@@ -4,12 +4,14 @@ import type { MergeRecord } from '../domain/customer';
 import { customerMerged } from '../events/out/customer';
 import type { IdentityContext, RequestMeta } from './context';
 import { customerNotFound, getCustomer, profileView } from './customers';
+import { revocationEvents, revocationOf } from './revocations';
 import { revokeAllSessions } from './sessions';
 
 /**
- * Folds `source` into `target`: the source is marked merged (with the CustomerMerged event in the
- * same write), its linked identities are re-pointed, its sessions closed, and the merge is kept
- * as evidence (who, why, what moved, a snapshot of the source).
+ * Folds `source` into `target`: the source is marked merged (with the CustomerMerged event and the
+ * revocation of every token of the source in the same write), its linked identities are re-pointed,
+ * its sessions closed, and the merge is kept as evidence (who, why, what moved, a snapshot of the
+ * source; the snapshot is emptied after MERGE_SNAPSHOT_RETENTION_DAYS and at an erasure).
  */
 export async function mergeCustomers(
   ctx: IdentityContext,
@@ -38,9 +40,13 @@ export async function mergeCustomers(
       });
     if (c.status === 'erased') throw new UnprocessableError('customer_erased', 'the source profile was erased', 'nothing to merge');
     snapshot = { ...profileView(c), consents: c.consents, version: c.version };
+    const at = new Date();
     return {
-      set: { mergedInto: targetId, version: c.version + 1, updatedAt: new Date() },
-      events: [customerMerged(sourceId, targetId, target.version, mergedBy, meta)],
+      set: { mergedInto: targetId, version: c.version + 1, updatedAt: at },
+      events: [
+        customerMerged(sourceId, targetId, target.version, mergedBy, meta),
+        ...revocationEvents([revocationOf(ctx, { sub: sourceId, kind: 'customer' }, 'merged', null, at)], meta),
+      ],
     };
   });
   const moved = await ctx.store.links.repoint(sourceId, targetId);

@@ -5,6 +5,7 @@ import { hashPassword, passwordProblem } from '../domain/passwords';
 import { assertChannelScope, editStaff, normaliseEmail, type StaffAccount, type StaffEdit } from '../domain/staff';
 import { staffChanged } from '../events/out/accounts';
 import type { IdentityContext, RequestMeta } from './context';
+import { revocationEvents, revocationOf } from './revocations';
 import { accountDisabled, openSession, revokeAllSessions, type Tokens } from './sessions';
 import { checkPassword } from './throttle';
 
@@ -12,8 +13,9 @@ import { checkPassword } from './throttle';
  * Staff accounts: login (throttled like customers'), creation and changes by an admin, and the
  * bootstrap admin. A change of roles, channels or the disabled flag is committed with a full-state
  * StaffChanged (identity.staff-changed) so other services can refuse the member's tokens at once;
- * identity itself signs the new roles into the next access token, and disabling closes every
- * session (identity's routes refuse their access tokens at once, their refreshes fail).
+ * identity itself signs the new roles into the next access token, and disabling commits, in the same
+ * write, a revocation of every token of the member (identity.session-revoked, so a later re-enable
+ * does not revive them) and then closes every session (their refreshes fail).
  */
 export async function staffLogin(
   ctx: IdentityContext,
@@ -92,7 +94,14 @@ export async function updateStaff(
     changes = decided.changes;
     if (!changes.length) return null;
     const { roles, channels, disabled, version } = decided.next;
-    return { set: { roles, channels, disabled, version, updatedAt: at }, events: [staffChanged(decided.next, changes, by, at, meta)] };
+    const revoked =
+      disabled && !current.disabled
+        ? revocationEvents([revocationOf(ctx, { sub: id, kind: 'staff' }, 'staff_disabled', null, at)], meta)
+        : [];
+    return {
+      set: { roles, channels, disabled, version, updatedAt: at },
+      events: [staffChanged(decided.next, changes, by, at, meta), ...revoked],
+    };
   });
   if (changes.includes('disabled')) await revokeAllSessions(ctx, id, 'staff_disabled');
   return { staff: after!, changes };

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { TooManyRequestsError, UnauthorizedError } from '@omnimall/service-kit/errors';
 import {
   delayAfter,
@@ -18,6 +19,10 @@ import type { IdentityContext } from './context';
  * the delay the owner meets elsewhere faster than that address's own delays allow. A delayed attempt
  * answers 429 `login_delayed` with the seconds to wait (Retry-After) and checks no password. An
  * unknown email goes through the same counting and costs the same hashing time as a known one.
+ *
+ * Counters are keyed by keyed hashes (HMAC-SHA256 with ERASURE_SALT) of the email and the address,
+ * never the values themselves: the collection holds no email or IP address, and the counters of an
+ * erased account can still be found and removed by whoever holds the email and the key.
  */
 interface Counter {
   key: string;
@@ -54,6 +59,17 @@ function refusal(counters: Counter[], before: (AttemptCount | null)[], now: numb
   return worst && delayed(worst.ms, worst.scope);
 }
 
+/** The keyed hash an email or address is counted under. */
+function keyed(ctx: IdentityContext, what: 'email' | 'address', value: string): string {
+  return createHmac('sha256', ctx.settings.erasureSalt).update(`login-throttle:${what}:${value}`).digest('base64url');
+}
+
+/** How the counters of one account's email begin (and, for counters written before keys were hashed, the plain ones). */
+export function attemptKeyPrefixes(ctx: IdentityContext, email: string): string[] {
+  const h = keyed(ctx, 'email', email);
+  return [`pair:${h}|`, `account:${h}#`, `pair:${email}|`, `account:${email}#`];
+}
+
 /** What a caller does once the password was checked. */
 export interface AdmittedAttempt {
   /** The password was right: forget the pair's attempts and take this one back from the address and account. */
@@ -70,9 +86,11 @@ export async function admitAttempt(ctx: IdentityContext, email: string, address:
   const now = Date.now();
   const window = windowOf(now, policy);
   const expires = windowEnd(now, policy);
-  const first: Counter[] = [{ key: `pair:${email}|${address ?? '-'}`, rule: policy.pair, scope: 'account_address' }];
-  if (address) first.push({ key: `address:${address}`, rule: policy.address, scope: 'address' });
-  const account: Counter = { key: `account:${email}`, rule: policy.account, scope: 'account' };
+  const who = keyed(ctx, 'email', email);
+  const where = address ? keyed(ctx, 'address', address) : '-';
+  const first: Counter[] = [{ key: `pair:${who}|${where}`, rule: policy.pair, scope: 'account_address' }];
+  if (address) first.push({ key: `address:${where}`, rule: policy.address, scope: 'address' });
+  const account: Counter = { key: `account:${who}`, rule: policy.account, scope: 'account' };
 
   const refuse = (counters: Counter[], before: (AttemptCount | null)[]): void => {
     const refused = refusal(counters, before, now);

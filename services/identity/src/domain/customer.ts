@@ -63,6 +63,8 @@ export interface MergeRecord {
   evidenceJson: string;
   movedIdentities: string[];
   sourceSnapshot: Record<string, unknown>;
+  /** When retention emptied the snapshot (null: still held). */
+  snapshotPrunedAt?: Date | null;
   at: Date;
 }
 

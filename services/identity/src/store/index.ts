@@ -16,6 +16,7 @@ import {
   type MergeRepository,
 } from './records';
 import { sessionRepository, type SessionRepository } from './sessions';
+import { signingKeyModel, signingKeyRepository, type SigningKeyRepository } from './signing-keys';
 import { staffRepository, type StaffRepository } from './staff';
 
 /** Every repository of the identity database: the application's only way to it. */
@@ -31,9 +32,11 @@ export interface IdentityStore {
   complianceRecords: ComplianceRecordRepository;
   dataRequests: DataRequestRepository;
   passwordResets: PasswordResetRepository;
+  /** The token keys published on identity.signing-keys, as last announced. */
+  signingKeys: SigningKeyRepository;
   /** Requests per client address: registrations and password-reset requests. */
   limits: { register: AddressLimiter; resetRequest: AddressLimiter };
-  /** Deletes expired throttle counters, rate-limit counters and reset tokens; how many. */
+  /** Deletes expired throttle counters, rate-limit counters and reset tokens; how many (the retention pass runs it). */
   prune(now?: Date): Promise<number>;
 }
 
@@ -62,6 +65,7 @@ export async function createStore(
     complianceRecords: complianceRecordRepository(m.ComplianceRecord, runtime.outbox),
     dataRequests: dataRequestRepository(m.DataRequest, runtime.outbox),
     passwordResets,
+    signingKeys: signingKeyRepository(signingKeyModel(runtime.db, runtime.outbox), runtime.outbox),
     limits: {
       register: addressLimiter(runtime.db, 'register', limits.registerLimit),
       resetRequest: addressLimiter(runtime.db, 'reset-request', limits.resetRequestLimit),

@@ -19,7 +19,11 @@ export interface LoginAttemptRepository {
   clear(key: string, window: number): Promise<void>;
   /** Deletes the counters of windows that ended before `now`; how many. */
   prune(now: Date): Promise<number>;
+  /** Deletes every counter whose key starts with one of `prefixes` (an erased account's); how many. */
+  removeKeys(prefixes: readonly string[]): Promise<number>;
 }
+
+const escapeRegex = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const id = (key: string, window: number): string => `${key}#${window}`;
 
@@ -50,6 +54,11 @@ export function loginAttemptRepository(LoginAttempt: Model<LoginAttemptDoc>): Lo
     },
     async prune(now) {
       return (await LoginAttempt.deleteMany({ expiresAt: { $lt: now } })).deletedCount;
+    },
+    async removeKeys(prefixes) {
+      if (!prefixes.length) return 0;
+      const pattern = new RegExp(`^(?:${prefixes.map(escapeRegex).join('|')})`);
+      return (await LoginAttempt.deleteMany({ _id: { $regex: pattern } })).deletedCount;
     },
   };
 }

@@ -117,6 +117,7 @@ const mergeSchema = (): Schema<MergeRecord> =>
       evidenceJson: { type: String, default: '{}' },
       movedIdentities: [String],
       sourceSnapshot: { type: Object, default: {} },
+      snapshotPrunedAt: { type: Date, default: null },
       at: Date,
       ...outboxPaths,
     },

@@ -15,6 +15,8 @@ export interface PasswordResetRepository {
   voidOf(subject: string, now: Date): Promise<void>;
   /** Deletes resets that expired before `now`; how many. */
   prune(now: Date): Promise<number>;
+  /** Deletes every reset of a subject, used or not (erasure); how many. */
+  removeOf(subject: string): Promise<number>;
 }
 
 export function passwordResetRepository(Reset: Model<PasswordReset>, outbox: Outbox): PasswordResetRepository {
@@ -34,6 +36,9 @@ export function passwordResetRepository(Reset: Model<PasswordReset>, outbox: Out
     },
     async prune(now) {
       return (await Reset.deleteMany({ expiresAt: { $lt: now } })).deletedCount;
+    },
+    async removeOf(subject) {
+      return (await Reset.deleteMany({ subject })).deletedCount;
     },
   };
 }

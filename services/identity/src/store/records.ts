@@ -13,6 +13,10 @@ export interface MergeRepository {
   get(id: string): Promise<MergeRecord | null>;
   /** The merges a customer took part in, as source or target. */
   involving(customerId: string): Promise<MergeRecord[]>;
+  /** Replaces a merge's personal content (erasure): snapshot, free text, moved identifiers. */
+  scrub(id: string, set: Pick<MergeRecord, 'sourceSnapshot' | 'reason' | 'evidenceJson' | 'movedIdentities'>): Promise<void>;
+  /** Empties the snapshots of merges made before `before` (retention); how many. */
+  pruneSnapshots(before: Date): Promise<number>;
 }
 
 export interface ComplianceRecordRepository {
@@ -39,6 +43,17 @@ export function mergeRepository(Merge: Model<MergeRecord>): MergeRepository {
     async involving(customerId) {
       const found = await Merge.find({ $or: [{ sourceCustomerId: customerId }, { targetCustomerId: customerId }] }).lean();
       return found.map((m) => withoutOutbox(m) as MergeRecord);
+    },
+    async scrub(id, set) {
+      await Merge.updateOne({ _id: id }, { $set: set });
+    },
+    async pruneSnapshots(before) {
+      // Only snapshots not emptied yet, so a pass does not rewrite what an earlier one pruned.
+      const res = await Merge.updateMany(
+        { at: { $lt: before }, snapshotPrunedAt: null },
+        { $set: { sourceSnapshot: {}, snapshotPrunedAt: new Date() } },
+      );
+      return res.modifiedCount;
     },
   };
 }

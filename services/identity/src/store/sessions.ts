@@ -22,6 +22,10 @@ export interface SessionRepository {
    * did. The whole list is set: FerretDB ignores `$slice` in `$push`, which would let it grow forever.
    */
   rotate(id: string, previousHash: string, next: Pick<FamilyState, 'currentHash' | 'usedHashes'> & { at: Date }): Promise<boolean>;
+  /** Deletes every session of a subject (erasure: with them go their addresses and client details). */
+  removeOf(subject: string): Promise<number>;
+  /** Deletes sessions that expired or were closed before `before` (retention); how many. */
+  prune(before: Date): Promise<number>;
 }
 
 export function sessionRepository(Session: Model<Session>): SessionRepository {
@@ -51,6 +55,12 @@ export function sessionRepository(Session: Model<Session>): SessionRepository {
     async rotate(id, previousHash, { currentHash, usedHashes, at }) {
       const res = await Session.updateOne({ _id: id, currentHash: previousHash }, { $set: { currentHash, usedHashes, lastUsedAt: at } });
       return res.matchedCount > 0;
+    },
+    async removeOf(subject) {
+      return (await Session.deleteMany({ subject })).deletedCount;
+    },
+    async prune(before) {
+      return (await Session.deleteMany({ $or: [{ expiresAt: { $lt: before } }, { revokedAt: { $lt: before } }] })).deletedCount;
     },
   };
 }

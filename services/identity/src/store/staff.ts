@@ -17,7 +17,8 @@ export interface StaffRepository {
     id: string,
     decide: (current: StaffAccount | null) => { set: Partial<StaffAccount>; events: readonly OutgoingEvent[] } | null,
   ): Promise<StaffAccount | null>;
-  setPasswordHash(id: string, passwordHash: string): Promise<void>;
+  /** Sets the password hash, with the events of the change (revocations) in the same write. */
+  setPasswordHash(id: string, passwordHash: string, events?: readonly OutgoingEvent[]): Promise<void>;
 }
 
 export function staffRepository(Staff: Model<StaffAccount>, outbox: Outbox): StaffRepository {
@@ -38,8 +39,8 @@ export function staffRepository(Staff: Model<StaffAccount>, outbox: Outbox): Sta
       });
       return doc as StaffAccount | null;
     },
-    async setPasswordHash(id, passwordHash) {
-      await Staff.updateOne({ _id: id }, { $set: { passwordHash, updatedAt: new Date() } });
+    async setPasswordHash(id, passwordHash, events = []) {
+      await outbox.update(Staff, id, { $set: { passwordHash, updatedAt: new Date() } }, events);
     },
   };
 }
