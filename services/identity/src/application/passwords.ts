@@ -10,12 +10,13 @@ import { customerByEmail, withinLimit } from './accounts';
 import type { IdentityContext, RequestMeta } from './context';
 import { customerNotFound } from './customers';
 import { channelRule } from './residency';
+import { revocationEvents, revocationOf } from './revocations';
 import { revokeAllSessions } from './sessions';
 import { checkPassword } from './throttle';
 
 /**
  * Password change (signed in, the current password required, throttled like a login; every other
- * session closed) and reset (a request announces a single-use token on identity.password-reset for
+ * session revoked by id with the new hash, the caller's own kept: see revocations.ts) and reset (a request announces a single-use token on identity.password-reset for
  * the requesting channel to deliver, stored only as its hash; using it sets the password and closes
  * every session). A reset request answers alike whether the email belongs to anyone, and the token
  * is never logged.
@@ -43,8 +44,13 @@ export async function changePassword(
   }
   const passwordHash = await hashPassword(input.newPassword, ctx.settings.scrypt);
   const now = new Date();
-  if (caller.kind === 'staff') await ctx.store.staff.setPasswordHash(caller.sub, passwordHash);
-  else await ctx.store.customers.transact(caller.sub, (c) => c && { set: { passwordHash, updatedAt: now }, events: [] });
+  const others = (await ctx.store.sessions.openIdsOf(caller.sub)).filter((sid) => sid !== caller.sid);
+  const events = revocationEvents(
+    others.map((sid) => revocationOf(ctx, caller, 'password_changed', sid, now)),
+    meta,
+  );
+  if (caller.kind === 'staff') await ctx.store.staff.setPasswordHash(caller.sub, passwordHash, events);
+  else await ctx.store.customers.transact(caller.sub, (c) => c && { set: { passwordHash, updatedAt: now }, events });
   await ctx.store.passwordResets.voidOf(caller.sub, now);
   return revokeAllSessions(ctx, caller.sub, 'password_changed', caller.sid);
 }
@@ -94,8 +100,9 @@ export async function resetPassword(ctx: IdentityContext, input: { token: string
   const now = new Date();
   const reset = await ctx.store.passwordResets.use(resetTokenHash(input.token), now);
   if (!reset) throw invalidToken();
+  const revoked = revocationEvents([revocationOf(ctx, { sub: reset.subject, kind: 'customer' }, 'password_reset', null, now)]);
   const updated = await ctx.store.customers.transact(reset.subject, (c) =>
-    c && c.status !== 'erased' && !c.mergedInto ? { set: { passwordHash, updatedAt: now }, events: [] } : null,
+    c && c.status !== 'erased' && !c.mergedInto ? { set: { passwordHash, updatedAt: now }, events: revoked } : null,
   );
   if (!updated || updated.passwordHash !== passwordHash) throw invalidToken();
   await ctx.store.passwordResets.voidOf(reset.subject, now);
