@@ -31,6 +31,8 @@ export interface IdentitySettings {
   resetRequestLimit: AddressLimit;
   /** How long a password-reset token stays valid. */
   passwordResetTtlMs: number;
+  /** How long a device token (POST /devices) is valid: DEVICE_TOKEN_TTL_DAYS, 30. */
+  deviceTokenTtlSeconds: number;
   /** How long records are kept before the pruning worker removes them (FerretDB has no TTL indexes). */
   retention: RetentionSettings;
 }
@@ -109,6 +111,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): IdentityS
     registerLimit: { points: Number(env.REGISTER_LIMIT_PER_HOUR ?? 100), durationSeconds: 3600 },
     resetRequestLimit: { points: Number(env.PASSWORD_RESET_LIMIT_PER_HOUR ?? 10), durationSeconds: 3600 },
     passwordResetTtlMs: Number(env.PASSWORD_RESET_TTL_MINUTES ?? 30) * 60_000,
+    deviceTokenTtlSeconds: Math.round(numberSetting(env, 'DEVICE_TOKEN_TTL_DAYS', 30) * 86_400),
     retention: retentionFromEnv(env),
   };
 }
