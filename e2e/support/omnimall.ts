@@ -17,12 +17,43 @@ export interface Reply<T = any> {
   correlationId: string;
 }
 
+/** A channel app's API key (issued by channels to an admin or the channel's manager, shown once). */
+export interface ChannelCredential {
+  code: string;
+  keyId: string;
+  apiKey: string;
+}
+
+/** A customer logged in through a channel app: the access token is bound to that channel. */
+export interface CustomerSession {
+  id: string;
+  email: string;
+  password: string;
+  token: string;
+  refreshToken: string;
+  channel: string;
+}
+
+/** An anonymous device of a channel app (identity's POST /devices): its token reaches the device's cart. */
+export interface Device {
+  deviceId: string;
+  deviceToken: string;
+  channel: string;
+}
+
 export interface CallOptions {
   token?: string;
+  /** x-channel-code alone (a staff token's channel, or a header checked against a customer token's). */
   channel?: string;
+  /** x-channel-code + x-channel-key: the request comes from that channel's app. */
+  credential?: ChannelCredential;
+  /** x-device-token: an anonymous device's cart. */
+  deviceToken?: string;
   body?: unknown;
   correlationId?: string;
   headers?: Record<string, string>;
+  /** Read the status and headers only (an event stream answers 200 and never ends). */
+  statusOnly?: boolean;
 }
 
 export const sleepUntil = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -62,15 +93,26 @@ export class Omnimall {
     const headers: Record<string, string> = { 'x-correlation-id': correlationId, ...o.headers };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
     if (o.channel) headers['x-channel-code'] = o.channel;
+    if (o.credential) Object.assign(headers, { 'x-channel-code': o.credential.code, 'x-channel-key': o.credential.apiKey });
+    if (o.deviceToken) headers['x-device-token'] = o.deviceToken;
     if (o.body !== undefined) headers['content-type'] = 'application/json';
     const sentAt = Date.now();
-    const r = await fetch(`${this.stack.url(service)}${path}`, {
-      method: method.toUpperCase(), // fetch sends `patch` as written, and servers answer 400 to it
-      headers,
-      body: o.body === undefined ? undefined : JSON.stringify(o.body),
-      signal: AbortSignal.timeout(15_000),
-    });
-    const text = await r.text();
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), 15_000);
+    let r: Response;
+    let text = '';
+    try {
+      r = await fetch(`${this.stack.url(service)}${path}`, {
+        method: method.toUpperCase(), // fetch sends `patch` as written, and servers answer 400 to it
+        headers,
+        body: o.body === undefined ? undefined : JSON.stringify(o.body),
+        signal: abort.signal,
+      });
+      if (o.statusOnly && r.ok) abort.abort();
+      else text = await r.text();
+    } finally {
+      clearTimeout(timer);
+    }
     const at = Date.now();
     let body: any = text;
     try {
@@ -103,19 +145,33 @@ export class Omnimall {
     return { id: r.body.id, email, password };
   }
 
-  async registerCustomer(channel: string, dataRegion = 'eu'): Promise<{ id: string; email: string; password: string; token: string }> {
-    const email = `customer+${randomBytes(4).toString('hex')}@omnimall.test`;
+  /**
+   * Registers a customer through a channel app (x-channel-code + x-channel-key): the access token is
+   * bound to that channel. The email is unique to this call; `displayName` defaults to a fixed name.
+   */
+  async registerCustomer(
+    cred: ChannelCredential,
+    opts: { displayName?: string; dataRegion?: string; email?: string } = {},
+  ): Promise<CustomerSession> {
+    const email = opts.email ?? `customer+${randomBytes(4).toString('hex')}@omnimall.test`;
     const password = `pw-${randomBytes(8).toString('hex')}`;
     const r = await this.expect(201, 'identity', 'post', '/auth/register', {
-      channel,
-      body: { email, password, dataRegion, displayName: 'E2E Customer' },
+      credential: cred,
+      body: { email, password, dataRegion: opts.dataRegion ?? 'eu', displayName: opts.displayName ?? 'E2E Customer' },
     });
-    return { id: r.body.customer.id, email, password, token: r.body.tokens.accessToken };
+    return sessionOf(r.body, email, password, cred.code);
   }
 
-  async login(channel: string, email: string, password: string): Promise<{ id: string; token: string; channel: string }> {
-    const r = await this.expect(200, 'identity', 'post', '/auth/login', { channel, body: { email, password } });
-    return { id: r.body.customer.id, token: r.body.tokens.accessToken, channel: r.body.channel };
+  /** Logs a customer in through a channel app: one global account, a token bound to this channel. */
+  async login(cred: ChannelCredential, email: string, password: string): Promise<CustomerSession> {
+    const r = await this.expect(200, 'identity', 'post', '/auth/login', { credential: cred, body: { email, password } });
+    return sessionOf(r.body, email, password, cred.code);
+  }
+
+  /** An anonymous device of the channel's app (POST /devices with the channel credential). */
+  async device(cred: ChannelCredential): Promise<Device> {
+    const r = await this.expect(201, 'identity', 'post', '/devices', { credential: cred });
+    return { deviceId: r.body.deviceId, deviceToken: r.body.deviceToken, channel: cred.code };
   }
 
   /** Until identity has learnt the channel's residency rule from channels.channel-changed. */
@@ -144,6 +200,12 @@ export class Omnimall {
         allowedDataRegions: ['eu'],
       },
     });
+  }
+
+  /** Issues an API key for the channel's apps (as an admin or the channel's manager). */
+  async channelKey(staffToken: string, code: string): Promise<ChannelCredential> {
+    const r = await this.expect(201, 'channels', 'post', `/channels/${code}/credentials`, { token: staffToken });
+    return { code, keyId: r.body.keyId, apiKey: r.body.apiKey };
   }
 
   async transition(
@@ -208,10 +270,16 @@ export class Omnimall {
    * Until the cart sells `sku` on `channel` (the channel and the local item have reached its
    * projections), checked with an anonymous device cart so no customer's cart is touched.
    */
-  async cartSells(channel: string, sku: string): Promise<void> {
-    const device = `e2e-probe-${randomBytes(4).toString('hex')}`;
-    await until(`cart to sell ${sku} on ${channel}`, async () => {
-      const r = await this.call('cart', 'post', '/cart/lines', { channel, headers: { 'x-device-id': device }, body: { sku, quantity: 1 } });
+  async cartSells(cred: ChannelCredential, sku: string): Promise<void> {
+    // TRANSITIONAL: until identity serves POST /devices, an x-device-id cart.
+    const hasDevices = (await this.call('identity', 'post', '/devices', { credential: cred })).status !== 404;
+    const device = hasDevices ? await this.device(cred) : null;
+    const anon = `e2e-probe-${randomBytes(4).toString('hex')}`;
+    await until(`cart to sell ${sku} on ${cred.code}`, async () => {
+      const r = await this.call('cart', 'post', '/cart/lines', {
+        ...(device ? { deviceToken: device.deviceToken } : { channel: cred.code, headers: { 'x-device-id': anon } }),
+        body: { sku, quantity: 1 },
+      });
       return r.status === 200;
     });
   }
@@ -255,6 +323,12 @@ export class Omnimall {
       50,
     );
   }
+}
+
+function sessionOf(body: any, email: string, password: string, credentialChannel: string): CustomerSession {
+  const channel: string = body.channel ?? credentialChannel;
+  if (channel !== credentialChannel) throw new Error(`a login through ${credentialChannel} answered channel ${channel}`);
+  return { id: body.customer.id, email, password, token: body.tokens.accessToken, refreshToken: body.tokens.refreshToken, channel };
 }
 
 export interface MonitorAck {

@@ -34,7 +34,7 @@
  * The 2 s requirements are measured from the response of the causing request (the add, the ban, the
  * maintenance transition), as a user would experience them.
  */
-import { ackOf, CartStream, firstAckOf, Omnimall, until, type MonitorEvent, type Reply } from '../support/omnimall';
+import { ackOf, CartStream, firstAckOf, Omnimall, until, type ChannelCredential, type MonitorEvent, type Reply } from '../support/omnimall';
 import { startStack, type Stack } from '../support/stack';
 
 const SLA_MS = 2000;
@@ -46,6 +46,9 @@ let admin: { id: string; token: string };
 let manager: { id: string; token: string };
 let mobile: string;
 let web: string;
+/** The channel apps' API keys: customers register and log in through them (tokens bound to the channel). */
+let mobileApp: ChannelCredential;
+let webApp: ChannelCredential;
 let sku: string;
 /** A SKU no channel sells (see probeUntilRefused). */
 let unsold: string;
@@ -81,6 +84,7 @@ beforeAll(async () => {
     await api.registerChannel(admin.token, web, 'web', manager.id);
     await api.activateChannel(admin.token, manager.token, mobile);
     await api.activateChannel(admin.token, manager.token, web);
+    [mobileApp, webApp] = await Promise.all([api.channelKey(manager.token, mobile), api.channelKey(manager.token, web)]);
 
     // A product with one SKU, assigned with a shelf price to both channels.
     sku = `mug-${tag}-350`;
@@ -93,8 +97,8 @@ beforeAll(async () => {
     await Promise.all([
       api.identityKnowsChannel(admin.token, mobile),
       api.identityKnowsChannel(admin.token, web),
-      api.cartSells(mobile, sku),
-      api.cartSells(web, sku),
+      api.cartSells(mobileApp, sku),
+      api.cartSells(webApp, sku),
     ]);
   });
 }, 150_000);
@@ -185,8 +189,8 @@ it(
   'A: a cart filled on the mobile channel is complete on the web channel within 2 s, and the monitor agrees on the lag',
   () =>
     withLogs(async () => {
-      const customer = await api.registerCustomer(mobile);
-      const onWeb = await api.login(web, customer.email, customer.password);
+      const customer = await api.registerCustomer(mobileApp);
+      const onWeb = await api.login(webApp, customer.email, customer.password);
       expect(onWeb.id).toBe(customer.id); // one global customer, whichever channel
       expect(onWeb.channel).toBe(web);
       const stream = await CartStream.open(stack!.url('cart'), onWeb.token, web);
@@ -255,8 +259,8 @@ it(
   'B: a customer banned on one channel is refused a cart write on another within 2 s, and the monitor agrees on the lag',
   () =>
     withLogs(async () => {
-      const customer = await api.registerCustomer(web);
-      const onMobile = await api.login(mobile, customer.email, customer.password);
+      const customer = await api.registerCustomer(webApp);
+      const onMobile = await api.login(mobileApp, customer.email, customer.password);
       await api.expect(200, 'cart', 'post', '/cart/lines', { token: onMobile.token, channel: mobile, body: { sku, quantity: 1 } });
       // Before the ban a real write on web is accepted, and the probe is refused only for its item.
       await api.expect(200, 'cart', 'put', `/cart/lines/${sku}`, { token: customer.token, channel: web, body: { quantity: 2 } });
@@ -324,10 +328,12 @@ it(
   'C: a channel put into maintenance refuses cart writes within 2 s, and the monitor agrees on the lag',
   () =>
     withLogs(async () => {
-      const customer = await api.registerCustomer(web);
-      await api.expect(200, 'cart', 'post', '/cart/lines', { token: customer.token, channel: mobile, body: { sku, quantity: 3 } });
+      const customer = await api.registerCustomer(webApp);
+      // Each channel's token is bound to it: the mobile app has a login of its own.
+      const onMobile = await api.login(mobileApp, customer.email, customer.password);
+      await api.expect(200, 'cart', 'post', '/cart/lines', { token: onMobile.token, channel: mobile, body: { sku, quantity: 3 } });
       const probe = (): Promise<Reply> =>
-        api.call('cart', 'post', '/cart/lines', { token: customer.token, channel: mobile, body: { sku: unsold, quantity: 1 } });
+        api.call('cart', 'post', '/cart/lines', { token: onMobile.token, channel: mobile, body: { sku: unsold, quantity: 1 } });
       expect((await probe()).body.code).toBe(BEFORE.code);
 
       const corr = api.newCorrelationId('scenario-c');
@@ -345,7 +351,7 @@ it(
       const refusalLag = refused.at - change.at;
       expect(refusalLag).toBeLessThan(SLA_MS);
       expect(refused.body.details).toMatchObject({ state: 'maintenance' });
-      const write = await api.call('cart', 'put', `/cart/lines/${sku}`, { token: customer.token, channel: mobile, body: { quantity: 4 } });
+      const write = await api.call('cart', 'put', `/cart/lines/${sku}`, { token: onMobile.token, channel: mobile, body: { quantity: 4 } });
       expect([write.status, write.body.code]).toEqual([409, 'channel_not_active']);
       // The other channel still trades, and the cart (one, global) is intact.
       const onWeb = await api.expect(200, 'cart', 'get', '/cart', { token: customer.token, channel: web });
