@@ -25,3 +25,7 @@ export * from './service/define-service';
 export * from './service/periodic';
 export * from './auth/tokens';
 export * from './auth/middleware';
+export * from './auth/trust';
+export * from './auth/trust-reader';
+export * from './auth/service-auth';
+export * from './http/channel';

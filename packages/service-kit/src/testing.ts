@@ -8,7 +8,7 @@
  * (kafka/local-credentials.ts); KAFKA_SASL_* in the environment override both.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import { loadPlatformConfig, type PlatformConfig } from './service/config';
 import { ADMIN_PRINCIPAL, localKafkaEnv } from './kafka/local-credentials';
@@ -17,14 +17,32 @@ export { localKafkaEnv };
 import { kafkaConnectionOptions, securityFromEnv } from './kafka/security';
 import { endOffsets, seekStartsOnJoin } from './kafka/topics';
 import type { GroupSettings } from './service/define-service';
-import { generateTokenKeys, TokenSigner, TokenVerifier, type Principal } from './auth/tokens';
+import { TokenSigner, TokenVerifier, type Principal } from './auth/tokens';
+export { testAuth, type TestAuth } from './testing-auth';
 
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomUUID().slice(0, 8)}`;
 }
 
-/** Platform config for a test: its own database, an ephemeral HTTP port, and the service's Kafka principal. */
+let keyPair: { publicKey: string; privateKey: string } | undefined;
+
+/** One ES256 key pair per test process (PEM): what testTokens signs with and testConfig's services accept. */
+export function testKeyPair(): { publicKey: string; privateKey: string } {
+  keyPair ??= generateKeyPairSync('ec', {
+    namedCurve: 'prime256v1',
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return keyPair;
+}
+
+/**
+ * Platform config for a test: its own database, an ephemeral HTTP port, the service's Kafka
+ * principal, and the test key pair among its token keys (its public key accepted by the service's
+ * `auth.verifier`; identity also gets the private key, so its `auth.signer` signs with it).
+ */
 export function testConfig(service: string, overrides: Partial<PlatformConfig> = {}): PlatformConfig {
+  const { publicKey, privateKey } = testKeyPair();
   return loadPlatformConfig(
     service,
     0,
@@ -32,6 +50,7 @@ export function testConfig(service: string, overrides: Partial<PlatformConfig> =
     {
       dbName: uniqueName(`test_${service.replace(/-/g, '_')}`),
       instanceId: uniqueName(service),
+      tokenKeys: { publicKeys: [publicKey], ...(service === 'identity' ? { signingKey: privateKey } : {}) },
       ...overrides,
     },
   );
@@ -138,18 +157,24 @@ export function runChild(
 
 let testKeys: Promise<{ signer: TokenSigner; verifier: TokenVerifier; publicKey: string }> | undefined;
 
-/** One ES256 key pair per test process: a signer for minting tokens and the matching verifier. */
+/** The test key pair (testKeyPair) as a signer for minting tokens and the matching verifier (bound to no trust state). */
 export function testTokens(): Promise<{ signer: TokenSigner; verifier: TokenVerifier; publicKey: string }> {
-  testKeys ??= generateTokenKeys().then(async ({ publicKey, privateKey }) => ({
+  const { publicKey, privateKey } = testKeyPair();
+  testKeys ??= (async () => ({
     signer: await TokenSigner.fromPem(privateKey),
     verifier: await TokenVerifier.fromPem(publicKey),
     publicKey,
-  }));
+  }))();
   return testKeys;
 }
 
-/** A bearer header for a principal, signed with the test key pair. */
-export async function bearer(p: Partial<Principal> & { sub: string }): Promise<string> {
+/** Hex SHA-256 of a channel API key, as channels publishes it on channels.channel-credentials. */
+export function apiKeyHash(apiKey: string): string {
+  return createHash('sha256').update(apiKey, 'utf8').digest('hex');
+}
+
+/** A bearer header for a principal (`channel` is the customer's login channel), signed with the test key pair. */
+export async function bearer(p: Partial<Omit<Principal, 'issuedAt'>> & { sub: string }): Promise<string> {
   const { signer } = await testTokens();
   return `Bearer ${await signer.sign({ kind: 'customer', roles: [], channels: [], channel: null, ...p })}`;
 }

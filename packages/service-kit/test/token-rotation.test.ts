@@ -3,9 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, decodeProtectedHeader, importPKCS8, SignJWT } from 'jose';
-import { generateTokenKeys, TOKEN_AUDIENCE, TOKEN_ISSUER, TokenSigner, TokenVerifier, type Principal } from '../src';
+import { generateTokenKeys, TOKEN_AUDIENCE, TOKEN_ISSUER, TokenSigner, TokenVerifier, type TokenClaims } from '../src';
 
-const who: Principal = { sub: 'c-9', kind: 'customer', roles: [], channels: [], channel: 'web' };
+const who: TokenClaims = { sub: 'c-9', kind: 'customer', roles: [], channels: [], channel: 'web' };
 
 async function keyPair(): Promise<{ publicKey: string; privateKey: string; signer: TokenSigner }> {
   const keys = await generateTokenKeys();

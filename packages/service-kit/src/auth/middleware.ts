@@ -1,10 +1,11 @@
 /**
  * Who may call a route: the bearer token verified locally (no call to identity), then its kind, roles
- * and channel scope. A refusal is a 401 (no or bad token) or a 403 (not allowed) with a code and a hint.
+ * and channel scope. A refusal is a 401 (no, bad or revoked token: `token_missing`, `token_invalid`,
+ * `token_revoked`) or a 403 (not allowed) with a code and a hint.
  */
 import type { RequestHandler, Response } from 'express';
 import { ForbiddenError, UnauthorizedError } from '../errors';
-import type { Principal, TokenVerifier } from './tokens';
+import { TokenRevokedError, type Principal, type TokenVerifier } from './tokens';
 
 export interface AuthRule {
   /** Who may call: customers, staff, or either (default). */
@@ -53,17 +54,22 @@ export function requireAuth(verifier: TokenVerifier, rule: AuthRule = {}): Reque
         res.locals.principal = principal;
         next();
       })
-      .catch((err: unknown) => {
-        if (err instanceof ForbiddenError) return next(err);
-        next(
-          new UnauthorizedError(
-            'token_invalid',
-            `the bearer token was refused: ${(err as Error).message}`,
-            'log in again or refresh the access token',
-          ),
-        );
-      });
+      .catch((err: unknown) => next(err instanceof ForbiddenError ? err : tokenRefusal(err)));
   };
+}
+
+/**
+ * The 401 for a bearer token `verify` refused: `token_revoked` when the trust state revoked it
+ * (logout, password change, staff disabled: the reason in details), else `token_invalid`.
+ */
+export function tokenRefusal(err: unknown): UnauthorizedError {
+  if (err instanceof TokenRevokedError)
+    return new UnauthorizedError('token_revoked', `the bearer token was revoked (${err.reason})`, 'log in again', { reason: err.reason });
+  return new UnauthorizedError(
+    'token_invalid',
+    `the bearer token was refused: ${(err as Error).message}`,
+    'log in again or refresh the access token',
+  );
 }
 
 export function principalOf(res: Response): Principal {

@@ -4,7 +4,8 @@
  *
  * Guarantees (with `allow.everyone.if.no.acl.found=false`, anything not granted here is refused):
  *  - a service (principal = its name) writes the topics it produces, `sync.applied`, and the `.retry`
- *    and `.dlq` siblings of the topics it consumes; it reads the topics it consumes and their `.retry`;
+ *    and `.dlq` siblings of the topics it consumes; it reads the topics it consumes and their `.retry`
+ *    (a `table` topic has no siblings: the trust reader only reads it);
  *    its consumer groups are the ones named `<service>.`; it cannot write another service's topic;
  *  - a partner (principal `partner-<code>`) writes only its own member of each per-partner family
  *    (`partner.<code>.<rest>`) and can do nothing else, so a record on that topic is the partner's;
@@ -74,6 +75,7 @@ export function plannedAcls(opts: AclPlanOptions): AclRule[] {
       if (!spec.consumers.includes(service)) continue;
       for (const name of concreteTopics(spec, opts.partners)) {
         topic(service, name, 'READ');
+        if (spec.table) continue;
         topic(service, retryTopic(name), 'READ', 'WRITE');
         topic(service, deadLetterTopic(name), 'WRITE');
       }

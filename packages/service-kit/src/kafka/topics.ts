@@ -1,16 +1,31 @@
 /**
- * Topics and group positions through Kafka's admin API: the catalogue's topics created where missing,
- * and where a new consumer group starts (end offsets read before it joins, so nothing published
- * between the join and its first fetch is skipped).
+ * Topics and group positions through Kafka's admin API: the catalogue's topics created where missing
+ * (a `retentionHours` topic with `retention.ms`, set again on an existing topic that differs), and
+ * where a new consumer group starts (end offsets read before it joins, so nothing published between
+ * the join and its first fetch is skipped). A `table` topic gets no `.retry`/`.dlq`: the trust
+ * reader neither retries nor dead-letters (it logs and skips what it cannot read).
  */
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type Consumer, type Kafka } from 'kafkajs';
 import { catalogue, deadLetterTopic, partnerOfTopic, retryTopic, type TopicSpec } from '@omnimall/contracts';
 
-/** Every topic the catalogue declares, plus `.retry` and `.dlq` for each topic that has consumers. */
-export function plannedTopics(specs: readonly TopicSpec[] = catalogue): { topic: string; numPartitions: number; cleanup: string }[] {
+export interface PlannedTopic {
+  topic: string;
+  numPartitions: number;
+  cleanup: string;
+  /** `retention.ms` (from `retentionHours`); absent: the broker's default. */
+  retentionMs?: number;
+}
+
+/** Every topic the catalogue declares, plus `.retry` and `.dlq` for each topic that has consumers (table topics excepted). */
+export function plannedTopics(specs: readonly TopicSpec[] = catalogue): PlannedTopic[] {
   return specs.flatMap((t) => {
-    const main = { topic: t.name, numPartitions: t.partitions, cleanup: t.cleanup };
-    if (!t.consumers.length) return [main];
+    const main = {
+      topic: t.name,
+      numPartitions: t.partitions,
+      cleanup: t.cleanup,
+      ...(t.retentionHours ? { retentionMs: t.retentionHours * 3_600_000 } : {}),
+    };
+    if (!t.consumers.length || t.table) return [main];
     return [
       main,
       { topic: retryTopic(t.name), numPartitions: t.partitions, cleanup: 'delete' },
@@ -19,13 +34,23 @@ export function plannedTopics(specs: readonly TopicSpec[] = catalogue): { topic:
   });
 }
 
-/** Creates the missing topics of the catalogue (topic auto-creation is off on our brokers). Returns the names created. */
+const configEntriesOf = (t: PlannedTopic): { name: string; value: string }[] => [
+  { name: 'cleanup.policy', value: t.cleanup },
+  ...(t.retentionMs ? [{ name: 'retention.ms', value: String(t.retentionMs) }] : []),
+];
+
+/**
+ * Creates the missing topics of the catalogue (topic auto-creation is off on our brokers), and sets
+ * `retention.ms` again on an existing topic whose retention differs from its `retentionHours`.
+ * Returns the names created.
+ */
 export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[] = catalogue): Promise<string[]> {
   const admin: Admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const missing = plannedTopics(specs).filter((t) => !existing.has(t.topic));
+    const planned = plannedTopics(specs);
+    const missing = planned.filter((t) => !existing.has(t.topic));
     if (missing.length) {
       await admin.createTopics({
         waitForLeaders: true,
@@ -33,14 +58,37 @@ export async function ensureTopics(kafka: Kafka, specs: readonly TopicSpec[] = c
           topic: t.topic,
           numPartitions: t.numPartitions,
           replicationFactor: 1,
-          configEntries: [{ name: 'cleanup.policy', value: t.cleanup }],
+          configEntries: configEntriesOf(t),
         })),
       });
     }
+    await alignRetention(
+      admin,
+      planned.filter((t) => t.retentionMs && existing.has(t.topic)),
+    );
     return missing.map((t) => t.topic);
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Sets cleanup.policy and retention.ms of existing topics whose retention.ms is not the planned one. */
+async function alignRetention(admin: Admin, topics: PlannedTopic[]): Promise<void> {
+  if (!topics.length) return;
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.topic, configNames: ['retention.ms'] })),
+  });
+  const current = new Map(
+    resources.map((r) => [r.resourceName, r.configEntries.find((c) => c.configName === 'retention.ms')?.configValue]),
+  );
+  const stale = topics.filter((t) => current.get(t.topic) !== String(t.retentionMs));
+  if (!stale.length) return;
+  // AlterConfigs replaces a topic's dynamic configs as a whole: both ours are sent.
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: stale.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.topic, configEntries: configEntriesOf(t) })),
+  });
 }
 
 /**
@@ -138,4 +186,17 @@ export function seekStartsOnJoin(
       resolve();
     });
   });
+}
+
+/** Deletes a consumer group, best effort: a group left behind holds only committed offsets, and Kafka expires those in time. */
+export async function deleteGroupQuietly(kafka: Kafka, group: string, logger: { warn(msg: string, meta?: object): void }): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.deleteGroups([group]);
+  } catch (err) {
+    logger.warn('could not delete the consumer group', { group, err: String(err) });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }

@@ -13,6 +13,7 @@ import {
   type KafkaSecurity,
   type RegistryAuth,
 } from '../kafka/security';
+import { tokenKeysFromEnv, type TokenKeyConfig } from '../auth/tokens';
 
 /**
  * Where a service finds its servers. Every value has a loopback default so `make up` needs no
@@ -44,6 +45,11 @@ export interface PlatformConfig {
   /** Basic auth for the schema registry (SCHEMA_REGISTRY_USER / SCHEMA_REGISTRY_PASSWORD). */
   schemaRegistryAuth?: RegistryAuth;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /**
+   * Token keys besides those identity publishes on identity.signing-keys (AUTH_PUBLIC_KEY(_FILE),
+   * AUTH_PUBLIC_KEYS_FILE, AUTH_PRIVATE_KEY(_FILE)); all optional. Tests add the test key pair.
+   */
+  tokenKeys: TokenKeyConfig;
 }
 
 export function loadPlatformConfig(
@@ -56,8 +62,10 @@ export function loadPlatformConfig(
   if (!parsed.success) throw new Error(`invalid environment for ${service}: ${describeIssues(parsed.error.issues)}`);
   const e = parsed.data;
   let kafkaSecurity: KafkaSecurity;
+  let tokenKeys: TokenKeyConfig;
   try {
     kafkaSecurity = kafkaSecurityOf(e);
+    tokenKeys = tokenKeysFromEnv(env);
   } catch (err) {
     throw new Error(`invalid environment for ${service}: ${(err as Error).message}`);
   }
@@ -73,6 +81,7 @@ export function loadPlatformConfig(
     kafkaSecurity,
     schemaRegistryAuth: registryAuthOf(e),
     logLevel: e.LOG_LEVEL,
+    tokenKeys,
     ...overrides,
   };
 }

@@ -5,19 +5,27 @@
  * rest, identically for every service:
  *
  * - configuration from the environment (loadPlatformConfig), overridable by tests;
- * - start order: runtime (database, schemas, producer, outbox relay) → build → subscriptions
- *   (joined before anything else starts) → workers → HTTP; a failure at any step stops what started;
+ * - start order: runtime (database, schemas, producer, outbox relay) → the trust reader (joining
+ *   while `build` runs; `build` gets `auth`: a verifier bound to the instance's TrustState) →
+ *   subscriptions (joined before anything else starts) → the trust state caught up → workers → HTTP;
+ *   a failure at any step stops what started; /readyz says `trust: false` until caught up;
+ * - the table topics of the manifest (`table: true`: keys, revocations, credentials) are read by the
+ *   trust reader only: a subscription handling one fails the start;
  * - consumer-group names `<service>.<purpose>` (`.<instance id>` for per-instance groups), plus one
  *   suffix and one start position that tests and the e2e suite set (OMNIMALL_GROUP_SUFFIX,
  *   OMNIMALL_START_AT); the sync-monitor attributes an ack to the service before the first dot;
  * - the manifest checked against the subscriptions at start: a handler for a topic the manifest does
  *   not declare fails the start, so the manifest (held to schemas/topics.yaml by a test) stays true;
- * - stop, once, in reverse order: HTTP drained, consumers stopped (offsets committed), workers
- *   stopped, the outbox flushed, producer and database closed; as a process, within a timeout.
+ * - stop, once, in reverse order: HTTP drained, consumers stopped (offsets committed), the trust
+ *   reader stopped (its group deleted), workers stopped, the outbox flushed, producer and database
+ *   closed; as a process, within a timeout.
  */
 import type { Server } from 'node:http';
 import type { Express } from 'express';
-import { partnerOfTopic, type TopicName } from '@omnimall/contracts';
+import { partnerOfTopic, topicSpec, type TopicName } from '@omnimall/contracts';
+import { createServiceAuth, type ServiceAuth } from '../auth/service-auth';
+import { TrustState } from '../auth/trust';
+import { TrustReader, trustGroupId } from '../auth/trust-reader';
 import { loadPlatformConfig, type PlatformConfig } from './config';
 import type { ConsumerOptions, EventConsumer } from '../events/consumer';
 import type { OutboxOptions } from '../events/outbox';
@@ -87,6 +95,8 @@ export function groupSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Grou
 
 export interface BuildContext<D> {
   runtime: ServiceRuntime;
+  /** The verifier (bound to the trust state), the trust state, and the signer when configured (identity). */
+  auth: ServiceAuth;
   config: PlatformConfig;
   deps: D;
   env: NodeJS.ProcessEnv;
@@ -126,6 +136,8 @@ export type RunningService<X extends object> = X & {
   url: string;
   /** This process's consumers by purpose. */
   consumers: Record<string, EventConsumer>;
+  /** What `build` got as `auth` (tests reach the trust state through it). */
+  auth: ServiceAuth;
   /** Stops once (later calls await the same stop). */
   stop(): Promise<void>;
 };
@@ -148,6 +160,25 @@ export function undeclaredTopics(manifest: EventManifest, subscriptions: readonl
   return [...new Set(subscriptions.flatMap((s) => Object.keys(s.handlers)))].filter((t) => !declared.has(partnerOfTopic(t)?.family ?? t));
 }
 
+/** The manifest's table topics (read by the trust reader, never by a subscription). */
+export function tableTopics(manifest: EventManifest): TopicName[] {
+  return manifest.consumes.filter((t) => topicSpec(t).table);
+}
+
+/** How long a start waits for the trust state to catch up before it fails. */
+const TRUST_CATCH_UP_MS = 30_000;
+
+function caughtUp(trust: TrustState): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the trust reader did not catch up with the table topics within ${TRUST_CATCH_UP_MS} ms`)),
+      TRUST_CATCH_UP_MS,
+    );
+  });
+  return Promise.race([trust.ready(), late]).finally(() => clearTimeout(timer));
+}
+
 export function groupId(service: string, sub: Subscription, settings: GroupSettings, instanceId: string): string {
   const base = sub.scope === 'instance' ? `${service}.${sub.purpose}.${instanceId}` : `${service}.${sub.purpose}`;
   return `${base}${settings.suffix}`;
@@ -167,21 +198,43 @@ export function defineService<D = Record<string, never>, X extends object = Reco
     const started: Worker[] = [];
     let parts: ServiceParts<X> | undefined;
     let stopping: Promise<void> | undefined;
+    let reader: TrustReader | undefined;
     const stop = (): Promise<void> =>
       (stopping ??= (async () => {
         await parts?.beforeStop?.();
         await runtime.stop({
           afterConsumers: async () => {
+            await reader?.stop();
             for (const w of started.reverse()) await w.stop();
           },
         });
       })());
     try {
-      parts = await def.build({ runtime, config, deps: opts.deps ?? ({} as D), env });
+      const trust = new TrustState();
+      const auth = await createServiceAuth(config.tokenKeys, trust);
+      const tables = tableTopics(def.events);
+      reader = new TrustReader({
+        kafka: runtime.kafka,
+        schemas: runtime.schemas,
+        logger: runtime.logger,
+        trust,
+        topics: tables,
+        group: trustGroupId(def.name, config.instanceId, groups.suffix),
+      });
+      // The reader joins while build runs; both are awaited before any subscription joins.
+      const readerJoined = reader.start();
+      readerJoined.catch(() => undefined);
+      parts = await def.build({ runtime, config, deps: opts.deps ?? ({} as D), env, auth });
+      await readerJoined;
       const subscriptions = parts.subscriptions ?? [];
       const undeclared = undeclaredTopics(def.events, subscriptions);
       if (undeclared.length)
         throw new Error(`${def.name} handles ${undeclared.join(', ')}, which its event manifest does not list under consumes`);
+      const handledTables = subscriptions.flatMap((sub) => Object.keys(sub.handlers)).filter((t) => tables.includes(t as TopicName));
+      if (handledTables.length)
+        throw new Error(
+          `${def.name} handles ${handledTables.join(', ')}: table topics are read by the kit's trust reader (auth.trust), not by a subscription`,
+        );
       const consumers: Record<string, EventConsumer> = {};
       await Promise.all(
         subscriptions.map(async (sub) => {
@@ -197,6 +250,7 @@ export function defineService<D = Record<string, never>, X extends object = Reco
           onJoined?.(consumer);
         }),
       );
+      await caughtUp(trust);
       for (const w of parts.workers ?? []) {
         await w.start();
         started.push(w);
@@ -206,14 +260,14 @@ export function defineService<D = Record<string, never>, X extends object = Reco
         logger: runtime.logger,
         metrics: runtime.metrics,
         api: parts.api,
-        readiness: () => runtime.readiness(),
+        readiness: async () => ({ ...(await runtime.readiness()), trust: trust.isReady() }),
         extend: parts.extendHttp,
       });
       if (parts.trustProxy) app.set('trust proxy', parts.trustProxy);
       const server = await runtime.listen(app);
       const addr = server.address();
       const url = typeof addr === 'object' && addr ? `http://127.0.0.1:${addr.port}` : String(addr);
-      return Object.assign({}, parts.exposes, { name: def.name, config, runtime, app, server, url, consumers, stop });
+      return Object.assign({}, parts.exposes, { name: def.name, config, runtime, app, server, url, consumers, auth, stop });
     } catch (err) {
       await stop().catch(() => undefined);
       throw err;

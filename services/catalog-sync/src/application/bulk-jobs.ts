@@ -183,7 +183,7 @@ export class BulkJobWorker {
       await fail('job_failed', `the job's runner stopped ${job.attempts - 1} times before finishing it`);
       return;
     }
-    const p: Principal = { sub: job.actor.sub, kind: 'staff', roles: job.actor.roles, channels: [], channel: null };
+    const p: Principal = { sub: job.actor.sub, kind: 'staff', roles: job.actor.roles, channels: [], channel: null, issuedAt: Date.now() };
     const slice = Math.max(1, Math.floor(this.slicePairs / job.channels.length));
     const progress = { ...job };
     while (progress.done < job.total) {

@@ -17,7 +17,7 @@
  */
 import type { Consumer, EachMessagePayload } from 'kafkajs';
 import { retryTopic, type TopicName } from '@omnimall/contracts';
-import { endOffsets, seekStartsOnJoin, uncommitted } from '../../kafka/topics';
+import { deleteGroupQuietly, endOffsets, seekStartsOnJoin, uncommitted } from '../../kafka/topics';
 import { Acknowledger } from './acknowledge';
 import { CatchUpTracker } from './catch-up';
 import { attemptsBefore, decodeEvent, retryWait, sourceOf } from './decode';
@@ -26,7 +26,7 @@ import { FailureRoutes } from './failure';
 import { handleWithRetries } from './handle';
 import { OffsetCommitter } from './offsets';
 import { UndecodableRecordError } from '../topic-schemas';
-import { errorText, type ConsumerDeps, type ConsumerOptions, type EventHandler } from './types';
+import type { ConsumerDeps, ConsumerOptions, EventHandler } from './types';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -114,20 +114,7 @@ export class EventConsumer {
     await Promise.allSettled([...this.inflight]);
     await this.offsets.flush();
     await this.consumer.disconnect();
-    if (this.opts.ephemeral) await this.deleteGroup();
-  }
-
-  /** Best effort: a group left behind holds only committed offsets, and Kafka expires those in time. */
-  private async deleteGroup(): Promise<void> {
-    const admin = this.deps.kafka.admin();
-    try {
-      await admin.connect();
-      await admin.deleteGroups([this.opts.group]);
-    } catch (err) {
-      this.deps.logger.warn('could not delete the consumer group', { group: this.opts.group, err: errorText(err) });
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    if (this.opts.ephemeral) await deleteGroupQuietly(this.deps.kafka, this.opts.group, this.deps.logger);
   }
 
   /** The pipeline for one record: decode → dedupe → handle → retry/dead-letter → acknowledge. */
