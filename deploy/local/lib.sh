@@ -74,3 +74,9 @@ kafka_env() {
     if (!pw) { console.error(`no local Kafka credentials for ${process.argv[2]} in ${process.argv[1]}: restart Kafka`); process.exit(1); }
     console.log(`KAFKA_SASL_MECHANISM=${s.mechanism}\nKAFKA_SASL_USERNAME=${process.argv[2]}\nKAFKA_SASL_PASSWORD=${pw}`);' "$file" "$1"
 }
+
+# registry_env: SCHEMA_REGISTRY_USER / SCHEMA_REGISTRY_PASSWORD (one per line) of the local registry's
+# client user, from the users deploy/local/schema-registry.sh generated (schema-registry/local-users.js);
+# nothing when SCHEMA_REGISTRY_URL names a registry of your own or SCHEMA_REGISTRY_USER is already set.
+# Use: env $(kafka_env identity) $(registry_env) node ...
+registry_env() { node "$ROOT/deploy/local/schema-registry/local-users.js" env; }

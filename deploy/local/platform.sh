@@ -38,6 +38,7 @@ start_service() {
   port_free_or_die "$name" "$port"
   echo "---- start $(date -u +%FT%TZ)" >>"$log"
   local creds; creds=$(kafka_env "$name") # each service logs in to Kafka as its own principal
+  creds+=$'\n'$(registry_env) # and to the schema registry as its client user
   # Only identity signs tokens, so only identity gets the private key; the others verify with the public one.
   local own=()
   [ "$name" = identity ] && own+=(AUTH_PRIVATE_KEY_FILE="$KEYS/auth-private.pem" OMNIMALL_LOCAL=true) # local mode: no ERASURE_SALT needed

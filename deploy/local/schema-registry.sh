@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Local Confluent-compatible schema registry (deploy/local/schema-registry, TypeScript) on 127.0.0.1:8081.
 # Its state lives in the compacted Kafka topic _schemas, so Kafka must be running first; it logs in
-# as the `schema-registry` principal (ACLs from the topics step: that topic only).
+# as the `schema-registry` principal (ACLs from the topics step: that topic only). Its HTTP API asks
+# for basic auth: users `omnimall` (write; every local client, see registry_env in lib.sh) and
+# `reader` (read only), generated once into $DATA/schema-registry/secrets.json (git-ignored, mode 600).
 # Usage: schema-registry.sh start|stop|status. When SCHEMA_REGISTRY_URL is set, that registry is used: nothing starts.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PORT="${SCHEMA_REGISTRY_PORT:-8081}"
@@ -52,12 +54,13 @@ start() {
   build
   : >"$LOG"
   local creds; creds=$(kafka_env schema-registry)
-  env $creds PORT="$PORT" HOST=127.0.0.1 KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
+  local users; users=$(node "$WORKSPACE/local-users.js" ensure) || die schema-registry "cannot write the registry users"
+  env $creds AUTH_FILE="$users" PORT="$PORT" HOST=127.0.0.1 KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" \
     nohup node "$WORKSPACE/dist/main.js" >>"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
   exec 3>&2
   wait_until schema-registry 30 "$LOG" ready
-  say schema-registry "ready on http://127.0.0.1:$PORT (pid $(cat "$PIDFILE"))"
+  say schema-registry "ready on http://127.0.0.1:$PORT, basic auth (pid $(cat "$PIDFILE"); users in $users)"
 }
 
 case "${1:-}" in

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command with the local infrastructure up: starts what is not running, runs the command,
-# then stops only what this script started (a stack you started yourself keeps running).
+# then stops only what this script started (a stack you started yourself keeps running). The command
+# gets the local registry's client credentials (SCHEMA_REGISTRY_USER / SCHEMA_REGISTRY_PASSWORD).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 HERE="$ROOT/deploy/local"
 was_running=()
@@ -14,5 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT
 bash "$HERE/stack.sh" up
+# what runs here (tests, benches) talks to the local registry as its client user
+while IFS= read -r assignment; do [ -n "$assignment" ] && export "${assignment?}"; done < <(registry_env)
 cd "$ROOT"
 "$@"

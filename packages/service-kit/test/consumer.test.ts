@@ -333,7 +333,9 @@ describe('effect-once consumers against the real stack', () => {
 describe('schema registration at start', () => {
   it('refuses an incompatible change with the registry message', async () => {
     const { EventSchemas, ServiceMetrics, SchemaRegistrationError } = await import('../src');
-    const schemas = new EventSchemas(process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081', new ServiceMetrics('kit-test'));
+    const { securityFromEnv } = await import('../src/kafka/security');
+    const url = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081';
+    const schemas = new EventSchemas(url, new ServiceMetrics('kit-test'), securityFromEnv().registry);
     const name = uniqueName('kit-compat');
     const spec = (fields: unknown[]) => ({
       name,

@@ -6,13 +6,15 @@ import mongoose, { Schema } from 'mongoose';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import request from 'supertest';
 import { createHttpApp, createLogger, duplicateKeyConflict, HttpApi, isDuplicateKeyError, ServiceMetrics, z } from '../src';
+import { securityFromEnv } from '../src/kafka/security';
 import { testKafka, TopicRecorder, uniqueName, waitFor } from '../src/testing';
 
 const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081';
 const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:27017';
 
 describe('the local stack', () => {
-  const registry = new SchemaRegistry({ host: registryUrl });
+  const auth = securityFromEnv().registry; // the local registry's client user (jest.setup.js)
+  const registry = new SchemaRegistry(auth ? { host: registryUrl, auth: { ...auth } } : { host: registryUrl });
 
   it('carries an Avro record registered in the registry through Kafka and decodes it back', async () => {
     const schema = {

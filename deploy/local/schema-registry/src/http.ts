@@ -1,9 +1,11 @@
 /**
  * The REST surface: the Confluent endpoints @kafkajs/confluent-schema-registry uses, plus the common
- * read/config/delete ones. Every answer, errors included, is Confluent-shaped JSON.
+ * read/config/delete ones. Every answer, errors included, is Confluent-shaped JSON. With users
+ * configured, every route but /healthz needs basic auth, and writes need the `write` role (auth.ts).
  */
 import express, { ErrorRequestHandler, Request, Response, Router } from 'express';
 import { KafkaJSError } from 'kafkajs';
+import { basicAuth, type RegistryUsers } from './auth';
 import { ErrorCode, RegistryError, schemaNotFound } from './errors';
 import { parseVersion, Registry } from './registry';
 
@@ -124,9 +126,10 @@ const errors: ErrorRequestHandler = (err: unknown, _req, res, next) => {
   sendError(res, 500, 500, `Internal error: ${e.message ?? String(err)}`);
 };
 
-export function createApp(registry: Registry): express.Express {
+export function createApp(registry: Registry, users: RegistryUsers = new Map()): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(basicAuth(users));
   // Clients send application/vnd.schemaregistry.v1+json, application/json, or nothing: parse any body.
   app.use(express.json({ type: () => true, limit: '16mb' }));
   app.use(routes(registry));

@@ -1,7 +1,9 @@
 /**
  * Talks to the running local registry (bash deploy/local/schema-registry.sh start) with the real
  * client, @kafkajs/confluent-schema-registry, plus raw HTTP where the wire format itself matters.
- * Subjects get a per-run random suffix, so runs never see each other's schemas.
+ * Subjects get a per-run random suffix, so runs never see each other's schemas. Calls carry the
+ * local client user's credentials (SCHEMA_REGISTRY_USER / SCHEMA_REGISTRY_PASSWORD, set by
+ * jest.setup.js from the generated users); auth itself is tested in auth.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
@@ -11,7 +13,11 @@ const RUN = randomBytes(4).toString('hex');
 const subjectFor = (name: string): string => `test-${RUN}-${name}`;
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
-const registry = new SchemaRegistry({ host: URL, retry: { retries: 0 } });
+const { SCHEMA_REGISTRY_USER: username, SCHEMA_REGISTRY_PASSWORD: password } = process.env;
+const auth = username && password ? { username, password } : undefined;
+const client = (opts: { retry?: { retries: number } } = {}): SchemaRegistry =>
+  new SchemaRegistry({ host: URL, ...opts, ...(auth ? { auth } : {}) });
+const registry = client({ retry: { retries: 0 } });
 
 const userV1 = {
   type: 'record' as const,
@@ -38,7 +44,10 @@ const avro = (schema: object) => ({ type: SchemaType.AVRO as const, schema: JSON
 async function call(method: string, path: string, body?: unknown, rawBody?: string) {
   const res = await fetch(`${URL}${path}`, {
     method,
-    headers: { 'Content-Type': CONTENT_TYPE },
+    headers: {
+      'Content-Type': CONTENT_TYPE,
+      ...(auth ? { Authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {}),
+    },
     body: rawBody ?? (body === undefined ? undefined : JSON.stringify(body)),
   });
   return { status: res.status, contentType: res.headers.get('content-type'), json: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any -- Confluent bodies vary by route
@@ -62,7 +71,7 @@ describe('local schema registry with @kafkajs/confluent-schema-registry', () => 
     expect(encoded.readInt32BE(1)).toBe(id);
 
     // A fresh client has nothing cached: it must fetch the schema by id from the registry.
-    const fresh = new SchemaRegistry({ host: URL });
+    const fresh = client();
     expect(await fresh.decode(encoded)).toEqual(user);
   });
 
@@ -104,7 +113,7 @@ describe('local schema registry with @kafkajs/confluent-schema-registry', () => 
     const v1 = await registry.register(avro(userV1), { subject });
     expect(await registry.getLatestSchemaId(subject)).toBe(v1.id);
     const v2 = await registry.register(avro(userV2), { subject });
-    expect(await new SchemaRegistry({ host: URL }).getLatestSchemaId(subject)).toBe(v2.id);
+    expect(await client().getLatestSchemaId(subject)).toBe(v2.id);
   });
 
   test('a BACKWARD-compatible evolution is accepted as a new version and reads old data', async () => {
@@ -150,7 +159,7 @@ describe('local schema registry with @kafkajs/confluent-schema-registry', () => 
 
   test('unknown ids, subjects and versions answer 404 with Confluent error codes', async () => {
     expect(await call('GET', '/schemas/ids/2147483647')).toMatchObject({ status: 404, json: { error_code: 40403 } });
-    await expect(new SchemaRegistry({ host: URL }).getSchema(2147483647)).rejects.toMatchObject({ status: 404 });
+    await expect(client().getSchema(2147483647)).rejects.toMatchObject({ status: 404 });
     expect(await call('GET', `/subjects/${subjectFor('missing')}/versions/latest`)).toMatchObject({
       status: 404,
       json: { error_code: 40401 },
