@@ -1,6 +1,8 @@
 import { defineService, TokenVerifier, type Subscription } from '@omnimall/service-kit';
 import { CartService } from './application/carts';
+import { CartErasure } from './application/erasure';
 import { CartMerges } from './application/merge';
+import { DeviceCartRetention } from './application/retention';
 import { StreamTickets } from './application/stream-tickets';
 import { manifest } from './events';
 import { cartChangedIn } from './events/in/cart.cart-changed';
@@ -8,6 +10,7 @@ import { localItemIn } from './events/in/catalog.local-item';
 import { channelChangedIn } from './events/in/channels.channel-changed';
 import { customerMergedIn } from './events/in/identity.customer-merged';
 import { customerStandingToStreamsIn, customerStatusIn } from './events/in/identity.customer-status';
+import { dataRequestIn, erasureToStreamsIn } from './events/in/identity.data-request';
 import { identityLinkedIn } from './events/in/identity.identity-linked';
 import { cartApi } from './http';
 import { SessionHub } from './push/session-hub';
@@ -34,13 +37,16 @@ export interface CartExposes {
   tickets: StreamTickets;
   /** This instance's gate cache; its consumer is `consumers.gates` (absent when the cache is off). */
   projections: ProjectionCache;
+  /** The device cart retention pass (tests run one with `prune(now)`). */
+  retention: DeviceCartRetention;
 }
 
 /**
- * Composition root. Consumer groups: `cart.projections` and `cart.merge`, shared by every instance
- * (they write the database); `cart.push.<instanceId>` and `cart.gates.<instanceId>`, one per
- * instance (they feed its in-memory sessions and gate cache, from the latest offset, no database).
- * Worker: `stream-ticket-pruning` (expired stream tickets nobody used).
+ * Composition root. Consumer groups: `cart.projections`, `cart.merge` and `cart.privacy`, shared by
+ * every instance (they write the database); `cart.push.<instanceId>` and `cart.gates.<instanceId>`,
+ * one per instance (they feed its in-memory sessions and gate cache, from the latest offset, no
+ * database). Workers: `stream-ticket-pruning` (expired stream tickets nobody used) and
+ * `device-cart-retention` (device carts past CART_DEVICE_CART_RETENTION_DAYS, or erased).
  */
 export const cartService = defineService<CartDeps, CartExposes>({
   name: 'cart',
@@ -55,6 +61,8 @@ export const cartService = defineService<CartDeps, CartExposes>({
     const projections = new ProjectionCache(store, { ttlMs: deps.gateCacheMs ?? settings.gateCacheMs });
     const carts = new CartService(store.carts, projections);
     const merges = new CartMerges(store.carts);
+    const erasure = new CartErasure(store.carts, store.streamTickets);
+    const retention = new DeviceCartRetention(store.carts, settings.deviceCartRetentionDays);
 
     const subscriptions: Subscription[] = [
       {
@@ -74,11 +82,21 @@ export const cartService = defineService<CartDeps, CartExposes>({
         dedupe: 'inbox',
       },
       {
+        // Erasure is replay-safe on its own (an erased cart is not written again); the inbox makes it once.
+        purpose: 'privacy',
+        handlers: { 'identity.data-request': dataRequestIn(erasure) },
+        dedupe: 'inbox',
+      },
+      {
         // Push fan-out: every instance sees every change; only changes from now on matter to its sessions.
         // A ban, suspension or erasure ends the customer's sessions on every instance.
         purpose: 'push',
         scope: 'instance',
-        handlers: { 'cart.cart-changed': cartChangedIn(hub), 'identity.customer-status': customerStandingToStreamsIn(hub) },
+        handlers: {
+          'cart.cart-changed': cartChangedIn(hub),
+          'identity.customer-status': customerStandingToStreamsIn(hub),
+          'identity.data-request': erasureToStreamsIn(hub),
+        },
         dedupe: 'in-document',
         acknowledge: true,
       },
@@ -105,10 +123,10 @@ export const cartService = defineService<CartDeps, CartExposes>({
     return {
       api: cartApi(carts, hub, tickets, verifier),
       subscriptions,
-      workers: [tickets.pruner(runtime.logger)],
+      workers: [tickets.pruner(runtime.logger), retention.worker(runtime.logger)],
       // Open streams would keep the HTTP server from draining.
       beforeStop: () => hub.closeAll(),
-      exposes: { store, hub, tickets, projections },
+      exposes: { store, hub, tickets, projections, retention },
     };
   },
 });

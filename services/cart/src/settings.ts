@@ -1,3 +1,4 @@
+import { DEFAULT_DEVICE_CART_RETENTION_DAYS } from './domain/privacy';
 import { DEFAULT_MAX_STREAMS, DEFAULT_MAX_STREAMS_PER_CART, DEFAULT_TICKET_TTL_MS } from './domain/streams';
 import { DEFAULT_GATE_CACHE_MS } from './store/projection-cache';
 
@@ -17,6 +18,11 @@ export interface CartSettings {
   maxStreams: number;
   /** CART_STREAM_TICKET_TTL_MS: how long a stream ticket may wait to be used (default 30000, never past its token). */
   ticketTtlMs: number;
+  /**
+   * CART_DEVICE_CART_RETENTION_DAYS: days an anonymous device cart nobody touches is kept (default 30);
+   * the hourly retention pass removes it after (application/retention.ts).
+   */
+  deviceCartRetentionDays: number;
 }
 
 function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
@@ -33,5 +39,6 @@ export function cartSettings(env: NodeJS.ProcessEnv): CartSettings {
     maxStreamsPerCart: number(env, 'CART_MAX_STREAMS_PER_CUSTOMER', DEFAULT_MAX_STREAMS_PER_CART, 1),
     maxStreams: number(env, 'CART_MAX_STREAMS', DEFAULT_MAX_STREAMS, 1),
     ticketTtlMs: number(env, 'CART_STREAM_TICKET_TTL_MS', DEFAULT_TICKET_TTL_MS, 1000),
+    deviceCartRetentionDays: number(env, 'CART_DEVICE_CART_RETENTION_DAYS', DEFAULT_DEVICE_CART_RETENTION_DAYS, 1),
   };
 }

@@ -1,4 +1,5 @@
-import { applyCommand, emptyCart, MAX_LINE_QUANTITY, mergeCarts, type CartState } from '../src/domain/cart';
+import { applyCommand, emptyCart, MAX_LINE_QUANTITY, mergeCarts, type CartRecord, type CartState } from '../src/domain/cart';
+import { DAY_MS, deviceCartsMergedInto, eraseCart, retentionCutoff, writableState } from '../src/domain/privacy';
 import {
   assertChannelTrades,
   assertCustomerMayTrade,
@@ -176,5 +177,54 @@ describe('live stream rules', () => {
     expect(() => cartSettings({ CART_MAX_STREAMS_PER_CUSTOMER: '0' })).toThrow(/CART_MAX_STREAMS_PER_CUSTOMER/);
     expect(() => cartSettings({ CART_MAX_STREAMS: 'many' })).toThrow(/CART_MAX_STREAMS/);
     expect(() => cartSettings({ CART_STREAM_TICKET_TTL_MS: '10' })).toThrow(/CART_STREAM_TICKET_TTL_MS/);
+  });
+});
+
+describe('privacy rules', () => {
+  const record = (over: Partial<CartRecord> = {}): CartRecord => ({
+    cartId: 'c1',
+    customerId: 'c1',
+    lines: [line('A', 2)],
+    wishlist: ['W'],
+    version: 7,
+    mergedSources: [
+      { source: 'device:d1', version: 2 },
+      { source: 'c0', version: 3 },
+    ],
+    pendingMerge: null,
+    updatedAt: 1,
+    erasedAt: null,
+    ...over,
+  });
+
+  it('erases a cart to an empty, marked tombstone, announcing it only when something was there', () => {
+    const e = eraseCart(record(), 50)!;
+    expect(e).toEqual({
+      set: { lines: [], wishlist: [], version: 8, mergedSources: [], pendingMerge: null, erasedAt: 50, updatedAt: 50 },
+      state: { lines: [], wishlist: [], version: 8 },
+      announce: true,
+    });
+    expect(eraseCart(null, 50)).toMatchObject({ set: { version: 0, erasedAt: 50 }, announce: false });
+    expect(eraseCart(record({ lines: [], wishlist: [] }), 50)).toMatchObject({ set: { version: 7, mergedSources: [] }, announce: false });
+    expect(eraseCart(record({ lines: [], wishlist: [], mergedSources: [], erasedAt: 40 }), 50)).toBeNull();
+  });
+
+  it('names the device carts merged into a cart, not the customers merged into it', () => {
+    expect(deviceCartsMergedInto(record())).toEqual(['device:d1']);
+    expect(deviceCartsMergedInto(null)).toEqual([]);
+  });
+
+  it('refuses writes to an erased customer cart; an erased device cart starts afresh at its version', () => {
+    expect(writableState(null)).toEqual(emptyCart());
+    expect(writableState(record())).toMatchObject({ version: 7, lines: [line('A', 2)] });
+    expect(() => writableState(record({ erasedAt: 5 }))).toThrow(expect.objectContaining({ code: 'customer_erased', status: 403 }));
+    expect(writableState(record({ cartId: 'device:d1', customerId: null, erasedAt: 5 }))).toEqual({ lines: [], wishlist: [], version: 7 });
+  });
+
+  it('keeps device carts CART_DEVICE_CART_RETENTION_DAYS (30 by default) after they were last touched', () => {
+    expect(cartSettings({}).deviceCartRetentionDays).toBe(30);
+    expect(cartSettings({ CART_DEVICE_CART_RETENTION_DAYS: '7' }).deviceCartRetentionDays).toBe(7);
+    expect(() => cartSettings({ CART_DEVICE_CART_RETENTION_DAYS: '0' })).toThrow(/CART_DEVICE_CART_RETENTION_DAYS/);
+    expect(retentionCutoff(40 * DAY_MS, 30)).toBe(10 * DAY_MS);
   });
 });

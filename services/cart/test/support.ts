@@ -5,7 +5,7 @@
  */
 import { get as httpGet, type ClientRequest } from 'node:http';
 import { newEvent, ServiceRuntime, type GroupSettings, type PlatformConfig } from '@omnimall/service-kit';
-import { testConfig, testGroups, testTokens, waitFor } from '@omnimall/service-kit/testing';
+import { testConfig, testGroups, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import type { ChannelChanged, CustomerStatusChanged, LocalItemChanged } from '@omnimall/contracts';
 import { itemId } from '../src/domain/trading';
 import { cartService } from '../src/main';
@@ -27,6 +27,7 @@ export class Simulator {
         'identity.customer-status',
         'identity.identity-linked',
         'identity.customer-merged',
+        'identity.data-request',
         'channels.channel-changed',
         'catalog.local-item',
       ],
@@ -147,6 +148,20 @@ export class Simulator {
         aggregateVersion: this.version(`cu-merge:${targetCustomerId}`),
       },
       { sourceCustomerId, targetCustomerId, mergedBy: 'admin-1' },
+    );
+  }
+
+  /** A DataSubjectRequest as identity publishes it once the request is carried out (publish it to deliver). */
+  dataRequestEvent(customerId: string, kind: 'erasure' | 'export' = 'erasure') {
+    return newEvent(
+      'identity.data-request',
+      {
+        type: `customer.${kind}`,
+        producer: 'identity',
+        aggregateId: customerId,
+        aggregateVersion: this.version(`cu-dsr:${customerId}`),
+      },
+      { requestId: uniqueName('dsr'), customerId, kind, requestedBy: 'admin-1', completedAt: Date.now() },
     );
   }
 
@@ -283,4 +298,18 @@ export async function ticketFor(
   const r = await requestTicket(baseUrl, headers);
   if (r.status !== 201) throw new Error(`no ticket: ${r.status} ${await r.text()}`);
   return (await r.json()) as { ticket: string; expiresAt: string; cartId: string; channel: string | null };
+}
+
+/** The headers of a customer logged in on a channel (a bearer token; the channel it acts on). */
+export async function asCustomer(sub: string, channel: string): Promise<Record<string, string>> {
+  const { signer } = await testTokens();
+  return {
+    authorization: `Bearer ${await signer.sign({ sub, kind: 'customer', roles: [], channels: [], channel })}`,
+    'x-channel-code': channel,
+  };
+}
+
+/** The headers of an anonymous device of a channel. */
+export async function asDevice(deviceId: string, channel: string): Promise<Record<string, string>> {
+  return { 'x-device-id': deviceId, 'x-channel-code': channel };
 }

@@ -1,5 +1,6 @@
 import { AppError, PreconditionFailedError, WriteConflictError } from '@omnimall/service-kit';
 import { applyCommand, customerOfCart, emptyCart, type CartCommand, type CartRecord, type CartState } from '../domain/cart';
+import { writableState } from '../domain/privacy';
 import {
   assertChannelTrades,
   assertCustomerMayTrade,
@@ -106,7 +107,7 @@ export class CartService {
     ]);
     if (needsItem) assertItemSellable(cmd.sku, item, ch!);
     const doc = await this.transact(owner.cartId, (cur) => {
-      const state: CartState = cur ?? emptyCart();
+      const state: CartState = writableState(cur);
       if (opts.ifMatch !== undefined && opts.ifMatch !== state.version) {
         throw new PreconditionFailedError(
           'cart_version_mismatch',
@@ -121,7 +122,7 @@ export class CartService {
       const decision = applyCommand(state, cmd);
       if (!decision) return null;
       return {
-        set: { ...decision.state, customerId: customerOfCart(owner.cartId), updatedAt: Date.now() },
+        set: { ...decision.state, customerId: customerOfCart(owner.cartId), updatedAt: Date.now(), erasedAt: null },
         events: [cartChanged(owner.cartId, decision.state, decision.change, { sourceChannel: channel, correlationId: opts.correlationId })],
       };
     });

@@ -16,7 +16,8 @@ const MERGE_MARKS_KEPT = 50;
  *     in `mergedSources` in the same write (CartChanged `merged`); a target that already holds that
  *     mark skips, so a replay never sums twice;
  *  3. settle: the pendingMerge is removed from the source.
- * A crash between two steps is finished by the redelivery of the event.
+ * A crash between two steps is finished by the redelivery of the event. A target erased in the
+ * meantime (application/erasure.ts) is not given anything: the source is emptied and the content dropped.
  */
 export class CartMerges {
   constructor(private readonly carts: CartRepository) {}
@@ -44,6 +45,8 @@ export class CartMerges {
     const given = await this.carts.transact(
       pending.into,
       (cur) => {
+        // An erased customer's cart takes nothing more: the pending content is dropped in step 3.
+        if (cur && cur.erasedAt !== null) return null;
         const marks = cur?.mergedSources ?? [];
         if (marks.some((k) => k.source === sourceId && k.version >= pending.sourceVersion)) return null;
         const base = cur ?? emptyCart();

@@ -42,6 +42,11 @@ export interface CartRecord extends CartState {
   pendingMerge: PendingMerge | null;
   /** When it was last written (epoch millis). */
   updatedAt: number;
+  /**
+   * When its holder's data was erased (domain/privacy.ts), else null. A customer's erased cart stays
+   * empty for good (a tombstone: late merges into it are dropped); a device's is removed by retention.
+   */
+  erasedAt: number | null;
 }
 
 /** Most units of one SKU a cart holds; merges clamp to it, direct writes above it are refused. */

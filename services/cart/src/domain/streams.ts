@@ -1,4 +1,5 @@
 import { AppError, UnauthorizedError, ValidationError } from '@omnimall/service-kit/errors';
+import { cartErased } from './privacy';
 import { assertCustomerMayTrade, type CustomerView } from './trading';
 
 /**
@@ -55,8 +56,15 @@ export function standingClosure(customer: CustomerView, now = Date.now()): Strea
     return null;
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
-    return { code: err.code as StreamClosure['code'], message: err.message, hint: err.hint, details: err.details };
+    return closureOf(err);
   }
+}
+
+/** The closure of a customer's streams on their erasure (identity.data-request): the write's refusal, customer_erased. */
+export const erasureClosure = (): StreamClosure => closureOf(cartErased());
+
+function closureOf(err: AppError): StreamClosure {
+  return { code: err.code as StreamClosure['code'], message: err.message, hint: err.hint, details: err.details };
 }
 
 /** Access tokens do not belong in URLs (logs, proxies, browser history keep them). */

@@ -1,6 +1,6 @@
 import type { Collection, Model } from 'mongoose';
 import type { OutgoingEvent, Outbox } from '@omnimall/service-kit';
-import type { CartRecord, CartState } from '../domain/cart';
+import { DEVICE_PREFIX, type CartRecord, type CartState } from '../domain/cart';
 import type { CartDoc } from './schemas';
 
 /**
@@ -8,6 +8,12 @@ import type { CartDoc } from './schemas';
  * document's `writeRev`, so the new state and its events commit together and no concurrent writer
  * (another instance included) loses an update. The collection is tracked `exclusive` (nothing else
  * writes it), so a write decides on the cart as this process last wrote it without reading it first.
+ *
+ * The one write outside the outbox is the retention pass's delete of device carts (pruneDeviceCarts).
+ * It is safe beside the outbox: it matches only documents with no outbox entry left (nothing lost to
+ * publish) and no merge in flight, and is atomic per document against a concurrent write (which
+ * either lands first, moving `updatedAt` out of the filter, or finds the cart gone: the outbox's
+ * compare-and-set on a remembered copy then fails, it reads again, and decides on "no cart").
  */
 
 /** What a decision on a cart writes: the fields it sets, and the events committed with them. */
@@ -35,6 +41,11 @@ export interface CartRepository {
     decide: (current: CartRecord | null) => CartChange | null,
     opts?: { upsert?: boolean },
   ): Promise<CartRecord | null>;
+  /**
+   * Removes the anonymous device carts untouched since before `untouchedBefore` (epoch millis) or
+   * erased, except those with events not yet published or a merge in flight; returns how many.
+   */
+  pruneDeviceCarts(untouchedBefore: number): Promise<number>;
 }
 
 function toRecord(doc: CartDoc): CartRecord {
@@ -47,6 +58,7 @@ function toRecord(doc: CartDoc): CartRecord {
     mergedSources: doc.mergedSources ?? [],
     pendingMerge: doc.pendingMerge ?? null,
     updatedAt: doc.updatedAt ?? 0,
+    erasedAt: doc.erasedAt ?? null,
   };
 }
 
@@ -91,5 +103,17 @@ export class MongoCartRepository implements CartRepository {
       opts,
     );
     return doc ? toRecord(doc) : null;
+  }
+
+  async pruneDeviceCarts(untouchedBefore: number): Promise<number> {
+    const r = await this.collection.deleteMany({
+      _id: { $regex: `^${DEVICE_PREFIX}` },
+      $and: [
+        { $or: [{ updatedAt: { $lt: untouchedBefore } }, { erasedAt: { $gt: 0 } }] },
+        { $or: [{ outboxCount: 0 }, { outboxCount: { $exists: false } }] },
+      ],
+      pendingMerge: null,
+    });
+    return r.deletedCount;
   }
 }

@@ -23,6 +23,7 @@ const cartSchema = new Schema<CartDoc>(
     mergedSources: { type: [{ source: String, version: Number, _id: false }], default: [] },
     pendingMerge: { type: Object, default: null },
     updatedAt: Number,
+    erasedAt: { type: Number, default: null },
     ...outboxPaths,
   },
   { versionKey: false, minimize: false },

@@ -32,6 +32,8 @@ export interface StreamTicketRepository {
   take(hash: string, now: number): Promise<TicketGrant | null>;
   /** Removes the tickets expired before `now`; returns how many. */
   prune(now: number): Promise<number>;
+  /** Removes every ticket of these carts (an erasure); returns how many. */
+  forgetCarts(cartIds: readonly string[]): Promise<number>;
 }
 
 export class MongoStreamTickets implements StreamTicketRepository {
@@ -60,6 +62,12 @@ export class MongoStreamTickets implements StreamTicketRepository {
 
   async prune(now: number): Promise<number> {
     const r = await this.collection.deleteMany({ expiresAt: { $lte: now } });
+    return r.deletedCount;
+  }
+
+  async forgetCarts(cartIds: readonly string[]): Promise<number> {
+    if (!cartIds.length) return 0;
+    const r = await this.collection.deleteMany({ cartId: { $in: [...cartIds] } });
     return r.deletedCount;
   }
 }

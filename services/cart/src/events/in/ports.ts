@@ -38,6 +38,11 @@ export const mergeOrigin = (ctx: EventContext): EventOrigin => ({
   correlationId: ctx.envelope.correlationId,
 });
 
+/** Erases a customer's carts (application/erasure.ts); replay-safe. */
+export interface CustomerEraser {
+  eraseCustomer(customerId: string, origin: EventOrigin): Promise<string[]>;
+}
+
 /** This instance's live sessions (push/session-hub.ts). */
 export interface PushTarget {
   deliver(e: CartChanged): number;
