@@ -10,7 +10,7 @@
  * cannot carry, is set on the express app directly.
  */
 import type { Express } from 'express';
-import { defineService, TokenSigner, TokenVerifier, type RunningService } from '@omnimall/service-kit';
+import { defineService, TokenSigner, TokenVerifier, type PlatformConfig, type PublicJwk, type RunningService } from '@omnimall/service-kit';
 import type { IdentityContext } from './application/context';
 import { publishSigningKeys } from './application/keys';
 import { retentionWorker } from './application/retention';
@@ -25,9 +25,9 @@ export { settingsFromEnv, type IdentitySettings } from './settings';
 
 /** Test-only injections (the environment comes through StartOptions.env). */
 export interface IdentityDeps {
-  /** Signs access tokens; default TokenSigner.fromEnv (AUTH_PRIVATE_KEY / AUTH_PRIVATE_KEY_FILE). */
+  /** Signs access tokens; default the kit's `auth.signer` (AUTH_PRIVATE_KEY / AUTH_PRIVATE_KEY_FILE). */
   signer?: TokenSigner;
-  /** Verifies access tokens on identity's own routes (the signing key is always added); default: AUTH_PUBLIC_KEY(_FILE), AUTH_PUBLIC_KEYS_FILE. */
+  /** Keys accepted (and published) besides the signing key and AUTH_PUBLIC_KEY(_FILE), AUTH_PUBLIC_KEYS_FILE. */
   verifier?: TokenVerifier;
   settings?: Partial<IdentitySettings>;
 }
@@ -43,15 +43,20 @@ export interface IdentityExposes {
 export type RunningIdentity = RunningService<IdentityExposes>;
 
 /**
- * The keys identity accepts (and publishes at /.well-known/jwks.json): the signing key's public half
- * plus the configured public keys (AUTH_PUBLIC_KEY(_FILE), AUTH_PUBLIC_KEYS_FILE: the previous key
- * during a rotation).
+ * The keys identity is configured with, which it publishes on identity.signing-keys and at
+ * /.well-known/jwks.json: the signing key's public half, the platform's configured public keys
+ * (AUTH_PUBLIC_KEY(_FILE), AUTH_PUBLIC_KEYS_FILE: the previous key during a rotation) and a test's
+ * verifier's. Never the keys learnt from the topic: those are what identity published before.
  */
-async function verifierFor(env: NodeJS.ProcessEnv, signer: TokenSigner, given?: TokenVerifier): Promise<TokenVerifier> {
-  if (given) return given.with(signer.publicJwk);
-  if (env.AUTH_PUBLIC_KEY || env.AUTH_PUBLIC_KEY_FILE || env.AUTH_PUBLIC_KEYS_FILE)
-    return (await TokenVerifier.fromEnv(env)).with(signer.publicJwk);
-  return TokenVerifier.fromJwks({ keys: [signer.publicJwk] });
+async function configuredKeys(
+  config: PlatformConfig,
+  env: NodeJS.ProcessEnv,
+  signer: TokenSigner,
+  given?: TokenVerifier,
+): Promise<PublicJwk[]> {
+  const configured = await TokenVerifier.fromConfig(config.tokenKeys, signer);
+  const fromEnv = await TokenVerifier.fromEnv(env, { optional: true });
+  return (await configured.with(...fromEnv.jwks().keys, ...(given?.jwks().keys ?? []))).jwks().keys;
 }
 
 /** How the setting reaches express: a list through the kit's `trustProxy`, a hop count on the app. */
@@ -63,16 +68,18 @@ export const identityService = defineService<IdentityDeps, IdentityExposes>({
   name: 'identity',
   port: 4001,
   events: manifest,
-  async build({ runtime, deps, env }) {
+  async build({ runtime, deps, env, config, auth }) {
     const settings: IdentitySettings = { ...settingsFromEnv(env), ...deps.settings };
-    const signer = deps.signer ?? (await TokenSigner.fromEnv(env));
-    const verifier = await verifierFor(env, signer, deps.verifier);
+    const signer = deps.signer ?? auth.signer ?? (await TokenSigner.fromEnv(env));
+    const keys = await configuredKeys(config, env, signer, deps.verifier);
+    // The kit's verifier (bound to the trust state: published keys, revocations) plus identity's own keys.
+    const verifier = await auth.verifier.with(...keys);
     const store = await createStore(runtime, settings);
     const ctx: IdentityContext = { store, locks: runtime.locks, logger: runtime.logger, signer, settings };
-    await publishSigningKeys(store.signingKeys, verifier.jwks().keys, runtime.logger);
+    await publishSigningKeys(store.signingKeys, keys, runtime.logger);
     await bootstrapAdmin(ctx);
     return {
-      api: identityApi(ctx, verifier),
+      api: identityApi(ctx, { verifier, trust: auth.trust }),
       ...trustParts(settings.trustProxy),
       workers: [retentionWorker(ctx)],
       subscriptions: [

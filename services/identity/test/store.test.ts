@@ -1,5 +1,6 @@
 import { ServiceRuntime } from '@omnimall/service-kit';
 import { testConfig, uniqueName } from '@omnimall/service-kit/testing';
+import { keyChanges, publicJwkJson } from '../src/application/keys';
 import { rotated, USED_HASHES_KEPT, type Session } from '../src/domain/refresh-tokens';
 import { settingsFromEnv } from '../src/settings';
 import { createStore, type IdentityStore } from '../src/store';
@@ -111,5 +112,32 @@ describe('identity store', () => {
     expect(after.version).toBe(3);
     expect(seen).toContain(2);
     expect(await store.customers.transact(id, () => null)).toMatchObject({ version: 3 });
+  });
+
+  it('login-attempt counters: an erased account’s are removed by prefix, nobody else’s', async () => {
+    const mine = uniqueName('h');
+    const other = `${mine}x`; // shares the text, not the prefix's end
+    const expires = new Date(Date.now() + 60_000);
+    for (const key of [`pair:${mine}|a`, `account:${mine}`, `pair:${other}|a`, `address:${mine}`])
+      await store.loginAttempts.count(key, 1, 1, expires);
+    expect(await store.loginAttempts.removeKeys([`pair:${mine}|`, `account:${mine}#`])).toBe(2);
+    expect(await store.loginAttempts.count(`pair:${other}|a`, 1, 2, expires)).toMatchObject({ n: 1 });
+    expect(await store.loginAttempts.count(`address:${mine}`, 1, 2, expires)).toMatchObject({ n: 1 });
+    expect(await store.loginAttempts.count(`pair:${mine}|a`, 1, 2, expires)).toBeNull();
+    expect(await store.loginAttempts.removeKeys(['pair:a.b|'])).toBe(0); // a regex character is taken literally
+  });
+
+  it('signing keys: what a start publishes is decided against what was published before', async () => {
+    const a = { kid: 'kid-a', kty: 'EC', crv: 'P-256', x: 'xa', y: 'ya', alg: 'ES256' as const, use: 'sig' as const };
+    const b = { ...a, kid: 'kid-b', x: 'xb' };
+    expect(keyChanges([], [a, b]).map((c) => `${c.kid}:${c.status}`)).toEqual(['kid-a:active', 'kid-b:active']);
+    const published = [
+      { _id: 'kid-a', jwk: publicJwkJson(a), status: 'active' as const },
+      { _id: 'kid-b', jwk: publicJwkJson(b), status: 'active' as const },
+    ];
+    expect(keyChanges(published, [a, b])).toEqual([]);
+    expect(keyChanges(published, [b]).map((c) => `${c.kid}:${c.status}`)).toEqual(['kid-a:retired']);
+    expect(keyChanges([{ ...published[0], status: 'retired' }], [a]).map((c) => `${c.kid}:${c.status}`)).toEqual(['kid-a:active']);
+    expect(JSON.parse(publicJwkJson({ ...a, d: 'private' } as typeof a))).not.toHaveProperty('d');
   });
 });

@@ -14,9 +14,8 @@ import type { IdentityContext, RequestMeta } from './context';
  * Which tokens: a logout names its session (`sessionId`); a password change names each of the
  * caller's other open sessions, so the caller's own token keeps working; logout everywhere, a
  * reset, an erasure, a merge (the source) and a disabled staff account cover every token of the
- * subject issued at or before the instant (`sessionId` null). Tokens carry `iat` in seconds, so a
- * token signed in the same second after such a revocation is covered too: signing in again right
- * after one may need a second try a second later.
+ * subject issued at or before the instant (`sessionId` null; tokens carry `iat` in milliseconds, so
+ * a login right after such a revocation gets a token it does not cover).
  */
 export interface Subject {
   sub: string;
