@@ -4,7 +4,7 @@ import type { RunningIdentity } from '../src/main';
 import { admitAttempt } from '../src/application/throttle';
 import { resetTokenHash } from '../src/domain/password-reset';
 import { settingsFromEnv } from '../src/settings';
-import { adminToken, registerCustomer, startTestIdentity, uniqueEmail } from './support/harness';
+import { adminToken, appHeaders, registerCustomer, startTestIdentity, uniqueEmail } from './support/harness';
 
 const claims = (jwt: string): Record<string, unknown> => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 
@@ -36,8 +36,17 @@ describe('accounts: throttling, proxies, limits, passwords, staff changes', () =
     await recorder?.stop();
   });
 
-  const login = (email: string, password: string, address: string) =>
-    request(svc.app).post('/auth/login').set('x-forwarded-for', address).send({ email, password });
+  const login = async (email: string, password: string, address: string) =>
+    request(svc.app)
+      .post('/auth/login')
+      .set(await appHeaders(svc))
+      .set('x-forwarded-for', address)
+      .send({ email, password });
+  const refresh = async (refreshToken: string) =>
+    request(svc.app)
+      .post('/auth/refresh')
+      .set(await appHeaders(svc))
+      .send({ refreshToken });
   const decoded = async <T>(topic: string, pred: (v: T) => boolean): Promise<T[]> => {
     const values = await Promise.all(
       recorder
@@ -87,6 +96,7 @@ describe('accounts: throttling, proxies, limits, passwords, staff changes', () =
     // This instance trusts two hops (the socket's proxy and the next): the client is the address before them.
     const res = await request(svc.app)
       .post('/auth/login')
+      .set(await appHeaders(svc))
       .set('x-forwarded-for', '203.0.113.9, 198.51.100.7')
       .send({ email: c.email, password: c.password });
     expect(res.status).toBe(200);
@@ -94,9 +104,10 @@ describe('accounts: throttling, proxies, limits, passwords, staff changes', () =
   });
 
   it('limits registrations per address (429 with Retry-After), not for other addresses', async () => {
-    const register = (address: string) =>
+    const register = async (address: string) =>
       request(svc.app)
         .post('/auth/register')
+        .set(await appHeaders(svc))
         .set('x-forwarded-for', address)
         .send({ email: uniqueEmail('reg'), password: 'a-long-password-1', dataRegion: 'eu' });
     for (let i = 0; i < 3; i++) expect((await register('10.42.0.1')).status).toBe(201);
@@ -121,9 +132,7 @@ describe('accounts: throttling, proxies, limits, passwords, staff changes', () =
     ).toMatchObject({ status: 401 });
     const ok = await change(c.password);
     expect([ok.status, ok.body.revokedSessions]).toEqual([200, 1]);
-    expect((await request(svc.app).post('/auth/refresh').send({ refreshToken: other.body.tokens.refreshToken })).body.code).toBe(
-      'session_revoked',
-    );
+    expect((await refresh(other.body.tokens.refreshToken)).body.code).toBe('session_revoked');
     expect((await request(svc.app).get('/me').set('authorization', `Bearer ${c.accessToken}`)).status).toBe(200);
     expect((await login(c.email, c.password, '10.43.0.2')).status).toBe(401);
     expect((await login(c.email, 'a-new-password-22', '10.43.0.2')).status).toBe(200);
@@ -133,8 +142,12 @@ describe('accounts: throttling, proxies, limits, passwords, staff changes', () =
     const c = await registerCustomer(svc, { channel: 'web' });
     const levels = ['debug', 'info', 'warn', 'error'] as const;
     const spies = levels.map((l) => jest.spyOn(svc.ctx.logger, l)); // calls through, remembers the arguments
-    const ask = (email: string) =>
-      request(svc.app).post('/auth/password-reset').set('x-channel-code', 'web').set('x-forwarded-for', '10.44.0.1').send({ email });
+    const ask = async (email: string) =>
+      request(svc.app)
+        .post('/auth/password-reset')
+        .set(await appHeaders(svc, 'web'))
+        .set('x-forwarded-for', '10.44.0.1')
+        .send({ email });
     const unknown = await ask(uniqueEmail('nobody'));
     const known = await ask(c.email);
     expect([unknown.status, unknown.body]).toEqual([202, { accepted: true }]);
@@ -157,7 +170,7 @@ describe('accounts: throttling, proxies, limits, passwords, staff changes', () =
     const again = await confirm(ev.token);
     expect([again.status, again.body.code]).toEqual([400, 'reset_token_invalid']);
     expect((await login(c.email, 'reset-password-99', '10.44.0.2')).status).toBe(200);
-    expect((await request(svc.app).post('/auth/refresh').send({ refreshToken: c.refreshToken })).body.code).toBe('session_revoked');
+    expect((await refresh(c.refreshToken)).body.code).toBe('session_revoked');
     expect(JSON.stringify(spies.map((spy) => spy.mock.calls))).not.toContain(ev.token);
     spies.forEach((s) => s.mockRestore());
 
@@ -188,11 +201,11 @@ describe('accounts: throttling, proxies, limits, passwords, staff changes', () =
 
     const roles = await patch(admin, { roles: ['seller'], channels: [] });
     expect([roles.status, roles.body]).toEqual([200, { id, email, roles: ['seller'], channels: [], disabled: false }]);
-    const refreshed = await request(svc.app).post('/auth/refresh').send({ refreshToken: session.refreshToken });
+    const refreshed = await refresh(session.refreshToken);
     expect(claims(refreshed.body.accessToken)).toMatchObject({ sub: id, roles: ['seller'], channels: [] });
 
     expect((await patch(admin, { disabled: true })).body.disabled).toBe(true);
-    const refused = await request(svc.app).post('/auth/refresh').send({ refreshToken: refreshed.body.refreshToken });
+    const refused = await refresh(refreshed.body.refreshToken);
     expect(refused.status).toBe(401);
     const me = await request(svc.app).get('/channels/web/data-regions').set('authorization', `Bearer ${refreshed.body.accessToken}`);
     expect(me.status).toBe(401);

@@ -1,8 +1,18 @@
 import request from 'supertest';
-import { testKafka, TopicRecorder, waitFor } from '@omnimall/service-kit/testing';
+import { bearer, testKafka, TopicRecorder, waitFor } from '@omnimall/service-kit/testing';
 import type { RunningIdentity } from '../src/main';
 import { bootstrapAdmin } from '../src/application/staff';
-import { adminToken, ADMIN, registerCustomer, startTestIdentity, uniqueEmail } from './support/harness';
+import {
+  adminToken,
+  ADMIN,
+  appHeaders,
+  customerLogin,
+  customerRefresh,
+  registerCustomer,
+  startTestIdentity,
+  trustOf,
+  uniqueEmail,
+} from './support/harness';
 
 const claims = (jwt: string): Record<string, unknown> => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 
@@ -24,12 +34,14 @@ describe('identity authentication (HTTP against the real stack)', () => {
     await svc?.stop();
     await recorder?.stop();
   });
+  const login = (body: object, address: string, channel?: string) => customerLogin(svc, body, address, channel);
+  const refresh = (refreshToken: string, channel?: string) => customerRefresh(svc, refreshToken, channel);
 
   it('registers a customer, opens a session and announces the registration', async () => {
     const email = uniqueEmail();
     const res = await request(svc.app)
       .post('/auth/register')
-      .set('x-channel-code', 'web')
+      .set(await appHeaders(svc, 'web'))
       .send({ email, password: 'a-long-password-1', dataRegion: 'eu', displayName: 'Ada' });
     expect(res.status).toBe(201);
     expect(res.body.customer).toMatchObject({
@@ -56,13 +68,13 @@ describe('identity authentication (HTTP against the real stack)', () => {
 
   it('refuses a taken email, a weak password and malformed input with 4xx codes', async () => {
     const c = await registerCustomer(svc);
-    const dup = await request(svc.app)
-      .post('/auth/register')
-      .send({ email: c.email.toUpperCase(), password: 'a-long-password-1', dataRegion: 'eu' });
+    const web = await appHeaders(svc, 'web');
+    const register = (body: object) => request(svc.app).post('/auth/register').set(web).send(body);
+    const dup = await register({ email: c.email.toUpperCase(), password: 'a-long-password-1', dataRegion: 'eu' });
     expect([dup.status, dup.body.code]).toEqual([409, 'email_taken']);
-    const weak = await request(svc.app).post('/auth/register').send({ email: uniqueEmail(), password: 'short', dataRegion: 'eu' });
+    const weak = await register({ email: uniqueEmail(), password: 'short', dataRegion: 'eu' });
     expect([weak.status, weak.body.code]).toEqual([400, 'weak_password']);
-    const bad = await request(svc.app).post('/auth/register').send({ email: 'nope', password: 1, dataRegion: 'mars' });
+    const bad = await register({ email: 'nope', password: 1, dataRegion: 'mars' });
     expect(bad.status).toBe(400);
     expect(bad.body.details.fields.map((f: { field: string }) => f.field).sort()).toEqual([
       'body.dataRegion',
@@ -71,18 +83,91 @@ describe('identity authentication (HTTP against the real stack)', () => {
     ]);
     const badChannel = await request(svc.app)
       .post('/auth/login')
-      .set('x-channel-code', 'Not A Code')
+      .set({ ...web, 'x-channel-code': 'Not A Code' })
       .send({ email: c.email, password: c.password });
-    expect([badChannel.status, badChannel.body.code]).toEqual([400, 'invalid_channel_code']);
+    expect([badChannel.status, badChannel.body.code]).toEqual([400, 'channel_code_invalid']);
+  });
+
+  it('refuses customer calls without the channel app credential, or with a bad one (finding 6)', async () => {
+    const c = await registerCustomer(svc);
+    const web = await appHeaders(svc, 'web');
+    const calls = {
+      register: { path: '/auth/register', body: { email: uniqueEmail(), password: 'a-long-password-1', dataRegion: 'eu' } },
+      login: { path: '/auth/login', body: { email: c.email, password: c.password } },
+      refresh: { path: '/auth/refresh', body: { refreshToken: c.refreshToken } },
+      reset: { path: '/auth/password-reset', body: { email: c.email } },
+    };
+    for (const [name, call] of Object.entries(calls)) {
+      const send = (headers: Record<string, string>) =>
+        request(svc.app).post(call.path).set('x-forwarded-for', '10.8.0.1').set(headers).send(call.body);
+      // The header alone was enough before: it names a channel but proves nothing.
+      const headerOnly = await send({ 'x-channel-code': 'web' });
+      expect([name, headerOnly.status, headerOnly.body.code]).toEqual([name, 401, 'channel_credentials_missing']);
+      expect(headerOnly.body.hint).toMatch(/x-channel-key/);
+      const none = await send({});
+      expect([name, none.status, none.body.code]).toEqual([name, 401, 'channel_credentials_missing']);
+      const wrong = await send({ 'x-channel-code': 'web', 'x-channel-key': `${web['x-channel-key']}x` });
+      expect([name, wrong.status, wrong.body.code]).toEqual([name, 401, 'channel_key_invalid']);
+      const foreign = await send({ ...web, 'x-channel-code': 'app' });
+      expect([name, foreign.status, foreign.body.code]).toEqual([name, 403, 'channel_mismatch']);
+    }
+    // A key revoked by the channels service is refused from the moment its record arrives.
+    const key = await trustOf(svc).issueChannelKey('web', { into: svc });
+    const withKey = () =>
+      request(svc.app)
+        .post('/auth/login')
+        .set({ 'x-channel-code': 'web', 'x-channel-key': key.apiKey, 'x-forwarded-for': '10.8.0.2' })
+        .send({ email: c.email, password: c.password });
+    expect((await withKey()).status).toBe(200);
+    await trustOf(svc).changeChannelKey({ ...key, channel: 'web' }, 'revoked', { into: svc });
+    const revoked = await withKey();
+    expect([revoked.status, revoked.body.code]).toEqual([401, 'channel_key_revoked']);
+  });
+
+  it("binds the customer's tokens to the credential's channel; refresh keeps it and works only through that channel", async () => {
+    const c = await registerCustomer(svc, { channel: 'web' });
+    expect(claims(c.accessToken).channel).toBe('web');
+    const onApp = await login({ email: c.email, password: c.password }, '10.8.1.1', 'app');
+    expect(claims(onApp.body.tokens.accessToken).channel).toBe('app');
+    // The app's session refreshed through the web app: refused, and nothing rotated.
+    const elsewhere = await refresh(onApp.body.tokens.refreshToken, 'web');
+    expect([elsewhere.status, elsewhere.body.code, elsewhere.body.details.sessionChannel]).toEqual([403, 'channel_mismatch', 'app']);
+    const bare = await request(svc.app).post('/auth/refresh').send({ refreshToken: onApp.body.tokens.refreshToken });
+    expect([bare.status, bare.body.code]).toEqual([401, 'channel_credentials_missing']);
+    const home = await refresh(onApp.body.tokens.refreshToken, 'app');
+    expect(home.status).toBe(200);
+    expect(claims(home.body.accessToken)).toMatchObject({ sub: c.id, channel: 'app' });
+    // A staff session needs no channel app.
+    const staff = await request(svc.app).post('/auth/staff/login').set('x-forwarded-for', '10.8.1.2').send(ADMIN);
+    const staffRefresh = await request(svc.app).post('/auth/refresh').send({ refreshToken: staff.body.tokens.refreshToken });
+    expect(staffRefresh.status).toBe(200);
+  });
+
+  it("reads a customer's channel from the token: another x-channel-code is 403, and omitting it cannot skip residency", async () => {
+    const c = await registerCustomer(svc, { channel: 'web', dataRegion: 'eu' });
+    const me = (headers: Record<string, string> = {}) =>
+      request(svc.app).get('/me').set('authorization', `Bearer ${c.accessToken}`).set(headers);
+    expect((await me()).status).toBe(200);
+    const other = await me({ 'x-channel-code': 'app' });
+    expect([other.status, other.body.code]).toEqual([403, 'channel_mismatch']);
+    expect((await me({ 'x-channel-code': 'web' })).status).toBe(200);
+    // The customer's region moves to one web may not receive: the token's channel still decides.
+    const admin = await adminToken(svc);
+    await request(svc.app).post(`/admin/customers/${c.id}/region`).set('authorization', admin).send({ dataRegion: 'uk' });
+    const refused = await me();
+    expect([refused.status, refused.body.code, refused.body.details.channel]).toEqual([403, 'data_residency_forbidden', 'web']);
+    const profile = await request(svc.app).get(`/customers/${c.id}/profile`).set('authorization', `Bearer ${c.accessToken}`);
+    expect([profile.status, profile.body.code]).toEqual([403, 'data_residency_forbidden']);
+    // A customer token bound to no channel proves nothing about where the request comes from.
+    const unbound = await request(svc.app)
+      .get('/me')
+      .set('authorization', await bearer({ sub: c.id, kind: 'customer' }));
+    expect([unbound.status, unbound.body.code]).toEqual([401, 'token_unbound']);
   });
 
   it('logs in on another channel and answers the same global customer with that channel', async () => {
     const c = await registerCustomer(svc, { channel: 'web' });
-    const res = await request(svc.app)
-      .post('/auth/login')
-      .set('x-channel-code', 'app')
-      .set('x-forwarded-for', '10.0.0.1')
-      .send({ email: c.email, password: c.password });
+    const res = await login({ email: c.email, password: c.password }, '10.0.0.1', 'app');
     expect(res.status).toBe(200);
     expect(res.body.customer.id).toBe(c.id);
     expect(res.body.channel).toBe('app');
@@ -93,16 +178,16 @@ describe('identity authentication (HTTP against the real stack)', () => {
 
   it('rotates refresh tokens and revokes the whole session when a rotated token is reused', async () => {
     const c = await registerCustomer(svc);
-    const first = await request(svc.app).post('/auth/refresh').send({ refreshToken: c.refreshToken });
+    const first = await refresh(c.refreshToken);
     expect(first.status).toBe(200);
     expect(first.body.refreshToken).not.toBe(c.refreshToken);
     expect(first.body.sessionId).toBe(c.refreshToken.split('.')[0]);
-    const second = await request(svc.app).post('/auth/refresh').send({ refreshToken: first.body.refreshToken });
+    const second = await refresh(first.body.refreshToken);
     expect(second.status).toBe(200);
 
-    const reuse = await request(svc.app).post('/auth/refresh').send({ refreshToken: c.refreshToken });
+    const reuse = await refresh(c.refreshToken);
     expect([reuse.status, reuse.body.code]).toEqual([401, 'refresh_token_reused']);
-    const legit = await request(svc.app).post('/auth/refresh').send({ refreshToken: second.body.refreshToken });
+    const legit = await refresh(second.body.refreshToken);
     expect([legit.status, legit.body.code]).toEqual([401, 'session_revoked']);
     const me = await request(svc.app).get('/me').set('authorization', `Bearer ${second.body.accessToken}`);
     expect([me.status, me.body.code]).toEqual([401, 'session_revoked']);
@@ -116,39 +201,31 @@ describe('identity authentication (HTTP against the real stack)', () => {
     const sid = c.refreshToken.split('.')[0];
     const stranger = await request(svc.app)
       .post('/auth/refresh')
+      .set(await appHeaders(svc))
       .send({ refreshToken: `${sid}.${'x'.repeat(43)}` });
     expect([stranger.status, stranger.body.code]).toEqual([401, 'refresh_token_invalid']);
-    expect((await request(svc.app).post('/auth/refresh').send({ refreshToken: c.refreshToken })).status).toBe(200);
+    expect((await refresh(c.refreshToken)).status).toBe(200);
   });
 
   it('logs out one session, or everywhere', async () => {
     const c = await registerCustomer(svc);
-    const other = await request(svc.app)
-      .post('/auth/login')
-      .set('x-forwarded-for', '10.0.0.2')
-      .send({ email: c.email, password: c.password });
-    const third = await request(svc.app)
-      .post('/auth/login')
-      .set('x-forwarded-for', '10.0.0.2')
-      .send({ email: c.email, password: c.password });
+    const other = await login({ email: c.email, password: c.password }, '10.0.0.2');
+    const third = await login({ email: c.email, password: c.password }, '10.0.0.2');
     expect((await request(svc.app).post('/auth/logout').send({ refreshToken: third.body.tokens.refreshToken })).status).toBe(204);
-    expect((await request(svc.app).post('/auth/refresh').send({ refreshToken: third.body.tokens.refreshToken })).body.code).toBe(
-      'session_revoked',
-    );
+    expect((await refresh(third.body.tokens.refreshToken)).body.code).toBe('session_revoked');
 
     const all = await request(svc.app).post('/auth/logout-all').set('authorization', `Bearer ${c.accessToken}`);
     expect(all.status).toBe(200);
     expect(all.body.revokedSessions).toBe(2);
     for (const rt of [c.refreshToken, other.body.tokens.refreshToken]) {
-      expect((await request(svc.app).post('/auth/refresh').send({ refreshToken: rt })).body.code).toBe('session_revoked');
+      expect((await refresh(rt)).body.code).toBe('session_revoked');
     }
     expect((await request(svc.app).get('/me').set('authorization', `Bearer ${other.body.tokens.accessToken}`)).status).toBe(401);
   });
 
   it('delays guesses on an account from one address (429, Retry-After) but not its owner signing in from another', async () => {
     const c = await registerCustomer(svc);
-    const from = (address: string, password: string) =>
-      request(svc.app).post('/auth/login').set('x-forwarded-for', address).send({ email: c.email, password });
+    const from = (address: string, password: string) => login({ email: c.email, password }, address);
     expect((await from('10.1.0.1', 'wrong-password-1')).body.code).toBe('invalid_credentials');
     expect((await from('10.1.0.1', 'wrong-password-2')).body.code).toBe('invalid_credentials');
     const third = await from('10.1.0.1', 'wrong-password-3');
@@ -167,22 +244,14 @@ describe('identity authentication (HTTP against the real stack)', () => {
     const address = '10.2.0.7';
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const r = await request(svc.app)
-        .post('/auth/login')
-        .set('x-forwarded-for', address)
-        .send({ email: uniqueEmail('nobody'), password: 'whatever-password' });
+      const r = await login({ email: uniqueEmail('nobody'), password: 'whatever-password' }, address);
       statuses.push(r.status);
     }
     expect(statuses).toEqual([401, 401, 401, 401, 429]);
     const c = await registerCustomer(svc);
-    const blocked = await request(svc.app)
-      .post('/auth/login')
-      .set('x-forwarded-for', address)
-      .send({ email: c.email, password: c.password });
+    const blocked = await login({ email: c.email, password: c.password }, address);
     expect([blocked.status, blocked.body.details.scope]).toEqual([429, 'address']);
-    expect(
-      (await request(svc.app).post('/auth/login').set('x-forwarded-for', '10.2.0.8').send({ email: c.email, password: c.password })).status,
-    ).toBe(200);
+    expect((await login({ email: c.email, password: c.password }, '10.2.0.8')).status).toBe(200);
   });
 
   it('creates the bootstrap admin once, and lets admins create scoped staff', async () => {
@@ -245,5 +314,12 @@ describe('identity authentication (HTTP against the real stack)', () => {
       ['/auth/password-reset', 'post'],
     ])
       expect(res.body.paths[path][method].responses['429'].headers).toHaveProperty('Retry-After');
+    // Channel app calls document their credential headers and its refusals.
+    for (const path of ['/auth/register', '/auth/login', '/auth/refresh', '/auth/password-reset', '/devices']) {
+      const op = res.body.paths[path].post;
+      const headers = op.parameters.filter((p: { in: string }) => p.in === 'header').map((p: { name: string }) => p.name);
+      expect([path, ...headers.sort()]).toEqual([path, 'x-channel-code', 'x-channel-key']);
+      expect([path, ...Object.keys(op.responses).filter((s) => s === '401' || s === '403')]).toEqual([path, '401', '403']);
+    }
   });
 });

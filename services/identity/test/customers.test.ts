@@ -3,7 +3,16 @@ import { ServiceRuntime, newEvent } from '@omnimall/service-kit';
 import { bearer, testConfig, testKafka, TopicRecorder, waitFor } from '@omnimall/service-kit/testing';
 import { manifest } from '../src/events';
 import type { RunningIdentity } from '../src/main';
-import { adminToken, registerCustomer, startTestIdentity } from './support/harness';
+import {
+  adminToken,
+  appHeaders,
+  linkAs,
+  customerLogin,
+  customerRefresh,
+  newDevice,
+  registerCustomer,
+  startTestIdentity,
+} from './support/harness';
 
 const TOPICS = [...manifest.produces];
 
@@ -38,62 +47,56 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
   };
   const eventually = <T>(topic: string, key: string, pred: (v: T) => boolean, what: string) =>
     waitFor(async () => (await events<T>(topic, key)).filter(pred), what);
+  const login = (body: object, address: string, channel?: string) => customerLogin(svc, body, address, channel);
+  const refresh = (refreshToken: string, channel?: string) => customerRefresh(svc, refreshToken, channel);
+  const link = (customerId: string, who: string | Record<string, string>, body: object) => linkAs(svc, customerId, who, body);
 
-  it('links identities from any channel, is idempotent, and answers 409 with both profile ids on conflict', async () => {
-    const a = await registerCustomer(svc);
-    const b = await registerCustomer(svc);
-    const link = await request(svc.app)
-      .post(`/customers/${a.id}/identities`)
-      .set('authorization', `Bearer ${a.accessToken}`)
-      .set('x-channel-code', 'app')
-      .send({ type: 'device', externalId: 'dev-a1' });
-    expect(link.status).toBe(201);
-    expect(link.body).toMatchObject({ type: 'device', externalId: 'dev-a1', customerId: a.id, channel: 'app' });
-    const again = await request(svc.app)
-      .post(`/customers/${a.id}/identities`)
-      .set('authorization', `Bearer ${a.accessToken}`)
-      .send({ type: 'device', externalId: 'dev-a1', channel: 'app' });
-    expect(again.status).toBe(200);
-    const clash = await request(svc.app)
-      .post(`/customers/${b.id}/identities`)
-      .set('authorization', `Bearer ${b.accessToken}`)
-      .send({ type: 'device', externalId: 'dev-a1', channel: 'web' });
-    expect(clash.status).toBe(409);
-    expect(clash.body).toMatchObject({ code: 'identity_already_linked', details: { existingCustomerId: a.id, requestedCustomerId: b.id } });
-    const foreign = await request(svc.app)
-      .post(`/customers/${a.id}/identities`)
-      .set('authorization', `Bearer ${b.accessToken}`)
-      .send({ type: 'device', externalId: 'dev-b9', channel: 'web' });
+  it('links a device with its token, idempotently, announced once; a conflict names the holder to staff only', async () => {
+    const a = await registerCustomer(svc, { channel: 'app' });
+    const b = await registerCustomer(svc, { channel: 'app' });
+    const dev = await newDevice(svc, 'app');
+    const body = { type: 'device', externalId: dev.deviceId, deviceToken: dev.deviceToken };
+    const first = await link(a.id, `Bearer ${a.accessToken}`, body);
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ type: 'device', externalId: dev.deviceId, customerId: a.id, channel: 'app' });
+    expect((await link(a.id, `Bearer ${a.accessToken}`, body)).status).toBe(200);
+    // b holds the same device and its token (a shared tablet): taken, by whom is not said.
+    const clash = await link(b.id, `Bearer ${b.accessToken}`, body);
+    expect([clash.status, clash.body.code]).toEqual([409, 'identity_already_linked']);
+    expect(clash.body.hint).toBeTruthy();
+    expect(JSON.stringify(clash.body)).not.toContain(a.id);
+    // Staff see both profiles, to merge them if they are one person.
+    const asStaff = await link(b.id, admin, { type: 'device', externalId: dev.deviceId, channel: 'app' });
+    expect([asStaff.status, asStaff.body.details]).toEqual([
+      409,
+      expect.objectContaining({ existingCustomerId: a.id, requestedCustomerId: b.id }),
+    ]);
+    const foreign = await link(a.id, `Bearer ${b.accessToken}`, body);
     expect([foreign.status, foreign.body.code]).toEqual([403, 'not_allowed_for_customer']);
     const [ev] = await eventually<{ identityType: string; externalId: string; channel: string }>(
       'identity.identity-linked',
       a.id,
-      (v) => v.externalId === 'dev-a1',
+      (v) => v.externalId === dev.deviceId,
       'IdentityLinked',
     );
     expect(ev).toMatchObject({ identityType: 'device', channel: 'app', customerId: a.id });
     expect(await events('identity.identity-linked', a.id)).toHaveLength(1); // the idempotent repeat emitted nothing
   });
 
-  it('links a device at login, so its anonymous cart can follow the customer', async () => {
+  it('links a device at login, with its token, so its anonymous cart can follow the customer', async () => {
     const c = await registerCustomer(svc);
-    const res = await request(svc.app)
-      .post('/auth/login')
-      .set('x-channel-code', 'app')
-      .set('x-forwarded-for', '10.5.0.1')
-      .send({ email: c.email, password: c.password, deviceId: 'dev-login-7' });
+    const dev = await newDevice(svc, 'app');
+    const res = await login({ email: c.email, password: c.password, deviceToken: dev.deviceToken }, '10.5.0.1', 'app');
     expect(res.body.deviceLink).toEqual({ status: 'linked' });
-    const resolved = await request(svc.app).get('/identities/device/dev-login-7').set('authorization', admin);
+    const resolved = await request(svc.app).get(`/identities/device/${dev.deviceId}`).set('authorization', admin);
     expect(resolved.body.resolvedCustomerId).toBe(c.id);
   });
 
   it('merges one profile into another: identities re-pointed, evidence kept, CustomerMerged emitted, logins follow', async () => {
     const source = await registerCustomer(svc);
     const target = await registerCustomer(svc);
-    await request(svc.app)
-      .post(`/customers/${source.id}/identities`)
-      .set('authorization', `Bearer ${source.accessToken}`)
-      .send({ type: 'partner_account', externalId: 'aff-42', channel: 'web' });
+    const partnerId = `aff-${source.id}`;
+    expect((await link(source.id, await appHeaders(svc, 'web'), { type: 'partner_account', externalId: partnerId })).status).toBe(201);
     const merged = await request(svc.app)
       .post('/admin/merges')
       .set('authorization', admin)
@@ -107,7 +110,7 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
     expect(merged.body).toMatchObject({
       sourceCustomerId: source.id,
       targetCustomerId: target.id,
-      movedIdentities: ['partner_account:aff-42'],
+      movedIdentities: [`partner_account:${partnerId}`],
       evidence: { ticket: 'SUP-1' },
     });
     const record = await request(svc.app).get(`/admin/merges/${merged.body.id}`).set('authorization', admin);
@@ -120,18 +123,17 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
       'CustomerMerged',
     );
     expect(ev.sourceCustomerId).toBe(source.id);
-    expect((await request(svc.app).get('/identities/partner_account/aff-42').set('authorization', admin)).body.customerId).toBe(target.id);
+    expect((await request(svc.app).get(`/identities/partner_account/${partnerId}`).set('authorization', admin)).body.customerId).toBe(
+      target.id,
+    );
     const again = await request(svc.app)
       .post('/admin/merges')
       .set('authorization', admin)
       .send({ sourceCustomerId: source.id, targetCustomerId: target.id, reason: 'twice' });
     expect([again.status, again.body.code]).toEqual([409, 'already_merged']);
-    const login = await request(svc.app)
-      .post('/auth/login')
-      .set('x-forwarded-for', '10.5.0.2')
-      .send({ email: source.email, password: source.password });
-    expect(login.body.customer.id).toBe(target.id);
-    expect((await request(svc.app).post('/auth/refresh').send({ refreshToken: source.refreshToken })).body.code).toBe('session_revoked');
+    const relogin = await login({ email: source.email, password: source.password }, '10.5.0.2');
+    expect(relogin.body.customer.id).toBe(target.id);
+    expect((await refresh(source.refreshToken)).body.code).toBe('session_revoked');
     const third = await registerCustomer(svc);
     const odd = await request(svc.app)
       .post('/admin/merges')
@@ -157,13 +159,10 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
       status: 'suspended',
       until,
     });
-    const login = await request(svc.app)
-      .post('/auth/login')
-      .set('x-forwarded-for', '10.5.0.3')
-      .send({ email: c.email, password: c.password });
-    expect([login.status, login.body.code, login.body.details.until]).toEqual([403, 'customer_suspended', until]);
+    const suspended = await login({ email: c.email, password: c.password }, '10.5.0.3');
+    expect([suspended.status, suspended.body.code, suspended.body.details.until]).toEqual([403, 'customer_suspended', until]);
     expect((await post('ban', { reason: 'fraud ring' })).body).toMatchObject({ status: 'banned', reason: 'fraud ring', until: null });
-    expect((await request(svc.app).post('/auth/refresh').send({ refreshToken: c.refreshToken })).body.code).toBe('session_revoked');
+    expect((await refresh(c.refreshToken)).body.code).toBe('session_revoked');
     expect((await post('reinstate', { reason: 'appeal upheld' })).body.status).toBe('active');
     const past = await post('suspend', { reason: 'oops', until: Date.now() - 1000 });
     expect([past.status, past.body.code]).toEqual([422, 'suspension_in_past']);
@@ -235,10 +234,9 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
       .set('authorization', `Bearer ${c.accessToken}`)
       .set('x-channel-code', 'web');
     expect(ok.body.email).toBe(c.email);
-    const res = await request(svc.app)
-      .get(`/customers/${c.id}/profile`)
-      .set('authorization', `Bearer ${c.accessToken}`)
-      .set('x-channel-code', 'us-kiosk');
+    // Staff name the channel they read through (a customer's is its token's: see auth.test.ts).
+    const officer = await bearer({ sub: 'officer-r', kind: 'staff', roles: ['compliance_officer'] });
+    const res = await request(svc.app).get(`/customers/${c.id}/profile`).set('authorization', officer).set('x-channel-code', 'us-kiosk');
     expect(res.status).toBe(403);
     expect(res.body).toMatchObject({
       code: 'data_residency_forbidden',
@@ -261,18 +259,15 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
       customerId: c.id,
       channel: 'us-kiosk',
       action: 'GET /customers/:id/profile',
-      actor: c.id,
+      actor: 'officer-r',
     });
 
-    const login = await request(svc.app)
-      .post('/auth/login')
-      .set('x-channel-code', 'ghost')
-      .set('x-forwarded-for', '10.5.0.4')
-      .send({ email: c.email, password: c.password });
-    expect([login.status, login.body.code, login.body.details.ruleSource]).toEqual([403, 'data_residency_forbidden', 'unknown_channel']);
+    // A channel app whose channel nobody announced: its customers' data goes nowhere.
+    const ghost = await login({ email: c.email, password: c.password }, '10.5.0.4', 'ghost');
+    expect([ghost.status, ghost.body.code, ghost.body.details.ruleSource]).toEqual([403, 'data_residency_forbidden', 'unknown_channel']);
     const reg = await request(svc.app)
       .post('/auth/register')
-      .set('x-channel-code', 'us-kiosk')
+      .set(await appHeaders(svc, 'us-kiosk'))
       .send({ email: `k-${c.email}`, password: 'a-long-password-1', dataRegion: 'eu' });
     expect(reg.status).toBe(403);
     expect(await svc.store.customers.idByEmail(`k-${c.email}`)).toBeNull();
@@ -330,11 +325,7 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
     expect([never.status, never.body.code]).toEqual([403, 'customer_not_on_channel']);
     expect(never.body.hint).toBeTruthy();
     // Once the customer logs in on app, its manager may read the profile.
-    const onApp = await request(svc.app)
-      .post('/auth/login')
-      .set('x-channel-code', 'app')
-      .set('x-forwarded-for', '10.6.0.1')
-      .send({ email: c.email, password: c.password });
+    const onApp = await login({ email: c.email, password: c.password }, '10.6.0.1', 'app');
     expect(onApp.status).toBe(200);
     expect((await svc.store.customers.get(c.id))!.channels).toEqual(['web', 'app']);
     const now = await read('app');
@@ -364,10 +355,8 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
 
   it('exports everything held about a customer as JSON, and records the export', async () => {
     const c = await registerCustomer(svc);
-    await request(svc.app)
-      .post(`/customers/${c.id}/identities`)
-      .set('authorization', `Bearer ${c.accessToken}`)
-      .send({ type: 'app_installation', externalId: 'inst-1', channel: 'app' });
+    const installation = `inst-${c.id}`;
+    expect((await link(c.id, await appHeaders(svc, 'app'), { type: 'app_installation', externalId: installation })).status).toBe(201);
     await request(svc.app)
       .put(`/customers/${c.id}/consents/web`)
       .set('authorization', `Bearer ${c.accessToken}`)
@@ -380,7 +369,9 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
       email: c.email,
       consents: { web: { analytics: { granted: true, source: 'banner' } } },
     });
-    expect(res.body.linkedIdentities).toEqual([expect.objectContaining({ type: 'app_installation', externalId: 'inst-1' })]);
+    expect(res.body.linkedIdentities).toEqual([
+      expect.objectContaining({ type: 'app_installation', externalId: installation, channel: 'app' }),
+    ]);
     expect(res.body.sessions.length).toBeGreaterThanOrEqual(1);
     expect(JSON.stringify(res.body)).not.toMatch(/scrypt|currentHash|usedHashes|outbox/);
     const [ev] = await eventually<{ kind: string; requestedBy: string }>(
@@ -394,10 +385,9 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
 
   it('erases a customer: personal fields pseudonymised, evidence kept, status erased emitted', async () => {
     const c = await registerCustomer(svc);
-    await request(svc.app)
-      .post(`/customers/${c.id}/identities`)
-      .set('authorization', `Bearer ${c.accessToken}`)
-      .send({ type: 'device', externalId: `dev-${c.id}`, channel: 'app' });
+    const dev = await newDevice(svc, 'web');
+    const linked = await link(c.id, `Bearer ${c.accessToken}`, { type: 'device', externalId: dev.deviceId, deviceToken: dev.deviceToken });
+    expect(linked.status).toBe(201);
     const officer = await bearer({ sub: 'officer-1', kind: 'staff', roles: ['compliance_officer'] });
     const res = await request(svc.app).post(`/customers/${c.id}/erasure`).set('authorization', officer);
     expect(res.status).toBe(200);
@@ -424,18 +414,14 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
     );
     expect(status.status).toBe('erased');
     await eventually<{ kind: string }>('identity.data-request', c.id, (v) => v.kind === 'erasure', 'erasure request event');
-    const login = await request(svc.app)
-      .post('/auth/login')
-      .set('x-forwarded-for', '10.5.0.9')
-      .send({ email: c.email, password: c.password });
-    expect(login.status).toBe(401);
+    expect((await login({ email: c.email, password: c.password }, '10.5.0.9')).status).toBe(401);
     const twice = await request(svc.app).post(`/customers/${c.id}/erasure`).set('authorization', officer);
     expect([twice.status, twice.body.code]).toEqual([422, 'customer_erased']);
     // The email is free again: a new account takes it, and a login with it reaches the new account.
     expect(await svc.store.emails.holderOf(c.email)).toBeNull();
     const again = await registerCustomer(svc, { email: c.email, password: 'another-long-password-2' });
     expect(again.id).not.toBe(c.id);
-    const relogin = await request(svc.app).post('/auth/login').send({ email: c.email, password: 'another-long-password-2' });
+    const relogin = await login({ email: c.email, password: 'another-long-password-2' }, '10.5.0.10');
     expect([relogin.status, relogin.body.customer.id]).toEqual([200, again.id]);
   });
 
@@ -444,17 +430,20 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
     expect(await svc.store.emails.holderOf(c.email)).toBe(c.id);
     // As if registered before email documents existed: the start-up backfill restores it.
     await svc.store.emails.release(c.email, c.id);
-    expect((await request(svc.app).post('/auth/login').send({ email: c.email, password: c.password })).status).toBe(401);
+    expect((await login({ email: c.email, password: c.password }, '10.5.0.11')).status).toBe(401);
     // The start-up pass ran once for this database (marked in migrations): running it again does nothing.
     expect(await svc.store.emails.backfillOnce()).toBe(false);
     expect(await svc.store.emails.holderOf(c.email)).toBeNull();
     expect(await svc.store.emails.backfill()).toBeGreaterThanOrEqual(1);
-    const login = await request(svc.app).post('/auth/login').send({ email: c.email, password: c.password });
-    expect([login.status, login.body.customer.id]).toEqual([200, c.id]);
+    const back = await login({ email: c.email, password: c.password }, '10.5.0.11');
+    expect([back.status, back.body.customer.id]).toEqual([200, c.id]);
     // A document naming someone who does not have the email: the unique index still refuses a second
     // account, and the document is pointed back at the account that has it.
     expect(await svc.store.emails.reassign(c.email, c.id, 'nobody')).toBe(true);
-    const taken = await request(svc.app).post('/auth/register').send({ email: c.email, password: 'a-long-password-3', dataRegion: 'eu' });
+    const taken = await request(svc.app)
+      .post('/auth/register')
+      .set(await appHeaders(svc))
+      .send({ email: c.email, password: 'a-long-password-3', dataRegion: 'eu' });
     expect([taken.status, taken.body.code]).toEqual([409, 'email_taken']);
     expect(await svc.store.emails.holderOf(c.email)).toBe(c.id);
   });

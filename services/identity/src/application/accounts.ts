@@ -12,26 +12,33 @@ import { openSession, type Tokens } from './sessions';
 import { checkPassword } from './throttle';
 
 /**
- * Customer accounts: registration and login on any channel. A customer is found by email through
- * its email document (`store.emails`), claimed at registration and freed at erasure; the unique
- * email index on customers still decides between two registrations of one email.
+ * Customer accounts: registration and login on any channel. Both come through a channel app (its
+ * credential named the channel): the session and its tokens are bound to that channel, and the
+ * residency rule is always that channel's. A customer is found by email through its email document
+ * (`store.emails`), claimed at registration and freed at erasure; the unique email index on
+ * customers still decides between two registrations of one email.
  */
 export interface RegisterInput {
   email: string;
   password: string;
   displayName?: string;
   dataRegion: string;
+  /** A device whose token the request showed (proof of possession): linked on the way. */
   deviceId?: string;
+}
+
+/** A request from a channel app: its channel is known (from its credential), never absent. */
+export type ChannelMeta = RequestMeta & { channel: string };
+
+/** What became of the device a login or registration came with (a conflict names no other account). */
+export interface DeviceLink {
+  status: 'linked' | 'already_linked' | 'conflict';
 }
 
 const emailTaken = (): ConflictError =>
   new ConflictError('email_taken', 'an account with this email already exists', 'log in instead, or reset the password');
 
-export async function register(
-  ctx: IdentityContext,
-  input: RegisterInput,
-  meta: RequestMeta,
-): Promise<{ customer: Customer; tokens: Tokens }> {
+export async function register(ctx: IdentityContext, input: RegisterInput, meta: ChannelMeta): Promise<LoginResult> {
   await withinLimit(ctx.store.limits.register, meta.address, 'register_rate_limited', 'registrations');
   const problem = passwordProblem(input.password);
   if (problem) throw new ValidationError('weak_password', problem, 'choose a password of 10 to 200 characters');
@@ -60,7 +67,7 @@ export async function register(
     verified: false,
     dataRegion: input.dataRegion,
     registeredChannel: meta.channel,
-    channels: meta.channel ? [meta.channel] : [],
+    channels: [meta.channel],
     consents: {},
     mergedInto: null,
     erasedAt: null,
@@ -87,10 +94,25 @@ export async function register(
     else await ctx.store.emails.release(email, id);
     throw emailTaken();
   }
-  if (input.deviceId && meta.channel)
-    await linkIdentity(ctx, id, { type: 'device', externalId: input.deviceId, channel: meta.channel }, id, meta).catch(() => undefined);
+  const deviceLink = input.deviceId ? await linkDevice(ctx, id, input.deviceId, meta) : undefined;
   const tokens = await openSession(ctx, { sub: id, kind: 'customer', roles: [], channels: [], channel: meta.channel }, meta);
-  return { customer, tokens };
+  return { customer, channel: meta.channel, tokens, deviceLink };
+}
+
+/**
+ * Links the device a login or registration came with (its token was verified by the caller, so the
+ * id is the caller's own). A device already linked to another account is reported as a conflict
+ * naming nobody: the login itself still succeeds.
+ */
+async function linkDevice(ctx: IdentityContext, customerId: string, deviceId: string, meta: ChannelMeta): Promise<DeviceLink> {
+  try {
+    const link = { type: 'device' as const, externalId: deviceId, channel: meta.channel };
+    const r = await linkIdentity(ctx, customerId, link, customerId, { correlationId: meta.correlationId });
+    return { status: r.created ? 'linked' : 'already_linked' };
+  } catch (err) {
+    if (err instanceof ConflictError) return { status: 'conflict' };
+    throw err;
+  }
 }
 
 /**
@@ -130,8 +152,8 @@ export async function withinLimit(
 }
 
 /** Adds `channel` to the channels the customer was active on (a channel manager's reach), once. */
-async function noteChannel(ctx: IdentityContext, customer: Customer, channel: string | null): Promise<void> {
-  if (!channel || activeOn(customer, channel)) return;
+async function noteChannel(ctx: IdentityContext, customer: Customer, channel: string): Promise<void> {
+  if (activeOn(customer, channel)) return;
   await ctx.store.customers.transact(customer._id, (c) =>
     c && !activeOn(c, channel) ? { set: { channels: [...(c.channels ?? []), channel] }, events: [] } : null,
   );
@@ -146,9 +168,9 @@ export async function customerByEmail(ctx: IdentityContext, email: string): Prom
 
 export interface LoginResult {
   customer: Customer;
-  channel: string | null;
+  channel: string;
   tokens: Tokens;
-  deviceLink?: { status: 'linked' | 'already_linked' | 'conflict'; customerId?: string };
+  deviceLink?: DeviceLink;
 }
 
 /**
@@ -158,7 +180,7 @@ export interface LoginResult {
 export async function login(
   ctx: IdentityContext,
   input: { email: string; password: string; deviceId?: string },
-  meta: RequestMeta,
+  meta: ChannelMeta,
 ): Promise<LoginResult> {
   const email = normaliseEmail(input.email);
   const found = await customerByEmail(ctx, email);
@@ -179,22 +201,7 @@ export async function login(
     correlationId: meta.correlationId,
   });
   await noteChannel(ctx, customer, meta.channel);
-  let deviceLink: LoginResult['deviceLink'];
-  if (input.deviceId && meta.channel) {
-    try {
-      const r = await linkIdentity(
-        ctx,
-        customer._id,
-        { type: 'device', externalId: input.deviceId, channel: meta.channel },
-        customer._id,
-        meta,
-      );
-      deviceLink = { status: r.created ? 'linked' : 'already_linked' };
-    } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-      deviceLink = { status: 'conflict', customerId: (err.details as { existingCustomerId?: string }).existingCustomerId };
-    }
-  }
+  const deviceLink = input.deviceId ? await linkDevice(ctx, customer._id, input.deviceId, meta) : undefined;
   const tokens = await openSession(ctx, { sub: customer._id, kind: 'customer', roles: [], channels: [], channel: meta.channel }, meta);
   return { customer, channel: meta.channel, tokens, deviceLink };
 }

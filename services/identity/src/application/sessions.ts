@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { UnauthorizedError } from '@omnimall/service-kit/errors';
-import type { Principal } from '@omnimall/service-kit';
+import { ForbiddenError, UnauthorizedError } from '@omnimall/service-kit/errors';
+import type { TokenClaims } from '@omnimall/service-kit';
 import {
   decideRefresh,
   formatRefreshToken,
@@ -12,6 +12,7 @@ import {
 } from '../domain/refresh-tokens';
 import { assertMayAct } from '../domain/standing';
 import type { IdentityContext } from './context';
+import { announceRevocation, revocationOf } from './revocations';
 
 /**
  * Sessions: one refresh-token family each, rotated on every refresh. Every read-modify-write of a
@@ -29,7 +30,7 @@ export interface Tokens {
 export const accountDisabled = (): UnauthorizedError =>
   new UnauthorizedError('account_disabled', 'this staff account was disabled', 'ask an admin to enable it again');
 
-async function tokensFor(ctx: IdentityContext, principal: Omit<Principal, 'sid'>, sid: string, secret: string): Promise<Tokens> {
+async function tokensFor(ctx: IdentityContext, principal: Omit<TokenClaims, 'sid'>, sid: string, secret: string): Promise<Tokens> {
   return {
     accessToken: await ctx.signer.sign({ ...principal, sid }, ctx.settings.accessTokenTtlSeconds),
     tokenType: 'Bearer',
@@ -42,7 +43,7 @@ async function tokensFor(ctx: IdentityContext, principal: Omit<Principal, 'sid'>
 /** Opens a refresh-token family (a session) and signs its first access token. */
 export async function openSession(
   ctx: IdentityContext,
-  principal: Omit<Principal, 'sid'>,
+  principal: Omit<TokenClaims, 'sid'>,
   meta: { address: string | null },
 ): Promise<Tokens> {
   const sid = randomBytes(16).toString('base64url');
@@ -84,7 +85,7 @@ export function sessionOpen(ctx: IdentityContext, sid: string): Promise<boolean>
   return ctx.store.sessions.isOpen(sid);
 }
 
-async function principalFor(ctx: IdentityContext, session: Session): Promise<Omit<Principal, 'sid'>> {
+async function principalFor(ctx: IdentityContext, session: Session): Promise<Omit<TokenClaims, 'sid'>> {
   if (session.kind === 'staff') {
     const staff = await ctx.store.staff.get(session.subject);
     if (!staff) throw new UnauthorizedError('account_gone', 'the staff account no longer exists', 'ask an admin');
@@ -98,10 +99,37 @@ async function principalFor(ctx: IdentityContext, session: Session): Promise<Omi
 }
 
 /**
- * Rotates a refresh token. Presenting a token that was already rotated revokes the whole family
- * (someone holds a copy), and the legitimate holder must log in again.
+ * Why a session may not be refreshed through `channel` (the channel credential the request came
+ * with), or null when it may. A customer session stays on the channel it was opened on: its refresh
+ * token works only through that channel's credential (a copy taken to another channel's app is
+ * refused, and the new access token keeps the session's channel). Staff sessions need no channel.
  */
-export async function refresh(ctx: IdentityContext, raw: string): Promise<Tokens> {
+export function refreshChannelRefusal(session: Pick<Session, 'kind' | 'channel'>, channel: string | null): Error | null {
+  if (session.kind !== 'customer') return null;
+  if (!channel)
+    return new UnauthorizedError(
+      'channel_credentials_missing',
+      'a customer session is refreshed through its channel app',
+      'send x-channel-code and x-channel-key of the channel the session was opened on',
+    );
+  if (!session.channel)
+    return new UnauthorizedError('session_channel_unknown', 'this session is bound to no channel', 'log in again through the channel app');
+  if (session.channel !== channel)
+    return new ForbiddenError(
+      'channel_mismatch',
+      `this session belongs to channel ${session.channel}, not ${channel}`,
+      'refresh through the channel the session was opened on',
+      { channel, sessionChannel: session.channel },
+    );
+  return null;
+}
+
+/**
+ * Rotates a refresh token, presented through `channel`'s credential (null: none). Presenting a
+ * token that was already rotated revokes the whole family (someone holds a copy), and the
+ * legitimate holder must log in again. A refusal for the channel rotates nothing.
+ */
+export async function refresh(ctx: IdentityContext, raw: string, channel: string | null): Promise<Tokens> {
   const parsed = parseRefreshToken(raw);
   if (!parsed) throw new UnauthorizedError('refresh_token_invalid', 'the refresh token is malformed', 'log in again');
   const sessions = ctx.store.sessions;
@@ -114,11 +142,14 @@ export async function refresh(ctx: IdentityContext, raw: string): Promise<Tokens
       return { decision };
     }
     if (decision.outcome !== 'rotate') return { decision };
+    const refusal = refreshChannelRefusal(family!, channel);
+    if (refusal) return { decision, refusal };
     const secret = newSecret();
     // Under the session's lock nothing else rotates it, so the compare on the current hash always matches.
     await sessions.rotate(parsed.familyId, family!.currentHash, { ...rotated(family!, hashSecret(secret)), at: new Date() });
     return { decision, secret, family: family! };
   });
+  if ('refusal' in outcome && outcome.refusal) throw outcome.refusal;
   switch (outcome.decision.outcome) {
     case 'reused':
       throw new UnauthorizedError(
@@ -141,6 +172,10 @@ export async function refresh(ctx: IdentityContext, raw: string): Promise<Tokens
 export async function logout(ctx: IdentityContext, raw: string): Promise<void> {
   const parsed = parseRefreshToken(raw);
   if (!parsed) return;
-  const d = decideRefresh(await ctx.store.sessions.get(parsed.familyId), parsed.secret);
-  if (d.outcome === 'rotate' || d.outcome === 'expired') await closeSession(ctx, parsed.familyId, 'logout');
+  const session = await ctx.store.sessions.get(parsed.familyId);
+  const d = decideRefresh(session, parsed.secret);
+  if (d.outcome !== 'rotate' && d.outcome !== 'expired') return;
+  // Announced first (identity.session-revoked): every service refuses the session's access tokens at once.
+  await announceRevocation(ctx, revocationOf(ctx, { sub: session!.subject, kind: session!.kind }, 'logout', session!._id));
+  await closeSession(ctx, parsed.familyId, 'logout');
 }

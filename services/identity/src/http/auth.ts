@@ -1,11 +1,12 @@
 import type { Response } from 'express';
-import { channelOf, channelResponses, principalOf, z } from '@omnimall/service-kit';
+import { ValidationError, channelOf, channelResponses, principalOf, z } from '@omnimall/service-kit';
 import { login, register, type LoginResult } from '../application/accounts';
 import { profileView } from '../application/customers';
+import { announceRevocation, revocationOf } from '../application/revocations';
 import { provenDevice } from '../application/devices';
 import { logout, refresh, revokeAllSessions } from '../application/sessions';
 import { staffLogin } from '../application/staff';
-import { ChannelAppHeaders, errors, keyChannel, meta, tags, withRetryAfter, type Routes } from './common';
+import { ChannelAppHeaders, correlationOf, errors, keyChannel, meta, tags, withRetryAfter, type Routes } from './common';
 import * as S from './schemas';
 import { staffView } from './staff';
 
@@ -24,7 +25,13 @@ const sessionView = (r: LoginResult) => ({
  */
 export function authRoutes({ api, ctx, auth, authed, channelApp }: Routes): void {
   /** The request's meta with the channel its credential proved (channelApp ran), and the device its token proves. */
-  const customerCall = async (req: Parameters<typeof meta>[0], res: Response, body: { deviceToken?: string }) => {
+  const customerCall = async (req: Parameters<typeof meta>[0], res: Response, body: { deviceToken?: string; deviceId?: string }) => {
+    if (body.deviceId !== undefined)
+      throw new ValidationError(
+        'device_token_required',
+        'a bare deviceId proves nothing and is no longer accepted',
+        'send deviceToken: the token POST /devices issued to this device',
+      );
     const m = { ...meta(req, res), channel: channelOf(res)! };
     const device = body.deviceToken ? await provenDevice(auth.verifier, body.deviceToken, m.channel) : undefined;
     return { meta: m, deviceId: device?.deviceId };
@@ -114,7 +121,12 @@ export function authRoutes({ api, ctx, auth, authed, channelApp }: Routes): void
       200: { description: 'sessions closed', schema: z.object({ revokedSessions: z.number() }) },
       ...errors([401, 403], 'no valid token, or x-channel-code naming another channel than the token (channel_mismatch)'),
     },
-    handler: async ({ res }) => ({ body: { revokedSessions: await revokeAllSessions(ctx, principalOf(res).sub, 'logout_all') } }),
+    handler: async ({ res }) => {
+      const p = principalOf(res);
+      // Announced first (identity.session-revoked): every service refuses the caller's tokens at once.
+      await announceRevocation(ctx, revocationOf(ctx, p, 'logout_all', null), { correlationId: correlationOf(res) });
+      return { body: { revokedSessions: await revokeAllSessions(ctx, p.sub, 'logout_all') } };
+    },
   });
   api.route({
     method: 'post',

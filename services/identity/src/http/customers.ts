@@ -1,8 +1,19 @@
 import type { Request, Response } from 'express';
 import { STAFF_ROLES, channelScopeRefusal } from '@omnimall/contracts';
-import { ForbiddenError, ValidationError, principalOf, z, type Principal } from '@omnimall/service-kit';
+import {
+  ForbiddenError,
+  UnauthorizedError,
+  channelHeaders,
+  channelOf as provenChannel,
+  channelResponses,
+  principalOf,
+  z,
+  type Principal,
+  type ResolvedChannel,
+} from '@omnimall/service-kit';
 import { profileView, resolveCustomer } from '../application/customers';
-import { linkIdentity, resolveIdentity } from '../application/links';
+import { provenDevice } from '../application/devices';
+import { linkDecision, linkIdentity, resolveIdentity, type LinkCaller } from '../application/links';
 import { assertResidency } from '../application/residency';
 import { activeOn, type Customer, type LinkedIdentity } from '../domain/customer';
 import { assertSelfOrStaff, channelOf, correlationOf, errors, standingReply, tags, type Routes } from './common';
@@ -18,7 +29,9 @@ const linkView = (l: LinkedIdentity) => ({
 
 /**
  * Profiles (personal data: the caller themself, admins, compliance officers, channel managers through
- * a channel of their scope; the residency rule applies to the channel), standing, linked identities.
+ * a channel of their scope; the residency rule applies to the request's channel: a customer's is the
+ * channel its token is bound to, so omitting x-channel-code cannot skip the rule, and a header naming
+ * another channel is 403 channel_mismatch), standing.
  */
 export function customerRoutes({ api, ctx, authed }: Routes): void {
   /** A channel manager without a role that reaches every customer. */
@@ -60,24 +73,34 @@ export function customerRoutes({ api, ctx, authed }: Routes): void {
   api.route({
     method: 'get',
     path: '/me',
-    summary: "The caller's own profile (residency rules apply to x-channel-code)",
+    summary: "The caller's own profile (residency rules apply to the channel the token is bound to)",
     tags: tags.customers,
     auth: true,
     before: authed({ kind: 'customer' }),
     headers: S.ChannelHeader,
-    responses: { 200: { description: 'profile', schema: S.Profile }, ...errors([403]) },
+    responses: {
+      200: { description: 'profile', schema: S.Profile },
+      ...errors(
+        [401, 403],
+        'no valid token, residency refusal, or x-channel-code naming another channel than the token (channel_mismatch)',
+      ),
+    },
     handler: async ({ req, res }) => ({ body: profileView(await profileOf(principalOf(res).sub, req, res, 'GET /me')) }),
   });
   api.route({
     method: 'get',
     path: '/customers/:id/profile',
-    summary: 'A customer profile (personal data: refused with 403 data_residency_forbidden to channels not allowed to receive its region)',
+    summary:
+      "A customer profile (personal data: refused with 403 data_residency_forbidden to channels not allowed to receive its region; a customer's channel is its token's, staff name it in x-channel-code)",
     tags: tags.customers,
     auth: true,
     before: authed(),
     headers: S.ChannelHeader,
     params: S.IdParams,
-    responses: { 200: { description: 'profile', schema: S.Profile }, ...errors([403, 404]) },
+    responses: {
+      200: { description: 'profile', schema: S.Profile },
+      ...errors([401, 403, 404], 'no valid token, not allowed, residency refusal, channel_mismatch, or no such customer'),
+    },
     handler: async ({ params, req, res }) => ({
       body: profileView(await profileOf(params.id, req, res, 'GET /customers/:id/profile')),
     }),
@@ -99,36 +122,59 @@ export function customerRoutes({ api, ctx, authed }: Routes): void {
       return standingReply(await resolveCustomer(ctx, params.id));
     },
   });
+}
 
-  // ---- linked identities ------------------------------------------------------------------------
+/**
+ * Linked identities: who may link what is `linkDecision`'s rule (application/links.ts); a conflict
+ * names the profile holding the identifier to staff only.
+ */
+export function linkRoutes({ api, ctx, auth, authed }: Routes): void {
+  /** Who is linking: the token's principal, else the channel app whose key the request carries. */
+  const linkCaller = async (res: Response, deviceToken: string | undefined): Promise<LinkCaller> => {
+    const p = res.locals.principal as Principal | undefined;
+    if (p?.kind === 'staff') return { kind: 'staff', staffId: p.sub, grants: p };
+    if (p?.kind === 'customer') {
+      const channel = provenChannel(res)!; // authed: a customer token always names its channel
+      const device = deviceToken ? await provenDevice(auth.verifier, deviceToken, channel) : null;
+      return { kind: 'customer', customerId: p.sub, channel, device };
+    }
+    const via = (res.locals.channel as ResolvedChannel | undefined)?.via;
+    if (via === 'channel_key') return { kind: 'channel', channel: provenChannel(res)! };
+    throw new UnauthorizedError(
+      'token_missing',
+      'linking needs a bearer token or the channel app credential',
+      'send Authorization: Bearer <accessToken>, or x-channel-code + x-channel-key',
+    );
+  };
   api.route({
     method: 'post',
     path: '/customers/:id/identities',
     summary:
-      'Link a device, app installation, partner account or external login to a customer (409 with both profile ids when it belongs to another)',
+      "Link an identifier to a customer: a device or app installation by the customer themself with its device token, any by staff of the identifier's channel (admin, its channel manager) or by the channel app (x-channel-code + x-channel-key); partner accounts and external logins never by the customer",
     tags: tags.customers,
     auth: true,
-    before: authed(),
-    headers: S.ChannelHeader,
+    before: authed({ optional: true }),
+    headers: channelHeaders,
     params: S.IdParams,
     body: S.LinkBody,
     responses: {
       201: { description: 'linked', schema: S.LinkView },
       200: { description: 'already linked to this customer', schema: S.LinkView },
-      ...errors([409]),
+      ...channelResponses,
+      ...errors(
+        [400, 401, 403, 409],
+        'device token missing (device_token_required) or refused, not allowed (link_requires_channel, device_token_mismatch, channel_mismatch, channel_out_of_scope), or linked to another customer (identity_already_linked: the holder named to staff only)',
+      ),
     },
     handler: async ({ params, body, req, res }) => {
-      const p = principalOf(res);
-      assertSelfOrStaff(p, params.id, []);
-      const channel = body.channel ?? channelOf(req);
-      if (!channel)
-        throw new ValidationError(
-          'channel_required',
-          'the channel the identifier came from is unknown',
-          'send `channel` in the body or the x-channel-code header',
-        );
-      const link = { type: body.type, externalId: body.externalId, channel };
-      const r = await linkIdentity(ctx, params.id, link, p.sub, { correlationId: correlationOf(res) });
+      const caller = await linkCaller(res, body.deviceToken);
+      const link = { type: body.type, externalId: body.externalId };
+      const named = body.channel ?? (caller.kind === 'staff' ? channelOf(req) : null);
+      const { channel, linkedBy } = linkDecision(caller, params.id, { ...link, channel: named });
+      const r = await linkIdentity(ctx, params.id, { ...link, channel }, linkedBy, {
+        correlationId: correlationOf(res),
+        revealOwner: caller.kind === 'staff',
+      });
       return { status: r.created ? 201 : 200, body: linkView(r.link) };
     },
   });

@@ -1,12 +1,13 @@
 import type { RequestHandler } from 'express';
-import { HttpApi, UnauthorizedError, requireAuth, type Principal, type TokenVerifier } from '@omnimall/service-kit';
+import { HttpApi, UnauthorizedError, type Principal } from '@omnimall/service-kit';
 import type { IdentityContext } from '../application/context';
 import { sessionOpen } from '../application/sessions';
 import { adminRoutes } from './admin';
 import { authRoutes } from './auth';
-import type { Routes } from './common';
+import { guards, type IdentityAuth, type Routes } from './common';
 import { complianceRoutes } from './compliance';
-import { customerRoutes } from './customers';
+import { customerRoutes, linkRoutes } from './customers';
+import { deviceRoutes } from './devices';
 import { keyRoutes } from './keys';
 import { passwordRoutes } from './passwords';
 import { staffRoutes } from './staff';
@@ -15,9 +16,10 @@ import { staffRoutes } from './staff';
  * identity's HTTP API (also the source of /openapi.json). Tokens are verified locally; identity's own
  * routes also refuse tokens of sessions closed since they were signed (other services accept them
  * until they expire). The verifier's keys (the signing key and any still accepted during a rotation)
- * are published at /.well-known/jwks.json.
+ * are published at /.well-known/jwks.json. Channel app calls (register, login, refresh, reset
+ * requests, devices) are checked against the channel credentials in the trust state.
  */
-export function identityApi(ctx: IdentityContext, verifier: TokenVerifier): HttpApi {
+export function identityApi(ctx: IdentityContext, auth: IdentityAuth): HttpApi {
   const openSession: RequestHandler = (_req, res, next) => {
     const p = res.locals.principal as Principal | undefined;
     if (!p?.sid) return next();
@@ -31,13 +33,15 @@ export function identityApi(ctx: IdentityContext, verifier: TokenVerifier): Http
     description:
       'One global customer across channels: accounts, sessions, linked identities, merges, standing and entitlements, consent, data residency, export and erasure.',
   });
-  const routes: Routes = { api, ctx, authed: (rule = {}) => [requireAuth(verifier, rule), openSession] };
+  const routes: Routes = { api, ctx, auth, ...guards(auth, openSession) };
   authRoutes(routes);
   passwordRoutes(routes);
   staffRoutes(routes);
   customerRoutes(routes);
+  linkRoutes(routes);
+  deviceRoutes(routes);
   adminRoutes(routes);
   complianceRoutes(routes);
-  keyRoutes(routes, () => verifier.jwks());
+  keyRoutes(routes, () => auth.verifier.jwks());
   return api;
 }

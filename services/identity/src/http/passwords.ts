@@ -1,14 +1,14 @@
-import { principalOf, z } from '@omnimall/service-kit';
+import { channelResponses, principalOf, z } from '@omnimall/service-kit';
 import { changePassword, requestPasswordReset, resetPassword } from '../application/passwords';
-import { errors, meta, tags, withRetryAfter, type Routes } from './common';
+import { ChannelAppHeaders, errors, meta, tags, withRetryAfter, type Routes } from './common';
 import * as S from './schemas';
 
 /**
- * Password change (the signed-in account, current password required) and reset (anyone may ask;
- * the answer is the same whether the email exists; the token reaches the customer through their
- * channel, never through this API).
+ * Password change (the signed-in account, current password required) and reset (asked for through a
+ * channel app, whose credential names the channel that delivers the token; the answer is the same
+ * whether the email exists; the token reaches the customer through that channel, never through this API).
  */
-export function passwordRoutes({ api, ctx, authed }: Routes): void {
+export function passwordRoutes({ api, ctx, authed, channelApp }: Routes): void {
   api.route({
     method: 'post',
     path: '/auth/password',
@@ -19,7 +19,10 @@ export function passwordRoutes({ api, ctx, authed }: Routes): void {
     body: S.PasswordChangeBody,
     responses: {
       200: { description: 'changed', schema: z.object({ revokedSessions: z.number() }) },
-      ...errors([401, 403, 429], 'no valid token, the current password is wrong (current_password_wrong), or delayed (Retry-After)'),
+      ...errors(
+        [401, 403, 429],
+        'no valid token, the current password is wrong (current_password_wrong), x-channel-code naming another channel than the token (channel_mismatch), or delayed (Retry-After)',
+      ),
     },
     handler: async ({ body, req, res }) => ({
       body: { revokedSessions: await withRetryAfter(res, () => changePassword(ctx, principalOf(res), body, meta(req, res))) },
@@ -28,15 +31,18 @@ export function passwordRoutes({ api, ctx, authed }: Routes): void {
   api.route({
     method: 'post',
     path: '/auth/password-reset',
-    summary: 'Ask for a password reset: the channel in x-channel-code delivers a single-use token (same answer for unknown emails)',
+    summary:
+      'Ask for a password reset through a channel app (x-channel-code + x-channel-key): that channel delivers a single-use token (same answer for unknown emails)',
     tags: tags.auth,
-    headers: S.ChannelHeader,
+    headers: ChannelAppHeaders,
+    before: channelApp(),
     body: S.ResetRequestBody,
     responses: {
       202: {
         description: 'accepted: a token is on its way if the email belongs to an account',
         schema: z.object({ accepted: z.literal(true) }),
       },
+      ...channelResponses,
       ...errors([429], 'too many requests from this address (Retry-After)'),
     },
     handler: async ({ body, req, res }) => {

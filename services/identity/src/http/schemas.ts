@@ -62,18 +62,31 @@ export const Profile = z
   })
   .openapi('CustomerProfile');
 
+export const DeviceLink = z
+  .object({ status: z.enum(['linked', 'already_linked', 'conflict']) })
+  .openapi('DeviceLink', { description: 'What became of the device of the login (conflict: it is linked to another account, not named)' });
 export const Session = z
-  .object({ customer: Profile, channel: z.string().nullable(), tokens: Tokens, deviceLink: z.record(z.string(), z.unknown()).optional() })
+  .object({ customer: Profile, channel: z.string(), tokens: Tokens, deviceLink: DeviceLink.optional() })
   .openapi('CustomerSession');
+
+/** A device token from POST /devices: proves the device is the caller's (its id is linked on the way). */
+const DeviceToken = z
+  .string()
+  .min(1)
+  .max(4096)
+  .openapi({ description: 'The device token POST /devices issued to this device: its device is linked to the account' });
+/** Refused with 400 device_token_required: a bare device id proves nothing (anyone could name another's device). */
+const BareDeviceId = ExternalId.optional().openapi({ description: 'No longer accepted: send deviceToken', deprecated: true });
 
 export const RegisterBody = z.object({
   email: Email,
   password: Password,
   displayName: z.string().min(1).max(120).optional(),
   dataRegion: DataRegion,
-  deviceId: ExternalId.optional().openapi({ description: 'Anonymous device id whose cart should follow the new account' }),
+  deviceToken: DeviceToken.optional(),
+  deviceId: BareDeviceId,
 });
-export const LoginBody = z.object({ email: Email, password: Password, deviceId: ExternalId.optional() });
+export const LoginBody = z.object({ email: Email, password: Password, deviceToken: DeviceToken.optional(), deviceId: BareDeviceId });
 export const RefreshBody = z.object({ refreshToken: z.string().min(1).max(300) });
 
 export const StaffBody = z.object({
@@ -105,7 +118,13 @@ export const ResetConfirmBody = z.object({
 export const LinkBody = z.object({
   type: IdentityType,
   externalId: ExternalId,
-  channel: ChannelCode.optional().openapi({ description: 'Defaults to x-channel-code' }),
+  channel: ChannelCode.optional().openapi({
+    description:
+      "Where the identifier came from: staff name it (default x-channel-code); a customer's or a channel app's is its own channel",
+  }),
+  deviceToken: DeviceToken.optional().openapi({
+    description: "A customer linking a device or app installation: its device token (the externalId is the token's deviceId)",
+  }),
 });
 export const LinkView = z
   .object({ type: IdentityType, externalId: z.string(), customerId: z.string(), channel: z.string(), linkedAt: z.string() })
@@ -156,5 +175,13 @@ export const ConsentBody = z
   });
 const ConsentEntry = z.object({ granted: z.boolean(), at: z.string(), source: z.string() });
 export const ConsentsView = z.record(z.string(), z.record(z.string(), ConsentEntry)).openapi('Consents');
+
+export const DeviceIssued = z
+  .object({
+    deviceId: z.string().openapi({ description: 'Chosen by identity (random): the id carts and links know the device by' }),
+    deviceToken: z.string().openapi({ description: 'Send as x-device-token (anonymous calls) or deviceToken (login, linking)' }),
+    expiresAt: z.string().openapi({ description: 'ISO 8601: ask for a new device after it' }),
+  })
+  .openapi('DeviceIssued');
 
 export const ResolveParams = z.object({ type: IdentityType, externalId: ExternalId });
