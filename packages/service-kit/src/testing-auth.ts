@@ -64,7 +64,7 @@ export interface TestAuth {
   publishKey(jwk: PublicJwk, status: 'active' | 'retired', opts?: Into): Promise<void>;
   /** Any record of a trust topic (envelope added). */
   publish<T extends TrustTopic>(topic: T, key: string, payload: Payload<T>, opts?: Into): Promise<void>;
-  /** Disconnects the producers. */
+  /** Tombstones the signing keys and channel keys it published (compacted topics keep no test state), then disconnects. */
   close(): Promise<void>;
 }
 
@@ -74,6 +74,7 @@ export async function testAuth(options: { direct?: boolean } = {}): Promise<Test
   const { signer, verifier } = await testTokens();
   const producers = new Map<string, Promise<Producer>>();
   const ids = new Map<string, Promise<number>>();
+  const published: { topic: TrustTopic; key: string }[] = [];
   const config = testConfig('identity');
   const auth = config.schemaRegistryAuth;
   const registry = new SchemaRegistry({
@@ -109,6 +110,7 @@ export async function testAuth(options: { direct?: boolean } = {}): Promise<Test
       for (const t of targets) await t.apply(topic, key, value);
       return;
     }
+    if (topic === 'identity.signing-keys' || topic === 'channels.channel-credentials') published.push({ topic, key });
     const bytes = await registry.encode(await schemaId(topic), value);
     await (await producerOf(spec.producer)).send({ topic, acks: -1, messages: [{ key, value: bytes }] });
     await waitFor(() => targets.every((t) => t.hasApplied(envelope.eventId)), `${topic} record ${key} applied by the trust reader`);
@@ -177,6 +179,8 @@ export async function testAuth(options: { direct?: boolean } = {}): Promise<Test
     },
     publish,
     async close() {
+      for (const { topic, key } of published.splice(0))
+        await (await producerOf(topicSpec(topic).producer)).send({ topic, acks: -1, messages: [{ key, value: null }] });
       const all = await Promise.allSettled([...producers.values()]);
       await Promise.allSettled(all.map((r) => (r.status === 'fulfilled' ? r.value.disconnect() : undefined)));
       producers.clear();
