@@ -8,10 +8,11 @@
  * added later is tracked from the monitor's next start.
  */
 import { catalogue, partnerFamilies, type EventEnvelope, type SyncApplied, type TopicName } from '@omnimall/contracts';
-import { defineService, partnerTopicsOn, TokenVerifier } from '@omnimall/service-kit';
+import { defineService, partnerTopicsOn, periodicWorker, TokenVerifier } from '@omnimall/service-kit';
 import { ChannelStatusProjection } from './application/channel-status';
 import { ConsumerLag } from './application/consumer-lag';
 import { Ingest } from './application/ingest';
+import { Erasure, Retention } from './application/privacy';
 import { MonitorQueries } from './application/queries';
 import { Remediation } from './application/remediation';
 import { SlaSweep } from './application/sweep';
@@ -48,6 +49,8 @@ export interface SyncMonitorExposes {
   ingest: Ingest;
   sweep: SlaSweep;
   lag: ConsumerLag;
+  erasure: Erasure;
+  retention: Retention;
 }
 
 /**
@@ -82,6 +85,11 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
     const remediation = new Remediation(events, ingest, sweep);
     const channels = new ChannelStatusProjection(store);
     const lag = new ConsumerLag(runtime.kafka, () => events.knownGroups(), metrics);
+    const erasure = new Erasure(events, ingest);
+    const retention = new Retention(events, {
+      rawRetentionMs: settings.rawRetentionHours * 3_600_000,
+      eventRetentionMs: settings.eventRetentionDays * 86_400_000,
+    });
     const tracked = topics ?? trackedTopics(catalogue);
     const partnerTopics = new Map<string, string[]>();
     for (const family of partnerFamilies(catalogue)) {
@@ -110,6 +118,7 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
             envelopeTopics(tracked, catalogue, (family) => partnerTopics.get(family) ?? []),
             ingest,
             channels,
+            erasure,
           ),
         },
       ],
@@ -121,8 +130,9 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
             lag.start(settings.consumerLagIntervalMs, (err) => runtime.logger.warn('consumer lag not measured', { err: String(err) })),
           stop: () => lag.stop(),
         },
+        periodicWorker('retention', settings.pruneIntervalMs, () => retention.prune(), runtime.logger, 'retention pass failed'),
       ],
-      exposes: { store, ingest, sweep, lag },
+      exposes: { store, ingest, sweep, lag, erasure, retention },
     };
   },
   onStarted: (svc) => {

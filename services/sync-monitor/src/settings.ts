@@ -14,6 +14,12 @@ export interface MonitorSettings extends SweepOptions {
    * with it; unset or empty tracks everything. The e2e suite sets its run's tag.
    */
   trackCorrelationPrefix: string | undefined;
+  /** SYNC_RAW_RETENTION_HOURS: how long a tracked event's original record (its payload) is kept. */
+  rawRetentionHours: number;
+  /** SYNC_EVENT_RETENTION_DAYS: how long a closed tracked event (and a status feed entry) is kept. */
+  eventRetentionDays: number;
+  /** SYNC_PRUNE_INTERVAL_MS: how often the retention pass runs. */
+  pruneIntervalMs: number;
 }
 
 const num = (v: string | undefined, d: number): number => (v && Number.isFinite(Number(v)) ? Number(v) : d);
@@ -29,6 +35,9 @@ export function monitorSettings(env: NodeJS.ProcessEnv, overrides: Partial<Monit
     sweepIntervalMs: num(env.SYNC_SWEEP_INTERVAL_MS, 500),
     consumerLagIntervalMs: num(env.CONSUMER_LAG_INTERVAL_MS, 10_000),
     trackCorrelationPrefix: env.SYNC_TRACK_CORRELATION_PREFIX || undefined,
+    rawRetentionHours: num(env.SYNC_RAW_RETENTION_HOURS, 24),
+    eventRetentionDays: num(env.SYNC_EVENT_RETENTION_DAYS, 14),
+    pruneIntervalMs: num(env.SYNC_PRUNE_INTERVAL_MS, 600_000),
     ...set,
   };
 }

@@ -38,13 +38,20 @@ const escalated: Tracking = { ...base, state: 'escalated', escalation: esc };
 describe('the event manifest', () => {
   it('consumes the acks and every tracked topic, and produces escalations and notices', () => {
     expect(manifest.produces).toEqual(['sync.escalation', 'sync.notice']);
-    expect(manifest.consumes).toEqual(['sync.applied', ...trackedTopics(catalogue)]);
+    // plus the table topics, which the kit's trust reader holds in memory (not tracked, no handler here)
+    const tables = catalogue.filter((t) => t.table).map((t) => t.name);
+    expect(tables.length).toBeGreaterThan(0);
+    expect(manifest.consumes).toEqual(['sync.applied', ...trackedTopics(catalogue), ...tables]);
+    expect(trackedTopics(catalogue).filter((t) => tables.includes(t))).toEqual([]);
   });
 
-  it('the envelope subscription handles exactly the tracked topics the manifest lists', () => {
+  it('the envelope subscription handles exactly the tracked topics the manifest lists, data requests included', () => {
     const sink = { onEnvelope: () => true };
-    const handlers = envelopeHandlers(trackedTopics(catalogue), sink, { apply: async () => true });
-    expect(Object.keys(handlers).sort()).toEqual(manifest.consumes.filter((t) => t !== 'sync.applied').sort());
+    const erasure = { erase: async () => 0, recordOnce: async () => true };
+    const handlers = envelopeHandlers(trackedTopics(catalogue), sink, { apply: async () => true }, erasure);
+    const tables = new Set<string>(catalogue.filter((t) => t.table).map((t) => t.name));
+    expect(Object.keys(handlers).sort()).toEqual(manifest.consumes.filter((t) => t !== 'sync.applied' && !tables.has(t)).sort());
+    expect(Object.keys(handlers)).toContain('identity.data-request');
   });
 });
 
@@ -111,6 +118,13 @@ describe('settings', () => {
       sweepIntervalMs: 500,
       consumerLagIntervalMs: 10_000,
       trackCorrelationPrefix: undefined,
+      rawRetentionHours: 24,
+      eventRetentionDays: 14,
+      pruneIntervalMs: 600_000,
+    });
+    expect(monitorSettings({ SYNC_RAW_RETENTION_HOURS: '2', SYNC_EVENT_RETENTION_DAYS: '7' })).toMatchObject({
+      rawRetentionHours: 2,
+      eventRetentionDays: 7,
     });
     const env = { SYNC_SWEEP_INTERVAL_MS: '50', SYNC_MAX_RETRIES: 'many', SYNC_TRACK_CORRELATION_PREFIX: 'e2e-7' };
     expect(monitorSettings(env)).toMatchObject({ sweepIntervalMs: 50, maxRetries: 3, trackCorrelationPrefix: 'e2e-7' });

@@ -11,6 +11,7 @@
 import type { EventEnvelope, SyncApplied } from '@omnimall/contracts';
 import { mapLimit, type Logger } from '@omnimall/service-kit';
 import type { Expectations } from '../domain/expectations';
+import { withCustomers } from '../domain/privacy';
 import {
   applyAck,
   applyEnvelope,
@@ -46,10 +47,10 @@ export class Ingest implements AckSink, EnvelopeSink {
   ) {}
 
   /** An envelope of a business topic: remembers the event, its expectations and its original record (buffered). */
-  onEnvelope(topic: string, env: EventEnvelope, raw: RawRecord | null): boolean {
+  onEnvelope(topic: string, env: EventEnvelope, raw: RawRecord | null, customers: string[] = []): boolean {
     if (this.scope.trackEnvelope && !this.scope.trackEnvelope(env, topic)) return false;
     const exp = this.expectations(topic);
-    this.enqueue(env.eventId, (cur, now) => ({ next: applyEnvelope(cur, topic, env, raw, exp, now) }));
+    this.enqueue(env.eventId, (cur, now) => ({ next: withCustomers(applyEnvelope(cur, topic, env, raw, exp, now), customers) }));
     return true;
   }
 

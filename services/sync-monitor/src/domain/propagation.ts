@@ -89,6 +89,10 @@ export interface Tracking {
   actions: ActionRecord[];
   raw: RawRecord | null;
   completedAt: number | null;
+  /** Customer ids the event's payload names (privacy.ts: how an erasure finds the customer's events). */
+  customers?: string[];
+  /** When an erasure last removed personal data from this event. */
+  erasedAt?: number | null;
 }
 
 /** A tracked event as listed to clients: everything but the original record. */

@@ -7,13 +7,15 @@ export interface StatusFeedRepository {
   addOnce(entries: readonly FeedEntry[]): Promise<void>;
   /** A channel's entries, newest first. */
   latest(channel: string, limit: number): Promise<FeedEntry[]>;
+  /** Removes entries written before `cutoff`; returns how many. */
+  removeBefore(cutoff: number): Promise<number>;
 }
 
 const feedSchema = new Schema<FeedEntry>(
   {
     _id: String,
     channel: { type: String, index: true },
-    at: Number,
+    at: { type: Number, index: true },
     kind: String,
     title: String,
     message: String,
@@ -48,5 +50,9 @@ export class MongoStatusFeedRepository implements StatusFeedRepository {
   async latest(channel: string, limit: number): Promise<FeedEntry[]> {
     const rows = await this.model.find({ channel }).sort({ at: -1, _id: -1 }).limit(limit).lean<FeedEntry[]>();
     return rows.map((e) => ({ ...e, eventId: e.eventId ?? null, escalationId: e.escalationId ?? null }));
+  }
+
+  async removeBefore(cutoff: number): Promise<number> {
+    return (await this.model.deleteMany({ at: { $lt: cutoff } })).deletedCount;
   }
 }

@@ -4,11 +4,13 @@
  */
 import type { ServiceRuntime } from '@omnimall/service-kit';
 import { MongoChannelStatusRepository, type ChannelStatusRepository } from './channels';
+import { MongoErasureRepository, type ErasureRepository } from './erasures';
 import { MongoStatusFeedRepository, type StatusFeedRepository } from './feed';
 import { MongoKnownGroupRepository, type KnownGroupRepository } from './known-groups';
 import { MongoTrackingRepository, type TrackingRepository } from './tracking';
 
 export type { ChannelStatusRepository } from './channels';
+export type { EffectOnce, ErasureRecord, ErasureRepository } from './erasures';
 export type { StatusFeedRepository } from './feed';
 export type { KnownGroupRepository } from './known-groups';
 export type { TrackingChange, TrackingRepository } from './tracking';
@@ -18,6 +20,7 @@ export interface Store {
   channels: ChannelStatusRepository;
   feed: StatusFeedRepository;
   groups: KnownGroupRepository;
+  erasures: ErasureRepository;
 }
 
 /** Builds the repositories, registers the tracking collection with the outbox and creates the indexes. */
@@ -28,6 +31,7 @@ export async function createStore(runtime: ServiceRuntime): Promise<Store> {
     channels: MongoChannelStatusRepository.create(db, runtime.locks),
     feed: MongoStatusFeedRepository.create(db),
     groups: MongoKnownGroupRepository.create(db),
+    erasures: MongoErasureRepository.create(db),
   };
   await Promise.all(Object.values(store).map((r) => r.init()));
   return store;

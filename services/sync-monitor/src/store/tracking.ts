@@ -40,6 +40,12 @@ export interface TrackingRepository {
   /** Ids of open events whose SLA deadline is at or before `now`, earliest deadline first. */
   overdue(now: number, limit: number): Promise<string[]>;
   countOpenEscalations(): Promise<number>;
+  /** Ids of the events whose payload or key names the customer (`customers`, set at ingest). */
+  idsConcerning(customerId: string): Promise<string[]>;
+  /** Ids of events that occurred before `cutoff` and still keep their original record, oldest first. */
+  withRawBefore(cutoff: number, limit: number): Promise<string[]>;
+  /** Removes closed events that occurred before `cutoff` and have no unpublished outbox entry; returns how many. */
+  removeClosedBefore(cutoff: number): Promise<number>;
 }
 
 const trackingSchema = new Schema<TrackingDoc>(
@@ -65,6 +71,8 @@ const trackingSchema = new Schema<TrackingDoc>(
     actions: { type: [Object], default: [] },
     raw: { type: Object, default: null },
     completedAt: Number,
+    customers: { type: [String], default: undefined, index: true },
+    erasedAt: Number,
     ...outboxPaths,
   },
   { versionKey: false, minimize: false },
@@ -143,5 +151,31 @@ export class MongoTrackingRepository implements TrackingRepository {
 
   countOpenEscalations(): Promise<number> {
     return this.model.countDocuments({ 'escalation.status': 'opened' });
+  }
+
+  async idsConcerning(customerId: string): Promise<string[]> {
+    const rows = await this.model.find({ customers: customerId }, { _id: 1 }).lean();
+    return rows.map((r) => r._id);
+  }
+
+  async withRawBefore(cutoff: number, limit: number): Promise<string[]> {
+    const rows = await this.model
+      .find({ raw: { $ne: null }, occurredAt: { $lt: cutoff } }, { _id: 1 })
+      .sort({ occurredAt: 1 })
+      .limit(limit)
+      .lean();
+    return rows.map((r) => r._id);
+  }
+
+  async removeClosedBefore(cutoff: number): Promise<number> {
+    // A direct delete is safe in this exclusive collection: a later write decided on this process's
+    // copy of a removed document matches nothing (compare-and-set), and is decided again on "absent".
+    // Unpublished entries (outboxCount > 0) stay until the relay or recovery published them.
+    const res = await this.model.deleteMany({
+      open: false,
+      occurredAt: { $lt: cutoff },
+      $or: [{ outboxCount: 0 }, { outboxCount: { $exists: false } }],
+    });
+    return res.deletedCount;
   }
 }

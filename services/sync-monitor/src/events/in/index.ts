@@ -3,18 +3,32 @@ import type { TopicName } from '@omnimall/contracts';
 import type { EventHandler, HandlerMap } from '@omnimall/service-kit';
 import { channelChangedIn, type ChannelChangeSink } from './channels.channel-changed';
 import { envelopeIn, type EnvelopeSink } from './envelope';
+import { dataRequestIn, type ErasureSink } from './identity.data-request';
 
 export { syncAppliedIn, type AckSink } from './sync.applied';
 export type { ChannelChangeSink } from './channels.channel-changed';
 export type { EnvelopeSink } from './envelope';
+export type { ErasureSink } from './identity.data-request';
 
-/** The handlers of the envelope subscription: one per tracked topic (a partner's own topic included). */
-export function envelopeHandlers(topics: readonly string[], sink: EnvelopeSink, channels: ChannelChangeSink): HandlerMap {
+/**
+ * The handlers of the envelope subscription: one per tracked topic (a partner's own topic included);
+ * channel changes also feed the channel status, data requests also erase.
+ */
+export function envelopeHandlers(
+  topics: readonly string[],
+  sink: EnvelopeSink,
+  channels: ChannelChangeSink,
+  erasure: ErasureSink,
+): HandlerMap {
   // HandlerMap pairs each topic with a handler of that topic's value type, which a map built over a
   // list of topics cannot show: the envelope handlers read only the envelope every value carries.
   const handlers: Record<string, EventHandler<TopicName>> = {};
   const tracked = envelopeIn(sink);
   const channelChanged = channelChangedIn(sink, channels) as EventHandler<TopicName>;
-  for (const topic of topics) handlers[topic] = topic === 'channels.channel-changed' ? channelChanged : tracked;
+  const own: Record<string, EventHandler<TopicName>> = {
+    'channels.channel-changed': channelChanged,
+    'identity.data-request': dataRequestIn(sink, erasure) as EventHandler<TopicName>,
+  };
+  for (const topic of topics) handlers[topic] = own[topic] ?? tracked;
   return handlers as HandlerMap;
 }

@@ -1,0 +1,196 @@
+/**
+ * The monitor's customer data on the real stack: an erasure (identity.data-request) leaves no email
+ * or name of the customer in any document of any monitor collection, leaves other customers' data,
+ * is acknowledged, and is effect-once; the retention pass drops records past their hours and closed
+ * events past their days, and nothing younger. The monitor is isolated as in monitor.test.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import supertest from 'supertest';
+import type { TopicName } from '@omnimall/contracts';
+import { newEvent, ServiceRuntime, type OutgoingEvent } from '@omnimall/service-kit';
+import { ackEvent } from '@omnimall/service-kit/events/consumer/acknowledge';
+import { testConfig, waitFor } from '@omnimall/service-kit/testing';
+import type { Tracking } from '../src/domain/propagation';
+import { adminToken, GHOST_TOPIC, startHarness, TOPIC, type Harness } from './support/harness';
+
+const REQUESTS = 'identity.data-request';
+const ORDERS = 'orders.order-status';
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+let h: Harness;
+let sim: ServiceRuntime;
+
+beforeAll(async () => {
+  h = await startHarness({ topics: [TOPIC, GHOST_TOPIC, 'channels.channel-changed', REQUESTS, ORDERS] });
+  sim = await ServiceRuntime.start({ config: testConfig('privacy-sim'), produces: [TOPIC, REQUESTS, ORDERS, 'sync.applied'] });
+});
+
+afterAll(async () => {
+  await sim?.stop();
+  await h?.stop();
+});
+
+/** Publishes an event of this run (the monitor tracks it) as identity would. */
+async function publish<T extends TopicName>(topic: T, aggregateId: string, value: Record<string, unknown>): Promise<OutgoingEvent<T>> {
+  const e = newEvent(
+    topic,
+    {
+      type: topic,
+      producer: 'identity',
+      aggregateId,
+      aggregateVersion: 1,
+      correlationId: `${h.run}-${randomUUID()}`,
+      sourceChannel: 'web',
+    },
+    value as never,
+  );
+  await sim.publisher.publish([e]);
+  return e;
+}
+
+const tracked = (id: string, pred: (t: Tracking) => boolean, what: string): Promise<Tracking> =>
+  waitFor(async () => {
+    const t = await h.monitor.store.tracking.get(id);
+    return t && pred(t) ? t : null;
+  }, what);
+
+/** Every string in a document, and what it reads as when it is base64 (records, outbox payloads). */
+function texts(v: unknown, out: string[] = []): string[] {
+  if (typeof v === 'string') out.push(v, Buffer.from(v, 'base64').toString('latin1'));
+  else if (v && typeof v === 'object') {
+    const b = v as { _bsontype?: string; buffer?: Uint8Array };
+    if (b._bsontype === 'Binary' && b.buffer) out.push(Buffer.from(b.buffer).toString('latin1'));
+    else for (const x of Object.values(v)) texts(x, out);
+  }
+  return out;
+}
+
+/** `<collection>/<_id>` of every document of every monitor collection that holds the needle. */
+async function holders(needle: string): Promise<string[]> {
+  const db = h.monitor.runtime.db.db!;
+  const found: string[] = [];
+  for (const { name } of await db.listCollections().toArray()) {
+    for (const doc of await db.collection(name).find().toArray()) {
+      if (texts(doc).some((s) => s.includes(needle))) found.push(`${name}/${String(doc._id)}`);
+    }
+  }
+  return found;
+}
+
+describe('erasure of a customer', () => {
+  const ada = {
+    id: `cus_${randomUUID().slice(0, 8)}`,
+    email: `ada.${randomUUID().slice(0, 6)}@example.com`,
+    name: `Ada Lovelace ${randomUUID().slice(0, 6)}`,
+  };
+  const bob = { id: `cus_${randomUUID().slice(0, 8)}`, email: `bob.${randomUUID().slice(0, 6)}@example.com` };
+  let linkedAda: string;
+  let orderAda: string;
+  let linkedBob: string;
+  let request: OutgoingEvent<typeof REQUESTS>;
+
+  it('before: the customer’s email and name are in the monitor’s documents (record, ack error, note)', async () => {
+    const linked = (who: { id: string; email: string }) =>
+      publish(TOPIC, who.id, { customerId: who.id, identityType: 'external_login', externalId: who.email, channel: 'web' });
+    linkedAda = (await linked(ada)).value.envelope.eventId;
+    linkedBob = (await linked(bob)).value.envelope.eventId;
+    const orderId = `ord_${randomUUID().slice(0, 8)}`;
+    orderAda = (await publish(ORDERS, orderId, { orderId, customerId: ada.id, channel: 'web', status: 'shipped', occurredAt: Date.now() }))
+      .value.envelope.eventId;
+    const t = await tracked(linkedAda, (x) => x.raw !== null, 'Ada’s linked identity tracked with its record');
+    await tracked(orderAda, (x) => x.raw !== null, 'Ada’s order tracked with its record');
+    await tracked(linkedBob, (x) => x.raw !== null, 'Bob’s linked identity tracked with its record');
+
+    // A consumer failing on Ada's event quotes her email in its error; an admin's note names her.
+    const err = Object.assign(new Error(`no account for ${ada.email}`), { name: 'LookupFailed' });
+    const facts = {
+      topic: TOPIC,
+      eventId: linkedAda,
+      type: TOPIC,
+      occurredAt: t.occurredAt,
+      correlationId: t.correlationId!,
+      outcome: 'failed' as const,
+      attempt: 1,
+      channel: 'web',
+      err,
+    };
+    await sim.publisher.publish([ackEvent(h.sim, `${h.sim}.lookup`, facts)]);
+    await tracked(linkedAda, (x) => x.acks.some((a) => a.error?.includes(ada.email) === true), 'the failed ack recorded');
+    const note = { note: `${ada.name} called about ${ada.email}` };
+    const r = await supertest(h.monitor.app)
+      .post(`/propagation/events/${linkedAda}/support-case`)
+      .set('authorization', await adminToken())
+      .send(note);
+    expect(r.status).toBe(201);
+
+    expect(await holders(ada.email)).toEqual([`propagation/${linkedAda}`]);
+    expect(await holders(ada.name)).toEqual([`propagation/${linkedAda}`]);
+    expect(await holders(bob.email)).toEqual([`propagation/${linkedBob}`]);
+    expect((await h.monitor.store.tracking.get(orderAda))?.customers).toEqual([ada.id]);
+  });
+
+  it('after the erasure request: no email or name of the customer in any document; other customers keep theirs', async () => {
+    request = await publish(REQUESTS, ada.id, {
+      requestId: randomUUID(),
+      customerId: ada.id,
+      kind: 'erasure',
+      requestedBy: 'stf_dpo',
+      completedAt: Date.now(),
+    });
+    const record = await waitFor(() => h.monitor.store.erasures.get(request.value.requestId), 'the erasure recorded');
+    expect(record).toMatchObject({ customerId: ada.id, trackedEventsErased: expect.any(Number) });
+    expect(record.trackedEventsErased).toBeGreaterThanOrEqual(2);
+
+    expect(await holders(ada.email)).toEqual([]);
+    expect(await holders(ada.name)).toEqual([]);
+    expect(await holders(bob.email)).toEqual([`propagation/${linkedBob}`]);
+    const linked = await h.monitor.store.tracking.get(linkedAda);
+    expect(linked).toMatchObject({ raw: null, erasedAt: expect.any(Number) });
+    expect(linked!.acks.find((a) => a.group === `${h.sim}.lookup`)?.error).toBe('LookupFailed: [erased]');
+    expect(linked!.actions.map((a) => [a.kind, a.note])).toEqual([['support_case', null]]);
+    expect((await h.monitor.store.tracking.get(orderAda))?.raw).toBeNull();
+    expect((await h.monitor.store.tracking.get(linkedBob))?.raw).not.toBeNull();
+  });
+
+  it('is acknowledged as applied, and a redelivery of the request is a duplicate', async () => {
+    const id = request.value.envelope.eventId;
+    const monitorAcks = (t: Tracking) => t.acks.filter((a) => a.service === 'sync-monitor').map((a) => a.outcome);
+    await tracked(id, (t) => t.state === 'complete' && monitorAcks(t).includes('applied'), 'the request applied by the monitor');
+    await sim.publisher.publish([request]);
+    const t = await tracked(id, (x) => monitorAcks(x).length === 2, 'the redelivery acknowledged');
+    expect(monitorAcks(t).sort()).toEqual(['applied', 'skipped_duplicate']);
+  });
+});
+
+describe('retention', () => {
+  it('drops records past SYNC_RAW_RETENTION_HOURS and closed events past SYNC_EVENT_RETENTION_DAYS, nothing younger', async () => {
+    const open = await h.publishGhost('web', `cus_${randomUUID().slice(0, 8)}`); // expects a service that never answers
+    const done = await h.publish({ channel: 'web' });
+    await tracked(open, (t) => t.raw !== null, 'the open event tracked');
+    await tracked(done, (t) => t.state === 'complete' && t.raw !== null, 'the complete event tracked');
+    const channel = `c${h.run}`; // a channel of this test's own: escalation entries go to 'web'
+    await h.monitor.store.feed.addOnce([
+      { _id: `f-${h.run}`, channel, at: Date.now(), kind: 'delay', title: 't', message: 'm', eventId: null, escalationId: null },
+    ]);
+
+    // Now: everything is younger than both retentions.
+    expect(await h.monitor.retention.prune(Date.now())).toEqual({ rawDropped: 0, eventsRemoved: 0, feedEntriesRemoved: 0 });
+    expect((await h.monitor.store.tracking.get(done))?.raw).not.toBeNull();
+
+    // A day later (default 24 h): records dropped, events kept.
+    const later = await h.monitor.retention.prune(Date.now() + DAY + HOUR);
+    expect(later.rawDropped).toBeGreaterThanOrEqual(2);
+    expect(later.eventsRemoved).toBe(0);
+    expect(await h.monitor.store.tracking.get(done)).toMatchObject({ raw: null, state: 'complete' });
+    expect((await h.monitor.store.tracking.get(open))?.raw).toBeNull();
+
+    // Past the event retention (default 14 days): closed events and old feed entries removed, the open one kept.
+    const much = await h.monitor.retention.prune(Date.now() + 15 * DAY);
+    expect(much.eventsRemoved).toBeGreaterThanOrEqual(1);
+    expect(much.feedEntriesRemoved).toBeGreaterThanOrEqual(1);
+    expect(await h.monitor.store.tracking.get(done)).toBeNull();
+    expect(await h.monitor.store.tracking.get(open)).toMatchObject({ open: true });
+    expect(await h.monitor.store.feed.latest(channel, 10)).toEqual([]);
+  });
+});
