@@ -184,7 +184,13 @@ export class Omnimall {
 
   // ---- channels ----------------------------------------------------------------------------------
 
-  async registerChannel(adminToken: string, code: string, kind: string, managerId: string): Promise<void> {
+  async registerChannel(
+    adminToken: string,
+    code: string,
+    kind: string,
+    managerId: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<void> {
     await this.expect(201, 'channels', 'post', '/channels', {
       token: adminToken,
       body: {
@@ -198,6 +204,7 @@ export class Omnimall {
         currencies: ['EUR'],
         manager: { accountId: managerId, roles: ['channel_manager'] },
         allowedDataRegions: ['eu'],
+        ...extra,
       },
     });
   }
@@ -271,15 +278,14 @@ export class Omnimall {
    * projections), checked with an anonymous device cart so no customer's cart is touched.
    */
   async cartSells(cred: ChannelCredential, sku: string): Promise<void> {
-    // TRANSITIONAL: until identity serves POST /devices, an x-device-id cart.
-    const hasDevices = (await this.call('identity', 'post', '/devices', { credential: cred })).status !== 404;
-    const device = hasDevices ? await this.device(cred) : null;
-    const anon = `e2e-probe-${randomBytes(4).toString('hex')}`;
+    const device = await this.device(cred);
     await until(`cart to sell ${sku} on ${cred.code}`, async () => {
       const r = await this.call('cart', 'post', '/cart/lines', {
-        ...(device ? { deviceToken: device.deviceToken } : { channel: cred.code, headers: { 'x-device-id': anon } }),
+        deviceToken: device.deviceToken,
         body: { sku, quantity: 1 },
       });
+      // Anything but the projections' lag (409 unknown channel, 422 item not sold yet) is worth reporting.
+      if (r.status !== 200 && r.status !== 409 && r.status !== 422) throw new Error(`cart answered ${r.status} ${JSON.stringify(r.body)}`);
       return r.status === 200;
     });
   }

@@ -121,6 +121,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   writeFileSync(pub, publicKey.export({ type: 'spki', format: 'pem' }));
   writeFileSync(priv, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   const admin = { email: `admin+${tag}@omnimall.test`, password: `pw-${randomBytes(8).toString('hex')}` };
+  const deliveryKey = randomBytes(32).toString('hex');
 
   const services = {} as Record<ServiceName, RunningService>;
   const all = (): RunningService[] => Object.values(services);
@@ -152,6 +153,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
           AUTH_PUBLIC_KEY_FILE: pub,
           // Only identity signs tokens; the others verify with the public key.
           ...(name === 'identity' ? { AUTH_PRIVATE_KEY_FILE: priv, OMNIMALL_LOCAL: 'true' } : {}),
+          // channels encrypts the password-reset tokens of stored deliveries with a key of this run's own.
+          ...(name === 'channels' ? { DELIVERY_SECRET_KEY: deliveryKey } : {}),
           BOOTSTRAP_ADMIN_EMAIL: admin.email,
           BOOTSTRAP_ADMIN_PASSWORD: admin.password,
           LOG_LEVEL: 'warn',
@@ -197,5 +200,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         )
         .join('\n'),
     stop,
+  };
+}
+
+/**
+ * A runner of test bodies whose failures carry the tail of every service's output (the stack is read
+ * when a body fails, so it may be started inside the first body).
+ */
+export function logsOnFailure(current: () => Stack | undefined, chars = 3000): (body: () => Promise<void>) => Promise<void> {
+  return async (body) => {
+    try {
+      await body();
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      e.message += `\n\n===== service output (tails) =====\n${current()?.logs(chars) ?? '(stack not started)'}`;
+      throw e;
+    }
   };
 }

@@ -35,7 +35,7 @@
  * maintenance transition), as a user would experience them.
  */
 import { ackOf, CartStream, firstAckOf, Omnimall, until, type ChannelCredential, type MonitorEvent, type Reply } from '../support/omnimall';
-import { startStack, type Stack } from '../support/stack';
+import { startStack, type Stack, logsOnFailure } from '../support/stack';
 
 const SLA_MS = 2000;
 const AGREEMENT_MS = 50;
@@ -55,16 +55,7 @@ let unsold: string;
 const streams: CartStream[] = [];
 const measured: Array<Record<string, unknown>> = [];
 
-/** Runs a test body; a failure carries the tail of every service's output. */
-async function withLogs(body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (err) {
-    const e = err instanceof Error ? err : new Error(String(err));
-    e.message += `\n\n===== service output (tails) =====\n${stack?.logs() ?? '(stack not started)'}`;
-    throw e;
-  }
-}
+const withLogs = logsOnFailure(() => stack);
 
 beforeAll(async () => {
   await withLogs(async () => {
