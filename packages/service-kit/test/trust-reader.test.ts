@@ -27,7 +27,7 @@ const toy = defineService({
   },
 });
 
-const start = () => toy.start({ config: testConfig('kit-trust'), groups: testGroups() });
+const start = (env?: NodeJS.ProcessEnv) => toy.start({ config: testConfig('kit-trust'), groups: testGroups(), ...(env ? { env } : {}) });
 type Toy = Awaited<ReturnType<typeof start>>;
 
 async function me(svc: Toy, token: string): Promise<{ status: number; code?: string }> {
@@ -129,6 +129,18 @@ describe('the trust reader (real Kafka)', () => {
       await tools.revokeSessions({ subject, sessionId: 's-1' }, { into: svc });
       expect((await me(svc, token)).code).toBe('token_revoked');
     });
+  });
+
+  it('accepts the keys of an env given beside a config (AUTH_PUBLIC_KEY) as well as the test key', async () => {
+    const keys = await generateTokenKeys();
+    const other = await TokenSigner.fromPem(keys.privateKey);
+    const svc = await start({ ...process.env, AUTH_PUBLIC_KEY: keys.publicKey });
+    try {
+      expect((await me(svc, await other.sign({ sub: 'c-1', kind: 'customer', roles: [], channels: [], channel: 'web' }))).status).toBe(200);
+      expect((await me(svc, await tools.token({ sub: 'c-1', channel: 'web' }))).status).toBe(200);
+    } finally {
+      await svc.stop();
+    }
   });
 
   it('starts when the last record of a table topic cannot be read', async () => {

@@ -24,6 +24,7 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { partnerOfTopic, topicSpec, type TopicName } from '@omnimall/contracts';
 import { createServiceAuth, type ServiceAuth } from '../auth/service-auth';
+import { tokenKeysFromEnv, type TokenKeyConfig } from '../auth/tokens';
 import { TrustState } from '../auth/trust';
 import { TrustReader, trustGroupId } from '../auth/trust-reader';
 import { loadPlatformConfig, type PlatformConfig } from './config';
@@ -165,6 +166,14 @@ export function tableTopics(manifest: EventManifest): TopicName[] {
   return manifest.consumes.filter((t) => topicSpec(t).table);
 }
 
+/** A given config's token keys plus those of an env given beside it (a test's AUTH_PUBLIC_KEYS_FILE...). */
+function withKeysOf(keys: TokenKeyConfig, env: NodeJS.ProcessEnv): TokenKeyConfig {
+  const more = tokenKeysFromEnv(env);
+  const jwksFile = more.jwksFile ?? keys.jwksFile;
+  const signingKey = keys.signingKey ?? more.signingKey;
+  return { publicKeys: [...keys.publicKeys, ...more.publicKeys], ...(jwksFile ? { jwksFile } : {}), ...(signingKey ? { signingKey } : {}) };
+}
+
 /** How long a start waits for the trust state to catch up before it fails. */
 const TRUST_CATCH_UP_MS = 30_000;
 
@@ -211,7 +220,7 @@ export function defineService<D = Record<string, never>, X extends object = Reco
       })());
     try {
       const trust = new TrustState();
-      const auth = await createServiceAuth(config.tokenKeys, trust);
+      const auth = await createServiceAuth(opts.env ? withKeysOf(config.tokenKeys, opts.env) : config.tokenKeys, trust);
       const tables = tableTopics(def.events);
       reader = new TrustReader({
         kafka: runtime.kafka,
