@@ -28,13 +28,16 @@ export async function run(): Promise<BenchRow[]> {
   try {
     await world.seed([WEB, APP], SKUS);
     const customers = Array.from({ length: CUSTOMERS }, (_, i) => `push-${uid}-${i}`);
-    const tokens = await Promise.all(customers.map((sub) => bearer({ sub })));
+    // Each customer logged in on both channels: streams on the app (its token), writes on the web (its token).
+    const [appTokens, tokens] = await Promise.all(
+      [APP, WEB].map((channel) => Promise.all(customers.map((sub) => bearer({ sub, channel })))),
+    );
     const sent = new Map<string, number[]>(customers.map((c) => [c, []]));
     const endToEnd: number[] = [];
     const pushLeg: number[] = [];
     let measuring = false;
     for (let i = 0; i < CUSTOMERS; i++) {
-      const s = await SseClient.open(b.url, { authorization: tokens[i], 'x-channel-code': APP });
+      const s = await SseClient.open(b.url, { authorization: appTokens[i], 'x-channel-code': APP });
       s.onEvent((e) => {
         if (e.event !== 'cart-changed') return;
         const at = performance.now();

@@ -24,7 +24,10 @@ export async function run(): Promise<BenchRow[]> {
   const cart = await spawnCart(world);
   try {
     await world.seed(channels, SKUS);
-    const tokens = await Promise.all(Array.from({ length: CUSTOMERS }, (_, i) => bearer({ sub: `bench-${uid}-${i}` })));
+    // Each customer logged in on both channels: one token per channel, bound to it (the channel claim).
+    const tokens = await Promise.all(
+      channels.map((channel) => Promise.all(Array.from({ length: CUSTOMERS }, (_, i) => bearer({ sub: `bench-${uid}-${i}`, channel })))),
+    );
     const agent = new Agent({ keepAlive: true, maxSockets: 64 });
     const { hostname, port } = new URL(cart.url);
     // Why writes failed: "<status> <code>" from the error body, or the request error's code.
@@ -41,7 +44,7 @@ export async function run(): Promise<BenchRow[]> {
             method: 'POST',
             path: '/cart/lines',
             headers: {
-              authorization: tokens[(i * 7919) % CUSTOMERS],
+              authorization: tokens[i % 2][(i * 7919) % CUSTOMERS],
               'x-channel-code': channels[i % 2],
               'content-type': 'application/json',
               'content-length': Buffer.byteLength(body),

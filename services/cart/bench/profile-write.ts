@@ -5,7 +5,7 @@
  */
 import { Agent, request } from 'node:http';
 import { Collection, FindCursor } from 'mongodb';
-import { bearer, testConfig, testTokens, uniqueName } from '@omnimall/service-kit/testing';
+import { bearer, testConfig, uniqueName } from '@omnimall/service-kit/testing';
 import { cartService } from '../src/main';
 import { benchWorld, openLoop, percentiles } from './harness';
 
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const cart = await cartService.start({
     config: testConfig('cart', { dbName: world.dbName }),
     groups: world.groups,
-    deps: { verifier: (await testTokens()).verifier },
+    deps: {},
   });
   try {
     await world.seed([`web-${uid}`], ['SKU-0', 'SKU-1']);
@@ -42,7 +42,10 @@ async function main(): Promise<void> {
     const proto = Collection.prototype as unknown as Record<string, unknown>;
     for (const n of ['insertOne', 'findOne', 'findOneAndUpdate', 'updateOne', 'deleteOne']) wrap(proto, n, n);
     wrap(FindCursor.prototype as unknown as Record<string, unknown>, 'toArray', 'find');
-    const tokens = await Promise.all(Array.from({ length: CUSTOMERS }, (_, i) => bearer({ sub: `prof-${uid}-${i}` })));
+    // Customers logged in on the channel: their tokens carry it (the cart takes the channel from them).
+    const tokens = await Promise.all(
+      Array.from({ length: CUSTOMERS }, (_, i) => bearer({ sub: `prof-${uid}-${i}`, channel: `web-${uid}` })),
+    );
     const agent = new Agent({ keepAlive: true });
     const { port } = new URL(cart.url);
     const write = (i: number): Promise<boolean> =>

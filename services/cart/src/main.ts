@@ -1,4 +1,4 @@
-import { defineService, TokenVerifier, type Subscription } from '@omnimall/service-kit';
+import { defineService, type Subscription } from '@omnimall/service-kit';
 import { CartService } from './application/carts';
 import { CartErasure } from './application/erasure';
 import { CartMerges } from './application/merge';
@@ -13,14 +13,13 @@ import { customerStandingToStreamsIn, customerStatusIn } from './events/in/ident
 import { dataRequestIn, erasureToStreamsIn } from './events/in/identity.data-request';
 import { identityLinkedIn } from './events/in/identity.identity-linked';
 import { cartApi } from './http';
+import { closeStreamsOnRevocation } from './push/revocations';
 import { SessionHub } from './push/session-hub';
 import { cartSettings, type CartSettings } from './settings';
 import { createStore, type CartStore } from './store';
 import { ProjectionCache } from './store/projection-cache';
 
 export interface CartDeps {
-  /** Verifies customers' access tokens (default: AUTH_PUBLIC_KEY / AUTH_PUBLIC_KEY_FILE). */
-  verifier?: TokenVerifier;
   /** Overrides CART_GATE_CACHE_MS (see settings.ts). */
   gateCacheMs?: number;
   /** Overrides other settings read from the environment (stream limits, ticket lifetime; see settings.ts). */
@@ -52,12 +51,11 @@ export const cartService = defineService<CartDeps, CartExposes>({
   name: 'cart',
   port: 4005,
   events: manifest,
-  async build({ runtime, deps, env }) {
-    const verifier = deps.verifier ?? (await TokenVerifier.fromEnv(env));
+  async build({ runtime, deps, env, auth }) {
     const settings = { ...cartSettings(env), ...deps.settings };
     const store = createStore(runtime);
     const hub = new SessionHub(runtime.logger, { maxPerCart: settings.maxStreamsPerCart, maxTotal: settings.maxStreams });
-    const tickets = new StreamTickets(store.streamTickets, settings.ticketTtlMs);
+    const tickets = new StreamTickets(store.streamTickets, settings.ticketTtlMs, (p) => auth.trust.revocationOf(p));
     const projections = new ProjectionCache(store, { ttlMs: deps.gateCacheMs ?? settings.gateCacheMs });
     const carts = new CartService(store.carts, projections);
     const merges = new CartMerges(store.carts);
@@ -120,12 +118,18 @@ export const cartService = defineService<CartDeps, CartExposes>({
       });
     }
 
+    // A logout (or any revocation of a login session) ends the streams opened in it, on every instance.
+    const stopClosingOnRevocation = closeStreamsOnRevocation(auth.trust, hub);
+
     return {
-      api: cartApi(carts, hub, tickets, verifier),
+      api: cartApi(carts, hub, tickets, auth),
       subscriptions,
       workers: [tickets.pruner(runtime.logger), retention.worker(runtime.logger)],
       // Open streams would keep the HTTP server from draining.
-      beforeStop: () => hub.closeAll(),
+      beforeStop: () => {
+        stopClosingOnRevocation();
+        hub.closeAll();
+      },
       exposes: { store, hub, tickets, projections, retention },
     };
   },

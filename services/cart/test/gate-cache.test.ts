@@ -1,5 +1,5 @@
-import { bearer, testGroups, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import { projected, rawCollection, Simulator, startTestCart, type CartInstance } from './support';
+import { testGroups, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { asCustomer, projected, rawCollection, Simulator, startTestCart, type CartInstance } from './support';
 
 /**
  * The gate cache (store/projection-cache.ts) against the real stack. Instances A and B share a
@@ -36,7 +36,7 @@ afterAll(async () => {
 const write = async (cart: CartInstance, headers: Record<string, string>, sku = SKU) => {
   const res = await fetch(`${cart.url}/cart/lines`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-channel-code': WEB, ...headers },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ sku }),
   });
   return { status: res.status, body: (await res.json()) as { code?: string } };
@@ -45,7 +45,7 @@ const write = async (cart: CartInstance, headers: Record<string, string>, sku = 
 describe('gate cache', () => {
   it('serves gates from memory, and a ban reaches the gates of every instance through the events', async () => {
     const c = uniqueName('cust');
-    const h = { authorization: await bearer({ sub: c }) };
+    const h = await asCustomer(c, WEB);
     expect((await write(a, h)).status).toBe(200);
     expect((await write(b, h)).status).toBe(200);
     expect(a.projections.customers.size).toBeGreaterThan(0);
@@ -74,9 +74,10 @@ describe('gate cache', () => {
     const sku = `HAT-${uid}`;
     const [vc, vi] = await Promise.all([sim.channel(code), sim.item(WEB, sku)]);
     await projected(a, { channel: [code, vc], item: [WEB, sku, vi] });
-    const h = { authorization: await bearer({ sub: uniqueName('cust') }) };
+    const sub = uniqueName('cust');
+    const [h, onCode] = [await asCustomer(sub, WEB), await asCustomer(sub, code)];
     for (const cart of [a, b]) {
-      expect((await write(cart, { ...h, 'x-channel-code': code })).body.code).toBe('item_not_sold_on_channel'); // channel known, cached
+      expect((await write(cart, onCode)).body.code).toBe('item_not_sold_on_channel'); // channel known, cached
       expect((await write(cart, h, sku)).status).toBe(200); // item cached as sellable
     }
     await Promise.all([
@@ -84,14 +85,14 @@ describe('gate cache', () => {
       sim.item(WEB, sku, { status: 'withdrawn' }),
     ]);
     for (const cart of [a, b]) {
-      await waitFor(async () => (await write(cart, { ...h, 'x-channel-code': code })).body.code === 'channel_blocked', 'the block');
+      await waitFor(async () => (await write(cart, onCode)).body.code === 'channel_blocked', 'the block');
       await waitFor(async () => (await write(cart, h, sku)).body.code === 'item_not_sold_on_channel', 'the withdrawal');
     }
   });
 
   it('refuses at the next write once the instance has applied a suspension to its projection', async () => {
     const c = uniqueName('cust');
-    const h = { authorization: await bearer({ sub: c }) };
+    const h = await asCustomer(c, WEB);
     expect((await write(solo, h)).status).toBe(200);
     const v = await sim.customer(c, { status: 'suspended', until: Date.now() + 3600_000, change: 'suspended' });
     // solo is the only member of its projection group: its consumer applied the event, so no waiting.
@@ -101,7 +102,7 @@ describe('gate cache', () => {
 
   it(`serves gates from memory while its gate consumer keeps up, and reads the database within ${SHORT_TTL_MS} ms once it does not`, async () => {
     const c = uniqueName('cust');
-    const h = { authorization: await bearer({ sub: c }) };
+    const h = await asCustomer(c, WEB);
     expect((await write(short, h)).status).toBe(200);
     // A change no event announced (written straight into the database): while the gate consumer is
     // caught up, the entry is as current as the event stream, so it is served past the TTL.

@@ -1,6 +1,6 @@
-import { bearer, testGroups, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { testGroups, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import type { SyncApplied } from '@omnimall/contracts';
-import { projected, Simulator, SseClient, startTestCart, ticketFor, type CartInstance } from './support';
+import { asCustomer, asDevice, projected, Simulator, SseClient, startTestCart, ticketFor, type CartInstance } from './support';
 
 /**
  * Live push with two cart instances on one database: the write is handled by instance A, the
@@ -26,9 +26,14 @@ beforeAll(async () => {
     startTestCart(shared),
     new TopicRecorder(testKafka(), ['sync.applied']).start(),
   ]);
-  const [vw, va, vi] = await Promise.all([sim.channel(WEB), sim.channel(APP, { kind: 'mobile_app' }), sim.item(WEB, SKU)]);
+  const [vw, va, vi, vai] = await Promise.all([
+    sim.channel(WEB),
+    sim.channel(APP, { kind: 'mobile_app' }),
+    sim.item(WEB, SKU),
+    sim.item(APP, SKU),
+  ]);
   await projected(a, { channel: [WEB, vw], item: [WEB, SKU, vi] });
-  await projected(a, { channel: [APP, va] });
+  await projected(a, { channel: [APP, va], item: [APP, SKU, vai] });
 });
 
 afterAll(async () => {
@@ -52,15 +57,16 @@ const post = async (instance: CartInstance, headers: Record<string, string>, bod
 describe('live push across channels and instances', () => {
   it('pushes a change handled by instance A to every session of the customer, including those held by instance B', async () => {
     expect(a.runtime.config.instanceId).not.toBe(b.runtime.config.instanceId);
+    // One customer logged in on both channels: two tokens, each bound to its channel, one cart.
     const c = uniqueName('cust');
-    const token = await bearer({ sub: c });
-    const onB = await open(b, { authorization: token, 'x-channel-code': APP });
-    const onA = await open(a, { authorization: token, 'x-channel-code': WEB });
-    const stranger = await open(b, { authorization: await bearer({ sub: uniqueName('other') }), 'x-channel-code': APP });
+    const [onApp, onWeb] = [await asCustomer(c, APP), await asCustomer(c, WEB)];
+    const onB = await open(b, onApp);
+    const onA = await open(a, onWeb);
+    const stranger = await open(b, await asCustomer(uniqueName('other'), APP));
     expect(onB.events[0]).toMatchObject({ event: 'ready', data: { cartId: c, channel: APP, version: 0 } });
     expect(b.hub.size).toBeGreaterThanOrEqual(2);
 
-    const res = await post(a, { authorization: token, 'x-channel-code': WEB }, { sku: SKU, quantity: 2 });
+    const res = await post(a, onWeb, { sku: SKU, quantity: 2 });
     expect(res.status).toBe(200);
     const [pushed] = await waitFor(() => onB.changes(), 'the push on instance B');
     expect(pushed).toMatchObject({
@@ -80,7 +86,7 @@ describe('live push across channels and instances', () => {
     }, 'the push acknowledgement');
 
     // A second change made on the other channel through B reaches the session on A.
-    await fetch(`${b.url}/cart/wishlist/HAT-1`, { method: 'PUT', headers: { authorization: token, 'x-channel-code': APP } });
+    await fetch(`${b.url}/cart/wishlist/HAT-1`, { method: 'PUT', headers: onApp });
     const second = await waitFor(() => onA.changes().find((e) => e.data.version === 2), 'the second push on A');
     expect(second.data).toMatchObject({ change: 'wishlist_changed', sourceChannel: APP, wishlist: ['HAT-1'] });
     await waitFor(() => onB.changes().length === 2, 'the second push on B');
@@ -89,19 +95,21 @@ describe('live push across channels and instances', () => {
 
   it('opens EventSource streams with a ticket (never a token in the URL), and pushes anonymous device carts too', async () => {
     const c = uniqueName('cust');
-    const token = await bearer({ sub: c });
+    const onApp = await asCustomer(c, APP);
     const refused = await SseClient.open(b.url, {}).catch((e: Error) => e);
     expect(String(refused)).toMatch(/401.*token_missing/);
-    const inUrl = await SseClientAt(b, `?access_token=${encodeURIComponent(token.slice('Bearer '.length))}`).catch((e: Error) => e);
+    const inUrl = await SseClientAt(b, `?access_token=${encodeURIComponent(onApp.authorization.slice('Bearer '.length))}`).catch(
+      (e: Error) => e,
+    );
     expect(String(inUrl)).toMatch(/400.*token_in_query.*stream-tickets/);
     // Issued by A, redeemed on B: tickets are in the shared database.
-    const { ticket } = await ticketFor(a.url, { authorization: token, 'x-channel-code': APP });
+    const { ticket } = await ticketFor(a.url, onApp);
     const q = await SseClientAt(b, `?ticket=${ticket}`);
     expect(q.events[0].data).toMatchObject({ cartId: c, channel: APP });
 
     const device = uniqueName('dev');
-    const d = await open(b, { 'x-device-id': device, 'x-channel-code': APP });
-    await post(a, { 'x-device-id': device, 'x-channel-code': WEB }, { sku: SKU });
+    const d = await open(b, await asDevice(device, APP));
+    expect((await post(a, await asDevice(device, APP), { sku: SKU })).status).toBe(200);
     const [e] = await waitFor(() => d.changes(), 'the device push');
     expect(e.data).toMatchObject({ cartId: `device:${device}`, version: 1 });
   });

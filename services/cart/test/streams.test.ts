@@ -1,6 +1,18 @@
 import { createHash } from 'node:crypto';
-import { bearer, testGroups, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import { projected, rawCollection, requestTicket, Simulator, SseClient, startTestCart, ticketFor, type CartInstance } from './support';
+import { bearer, testAuth, testGroups, testTokens, uniqueName, waitFor, type TestAuth } from '@omnimall/service-kit/testing';
+import {
+  asCustomer,
+  asDevice,
+  customerToken,
+  projected,
+  rawCollection,
+  requestTicket,
+  Simulator,
+  SseClient,
+  startTestCart,
+  ticketFor,
+  type CartInstance,
+} from './support';
 
 /**
  * Live streams that cannot be abused (issue 17, findings 10 and 12, the cart's part), against the
@@ -14,22 +26,24 @@ import { projected, rawCollection, requestTicket, Simulator, SseClient, startTes
 let sim: Simulator;
 let a: CartInstance;
 let b: CartInstance;
+let auth: TestAuth;
 const WEB = `web-${uniqueName('s').slice(2)}`;
 const opened: SseClient[] = [];
 
 beforeAll(async () => {
   const shared = { dbName: uniqueName('test_cart_streams'), groups: testGroups() };
-  [sim, a, b] = await Promise.all([
+  [sim, a, b, auth] = await Promise.all([
     Simulator.start(),
     startTestCart({ ...shared, settings: { maxStreamsPerCart: 2 } }),
     startTestCart({ ...shared, settings: { maxStreams: 2, ticketTtlMs: 1000 } }),
+    testAuth(),
   ]);
   await projected(a, { channel: [WEB, await sim.channel(WEB)] });
 });
 
 afterAll(async () => {
   opened.forEach((s) => s.close());
-  await Promise.allSettled([a?.stop(), b?.stop(), sim?.stop()]);
+  await Promise.allSettled([a?.stop(), b?.stop(), sim?.stop(), auth?.close()]);
 });
 
 async function open(instance: CartInstance, headers: Record<string, string>, query = ''): Promise<SseClient> {
@@ -38,18 +52,22 @@ async function open(instance: CartInstance, headers: Record<string, string>, que
   return s;
 }
 
+/** A JWT's exp in epoch millis. */
+const expOf = (jwt: string): number => (JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as { exp: number }).exp * 1000;
+
 /** A customer's token with a lifetime of `seconds`, and its exp in epoch millis. */
 async function shortToken(sub: string, seconds: number): Promise<{ authorization: string; exp: number }> {
   const { signer } = await testTokens();
   const jwt = await signer.sign({ sub, kind: 'customer', roles: [], channels: [], channel: null }, seconds);
-  const { exp } = JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString()) as { exp: number };
-  return { authorization: `Bearer ${jwt}`, exp: exp * 1000 };
+  return { authorization: `Bearer ${jwt}`, exp: expOf(jwt) };
 }
 
 describe('a stream never outlives what let it open', () => {
   it('ends every stream of a token, opened with the header or with a ticket, at the token exp with a final token_expired event', async () => {
     const c = uniqueName('cust');
     const { authorization, exp } = await shortToken(c, 4);
+    const device = await asDevice(uniqueName('dev'), WEB, 4);
+    const byDevice = await open(a, device); // a device token's exp ends its streams too
     const byHeader = await open(a, { authorization });
     const t = await ticketFor(a.url, { authorization });
     expect(Date.parse(t.expiresAt)).toBeLessThanOrEqual(exp); // a ticket never outlives its token
@@ -57,9 +75,16 @@ describe('a stream never outlives what let it open', () => {
     expect(byHeader.events[0].data).toMatchObject({ cartId: c, expiresAt: exp });
     expect(byTicket.events[0].data).toMatchObject({ cartId: c, expiresAt: exp });
 
-    for (const s of [byHeader, byTicket]) {
+    const deviceExp = expOf(device['x-device-token']);
+    expect(byDevice.events[0].data).toMatchObject({ cartId: expect.stringMatching(/^device:/), expiresAt: deviceExp });
+
+    for (const [s, until] of [
+      [byHeader, exp],
+      [byTicket, exp],
+      [byDevice, deviceExp],
+    ] as const) {
       const last = await waitFor(() => s.find('token_expired'), 'the token_expired event', 8000);
-      expect(last.receivedAt).toBeGreaterThanOrEqual(exp - 50);
+      expect(last.receivedAt).toBeGreaterThanOrEqual(until - 50);
       expect(last.data).toMatchObject({ code: 'token_expired', hint: expect.stringMatching(/stream-tickets/) });
       await waitFor(() => s.endedAt, 'the stream ended by the server');
     }
@@ -69,7 +94,7 @@ describe('a stream never outlives what let it open', () => {
   it('ends a customer’s streams on every instance when identity bans them, and refuses to reopen them', async () => {
     const c = uniqueName('cust');
     const other = uniqueName('cust');
-    const token = await bearer({ sub: c });
+    const token = await customerToken(c, WEB);
     await projected(a, { customer: [c, await sim.customer(c)] });
     const onA = await open(a, { authorization: token, 'x-channel-code': WEB });
     const onB = await open(b, { authorization: token });
@@ -105,6 +130,51 @@ describe('a stream never outlives what let it open', () => {
   });
 });
 
+describe('a stream ends with the login session it was opened in', () => {
+  it('ends the streams of a session identity revoked (logout) on every instance, and only those; its tickets are refused', async () => {
+    const c = uniqueName('cust');
+    const [s1, s2] = [uniqueName('sid'), uniqueName('sid')];
+    const inS1 = await asCustomer(c, WEB, { sid: s1 });
+    const byHeader = await open(a, inS1);
+    const byTicket = await open(b, {}, `?ticket=${(await ticketFor(a.url, inS1)).ticket}`);
+    const unused = await ticketFor(a.url, inS1);
+    const otherSession = await open(a, await asCustomer(c, WEB, { sid: s2 }));
+
+    // identity.session-revoked, as identity publishes it at a logout, read by both instances' trust readers.
+    await auth.revokeSessions({ subject: c, sessionId: s1, reason: 'logout' }, { into: [a, b] });
+    for (const s of [byHeader, byTicket]) {
+      const last = await waitFor(() => s.find('session_revoked'), 'the session_revoked event');
+      expect(last.data).toMatchObject({ code: 'session_revoked', hint: expect.any(String), details: { cause: 'logout' } });
+      await waitFor(() => s.endedAt, 'the stream ended by the server');
+    }
+    expect(otherSession.endedAt).toBeUndefined();
+    expect(a.hub.sessionsOf(c)).toBe(1);
+
+    const late = await fetch(`${b.url}/cart/stream?ticket=${unused.ticket}`);
+    expect(late.status).toBe(401);
+    expect(await late.json()).toMatchObject({ code: 'token_revoked', details: { reason: 'session_revoked' } });
+    const reopen = await requestTicket(a.url, inS1);
+    expect(reopen.status).toBe(401);
+    expect(await reopen.json()).toMatchObject({ code: 'token_revoked' });
+  });
+
+  it('ends every stream of the customer opened before a logout everywhere; a token issued after it opens one', async () => {
+    const c = uniqueName('cust');
+    const streams = [await open(a, await asCustomer(c, WEB, { sid: uniqueName('sid') })), await open(b, await asCustomer(c, WEB))];
+    const bystander = await open(a, await asCustomer(uniqueName('cust'), WEB));
+    const revokedAt = Date.now();
+    await auth.revokeSessions({ subject: c, sessionId: null, reason: 'password_changed', revokedAt }, { into: [a, b] });
+    for (const s of streams) {
+      await waitFor(() => s.find('session_revoked'), 'the session_revoked event');
+      await waitFor(() => s.endedAt, 'the stream ended');
+    }
+    expect(bystander.endedAt).toBeUndefined();
+    await waitFor(() => Date.now() > revokedAt, 'a millisecond after the revocation'); // a token issued after it
+    const fresh = await open(a, await asCustomer(c, WEB, { sid: uniqueName('sid') }));
+    expect(fresh.events[0].event).toBe('ready');
+  });
+});
+
 describe('stream caps', () => {
   it('keeps at most CART_MAX_STREAMS_PER_CUSTOMER streams of a cart: a further one closes the oldest with too_many_streams', async () => {
     const token = await bearer({ sub: uniqueName('cust') });
@@ -119,14 +189,15 @@ describe('stream caps', () => {
   });
 
   it('refuses a stream beyond CART_MAX_STREAMS on the instance with 503 stream_capacity_reached and Retry-After, and takes it once one closes', async () => {
-    const held = [await open(b, { 'x-device-id': uniqueName('d') }), await open(b, { 'x-device-id': uniqueName('d') })];
-    const refused = await fetch(`${b.url}/cart/stream`, { headers: { 'x-device-id': uniqueName('d') } });
+    const device = () => asDevice(uniqueName('d'), WEB);
+    const held = [await open(b, await device()), await open(b, await device())];
+    const refused = await fetch(`${b.url}/cart/stream`, { headers: await device() });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(await refused.json()).toMatchObject({ code: 'stream_capacity_reached', hint: expect.any(String), details: { maxStreams: 2 } });
     held[0].close();
     await waitFor(() => b.hub.size < 2, 'the closed stream forgotten');
-    const taken = await open(b, { 'x-device-id': uniqueName('d') });
+    const taken = await open(b, await device());
     expect(taken.events[0].event).toBe('ready');
     held[1].close();
     taken.close();
@@ -143,7 +214,7 @@ describe('stream tickets instead of tokens in URLs', () => {
     }
   });
 
-  it('issues a ticket only to a token or a device id, and refuses anyone else', async () => {
+  it('issues a ticket only to a customer token or a device token, and refuses anyone else', async () => {
     const none = await requestTicket(a.url, {});
     expect(none.status).toBe(401);
     expect(await none.json()).toMatchObject({ code: 'token_missing' });
@@ -152,11 +223,14 @@ describe('stream tickets instead of tokens in URLs', () => {
     expect(await forged.json()).toMatchObject({ code: 'token_invalid' });
     const badChannel = await requestTicket(a.url, { authorization: await bearer({ sub: 'x' }), 'x-channel-code': 'NOT A CODE' });
     expect(badChannel.status).toBe(400);
+    const byDeviceId = await requestTicket(a.url, { 'x-device-id': uniqueName('d') });
+    expect(byDeviceId.status).toBe(400);
+    expect(await byDeviceId.json()).toMatchObject({ code: 'device_token_required', hint: expect.stringMatching(/x-device-token/) });
   });
 
   it('opens the cart and channel it was issued for, once; it is stored only as its hash', async () => {
     const c = uniqueName('cust');
-    const r = await requestTicket(a.url, { authorization: await bearer({ sub: c }), 'x-channel-code': WEB });
+    const r = await requestTicket(a.url, await asCustomer(c, WEB));
     expect(r.status).toBe(201);
     expect(r.headers.get('cache-control')).toBe('no-store');
     const t = (await r.json()) as { ticket: string; expiresAt: string; cartId: string; channel: string };
@@ -181,14 +255,14 @@ describe('stream tickets instead of tokens in URLs', () => {
 
   it('refuses an expired ticket, and the pruning pass removes expired tickets nobody used', async () => {
     const device = uniqueName('dev');
-    const t = await ticketFor(b.url, { 'x-device-id': device });
+    const t = await ticketFor(b.url, await asDevice(device, WEB));
     expect(t.cartId).toBe(`device:${device}`);
     await waitFor(() => Date.now() > Date.parse(t.expiresAt), 'the ticket expired', 3000);
     const late = await fetch(`${a.url}/cart/stream?ticket=${t.ticket}`);
     expect(late.status).toBe(401);
     expect(await late.json()).toMatchObject({ code: 'ticket_invalid' });
 
-    const unused = await ticketFor(b.url, { 'x-device-id': device });
+    const unused = await ticketFor(b.url, await asDevice(device, WEB));
     const hash = createHash('sha256').update(unused.ticket).digest('hex');
     await waitFor(() => Date.now() > Date.parse(unused.expiresAt), 'the unused ticket expired', 3000);
     expect(await a.store.streamTickets.prune(Date.now())).toBeGreaterThanOrEqual(1);

@@ -184,11 +184,10 @@ export async function startTestCart(
     settings?: Partial<CartSettings>;
   } = {},
 ): Promise<CartInstance> {
-  const { verifier } = await testTokens();
   return cartService.start({
     config: testConfig('cart', { ...(opts.dbName ? { dbName: opts.dbName } : {}), ...opts.config }),
     groups: opts.groups ?? testGroups(),
-    deps: { verifier, gateCacheMs: opts.gateCacheMs, settings: opts.settings },
+    deps: { gateCacheMs: opts.gateCacheMs, settings: opts.settings },
   });
 }
 
@@ -300,16 +299,30 @@ export async function ticketFor(
   return (await r.json()) as { ticket: string; expiresAt: string; cartId: string; channel: string | null };
 }
 
-/** The headers of a customer logged in on a channel (a bearer token; the channel it acts on). */
-export async function asCustomer(sub: string, channel: string): Promise<Record<string, string>> {
+/**
+ * A customer's bearer token as identity issues it at a login through `channel`'s app (its `channel`
+ * claim; null: bound to no channel), with a session id when `sid` is given.
+ */
+export async function customerToken(
+  sub: string,
+  channel: string | null,
+  opts: { sid?: string; ttlSeconds?: number } = {},
+): Promise<string> {
   const { signer } = await testTokens();
-  return {
-    authorization: `Bearer ${await signer.sign({ sub, kind: 'customer', roles: [], channels: [], channel })}`,
-    'x-channel-code': channel,
-  };
+  const token = await signer.sign(
+    { sub, kind: 'customer', roles: [], channels: [], channel, ...(opts.sid ? { sid: opts.sid } : {}) },
+    opts.ttlSeconds,
+  );
+  return `Bearer ${token}`;
 }
 
-/** The headers of an anonymous device of a channel. */
-export async function asDevice(deviceId: string, channel: string): Promise<Record<string, string>> {
-  return { 'x-device-id': deviceId, 'x-channel-code': channel };
+/** The headers of a customer logged in on a channel: a token bound to it, and x-channel-code confirming it. */
+export async function asCustomer(sub: string, channel: string, opts: { sid?: string } = {}): Promise<Record<string, string>> {
+  return { authorization: await customerToken(sub, channel, opts), 'x-channel-code': channel };
+}
+
+/** The headers of an anonymous device of a channel: the device token identity issues (POST /devices). */
+export async function asDevice(deviceId: string, channel: string, ttlSeconds = 3600): Promise<Record<string, string>> {
+  const { signer } = await testTokens();
+  return { 'x-device-token': await signer.signDevice({ deviceId, channel }, ttlSeconds) };
 }

@@ -20,7 +20,7 @@ export const CAPACITY_RETRY_AFTER_S = 5;
 
 /** Why a stream ended: sent as its final event (event name = code) before the server closes it. */
 export interface StreamClosure {
-  code: 'token_expired' | 'customer_banned' | 'customer_suspended' | 'customer_erased' | 'too_many_streams';
+  code: 'token_expired' | 'session_revoked' | 'customer_banned' | 'customer_suspended' | 'customer_erased' | 'too_many_streams';
   message: string;
   hint: string;
   details?: Record<string, unknown>;
@@ -37,6 +37,18 @@ export const tokenExpired = (expiredAt: number): StreamClosure => ({
   hint: 'refresh the access token, ask for a new ticket (POST /cart/stream-tickets) and open the stream again',
   details: { expiredAt: new Date(expiredAt).toISOString() },
 });
+
+/** Identity revoked the login session the stream was opened in (logout, logout everywhere, password change or reset). */
+export const sessionRevoked = (cause: string): StreamClosure => ({
+  code: 'session_revoked',
+  message: 'the login session this stream was opened in has ended',
+  hint: 'log in again, then open a new stream',
+  details: { cause },
+});
+
+/** A ticket redeemed after the session it was issued in was revoked: the kit's refusal of such a token. */
+export const sessionEnded = (reason: string): UnauthorizedError =>
+  new UnauthorizedError('token_revoked', `the session this ticket was issued in was revoked (${reason})`, 'log in again', { reason });
 
 export const tooManyStreams = (max: number): StreamClosure => ({
   code: 'too_many_streams',

@@ -1,7 +1,7 @@
 import type { ChangeRoute } from './change';
 import { addBody, setBody, skuParams } from './schemas';
 
-/** The cart's lines: add units, set a quantity, remove a line. The customer's token or the device id. */
+/** The cart's lines: add units, set a quantity, remove a line. The customer token or the device token (request.ts). */
 export function lineRoutes(change: ChangeRoute): void {
   change('Add units of an item (summed with a line already there)', 'post', '/cart/lines', { body: addBody }, ({ body, channel, at }) => ({
     kind: 'add',

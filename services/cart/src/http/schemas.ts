@@ -1,5 +1,5 @@
 import type {} from '@asteasolutions/zod-to-openapi'; // brings zod's .openapi() typings
-import { z } from '@omnimall/service-kit';
+import { channelHeaders, ErrorBody, z } from '@omnimall/service-kit';
 import { MAX_LINE_QUANTITY } from '../domain/cart';
 
 /** The zod schemas the cart routes validate with; /openapi.json is built from them. */
@@ -29,7 +29,10 @@ const CartViewSchema = z
     cartId: z.string().openapi({ description: 'Customer id, or device:<deviceId> for an anonymous cart' }),
     customerId: z.string().nullable(),
     version: z.number().int().openapi({ description: 'Also sent as the ETag' }),
-    channel: z.string().nullable().openapi({ description: 'Channel the cart was priced for (x-channel-code), null when none was named' }),
+    channel: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Channel the cart was priced for (the one the credentials prove), null when they prove none' }),
     lines: z.array(PricedLine),
     wishlist: z.array(z.string()),
     totals: z.array(z.object({ currency: z.string(), subtotalMinor: z.number().int(), units: z.number().int() })),
@@ -37,11 +40,27 @@ const CartViewSchema = z
   })
   .openapi('CartView');
 
-export const Headers = z.object({
-  'x-channel-code': z.string().optional().openapi({ description: 'Channel the request is made on (required for changes)' }),
-  'x-device-id': z.string().optional().openapi({ description: 'Anonymous device cart, used when no bearer token is sent' }),
+/**
+ * The kit's channel headers (x-channel-code, x-channel-key, x-device-token): the cart is the customer
+ * token's, or the device token's when no bearer token is sent; the channel is the one they prove.
+ */
+export const Headers = channelHeaders.extend({
   'if-match': z.string().optional().openapi({ description: 'ETag of the cart version the change is based on' }),
 });
+
+const refusal = (description: string) => ({ description, schema: ErrorBody });
+
+/** The refusals of the caller checks every cart route runs (request.ts `cartCaller`) and of the customer gate. */
+export const callerResponses = {
+  400: refusal('device_token_required (x-device-id is refused: send x-device-token), channel_code_invalid, validation_failed'),
+  401: refusal(
+    'channel_credentials_missing, token_missing (neither a customer token nor a device token), token_invalid, token_revoked, device_token_invalid, channel_key_invalid, channel_key_revoked, channel_retired',
+  ),
+  403: refusal(
+    'channel_mismatch (x-channel-code names another channel than the token’s), wrong_account_kind (staff have no cart), customer_banned, customer_suspended (details.until), customer_erased, data_region_not_allowed',
+  ),
+  409: refusal('channel_unknown, channel_not_active (state, expectedBackAt), channel_blocked (blockReasons)'),
+};
 
 export const cartResponses = { 200: { description: 'The cart, priced for the channel; ETag carries its version', schema: CartViewSchema } };
 
@@ -56,13 +75,13 @@ export const streamQuery = z.object({
     .openapi({ description: 'A single-use stream ticket (POST /cart/stream-tickets), for EventSource clients, which cannot send headers' }),
 });
 
-export const StreamHeaders = Headers.pick({ 'x-channel-code': true, 'x-device-id': true });
+export const StreamHeaders = channelHeaders;
 
 export const StreamTicketSchema = z
   .object({
     ticket: z.string().openapi({ description: 'Opaque, 256 random bits; open GET /cart/stream?ticket=<ticket> with it, once' }),
     expiresAt: z.string().openapi({ format: 'date-time', description: 'Refused after this (30 s, never past the access token)' }),
     cartId: z.string(),
-    channel: z.string().nullable().openapi({ description: 'The channel the stream will be on (x-channel-code of this request)' }),
+    channel: z.string().nullable().openapi({ description: 'The channel the stream will be on (proven by this request’s credentials)' }),
   })
   .openapi('StreamTicket');

@@ -1,21 +1,21 @@
-import { ErrorBody, z, type HttpApi } from '@omnimall/service-kit';
+import { ErrorBody, z, type HttpApi, type Principal } from '@omnimall/service-kit';
 import type { CartService } from '../application/carts';
-import type { StreamTickets } from '../application/stream-tickets';
+import { principalOfSession, type StreamTickets } from '../application/stream-tickets';
 import type { SessionHub } from '../push/session-hub';
-import { StreamHeaders, streamQuery, StreamTicketSchema } from './schemas';
-import { channelOf, ownerOf, refuseTokenInQuery, tokenExpiryOf, type RequestHandler } from './request';
+import { callerResponses, StreamHeaders, streamQuery, StreamTicketSchema } from './schemas';
+import { channelOf, credentialExpiryOf, ownerOf, refuseTokenInQuery, sessionOf, type RequestHandler } from './request';
 
 /**
  * The live stream of a cart (Server-Sent Events), held by this instance's session hub, and the
- * tickets that open it. Who: the customer's bearer token or the device id, either on the stream
- * request itself (clients that can send headers) or on POST /cart/stream-tickets, whose single-use
- * ticket then opens the stream (EventSource clients). An access token in the query string is refused
- * (400 token_in_query). The gates apply at open as for a read; the stream ends at the token's exp, on
- * a ban or suspension, or when a newer stream of the cart takes its slot (push/session-hub.ts).
+ * tickets that open it. Who: the customer of a bearer customer token or the device of an
+ * x-device-token (request.ts), either on the stream request itself (clients that can send headers) or
+ * on POST /cart/stream-tickets, whose single-use ticket then opens the stream (EventSource clients).
+ * An access token in the query string is refused (400 token_in_query), and so is x-device-id. The
+ * gates apply at open as for a read; the stream ends at the token's exp, when identity revokes the
+ * token's login session, on a ban, suspension or erasure, or when a newer stream of the cart takes
+ * its slot (push/session-hub.ts). A ticket remembers the session: redeemed after its revocation, 401.
  */
-const refusal = (description: string) => ({ description, schema: ErrorBody });
-
-export function streamRoutes(api: HttpApi, carts: CartService, hub: SessionHub, tickets: StreamTickets, auth: RequestHandler): void {
+export function streamRoutes(api: HttpApi, carts: CartService, hub: SessionHub, tickets: StreamTickets, caller: RequestHandler[]): void {
   api.route({
     method: 'post',
     path: '/cart/stream-tickets',
@@ -24,13 +24,16 @@ export function streamRoutes(api: HttpApi, carts: CartService, hub: SessionHub, 
     auth: true,
     headers: StreamHeaders,
     responses: {
-      201: { description: 'The ticket; the stream it opens ends when this request’s access token expires', schema: StreamTicketSchema },
-      400: refusal('token_in_query, channel_code_invalid, device_id_invalid'),
-      401: refusal('token_missing (no token and no device id), token_invalid'),
+      201: {
+        description: 'The ticket; the stream it opens ends when this request’s token expires or its session is revoked',
+        schema: StreamTicketSchema,
+      },
+      ...callerResponses,
+      400: { ...callerResponses[400], description: `token_in_query, ${callerResponses[400].description}` },
     },
-    before: [refuseTokenInQuery, auth],
+    before: [refuseTokenInQuery, ...caller],
     handler: async ({ req, res }) => {
-      const issued = await tickets.issue(ownerOf(req, res), channelOf(req, false), tokenExpiryOf(req, res));
+      const issued = await tickets.issue(ownerOf(res), channelOf(res), sessionOf(res), credentialExpiryOf(req, res));
       return { status: 201, headers: { 'Cache-Control': 'no-store' }, body: issued };
     },
   });
@@ -39,27 +42,43 @@ export function streamRoutes(api: HttpApi, carts: CartService, hub: SessionHub, 
     method: 'get',
     path: '/cart/stream',
     summary:
-      'Server-Sent Events: `ready` once, then `cart-changed` (id = cart version) for every change made on any channel; a final event (token_expired, customer_banned, customer_suspended, customer_erased, too_many_streams) says why the server ended it',
+      'Server-Sent Events: `ready` once, then `cart-changed` (id = cart version) for every change made on any channel; a final event (token_expired, session_revoked, customer_banned, customer_suspended, customer_erased, too_many_streams) says why the server ended it',
     tags: ['cart'],
     auth: true,
     headers: StreamHeaders,
     query: streamQuery,
     responses: {
       200: { description: 'An event stream', contentType: 'text/event-stream', schema: z.string() },
-      400: refusal('token_in_query (use a ticket), validation_failed (malformed ticket), channel_code_invalid, device_id_invalid'),
-      401: refusal('token_missing, token_invalid, ticket_invalid (unknown, used or expired)'),
-      403: refusal('customer_banned, customer_suspended, customer_erased, data_region_not_allowed'),
-      409: refusal('channel_unknown, channel_not_active, channel_blocked'),
-      503: refusal('stream_capacity_reached: this instance holds its maximum of streams; header Retry-After (seconds)'),
+      ...callerResponses,
+      400: { ...callerResponses[400], description: `token_in_query (use a ticket), malformed ticket, ${callerResponses[400].description}` },
+      401: {
+        ...callerResponses[401],
+        description: `ticket_invalid (unknown, used or expired), token_revoked (also: the ticket's session was revoked), ${callerResponses[401].description}`,
+      },
+      503: {
+        description: 'stream_capacity_reached: this instance holds its maximum of streams; header Retry-After (seconds)',
+        schema: ErrorBody,
+      },
     },
-    before: [refuseTokenInQuery, auth],
+    before: [refuseTokenInQuery, ...caller],
     handler: async ({ req, res, query }) => {
       hub.assertCapacity(res);
-      const { cartId, customerId, channel, tokenExpiresAt } = query.ticket
-        ? await tickets.redeem(query.ticket)
-        : { ...ownerOf(req, res), channel: channelOf(req, false), tokenExpiresAt: tokenExpiryOf(req, res) };
-      const version = await carts.currentVersion({ cartId, customerId }, channel);
-      hub.open({ cartId, channel, version, expiresAt: tokenExpiresAt }, res);
+      let stream: {
+        cartId: string;
+        customerId: string | null;
+        channel: string | null;
+        expiresAt: number | null;
+        principal: Principal | null;
+      };
+      if (query.ticket) {
+        const g = await tickets.redeem(query.ticket);
+        const principal = g.session && principalOfSession(g.session);
+        stream = { cartId: g.cartId, customerId: g.customerId, channel: g.channel, expiresAt: g.tokenExpiresAt, principal };
+      } else {
+        stream = { ...ownerOf(res), channel: channelOf(res), expiresAt: credentialExpiryOf(req, res), principal: sessionOf(res) };
+      }
+      const version = await carts.currentVersion(stream, stream.channel);
+      hub.open({ ...stream, version }, res);
       return undefined;
     },
   });

@@ -1,7 +1,7 @@
 import type { ChangeRoute } from './change';
 import { skuParams } from './schemas';
 
-/** The wishlist: add or remove an item. The customer's token or the device id. */
+/** The wishlist: add or remove an item. The customer token or the device token (request.ts). */
 export function wishlistRoutes(change: ChangeRoute): void {
   change('Add an item to the wishlist', 'put', '/cart/wishlist/:sku', { params: skuParams }, ({ params }) => ({
     kind: 'wish',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { CartChanged } from '@omnimall/contracts';
-import type { Logger, Validated } from '@omnimall/service-kit';
+import type { Logger, Principal, Validated } from '@omnimall/service-kit';
 import {
   CAPACITY_RETRY_AFTER_S,
   DEFAULT_MAX_STREAMS,
@@ -26,14 +26,18 @@ type Response = Validated<unknown, unknown, unknown>['res'];
  * Bounded, and never longer-lived than what let it open: at most `maxPerCart` sessions per cart (a
  * further one closes the oldest: its holder most likely left it behind), at most `maxTotal` on the
  * instance (a further open is refused with 503 and Retry-After before anything is written); a session
- * ends at the `exp` of the access token it was opened with, and when its customer is banned,
- * suspended or erased (closeCustomer, from identity.customer-status). Each end is a final event named
- * by its code, with a message and a hint, then the response ends.
+ * ends at the `exp` of the token it was opened with (the customer's access token, or the device
+ * token), when its customer is banned, suspended or erased (closeCustomer, from
+ * identity.customer-status and identity.data-request), and when identity revokes the login session
+ * of its token (closeRevoked, from the trust state's 'revoked'). Each end is a final event named by
+ * its code, with a message and a hint, then the response ends.
  */
 interface Session {
   id: string;
   cartId: string;
   channel: string | null;
+  /** The customer token's principal the stream was opened with (its session); null for a device. */
+  principal: Principal | null;
   res: Response;
   /** Timer ending the session at its token's exp. */
   expiry?: NodeJS.Timeout;
@@ -52,8 +56,10 @@ export interface OpenStream {
   channel: string | null;
   /** The cart's current version, sent in `ready`. */
   version: number;
-  /** When the access token behind the stream expires (epoch millis); null for an anonymous device cart. */
+  /** When the token behind the stream expires (epoch millis; access or device token); null when it has no exp. */
   expiresAt: number | null;
+  /** The customer token's principal (its session), so a revocation of that session ends the stream; null for a device. */
+  principal: Principal | null;
 }
 
 const HEARTBEAT_MS = 15000;
@@ -102,7 +108,7 @@ export class SessionHub {
    */
   open(o: OpenStream, res: Response): string {
     this.assertCapacity(res);
-    const session: Session = { id: randomUUID(), cartId: o.cartId, channel: o.channel, res, ended: false };
+    const session: Session = { id: randomUUID(), cartId: o.cartId, channel: o.channel, principal: o.principal, res, ended: false };
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -134,6 +140,18 @@ export class SessionHub {
     const sessions = [...(this.byCart.get(customerId) ?? [])];
     for (const s of sessions) this.end(s, closure);
     if (sessions.length) this.logger.info('cart streams closed', { customerId, reason: closure.code, sessions: sessions.length });
+    return sessions.length;
+  }
+
+  /**
+   * Ends this instance's sessions opened with a token of customer `subject` that `isRevoked` says is
+   * revoked now (one session, or every session up to an instant: the trust state decides per token);
+   * returns how many.
+   */
+  closeRevoked(subject: string, isRevoked: (p: Principal) => boolean, closure: StreamClosure): number {
+    const sessions = [...(this.byCart.get(subject) ?? [])].filter((s) => s.principal?.sub === subject && isRevoked(s.principal));
+    for (const s of sessions) this.end(s, closure);
+    if (sessions.length) this.logger.info('cart streams closed', { customerId: subject, reason: closure.code, sessions: sessions.length });
     return sessions.length;
   }
 

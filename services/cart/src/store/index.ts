@@ -14,7 +14,7 @@ import { MongoStreamTickets, type StreamTicketRepository } from './stream-ticket
 
 export type { CartChange, CartRepository } from './carts';
 export type { EffectOnce, ProjectionRepository, Versioned } from './projections';
-export type { StoredTicket, StreamTicketRepository, TicketGrant } from './stream-tickets';
+export type { StoredTicket, StreamTicketRepository, TicketGrant, TicketSession } from './stream-tickets';
 
 /** The cart database, one repository per aggregate: the carts, the three projections the gates read, the stream tickets. */
 export interface CartStore {

@@ -2,6 +2,7 @@ import { Schema, type Connection, type Model } from 'mongoose';
 import { appliedEventsPath, outboxPaths } from '@omnimall/service-kit';
 import type { CartLine, CartRecord } from '../domain/cart';
 import type { ChannelView, CustomerView, ItemView } from '../domain/trading';
+import type { TicketSession } from './stream-tickets';
 
 /**
  * The cart database's documents: carts (the aggregate, with its outbox), the projections of other
@@ -72,10 +73,11 @@ export interface StreamTicketDoc {
   channel: string | null;
   tokenExpiresAt: number | null;
   expiresAt: number;
+  session: TicketSession | null;
 }
 
 const streamTicketSchema = new Schema<StreamTicketDoc>(
-  { _id: String, cartId: String, customerId: String, channel: String, tokenExpiresAt: Number, expiresAt: Number },
+  { _id: String, cartId: String, customerId: String, channel: String, tokenExpiresAt: Number, expiresAt: Number, session: Object },
   { versionKey: false },
 );
 

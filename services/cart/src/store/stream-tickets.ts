@@ -10,13 +10,27 @@ import type { StreamTicketDoc } from './schemas';
  * pruning pass (application/stream-tickets.ts runs it as a worker).
  */
 
-/** What a ticket stands for: whose cart, on which channel, until when the token behind it is valid. */
+/** The login session of the customer token a ticket was issued to (so a revocation refuses the ticket). */
+export interface TicketSession {
+  /** The token's subject (customer id). */
+  sub: string;
+  /** The token's session (`sid`), if it names one. */
+  sid: string | null;
+  /** The token's iat (epoch millis): a revocation of every session up to an instant covers it or not. */
+  issuedAt: number;
+  /** The channel the token is bound to. */
+  channel: string | null;
+}
+
+/** What a ticket stands for: whose cart, on which channel, in which session, until when the token behind it is valid. */
 export interface TicketGrant {
   cartId: string;
   customerId: string | null;
   channel: string | null;
-  /** The access token's exp (epoch millis); null for an anonymous device cart. */
+  /** The exp of the token behind it (epoch millis): the customer's access token or the device token; null if none. */
   tokenExpiresAt: number | null;
+  /** The customer token's session; null for an anonymous device cart. */
+  session: TicketSession | null;
 }
 
 export interface StoredTicket extends TicketGrant {
@@ -57,6 +71,7 @@ export class MongoStreamTickets implements StreamTicketRepository {
       customerId: doc.customerId ?? null,
       channel: doc.channel ?? null,
       tokenExpiresAt: doc.tokenExpiresAt ?? null,
+      session: doc.session ?? null,
     };
   }
 
