@@ -6,12 +6,14 @@ import { repropagateChannel } from './application/propagation';
 import { RecoverySweep } from './application/recovery';
 import { manifest } from './events';
 import { channelChangedIn } from './events/in/channels.channel-changed';
+import { dataRequestIn } from './events/in/identity.data-request';
 import { buildApi } from './http';
 import { createStore } from './store';
 
 /**
  * Composition root of catalog-sync: the store on the `catalog` database, the use cases over it, the
- * channel projection (group `catalog-sync.channels`), the recovery and bulk-job workers and the HTTP
+ * channel projection (group `catalog-sync.channels`), data requests (group `catalog-sync.data-requests`,
+ * acknowledged: no customer data is held here), the recovery and bulk-job workers and the HTTP
  * API. Products stored before SKU claims existed are claimed before the API serves (once per database).
  */
 export interface CatalogSyncDeps {
@@ -54,6 +56,8 @@ export const catalogSyncService = defineService<CatalogSyncDeps, CatalogSyncExpo
             }),
           },
         },
+        // Erasures and exports: nothing here concerns a customer (events/in/identity.data-request.ts).
+        { purpose: 'data-requests', dedupe: 'inbox', handlers: { 'identity.data-request': dataRequestIn() } },
       ],
       workers: [
         { name: 'recovery', start: () => recovery.start(), stop: () => recovery.stop() },
