@@ -177,6 +177,9 @@ it(
       expect(heldBy(email)).toContain(dbOf('identity'));
       expect(heldBy(name)).toContain(dbOf('identity'));
       expect(heldBy(partnerCustomerId)).toContain(dbOf('channels'));
+      console.log(
+        `before the erasure: id in ${heldBy(onWeb.id).join(', ')}; email in ${heldBy(email).join(', ')}; name in ${heldBy(name).join(', ')}; partner customer id in ${heldBy(partnerCustomerId).join(', ')}`,
+      );
 
       // The erasure, by a compliance officer; then every consumer of identity.data-request acknowledges it.
       const corr = api.newCorrelationId('erasure');
