@@ -42,8 +42,9 @@ start_service() {
   # Only identity signs tokens, so only identity gets the private key; the others verify with the public one.
   local own=()
   [ "$name" = identity ] && own+=(AUTH_PRIVATE_KEY_FILE="$KEYS/auth-private.pem" OMNIMALL_LOCAL=true) # local mode: no ERASURE_SALT needed
-  # Local mode: channel apps on this machine may receive webhooks over http on loopback.
-  [ "$name" = channels ] && own+=(WEBHOOK_ALLOW_HTTP=true WEBHOOK_ALLOW_PRIVATE=127.0.0.0/8,::1/128)
+  # Local mode: channel apps on this machine may receive webhooks over http on loopback; the delivery
+  # key (DELIVERY_SECRET_KEY) comes from $DATA/channels/delivery-secret.key (written on first start).
+  [ "$name" = channels ] && own+=(WEBHOOK_ALLOW_HTTP=true WEBHOOK_ALLOW_PRIVATE=127.0.0.0/8,::1/128 OMNIMALL_LOCAL=true)
   (cd "$ROOT/services/$name" && exec env $creds "${own[@]}" KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}" \
     SCHEMA_REGISTRY_URL="${SCHEMA_REGISTRY_URL:-http://127.0.0.1:${SCHEMA_REGISTRY_PORT:-8081}}" PORT=$port AUTH_PUBLIC_KEY_FILE="$KEYS/auth-public.pem" \
     BOOTSTRAP_ADMIN_EMAIL="${BOOTSTRAP_ADMIN_EMAIL:-admin@omnimall.local}" BOOTSTRAP_ADMIN_PASSWORD="${BOOTSTRAP_ADMIN_PASSWORD:-change-me-now-please}" \

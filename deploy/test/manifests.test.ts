@@ -30,7 +30,7 @@ describe('docker-compose.yml', () => {
     });
 
   it('is valid and runs every service next to Kafka, MongoDB and the Confluent registry', () => {
-    const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: 'test-only' });
+    const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: 'test-only', DELIVERY_SECRET_KEY: 'test-only' });
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
     const cfg = YAML.parse(r.stdout) as { services: Record<string, { image?: string }> };
@@ -42,6 +42,12 @@ describe('docker-compose.yml', () => {
     const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: '' });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('set BOOTSTRAP_ADMIN_PASSWORD');
+  });
+
+  it('refuses to start channels without a delivery key', () => {
+    const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: 'test-only', DELIVERY_SECRET_KEY: '' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('set DELIVERY_SECRET_KEY');
   });
 });
 
@@ -67,6 +73,11 @@ describe('the Helm chart', () => {
       expect(container.readinessProbe.httpGet.path).toBe('/readyz');
       const signs = container.env.some((e: { name: string }) => e.name === 'AUTH_PRIVATE_KEY_FILE');
       expect(signs).toBe(name === 'identity');
+      // channels reads its delivery key from a Secret
+      const deliveryKey = container.env.find((e: { name: string }) => e.name === 'DELIVERY_SECRET_KEY');
+      expect(deliveryKey?.valueFrom?.secretKeyRef ?? null).toEqual(
+        name === 'channels' ? { name: 'omnimall-channels', key: 'delivery-secret-key' } : null,
+      );
     }
     expect(docs.some((d) => d.kind === 'Job' && d.metadata.name === 'omnimall-topics')).toBe(true);
   });

@@ -35,6 +35,7 @@ export async function run(): Promise<BenchRow[]> {
   );
   const [svc, shop] = await Promise.all([
     channelsService.start({
+      env: { ...process.env, OMNIMALL_LOCAL: 'true' }, // the delivery key from .local-data
       config,
       groups: { suffix: `.bench-${suffix}`, startAt: 'end' },
       deps: { verifier: await TokenVerifier.fromPem(keys.publicKey) },

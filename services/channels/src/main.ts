@@ -2,12 +2,16 @@
  * Composition root of the channels service. Consumer groups, all shared by every instance (they
  * write the database) and starting at the beginning of each topic so no activity is missed:
  * `channels.cart-activity`, `.seller-listings`, `.customer-status`, `.notifications`,
- * `.sync-notices`, `.password-resets`, `.stock-levels`, `.promotions`, `.order-status` and `.partner-ingestion`.
- * One worker: the webhook delivery.
+ * `.sync-notices`, `.password-resets`, `.data-requests`, `.stock-levels`, `.promotions`,
+ * `.order-status` and `.partner-ingestion`. Two workers: the webhook delivery and the retention
+ * pruning. At start, keys never published on channels.channel-credentials are published.
  */
-import { defineService, TokenVerifier } from '@omnimall/service-kit';
+import { defineService, periodicWorker, TokenVerifier } from '@omnimall/service-kit';
 import { ChannelService } from './application/channel-service';
 import { ConfigStore } from './application/config-store';
+import { CredentialService } from './application/credential-service';
+import { CustomerErasure } from './application/customer-erasure';
+import { pruneExpired } from './application/retention';
 import { EndpointService } from './application/endpoint-service';
 import { NotificationService } from './application/notification-service';
 import { PartnerIngestion } from './application/partner-ingestion';
@@ -19,6 +23,7 @@ import { cartChangedHandler } from './events/in/cart.cart-changed';
 import { localItemHandler } from './events/in/catalog.local-item';
 import { channelChangedHandler } from './events/in/channels.channel-changed';
 import { customerStatusHandler } from './events/in/identity.customer-status';
+import { dataRequestHandler } from './events/in/identity.data-request';
 import { passwordResetHandler } from './events/in/identity.password-reset';
 import { stockLevelHandler } from './events/in/inventory.stock-level';
 import { orderStatusHandler } from './events/in/orders.order-status';
@@ -45,6 +50,7 @@ export interface ChannelsExposes {
   /** The models behind them, for tests that read a collection directly. */
   models: StoreModels;
   channels: ChannelService;
+  credentials: CredentialService;
   delivery: WebhookDelivery;
 }
 
@@ -57,13 +63,17 @@ export const channelsService = defineService<ChannelsDeps, ChannelsExposes>({
     const { store, models } = await createStore(runtime);
     const config = new ConfigStore(store.configVersions, runtime.locks);
     await config.ensureInitial();
-    const channels = new ChannelService(store, config, runtime.logger);
     const settings = channelsSettings(env);
+    const channels = new ChannelService(store, config, runtime.logger);
+    const credentials = new CredentialService(store.channels);
+    const republished = await credentials.publishCredentials();
+    if (republished) runtime.logger.info('channel API keys published on channels.channel-credentials', { keys: republished });
     const delivery = new WebhookDelivery(
       runtime,
       store,
       { pollIntervalMs: settings.deliveryPollIntervalMs, ...deps.delivery },
       { allowPrivate: settings.webhooks.allowPrivate, resolve: deps.resolve },
+      settings.deliveryKey,
     );
     const notifications = new NotificationService(store, config, delivery);
     const partners = new PartnerIngestion(runtime, store);
@@ -75,11 +85,13 @@ export const channelsService = defineService<ChannelsDeps, ChannelsExposes>({
       deps.resolve,
     );
     const recentActivity = new RecentActivity();
+    const erasure = new CustomerErasure(store, delivery, runtime.locks, recentActivity, settings.deliveryKey);
 
     return {
       api: buildApi({
         verifier,
         channels,
+        credentials,
         config,
         endpoints,
         notifications,
@@ -106,6 +118,8 @@ export const channelsService = defineService<ChannelsDeps, ChannelsExposes>({
         { purpose: 'sync-notices', handlers: { 'sync.notice': syncNoticeHandler(notifications) }, dedupe: 'inbox' },
         // the token goes to the channel's endpoints only; ids derive from the requestId (effect-once with the inbox)
         { purpose: 'password-resets', handlers: { 'identity.password-reset': passwordResetHandler(notifications) }, dedupe: 'inbox' },
+        // erasures: copies pseudonymised, partners notified (ids and pseudonyms derive from the request)
+        { purpose: 'data-requests', handlers: { 'identity.data-request': dataRequestHandler(erasure) }, dedupe: 'inbox' },
         // Stock, promotions and order status for partner endpoints: the effect is the delivery
         // documents, whose ids derive from the event id, so the inbox plus those ids make it once.
         { purpose: 'stock-levels', handlers: { 'inventory.stock-level': stockLevelHandler(delivery) }, dedupe: 'inbox' },
@@ -116,8 +130,11 @@ export const channelsService = defineService<ChannelsDeps, ChannelsExposes>({
           ? [{ purpose: 'partner-ingestion', handlers: partnerOrderStatusHandlers(partnerTopics, partners), dedupe: 'inbox' as const }]
           : []),
       ],
-      workers: [{ name: 'webhook-delivery', start: () => delivery.start(), stop: () => delivery.stop() }],
-      exposes: { store, models, channels, delivery },
+      workers: [
+        { name: 'webhook-delivery', start: () => delivery.start(), stop: () => delivery.stop() },
+        periodicWorker('retention', settings.retention.pruneIntervalMs, () => pruneExpired(store, settings.retention), runtime.logger),
+      ],
+      exposes: { store, models, channels, credentials, delivery },
     };
   },
 });

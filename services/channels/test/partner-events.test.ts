@@ -233,6 +233,7 @@ describe('stock, promotion and order status delivery', () => {
       'stock.level',
       'promotion.lifecycle',
       'order.status',
+      'customer.erased',
     ]);
   });
 });

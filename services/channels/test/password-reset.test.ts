@@ -1,15 +1,18 @@
 /**
  * identity.password-reset on the real stack: published as identity publishes it, delivered with its
- * token to the requesting channel's endpoint only, stored and published without the token, never
- * logged, and not delivered twice when the event is replayed.
+ * token to the requesting channel's endpoint only, stored and published without the token (in the
+ * stored delivery only sealed, until the delivery ends), never logged, and not delivered twice when
+ * the event is replayed.
  */
 import supertest from 'supertest';
 import type { TopicValues } from '@omnimall/contracts';
-import { newEvent, ServiceRuntime } from '@omnimall/service-kit';
+import { ServiceRuntime } from '@omnimall/service-kit';
 import { testConfig, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import { adminToken, managerToken, startTestChannels, type ChannelsService } from './support/harness';
-import { channelBody } from './support/fixtures';
-import { Receiver } from './support/receiver';
+import { channelBody, passwordReset } from './support/fixtures';
+import { open } from '../src/domain/sealed';
+import { channelsSettings } from '../src/settings';
+import { Receiver, Responder } from './support/receiver';
 
 let svc: ChannelsService;
 let identitySim: ServiceRuntime;
@@ -35,8 +38,8 @@ afterAll(async () => {
   await Promise.all([svc?.stop(), identitySim?.stop(), recorder?.stop(), receiver?.close(), otherReceiver?.close()]);
 });
 
-/** A channel with a webhook endpoint for notifications, received by `at`. */
-async function channelWithHook(at: Receiver): Promise<string> {
+/** A channel with a webhook endpoint for notifications at `url`: its code and the endpoint's id and secret. */
+async function channelWithEndpoint(url: string): Promise<{ code: string; endpointId: string; secret: string }> {
   const code = uniqueName('pwr').replace(/_/g, '-');
   expect(
     (
@@ -49,27 +52,16 @@ async function channelWithHook(at: Receiver): Promise<string> {
   const hook = await http
     .post(`/channels/${code}/webhooks`)
     .set('authorization', await managerToken([code]))
-    .send({ url: at.url, events: ['notification'] });
+    .send({ url, events: ['notification'] });
   expect(hook.status).toBe(201);
-  at.secret = hook.body.secret;
-  return code;
+  return { code, endpointId: hook.body.id, secret: hook.body.secret };
 }
 
-/** identity.password-reset as identity's outbox publishes it (events/out/accounts.ts). */
-function passwordReset(customerId: string, channel: string | null) {
-  const value: Omit<TopicValues['identity.password-reset'], 'envelope'> = {
-    requestId: uniqueName('pwr'),
-    customerId,
-    email: `${customerId}@example.test`,
-    channel,
-    token: uniqueName('secret-token'),
-    expiresAt: Date.now() + 30 * 60_000,
-  };
-  return newEvent(
-    'identity.password-reset',
-    { type: 'customer.password_reset_requested', producer: 'identity', aggregateId: customerId, aggregateVersion: 1 },
-    value,
-  );
+/** A channel with a webhook endpoint for notifications, received by `at`. */
+async function channelWithHook(at: Receiver): Promise<string> {
+  const { code, secret } = await channelWithEndpoint(at.url);
+  at.secret = secret;
+  return code;
 }
 
 const deliveredTo = (at: Receiver, requestId: string) =>
@@ -154,4 +146,56 @@ it('a reset without a channel or for an unknown channel is delivered nowhere', a
   ).toBe(0);
   expect(receiver.received.filter((r) => [noChannel, unknown].some((e) => JSON.stringify(r.body).includes(e.value.token)))).toEqual([]);
   expect(logged.some((l) => l.includes('password reset not delivered') && l.includes(unknown.value.requestId))).toBe(true);
+});
+
+describe('the token at rest (sealed in the stored delivery)', () => {
+  it('the stored delivery holds neither token nor e-mail in clear; the webhook receives them; the sealed part goes when the delivery ends', async () => {
+    const code = await channelWithHook(receiver);
+    const ev = passwordReset(uniqueName('cus'), code);
+    await identitySim.publisher.publish([ev]);
+    const [got] = await waitFor(() => {
+      const r = deliveredTo(receiver, ev.value.requestId);
+      return r.length ? r : null;
+    }, 'the delivery');
+    expect(got.body.data.passwordReset).toMatchObject({ token: ev.value.token, email: ev.value.email });
+    const stored = await waitFor(async () => {
+      const d = await svc.models.deliveries.findById(got.deliveryId).lean();
+      return d?.status === 'delivered' ? d : null;
+    }, 'the delivery recorded as delivered');
+    expect(JSON.stringify(stored)).not.toContain(ev.value.token);
+    expect(JSON.stringify(stored)).not.toContain(ev.value.email);
+    expect(stored.sealed ?? null).toBeNull(); // delivered: the secret is gone
+    expect(JSON.parse(stored.body).data.passwordReset).toBeUndefined();
+  });
+
+  it('while pending, only the sealed box holds the token (it opens with the delivery key alone); deactivating the endpoint drops it', async () => {
+    const down = await new Responder({ status: 503 }).listen();
+    try {
+      const { code, endpointId } = await channelWithEndpoint(down.url());
+      const ev = passwordReset(uniqueName('cus'), code);
+      await identitySim.publisher.publish([ev]);
+      const pending = await waitFor(async () => {
+        const d = await svc.models.deliveries.findOne({ endpointId }).lean();
+        return d && d.attempts >= 1 ? d : null;
+      }, 'a failed attempt');
+      expect(down.hits.length).toBeGreaterThanOrEqual(1);
+      expect(pending.status).toBe('pending');
+      expect(JSON.stringify(pending)).not.toContain(ev.value.token);
+      expect(JSON.stringify(pending)).not.toContain(ev.value.email);
+      const opened = JSON.parse(
+        open(channelsSettings({ ...process.env, OMNIMALL_LOCAL: 'true' }).deliveryKey, pending.sealed!, pending._id),
+      );
+      expect(opened.data.passwordReset).toMatchObject({ token: ev.value.token, email: ev.value.email });
+      expect(() => open(Buffer.alloc(32, 1), pending.sealed!, pending._id)).toThrow(); // another key cannot
+      expect(() => open(channelsSettings({ ...process.env, OMNIMALL_LOCAL: 'true' }).deliveryKey, pending.sealed!, 'other:id')).toThrow();
+
+      expect((await http.delete(`/channels/${code}/webhooks/${endpointId}`).set('authorization', await managerToken([code]))).status).toBe(
+        204,
+      );
+      const ended = await svc.models.deliveries.findById(pending._id).lean();
+      expect([ended!.status, ended!.lastError, ended!.sealed ?? null]).toEqual(['failed', 'endpoint_deactivated', null]);
+    } finally {
+      await down.close();
+    }
+  });
 });

@@ -2,6 +2,7 @@
 import { AppError } from '@omnimall/service-kit/errors';
 import { addressRefusal, parseAllowList, validateWebhookUrl } from '../src/domain/webhook-target';
 import { channelsSettings } from '../src/settings';
+import { WITH_KEY } from './support/fixtures';
 
 describe('addresses a webhook may not reach', () => {
   it.each([
@@ -80,14 +81,19 @@ describe('the form of a webhook URL', () => {
 
 describe('webhook settings from the environment', () => {
   it('defaults to https only, public addresses only and 10 endpoints per channel', () => {
-    expect(channelsSettings({}).webhooks).toEqual({ allowHttp: false, allowPrivate: [], maxEndpointsPerChannel: 10 });
+    expect(channelsSettings(WITH_KEY).webhooks).toEqual({ allowHttp: false, allowPrivate: [], maxEndpointsPerChannel: 10 });
   });
 
   it('reads local mode, the allow-list and the cap', () => {
     expect(
-      channelsSettings({ WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_PRIVATE: '127.0.0.1', WEBHOOK_MAX_ENDPOINTS_PER_CHANNEL: '3' }).webhooks,
+      channelsSettings({
+        ...WITH_KEY,
+        WEBHOOK_ALLOW_HTTP: 'true',
+        WEBHOOK_ALLOW_PRIVATE: '127.0.0.1',
+        WEBHOOK_MAX_ENDPOINTS_PER_CHANNEL: '3',
+      }).webhooks,
     ).toEqual({ allowHttp: true, allowPrivate: ['127.0.0.1/32'], maxEndpointsPerChannel: 3 });
-    expect(() => channelsSettings({ WEBHOOK_ALLOW_HTTP: 'yes please' })).toThrow(/WEBHOOK_ALLOW_HTTP must be true or false/);
-    expect(() => channelsSettings({ WEBHOOK_MAX_ENDPOINTS_PER_CHANNEL: '0' })).toThrow(/WEBHOOK_MAX_ENDPOINTS_PER_CHANNEL/);
+    expect(() => channelsSettings({ ...WITH_KEY, WEBHOOK_ALLOW_HTTP: 'yes please' })).toThrow(/WEBHOOK_ALLOW_HTTP must be true or false/);
+    expect(() => channelsSettings({ ...WITH_KEY, WEBHOOK_MAX_ENDPOINTS_PER_CHANNEL: '0' })).toThrow(/WEBHOOK_MAX_ENDPOINTS_PER_CHANNEL/);
   });
 });

@@ -1,11 +1,12 @@
 /**
- * Use cases on the channel aggregate: registration, updates, lifecycle, checklists, credentials,
- * configuration overrides and reports. Each write is one rt.outbox.transact on the channel's
+ * Use cases on the channel aggregate: registration, updates, lifecycle, checklists, configuration
+ * overrides and reports. Each write is one rt.outbox.transact on the channel's
  * document, so the state change and its channels.channel-changed event commit together.
+ * A retirement also publishes every key of the channel as channel_retired on
+ * channels.channel-credentials in the same write (the keys' other changes: credential-service.ts).
  */
-import { ConflictError, NotFoundError, UnauthorizedError, UnprocessableError, type Logger, type Principal } from '@omnimall/service-kit';
+import { ConflictError, NotFoundError, UnprocessableError, type Logger, type Principal } from '@omnimall/service-kit';
 import { configBlockReasons, decideOverride, effectiveConfig, type ConfigVersion } from '../domain/config';
-import { issueApiKey, keyIdOf, matchesHash } from '../domain/credentials';
 import {
   commerceAllowed,
   decideChecklistItem,
@@ -17,6 +18,7 @@ import {
 import type { RegisterChannelInput, UpdateChannelInput } from '../domain/registry';
 import { overridesOf, type Channel, type OverrideLogEntry, type TransitionStep } from '../domain/channel';
 import { changeLabel, channelChanged, type Cause, type ChannelChange } from '../events/out/channels.channel-changed';
+import { credentialUpdates } from '../events/out/channels.channel-credentials';
 import type { ChannelRepository, OverrideLog, TransitionLog } from '../store';
 import type { ConfigStore } from './config-store';
 
@@ -169,9 +171,17 @@ export class ChannelService {
       );
       const next: Channel = { ...draft, blockReasons, version: cur.version + 1, updatedAt: new Date() };
       const change = patch.change === 'transitioned' ? 'transitioned' : changeLabel(cur.blockReasons, blockReasons, patch.change);
+      // retirement: every key of the channel is published as channel_retired in the same write
+      const keys = credentialUpdates(code, next.credentials, next.state, next.updatedAt, cause.correlationId);
       return {
-        set: { ...patch.set, blockReasons, version: next.version, updatedAt: next.updatedAt },
-        events: [channelChanged(next, change, cause)],
+        set: {
+          ...patch.set,
+          blockReasons,
+          version: next.version,
+          updatedAt: next.updatedAt,
+          ...(keys.events.length ? { credentials: keys.credentials } : {}),
+        },
+        events: [channelChanged(next, change, cause), ...keys.events],
       };
     });
     return { doc: doc ?? (await this.get(code)), eventId: events[0]?.value.envelope.eventId ?? null };
@@ -244,54 +254,6 @@ export class ChannelService {
       };
       return { set: { checklists }, change: 'updated' };
     });
-  }
-
-  async issueCredential(code: string, by: Principal): Promise<{ keyId: string; apiKey: string }> {
-    const key = issueApiKey();
-    await this.channels.transact(code, (cur) => {
-      if (!cur) throw channelNotFound(code);
-      if (cur.state === 'retired')
-        throw new ConflictError('channel_retired', `channel ${code} is retired`, 'retired channels get no credentials');
-      const credentials = [
-        ...cur.credentials,
-        { keyId: key.keyId, hash: key.hash, createdAt: new Date(), createdBy: by.sub, revokedAt: null },
-      ];
-      return { set: { credentials }, events: [] };
-    });
-    return { keyId: key.keyId, apiKey: key.apiKey };
-  }
-
-  async revokeCredential(code: string, keyId: string): Promise<void> {
-    await this.channels.transact(code, (cur) => {
-      if (!cur) throw channelNotFound(code);
-      if (!cur.credentials.some((c) => c.keyId === keyId && !c.revokedAt)) {
-        throw new NotFoundError(
-          'credential_not_found',
-          `channel ${code} has no active key ${keyId}`,
-          'GET /channels/{code} lists its keys',
-        );
-      }
-      const credentials = cur.credentials.map((c) => (c.keyId === keyId ? { ...c, revokedAt: new Date() } : c));
-      return { set: { credentials }, events: [] };
-    });
-  }
-
-  /** The channel an API key belongs to, or a 401. */
-  async authenticate(code: string, apiKey: string): Promise<Channel> {
-    const refused = new UnauthorizedError(
-      'channel_key_invalid',
-      'the channel code and API key do not match an active credential',
-      'send x-channel-code and x-channel-key as issued by POST /channels/{code}/credentials',
-    );
-    const keyId = keyIdOf(apiKey);
-    if (!keyId) throw refused;
-    const doc = await this.channels.get(code);
-    const cred = doc?.credentials.find((c) => c.keyId === keyId && !c.revokedAt);
-    if (!doc || !cred || !matchesHash(apiKey, cred.hash)) throw refused;
-    // A retired channel has no apps any more: its keys stop working without anyone revoking them.
-    if (doc.state === 'retired')
-      throw new UnauthorizedError('channel_retired', `channel ${code} is retired`, 'a retired channel’s API keys are no longer accepted');
-    return doc;
   }
 
   async effectiveConfig(code: string): Promise<{ version: number; minimumVersion: number; values: Record<string, unknown> }> {

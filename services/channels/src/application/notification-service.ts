@@ -168,9 +168,10 @@ export class NotificationService {
    * Stores each draft with its channels.notification event (one outbox write) and queues its delivery
    * to the channel's endpoints. A draft stored by an earlier attempt is not stored again, but its
    * delivery is queued again (idempotent), in case that attempt stopped in between. `deliveryOnly`
-   * is added to the delivered data alone (neither stored with the notification nor published).
+   * is added to the delivered data alone: neither stored with the notification nor published, and
+   * in the delivery only sealed (encrypted at rest, dropped when the delivery ends).
    */
-  private async save(drafts: NotificationDraft[], cause: Cause, deliveryOnly: Record<string, unknown> = {}): Promise<Notification[]> {
+  private async save(drafts: NotificationDraft[], cause: Cause, deliveryOnly?: Record<string, unknown>): Promise<Notification[]> {
     const created: Notification[] = [];
     const { channel, expectedBackAt, configVersion } = cause;
     for (const d of drafts) {
@@ -194,7 +195,9 @@ export class NotificationService {
         sourceEventId: id,
         occurredAt: cause.occurredAt,
         channel,
-        data: { notificationId: id, ...message, expectedBackAt, ...deliveryOnly },
+        data: { notificationId: id, ...message, expectedBackAt },
+        sealedData: deliveryOnly,
+        subjects: message.audience === 'customer' ? message.recipientIds : [],
       });
     }
     return created;

@@ -15,13 +15,21 @@
  * `endpoint answered <status>`). A deactivated or vanished endpoint gets nothing more: its pending
  * deliveries end at once as failed with `endpoint_deactivated` (with their acks), whether the
  * deactivation happened here (`endpointDeactivated`) or on another instance (seen by the next pass).
+ *
+ * Secrets at rest: an event's `sealedData` (a password reset's token and e-mail, an erasure notice's
+ * partner customer id) is never stored in clear. The stored `body` lacks it; `sealed` holds the whole
+ * body as an AES-256-GCM box under the delivery key (domain/sealed.ts), opened only to post, and
+ * removed by the same write that ends the delivery (delivered, failed for good, endpoint
+ * deactivated). A box that no longer opens (the key changed) ends its delivery as failed
+ * (`secret_unreadable`) instead of being retried for ever.
  */
 import http from 'node:http';
 import https from 'node:https';
 import type CircuitBreaker from 'opossum';
 import { LRUCache } from 'lru-cache';
 import { createBreaker, type ServiceRuntime } from '@omnimall/service-kit';
-import { backoffMs, type DeliverableEvent, type Delivery, type Endpoint } from '../domain/delivery';
+import { backoffMs, deliveryBody, receives, type DeliverableEvent, type Delivery, type Endpoint } from '../domain/delivery';
+import { open, seal } from '../domain/sealed';
 import { SIGNATURE_HEADER, signatureHeader } from '../domain/signature';
 import { deliveryEnded } from '../events/out/channels.partner-delivery';
 import type { DeliveryRepository, EndpointRepository } from '../store';
@@ -49,6 +57,8 @@ export interface DeliveryTargets {
 
 /** What a pending delivery of a deactivated or vanished endpoint ends with. */
 export const ENDPOINT_DEACTIVATED = 'endpoint_deactivated';
+/** What a delivery whose sealed part no longer opens (the delivery key changed) ends with. */
+export const SECRET_UNREADABLE = 'secret_unreadable';
 
 const ENDPOINT_CACHE_MS = 1000;
 
@@ -88,7 +98,9 @@ export class WebhookDelivery {
     private readonly rt: DeliveryRuntime,
     private readonly store: { endpoints: EndpointRepository; deliveries: DeliveryRepository },
     opts: DeliveryOptions = {},
-    private readonly targets: DeliveryTargets = { allowPrivate: [] },
+    private readonly targets: DeliveryTargets,
+    /** The delivery key (DELIVERY_SECRET_KEY) sealing the secret parts of stored bodies. */
+    private readonly deliveryKey: Buffer,
   ) {
     this.opts = {
       pollIntervalMs: opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
@@ -130,30 +142,26 @@ export class WebhookDelivery {
     this.forgetEndpoints();
     this.breakers.get(endpointId)?.shutdown();
     this.breakers.delete(endpointId);
-    for (const id of await this.store.deliveries.pendingOf(endpointId)) await this.cancel(id);
+    for (const id of await this.store.deliveries.pendingOf(endpointId)) await this.end(id);
   }
 
   /** Queues the event for every active endpoint of its channel subscribed to its type. Idempotent per event. */
   async enqueue(ev: DeliverableEvent): Promise<number> {
     const endpoints = (await this.activeEndpoints()).get(ev.channel) ?? [];
     let queued = 0;
-    for (const ep of endpoints.filter((e) => e.events.includes(ev.eventType))) {
-      const body = JSON.stringify({
-        id: `${ev.sourceEventId}:${ep._id}`,
-        type: ev.eventType,
-        channel: ev.channel,
-        occurredAt: new Date(ev.occurredAt).toISOString(),
-        data: ev.data,
-      });
+    for (const ep of endpoints.filter((e) => receives(e, ev.eventType))) {
+      const id = `${ev.sourceEventId}:${ep._id}`;
       const now = new Date();
       const inserted = await this.store.deliveries.insert({
-        _id: `${ev.sourceEventId}:${ep._id}`,
+        _id: id,
         channel: ev.channel,
         endpointId: ep._id,
         eventType: ev.eventType,
         sourceEventId: ev.sourceEventId,
         sourceOccurredAt: new Date(ev.occurredAt),
-        body,
+        body: deliveryBody(id, ev, ev.data),
+        sealed: ev.sealedData ? seal(this.deliveryKey, deliveryBody(id, ev, { ...ev.data, ...ev.sealedData }), id) : null,
+        subjects: [...(ev.subjects ?? [])],
         status: 'pending',
         attempts: 0,
         nextAttemptAt: now,
@@ -163,7 +171,7 @@ export class WebhookDelivery {
         completedAt: null,
       });
       if (!inserted) continue;
-      this.due.set(`${ev.sourceEventId}:${ep._id}`, { at: now.getTime(), endpointId: ep._id, createdAt: now.getTime() });
+      this.due.set(id, { at: now.getTime(), endpointId: ep._id, createdAt: now.getTime() });
       queued++;
     }
     if (queued) this.kick();
@@ -259,7 +267,7 @@ export class WebhookDelivery {
         for (const { id } of queue) {
           if (this.stopped || (this.due.get(id)?.at ?? 0) > Date.now()) return;
           if (!ep || !ep.active) {
-            await this.cancel(id); // the endpoint is gone or switched off: nothing more goes to it
+            await this.end(id); // the endpoint is gone or switched off: nothing more goes to it
             continue;
           }
           if (!(await this.attempt(ep, id))) return;
@@ -292,15 +300,21 @@ export class WebhookDelivery {
     return b;
   }
 
+  /** The body to send: the sealed one opened when there is one (throws when it does not open). */
+  private bodyToSend(d: Delivery): string {
+    return d.sealed ? open(this.deliveryKey, d.sealed, d._id) : d.body;
+  }
+
   private post(ep: Endpoint, d: Delivery): Promise<number> {
+    const body = this.bodyToSend(d);
     return postToWebhook(new URL(ep.url), {
       headers: {
         'content-type': 'application/json',
-        [SIGNATURE_HEADER]: signatureHeader(ep.secret, d.body),
+        [SIGNATURE_HEADER]: signatureHeader(ep.secret, body),
         'x-omnimall-delivery': d._id,
         'x-omnimall-event': d.eventType,
       },
-      body: d.body,
+      body,
       timeoutMs: this.opts.requestTimeoutMs,
       allowPrivate: this.targets.allowPrivate,
       resolve: this.targets.resolve,
@@ -308,12 +322,14 @@ export class WebhookDelivery {
     });
   }
 
-  /** Ends a pending delivery whose endpoint is deactivated or gone (failed, with its ack). */
-  private async cancel(id: string): Promise<void> {
+  /**
+   * Ends a pending delivery now, as failed with `error` (with its ack, its sealed part removed): its
+   * endpoint is deactivated or gone, or what it would send may not be sent any more.
+   */
+  async end(id: string, error: string = ENDPOINT_DEACTIVATED): Promise<void> {
     await this.rt.locks.run(this.store.deliveries.lockKey(id), async () => {
       const cur = await this.store.deliveries.get(id);
-      if (cur?.status === 'pending')
-        await this.finish(cur, { status: 'failed', attempts: cur.attempts, httpStatus: null, error: ENDPOINT_DEACTIVATED });
+      if (cur?.status === 'pending') await this.finish(cur, { status: 'failed', attempts: cur.attempts, httpStatus: null, error });
     });
     this.due.delete(id);
   }
@@ -337,6 +353,14 @@ export class WebhookDelivery {
         return false;
       }
       const attempts = cur.attempts + 1;
+      try {
+        this.bodyToSend(cur);
+      } catch (err) {
+        this.rt.logger.error('sealed delivery body does not open (was DELIVERY_SECRET_KEY changed?)', { deliveryId: id, err: String(err) });
+        await this.finish(cur, { status: 'failed', attempts: cur.attempts, httpStatus: null, error: SECRET_UNREADABLE });
+        this.due.delete(id);
+        return true; // ended: the endpoint's next delivery may go
+      }
       try {
         const status = await breaker.fire(ep, cur);
         await this.finish(cur, { status: 'delivered', attempts, httpStatus: status, error: null });

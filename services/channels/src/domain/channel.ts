@@ -2,6 +2,7 @@
  * A channel as this service holds it, and the records of its history. `_id` is the channel code:
  * the stored shape and the domain shape are one, so a read needs no mapping.
  */
+import type { CredentialStatus } from './credentials';
 import type { ChannelState, Checklists } from './lifecycle';
 import type { ChannelKind } from './registry';
 
@@ -11,6 +12,11 @@ export interface Credential {
   createdAt: Date;
   createdBy: string;
   revokedAt: Date | null;
+  /**
+   * The state last published on channels.channel-credentials, written with that event; absent on a
+   * key issued before keys were published (published once at start, see ChannelService.publishCredentials).
+   */
+  published?: CredentialStatus | null;
 }
 
 export interface Channel {

@@ -31,3 +31,15 @@ export function matchesHash(apiKey: string, hash: string): boolean {
   const b = Buffer.from(hash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+/** A key's state as published on channels.channel-credentials. */
+export type CredentialStatus = 'active' | 'revoked' | 'channel_retired';
+
+/** Orders a key's states (each can only move forward): the events' aggregateVersion. */
+export const CREDENTIAL_STATUS_VERSION: Readonly<Record<CredentialStatus, number>> = { active: 1, revoked: 2, channel_retired: 3 };
+
+/** A key's state: a retired channel's keys all stop working, whether revoked before or not. */
+export function credentialStatus(cred: { revokedAt: Date | null }, channelState: string): CredentialStatus {
+  if (channelState === 'retired') return 'channel_retired';
+  return cred.revokedAt ? 'revoked' : 'active';
+}

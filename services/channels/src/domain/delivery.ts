@@ -8,7 +8,8 @@
  * channel.changed (channels.channel-changed), notification (lifecycle changes, sync.notice and
  * identity.password-reset),
  * stock.level (inventory.stock-level), promotion.lifecycle (promotions.promotion-lifecycle, started
- * and ended) and order.status (orders.order-status).
+ * and ended), order.status (orders.order-status) and customer.erased (identity.data-request erasures,
+ * to the channels that mapped the customer).
  */
 export const DELIVERY_EVENT_TYPES = [
   'cart.changed',
@@ -17,8 +18,20 @@ export const DELIVERY_EVENT_TYPES = [
   'stock.level',
   'promotion.lifecycle',
   'order.status',
+  'customer.erased',
 ] as const;
 export type DeliveryEventType = (typeof DELIVERY_EVENT_TYPES)[number];
+
+/**
+ * Kinds every active endpoint of the channel receives whether it subscribed or not: a partner must
+ * learn of an erasure to erase its own copy, which no subscription choice may opt out of.
+ */
+export const MANDATORY_EVENT_TYPES: readonly DeliveryEventType[] = ['customer.erased'];
+
+/** Whether the endpoint gets events of this kind. */
+export function receives(endpoint: Pick<Endpoint, 'events'>, eventType: DeliveryEventType): boolean {
+  return endpoint.events.includes(eventType) || MANDATORY_EVENT_TYPES.includes(eventType);
+}
 
 /** Retry delay after `attempts` failed attempts: exponential from baseMs, capped at maxMs, ±20 % jitter. */
 export function backoffMs(attempts: number, baseMs: number, maxMs: number, random = Math.random): number {
@@ -48,7 +61,15 @@ export interface Delivery {
   eventType: DeliveryEventType;
   sourceEventId: string;
   sourceOccurredAt: Date;
+  /** The JSON body without its secret part (what is stored in clear); sent as is when `sealed` is null. */
   body: string;
+  /**
+   * The whole body with its secret part, sealed (AES-256-GCM, domain/sealed.ts, bound to `_id`);
+   * opened only to send, removed when the delivery ends. Absent on deliveries without secrets.
+   */
+  sealed?: string | null;
+  /** The customers the delivery names (global ids), so an erasure finds what to pseudonymise. */
+  subjects?: string[];
   status: DeliveryStatus;
   attempts: number;
   nextAttemptAt: Date;
@@ -64,5 +85,14 @@ export interface DeliverableEvent {
   sourceEventId: string;
   occurredAt: number;
   channel: string;
-  data: unknown;
+  data: Record<string, unknown>;
+  /** Fields added to `data` only in the sealed copy of the body (secrets, personal data kept until sent). */
+  sealedData?: Record<string, unknown>;
+  /** The customers the event names (global ids). */
+  subjects?: readonly string[];
+}
+
+/** The JSON body of a delivery (`{id, type, channel, occurredAt, data}`). */
+export function deliveryBody(id: string, ev: DeliverableEvent, data: Record<string, unknown>): string {
+  return JSON.stringify({ id, type: ev.eventType, channel: ev.channel, occurredAt: new Date(ev.occurredAt).toISOString(), data });
 }

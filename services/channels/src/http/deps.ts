@@ -10,6 +10,7 @@ import { channelScopeRefusal } from '@omnimall/contracts';
 import { ForbiddenError, principalOf, requireAuth, UnauthorizedError, type Principal, type TokenVerifier } from '@omnimall/service-kit';
 import type { ChannelService } from '../application/channel-service';
 import type { ConfigStore } from '../application/config-store';
+import type { CredentialService } from '../application/credential-service';
 import type { EndpointService } from '../application/endpoint-service';
 import type { NotificationService } from '../application/notification-service';
 import type { PartnerIngestion } from '../application/partner-ingestion';
@@ -19,6 +20,7 @@ import type { Response } from './schemas';
 export interface RouteDeps {
   verifier: TokenVerifier;
   channels: ChannelService;
+  credentials: CredentialService;
   config: ConfigStore;
   endpoints: EndpointService;
   notifications: Pick<NotificationService, 'listFor'>;
@@ -42,7 +44,7 @@ export interface Guards {
   appChannel(res: Response): Channel;
 }
 
-export function guards(d: Pick<RouteDeps, 'verifier' | 'channels'>): Guards {
+export function guards(d: Pick<RouteDeps, 'verifier' | 'credentials'>): Guards {
   return {
     staff: requireAuth(d.verifier, { kind: 'staff', roles: ['admin', 'channel_manager'] }),
     admin: requireAuth(d.verifier, { kind: 'staff', roles: ['admin'] }),
@@ -56,7 +58,7 @@ export function guards(d: Pick<RouteDeps, 'verifier' | 'channels'>): Guards {
         );
         return;
       }
-      d.channels
+      d.credentials
         .authenticate(code, key)
         .then((doc) => {
           res.locals.channel = doc;

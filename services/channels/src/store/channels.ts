@@ -7,6 +7,7 @@
 import { Schema, type Connection, type Model, type UpdateQuery } from 'mongoose';
 import { isDuplicateKeyError, outboxPaths, type OutgoingEvent, type ServiceRuntime } from '@omnimall/service-kit';
 import type { Channel, OverrideLogEntry, TransitionStep } from '../domain/channel';
+import { credentialStatus } from '../domain/credentials';
 import type { ChannelState } from '../domain/lifecycle';
 import type { PartnerChannelView } from '../domain/partner';
 
@@ -28,6 +29,10 @@ export interface ChannelRepository {
   overridesListOf(code: string): Promise<Channel['overrides'] | null>;
   partnerViewOf(code: string): Promise<PartnerChannelView | null>;
   codesNotRetired(): Promise<string[]>;
+  /** The channels with a key whose published state is behind its state (see credentialStatus). */
+  codesWithUnpublishedKeys(): Promise<string[]>;
+  /** The channel holding the key `keyId`, if any. */
+  ownerOfKey(keyId: string): Promise<Channel | null>;
   /** Inserts a new channel with its events; null when the code is taken. */
   create(channel: Channel, events: readonly OutgoingEvent[]): Promise<Channel | null>;
   /** Read-decide-write on one channel (see Outbox.transact): `decide` may run again, so no side effects. */
@@ -134,6 +139,12 @@ export function channelRepository(rt: ServiceRuntime, model: Model<Channel>): Ch
     overridesListOf: async (code) => (await model.findById(code, { overrides: 1 }).lean<Pick<Channel, 'overrides'>>())?.overrides ?? null,
     partnerViewOf: (code) => model.findById(code, { kind: 1, state: 1, currencies: 1 }).lean<PartnerChannelView>().exec(),
     codesNotRetired: async () => (await model.find({ state: { $ne: 'retired' } }, { _id: 1 }).lean<{ _id: string }[]>()).map((c) => c._id),
+    async codesWithUnpublishedKeys() {
+      // few channels, few keys each: read the keys and compare here (no FerretDB-sensitive $elemMatch)
+      const docs = await model.find({}, { state: 1, credentials: 1 }).lean<Array<Pick<Channel, '_id' | 'state' | 'credentials'>>>();
+      return docs.filter((d) => (d.credentials ?? []).some((c) => c.published !== credentialStatus(c, d.state))).map((d) => d._id);
+    },
+    ownerOfKey: (keyId) => model.findOne({ 'credentials.keyId': keyId }).lean<Channel>().exec(),
     async create(channel, events) {
       try {
         return await rt.outbox.create(model, channel, events);

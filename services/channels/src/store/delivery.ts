@@ -1,7 +1,9 @@
 /**
  * Partner webhook endpoints (`webhook_endpoints`) and deliveries (`deliveries`, one per event and
  * endpoint, `<sourceEventId>:<endpointId>`, so a replayed event inserts nothing new). A delivery's
- * outcome is written together with its channels.partner-delivery ack through the outbox.
+ * outcome is written together with its channels.partner-delivery ack through the outbox, and the
+ * same write removes its sealed secret part. `subjects` (indexed) finds the deliveries naming a
+ * customer for an erasure; `createdAt` (indexed) the ended ones past retention.
  */
 import { Schema, type Connection, type Model } from 'mongoose';
 import {
@@ -35,7 +37,7 @@ export interface PendingDelivery {
   createdAt: Date;
 }
 
-export type DeliveryListing = Omit<Delivery, 'body'>;
+export type DeliveryListing = Omit<Delivery, 'body' | 'sealed' | 'subjects'>;
 
 export interface DeliveryRepository {
   /** False when the delivery exists already. */
@@ -56,6 +58,12 @@ export interface DeliveryRepository {
     outcome: { status: Exclude<DeliveryStatus, 'pending'> } & Pick<Delivery, 'attempts' | 'httpStatus' | 'lastError' | 'completedAt'>,
     ack: OutgoingEvent,
   ): Promise<void>;
+  /** The deliveries naming the customer (`subjects`), with their bodies. */
+  namingSubject(customerId: string): Promise<Array<Pick<Delivery, '_id' | 'body' | 'sealed' | 'subjects' | 'status'>>>;
+  /** Rewrites a delivery's clear body and subjects and drops its sealed part (an erasure). */
+  pseudonymise(id: string, patch: Pick<Delivery, 'body' | 'subjects'>): Promise<void>;
+  /** Removes ended (delivered or failed) deliveries created before `before`; how many. */
+  pruneEnded(before: Date): Promise<number>;
   /** A channel's deliveries without their bodies, newest first, at most 500. */
   listFor(channel: string, status?: DeliveryStatus): Promise<DeliveryListing[]>;
   /** The key of the delivery's lock (DocumentLocks), shared with the outbox's writes of it. */
@@ -85,12 +93,14 @@ const deliverySchema = new Schema<Delivery>(
     sourceEventId: String,
     sourceOccurredAt: Date,
     body: String,
+    sealed: { type: String, default: null },
+    subjects: { type: [String], index: true, default: [] },
     status: { type: String, index: true },
     attempts: Number,
     nextAttemptAt: Date,
     lastError: String,
     httpStatus: Number,
-    createdAt: Date,
+    createdAt: { type: Date, index: true },
     completedAt: Date,
     ...outboxPaths,
   },
@@ -135,16 +145,26 @@ export function deliveryRepository(rt: ServiceRuntime, model: Model<Delivery>): 
     },
     async complete(id, outcome, ack) {
       const doc = await model
-        .findOneAndUpdate({ _id: id }, withOutbox<Delivery>({ $set: outcome }, [ack]), { new: true })
+        .findOneAndUpdate({ _id: id }, withOutbox<Delivery>({ $set: outcome, $unset: { sealed: 1 } }, [ack]), { new: true })
         .lean<{ outbox?: Record<string, OutboxEntry> }>();
       const eventId = ack.value.envelope.eventId;
       const entry = doc?.outbox?.[eventId];
       // Fast path for this write's own event only; the recovery poll covers a failure here.
       if (entry) void rt.outbox.dispatch(model, { _id: id, outbox: { [eventId]: entry } }).catch(() => undefined);
     },
+    namingSubject: (customerId) =>
+      model
+        .find({ subjects: customerId }, { body: 1, sealed: 1, subjects: 1, status: 1 })
+        .lean<Array<Pick<Delivery, '_id' | 'body' | 'sealed' | 'subjects' | 'status'>>>()
+        .exec(),
+    async pseudonymise(id, { body, subjects }) {
+      await model.updateOne({ _id: id }, { $set: { body, subjects }, $unset: { sealed: 1 } });
+    },
+    pruneEnded: async (before) =>
+      (await model.deleteMany({ status: { $in: ['delivered', 'failed'] }, createdAt: { $lt: before } })).deletedCount,
     listFor: (channel, status) =>
       model
-        .find({ channel, ...(status ? { status } : {}) }, { ...WITHOUT_OUTBOX, body: 0 })
+        .find({ channel, ...(status ? { status } : {}) }, { ...WITHOUT_OUTBOX, body: 0, sealed: 0, subjects: 0 })
         .sort({ createdAt: -1 })
         .limit(500)
         .lean<DeliveryListing[]>()

@@ -22,6 +22,10 @@ export interface PartnerIdRepository {
   /** Registers which global customer a partner's customer id stands for (last write wins). */
   mapCustomer(channel: string, partnerCustomerId: string, customerId: string): Promise<void>;
   customerOf(channel: string, partnerCustomerId: string): Promise<string | null>;
+  /** The partner customer ids mapped to a global customer, per channel (sorted). */
+  customerMappingsOf(customerId: string): Promise<Array<{ channel: string; partnerCustomerId: string }>>;
+  /** Removes every partner customer id mapped to the customer (an erasure); how many. */
+  forgetCustomer(customerId: string): Promise<number>;
   /** The global order id of a partner order, assigned on first sight (an insert on a unique id decides races). */
   orderIdOf(channel: string, partnerOrderId: string): Promise<string>;
 }
@@ -42,7 +46,7 @@ export interface PartnerOrderRepository {
 const SOURCE_EVENTS_KEPT = 50;
 
 const partnerIdSchema = new Schema<PartnerIdDoc>(
-  { _id: String, channel: String, kind: String, partnerId: String, globalId: String, createdAt: Date },
+  { _id: String, channel: String, kind: String, partnerId: String, globalId: { type: String, index: true }, createdAt: Date },
   { versionKey: false },
 );
 
@@ -86,6 +90,15 @@ export function partnerIdRepository(rt: ServiceRuntime, model: Model<PartnerIdDo
       );
     },
     customerOf: (channel, partnerCustomerId) => globalIdOf(`${channel}:customer:${partnerCustomerId}`),
+    customerMappingsOf: async (customerId) =>
+      (
+        await model
+          .find({ globalId: customerId, kind: 'customer' }, { channel: 1, partnerId: 1 })
+          .sort({ _id: 1 })
+          .lean<Array<Pick<PartnerIdDoc, 'channel' | 'partnerId'>>>()
+          .exec()
+      ).map((m) => ({ channel: m.channel, partnerCustomerId: m.partnerId })),
+    forgetCustomer: async (customerId) => (await model.deleteMany({ globalId: customerId, kind: 'customer' })).deletedCount,
     async orderIdOf(channel, partnerOrderId) {
       const _id = `${channel}:order:${partnerOrderId}`;
       const existing = await globalIdOf(_id);

@@ -1,4 +1,5 @@
 import { newEvent } from '@omnimall/service-kit';
+import { uniqueName } from '@omnimall/service-kit/testing';
 
 /** A channel registration that passes every rule; tests change one field at a time. */
 export const validChannel = {
@@ -119,6 +120,25 @@ export function localItem(channel: string, sku: string, sellerId: string, versio
       barredRegions: [],
       masterVersion: version,
       sellerId,
+    },
+  );
+}
+
+/** A delivery key setting (DELIVERY_SECRET_KEY) for tests of the settings outside local mode. */
+export const WITH_KEY = { DELIVERY_SECRET_KEY: Buffer.alloc(32, 7).toString('base64') };
+
+/** identity.password-reset as identity's outbox publishes it (a fresh request and token each). */
+export function passwordReset(customerId: string, channel: string | null) {
+  return newEvent(
+    'identity.password-reset',
+    { type: 'customer.password_reset_requested', producer: 'identity', aggregateId: customerId, aggregateVersion: 1 },
+    {
+      requestId: uniqueName('pwr'),
+      customerId,
+      email: `${customerId}@example.test`,
+      channel,
+      token: uniqueName('secret-token'),
+      expiresAt: Date.now() + 30 * 60_000,
     },
   );
 }

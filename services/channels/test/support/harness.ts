@@ -15,10 +15,13 @@ export const LOCAL_WEBHOOKS = { WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_PRIVAT
 export async function startTestChannels(
   deps: ChannelsDeps = {},
   env: NodeJS.ProcessEnv = { ...process.env, ...LOCAL_WEBHOOKS },
+  /** A database of its own unless given (a second instance on `svc.runtime.config.dbName`). */
+  dbName?: string,
 ): Promise<ChannelsService> {
   return channelsService.start({
-    env,
-    config: testConfig('channels'),
+    // local mode: the delivery key comes from .local-data (settings.ts), as on the local platform
+    env: { OMNIMALL_LOCAL: 'true', ...env },
+    config: testConfig('channels', dbName ? { dbName } : {}),
     groups: testGroups(),
     deps: {
       verifier: (await testTokens()).verifier,

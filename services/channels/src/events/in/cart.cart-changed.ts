@@ -42,6 +42,7 @@ export function cartChangedHandler(
             .filter((l) => l.channel === channel)
             .map((l) => ({ sku: l.sku, quantity: l.quantity, addedAt: new Date(l.addedAt).toISOString() })),
         },
+        subjects: [customerId],
       });
     }
   };

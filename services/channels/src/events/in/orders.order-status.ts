@@ -19,6 +19,7 @@ export function orderStatusHandler(delivery: Pick<DeliveryQueue, 'enqueue'>): Ha
         occurredAt: new Date(ev.occurredAt).toISOString(),
         version: ev.envelope.aggregateVersion,
       },
+      subjects: [ev.customerId],
     });
   };
 }
