@@ -1,4 +1,4 @@
-import { defineService, TokenVerifier } from '@omnimall/service-kit';
+import { defineService } from '@omnimall/service-kit';
 import { BulkJobWorker } from './application/bulk-jobs';
 import { createCatalog, type Catalog } from './application/catalog';
 import { backfillClaims } from './application/claims';
@@ -17,8 +17,6 @@ import { createStore } from './store';
  * API. Products stored before SKU claims existed are claimed before the API serves (once per database).
  */
 export interface CatalogSyncDeps {
-  /** Default: from AUTH_PUBLIC_KEY / AUTH_PUBLIC_KEY_FILE. */
-  verifier?: TokenVerifier;
   /** Recovery sweep grace (ms) before an intent counts as interrupted (default 5 s). */
   recoveryGraceMs?: number;
   /** Channel × product pairs a bulk job runs per slice (progress is written after each; default 5,000). */
@@ -37,14 +35,13 @@ export const catalogSyncService = defineService<CatalogSyncDeps, CatalogSyncExpo
   port: 4003,
   dbName: 'catalog',
   events: manifest,
-  async build({ runtime, deps }) {
-    const verifier = deps.verifier ?? (await TokenVerifier.fromEnv());
+  async build({ runtime, deps, auth }) {
     const catalog = createCatalog(runtime, await createStore(runtime));
     await backfillClaims(catalog, runtime.logger);
     const recovery = new RecoverySweep(catalog, runtime.logger, deps.recoveryGraceMs);
     const jobs = new BulkJobWorker(catalog, runtime.logger, { slicePairs: deps.bulkSlicePairs });
     return {
-      api: buildApi(catalog, verifier, jobs),
+      api: buildApi(catalog, auth.verifier, jobs),
       subscriptions: [
         {
           purpose: 'channels',

@@ -1,5 +1,5 @@
 import { newEvent, ServiceRuntime, type RunningService } from '@omnimall/service-kit';
-import { bearer, testConfig, testGroups, testTokens, waitFor } from '@omnimall/service-kit/testing';
+import { bearer, testConfig, testGroups, waitFor } from '@omnimall/service-kit/testing';
 import { catalogSyncService, type CatalogSyncDeps, type CatalogSyncExposes } from '../src/main';
 
 export type CatalogSync = RunningService<CatalogSyncExposes>;
@@ -23,12 +23,11 @@ export interface ChannelSpec {
   version?: number;
 }
 
-export async function startHarness(deps: Omit<CatalogSyncDeps, 'verifier'> = {}): Promise<Harness> {
-  const { verifier } = await testTokens();
+export async function startHarness(deps: CatalogSyncDeps = {}): Promise<Harness> {
   const svc = await catalogSyncService.start({
     config: testConfig('catalog-sync'),
     groups: testGroups(),
-    deps: { verifier, recoveryGraceMs: 60_000, ...deps },
+    deps: { recoveryGraceMs: 60_000, ...deps },
   });
   const registry = await ServiceRuntime.start({ config: testConfig('channels-sim'), produces: ['channels.channel-changed'] });
   const announce = async (ch: ChannelSpec): Promise<void> => {

@@ -56,10 +56,12 @@ export async function run(): Promise<BenchRow[]> {
     const manager = await api.staffLogin(mgr.email, mgr.password);
     for (const [i, code] of codes.entries()) await api.registerChannel(admin.token, code, KINDS[i], manager.id);
     for (const code of codes) await api.activateChannel(admin.token, manager.token, code);
+    // Channel apps: customers register and log in through a channel's app (its API key); each token is bound to that channel.
+    const creds = await Promise.all(codes.map((code) => api.channelKey(admin.token, code)));
     const sku = `mug-${tag}-350`;
     await api.createProduct(admin.token, `mug-${tag}`, [sku]);
     for (const code of codes) await api.assign(admin.token, code, `mug-${tag}`, [{ sku, amountMinor: 1299 }]);
-    await Promise.all(codes.flatMap((c) => [api.identityKnowsChannel(admin.token, c), api.cartSells(c, sku)]));
+    await Promise.all(codes.map((c, i) => Promise.all([api.identityKnowsChannel(admin.token, c), api.cartSells(creds[i], sku)])));
 
     // Customers: registered on their writing channel, a live stream on the next channel, one line in the cart.
     const customers: Array<{ id: string; token: string; channel: string; k: number; busy: boolean }> = [];
@@ -68,8 +70,11 @@ export async function run(): Promise<BenchRow[]> {
       4,
       async (i) => {
         const channel = codes[i % codes.length];
-        const c = await api.registerCustomer(channel);
-        streams.push(await CartStream.open(stack!.url('cart'), c.token, codes[(i + 1) % codes.length]));
+        const next = codes[(i + 1) % codes.length];
+        const c = await api.registerCustomer(creds[i % codes.length]);
+        // The stream is on the next channel: a login there gives a token bound to it.
+        const there = await api.login(creds[(i + 1) % codes.length], c.email, c.password);
+        streams.push(await CartStream.open(stack!.url('cart'), there.token, next));
         await api.expect(200, 'cart', 'post', '/cart/lines', { token: c.token, channel, body: { sku, quantity: 1 } });
         customers.push({ id: c.id, token: c.token, channel, k: 1, busy: false });
       },

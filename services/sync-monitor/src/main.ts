@@ -8,7 +8,7 @@
  * added later is tracked from the monitor's next start.
  */
 import { catalogue, partnerFamilies, type EventEnvelope, type SyncApplied, type TopicName } from '@omnimall/contracts';
-import { defineService, partnerTopicsOn, periodicWorker, TokenVerifier } from '@omnimall/service-kit';
+import { defineService, partnerTopicsOn, periodicWorker } from '@omnimall/service-kit';
 import { ChannelStatusProjection } from './application/channel-status';
 import { ConsumerLag } from './application/consumer-lag';
 import { Ingest } from './application/ingest';
@@ -30,7 +30,6 @@ export { PUBLIC_DIR } from './http';
 
 /** What tests inject; every setting also has an environment variable (settings.ts). */
 export interface SyncMonitorDeps extends Partial<Omit<MonitorSettings, 'trackCorrelationPrefix'>> {
-  verifier?: TokenVerifier;
   /** Expected consumer services and SLA per topic (default: the topic catalogue). */
   expectations?: Expectations;
   /**
@@ -70,10 +69,9 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
   name: 'sync-monitor',
   port: 4010,
   events: manifest,
-  async build({ runtime, deps, env }) {
-    const { verifier: givenVerifier, expectations, topics, trackEnvelope, trackAck, ...overrides } = deps;
+  async build({ runtime, deps, env, auth }) {
+    const { expectations, topics, trackEnvelope, trackAck, ...overrides } = deps;
     const settings = monitorSettings(env, overrides);
-    const verifier = givenVerifier ?? (await TokenVerifier.fromEnv(env));
     const store = await createStore(runtime);
     const metrics = new MonitorMetrics(runtime.metrics);
     const events = new TrackedEvents(store, metrics);
@@ -106,7 +104,7 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
       fetch: MONITOR_FETCH,
     } as const;
     return {
-      api: buildApi({ verifier, queries: new MonitorQueries(store, events), remediation, lag }),
+      api: buildApi({ verifier: auth.verifier, queries: new MonitorQueries(store, events), remediation, lag }),
       extendHttp: dashboardPages,
       subscriptions: [
         // Acks are not acknowledged themselves (that would loop); each carries its own eventId for dedupe.

@@ -4,18 +4,10 @@
  * Loopback only (the local Kafka, FerretDB and schema registry).
  */
 import { randomUUID } from 'node:crypto';
-import {
-  generateTokenKeys,
-  loadPlatformConfig,
-  newEvent,
-  ServiceRuntime,
-  TokenSigner,
-  TokenVerifier,
-  type Principal,
-} from '@omnimall/service-kit';
+import { newEvent, ServiceRuntime, type Principal } from '@omnimall/service-kit';
+import { testConfig, testTokens } from '@omnimall/service-kit/testing';
 import { catalogSyncService } from '../../src/main';
 import type { CatalogSync } from '../helpers';
-import { localKafkaEnv } from '@omnimall/service-kit/testing';
 
 export interface BenchStack {
   tag: string;
@@ -37,19 +29,13 @@ const MARKETS = [
 
 export async function startBenchStack(): Promise<BenchStack> {
   const tag = randomUUID().slice(0, 8);
-  const keys = await generateTokenKeys();
-  const signer = await TokenSigner.fromPem(keys.privateKey);
+  // The test key pair: the service's auth.verifier accepts what testTokens' signer signs.
+  const { signer } = await testTokens();
   const config = (service: string) =>
-    loadPlatformConfig(
-      service,
-      0,
-      { ...process.env, ...localKafkaEnv(service, process.env, { fallbackToAdmin: true }), LOG_LEVEL: 'error' },
-      { dbName: `bench_${service.replace(/-/g, '_')}_${tag}`, instanceId: `${service}-bench-${tag}` },
-    );
+    testConfig(service, { dbName: `bench_${service.replace(/-/g, '_')}_${tag}`, instanceId: `${service}-bench-${tag}`, logLevel: 'error' });
   const svc = await catalogSyncService.start({
     config: config('catalog-sync'),
     groups: { suffix: `.bench-${tag}`, startAt: 'end' },
-    deps: { verifier: await TokenVerifier.fromPem(keys.publicKey) },
   });
   const registry = await ServiceRuntime.start({ config: config('channels-sim'), produces: ['channels.channel-changed'] });
   const base = svc.url;

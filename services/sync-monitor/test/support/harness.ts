@@ -5,7 +5,7 @@
  */
 import { catalogue, type IdentityLinked } from '@omnimall/contracts';
 import { newEvent, ServiceRuntime, type EventConsumer, type EventContext, type RunningService } from '@omnimall/service-kit';
-import { bearer, testConfig, testGroups, testTokens } from '@omnimall/service-kit/testing';
+import { bearer, testConfig, testGroups } from '@omnimall/service-kit/testing';
 import { randomUUID } from 'node:crypto';
 import { catalogueExpectations } from '../../src/domain/expectations';
 import { syncMonitorService, type SyncMonitorDeps, type SyncMonitorExposes } from '../../src/main';
@@ -47,7 +47,6 @@ export async function startHarness(deps: SyncMonitorDeps = {}): Promise<Harness>
     config: testConfig('sync-monitor'),
     groups: testGroups(),
     deps: {
-      verifier: (await testTokens()).verifier,
       topics: [TOPIC, GHOST_TOPIC, 'channels.channel-changed'],
       // The sim service stands in for cart on TOPIC; GHOST_TOPIC expects a service that never answers.
       expectations: (topic) =>
