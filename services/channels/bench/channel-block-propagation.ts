@@ -9,7 +9,7 @@
  *   node --import tsx -e "require('./services/channels/bench/channel-block-propagation.ts').run().then((r) => console.table(r))"
  */
 import { randomUUID } from 'node:crypto';
-import { generateTokenKeys, loadPlatformConfig, TokenSigner, TokenVerifier } from '@omnimall/service-kit';
+import { generateTokenKeys, loadPlatformConfig, TokenSigner } from '@omnimall/service-kit';
 import { channelsService } from '../src/main';
 import { startShop } from '../test/support/shop-consumer';
 import { summarise, type BenchRow, runStandalone } from '../../../bench/harness';
@@ -31,14 +31,14 @@ export async function run(): Promise<BenchRow[]> {
     'channels',
     0,
     { ...process.env, ...localKafkaEnv('channels'), LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
-    { dbName: `bench_channels_${suffix}`, instanceId: `channels-bench-${suffix}` },
+    // staff tokens of this run's key pair: the kit's verifier (auth.verifier) accepts them
+    { dbName: `bench_channels_${suffix}`, instanceId: `channels-bench-${suffix}`, tokenKeys: { publicKeys: [keys.publicKey] } },
   );
   const [svc, shop] = await Promise.all([
     channelsService.start({
       env: { ...process.env, OMNIMALL_LOCAL: 'true' }, // the delivery key from .local-data
       config,
       groups: { suffix: `.bench-${suffix}`, startAt: 'end' },
-      deps: { verifier: await TokenVerifier.fromPem(keys.publicKey) },
     }),
     startShop(),
   ]);

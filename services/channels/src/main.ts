@@ -6,7 +6,7 @@
  * `.order-status` and `.partner-ingestion`. Two workers: the webhook delivery and the retention
  * pruning. At start, keys never published on channels.channel-credentials are published.
  */
-import { defineService, periodicWorker, TokenVerifier } from '@omnimall/service-kit';
+import { defineService, periodicWorker } from '@omnimall/service-kit';
 import { ChannelService } from './application/channel-service';
 import { ConfigStore } from './application/config-store';
 import { CredentialService } from './application/credential-service';
@@ -35,8 +35,6 @@ import { channelsSettings } from './settings';
 import { createStore, type Store, type StoreModels } from './store';
 
 export interface ChannelsDeps {
-  /** Verifies staff tokens (default: AUTH_PUBLIC_KEY / AUTH_PUBLIC_KEY_FILE). */
-  verifier?: TokenVerifier;
   /** The delivery worker's timings; `pollIntervalMs` overrides DELIVERY_POLL_INTERVAL_MS (settings.ts). */
   delivery?: DeliveryOptions;
   /** How webhook hosts are resolved, at registration and delivery (default: the system resolver). */
@@ -58,8 +56,7 @@ export const channelsService = defineService<ChannelsDeps, ChannelsExposes>({
   name: 'channels',
   port: 4002,
   events: manifest,
-  async build({ runtime, deps, env }) {
-    const verifier = deps.verifier ?? (await TokenVerifier.fromEnv(env));
+  async build({ runtime, deps, env, auth }) {
     const { store, models } = await createStore(runtime);
     const config = new ConfigStore(store.configVersions, runtime.locks);
     await config.ensureInitial();
@@ -89,7 +86,8 @@ export const channelsService = defineService<ChannelsDeps, ChannelsExposes>({
 
     return {
       api: buildApi({
-        verifier,
+        // staff tokens: the kit's verifier, bound to the trust state (disabled staff and revoked sessions refused)
+        verifier: auth.verifier,
         channels,
         credentials,
         config,

@@ -1,23 +1,25 @@
 /**
- * Who may change what a channel's data residency is, and whose keys still count (issue 17, the
- * channels parts of findings 5 and 12), over HTTP against the real stack.
+ * Who may change what a channel's data residency is, whose keys still count (issue 17, the
+ * channels parts of findings 5 and 12), and staff tokens checked against the trust state (the kit's
+ * verifier from build), over HTTP against the real stack.
  */
 import supertest from 'supertest';
-import { bearer, uniqueName } from '@omnimall/service-kit/testing';
+import { bearer, testAuth, uniqueName, type TestAuth } from '@omnimall/service-kit/testing';
 import { channelBody } from './support/fixtures';
 import { adminToken, managerToken, retire, startTestChannels, type ChannelsService } from './support/harness';
 
 let svc: ChannelsService;
 let http: ReturnType<typeof supertest>;
 let admin: string;
+let auth: TestAuth;
 
 beforeAll(async () => {
-  svc = await startTestChannels();
+  [svc, auth] = await Promise.all([startTestChannels(), testAuth()]);
   http = supertest(svc.app);
   admin = await adminToken();
 });
 afterAll(async () => {
-  await svc?.stop();
+  await Promise.all([svc?.stop(), auth?.close()]);
 });
 
 const code = (p: string) => uniqueName(p).replace(/_/g, '-');
@@ -119,5 +121,29 @@ describe('API keys of a retired channel (finding 12)', () => {
     // A wrong key learns nothing about the channel's state.
     const wrong = apiKey.slice(0, -1) + (apiKey.endsWith('x') ? 'y' : 'x');
     expect((await http.post('/credentials/verify').send({ channel: c, apiKey: wrong })).body.code).toBe('channel_key_invalid');
+  });
+});
+
+describe('staff tokens are checked against the trust state (identity.staff-changed, identity.session-revoked)', () => {
+  it('refuses a valid token of a disabled staff member, and one of a revoked session', async () => {
+    const c = code('trust');
+    await register(c);
+    const [disabled, loggedOut] = [uniqueName('stf'), uniqueName('stf')];
+    const tokenOf = (sub: string) => bearer({ sub, kind: 'staff', roles: ['channel_manager'], channels: [c] });
+    const [disabledToken, loggedOutToken] = await Promise.all([tokenOf(disabled), tokenOf(loggedOut)]);
+    expect((await http.get(`/channels/${c}`).set('authorization', disabledToken)).status).toBe(200);
+    expect((await http.get(`/channels/${c}`).set('authorization', loggedOutToken)).status).toBe(200);
+
+    await auth.setStaff({ staffId: disabled, disabled: true, roles: ['channel_manager'], channels: [c] }, { into: svc });
+    await auth.revokeSessions({ subject: loggedOut, kind: 'staff', sessionId: null, reason: 'logout' }, { into: svc });
+
+    const refusedDisabled = await http.get(`/channels/${c}`).set('authorization', disabledToken);
+    expect(refusedDisabled.status).toBe(401);
+    expect(refusedDisabled.body.code).toMatch(/^token_/);
+    const refusedLoggedOut = await http.get(`/channels/${c}`).set('authorization', loggedOutToken);
+    expect(refusedLoggedOut.status).toBe(401);
+    expect(refusedLoggedOut.body.code).toMatch(/^token_/);
+    // others are unaffected
+    expect((await http.get(`/channels/${c}`).set('authorization', await tokenOf(uniqueName('stf')))).status).toBe(200);
   });
 });

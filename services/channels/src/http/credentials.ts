@@ -12,8 +12,8 @@ import { CodeParams, Json, cause, ok } from './schemas';
 
 /** How a channel app identifies itself (documented on its routes; checked by Guards.channelApp). */
 const ChannelAppHeaders = z.object({
-  'x-channel-code': z.string().openapi({ description: 'The calling channel’s code' }),
-  'x-channel-key': z.string().openapi({ description: 'An API key issued to that channel (POST /channels/{code}/credentials)' }),
+  'x-channel-code': z.string().describe('The calling channel’s code'),
+  'x-channel-key': z.string().describe('An API key issued to that channel (POST /channels/{code}/credentials)'),
 });
 
 const KEY_REFUSED = {

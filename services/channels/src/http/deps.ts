@@ -18,6 +18,7 @@ import type { Channel } from '../domain/channel';
 import type { Response } from './schemas';
 
 export interface RouteDeps {
+  /** The kit's verifier from build (auth.verifier): bound to the trust state, so revoked tokens are refused. */
   verifier: TokenVerifier;
   channels: ChannelService;
   credentials: CredentialService;

@@ -1,6 +1,6 @@
 /** Starts the channels service on the real stack, isolated (own database, own consumer groups). */
 import type { RunningService } from '@omnimall/service-kit';
-import { bearer, testConfig, testGroups, testTokens } from '@omnimall/service-kit/testing';
+import { bearer, testConfig, testGroups } from '@omnimall/service-kit/testing';
 import supertest from 'supertest';
 import { channelsService, type ChannelsDeps, type ChannelsExposes } from '../../src/main';
 
@@ -24,7 +24,6 @@ export async function startTestChannels(
     config: testConfig('channels', dbName ? { dbName } : {}),
     groups: testGroups(),
     deps: {
-      verifier: (await testTokens()).verifier,
       delivery: { pollIntervalMs: 50, backoffBaseMs: 50, backoffMaxMs: 400, breakerResetMs: 500, requestTimeoutMs: 2000 },
       ...deps,
     },
