@@ -199,3 +199,30 @@ describe('the token at rest (sealed in the stored delivery)', () => {
     }
   });
 });
+
+it('a sealed part that no longer opens (the delivery key changed) ends its delivery as failed instead of retrying it', async () => {
+  const down = await new Responder({ status: 503 }).listen();
+  try {
+    const { endpointId } = await channelWithEndpoint(down.url());
+    await identitySim.publisher.publish([
+      passwordReset(uniqueName('cus'), (await svc.models.endpoints.findById(endpointId).lean())!.channel),
+    ]);
+    const pending = await waitFor(async () => {
+      const d = await svc.models.deliveries.findOne({ endpointId }).lean();
+      return d && d.attempts >= 1 ? d : null;
+    }, 'a failed attempt');
+    // as if sealed under another key
+    const [v, iv, tag, ct] = pending.sealed!.split('.');
+    await svc.models.deliveries.updateOne(
+      { _id: pending._id },
+      { $set: { sealed: [v, iv, tag.split('').reverse().join(''), ct].join('.') } },
+    );
+    const ended = await waitFor(async () => {
+      const d = await svc.models.deliveries.findById(pending._id).lean();
+      return d?.status === 'failed' ? d : null;
+    }, 'the delivery ended');
+    expect([ended.lastError, ended.sealed ?? null]).toEqual(['secret_unreadable', null]);
+  } finally {
+    await down.close();
+  }
+});
