@@ -1,5 +1,5 @@
 /** Pure rules of the monitor's customer data: who a record concerns, what an erasure leaves, retention cut-offs. */
-import { customersOf, eraseTracking, ERASED_TEXT, retentionCutoffs, withCustomers } from '../src/domain/privacy';
+import { customersOf, eraseTracking, ERASED_TEXT, retentionCutoffs, subjectsOf, withSubjects } from '../src/domain/privacy';
 import { applyEnvelope, failedAck, type Tracking } from './support/tracking-fixture';
 
 describe('which customers a tracked record concerns', () => {
@@ -13,13 +13,23 @@ describe('which customers a tracked record concerns', () => {
   });
 
   it('plus the aggregate of a customer-keyed (identity) topic, kept across writes', () => {
+    const none = { customers: [], relatedEvents: [] };
     const linked = applyEnvelope('identity.identity-linked', 'cus_9');
-    expect(withCustomers(linked, []).customers).toEqual(['cus_9']);
-    const order = withCustomers(applyEnvelope('orders.order-status', 'ord_1'), ['cus_3']);
+    expect(withSubjects(linked, none).customers).toEqual(['cus_9']);
+    const order = withSubjects(applyEnvelope('orders.order-status', 'ord_1'), { customers: ['cus_3'], relatedEvents: [] });
     expect(order.customers).toEqual(['cus_3']);
-    expect(withCustomers(order, ['cus_4']).customers).toEqual(['cus_3', 'cus_4']);
+    expect(withSubjects(order, { customers: ['cus_4'], relatedEvents: [] }).customers).toEqual(['cus_3', 'cus_4']);
     const product = applyEnvelope('catalog.local-item', 'web:sku-1');
-    expect(withCustomers(product, [])).toBe(product);
+    expect(withSubjects(product, none)).toBe(product);
+  });
+
+  it('and the event it was made from: a mapped partner status names the partner’s record', () => {
+    const mapped = { orderId: 'ord_1', customerId: 'cus_5', partnerOrderId: 'po-1', sourceEventId: 'evt-partner-1' };
+    expect(subjectsOf(mapped)).toEqual({ customers: ['cus_5'], relatedEvents: ['evt-partner-1'] });
+    const t = withSubjects(applyEnvelope('channels.partner-order-status', 'ord_1'), subjectsOf(mapped));
+    expect(t).toMatchObject({ customers: ['cus_5'], relatedEvents: ['evt-partner-1'] });
+    // the partner's own record names its customer only by the partner's id: nobody of ours
+    expect(subjectsOf({ partnerOrderId: 'po-1', partnerCustomerId: 'pc-9' })).toEqual({ customers: [], relatedEvents: [] });
   });
 });
 

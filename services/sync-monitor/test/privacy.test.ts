@@ -9,12 +9,15 @@ import supertest from 'supertest';
 import type { TopicName } from '@omnimall/contracts';
 import { newEvent, ServiceRuntime, type OutgoingEvent } from '@omnimall/service-kit';
 import { ackEvent } from '@omnimall/service-kit/events/consumer/acknowledge';
-import { testConfig, waitFor } from '@omnimall/service-kit/testing';
+import { testConfig, testKafka, waitFor } from '@omnimall/service-kit/testing';
+import { partnerTopic } from '@omnimall/contracts';
 import type { Tracking } from '../src/domain/propagation';
 import { adminToken, GHOST_TOPIC, startHarness, TOPIC, type Harness } from './support/harness';
 
 const REQUESTS = 'identity.data-request';
 const ORDERS = 'orders.order-status';
+const MAPPED = 'channels.partner-order-status';
+const PARTNER = 'acme'; // a local partner: its topic partner.acme.order-status exists on the stack's Kafka
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
@@ -22,8 +25,11 @@ let h: Harness;
 let sim: ServiceRuntime;
 
 beforeAll(async () => {
-  h = await startHarness({ topics: [TOPIC, GHOST_TOPIC, 'channels.channel-changed', REQUESTS, ORDERS] });
-  sim = await ServiceRuntime.start({ config: testConfig('privacy-sim'), produces: [TOPIC, REQUESTS, ORDERS, 'sync.applied'] });
+  h = await startHarness({ topics: [TOPIC, GHOST_TOPIC, 'channels.channel-changed', REQUESTS, ORDERS, MAPPED, 'partner.order-status'] });
+  sim = await ServiceRuntime.start({
+    config: testConfig('privacy-sim'),
+    produces: [TOPIC, REQUESTS, ORDERS, MAPPED, 'partner.order-status', 'sync.applied'],
+  });
 });
 
 afterAll(async () => {
@@ -47,6 +53,33 @@ async function publish<T extends TopicName>(topic: T, aggregateId: string, value
   );
   await sim.publisher.publish([e]);
   return e;
+}
+
+/** The partner writes an order status for its own customer id on its own topic (as the partner's principal). */
+async function partnerRecord(partnerCustomerId: string): Promise<string> {
+  const partnerOrderId = `po-${randomUUID().slice(0, 8)}`;
+  const e = newEvent(
+    'partner.order-status',
+    {
+      type: 'partner.order_status',
+      producer: 'partner-system',
+      aggregateId: partnerOrderId,
+      aggregateVersion: 1,
+      correlationId: `${h.run}-${randomUUID()}`,
+      sourceChannel: PARTNER,
+    },
+    { partnerChannel: PARTNER, partnerOrderId, partnerCustomerId, status: 'paid', currency: 'EUR', totalMinor: 4999, statusAt: Date.now() },
+  );
+  const producer = testKafka(`partner-${PARTNER}`).producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const value = await sim.schemas.encode('partner.order-status', e.value);
+  await producer.send({
+    topic: partnerTopic('partner.order-status', PARTNER),
+    acks: -1,
+    messages: [{ key: e.key, value, headers: { eventId: e.value.envelope.eventId } }],
+  });
+  await producer.disconnect();
+  return e.value.envelope.eventId;
 }
 
 const tracked = (id: string, pred: (t: Tracking) => boolean, what: string): Promise<Tracking> =>
@@ -83,14 +116,16 @@ describe('erasure of a customer', () => {
     id: `cus_${randomUUID().slice(0, 8)}`,
     email: `ada.${randomUUID().slice(0, 6)}@example.com`,
     name: `Ada Lovelace ${randomUUID().slice(0, 6)}`,
+    partnerId: `acme-customer-${randomUUID().slice(0, 6)}`,
   };
   const bob = { id: `cus_${randomUUID().slice(0, 8)}`, email: `bob.${randomUUID().slice(0, 6)}@example.com` };
   let linkedAda: string;
   let orderAda: string;
+  let partnerAda: string;
   let linkedBob: string;
   let request: OutgoingEvent<typeof REQUESTS>;
 
-  it('before: the customer’s email and name are in the monitor’s documents (record, ack error, note)', async () => {
+  it('before: the customer’s email, name and partner id are in the monitor’s documents (records, ack error, note)', async () => {
     const linked = (who: { id: string; email: string }) =>
       publish(TOPIC, who.id, { customerId: who.id, identityType: 'external_login', externalId: who.email, channel: 'web' });
     linkedAda = (await linked(ada)).value.envelope.eventId;
@@ -98,6 +133,21 @@ describe('erasure of a customer', () => {
     const orderId = `ord_${randomUUID().slice(0, 8)}`;
     orderAda = (await publish(ORDERS, orderId, { orderId, customerId: ada.id, channel: 'web', status: 'shipped', occurredAt: Date.now() }))
       .value.envelope.eventId;
+    // A partner's record names Ada only by the partner's id; channels' mapped status names both.
+    partnerAda = await partnerRecord(ada.partnerId);
+    const mapped = await publish(MAPPED, `ord_${randomUUID().slice(0, 8)}`, {
+      orderId: `ord_${randomUUID().slice(0, 8)}`,
+      customerId: ada.id,
+      channel: 'web',
+      partnerOrderId: 'po-x',
+      status: 'paid',
+      currency: 'EUR',
+      totalMinor: 4999,
+      statusAt: Date.now(),
+      sourceEventId: partnerAda,
+    });
+    await tracked(partnerAda, (x) => x.raw !== null, 'the partner’s record tracked with its record');
+    await tracked(mapped.value.envelope.eventId, (x) => x.relatedEvents?.includes(partnerAda) === true, 'the mapped status tracked');
     const t = await tracked(linkedAda, (x) => x.raw !== null, 'Ada’s linked identity tracked with its record');
     await tracked(orderAda, (x) => x.raw !== null, 'Ada’s order tracked with its record');
     await tracked(linkedBob, (x) => x.raw !== null, 'Bob’s linked identity tracked with its record');
@@ -127,10 +177,11 @@ describe('erasure of a customer', () => {
     expect(await holders(ada.email)).toEqual([`propagation/${linkedAda}`]);
     expect(await holders(ada.name)).toEqual([`propagation/${linkedAda}`]);
     expect(await holders(bob.email)).toEqual([`propagation/${linkedBob}`]);
+    expect(await holders(ada.partnerId)).toEqual([`propagation/${partnerAda}`]);
     expect((await h.monitor.store.tracking.get(orderAda))?.customers).toEqual([ada.id]);
   });
 
-  it('after the erasure request: no email or name of the customer in any document; other customers keep theirs', async () => {
+  it('after the erasure request: no email, name or partner id of the customer in any document; others keep theirs', async () => {
     request = await publish(REQUESTS, ada.id, {
       requestId: randomUUID(),
       customerId: ada.id,
@@ -140,10 +191,11 @@ describe('erasure of a customer', () => {
     });
     const record = await waitFor(() => h.monitor.store.erasures.get(request.value.requestId), 'the erasure recorded');
     expect(record).toMatchObject({ customerId: ada.id, trackedEventsErased: expect.any(Number) });
-    expect(record.trackedEventsErased).toBeGreaterThanOrEqual(2);
+    expect(record.trackedEventsErased).toBeGreaterThanOrEqual(3);
 
     expect(await holders(ada.email)).toEqual([]);
     expect(await holders(ada.name)).toEqual([]);
+    expect(await holders(ada.partnerId)).toEqual([]);
     expect(await holders(bob.email)).toEqual([`propagation/${linkedBob}`]);
     const linked = await h.monitor.store.tracking.get(linkedAda);
     expect(linked).toMatchObject({ raw: null, erasedAt: expect.any(Number) });

@@ -11,7 +11,7 @@
 import type { EventEnvelope, SyncApplied } from '@omnimall/contracts';
 import { mapLimit, type Logger } from '@omnimall/service-kit';
 import type { Expectations } from '../domain/expectations';
-import { withCustomers } from '../domain/privacy';
+import { withSubjects, type Subjects } from '../domain/privacy';
 import {
   applyAck,
   applyEnvelope,
@@ -47,10 +47,10 @@ export class Ingest implements AckSink, EnvelopeSink {
   ) {}
 
   /** An envelope of a business topic: remembers the event, its expectations and its original record (buffered). */
-  onEnvelope(topic: string, env: EventEnvelope, raw: RawRecord | null, customers: string[] = []): boolean {
+  onEnvelope(topic: string, env: EventEnvelope, raw: RawRecord | null, subjects?: Subjects): boolean {
     if (this.scope.trackEnvelope && !this.scope.trackEnvelope(env, topic)) return false;
     const exp = this.expectations(topic);
-    this.enqueue(env.eventId, (cur, now) => ({ next: withCustomers(applyEnvelope(cur, topic, env, raw, exp, now), customers) }));
+    this.enqueue(env.eventId, (cur, now) => ({ next: withSubjects(applyEnvelope(cur, topic, env, raw, exp, now), subjects) }));
     return true;
   }
 

@@ -9,7 +9,9 @@
  *  - free text about the event: a consumer's ack error (`Name: message`, the message may quote
  *    input) and an admin's note on a retry, reconciliation or support case;
  *  - customer ids: the event's aggregateId (customer-keyed topics) and `customers`, the ids its
- *    payload names (kept so an erasure finds the customer's events after `raw` is gone).
+ *    payload names (kept so an erasure finds the customer's events after `raw` is gone), and
+ *    `relatedEvents`, the events it was made from (a partner's record, which names the customer only
+ *    by the partner's own id, is found through the mapped status that names both).
  * An erasure drops the record and replaces the free text (an ack error keeps its class, which the
  * issue grouping uses); ids stay, as identity keeps the erased customer's id.
  */
@@ -39,10 +41,29 @@ export function customersOf(value: unknown): string[] {
   return [...out];
 }
 
-/** The tracked event with the customers it concerns: those its payload names, and its aggregate on a customer-keyed topic. */
-export function withCustomers(t: Tracking, named: readonly string[]): Tracking {
-  const all = [...new Set([...(t.customers ?? []), ...named, ...affectedCustomers(t.topic, t.aggregateId)])];
-  return all.length ? { ...t, customers: all } : t;
+/** Who and what a tracked record concerns, as its payload says. */
+export interface Subjects {
+  /** Customer ids it names. */
+  customers: string[];
+  /** Events it was made from (`sourceEventId`: a partner's record behind its mapped status), erased with it. */
+  relatedEvents: string[];
+}
+
+/** The subjects of a decoded event value. */
+export function subjectsOf(value: unknown): Subjects {
+  const source = (value as { sourceEventId?: unknown } | null)?.sourceEventId;
+  return { customers: customersOf(value), relatedEvents: typeof source === 'string' && source ? [source] : [] };
+}
+
+/**
+ * The tracked event with what it concerns: the customers its payload names and its aggregate on a
+ * customer-keyed topic, and the events it names as its source.
+ */
+export function withSubjects(t: Tracking, s: Subjects = { customers: [], relatedEvents: [] }): Tracking {
+  const customers = [...new Set([...(t.customers ?? []), ...s.customers, ...affectedCustomers(t.topic, t.aggregateId)])];
+  const relatedEvents = [...new Set([...(t.relatedEvents ?? []), ...s.relatedEvents])];
+  if (!customers.length && !relatedEvents.length) return t;
+  return { ...t, ...(customers.length ? { customers } : {}), ...(relatedEvents.length ? { relatedEvents } : {}) };
 }
 
 /**

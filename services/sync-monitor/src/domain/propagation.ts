@@ -91,6 +91,8 @@ export interface Tracking {
   completedAt: number | null;
   /** Customer ids the event's payload names (privacy.ts: how an erasure finds the customer's events). */
   customers?: string[];
+  /** Events this one was made from (privacy.ts), erased with it. */
+  relatedEvents?: string[];
   /** When an erasure last removed personal data from this event. */
   erasedAt?: number | null;
 }

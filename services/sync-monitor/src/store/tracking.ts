@@ -40,7 +40,7 @@ export interface TrackingRepository {
   /** Ids of open events whose SLA deadline is at or before `now`, earliest deadline first. */
   overdue(now: number, limit: number): Promise<string[]>;
   countOpenEscalations(): Promise<number>;
-  /** Ids of the events whose payload or key names the customer (`customers`, set at ingest). */
+  /** Ids of the events naming the customer (`customers`, set at ingest) and of the events those were made from. */
   idsConcerning(customerId: string): Promise<string[]>;
   /** Ids of events that occurred before `cutoff` and still keep their original record, oldest first. */
   withRawBefore(cutoff: number, limit: number): Promise<string[]>;
@@ -72,6 +72,7 @@ const trackingSchema = new Schema<TrackingDoc>(
     raw: { type: Object, default: null },
     completedAt: Number,
     customers: { type: [String], default: undefined, index: true },
+    relatedEvents: { type: [String], default: undefined },
     erasedAt: Number,
     ...outboxPaths,
   },
@@ -154,8 +155,8 @@ export class MongoTrackingRepository implements TrackingRepository {
   }
 
   async idsConcerning(customerId: string): Promise<string[]> {
-    const rows = await this.model.find({ customers: customerId }, { _id: 1 }).lean();
-    return rows.map((r) => r._id);
+    const rows = await this.model.find({ customers: customerId }, { _id: 1, relatedEvents: 1 }).lean();
+    return [...new Set(rows.flatMap((r) => [r._id, ...(r.relatedEvents ?? [])]))];
   }
 
   async withRawBefore(cutoff: number, limit: number): Promise<string[]> {

@@ -7,7 +7,7 @@
  */
 import type { DataSubjectRequest } from '@omnimall/contracts';
 import type { EventHandler } from '@omnimall/service-kit';
-import { customersOf } from '../../domain/privacy';
+import { subjectsOf } from '../../domain/privacy';
 import type { EffectOnce, ErasureRecord } from '../../store';
 import type { EnvelopeSink } from './envelope';
 import { rawOf } from './record';
@@ -20,7 +20,7 @@ export interface ErasureSink {
 
 export function dataRequestIn(sink: EnvelopeSink, erasure: ErasureSink): EventHandler<'identity.data-request'> {
   return async (v: DataSubjectRequest, ctx) => {
-    sink.onEnvelope(ctx.topic, v.envelope, rawOf(ctx.record), customersOf(v));
+    sink.onEnvelope(ctx.topic, v.envelope, rawOf(ctx.record), subjectsOf(v));
     if (v.kind !== 'erasure') return;
     const changed = await erasure.erase(v.customerId);
     const recorded = await erasure.recordOnce(ctx, {
