@@ -30,7 +30,7 @@ describe('docker-compose.yml', () => {
     });
 
   it('is valid and runs every service next to Kafka, MongoDB and the Confluent registry', () => {
-    const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: 'test-only', DELIVERY_SECRET_KEY: 'test-only' });
+    const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: 'test-only', DELIVERY_SECRET_KEY: 'test-only', ERASURE_SALT: 'test-only' });
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
     const cfg = YAML.parse(r.stdout) as { services: Record<string, { image?: string }> };
@@ -39,15 +39,21 @@ describe('docker-compose.yml', () => {
   });
 
   it('refuses to start identity without an admin password', () => {
-    const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: '' });
+    const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: '', DELIVERY_SECRET_KEY: 'test-only', ERASURE_SALT: 'test-only' });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('set BOOTSTRAP_ADMIN_PASSWORD');
   });
 
   it('refuses to start channels without a delivery key', () => {
-    const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: 'test-only', DELIVERY_SECRET_KEY: '' });
+    const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: 'test-only', DELIVERY_SECRET_KEY: '', ERASURE_SALT: 'test-only' });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('set DELIVERY_SECRET_KEY');
+  });
+
+  it('refuses to start identity without an erasure salt', () => {
+    const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: 'test-only', DELIVERY_SECRET_KEY: 'test-only', ERASURE_SALT: '' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('set ERASURE_SALT');
   });
 });
 
@@ -80,5 +86,34 @@ describe('the Helm chart', () => {
       );
     }
     expect(docs.some((d) => d.kind === 'Job' && d.metadata.name === 'omnimall-topics')).toBe(true);
+  });
+
+  it('keeps /metrics off the API port: a metrics port of its own, reachable only from the monitoring namespace', () => {
+    const out = execFileSync('helm', ['template', 'omnimall', chart], { encoding: 'utf8' });
+    const docs = YAML.parseAllDocuments(out)
+      .map((d) => d.toJSON())
+      .filter(Boolean) as { kind: string; metadata: { name: string }; spec: any }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    for (const name of services) {
+      const deployment = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === name)!;
+      const container = deployment.spec.template.spec.containers[0];
+      const metricsPort = container.env.find((e: { name: string }) => e.name === 'METRICS_PORT')?.value;
+      const apiPort = container.env.find((e: { name: string }) => e.name === 'PORT')?.value;
+      expect(metricsPort).toBeDefined();
+      expect(metricsPort).not.toBe(apiPort);
+      expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(metricsPort);
+      // the Service exposes the API port only
+      const service = docs.find((d) => d.kind === 'Service' && d.metadata.name === name)!;
+      expect(service.spec.ports.map((p: { name: string }) => p.name)).toEqual(['http']);
+      const policy = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === name)!;
+      expect(policy.spec.podSelector.matchLabels['app.kubernetes.io/name']).toBe(name);
+      const metricsRule = policy.spec.ingress.find((r: { ports: { port: string }[] }) => r.ports.some((p) => p.port === 'metrics'));
+      expect(metricsRule.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
+      const open = policy.spec.ingress.filter((r: { from?: unknown }) => !r.from);
+      expect(open.flatMap((r: { ports: { port: string }[] }) => r.ports.map((p) => p.port))).toEqual(['http']);
+    }
+    // identity's erasure salt comes from a Secret
+    const identity = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'identity')!;
+    const salt = identity.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'ERASURE_SALT');
+    expect(salt.valueFrom.secretKeyRef).toEqual({ name: 'omnimall-identity', key: 'erasure-salt' });
   });
 });

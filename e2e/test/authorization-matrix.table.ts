@@ -73,6 +73,8 @@ export interface Fixtures {
   staff: Record<StaffPrincipal, StaffAccount>;
   /** A staff account no principal is, for admin edits. */
   spareStaff: StaffAccount;
+  /** An external login of the subject, linked on M. */
+  linkedLogin: string;
   /** The seller's product and its SKU, listed on M. */
   productId: string;
   sku: string;
@@ -214,7 +216,11 @@ export const MATRIX: Record<string, RouteRow> = {
     params: subjectId,
     body: (f) => ({ type: 'external_login', externalId: f.unique('ext'), channel: f.channel }),
   },
-  'identity GET /identities/{type}/{externalId}': { allow: STAFF },
+  // Who an identifier belongs to: admins, compliance officers, managers of the channel it was linked on.
+  'identity GET /identities/{type}/{externalId}': {
+    allow: ['managerOfChannel', 'complianceOfficer', 'admin'],
+    params: (f) => ({ type: 'external_login', externalId: f.linkedLogin }),
+  },
   'identity POST /admin/merges': {
     allow: ADMIN,
     body: (f) => ({ sourceCustomerId: f.unique('nobody'), targetCustomerId: f.victim.id, reason: 'e2e matrix: unknown source' }),
@@ -330,6 +336,7 @@ export const MATRIX: Record<string, RouteRow> = {
   'sync-monitor POST /propagation/events/{eventId}/support-case': { allow: ADMIN, body: () => ({ note: 'e2e matrix' }) },
   'sync-monitor GET /consumer-lag': { allow: ADMIN },
   'sync-monitor GET /channels': { allow: ADMIN },
-  'sync-monitor GET /channels/{code}/status-feed': { allow: STAFF },
+  // Business users of the channel: not the manager of another channel.
+  'sync-monitor GET /channels/{code}/status-feed': { allow: ['managerOfChannel', 'seller', 'complianceOfficer', 'admin'] },
   'sync-monitor GET /dashboard/summary': { allow: ADMIN },
 };

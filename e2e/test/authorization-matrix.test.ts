@@ -95,6 +95,14 @@ async function buildFixtures(api: Omnimall, stack: Stack): Promise<Fixtures> {
     api.device(credential),
   ]);
 
+  // An external login of the subject linked on M: who it belongs to is for M's managers, not O's.
+  const linkedLogin = `mxlogin-${tag}`;
+  const linked = await api.call('identity', 'post', `/customers/${subject.id}/identities`, {
+    token: admin.token,
+    body: { type: 'external_login', externalId: linkedLogin, channel },
+  });
+  if (linked.status !== 201 && linked.status !== 200) throw new Error(`linking the fixture login answered ${linked.status}`);
+
   const productId = `mxprod-${tag}`;
   const sku = `mxsku-${tag}`;
   await api.createProduct(seller.token, productId, [sku]);
@@ -115,6 +123,7 @@ async function buildFixtures(api: Omnimall, stack: Stack): Promise<Fixtures> {
     spareStaff,
     productId,
     sku,
+    linkedLogin,
     unique,
     newSession: () => loginFrom(credential, subject),
   };

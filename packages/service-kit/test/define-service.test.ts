@@ -3,7 +3,16 @@
  * platform.probe: how it names its consumer groups, refuses a subscription its manifest does not
  * declare, stops in order and once, reads group settings from the environment, and serves HTTP.
  */
-import { defineService, groupSettingsFromEnv, HttpApi, newEvent, type ServiceRuntime, type Subscription, type Worker } from '../src';
+import {
+  defineService,
+  groupSettingsFromEnv,
+  HttpApi,
+  loadPlatformConfig,
+  newEvent,
+  type ServiceRuntime,
+  type Subscription,
+  type Worker,
+} from '../src';
 import { testConfig, testGroups, testKafka, uniqueName, waitFor } from '../src/testing';
 
 const probe = (aggregateId: string) =>
@@ -133,9 +142,37 @@ describe('defineService against the real stack', () => {
       const res = await fetch(`${running.url}/healthz`);
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ status: 'ok', service: 'kit-toy' });
+      // Without METRICS_PORT, /metrics is on the service port (the local platform).
+      expect((await fetch(`${running.url}/metrics`)).status).toBe(200);
+      expect(running.metricsUrl).toBeUndefined();
     } finally {
       await running.stop();
     }
+  });
+
+  it('serves /metrics only on METRICS_PORT when set: the API port answers it 404, the metrics port nothing else', async () => {
+    const running = await toy().start({ config: { ...testConfig('kit-toy'), metricsPort: 0 }, groups: testGroups() });
+    const metricsUrl = running.metricsUrl!;
+    try {
+      expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(metricsUrl).not.toBe(running.url);
+      const onApi = await fetch(`${running.url}/metrics`);
+      expect(onApi.status).toBe(404);
+      const scraped = await fetch(`${metricsUrl}/metrics`);
+      expect(scraped.status).toBe(200);
+      expect(await scraped.text()).toContain('omnimall_http_request_seconds');
+      for (const path of ['/healthz', '/openapi.json']) expect((await fetch(`${metricsUrl}${path}`)).status).toBe(404);
+    } finally {
+      await running.stop();
+    }
+    // Both listeners are closed by the one stop.
+    await expect(fetch(`${metricsUrl}/metrics`)).rejects.toThrow();
+  });
+
+  it('reads METRICS_PORT from the environment', () => {
+    expect(loadPlatformConfig('kit-toy', 4999, { METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+    expect(loadPlatformConfig('kit-toy', 4999, {}).metricsPort).toBeUndefined();
+    expect(() => loadPlatformConfig('kit-toy', 4999, { METRICS_PORT: 'x' })).toThrow(/METRICS_PORT/);
   });
 });
 

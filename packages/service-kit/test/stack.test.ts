@@ -51,7 +51,10 @@ describe('the local stack', () => {
     await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(v1) }, { subject });
     const res = await fetch(`${registryUrl}/subjects/${subject}/versions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+      headers: {
+        'content-type': 'application/vnd.schemaregistry.v1+json',
+        ...(auth ? { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` } : {}),
+      },
       body: JSON.stringify({ schema: JSON.stringify(v2) }),
     });
     expect(res.status).toBe(409);

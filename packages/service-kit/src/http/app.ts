@@ -43,6 +43,8 @@ export interface HttpAppOptions {
   readiness?: () => Promise<Record<string, boolean>>;
   /** Extra plain express routes (pages, static files) mounted before the API. */
   extend?: (app: Express) => void;
+  /** /metrics is served by a listener of its own (METRICS_PORT): the API port answers it 404. */
+  metricsElsewhere?: boolean;
   /** Directives added to (or replacing) CONTENT_SECURITY_POLICY's, e.g. `{ 'img-src': ["'self'", 'https://cdn.example'] }`. */
   contentSecurityPolicy?: Record<string, string[]>;
 }
@@ -79,10 +81,7 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     const ready = Object.values(checks).every(Boolean);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   });
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('Content-Type', opts.metrics.registry.contentType);
-    res.send(await opts.metrics.registry.metrics());
-  });
+  if (!opts.metricsElsewhere) app.get('/metrics', metricsHandler(opts.metrics));
   app.get('/openapi.json', (_req, res) => {
     res.json(opts.api.document());
   });
@@ -147,5 +146,28 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     });
   };
   app.use(onError);
+  return app;
+}
+
+/** Prometheus's text exposition of the service's registry. */
+function metricsHandler(metrics: ServiceMetrics): express.RequestHandler {
+  return async (_req, res) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  };
+}
+
+/**
+ * The metrics listener of METRICS_PORT: /metrics and nothing else (no API, no OpenAPI), so that the
+ * port a NetworkPolicy opens to the monitoring namespace exposes only what scrapers need.
+ */
+export function createMetricsApp(metrics: ServiceMetrics): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(helmet());
+  app.get('/metrics', metricsHandler(metrics));
+  app.use((_req, res) => {
+    res.status(404).json({ code: 'route_not_found', message: 'this port serves /metrics only', hint: 'the API is on the service port' });
+  });
   return app;
 }

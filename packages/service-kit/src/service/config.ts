@@ -21,6 +21,8 @@ import { tokenKeysFromEnv, type TokenKeyConfig } from '../auth/tokens';
  */
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Serve /metrics on this port only (and not on PORT), so a network policy can keep it off the public port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   HOST: z.string().default('127.0.0.1'),
   KAFKA_BROKERS: z.string().default('127.0.0.1:9092'),
   MONGO_URL: z.string().default('mongodb://127.0.0.1:27017'),
@@ -36,6 +38,12 @@ export interface PlatformConfig {
   instanceId: string;
   httpHost: string;
   httpPort: number;
+  /**
+   * METRICS_PORT: /metrics is served on this port alone (0: any free port) and not on httpPort, so
+   * the chart's NetworkPolicy admits scrapers to it from the monitoring namespace only. Unset: /metrics
+   * is on httpPort (the local platform).
+   */
+  metricsPort?: number;
   kafkaBrokers: string[];
   mongoUrl: string;
   dbName: string;
@@ -74,6 +82,7 @@ export function loadPlatformConfig(
     instanceId: e.INSTANCE_ID ?? `${service}-${process.pid}`,
     httpHost: e.HOST,
     httpPort: e.PORT ?? defaultPort,
+    metricsPort: e.METRICS_PORT,
     kafkaBrokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()),
     mongoUrl: e.MONGO_URL,
     dbName: e.MONGO_DB ?? service.replace(/-/g, '_'),

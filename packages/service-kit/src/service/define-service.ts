@@ -31,7 +31,7 @@ import { loadPlatformConfig, type PlatformConfig } from './config';
 import type { ConsumerOptions, EventConsumer } from '../events/consumer';
 import type { OutboxOptions } from '../events/outbox';
 import type { HttpApi } from '../http/api';
-import { createHttpApp } from '../http/app';
+import { createHttpApp, createMetricsApp } from '../http/app';
 import { ServiceRuntime } from './runtime';
 import { runService } from './process';
 
@@ -135,6 +135,8 @@ export type RunningService<X extends object> = X & {
   server: Server;
   /** http://127.0.0.1:<port> */
   url: string;
+  /** http://127.0.0.1:<port> of the METRICS_PORT listener, when the config has one (/metrics is then only there). */
+  metricsUrl?: string;
   /** This process's consumers by purpose. */
   consumers: Record<string, EventConsumer>;
   /** What `build` got as `auth` (tests reach the trust state through it). */
@@ -193,6 +195,11 @@ export function groupId(service: string, sub: Subscription, settings: GroupSetti
   return `${base}${settings.suffix}`;
 }
 
+function urlOf(server: Server): string {
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? `http://127.0.0.1:${addr.port}` : String(addr);
+}
+
 export function defineService<D = Record<string, never>, X extends object = Record<string, never>>(
   def: ServiceDefinition<D, X>,
 ): ServiceHandle<D, X> {
@@ -208,6 +215,7 @@ export function defineService<D = Record<string, never>, X extends object = Reco
     let parts: ServiceParts<X> | undefined;
     let stopping: Promise<void> | undefined;
     let reader: TrustReader | undefined;
+    let readerJoined: Promise<void> | undefined;
     const stop = (): Promise<void> =>
       (stopping ??= (async () => {
         await parts?.beforeStop?.();
@@ -231,7 +239,7 @@ export function defineService<D = Record<string, never>, X extends object = Reco
         group: trustGroupId(def.name, config.instanceId, groups.suffix),
       });
       // The reader joins while build runs; both are awaited before any subscription joins.
-      const readerJoined = reader.start();
+      readerJoined = reader.start();
       readerJoined.catch(() => undefined);
       parts = await def.build({ runtime, config, deps: opts.deps ?? ({} as D), env, auth });
       await readerJoined;
@@ -271,13 +279,20 @@ export function defineService<D = Record<string, never>, X extends object = Reco
         api: parts.api,
         readiness: async () => ({ ...(await runtime.readiness()), trust: trust.isReady() }),
         extend: parts.extendHttp,
+        metricsElsewhere: config.metricsPort !== undefined,
       });
       if (parts.trustProxy) app.set('trust proxy', parts.trustProxy);
       const server = await runtime.listen(app);
-      const addr = server.address();
-      const url = typeof addr === 'object' && addr ? `http://127.0.0.1:${addr.port}` : String(addr);
-      return Object.assign({}, parts.exposes, { name: def.name, config, runtime, app, server, url, consumers, auth, stop });
+      const url = urlOf(server);
+      const metricsUrl =
+        config.metricsPort === undefined
+          ? undefined
+          : urlOf(await runtime.listenMetrics(createMetricsApp(runtime.metrics), config.metricsPort));
+      return Object.assign({}, parts.exposes, { name: def.name, config, runtime, app, server, url, metricsUrl, consumers, auth, stop });
     } catch (err) {
+      // A build that fails while the reader is still joining: let the join settle first, so the stop
+      // below finds a reader it can stop (not one that goes on joining after the start failed).
+      await readerJoined?.catch(() => undefined);
       await stop().catch(() => undefined);
       throw err;
     }

@@ -47,6 +47,7 @@ export class ServiceRuntime {
   readonly locks: DocumentLocks;
   readonly consumers: EventConsumer[] = [];
   private server?: Server;
+  private metricsServer?: Server;
   private constructor(
     readonly config: PlatformConfig,
     readonly db: Connection,
@@ -125,11 +126,19 @@ export class ServiceRuntime {
   }
 
   listen(app: Express): Promise<Server> {
+    return this.bind(app, this.config.httpPort, 'listening').then((server) => (this.server = server));
+  }
+
+  /** The METRICS_PORT listener (closed at stop with the API's). */
+  listenMetrics(app: Express, port: number): Promise<Server> {
+    return this.bind(app, port, 'metrics listening').then((server) => (this.metricsServer = server));
+  }
+
+  private bind(app: Express, port: number, what: string): Promise<Server> {
     return new Promise((resolve, reject) => {
-      const server = app.listen(this.config.httpPort, this.config.httpHost, () => {
-        this.server = server;
+      const server = app.listen(port, this.config.httpHost, () => {
         const addr = server.address();
-        this.logger.info('listening', { address: typeof addr === 'object' && addr ? `http://${addr.address}:${addr.port}` : addr });
+        this.logger.info(what, { address: typeof addr === 'object' && addr ? `http://${addr.address}:${addr.port}` : addr });
         resolve(server);
       });
       server.once('error', reject);
@@ -141,9 +150,10 @@ export class ServiceRuntime {
    * still write through the outbox), the outbox relay (what is committed is published first), producer, database.
    */
   async stop(opts: { afterConsumers?: () => Promise<void> } = {}): Promise<void> {
-    if (this.server) {
-      this.server.closeAllConnections?.();
-      await new Promise((r) => this.server!.close(r));
+    for (const server of [this.server, this.metricsServer]) {
+      if (!server) continue;
+      server.closeAllConnections?.();
+      await new Promise((r) => server.close(r));
     }
     await Promise.allSettled(this.consumers.map((c) => c.stop()));
     await opts.afterConsumers?.().catch((err: unknown) => this.logger.warn('a worker failed to stop', { err: String(err) }));

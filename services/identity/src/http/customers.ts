@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { STAFF_ROLES, channelScopeRefusal } from '@omnimall/contracts';
+import { STAFF_ROLES, actsOnChannel, channelScopeRefusal } from '@omnimall/contracts';
 import {
   ForbiddenError,
   UnauthorizedError,
@@ -33,10 +33,11 @@ const linkView = (l: LinkedIdentity) => ({
  * channel its token is bound to, so omitting x-channel-code cannot skip the rule, and a header naming
  * another channel is 403 channel_mismatch), standing.
  */
+/** A channel manager without a role that reaches every customer. */
+const managerOnly = (p: Principal): boolean =>
+  p.kind === 'staff' && p.roles.includes('channel_manager') && !p.roles.includes('admin') && !p.roles.includes('compliance_officer');
+
 export function customerRoutes({ api, ctx, authed }: Routes): void {
-  /** A channel manager without a role that reaches every customer. */
-  const managerOnly = (p: Principal): boolean =>
-    p.kind === 'staff' && p.roles.includes('channel_manager') && !p.roles.includes('admin') && !p.roles.includes('compliance_officer');
   const profileOf = async (id: string, req: Request, res: Response, action: string): Promise<Customer> => {
     const p = principalOf(res);
     const channel = channelOf(req);
@@ -181,14 +182,24 @@ export function linkRoutes({ api, ctx, auth, authed }: Routes): void {
   api.route({
     method: 'get',
     path: '/identities/:type/:externalId',
-    summary: 'Which customer an external identifier resolves to (staff)',
+    summary:
+      'Which customer an external identifier resolves to (admins and compliance officers; a channel manager for identifiers linked on a channel of their scope)',
     tags: tags.customers,
     auth: true,
-    before: authed({ kind: 'staff' }),
+    before: authed({ kind: 'staff', roles: ['admin', 'compliance_officer', 'channel_manager'] }),
     params: S.ResolveParams,
     responses: { 200: { description: 'resolved', schema: S.LinkView.extend({ resolvedCustomerId: z.string() }) }, ...errors([404]) },
-    handler: async ({ params }) => {
+    handler: async ({ params, res }) => {
+      const p = principalOf(res);
       const r = await resolveIdentity(ctx, params.type, params.externalId);
+      // Who an identifier belongs to is personal data: a manager learns it only for links made on their channels.
+      if (managerOnly(p) && !(r.link.channel && actsOnChannel(p, r.link.channel)))
+        throw new ForbiddenError(
+          'channel_out_of_scope',
+          'this identifier was not linked on a channel of your scope',
+          'ask an admin or a compliance officer to resolve it',
+          { channel: r.link.channel, scope: [...p.channels] },
+        );
       return { body: { ...linkView(r.link), resolvedCustomerId: r.customerId } };
     },
   });

@@ -1,5 +1,9 @@
-/** Channels: every channel's status (admins), and one channel's status feed (any staff, for business users). */
-import { z, type HttpApi } from '@omnimall/service-kit';
+/**
+ * Channels: every channel's status (admins), and one channel's status feed for business users: admins,
+ * compliance officers, sellers, and channel managers of that channel (not of another one).
+ */
+import { channelScopeRefusal } from '@omnimall/contracts';
+import { ForbiddenError, principalOf, z, type HttpApi } from '@omnimall/service-kit';
 import type { ApiDeps, Guards } from './deps';
 import { ChannelView, channelView, FeedEntry, feedView } from './schemas';
 
@@ -27,7 +31,12 @@ export function channelRoutes(api: HttpApi, d: ApiDeps, { admin, staff }: Guards
     responses: {
       200: { description: 'Feed', schema: z.object({ channel: z.string(), status: ChannelView.nullable(), entries: z.array(FeedEntry) }) },
     },
-    handler: async ({ params, query }) => {
+    handler: async ({ params, query, res }) => {
+      const p = principalOf(res);
+      const managerOnly =
+        p.roles.includes('channel_manager') && !p.roles.some((r) => ['admin', 'compliance_officer', 'seller'].includes(r));
+      const refusal = managerOnly ? channelScopeRefusal(p, params.code) : undefined;
+      if (refusal) throw new ForbiddenError(...refusal);
       const entries = await d.queries.feed(params.code, query.limit);
       const status = await d.queries.channel(params.code);
       return { body: { channel: params.code, status: status && channelView(status), entries: entries.map(feedView) } };
