@@ -4,7 +4,13 @@ import { configBlockReasons, decideOverride, effectiveConfig, INITIAL_CONFIG, pi
 import { hashApiKey, issueApiKey, keyIdOf, matchesHash } from '../src/domain/credentials';
 import { backoffMs } from '../src/domain/delivery';
 import { buildNotifications, buildSyncNoticeNotifications, RECIPIENTS_PER_NOTIFICATION } from '../src/domain/notifications';
-import { partnerOrderProblems } from '../src/domain/partner';
+import {
+  clipped,
+  PARTNER_FIELD_MAX_CHARS,
+  PARTNER_RECORD_MAX_BYTES,
+  partnerOrderProblems,
+  partnerRecordTooLarge,
+} from '../src/domain/partner';
 import { RegisterChannelBody, UpdateChannelBody } from '../src/domain/registry';
 import { signatureHeader, verifySignature } from '../src/domain/signature';
 import { validChannel } from './support/fixtures';
@@ -255,6 +261,39 @@ describe('partner record validation', () => {
       'invalid_currency: USD is not a currency of aff-1',
       'invalid_total: totalMinor is negative',
     ]);
+  });
+
+  describe('size limits (the whole record and every string copied into events, headers or logs)', () => {
+    it('accepts a record within every bound, up to the limits themselves', () => {
+      expect(partnerRecordTooLarge(rec, 400)).toEqual([]);
+      const atLimit = { ...rec, partnerOrderId: 'o'.repeat(PARTNER_FIELD_MAX_CHARS.partnerOrderId) };
+      expect(partnerRecordTooLarge(atLimit, PARTNER_RECORD_MAX_BYTES)).toEqual([]);
+    });
+
+    it('refuses a record over the byte limit, naming the record', () => {
+      expect(partnerRecordTooLarge(rec, 921_831)).toEqual([`too_large: record is 921831 bytes (at most ${PARTNER_RECORD_MAX_BYTES})`]);
+    });
+
+    it.each(Object.entries(PARTNER_FIELD_MAX_CHARS))('refuses %s one character over its bound (%i), naming it', (field, max) => {
+      const long = 'x'.repeat(max + 1);
+      const [head, tail] = field.split('.');
+      const bad = tail ? { ...rec, envelope: { ...rec.envelope, [tail]: long } } : { ...rec, [head]: long };
+      expect(partnerRecordTooLarge(bad)).toEqual([`too_large: ${field} is ${max + 1} characters (at most ${max})`]);
+    });
+
+    it('names every field over its bound and the record at once (a 921,831-byte correlation id)', () => {
+      const huge = { ...rec, envelope: { ...rec.envelope, correlationId: 'c'.repeat(921_000) }, partnerCustomerId: 'p'.repeat(200) };
+      expect(partnerRecordTooLarge(huge, 921_831)).toEqual([
+        `too_large: record is 921831 bytes (at most ${PARTNER_RECORD_MAX_BYTES})`,
+        'too_large: envelope.correlationId is 921000 characters (at most 128)',
+        'too_large: partnerCustomerId is 200 characters (at most 128)',
+      ]);
+    });
+
+    it('clips a long partner string for logs and headers, and leaves a short one as it is', () => {
+      expect(clipped('po-1')).toBe('po-1');
+      expect(clipped('a'.repeat(100), 10)).toBe('aaaaaaaaaa…(100 chars)');
+    });
   });
 });
 

@@ -169,6 +169,63 @@ describe('partner ingestion', () => {
     expect(await mapped(ACME, forged.value.partnerOrderId)).toEqual([]);
   });
 
+  it('dead-letters a 921,831-byte record as too_large, and 50 ordered updates of one order sent right after arrive complete and in order', async () => {
+    const partnerCustomer = `p-cust-${randomUUID()}`;
+    await mapCustomer(ACME, partnerCustomer, uniqueName('cus'));
+    const topic = partnerTopic(FAMILY, ACME);
+    // a valid record whose correlation id makes it 921,831 bytes encoded, as a partner once sent
+    const huge = orderStatus(ACME, `p-order-${randomUUID()}`, partnerCustomer, 'paid');
+    const sized = async (chars: number) => {
+      huge.value.envelope.correlationId = 'c'.repeat(chars);
+      return (await svc.runtime.schemas.encode(topic, huge.value)).length;
+    };
+    let chars = 900_000;
+    for (let size = await sized(chars); size !== 921_831; size = await sized(chars)) chars += 921_831 - size;
+
+    const order = `p-order-${randomUUID()}`;
+    const statuses = ['created', 'paid', 'shipped', 'delivered', 'returned'];
+    const t0 = Date.now() - 60_000;
+    const updates = Array.from({ length: 50 }, (_, i) =>
+      orderStatus(ACME, order, partnerCustomer, statuses[i % statuses.length], { statusAt: t0 + i * 10, totalMinor: i }),
+    );
+    await publishAsAcme(huge);
+    const sentAt = Date.now();
+    await publishAsAcme(...updates);
+
+    const arrived = await waitFor(async () => {
+      const got = await mapped(ACME, order);
+      return got.length >= 50 && got;
+    }, 'the 50 mapped updates');
+    const allIn = Date.now() - sentAt;
+    expect(arrived.map((d) => d.sourceEventId)).toEqual(updates.map((u) => u.value.envelope.eventId));
+    expect(arrived.map((d) => d.envelope.aggregateVersion)).toEqual(updates.map((_, i) => i + 1));
+    expect(allIn).toBeLessThan(5_000);
+
+    const [dead] = await waitFor(() => deadLetters([huge]), 'the dead letter of the oversized record');
+    expect(dead.message.headers?.['x-dlq-reason']?.toString()).toBe('too_large');
+    const why = dead.message.headers?.['x-error']?.toString() ?? '';
+    expect(why).toContain('too_large: record is 921831 bytes');
+    expect(why).toContain('too_large: envelope.correlationId is');
+    // the copy keeps the partner's bytes and none of its oversized strings in a header
+    expect(dead.message.value?.length).toBe(921_831);
+    const headerBytes = Object.values(dead.message.headers ?? {}).reduce((n, v) => n + (v ? v.toString().length : 0), 0);
+    expect(headerBytes).toBeLessThan(2_000);
+    expect(await mapped(ACME, huge.value.partnerOrderId)).toEqual([]);
+  });
+
+  it('dead-letters a record whose correlation id is not a safe one (invalid), since it would be copied into events and headers', async () => {
+    const partnerCustomer = `p-cust-${randomUUID()}`;
+    await mapCustomer(ACME, partnerCustomer, uniqueName('cus'));
+    const bad = orderStatus(ACME, `p-order-${randomUUID()}`, partnerCustomer, 'paid');
+    bad.value.envelope.correlationId = 'a b\r\nx-injected: 1';
+    await publishAsAcme(bad);
+    const [dead] = await waitFor(() => deadLetters([bad]), 'the dead letter of the record with an unsafe correlation id');
+    expect(dead.message.headers?.['x-dlq-reason']?.toString()).toBe('invalid');
+    expect(dead.message.headers?.['x-error']?.toString()).toMatch(/^invalid_correlation_id: /);
+    expect(dead.message.headers?.correlationId?.toString()).toBe(bad.value.envelope.eventId);
+    expect(await mapped(ACME, bad.value.partnerOrderId)).toEqual([]);
+  });
+
   it("refuses acme's principal on globex's topic at the broker", async () => {
     const e = orderStatus(GLOBEX, `p-order-${randomUUID()}`, 'p-cust', 'paid');
     const value = await svc.runtime.schemas.encode(partnerTopic(FAMILY, GLOBEX), e.value);

@@ -7,10 +7,25 @@
  * a record whose `partnerChannel` names another channel is refused (`partner_mismatch`), so partner A
  * cannot post as partner B. What is refused or invalid goes to that topic's .dlq at once (no retry can
  * fix it) as the bytes the partner wrote, with the reason in x-dlq-reason and the details in x-error.
+ *
+ * No partner record can stop channels' publishing: sizes are checked before anything else — a record
+ * over PARTNER_RECORD_MAX_BYTES or with a string over its bound (domain/partner.ts) is dead-lettered
+ * with `too_large` naming the field, and a correlation id that is not a safe one (the kit's pattern)
+ * is `invalid` — so what is mapped and published carries only bounded strings. The dead letter itself
+ * is bounded too: its headers copy a partner's string only within its bound (the correlation id only
+ * when safe), and bytes too large to be re-published whole (over DLQ_VALUE_MAX_BYTES) are left out
+ * (`x-value-omitted`; the source topic, partition and offset headers say where they are).
  */
 import { deadLetterTopic, partnerOfTopic, topicSpec, type TopicValues } from '@omnimall/contracts';
-import { NotFoundError, partnerTopicsOn, type EventContext, type ServiceRuntime } from '@omnimall/service-kit';
-import { partnerOrderProblems, type PartnerOrder } from '../domain/partner';
+import {
+  isSafeCorrelationId,
+  NotFoundError,
+  partnerTopicsOn,
+  safeCorrelationId,
+  type EventContext,
+  type ServiceRuntime,
+} from '@omnimall/service-kit';
+import { clipped, partnerOrderProblems, partnerRecordTooLarge, type PartnerOrder } from '../domain/partner';
 import { partnerOrderStatusMapped } from '../events/out/channels.partner-order-status';
 import type { ChannelRepository, PartnerIdRepository, PartnerOrderRepository } from '../store';
 import { channelNotFound } from './channel-service';
@@ -19,6 +34,14 @@ type PartnerOrderStatus = TopicValues['partner.order-status'];
 
 /** The per-partner family channels ingests. */
 export const PARTNER_ORDER_FAMILY = 'partner.order-status';
+
+/**
+ * The largest original value a dead letter carries: with its bounded headers it stays under the
+ * broker's 1,048,588-byte limit per request; a larger one is left out of the copy.
+ */
+export const DLQ_VALUE_MAX_BYTES = 960 * 1024;
+
+type DeadLetterReason = 'invalid' | 'partner_mismatch' | 'too_large';
 
 /** What partner ingestion reads and writes. */
 export interface PartnerStores {
@@ -29,7 +52,7 @@ export interface PartnerStores {
 
 export class PartnerIngestion {
   constructor(
-    private readonly rt: Pick<ServiceRuntime, 'schemas' | 'publisher' | 'kafka'>,
+    private readonly rt: Pick<ServiceRuntime, 'schemas' | 'publisher' | 'kafka' | 'metrics'>,
     private readonly store: PartnerStores,
   ) {}
 
@@ -62,6 +85,16 @@ export class PartnerIngestion {
   }
 
   async handle(rec: PartnerOrderStatus, ctx: EventContext): Promise<void> {
+    const tooLarge = partnerRecordTooLarge(rec, ctx.record?.value?.length);
+    if (tooLarge.length) {
+      await this.deadLetter(rec, ctx, 'too_large', tooLarge);
+      return;
+    }
+    if (!isSafeCorrelationId(rec.envelope.correlationId)) {
+      const problem = 'invalid_correlation_id: at most 128 letters, digits and ._:- (it is copied into events and headers)';
+      await this.deadLetter(rec, ctx, 'invalid', [problem]);
+      return;
+    }
     const partner = partnerOfTopic(ctx.topic)?.partner;
     if (partner !== rec.partnerChannel) {
       const problem = partner
@@ -110,22 +143,20 @@ export class PartnerIngestion {
    * family's schema when the original bytes are not at hand: channels owns that partner contract, which
    * is why the manifest lists partner.order-status under produces).
    */
-  private async deadLetter(
-    rec: PartnerOrderStatus,
-    ctx: EventContext,
-    reason: 'invalid' | 'partner_mismatch',
-    problems: string[],
-  ): Promise<void> {
-    const value = ctx.record?.value ?? (await this.rt.schemas.encode(PARTNER_ORDER_FAMILY, rec));
+  private async deadLetter(rec: PartnerOrderStatus, ctx: EventContext, reason: DeadLetterReason, problems: string[]): Promise<void> {
+    const original = ctx.record?.value ?? (await this.rt.schemas.encode(PARTNER_ORDER_FAMILY, rec));
+    const fits = original.length <= DLQ_VALUE_MAX_BYTES;
+    const env = rec.envelope;
+    const eventId = env.eventId.length <= 64 ? env.eventId : undefined;
     await this.rt.publisher.sendRaw(deadLetterTopic(ctx.topic), [
       {
-        key: rec.envelope.aggregateId,
-        value,
+        key: clipped(env.aggregateId, 128),
+        value: fits ? original : null,
         headers: {
-          eventId: rec.envelope.eventId,
-          correlationId: rec.envelope.correlationId,
-          type: rec.envelope.type,
-          producer: rec.envelope.producer,
+          ...(eventId ? { eventId } : {}),
+          correlationId: safeCorrelationId(env.correlationId, eventId),
+          type: clipped(env.type),
+          producer: clipped(env.producer),
           'x-consumer': ctx.consumer,
           'x-dlq-reason': reason,
           'x-error': problems.join('; '),
@@ -133,15 +164,17 @@ export class PartnerIngestion {
           'x-source-partition': String(ctx.partition),
           'x-source-offset': ctx.offset,
           'x-failed-at': new Date().toISOString(),
+          ...(fits ? {} : { 'x-value-omitted': `${original.length} bytes, over ${DLQ_VALUE_MAX_BYTES}` }),
         },
       },
     ]);
+    this.rt.metrics.deadLettered.labels(ctx.topic, ctx.consumer, reason).inc();
     ctx.logger.warn('partner record dead-lettered', {
       reason,
       problems,
       topic: ctx.topic,
-      partnerChannel: rec.partnerChannel,
-      partnerOrderId: rec.partnerOrderId,
+      partnerChannel: clipped(rec.partnerChannel),
+      partnerOrderId: clipped(rec.partnerOrderId),
     });
   }
 }
