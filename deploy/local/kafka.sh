@@ -7,6 +7,13 @@
 # (packages/service-kit/src/cli/create-topics.ts).
 # A store formatted before SASL (or before a principal existed) gets its missing SCRAM users at start.
 # Usage: kafka.sh start|stop|status|secrets. Jars come from Maven Central via kafka/pom.xml.
+# A Kafka of one's own beside the shared one (crash tests, the chaos run): OMNIMALL_DATA=<dir>
+# KAFKA_PORT=<port> KAFKA_CONTROLLER_PORT=<port> kafka.sh start|stop — its own store, pidfile and log.
+# Stop is a controlled shutdown: SIGTERM, then up to KAFKA_STOP_TIMEOUT (60) s for the broker to say
+# "shut down completed"; only a broker that hangs past that is killed (and says so). A start after an
+# unclean stop (SIGKILL, a crash: the pidfile outlived its process) says so; it takes ~6 s, not ~16,
+# since the broker session (server.properties) is 3 s, after which the controller accepts the new
+# registration — a few DUPLICATE_BROKER_REGISTRATION retries at INFO level remain until then.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 VERSION=3.9.1
 HOME_DIR="$CACHE/kafka-$VERSION"
@@ -102,8 +109,19 @@ ready() {
   tcp_open "$PORT" && tail -c +$((LOG_OFFSET + 1)) "$LOG" | grep -q "Kafka Server started"
 }
 
+ports_free() { [ -z "$(port_owner "$PORT")" ] && [ -z "$(port_owner "$CONTROLLER_PORT")" ]; }
+
+# running: the pidfile names a live process (a zombie left by a SIGKILL is not)
+running() { pid_alive "$PIDFILE" && ! grep -q '^[^)]*) Z' "/proc/$(cat "$PIDFILE")/stat" 2>/dev/null; }
+
 start() {
-  if pid_alive "$PIDFILE"; then say kafka "already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"; return 0; fi
+  if running; then say kafka "already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"; return 0; fi
+  if [ -f "$PIDFILE" ]; then
+    say kafka "the last run did not stop cleanly (pid $(cat "$PIDFILE") gone without a stop): recovering logs"
+    rm -f "$PIDFILE"
+    # a killed broker's sockets close a moment after it dies
+    wait_until kafka 15 "$LOG" ports_free
+  fi
   need kafka java
   need kafka node
   port_free_or_die kafka "$PORT"; port_free_or_die kafka "$CONTROLLER_PORT"
@@ -120,10 +138,32 @@ start() {
   say kafka "ready on 127.0.0.1:$PORT, SASL/SCRAM-SHA-512 with ACLs (pid $(cat "$PIDFILE"); credentials in $SECRETS)"
 }
 
+# stop: a controlled shutdown (SIGTERM), waited for; SIGKILL only past KAFKA_STOP_TIMEOUT
+stop() {
+  if ! running; then rm -f "$PIDFILE"; say kafka "not running"; return 0; fi
+  local pid timeout=${KAFKA_STOP_TIMEOUT:-60} offset started=$SECONDS
+  pid=$(cat "$PIDFILE")
+  offset=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
+  kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null && [ $((SECONDS - started)) -lt "$timeout" ]; do sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$PIDFILE"
+    say kafka "no controlled shutdown after ${timeout}s: killed (pid $pid); the next start recovers its logs"
+    return 0
+  fi
+  rm -f "$PIDFILE"
+  if tail -c +$((offset + 1)) "$LOG" | grep -q "shut down completed"; then
+    say kafka "stopped cleanly (controlled shutdown, pid $pid, $((SECONDS - started))s)"
+  else
+    say kafka "stopped (pid $pid, $((SECONDS - started))s) without a shutdown line in $LOG"
+  fi
+}
+
 case "${1:-}" in
   start) start ;;
-  stop) stop_pidfile kafka "$PIDFILE" ;;
-  status) if pid_alive "$PIDFILE"; then say kafka "running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"; else say kafka "stopped"; exit 3; fi ;;
+  stop) stop ;;
+  status) if running; then say kafka "running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"; else say kafka "stopped"; exit 3; fi ;;
   install) install ;;
   secrets) secrets; echo "$SECRETS" ;;
   *) echo "usage: $0 start|stop|status|install|secrets" >&2; exit 2 ;;

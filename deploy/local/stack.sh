@@ -2,7 +2,10 @@
 # The local infrastructure as one unit: Kafka (SASL + ACLs), FerretDB (unless MONGO_URL), the
 # catalogue's topics and the ACLs (as the admin principal), then the schema registry (unless
 # SCHEMA_REGISTRY_URL; it needs its ACLs to start).
-# Usage: stack.sh up|down|status
+# Usage: stack.sh up|down|status. `down` stops the registry, FerretDB, then Kafka with a controlled
+# shutdown (kafka.sh stop: SIGTERM and a wait for it). A throwaway stack beside the shared one (crash
+# tests, bench/chaos): OMNIMALL_DATA=<dir> KAFKA_PORT=… KAFKA_CONTROLLER_PORT=… FERRETDB_PORT=…
+# SCHEMA_REGISTRY_PORT=… stack.sh up|down — its own stores, pidfiles and logs under <dir>.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 HERE="$ROOT/deploy/local"
 
