@@ -60,6 +60,39 @@ export class TooManyRequestsError extends AppError {
   }
 }
 
+/** The servers a service depends on; each has its own 503 code (see ServiceUnavailableError). */
+export type Dependency = 'database' | 'broker' | 'schema_registry';
+
+/** The 503 code naming each dependency, and the seconds a client is told to wait before retrying. */
+export const DEPENDENCY_UNAVAILABLE: Readonly<Record<Dependency, { code: string; what: string; retryAfterSeconds: number }>> = {
+  database: { code: 'database_unavailable', what: 'the database', retryAfterSeconds: 2 },
+  broker: { code: 'broker_unavailable', what: 'the event broker', retryAfterSeconds: 5 },
+  schema_registry: { code: 'schema_registry_unavailable', what: 'the schema registry', retryAfterSeconds: 5 },
+};
+
+/**
+ * 503: a server the request needs is unreachable. Nothing was changed by this request unless the
+ * code says otherwise, so the client may send the same request again after `retryAfterSeconds`
+ * (the app factory sets it as the Retry-After header).
+ */
+export class ServiceUnavailableError extends AppError {
+  readonly retryAfterSeconds: number;
+  constructor(
+    readonly dependency: Dependency,
+    message?: string,
+  ) {
+    const d = DEPENDENCY_UNAVAILABLE[dependency];
+    super(
+      503,
+      d.code,
+      message ?? `${d.what} is unreachable; the request was not carried out`,
+      `retry after ${d.retryAfterSeconds} s (the Retry-After header); the request is safe to send again`,
+      { dependency, retryAfterSeconds: d.retryAfterSeconds },
+    );
+    this.retryAfterSeconds = d.retryAfterSeconds;
+  }
+}
+
 /** A MongoDB unique-index violation (E11000), from the driver or FerretDB. */
 export function isDuplicateKeyError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;

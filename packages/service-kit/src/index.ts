@@ -10,6 +10,7 @@ export * from './errors';
 export * from './resilience/breaker';
 export * from './http/api';
 export * from './http/app';
+export { asServiceUnavailable, unavailableDependency, withinDeadline } from './http/dependencies';
 export * from './events/envelope';
 export * from './events/schema-registry';
 export * from './kafka/topics';

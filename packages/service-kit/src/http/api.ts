@@ -2,7 +2,9 @@
  * Routes declared once, with zod schemas that both validate each request (400 `validation_failed`
  * listing every bad field) and generate the OpenAPI document, so the two cannot drift apart. Each
  * route's rate limit (its own, or the API's default) is enforced and documented the same way: 429
- * with `Retry-After` (see rate-limit.ts).
+ * with `Retry-After` (see rate-limit.ts). Every route also declares 503 with `Retry-After`: any of them
+ * may find a dependency (database, broker, schema registry) unreachable, which the app answers with
+ * the dependency's code (see dependencies.ts), so no service has to declare it.
  */
 import { OpenAPIRegistry, OpenApiGeneratorV3, extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
@@ -84,6 +86,14 @@ const RETRY_AFTER_HEADER = {
   'Retry-After': { description: 'Seconds to wait before a request is allowed again', schema: { type: 'integer', minimum: 1 } },
 };
 
+const UNAVAILABLE_RESPONSE = {
+  description:
+    'A dependency is unreachable: `database_unavailable`, `broker_unavailable` or `schema_registry_unavailable` ' +
+    '(details.dependency); nothing was carried out, send the same request again after Retry-After',
+  headers: { 'Retry-After': { description: 'Seconds to wait before sending the request again', schema: { type: 'integer', minimum: 1 } } },
+  content: { 'application/json': { schema: ErrorBody } },
+};
+
 export class HttpApi {
   private readonly registry = new OpenAPIRegistry();
   private readonly routes: RouteSpec<any, any, any>[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -120,6 +130,9 @@ export class HttpApi {
         headers: RETRY_AFTER_HEADER,
         content: { 'application/json': { schema: ErrorBody } },
       };
+    responses['503'] = spec.responses[503]
+      ? { ...UNAVAILABLE_RESPONSE, description: `${spec.responses[503].description}; or ${UNAVAILABLE_RESPONSE.description}` }
+      : UNAVAILABLE_RESPONSE;
     responses['default'] = {
       description: 'Error with a machine-readable code and a hint',
       content: { 'application/json': { schema: ErrorBody } },

@@ -9,15 +9,24 @@
  * `contentSecurityPolicy` adds to it. An incoming `x-correlation-id` is kept only when safe (see
  * events/envelope.ts), else replaced by a fresh id: an unsafe one is never echoed, logged or
  * copied into events.
+ *
+ * A dependency that is unreachable (database, broker, schema registry: see dependencies.ts) is answered
+ * 503 with its code (`database_unavailable`, `broker_unavailable`, `schema_registry_unavailable`), a
+ * hint and `Retry-After`, and logged as one warning per outage, never as an unhandled error; /readyz
+ * names it under `unavailable` (and answers 503) while its check fails.
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import helmet from 'helmet';
-import { AppError, duplicateKeyConflict, isDuplicateKeyError } from '../errors';
+import { AppError, DEPENDENCY_UNAVAILABLE, duplicateKeyConflict, isDuplicateKeyError, type Dependency } from '../errors';
 import type { Logger } from '../observability/logger';
 import type { ServiceMetrics } from '../observability/metrics';
 import { safeCorrelationId } from '../events/envelope';
 import type { HttpApi } from './api';
 import { chargeRefused } from './rate-limit';
+import { asServiceUnavailable, DependencyAlerts } from './dependencies';
+
+/** The readiness checks that stand for a dependency (the runtime's names). */
+const CHECK_OF_DEPENDENCY: Readonly<Record<string, Dependency>> = { mongo: 'database', kafka: 'broker', registry: 'schema_registry' };
 
 /** The Content-Security-Policy every response carries (directive → sources). */
 export const CONTENT_SECURITY_POLICY: Readonly<Record<string, readonly string[]>> = {
@@ -76,10 +85,14 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: opts.service });
   });
+  const alerts = new DependencyAlerts(opts.logger, opts.metrics.registry);
   app.get('/readyz', async (_req, res) => {
     const checks = opts.readiness ? await opts.readiness() : {};
     const ready = Object.values(checks).every(Boolean);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+    const dependencies = Object.entries(checks).filter(([check]) => CHECK_OF_DEPENDENCY[check]);
+    alerts.up(Object.fromEntries(dependencies.map(([check, ok]) => [CHECK_OF_DEPENDENCY[check], ok])));
+    const unavailable = dependencies.filter(([, ok]) => !ok).map(([check]) => DEPENDENCY_UNAVAILABLE[CHECK_OF_DEPENDENCY[check]].code);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks, ...(unavailable.length ? { unavailable } : {}) });
   });
   if (!opts.metricsElsewhere) app.get('/metrics', metricsHandler(opts.metrics));
   app.get('/openapi.json', (_req, res) => {
@@ -103,6 +116,12 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     void _next;
     const limited = await chargeRefused(req, res).catch(() => null); // refused by a route's checks: charged to its address
     if (limited) err = limited;
+    const unavailable = asServiceUnavailable(err);
+    if (unavailable) {
+      alerts.down(unavailable.dependency, err, req.path);
+      err = unavailable;
+      res.setHeader('Retry-After', String(unavailable.retryAfterSeconds));
+    }
     if (err instanceof AppError) {
       res.status(err.status).json(err.toBody());
       return;

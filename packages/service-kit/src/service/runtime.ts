@@ -21,6 +21,9 @@ import { connectDatabase } from '../mongo/connection';
 import { createKafka } from '../kafka/client';
 import { basicAuthHeader, type RegistryAuth } from '../kafka/security';
 
+/** The bound of each readiness check. */
+const READINESS_TIMEOUT_MS = 1000;
+
 const registryHeaders = (auth: RegistryAuth | undefined): Record<string, string> => (auth ? { authorization: basicAuthHeader(auth) } : {});
 
 export interface RuntimeOptions {
@@ -99,15 +102,21 @@ export class ServiceRuntime {
     return consumer;
   }
 
+  /**
+   * Each dependency's reachability (`mongo`, `kafka`, `registry`), each check bounded by
+   * READINESS_TIMEOUT_MS so /readyz answers within about a second whatever is down. The broker is
+   * asked once, without kafkajs' retries (a probe that retried for 25 s would pile up behind the
+   * probes that follow it).
+   */
   async readiness(): Promise<Record<string, boolean>> {
     const withTimeout = <T>(p: Promise<T>): Promise<boolean> => {
       let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 1500)));
+      const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), READINESS_TIMEOUT_MS)));
       return Promise.race([p.then(() => true), late])
         .catch(() => false)
         .finally(() => clearTimeout(timer));
     };
-    const admin = this.kafka.admin();
+    const admin = this.kafka.admin({ retry: { retries: 0 } });
     const [kafka, mongo, registry] = await Promise.all([
       withTimeout(
         admin
@@ -117,7 +126,10 @@ export class ServiceRuntime {
       ),
       withTimeout(this.db.db!.admin().ping()),
       withTimeout(
-        fetch(`${this.config.schemaRegistryUrl}/subjects`, { headers: registryHeaders(this.config.schemaRegistryAuth) }).then((r) => {
+        fetch(`${this.config.schemaRegistryUrl}/subjects`, {
+          headers: registryHeaders(this.config.schemaRegistryAuth),
+          signal: AbortSignal.timeout(READINESS_TIMEOUT_MS),
+        }).then((r) => {
           if (!r.ok) throw new Error(String(r.status));
         }),
       ),
