@@ -80,6 +80,23 @@ export async function until<T>(
   }
 }
 
+/** The body of POST /channels for a channel of `kind` managed by `managerId` (an admin registers it). */
+export function channelRegistration(code: string, kind: string, managerId: string, extra: Record<string, unknown> = {}) {
+  return {
+    code,
+    name: `E2E ${kind} ${code}`,
+    kind,
+    branding: { logoUrl: 'https://cdn.example/logo.svg', colors: { primary: '#112233' }, fonts: { heading: 'Inter', body: 'Inter' } },
+    country: 'DE',
+    region: 'eu',
+    languages: ['en'],
+    currencies: ['EUR'],
+    manager: { accountId: managerId, roles: ['channel_manager'] },
+    allowedDataRegions: ['eu'],
+    ...extra,
+  };
+}
+
 export class Omnimall {
   private seq = 0;
   constructor(readonly stack: Pick<Stack, 'tag' | 'url' | 'admin'>) {}
@@ -191,22 +208,7 @@ export class Omnimall {
     managerId: string,
     extra: Record<string, unknown> = {},
   ): Promise<void> {
-    await this.expect(201, 'channels', 'post', '/channels', {
-      token: adminToken,
-      body: {
-        code,
-        name: `E2E ${kind} ${code}`,
-        kind,
-        branding: { logoUrl: 'https://cdn.example/logo.svg', colors: { primary: '#112233' }, fonts: { heading: 'Inter', body: 'Inter' } },
-        country: 'DE',
-        region: 'eu',
-        languages: ['en'],
-        currencies: ['EUR'],
-        manager: { accountId: managerId, roles: ['channel_manager'] },
-        allowedDataRegions: ['eu'],
-        ...extra,
-      },
-    });
+    await this.expect(201, 'channels', 'post', '/channels', { token: adminToken, body: channelRegistration(code, kind, managerId, extra) });
   }
 
   /** Issues an API key for the channel's apps (as an admin or the channel's manager). */

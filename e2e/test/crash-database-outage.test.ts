@@ -9,7 +9,7 @@
  * first write after the proxy reopens succeeds within 5 s; every write answered 201 is there after.
  * Bounded: the outage lasts 3 s, the whole test well under a minute after the stack started.
  */
-import { Omnimall, until, type Reply } from '../support/omnimall';
+import { channelRegistration, Omnimall, until, type Reply } from '../support/omnimall';
 import { logsOnFailure, startStack, type Stack } from '../support/stack';
 import { TcpProxy } from '../support/tcp-proxy';
 
@@ -37,18 +37,7 @@ afterAll(async () => {
 let seq = 0;
 function register(): Promise<Reply & { code: string }> {
   const code = `crash-${stack.tag}-${++seq}`;
-  const body = {
-    code,
-    name: `Crash ${code}`,
-    kind: 'web',
-    branding: { logoUrl: 'https://cdn.example/logo.svg', colors: { primary: '#112233' }, fonts: { heading: 'Inter', body: 'Inter' } },
-    country: 'DE',
-    region: 'eu',
-    languages: ['en'],
-    currencies: ['EUR'],
-    manager: { accountId: admin.id, roles: ['channel_manager'] },
-    allowedDataRegions: ['eu'],
-  };
+  const body = channelRegistration(code, 'web', admin.id);
   return api.call('channels', 'post', '/channels', { token: admin.token, body }).then((r) => ({ ...r, code }));
 }
 
