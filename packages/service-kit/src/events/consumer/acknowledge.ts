@@ -4,8 +4,9 @@
  *
  * Guarantees: every record handled, skipped, retried or dead-lettered is counted
  * (omnimall_events_consumed_total) and, unless `acknowledge: false`, acknowledged once per outcome
- * with the time its effect committed. Acks are telemetry: they are sent without holding up the
- * partition (a lost ack shows up as lag in the monitor) and linger a few milliseconds for company,
+ * with the time its effect committed. Acks are sent without holding up the partition, kept by the
+ * publisher until sent (`keep`: a broker outage delays them, in order, never drops them; only an ack
+ * the broker refuses for itself is lost, and logged) and linger a few milliseconds for company,
  * since the lag they report was stamped at the effect's commit. A record whose envelope could not be
  * read is acknowledged only when its headers name a well-formed event id; its correlation id and type
  * headers are copied only when safe (see envelope.ts).
@@ -106,7 +107,7 @@ export class Acknowledger {
 
   private send(facts: AckFacts): void {
     this.deps.publisher
-      .publish([ackEvent(this.deps.service, this.group, facts)], { lingerMs: this.opts.ackLingerMs ?? ACK_LINGER_MS })
+      .publish([ackEvent(this.deps.service, this.group, facts)], { lingerMs: this.opts.ackLingerMs ?? ACK_LINGER_MS, keep: true })
       .catch((e) => this.deps.logger.warn('ack not sent', { eventId: facts.eventId, err: errorText(e) }));
   }
 }

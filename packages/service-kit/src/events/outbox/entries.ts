@@ -6,8 +6,12 @@
  * `outbox.<eventId>` with `outboxCount` counting them, so the state change and its events are
  * committed together or not at all (one document is written whole, also on FerretDB, which has no
  * multi-document transactions). A caller's `$set` can never overwrite the fields the outbox owns.
- * Everything here is pure: no I/O.
+ * Each entry names the process that committed it (`by`), so a restarted process can tell what its
+ * crashed predecessor left unpublished (`orphaned`). Everything here is pure, except that
+ * `orphaned` asks the operating system whether a pid is alive.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { UpdateQuery } from 'mongoose';
 import { UnprocessableError } from '../../errors';
 import type { OutgoingEvent } from '../envelope';
@@ -18,8 +22,41 @@ export interface OutboxEntry {
   value: OutgoingEvent['value'];
   seq: number;
   createdAt: Date;
-  /** Set when the entry could not be encoded at publish time: it is kept, never published (see relay.ts). */
-  parked?: { at: Date; problems: string[] };
+  /** Set when the entry cannot be published (its schema or the broker refuses it): kept, never published (see relay.ts). */
+  parked?: { at: Date; problems: string[]; reason?: string };
+  /** The process that committed it (absent in entries written before issue 18): see `orphaned`. */
+  by?: Writer;
+}
+
+/** A process that writes outbox entries: its host, its pid and a random id of this start of it. */
+export interface Writer {
+  host: string;
+  pid: number;
+  boot: string;
+}
+
+/** This process as the writer of the entries it commits. */
+export const THIS_WRITER: Readonly<Writer> = Object.freeze({ host: hostname(), pid: process.pid, boot: randomUUID() });
+
+const processAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // it exists, under another user
+  }
+};
+
+/**
+ * Whether an entry's writer is known to be gone, so nobody else will publish it: it ran on this
+ * host and its process no longer exists (a service restarted by `make up` or a supervisor), or it
+ * had this very pid but another start (a container restarted: pid 1 again). An entry of another
+ * host, or of an unknown writer, is not known to be orphaned (the recovery poll's grace covers it).
+ */
+export function orphaned(by: Writer | undefined, self: Readonly<Writer> = THIS_WRITER): boolean {
+  if (!by || by.host !== self.host) return false;
+  if (by.pid === self.pid) return by.boot !== self.boot;
+  return !processAlive(by.pid);
 }
 
 /** The fields of an event value its topic's schema refuses (empty: it can be encoded). */
@@ -76,7 +113,14 @@ function nextSeq(): number {
 export function entriesOf(events: readonly OutgoingEvent[]): Record<string, OutboxEntry> {
   const out: Record<string, OutboxEntry> = {};
   for (const e of events) {
-    out[e.value.envelope.eventId] = { topic: e.topic, key: e.key, value: e.value, seq: nextSeq(), createdAt: new Date() };
+    out[e.value.envelope.eventId] = {
+      topic: e.topic,
+      key: e.key,
+      value: e.value,
+      seq: nextSeq(),
+      createdAt: new Date(),
+      by: { ...THIS_WRITER },
+    };
   }
   return out;
 }

@@ -18,9 +18,11 @@
  * and one committed anyway is parked at publish time instead of retried for ever (see relay.ts).
  *
  * Timing: the fast path publishes nearly everything, so the recovery poll only catches crash
- * leftovers, and on FerretDB every non-_id filter scans the collection: it runs once `graceMs` after
- * start (a restarted process finds its own leftovers) and then every `pollIntervalMs` (default 60 s:
- * another instance's leftovers, if it never comes back). Published entries wait `cleanupAfterMs`
+ * leftovers, and on FerretDB every non-_id filter scans the collection. At start, each collection is
+ * swept once as soon as it is tracked (during the service's build, so before it is ready) for what a
+ * crashed predecessor on this host committed and did not publish (recovery.ts, `orphaned`): that goes
+ * out at once, not 30-60 s later. The poll runs once `graceMs` after start and then every
+ * `pollIntervalMs` (default 60 s) for what another instance leaves behind if it never comes back. Published entries wait `cleanupAfterMs`
  * (default 15 s) for a later write to remove them for free (a cart edited every few seconds never
  * needs a removal of its own), one entry per write at most.
  */
@@ -63,6 +65,9 @@ export class Outbox {
   private cleanupTimer?: NodeJS.Timeout;
   private polling?: Promise<unknown>;
   private cleaning?: Promise<unknown>;
+  private started = false;
+  /** The start sweeps begun so far (one per tracked collection). */
+  private readonly sweeps: Promise<number>[] = [];
   private readonly pollIntervalMs: number;
   private readonly graceMs: number;
   private readonly cleanupIntervalMs: number;
@@ -100,9 +105,29 @@ export class Outbox {
    * write is decided again on a fresh read. One database call per write instead of two.
    */
   track<T>(model: Model<T>, opts: { exclusive?: boolean } = {}): Model<T> {
+    const known = this.models.has(model.collection.collectionName);
     this.models.set(model.collection.collectionName, model);
     if (opts.exclusive) this.lastWritten.markExclusive(model.collection.collectionName);
+    if (this.started && !known) this.sweep(model);
     return model;
+  }
+
+  /** Publishes, in the background, the entries a crashed predecessor left in one collection (see the header). */
+  private sweep<T>(model: Model<T>): void {
+    this.sweeps.push(
+      this.recovery.sweep(model).catch((err: unknown) => {
+        this.logger.warn('outbox start sweep failed; the recovery poll will publish what it left', {
+          collection: model.collection.collectionName,
+          err: String(err),
+        });
+        return 0;
+      }),
+    );
+  }
+
+  /** Settles once the start sweeps begun so far have; returns how many events they published. */
+  async swept(): Promise<number> {
+    return (await Promise.all(this.sweeps)).reduce((a, b) => a + b, 0);
   }
 
   /** The key of one document (for logs, and for DocumentLocks around multi-document work). */
@@ -157,8 +182,10 @@ export class Outbox {
   }
 
   start(): void {
-    if (this.pollTimer) return;
+    if (this.started) return;
+    this.started = true;
     this.relay.start();
+    this.models.forEach((model) => this.sweep(model));
     const loop = (
       first: number,
       every: number,
@@ -188,6 +215,8 @@ export class Outbox {
     this.pollTimer = undefined;
     this.cleanupTimer = undefined;
     this.relay.stop();
+    this.started = false;
+    await this.swept();
     await this.polling;
     await this.cleaning;
     await this.relay.drain();

@@ -12,17 +12,23 @@
  *    same document are its own to publish (or the recovery pass's);
  *  - a failed publish is tried again by this process with backoff (up to 5 s) while the outbox runs;
  *    after a stop, the next start's recovery pass finds it;
- *  - an entry its topic's schema refuses (an event committed before the write-time check, or by an
- *    older version) can never be published, so it is parked instead of retried for ever: marked
- *    `parked` in its document (kept there, visible, with the problems), counted in
- *    `omnimall_outbox_parked_total` and logged once, and never tried again; the document's other
- *    entries, and other documents, are published as usual.
+ *  - an entry that can never be published is parked instead of retried for ever: marked `parked` in
+ *    its document (kept there, visible, with the problems and a reason), counted in
+ *    `omnimall_outbox_parked_total{topic,collection,reason}` (alert on it) and logged once, and never
+ *    tried again; the document's other entries, and other documents, are published as usual. Reasons:
+ *    `schema` (its topic's schema refuses it: committed before the write-time check, or by an older
+ *    version), `too_large` (over the publisher's record limit: at once) or the broker's error type
+ *    (a record the broker refuses: after MAX_REFUSALS attempts with the retry backoff, about 0.6 s,
+ *    since some refusals pass later, such as a topic created late). The publisher isolates such a
+ *    record from the rest of its request, so the entries published with it are recorded as published;
+ *  - repeated dispatch failures are logged at most once per 10 s per kind (counted on every one).
  */
 import type { Model } from 'mongoose';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../../observability/logger';
-import type { EventPublisher } from '../../kafka/publisher';
+import { RecordsRefusedError, type EventPublisher } from '../../kafka/publisher';
+import { failureKind, RateLimitedLog } from '../../kafka/publisher/failures';
 import { KeyedQueue } from '../../concurrency/keyed-queue';
 import type { OutgoingEvent } from '../envelope';
 import { documentKey, type EventCheck, type OutboxDoc, type OutboxEntry } from './entries';
@@ -31,13 +37,18 @@ import type { PublishedEntries } from './published';
 const PARKED_METRIC = 'omnimall_outbox_parked_total';
 
 /** The parked-entries counter of a registry (one per registry, however many outboxes share it). */
-function parkedCounter(registry: Registry): Counter<'topic' | 'collection'> {
+/** Publish attempts of an entry the broker refuses before it is parked. */
+const MAX_REFUSALS = 3;
+
+type ParkedLabels = 'topic' | 'collection' | 'reason';
+
+function parkedCounter(registry: Registry): Counter<ParkedLabels> {
   return (
-    (registry.getSingleMetric(PARKED_METRIC) as Counter<'topic' | 'collection'> | undefined) ??
+    (registry.getSingleMetric(PARKED_METRIC) as Counter<ParkedLabels> | undefined) ??
     new Counter({
       name: PARKED_METRIC,
-      help: 'Outbox entries parked because their topic schema refuses them (kept in the document, never published)',
-      labelNames: ['topic', 'collection'],
+      help: 'Outbox entries parked because they can never be published (schema refuses, too large, broker refuses); kept in the document',
+      labelNames: ['topic', 'collection', 'reason'],
       registers: [registry],
     })
   );
@@ -51,7 +62,10 @@ export class OutboxRelay {
   private running = false;
   /** Entries parked by this process (their documents may not show the marker to a copy read earlier). */
   private readonly parkedIds = new LRUCache<string, true>({ max: 10_000 });
-  private readonly parkedTotal: Counter<'topic' | 'collection'>;
+  private readonly parkedTotal: Counter<ParkedLabels>;
+  /** How many times the broker refused an entry not parked yet. */
+  private readonly refusals = new LRUCache<string, number>({ max: 10_000 });
+  private readonly failures: RateLimitedLog;
 
   constructor(
     private readonly publisher: EventPublisher,
@@ -62,6 +76,7 @@ export class OutboxRelay {
     private readonly check?: EventCheck,
   ) {
     this.parkedTotal = parkedCounter(registry);
+    this.failures = new RateLimitedLog(logger, registry);
   }
 
   start(): void {
@@ -123,11 +138,81 @@ export class OutboxRelay {
       await this.publisher.publish(pending.map(([, e]) => ({ topic: e.topic as OutgoingEvent['topic'], key: e.key, value: e.value })));
       this.published.record(collection, doc._id, ids, Date.now());
     } catch (err) {
-      this.logger.warn('outbox dispatch failed; it will be retried', { err: String(err), eventIds: ids });
+      if (err instanceof RecordsRefusedError && (await this.afterRefusal(model, doc._id, pending, err))) return;
+      this.failures.note('warn', 'outbox dispatch failed; it will be retried', failureKind(err), 'dispatch', {
+        err: String(err),
+        collection,
+        eventIds: ids,
+      });
       throw err;
     } finally {
       ids.forEach((id) => this.inFlight.delete(id));
     }
+  }
+
+  /**
+   * Some entries were refused: records the others as published (unless they failed too), parks the
+   * refused ones that cannot pass (see the header). True when nothing is left to retry.
+   */
+  private async afterRefusal<T>(
+    model: Model<T>,
+    docId: unknown,
+    pending: [string, OutboxEntry][],
+    err: RecordsRefusedError,
+  ): Promise<boolean> {
+    const collection = model.collection.collectionName;
+    const refused = new Map(err.refused.map((r) => [r.eventId, r.error]));
+    if (!err.othersFailed)
+      this.published.record(
+        collection,
+        docId,
+        pending.map(([id]) => id).filter((id) => !refused.has(id)),
+        Date.now(),
+      );
+    let retry = err.othersFailed;
+    for (const [id, entry] of pending) {
+      const error = refused.get(id);
+      if (!error) continue;
+      const attempts = (this.refusals.get(id) ?? 0) + 1;
+      if (!error.permanent && attempts < MAX_REFUSALS) {
+        this.refusals.set(id, attempts);
+        retry = true;
+        continue;
+      }
+      this.refusals.delete(id);
+      await this.park(model, docId, id, entry, error.reason, [error.message]);
+    }
+    return !retry;
+  }
+
+  /** Parks one entry: marked in its document, counted, logged once, never tried again by this process. */
+  private async park<T>(
+    model: Model<T>,
+    docId: unknown,
+    id: string,
+    entry: OutboxEntry,
+    reason: string,
+    problems: string[],
+  ): Promise<void> {
+    this.parkedIds.set(id, true);
+    const collection = model.collection.collectionName;
+    this.parkedTotal.labels(entry.topic, collection, reason).inc();
+    this.logger.error('outbox entry parked: it cannot be published and will not be tried again', {
+      collection,
+      docId: String(docId),
+      eventId: id,
+      topic: entry.topic,
+      reason,
+      problems,
+    });
+    await model.collection
+      .updateOne(
+        { _id: docId, [`outbox.${id}`]: { $exists: true } } as never,
+        {
+          $set: { [`outbox.${id}.parked`]: { at: new Date(), problems, reason } },
+        } as never,
+      )
+      .catch((err: unknown) => this.logger.warn('could not mark the parked outbox entry', { eventId: id, err: String(err) }));
   }
 
   /** Parks the entries the schema check refuses (see the header) and returns the others. */
@@ -140,24 +225,7 @@ export class OutboxRelay {
         ok.push([id, entry]);
         continue;
       }
-      this.parkedIds.set(id, true);
-      const collection = model.collection.collectionName;
-      this.parkedTotal.labels(entry.topic, collection).inc();
-      this.logger.error('outbox entry parked: its topic schema refuses it, it will not be published', {
-        collection,
-        docId: String(docId),
-        eventId: id,
-        topic: entry.topic,
-        problems,
-      });
-      await model.collection
-        .updateOne(
-          { _id: docId, [`outbox.${id}`]: { $exists: true } } as never,
-          {
-            $set: { [`outbox.${id}.parked`]: { at: new Date(), problems } },
-          } as never,
-        )
-        .catch((err: unknown) => this.logger.warn('could not mark the parked outbox entry', { eventId: id, err: String(err) }));
+      await this.park(model, docId, id, entry, 'schema', problems);
     }
     return ok;
   }
