@@ -95,7 +95,8 @@ export const cartService = defineService<CartDeps, CartExposes>({
           'identity.customer-status': customerStandingToStreamsIn(hub),
           'identity.data-request': erasureToStreamsIn(hub),
         },
-        dedupe: 'in-document',
+        // effect-once by the kit's recent set: the group is this process's alone, from the end
+        dedupe: 'memory',
         acknowledge: true,
       },
     ];
@@ -112,7 +113,7 @@ export const cartService = defineService<CartDeps, CartExposes>({
           'channels.channel-changed': channelChangedIn({ cache: projections.channels }),
           'catalog.local-item': localItemIn({ cache: projections.items }),
         },
-        dedupe: 'in-document',
+        dedupe: 'memory', // the cache has no document to mark: the kit's recent set, as for push
         fetch: { minBytes: 1, maxWaitMs: 250 },
         onJoined: (consumer) => (projections.caughtUpAt = () => consumer.caughtUpAt()),
       });

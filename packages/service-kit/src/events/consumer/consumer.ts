@@ -3,17 +3,19 @@
  * record through a pipeline of stages, one file each:
  *
  *   decode.ts       which topic, whether it is this group's retry and due, the Avro value
- *   dedupe.ts       the inbox mark (for `dedupe: 'inbox'`; in-document marks are the handler's)
+ *   dedupe.ts       effect-once for every group: a recent set in memory, plus the inbox mark
+ *                   (`dedupe: 'inbox'`) or the handler's in-document mark
  *   handle.ts       the handler, `attempts` times with exponential backoff
  *   failure.ts      then `<topic>.retry` (tried once more after `retryDelayMs`), then `<topic>.dlq`
  *   acknowledge.ts  the outcome counted and reported on sync.applied, with the lag
  *   offsets.ts      the offset committed only after the record's handling resolved
  *
- * Guarantees: duplicates are dropped through the eventId mark (in the effect's document, or the
- * inbox); per-key order holds, since one partition is handled one record at a time; a record that
- * cannot be read as an event of its topic (see decode.ts) goes straight to the DLQ with the reason
+ * Guarantees: duplicates are dropped through the eventId marks (the member's recent set, and the
+ * effect's document or the inbox), and acknowledged `skipped_duplicate`; per-key order holds, since
+ * one partition is handled one record at a time; a record that cannot be read as an event of its topic (see decode.ts) goes straight to the DLQ with the reason
  * (`undecodable`, `schema_not_of_topic`, `schema_unresolvable`) and the consumer keeps going; a record left unhandled
- * at stop stays uncommitted, so the group's next member handles it.
+ * at stop stays uncommitted, so the group's next member handles it; after a broker restart the
+ * member resumes within about 2 s of the broker being back (settings.ts).
  */
 import type { Consumer, EachMessagePayload } from 'kafkajs';
 import { retryTopic, type TopicName } from '@omnimall/contracts';
@@ -21,12 +23,13 @@ import { deleteGroupQuietly, endOffsets, seekStartsOnJoin, uncommitted } from '.
 import { Acknowledger } from './acknowledge';
 import { CatchUpTracker } from './catch-up';
 import { attemptsBefore, decodeEvent, retryWait, sourceOf } from './decode';
-import { InboxDedupe } from './dedupe';
+import { dedupeModeOf, EventDedupe } from './dedupe';
 import { FailureRoutes } from './failure';
 import { handleWithRetries } from './handle';
 import { OffsetCommitter } from './offsets';
 import { UndecodableRecordError } from '../topic-schemas';
-import type { ConsumerDeps, ConsumerOptions, EventHandler } from './types';
+import { consumerConfig } from './settings';
+import { errorText, type ConsumerDeps, type ConsumerOptions, type EventHandler } from './types';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -39,7 +42,7 @@ export class EventConsumer {
   private readonly inflight = new Set<Promise<void>>();
   private readonly catchUp: CatchUpTracker;
   private readonly offsets: OffsetCommitter;
-  private readonly inbox: InboxDedupe;
+  private readonly dedupe: EventDedupe;
   private readonly failures: FailureRoutes;
   private readonly acks: Acknowledger;
 
@@ -47,14 +50,15 @@ export class EventConsumer {
     private readonly deps: ConsumerDeps,
     private readonly opts: ConsumerOptions,
   ) {
-    this.consumer = deps.kafka.consumer({
-      groupId: opts.group,
-      allowAutoTopicCreation: false,
-      sessionTimeout: 10000,
-      heartbeatInterval: 1000,
-      ...(opts.fetch ? { minBytes: opts.fetch.minBytes, maxWaitTimeInMs: opts.fetch.maxWaitMs } : {}),
+    const restarting = (err: Error): void => {
+      deps.logger.warn('consumer restarting after a broker failure', { group: opts.group, err: errorText(err) });
+    };
+    this.consumer = deps.kafka.consumer(consumerConfig(opts.group, restarting, opts.fetch));
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart && !this.stopped)
+        deps.logger.error('consumer stopped by a non-retriable error', { group: opts.group, err: errorText(payload.error) });
     });
-    this.inbox = new InboxDedupe(deps.db, opts.group, opts.dedupe !== 'in-document');
+    this.dedupe = new EventDedupe(deps.db, opts.group, dedupeModeOf(opts));
     this.catchUp = new CatchUpTracker(this.consumer);
     this.attempts = opts.attempts ?? 3;
     this.backoffMs = opts.backoffMs ?? 50;
@@ -140,7 +144,7 @@ export class EventConsumer {
     const { envelope } = value;
     const logger = this.deps.logger.child({ eventId: envelope.eventId, correlationId: envelope.correlationId, topic: source });
 
-    if (await this.inbox.seen(envelope.eventId)) {
+    if (await this.dedupe.seen(envelope.eventId)) {
       this.acks.finish(source, value, 'skipped_duplicate', attemptBase + 1, envelope.sourceChannel);
       return;
     }
@@ -158,7 +162,7 @@ export class EventConsumer {
         attemptBase,
         tries,
         backoffMs: this.backoffMs,
-        afterSuccess: () => this.inbox.mark(envelope.eventId),
+        afterSuccess: () => this.dedupe.mark(envelope.eventId),
         stopped: () => this.stopped,
       },
       this.deps,

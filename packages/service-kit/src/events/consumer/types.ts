@@ -40,10 +40,13 @@ export interface ConsumerOptions {
   group: string;
   handlers: HandlerMap;
   /**
+   * The group's durable effect-once mark (see dedupe.ts; every group also keeps a recent set in memory,
+   * and no group can turn effect-once off):
+   * `inbox` (default for shared groups): the kit keeps (consumer, eventId) marks in the service's `inbox` collection.
    * `in-document`: handlers use ctx.applyOnce (the mark is written with the effect).
-   * `inbox`: the kit keeps (consumer, eventId) marks in the service's `inbox` collection.
+   * `memory` (default for, and only allowed in, per-instance `ephemeral` groups): the recent set alone.
    */
-  dedupe?: 'in-document' | 'inbox';
+  dedupe?: 'in-document' | 'inbox' | 'memory';
   /** In-process attempts before the record goes to the retry topic (default 3). */
   attempts?: number;
   backoffMs?: number;

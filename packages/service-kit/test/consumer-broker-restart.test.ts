@@ -1,0 +1,79 @@
+/**
+ * A consumer group member resumes within 2 s of the broker being reachable again
+ * (src/events/consumer/settings.ts). The shared Kafka is never stopped: the member reaches it
+ * through a TCP proxy (fixtures/tcp-proxy.ts) that the test closes (every connection cut, new ones refused, as
+ * while a broker restarts) and reopens. Every connection of the member's client goes through the
+ * proxy (the broker advertises 127.0.0.1:9092, so a socket factory sends each one to the proxy).
+ */
+import net from 'node:net';
+import { Kafka, logLevel } from 'kafkajs';
+import { EventConsumer, newEvent, ServiceRuntime } from '../src';
+import { kafkaConnectionOptions } from '../src/kafka/security';
+import { testConfig, uniqueName, waitFor } from '../src/testing';
+import { TcpProxy } from './fixtures/tcp-proxy';
+
+const probe = (aggregateId: string) =>
+  newEvent(
+    'platform.probe',
+    { type: 'probe.changed', producer: 'kit-test', aggregateId, aggregateVersion: 1 },
+    { sequence: 1, payload: '' },
+  );
+
+describe('a consumer after the broker comes back', () => {
+  let rt: ServiceRuntime;
+  const [host, port] = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')[0].split(':');
+  let proxy: TcpProxy;
+
+  beforeAll(async () => {
+    rt = await ServiceRuntime.start({ config: testConfig('kit-broker-restart'), produces: ['platform.probe'] });
+    proxy = await TcpProxy.start(host, Number(port));
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await rt.stop();
+  });
+
+  it('applies a new event within 2 s of the broker being reachable again after an outage of 8 s', async () => {
+    const kafka = new Kafka({
+      clientId: uniqueName('proxied'),
+      brokers: [proxy.address],
+      ...kafkaConnectionOptions(rt.config.kafkaSecurity),
+      logLevel: logLevel.NOTHING,
+      retry: { initialRetryTime: 100, retries: 8 }, // as the kit's client (kafka/client.ts)
+      socketFactory: ({ onConnect }) => net.connect({ host: '127.0.0.1', port: proxy.port }, onConnect),
+    });
+    const id = uniqueName('resume');
+    const applied = new Map<string, number>();
+    const consumer = new EventConsumer(
+      { kafka, schemas: rt.schemas, publisher: rt.publisher, metrics: rt.metrics, logger: rt.logger, db: rt.db, service: 'kit-test' },
+      {
+        group: uniqueName('kit.resume'),
+        acknowledge: false,
+        handlers: {
+          'platform.probe': async (v) => {
+            if (v.envelope.aggregateId === id) applied.set(v.envelope.eventId, Date.now());
+          },
+        },
+      },
+    );
+    await consumer.start();
+    try {
+      const before = probe(id);
+      await rt.publisher.publish([before]);
+      await waitFor(() => applied.has(before.value.envelope.eventId), 'an event before the outage');
+
+      await proxy.close();
+      const down = Date.now();
+      // The member notices the cut (its fetches fail and back off) while the broker stays away for 8 s.
+      await waitFor(() => Date.now() - down >= 8_000, 'the outage to last 8 s', 10_000, 250);
+      await proxy.open();
+      const back = Date.now();
+      const after = probe(id);
+      await rt.publisher.publish([after]);
+      await waitFor(() => applied.has(after.value.envelope.eventId), 'the event after the outage', 30_000);
+      expect(applied.get(after.value.envelope.eventId)! - back).toBeLessThan(2_000);
+    } finally {
+      await consumer.stop();
+    }
+  }, 60_000);
+});
