@@ -98,6 +98,9 @@ export class EventConsumer {
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 6,
       eachMessage: async (p) => {
         if (this.stopped) return; // left uncommitted: the group's next member handles it
+        // While the publisher holds more than it may (acks and copies kept through a broker outage),
+        // take no new record: memory stays bounded and nothing is dropped.
+        await this.deps.publisher.backpressure();
         const work = this.onMessage(p);
         this.inflight.add(work);
         try {
