@@ -9,6 +9,9 @@
 # Usage: kafka.sh start|stop|status|secrets. Jars come from Maven Central via kafka/pom.xml.
 # A Kafka of one's own beside the shared one (crash tests, the chaos run): OMNIMALL_DATA=<dir>
 # KAFKA_PORT=<port> KAFKA_CONTROLLER_PORT=<port> kafka.sh start|stop — its own store, pidfile and log.
+# KAFKA_ADVERTISED_PORT=<port> (default KAFKA_PORT) is the port the broker tells clients to use after
+# their first request: a crash test's TCP proxy listening there stays in every client's path (else
+# clients bypass it, since the broker advertises the port it listens on).
 # Stop is a controlled shutdown: SIGTERM, then up to KAFKA_STOP_TIMEOUT (60) s for the broker to say
 # "shut down completed"; only a broker that hangs past that is killed (and says so). A start after an
 # unclean stop (SIGKILL, a crash: the pidfile outlived its process) says so; it takes ~6 s, not ~16,
@@ -18,6 +21,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 VERSION=3.9.1
 HOME_DIR="$CACHE/kafka-$VERSION"
 PORT="${KAFKA_PORT:-9092}"
+ADVERTISED_PORT="${KAFKA_ADVERTISED_PORT:-$PORT}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 PIDFILE="$RUN/kafka.pid"
 LOG="$LOGS/kafka.log"
@@ -66,6 +70,7 @@ config() {
   mkdir -p "$STORE"
   sed -e "s#@PORT@#$PORT#g" -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" -e "s#@STORE@#$STORE/logs#g" \
     -e "s#@BROKER_PASSWORD@#$(secret broker)#g" -e "s#@SECRETS@#$SECRETS#g" \
+    -e "s#^advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$PORT\$#advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$ADVERTISED_PORT#" \
     "$ROOT/deploy/local/kafka/server.properties" >"$STORE/server.properties"
   chmod 600 "$STORE/server.properties"
   printf 'security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" password="%s";\n' \

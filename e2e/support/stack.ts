@@ -40,16 +40,26 @@ export interface Stack {
   /** The last `chars` characters of every service's output, for a failure report. */
   logs(chars?: number): string;
   stop(): Promise<void>;
+  /** Kills one service (SIGKILL unless told), as a crash would; resolves with the moment it exited. */
+  kill(name: ServiceName, signal?: NodeJS.Signals): Promise<number>;
+  /** Starts a killed service again (same port, database, groups and env); resolves with the moment /readyz answered 200. */
+  restart(name: ServiceName, readyTimeoutMs?: number): Promise<number>;
 }
 
 export interface StackOptions {
   /** Extra environment for every service. */
   env?: Record<string, string>;
+  /**
+   * Prefix of the services' database names (default the run's tag, `e2e…`). deploy/local/ferretdb.sh
+   * removes `e2e*_*` databases at its start, so a run that restarts FerretDB names them otherwise.
+   */
+  databasePrefix?: string;
   /** Bound on each service's start (spawn → /healthz answers 200). */
   startTimeoutMs?: number;
 }
 
-async function freePort(): Promise<number> {
+/** A free loopback port (listened on once and released). */
+export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.once('error', fail);
@@ -70,7 +80,7 @@ export function assertBuilt(): void {
     );
 }
 
-async function waitHealthy(svc: RunningService, deadlineMs: number): Promise<void> {
+async function waitHealthy(svc: RunningService, deadlineMs: number, path = '/healthz'): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     if (svc.child.exitCode !== null || svc.child.signalCode !== null)
@@ -78,13 +88,13 @@ async function waitHealthy(svc: RunningService, deadlineMs: number): Promise<voi
         `${svc.name} exited (${svc.child.exitCode ?? svc.child.signalCode}) before it was healthy:\n${svc.log().slice(-4000)}`,
       );
     try {
-      const r = await fetch(`${svc.url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      const r = await fetch(`${svc.url}${path}`, { signal: AbortSignal.timeout(1000) });
       if (r.ok) return;
     } catch {
       // not listening yet
     }
     if (Date.now() > until) throw new Error(`${svc.name} not healthy after ${deadlineMs} ms:\n${svc.log().slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, path === '/healthz' ? 100 : 20));
   }
 }
 
@@ -131,55 +141,60 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     rmSync(keyDir, { recursive: true, force: true });
   };
 
+  const spawnService = (name: ServiceName, port: number, db: string, earlierLog = ''): RunningService => {
+    // E2E_NODE_ARGS: extra node flags for every service (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p` to profile a run).
+    const nodeArgs = (process.env.E2E_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    // Each service runs as it does in production (`node dist/main.js`), with consumer groups of this
+    // run's own that start at the end of each topic: on the shared local Kafka, the production groups
+    // either replay every topic from its beginning or are shared with whatever else runs them.
+    const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'services', name, 'dist', 'main.js')], {
+      cwd: join(ROOT, 'services', name),
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: {
+        ...process.env,
+        // the credentials of the broker the stack uses (opts.env may name a Kafka of a test's own)
+        ...localKafkaEnv(name, { ...process.env, ...opts.env }),
+        LOG_SILENT: '0',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        MONGO_DB: db,
+        AUTH_PUBLIC_KEY_FILE: pub,
+        // Only identity signs tokens; the others verify with the public key.
+        ...(name === 'identity' ? { AUTH_PRIVATE_KEY_FILE: priv, OMNIMALL_LOCAL: 'true' } : {}),
+        // channels encrypts the password-reset tokens of stored deliveries with a key of this run's own.
+        ...(name === 'channels' ? { DELIVERY_SECRET_KEY: deliveryKey } : {}),
+        BOOTSTRAP_ADMIN_EMAIL: admin.email,
+        BOOTSTRAP_ADMIN_PASSWORD: admin.password,
+        LOG_LEVEL: 'warn',
+        INSTANCE_ID: `${name}-${tag}`,
+        OMNIMALL_GROUP_SUFFIX: `.${tag}`,
+        OMNIMALL_START_AT: 'end',
+        // The monitor tracks only this run's events (other engineers' traffic on the same Kafka would flood it).
+        SYNC_TRACK_CORRELATION_PREFIX: tag,
+        DELIVERY_POLL_INTERVAL_MS: '200',
+        SYNC_SWEEP_INTERVAL_MS: '200',
+        SYNC_RETRY_INTERVAL_MS: '2000',
+        ESCALATE_AFTER_MS: '30000',
+        CONSUMER_LAG_INTERVAL_MS: '10000',
+        ...opts.env,
+      },
+    });
+    live.add(child);
+    let buf = earlierLog;
+    const keep = (chunk: Buffer): void => {
+      buf += chunk.toString('utf8');
+      if (buf.length > LOG_KEEP) buf = buf.slice(-LOG_KEEP);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    services[name] = { name, url: `http://127.0.0.1:${port}`, port, db, child, log: () => buf };
+    return services[name];
+  };
+
   try {
     for (const name of SERVICES) {
       const port = await freePort();
-      const db = `${tag}_${name.replace(/-/g, '_')}`;
-      // E2E_NODE_ARGS: extra node flags for every service (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p` to profile a run).
-      const nodeArgs = (process.env.E2E_NODE_ARGS ?? '').split(' ').filter(Boolean);
-      // Each service runs as it does in production (`node dist/main.js`), with consumer groups of this
-      // run's own that start at the end of each topic: on the shared local Kafka, the production groups
-      // either replay every topic from its beginning or are shared with whatever else runs them.
-      const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'services', name, 'dist', 'main.js')], {
-        cwd: join(ROOT, 'services', name),
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        env: {
-          ...process.env,
-          ...localKafkaEnv(name),
-          LOG_SILENT: '0',
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          MONGO_DB: db,
-          AUTH_PUBLIC_KEY_FILE: pub,
-          // Only identity signs tokens; the others verify with the public key.
-          ...(name === 'identity' ? { AUTH_PRIVATE_KEY_FILE: priv, OMNIMALL_LOCAL: 'true' } : {}),
-          // channels encrypts the password-reset tokens of stored deliveries with a key of this run's own.
-          ...(name === 'channels' ? { DELIVERY_SECRET_KEY: deliveryKey } : {}),
-          BOOTSTRAP_ADMIN_EMAIL: admin.email,
-          BOOTSTRAP_ADMIN_PASSWORD: admin.password,
-          LOG_LEVEL: 'warn',
-          INSTANCE_ID: `${name}-${tag}`,
-          OMNIMALL_GROUP_SUFFIX: `.${tag}`,
-          OMNIMALL_START_AT: 'end',
-          // The monitor tracks only this run's events (other engineers' traffic on the same Kafka would flood it).
-          SYNC_TRACK_CORRELATION_PREFIX: tag,
-          DELIVERY_POLL_INTERVAL_MS: '200',
-          SYNC_SWEEP_INTERVAL_MS: '200',
-          SYNC_RETRY_INTERVAL_MS: '2000',
-          ESCALATE_AFTER_MS: '30000',
-          CONSUMER_LAG_INTERVAL_MS: '10000',
-          ...opts.env,
-        },
-      });
-      live.add(child);
-      let buf = '';
-      const keep = (chunk: Buffer): void => {
-        buf += chunk.toString('utf8');
-        if (buf.length > LOG_KEEP) buf = buf.slice(-LOG_KEEP);
-      };
-      child.stdout?.on('data', keep);
-      child.stderr?.on('data', keep);
-      services[name] = { name, url: `http://127.0.0.1:${port}`, port, db, child, log: () => buf };
+      spawnService(name, port, `${opts.databasePrefix ?? tag}_${name.replace(/-/g, '_')}`);
     }
     await Promise.all(all().map((s) => waitHealthy(s, opts.startTimeoutMs ?? 60_000)));
   } catch (err) {
@@ -200,6 +215,23 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         )
         .join('\n'),
     stop,
+    kill: async (name, signal = 'SIGKILL') => {
+      const c = services[name].child;
+      if (c.exitCode === null && c.signalCode === null) {
+        const exited = new Promise<void>((ok) => c.once('exit', () => ok()));
+        c.kill(signal);
+        await exited;
+      }
+      live.delete(c);
+      return Date.now();
+    },
+    restart: async (name, readyTimeoutMs = 60_000) => {
+      const old = services[name];
+      if (old.child.exitCode === null && old.child.signalCode === null) throw new Error(`${name} is still running: kill it first`);
+      const svc = spawnService(name, old.port, old.db, `${old.log()}\n----- restarted -----\n`);
+      await waitHealthy(svc, readyTimeoutMs, '/readyz');
+      return Date.now();
+    },
   };
 }
 
