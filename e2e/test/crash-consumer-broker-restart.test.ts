@@ -1,16 +1,18 @@
 /**
  * A consumer group member resumes within 2 s of the broker being reachable again
- * (src/events/consumer/settings.ts). The shared Kafka is never stopped: the member reaches it
+ * (packages/service-kit/src/events/consumer/settings.ts). A timing test: it runs in the serial e2e
+ * phase of `make test`, where no parallel suite competes for the two cores (in the parallel phase a
+ * loaded machine stretched the member's rejoin past the bound). The shared Kafka is never stopped: the member reaches it
  * through a TCP proxy (fixtures/tcp-proxy.ts) that the test closes (every connection cut, new ones refused, as
  * while a broker restarts) and reopens. Every connection of the member's client goes through the
  * proxy (the broker advertises 127.0.0.1:9092, so a socket factory sends each one to the proxy).
  */
 import net from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
-import { EventConsumer, newEvent, ServiceRuntime } from '../src';
-import { kafkaConnectionOptions } from '../src/kafka/security';
-import { testConfig, uniqueName, waitFor } from '../src/testing';
-import { TcpProxy } from './fixtures/tcp-proxy';
+import { EventConsumer, newEvent, ServiceRuntime } from '../../packages/service-kit/src';
+import { kafkaConnectionOptions } from '../../packages/service-kit/src/kafka/security';
+import { testConfig, uniqueName, waitFor } from '../../packages/service-kit/src/testing';
+import { TcpProxy } from '../../packages/service-kit/test/fixtures/tcp-proxy';
 
 const probe = (aggregateId: string) =>
   newEvent(
