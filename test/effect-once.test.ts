@@ -2,10 +2,10 @@
  * Every consumer group the catalogue declares is effect-once (issue 18, item 1): the five services
  * start as they run (their own subscription definitions, through their defineService handles, each
  * group with a test suffix and starting at the end), and for every group of every service, on every
- * topic it handles, the same record is delivered twice. Each group must count exactly one `applied`
- * and one `skipped_duplicate` (omnimall_events_consumed_total of its service), and acknowledge
- * exactly those two on sync.applied (except groups reading sync.applied itself, which by design do
- * not acknowledge acks).
+ * topic it handles, the same record is delivered twice. Each group must acknowledge exactly two
+ * deliveries of that event id on sync.applied, at most one of them `applied` and the copy
+ * `skipped_duplicate` (except the group reading sync.applied itself, which by design does not
+ * acknowledge acks).
  *
  * Nothing is listed by hand: the groups come from the running services' consumers, and the test
  * first holds them to schemas/topics.yaml (every (topic, consumer service) pair of a non-table topic
@@ -113,36 +113,10 @@ describe('effect-once in every consumer group the catalogue declares', () => {
     await sim.publisher.publish(records);
     await sim.publisher.publish(records); // the same records again: what an outbox re-sends after a crash
 
-    const counted = async (g: Group): Promise<Record<string, number>> => {
-      const values = (await g.running.runtime.metrics.consumed.get()).values;
-      const out: Record<string, number> = {};
-      for (const v of values) if (v.labels.consumer === g.group && v.labels.topic === g.topic) out[String(v.labels.outcome)] = v.value;
-      return out;
-    };
-    const settled = await waitFor(
-      async () => {
-        const outcomes = await Promise.all(all.map(async (g) => ({ g, counts: await counted(g) })));
-        return outcomes.every(({ counts }) => Object.values(counts).reduce((a, b) => a + b, 0) >= 2) && outcomes;
-      },
-      'every group to handle both copies',
-      60_000,
-      100,
-    );
-    // Exactly two deliveries, at most one applied: the copy is never applied a second time. (A handler
-    // may find a random payload is nothing for it and skip the first copy too.) The monitor's ack
-    // group reads every ack of the run on sync.applied, so its counts are not per record: its acks are
-    // not acknowledged, and its duplicates are proven in the kit (consumer-effect-once.test.ts).
-    const perRecord = settled.filter(({ g }) => g.topic !== 'sync.applied');
-    const wrong = perRecord.filter(
-      ({ counts }) =>
-        (counts.applied ?? 0) > 1 ||
-        counts.skipped_duplicate < 1 ||
-        (counts.applied ?? 0) + counts.skipped_duplicate !== 2 ||
-        Object.keys(counts).length > 2,
-    );
-    expect(wrong.map(({ g, counts }) => ({ group: g.group, topic: g.topic, counts }))).toEqual([]);
-    expect(perRecord.filter(({ counts }) => counts.applied === 1).length).toBeGreaterThan(perRecord.length / 2);
-
+    // Judged by the acks of these records' own event ids: the groups also consume what other suites
+    // running at the same time produce on the shared topics, so per-group counters are not per record.
+    // The monitor's ack group reads sync.applied itself and does not acknowledge acks: its duplicates
+    // are proven in the kit (consumer-effect-once.test.ts).
     const acknowledging = all.filter((g) => g.topic !== 'sync.applied');
     const acksOf = async (g: Group): Promise<string[]> => {
       const eventId = byTopic.get(g.topic)!.value.envelope.eventId;
@@ -166,5 +140,9 @@ describe('effect-once in every consumer group the catalogue declares', () => {
       if (!ok) badAcks.push({ group: g.group, topic: g.topic, got });
     }
     expect(badAcks).toEqual([]);
+    // Exactly two deliveries per group, at most one applied: the copy is never applied a second time.
+    // (A handler may find a random payload is nothing for it and skip the first copy too; most apply it.)
+    const appliedOnce = (await Promise.all(acknowledging.map(acksOf))).filter((got) => got[0] === 'applied');
+    expect(appliedOnce.length).toBeGreaterThan(acknowledging.length / 2);
   });
 });
