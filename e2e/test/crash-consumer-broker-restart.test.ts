@@ -11,7 +11,7 @@ import net from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { EventConsumer, newEvent, ServiceRuntime } from '../../packages/service-kit/src';
 import { kafkaConnectionOptions } from '../../packages/service-kit/src/kafka/security';
-import { testConfig, uniqueName, waitFor } from '../../packages/service-kit/src/testing';
+import { testConfig, testKafka, uniqueName, waitFor } from '../../packages/service-kit/src/testing';
 import { TcpProxy } from '../../packages/service-kit/test/fixtures/tcp-proxy';
 
 const probe = (aggregateId: string) =>
@@ -45,11 +45,12 @@ describe('a consumer after the broker comes back', () => {
       socketFactory: ({ onConnect }) => net.connect({ host: '127.0.0.1', port: proxy.port }, onConnect),
     });
     const id = uniqueName('resume');
+    const group = uniqueName('kit.resume');
     const applied = new Map<string, number>();
     const consumer = new EventConsumer(
       { kafka, schemas: rt.schemas, publisher: rt.publisher, metrics: rt.metrics, logger: rt.logger, db: rt.db, service: 'kit-test' },
       {
-        group: uniqueName('kit.resume'),
+        group,
         acknowledge: false,
         handlers: {
           'platform.probe': async (v) => {
@@ -63,6 +64,22 @@ describe('a consumer after the broker comes back', () => {
       const before = probe(id);
       await rt.publisher.publish([before]);
       await waitFor(() => applied.has(before.value.envelope.eventId), 'an event before the outage');
+      // The member has committed where it is (as any member running for more than a commit interval
+      // has): a group with no committed offset that kafkajs restarts after the outage starts at the
+      // latest offset and would skip what was written while it rejoined.
+      const admin = testKafka().admin();
+      await admin.connect();
+      try {
+        await waitFor(
+          async () =>
+            (await admin.fetchOffsets({ groupId: group, topics: ['platform.probe'] }))
+              .flatMap((t) => t.partitions)
+              .some((p) => Number(p.offset) >= 0),
+          'the member to commit its offsets',
+        );
+      } finally {
+        await admin.disconnect();
+      }
 
       await proxy.close();
       const down = Date.now();
