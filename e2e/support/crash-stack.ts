@@ -9,7 +9,7 @@ import { AckLog } from './acks';
 import { cartWorld, type CartWorld } from './cart-fixture';
 import { Omnimall } from './omnimall';
 import { startStack, type Stack } from './stack';
-import type { TcpProxy } from './tcp-proxy';
+import type { TcpProxy } from '@omnimall/service-kit/testing';
 import { ThrowawayKafka } from './throwaway-kafka';
 
 export interface CrashStack {

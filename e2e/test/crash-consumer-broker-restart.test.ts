@@ -3,7 +3,7 @@
  * (packages/service-kit/src/events/consumer/settings.ts). A timing test: it runs in the serial e2e
  * phase of `make test`, where no parallel suite competes for the two cores (in the parallel phase a
  * loaded machine stretched the member's rejoin past the bound). The shared Kafka is never stopped: the member reaches it
- * through a TCP proxy (fixtures/tcp-proxy.ts) that the test closes (every connection cut, new ones refused, as
+ * through a TCP proxy (the kit's testing TcpProxy) that the test closes (every connection cut, new ones refused, as
  * while a broker restarts) and reopens. Every connection of the member's client goes through the
  * proxy (the broker advertises 127.0.0.1:9092, so a socket factory sends each one to the proxy).
  */
@@ -11,8 +11,7 @@ import net from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { EventConsumer, newEvent, ServiceRuntime } from '../../packages/service-kit/src';
 import { kafkaConnectionOptions } from '../../packages/service-kit/src/kafka/security';
-import { testConfig, testKafka, uniqueName, waitFor } from '../../packages/service-kit/src/testing';
-import { TcpProxy } from '../../packages/service-kit/test/fixtures/tcp-proxy';
+import { TcpProxy, testConfig, testKafka, uniqueName, waitFor } from '../../packages/service-kit/src/testing';
 
 const probe = (aggregateId: string) =>
   newEvent(
@@ -42,7 +41,7 @@ describe('a consumer after the broker comes back', () => {
       ...kafkaConnectionOptions(rt.config.kafkaSecurity),
       logLevel: logLevel.NOTHING,
       retry: { initialRetryTime: 100, retries: 8 }, // as the kit's client (kafka/client.ts)
-      socketFactory: ({ onConnect }) => net.connect({ host: '127.0.0.1', port: proxy.port }, onConnect),
+      socketFactory: ({ onConnect }) => net.connect({ host: '127.0.0.1', port: proxy.listenPort }, onConnect),
     });
     const id = uniqueName('resume');
     const group = uniqueName('kit.resume');

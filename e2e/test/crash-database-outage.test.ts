@@ -11,7 +11,7 @@
  */
 import { channelRegistration, Omnimall, until, type Reply } from '../support/omnimall';
 import { logsOnFailure, startStack, type Stack } from '../support/stack';
-import { TcpProxy } from '../support/tcp-proxy';
+import { TcpProxy } from '@omnimall/service-kit/testing';
 
 const OUTAGE_MS = 3_000;
 const FERRETDB = { host: '127.0.0.1', port: Number(process.env.FERRETDB_PORT ?? 27017) };

@@ -19,6 +19,7 @@ import { endOffsets, seekStartsOnJoin } from './kafka/topics';
 import type { GroupSettings } from './service/define-service';
 import { TokenSigner, TokenVerifier, type Principal } from './auth/tokens';
 export { testAuth, type TestAuth } from './testing-auth';
+export { TcpProxy } from './testing-proxy';
 
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomUUID().slice(0, 8)}`;

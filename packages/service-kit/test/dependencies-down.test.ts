@@ -10,9 +10,8 @@ import request from 'supertest';
 import { defineService, HttpApi, newEvent, outboxPaths, withinDeadline, z, type OutboxEntry, type RunningService } from '../src';
 import { createKafka } from '../src/kafka/client';
 import { basicAuthHeader } from '../src/kafka/security';
-import { testConfig, testGroups, uniqueName } from '../src/testing';
+import { TcpProxy, testConfig, testGroups, uniqueName } from '../src/testing';
 import { Schema } from 'mongoose';
-import { TcpProxy } from './fixtures/tcp-proxy';
 
 interface ThingDoc {
   _id: string;
@@ -121,9 +120,9 @@ describe('a dependency down under a running service', () => {
     mongoProxy = await TcpProxy.start(...hostPort(base.mongoUrl, 27017));
     registryProxy = await TcpProxy.start(...hostPort(base.schemaRegistryUrl, 80));
     kafkaProxy = await TcpProxy.start(...hostPort(`kafka://${base.kafkaBrokers[0]}`, 9092));
-    const mongoUrl = `${withPort(base.mongoUrl, mongoProxy.port)}/?directConnection=true`;
+    const mongoUrl = `${withPort(base.mongoUrl, mongoProxy.listenPort)}/?directConnection=true`;
     svc = await toy.start({
-      config: { ...base, mongoUrl, schemaRegistryUrl: withPort(base.schemaRegistryUrl, registryProxy.port) },
+      config: { ...base, mongoUrl, schemaRegistryUrl: withPort(base.schemaRegistryUrl, registryProxy.listenPort) },
       groups: testGroups(),
       deps: { kafkaProxy: kafkaProxy.address },
     });

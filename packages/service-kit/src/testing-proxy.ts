@@ -1,6 +1,6 @@
 /**
- * A loopback TCP proxy the crash tests put in front of a dependency (FerretDB) to take it away and
- * bring it back without touching the shared server: `close()` destroys every open connection and stops
+ * A loopback TCP proxy tests put in front of a dependency (FerretDB, Kafka, the registry) to take it
+ * away and bring it back without touching the shared server every other test uses: `close()` destroys every open connection and stops
  * listening (clients then get ECONNREFUSED, as from a killed server); `open()` listens on the same port
  * again. Bytes are piped untouched. `holdReplies()` keeps the connections open and lets requests through
  * but holds back every byte coming from the server (a request is then served and never answered, as
@@ -21,6 +21,13 @@ export class TcpProxy {
     private readonly target: { host: string; port: number },
     private readonly listenHost = '127.0.0.1',
   ) {}
+
+  /** A proxy to `host:port`, listening on a free loopback port. */
+  static async start(host: string, port: number): Promise<TcpProxy> {
+    const proxy = new TcpProxy({ host, port });
+    await proxy.open();
+    return proxy;
+  }
 
   /** The port clients connect to (a free one chosen at the first open, kept across close/open). */
   get listenPort(): number {
