@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from 'avsc';
 import { catalogue, topicSpec, type SyncApplied, type TopicName } from '@omnimall/contracts';
-import { ServiceRuntime, type OutgoingEvent, type RunningService } from '@omnimall/service-kit';
+import { ServiceRuntime, type OutgoingEvent, type PlatformConfig, type RunningService } from '@omnimall/service-kit';
 import { testConfig, testGroups, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import { cartService } from '../services/cart/src/main';
 import { catalogSyncService } from '../services/catalog-sync/src/main';
@@ -61,22 +61,30 @@ describe('effect-once in every consumer group the catalogue declares', () => {
   let sim: ServiceRuntime;
   let recorder: TopicRecorder;
 
-  beforeAll(async () => {
-    const env = { ...process.env, OMNIMALL_LOCAL: 'true', WEBHOOK_ALLOW_HTTP: 'true' };
-    const mine = (correlationId: unknown) => typeof correlationId === 'string' && correlationId.startsWith(tag);
-    const started = await Promise.all([
-      identityService.start({ config: testConfig('identity'), groups: testGroups(), env }),
-      channelsService.start({ config: testConfig('channels'), groups: testGroups(), env }),
-      catalogSyncService.start({ config: testConfig('catalog-sync'), groups: testGroups(), env }),
-      cartService.start({ config: testConfig('cart'), groups: testGroups(), env }),
+  const env = { ...process.env, OMNIMALL_LOCAL: 'true', WEBHOOK_ALLOW_HTTP: 'true' };
+  const mine = (correlationId: unknown) => typeof correlationId === 'string' && correlationId.startsWith(tag);
+  const groupSettings = testGroups();
+  /** Starts the five services; a restart passes the previous configs (same databases, same group names). */
+  const startAll = (configs?: Map<string, PlatformConfig>) => {
+    const config = (name: string) => configs?.get(name) ?? testConfig(name);
+    const groups = groupSettings;
+    return Promise.all([
+      identityService.start({ config: config('identity'), groups, env }),
+      channelsService.start({ config: config('channels'), groups, env }),
+      catalogSyncService.start({ config: config('catalog-sync'), groups, env }),
+      cartService.start({ config: config('cart'), groups, env }),
       syncMonitorService.start({
-        config: testConfig('sync-monitor'),
-        groups: testGroups(),
+        config: config('sync-monitor'),
+        groups,
         env,
         // the monitor tracks this run's events only (other suites share the topics)
         deps: { trackEnvelope: (e) => mine(e.correlationId), trackAck: (a) => mine(a.envelope.correlationId) },
       }),
     ]);
+  };
+
+  beforeAll(async () => {
+    const started = await startAll();
     for (const svc of started) running.push({ name: svc.name, svc: svc as RunningService<object> });
     const topics = catalogue.filter((t) => !t.table && !t.perPartner).map((t) => t.name);
     sim = await ServiceRuntime.start({ config: testConfig('effect-once-sim'), produces: topics as TopicName[] });
@@ -91,7 +99,7 @@ describe('effect-once in every consumer group the catalogue declares', () => {
   const groups = (): Group[] =>
     running.flatMap(({ name, svc }) =>
       Object.values(svc.consumers).flatMap((c) =>
-        c.topics.filter((t) => !topicSpec(t).perPartner).map((topic) => ({ service: name, group: c.group, topic, running: svc })),
+        c.topics.filter((t) => !topicSpec(t).perPartner).map((topic) => ({ service: name, group: c.name, topic, running: svc })),
       ),
     );
 
@@ -144,5 +152,30 @@ describe('effect-once in every consumer group the catalogue declares', () => {
     // (A handler may find a random payload is nothing for it and skip the first copy too; most apply it.)
     const appliedOnce = (await Promise.all(acknowledging.map(acksOf))).filter((got) => got[0] === 'applied');
     expect(appliedOnce.length).toBeGreaterThan(acknowledging.length / 2);
+
+    // A copy re-delivered to a new process (what a crash and restart, or a rebalance, hands to another
+    // instance): its memory is empty, so only the group's lasting mark can tell. The services restart
+    // on the same databases and group names; the copies are published a third time. Every shared group
+    // acknowledges the third copy skipped_duplicate. (A per-instance group is a new group in the new
+    // process — a new consumer, see define-service.ts — and is not asked about the old one's events.)
+    const configs = new Map(running.map(({ name, svc }) => [name, svc.config]));
+    await Promise.all(running.map(({ svc }) => svc.stop()));
+    running.splice(0, running.length, ...(await startAll(configs)).map((svc) => ({ name: svc.name, svc: svc as RunningService<object> })));
+    const shared = new Set(groups().map((g) => `${g.group} ${g.topic}`));
+    const again = acknowledging.filter((g) => shared.has(`${g.group} ${g.topic}`));
+    expect(again.length).toBeGreaterThan(acknowledging.length / 2);
+    await sim.publisher.publish(records);
+    await waitFor(
+      async () => (await Promise.all(again.map(acksOf))).every((a) => a.length >= 3),
+      'the acks of the third copies',
+      30_000,
+      100,
+    );
+    const appliedAgain = [];
+    for (const g of again) {
+      const got = await acksOf(g);
+      if (got.filter((o) => o === 'applied').length > 1) appliedAgain.push({ group: g.group, topic: g.topic, got });
+    }
+    expect(appliedAgain).toEqual([]);
   });
 });

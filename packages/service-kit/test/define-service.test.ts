@@ -73,8 +73,9 @@ describe('defineService against the real stack', () => {
     await admin.connect();
     try {
       const shared = `kit-toy.projections${suffix}`;
-      const instance = `kit-toy.live.${config.instanceId}${suffix}`;
-      expect([running.consumers.projections.group, running.consumers.live.group]).toEqual([shared, instance]);
+      const instance = running.consumers.live.group;
+      expect(running.consumers.projections.group).toBe(shared);
+      expect(instance).toMatch(new RegExp(`^kit-toy\\.live\\.${config.instanceId}\\.[0-9a-f]{6}${suffix.replace('.', '\\.')}$`));
       const groups = new Set((await admin.listGroups()).groups.map((g) => g.groupId));
       expect([groups.has(shared), groups.has(instance)]).toEqual([true, true]);
       // The groups start at the end (OMNIMALL_START_AT) and get what the service itself produces.
@@ -83,6 +84,75 @@ describe('defineService against the real stack', () => {
       await waitFor(() => running.seen.includes(id), 'the probe handled by the toy');
     } finally {
       await admin.disconnect();
+      await running.stop();
+    }
+  });
+
+  it("gives a per-instance group a new id at every start: a restart under the same instance id does not re-read its predecessor's records", async () => {
+    const suffix = `.${uniqueName('t')}`;
+    const config = testConfig('kit-toy');
+    const live = (seen: string[]): Subscription[] => [
+      {
+        purpose: 'live',
+        scope: 'instance',
+        acknowledge: false,
+        handlers: { 'platform.probe': async (v) => void seen.push(v.envelope.aggregateId) },
+      },
+    ];
+    const env = { ...process.env, OMNIMALL_GROUP_SUFFIX: suffix };
+    const first = await toy().start({ config, env, deps: { subscriptions: live } });
+    const before = uniqueName('before');
+    let second: Awaited<ReturnType<ReturnType<typeof toy>['start']>> | undefined;
+    try {
+      await first.runtime.publisher.publish([probe(before)]);
+      await waitFor(() => first.seen.includes(before), 'the first process handled its record');
+      // The "restarted" process: same instance id while the first one's group still exists (as after a
+      // SIGKILL, which deletes nothing).
+      second = await toy().start({ config, env, deps: { subscriptions: live } });
+      expect(second.consumers.live.group).not.toBe(first.consumers.live.group);
+      const after = uniqueName('after');
+      await second.runtime.publisher.publish([probe(after)]);
+      await waitFor(() => second!.seen.includes(after), 'the restarted process handles new records');
+      expect(second.seen).not.toContain(before);
+    } finally {
+      await second?.stop();
+      await first.stop();
+    }
+  });
+
+  it('runs a subscription of high- and normal-priority topics as two groups under one consumer name', async () => {
+    const suffix = `.${uniqueName('t')}`;
+    const config = testConfig('kit-toy');
+    const running = await toy(['platform.probe', 'sync.applied'] as never).start({
+      config,
+      groups: { suffix, startAt: 'end' },
+      deps: {
+        subscriptions: (seen) => [
+          {
+            purpose: 'projections',
+            acknowledge: false,
+            handlers: { 'platform.probe': async (v) => void seen.push(v.envelope.aggregateId), 'sync.applied': async () => undefined },
+          },
+        ],
+      },
+    });
+    try {
+      const high = running.consumers.projections;
+      const normal = running.consumers['projections.normal'];
+      expect([high.group, high.name, high.topics]).toEqual([
+        `kit-toy.projections${suffix}`,
+        `kit-toy.projections${suffix}`,
+        ['platform.probe'],
+      ]);
+      expect([normal.group, normal.name, normal.topics]).toEqual([
+        `kit-toy.projections${suffix}.normal`,
+        `kit-toy.projections${suffix}`,
+        ['sync.applied'],
+      ]);
+      const id = uniqueName('split');
+      await running.runtime.publisher.publish([probe(id)]);
+      await waitFor(() => running.seen.includes(id), 'the probe handled by the high-priority group');
+    } finally {
       await running.stop();
     }
   });

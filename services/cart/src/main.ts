@@ -115,7 +115,7 @@ export const cartService = defineService<CartDeps, CartExposes>({
         },
         dedupe: 'memory', // the cache has no document to mark: the kit's recent set, as for push
         fetch: { minBytes: 1, maxWaitMs: 250 },
-        onJoined: (consumer) => (projections.caughtUpAt = () => consumer.caughtUpAt()),
+        onJoined: (consumers) => (projections.caughtUpAt = () => Math.min(...consumers.map((c) => c.caughtUpAt()))),
       });
     }
 

@@ -55,7 +55,7 @@ const decoded = async <T>(topic: string, key: string): Promise<T[]> =>
 
 /** The outcomes the cart's privacy group acknowledged for one event. */
 const privacyAcks = async (eventId: string): Promise<string[]> => {
-  const group = cart.consumers.privacy.group;
+  const group = cart.consumers.privacy.name;
   return (await decoded<SyncApplied>('sync.applied', eventId)).filter((a) => a.consumer === group).map((a) => a.outcome);
 };
 

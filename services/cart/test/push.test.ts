@@ -77,7 +77,7 @@ describe('live push across channels and instances', () => {
 
     // B's push consumer acknowledged the event it fanned out, for the sync-monitor.
     const eventId = pushed.data.eventId as string;
-    const pushGroup = `cart.push.${b.runtime.config.instanceId}${groups.suffix}`;
+    const pushGroup = b.consumers.push.name;
     await waitFor(async () => {
       const decoded = await Promise.all(
         acks.where((r) => r.message.key?.toString() === eventId).map((r) => b.runtime.schemas.decode<SyncApplied>(r.message.value!)),

@@ -100,7 +100,10 @@ export const channelsService = defineService<ChannelsDeps, ChannelsExposes>({
         {
           purpose: 'cart-activity',
           handlers: { 'cart.cart-changed': cartChangedHandler(store.channelCustomers, delivery, recentActivity) },
-          dedupe: 'in-document',
+          // The inbox, not an in-document mark: most cart changes write nothing here (activity is
+          // recorded once a minute, deliveries only for channels with endpoints), and an event that
+          // left no mark would be acknowledged `applied` again when re-delivered to another instance.
+          dedupe: 'inbox',
         },
         { purpose: 'seller-listings', handlers: { 'catalog.local-item': localItemHandler(store.sellerListings) }, dedupe: 'in-document' },
         {

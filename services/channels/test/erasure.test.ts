@@ -73,7 +73,7 @@ async function acks(eventId: string): Promise<string[]> {
   return waitFor(async () => {
     const recs = recorder.where((r) => r.topic === 'sync.applied' && String(r.message.key) === eventId);
     const decoded = await Promise.all(recs.map((r) => svc.runtime.schemas.decode<TopicValues['sync.applied']>(r.message.value!)));
-    const ours = decoded.filter((a) => a.consumer === svc.consumers['data-requests'].group).map((a) => a.outcome);
+    const ours = decoded.filter((a) => a.consumer === svc.consumers['data-requests'].name).map((a) => a.outcome);
     return ours.length ? ours : null;
   }, `the ack of ${eventId}`);
 }

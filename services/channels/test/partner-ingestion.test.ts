@@ -98,7 +98,7 @@ const mapped = async (channel: string, partnerOrderId: string) => {
 
 /** Dead letters this instance's partner consumer wrote for the given events. */
 const deadLetters = (events: ReturnType<typeof orderStatus>[]) => {
-  const group = svc.runtime.consumers.find((c) => c.group.startsWith('channels.partner-ingestion'))?.group;
+  const group = svc.runtime.consumers.find((c) => c.group.startsWith('channels.partner-ingestion'))?.name;
   return recorder.where(
     (r) =>
       r.topic === `${partnerTopic(FAMILY, ACME)}.dlq` &&

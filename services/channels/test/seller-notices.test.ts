@@ -27,7 +27,7 @@ async function ackOutcomes(eventId: string, count: number): Promise<string[]> {
   return waitFor(async () => {
     const recs = recorder.where((r) => r.topic === 'sync.applied' && String(r.message.key) === eventId);
     const acks = await Promise.all(recs.map((r) => svc.runtime.schemas.decode<TopicValues['sync.applied']>(r.message.value!)));
-    const ours = acks.filter((a) => a.consumer === svc.consumers['seller-listings'].group).map((a) => a.outcome);
+    const ours = acks.filter((a) => a.consumer === svc.consumers['seller-listings'].name).map((a) => a.outcome);
     return ours.length >= count ? ours : null;
   }, `${count} ack(s) of ${eventId}`);
 }

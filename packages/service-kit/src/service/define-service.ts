@@ -11,7 +11,8 @@
  *   a failure at any step stops what started; /readyz says `trust: false` until caught up;
  * - the table topics of the manifest (`table: true`: keys, revocations, credentials) are read by the
  *   trust reader only: a subscription handling one fails the start;
- * - consumer-group names `<service>.<purpose>` (`.<instance id>` for per-instance groups), plus one
+ * - consumer-group names `<service>.<purpose>` (`.<instance id>.<boot token>` for per-instance groups;
+ *   a subscription mixing high- and normal-priority topics runs as `<group>` + `<group>.normal`), plus one
  *   suffix and one start position that tests and the e2e suite set (OMNIMALL_GROUP_SUFFIX,
  *   OMNIMALL_START_AT); the sync-monitor attributes an ack to the service before the first dot;
  * - the manifest checked against the subscriptions at start: a handler for a topic the manifest does
@@ -20,6 +21,7 @@
  *   reader stopped (its group deleted), workers stopped, the outbox flushed, producer and database
  *   closed; as a process, within a timeout.
  */
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { partnerOfTopic, topicSpec, type TopicName } from '@omnimall/contracts';
@@ -28,7 +30,7 @@ import { tokenKeysFromEnv, type TokenKeyConfig } from '../auth/tokens';
 import { TrustState } from '../auth/trust';
 import { TrustReader, trustGroupId } from '../auth/trust-reader';
 import { loadPlatformConfig, type PlatformConfig } from './config';
-import type { ConsumerOptions, EventConsumer } from '../events/consumer';
+import type { ConsumerOptions, EventConsumer, HandlerMap } from '../events/consumer';
 import type { OutboxOptions } from '../events/outbox';
 import type { HttpApi } from '../http/api';
 import { createHttpApp, createMetricsApp } from '../http/app';
@@ -52,8 +54,8 @@ export interface Subscription extends Omit<ConsumerOptions, 'group' | 'fromBegin
   scope?: 'shared' | 'instance';
   /** Where a new shared group starts: `beginning` (default: it learns the whole history) or `end`. */
   startAt?: 'beginning' | 'end';
-  /** Called once the consumer has joined its group. */
-  onJoined?: (consumer: EventConsumer) => void;
+  /** Called once the subscription's consumers (one, or two when split by priority) have joined. */
+  onJoined?: (consumers: EventConsumer[]) => void;
 }
 
 /** A background loop of the service, started after its subscriptions and stopped before the outbox. */
@@ -190,9 +192,46 @@ function caughtUp(trust: TrustState): Promise<void> {
   return Promise.race([trust.ready(), late]).finally(() => clearTimeout(timer));
 }
 
-export function groupId(service: string, sub: Subscription, settings: GroupSettings, instanceId: string): string {
-  const base = sub.scope === 'instance' ? `${service}.${sub.purpose}.${instanceId}` : `${service}.${sub.purpose}`;
+/**
+ * A per-instance group's id carries a token drawn at each start (`<service>.<purpose>.<instance id>.<boot>`):
+ * a process restarted under the same instance id after a crash (whose group was never deleted) starts a
+ * fresh group at the end instead of re-reading what its predecessor had already handled and left
+ * uncommitted (the predecessor's in-memory marks died with it). The predecessor's group expires with
+ * the broker's offsets retention.
+ */
+export function groupId(service: string, sub: Subscription, settings: GroupSettings, instanceId: string, boot = ''): string {
+  const base = sub.scope === 'instance' ? `${service}.${sub.purpose}.${instanceId}${boot ? `.${boot}` : ''}` : `${service}.${sub.purpose}`;
   return `${base}${settings.suffix}`;
+}
+
+export const bootToken = (): string => randomBytes(3).toString('hex');
+
+/**
+ * Priority isolation: a subscription that handles both `priority: high` and `priority: normal` topics
+ * runs as two Kafka groups, `<group>` for the high topics and `<group>.normal` for the others, so no
+ * volume of normal traffic (a bulk catalogue sync) delays a high-priority effect behind it in the same
+ * fetches and partitions. Both parts keep the subscription's name in acks, marks and retry routing.
+ */
+export function splitByPriority(handlers: HandlerMap): Array<{ groupSuffix: string; handlers: HandlerMap }> {
+  const high: HandlerMap = {};
+  const normal: HandlerMap = {};
+  for (const [topic, handler] of Object.entries(handlers) as [TopicName, HandlerMap[TopicName]][]) {
+    const target = priorityOf(topic) === 'high' ? high : normal;
+    (target as Record<string, unknown>)[topic] = handler;
+  }
+  if (!Object.keys(high).length || !Object.keys(normal).length) return [{ groupSuffix: '', handlers }];
+  return [
+    { groupSuffix: '', handlers: high },
+    { groupSuffix: '.normal', handlers: normal },
+  ];
+}
+
+function priorityOf(topic: string): 'high' | 'normal' {
+  try {
+    return topicSpec(topic).priority;
+  } catch {
+    return 'normal';
+  }
 }
 
 function urlOf(server: Server): string {
@@ -253,18 +292,27 @@ export function defineService<D = Record<string, never>, X extends object = Reco
           `${def.name} handles ${handledTables.join(', ')}: table topics are read by the kit's trust reader (auth.trust), not by a subscription`,
         );
       const consumers: Record<string, EventConsumer> = {};
+      const boot = bootToken();
       await Promise.all(
-        subscriptions.map(async (sub) => {
-          const { purpose, scope, startAt, onJoined, ...options } = sub;
+        subscriptions.flatMap((sub) => {
+          const { purpose, scope, startAt, onJoined, handlers, ...options } = sub;
           const instance = scope === 'instance';
-          const consumer = await runtime.consume({
-            ...options,
-            group: groupId(def.name, sub, groups, config.instanceId),
-            fromBeginning: !instance && (groups.startAt ?? startAt ?? 'beginning') === 'beginning',
-            ephemeral: instance,
+          const name = groupId(def.name, sub, groups, config.instanceId, boot);
+          const parts = splitByPriority(handlers);
+          const joined: EventConsumer[] = [];
+          return parts.map(async (part) => {
+            const consumer = await runtime.consume({
+              ...options,
+              handlers: part.handlers,
+              name,
+              group: name + part.groupSuffix,
+              fromBeginning: !instance && (groups.startAt ?? startAt ?? 'beginning') === 'beginning',
+              ephemeral: instance,
+            });
+            consumers[purpose + part.groupSuffix] = consumer;
+            joined.push(consumer);
+            if (joined.length === parts.length) onJoined?.(joined);
           });
-          consumers[purpose] = consumer;
-          onJoined?.(consumer);
         }),
       );
       await caughtUp(trust);

@@ -58,18 +58,23 @@ export class EventConsumer {
       if (!payload.restart && !this.stopped)
         deps.logger.error('consumer stopped by a non-retriable error', { group: opts.group, err: errorText(payload.error) });
     });
-    this.dedupe = new EventDedupe(deps.db, opts.group, dedupeModeOf(opts));
+    this.dedupe = new EventDedupe(deps.db, this.name, dedupeModeOf(opts));
     this.catchUp = new CatchUpTracker(this.consumer);
     this.attempts = opts.attempts ?? 3;
     this.backoffMs = opts.backoffMs ?? 50;
     this.retryDelayMs = opts.retryDelayMs ?? 1000;
     this.offsets = new OffsetCommitter(this.consumer, opts.group, deps.logger, opts.beforeCommit);
-    this.failures = new FailureRoutes(deps, opts.group, this.retryDelayMs);
-    this.acks = new Acknowledger(deps, opts.group, opts);
+    this.failures = new FailureRoutes(deps, this.name, this.retryDelayMs);
+    this.acks = new Acknowledger(deps, this.name, opts);
   }
 
   get group(): string {
     return this.opts.group;
+  }
+
+  /** The consumer name acks, marks and retries carry (the subscription's, shared by its priority groups). */
+  get name(): string {
+    return this.opts.name ?? this.opts.group;
   }
 
   get topics(): string[] {
@@ -128,7 +133,7 @@ export class EventConsumer {
   private async onMessage({ topic, partition, message }: EachMessagePayload): Promise<void> {
     const { source, isRetry } = sourceOf(topic);
     if (isRetry) {
-      const wait = retryWait(message.headers, this.opts.group, this.retryDelayMs);
+      const wait = retryWait(message.headers, this.name, this.retryDelayMs);
       if (wait === null) return; // another group's retry
       if (wait > 0) await sleep(wait);
     }
@@ -160,7 +165,7 @@ export class EventConsumer {
         source,
         partition,
         message,
-        group: this.opts.group,
+        group: this.name,
         logger,
         attemptBase,
         tries,

@@ -36,8 +36,14 @@ export type EventHandler<T extends TopicName> = (value: TopicValues[T], ctx: Eve
 export type HandlerMap = { [T in TopicName]?: EventHandler<T> };
 
 export interface ConsumerOptions {
-  /** Kafka group id; also the consumer name in acknowledgements. */
+  /** Kafka group id; also the consumer name unless `name` is given. */
   group: string;
+  /**
+   * The consumer's name in acknowledgements, dedupe marks and retry routing (default: `group`). One
+   * subscription split into several Kafka groups (by priority) keeps one name, so its marks and the
+   * monitor's view of it do not change with the split.
+   */
+  name?: string;
   handlers: HandlerMap;
   /**
    * The group's durable effect-once mark (see dedupe.ts; every group also keeps a recent set in memory,

@@ -11,6 +11,7 @@ import { Partitioners, type IHeaders, type Kafka, type Message, type Producer } 
 import type { Logger } from '../../observability/logger';
 import type { ServiceMetrics } from '../../observability/metrics';
 import type { OutgoingEvent } from '../../events/envelope';
+import type { EventEnvelope } from '@omnimall/contracts';
 import type { EventSchemas } from '../../events/schema-registry';
 import { brokerErrorType, failureKind, RateLimitedLog, RecordRefusedError, RecordsRefusedError } from './failures';
 import { limitsFromEnv, recordBytes, takeRequest, type PublisherLimits } from './requests';
@@ -170,12 +171,7 @@ export class EventPublisher {
         message: {
           key: e.key,
           value: await this.schemas.encode(e.topic, e.value),
-          headers: {
-            eventId: e.value.envelope.eventId,
-            correlationId: e.value.envelope.correlationId,
-            type: e.value.envelope.type,
-            producer: e.value.envelope.producer,
-          },
+          headers: envelopeHeaders(e.value.envelope),
         } satisfies Message,
       })),
     );
@@ -319,6 +315,26 @@ export class EventPublisher {
 
 const reasonOf = (err: unknown): string =>
   (err instanceof RecordRefusedError ? err.reason : brokerErrorType(err)) ?? (err as Error)?.name ?? 'unknown';
+
+/**
+ * The envelope fields a reader needs without decoding the Avro value (the sync-monitor tracks from
+ * them): eventId, type, producer, correlationId, aggregateId, occurredAt (epoch ms as a decimal
+ * string), aggregateVersion and sourceChannel when there is one. The same values as the payload's
+ * envelope; partner records bound their correlation id before it gets here.
+ */
+export function envelopeHeaders(env: EventEnvelope): Record<string, string> {
+  const h: Record<string, string> = {
+    eventId: env.eventId,
+    correlationId: env.correlationId,
+    type: env.type,
+    producer: env.producer,
+    aggregateId: env.aggregateId,
+    occurredAt: String(env.occurredAt),
+    aggregateVersion: String(env.aggregateVersion),
+  };
+  if (env.sourceChannel) h.sourceChannel = env.sourceChannel;
+  return h;
+}
 
 export function headerString(headers: IHeaders | undefined, name: string): string | undefined {
   const v = headers?.[name];
