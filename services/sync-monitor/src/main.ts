@@ -1,6 +1,7 @@
 /**
- * Composition root of the sync-monitor: the store, the tracking flows (ingest, SLA sweep,
- * remediation, queries), the ack and envelope subscriptions, the sweep and consumer-lag workers, and
+ * Composition root of the sync-monitor: the store, the in-memory tracking restored from its latest
+ * snapshot, the tracking flows (ingest, SLA sweep, remediation, queries), the ack group and the
+ * envelope groups (high and normal priority apart), the sweep, consumer-lag and health workers, and
  * the HTTP API with the admin dashboard. Start order and stop are defineService's.
  *
  * A per-partner family (partner.order-status) is tracked through every partner's own topic
@@ -8,16 +9,18 @@
  * added later is tracked from the monitor's next start.
  */
 import { catalogue, partnerFamilies, type EventEnvelope, type SyncApplied, type TopicName } from '@omnimall/contracts';
-import { defineService, partnerTopicsOn, periodicWorker } from '@omnimall/service-kit';
+import { defineService, partnerTopicsOn, periodicWorker, type Subscription } from '@omnimall/service-kit';
 import { ChannelStatusProjection } from './application/channel-status';
 import { ConsumerLag } from './application/consumer-lag';
 import { Ingest } from './application/ingest';
 import { Erasure, Retention } from './application/privacy';
 import { MonitorQueries } from './application/queries';
 import { Remediation } from './application/remediation';
+import { Snapshots } from './application/snapshots';
 import { SlaSweep } from './application/sweep';
 import { TrackedEvents } from './application/tracked-events';
-import { catalogueExpectations, envelopeTopics, trackedTopics, type Expectations } from './domain/expectations';
+import { TrackingHealth, type Watched } from './application/tracking-health';
+import { catalogueExpectations, envelopeTopics, priorityOf, shortestSlaMs, trackedTopics, type Expectations } from './domain/expectations';
 import { correlationScope } from './domain/scope';
 import { manifest } from './events';
 import { envelopeHandlers, syncAppliedIn } from './events/in';
@@ -45,81 +48,120 @@ export interface SyncMonitorDeps extends Partial<Omit<MonitorSettings, 'trackCor
 /** What tests and benchmarks reach through the running monitor. */
 export interface SyncMonitorExposes {
   store: Store;
+  events: TrackedEvents;
   ingest: Ingest;
   sweep: SlaSweep;
   lag: ConsumerLag;
   erasure: Erasure;
   retention: Retention;
+  snapshots: Snapshots;
+  health: TrackingHealth;
 }
 
 /**
- * The consumers' fetches wait for 64 KB or 100 ms: the lags the monitor reports come from the acks'
- * own times, so a batched fetch changes no figure, and it saves most fetch requests.
+ * Normal-priority groups (and the acks) wait for 64 KB or 100 ms per fetch: the lags the monitor
+ * reports come from the acks' own times, so a batched fetch changes no figure, and it saves most
+ * fetch requests under load. The high-priority envelopes are fetched at once.
  */
-const MONITOR_FETCH = { minBytes: 65_536, maxWaitMs: 100 };
+const BATCHED_FETCH = { minBytes: 65_536, maxWaitMs: 100 };
 
-/**
- * Offsets are committed, and so the ingest flushed, once a second: an event's envelope and its acks
- * then mostly land in one flush, i.e. one tracking write per event (README: Write-behind). Reported
- * lags are unchanged (acks' own times); figures appear up to a second later.
- */
-const MONITOR_COMMIT_MS = 1000;
+/** Closed events a snapshot carries (changed within the last minute, at most this many). */
+const SNAPSHOT_RECENT = { recentMs: 60_000, recentMax: 20_000 };
+
+/** The consumers a subscription's onJoined names (one, or a list when the kit splits it). */
+const joinedOf = (joined: Watched | Watched[]): Watched[] => ([] as Watched[]).concat(joined);
+
+/** How long envelopes wait at start for the acks to be replayed before they are decided anyway. */
+const ACK_REPLAY_BOUND_MS = 60_000;
 
 export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExposes>({
   name: 'sync-monitor',
   port: 4010,
   events: manifest,
   async build({ runtime, deps, env, auth }) {
-    const { expectations, topics, trackEnvelope, trackAck, ...overrides } = deps;
+    const { expectations: expectationsDep, topics, trackEnvelope, trackAck, ...overrides } = deps;
     const settings = monitorSettings(env, overrides);
+    const expectations = expectationsDep ?? catalogueExpectations(catalogue);
     const store = await createStore(runtime);
     const metrics = new MonitorMetrics(runtime.metrics);
-    const events = new TrackedEvents(store, metrics);
-    await events.init();
+    const events = new TrackedEvents(store, metrics, { retentionMs: settings.memoryRetentionMs, maxEvents: settings.memoryMaxEvents });
     const byPrefix = correlationScope(settings.trackCorrelationPrefix);
     const scope = { trackEnvelope: trackEnvelope ?? byPrefix.trackEnvelope, trackAck: trackAck ?? byPrefix.trackAck };
-    const ingest = new Ingest(events, expectations ?? catalogueExpectations(catalogue), scope, runtime.logger);
-    const sweep = new SlaSweep(events, ingest, runtime.publisher, runtime.logger, settings);
-    const remediation = new Remediation(events, ingest, sweep);
-    const channels = new ChannelStatusProjection(store);
-    const lag = new ConsumerLag(runtime.kafka, () => events.knownGroups(), metrics);
-    const erasure = new Erasure(events, ingest);
-    const retention = new Retention(events, {
-      rawRetentionMs: settings.rawRetentionHours * 3_600_000,
-      eventRetentionMs: settings.eventRetentionDays * 86_400_000,
-    });
+    const ingest = new Ingest(events, expectations, scope);
+    const snapshots = new Snapshots(events, ingest.positions, store.snapshots, metrics, runtime.logger, SNAPSHOT_RECENT);
+    // The latest snapshot first, then the open exceptions over it (every change of theirs is written before memory shows it).
+    const restored = await snapshots.restore();
+    await events.init();
+    runtime.logger.info('tracking restored', { snapshot: restored, events: events.state.size });
+
     const tracked = topics ?? trackedTopics(catalogue);
     const partnerTopics = new Map<string, string[]>();
     for (const family of partnerFamilies(catalogue)) {
       if (tracked.includes(family.name as TopicName)) partnerTopics.set(family.name, await partnerTopicsOn(runtime.kafka, family.name));
     }
+    const readTopics = envelopeTopics(tracked, catalogue, (family) => partnerTopics.get(family) ?? []);
+    const health = new TrackingHealth(metrics, shortestSlaMs(readTopics, expectations), () => ({
+      trackedEvents: events.state.size,
+      openEvents: events.state.open.size,
+      snapshot: snapshots.last,
+    }));
+    // Envelopes are decided once the acks the topic held at start are replayed (this group's own among them).
+    let acksJoined!: (c: Watched) => void;
+    ingest.holdEnvelopesUntil(
+      TrackingHealth.caughtUp(new Promise<Watched>((r) => (acksJoined = r)), Date.now(), ACK_REPLAY_BOUND_MS, runtime.logger),
+    );
+    const sweep = new SlaSweep(events, runtime.publisher, runtime.logger, settings);
+    const remediation = new Remediation(events, sweep);
+    const channels = new ChannelStatusProjection(store);
+    const lag = new ConsumerLag(runtime.kafka, () => events.knownGroups(), metrics);
+    const erasure = new Erasure(events, snapshots);
+    const retention = new Retention(events, {
+      rawRetentionMs: settings.rawRetentionHours * 3_600_000,
+      eventRetentionMs: settings.eventRetentionDays * 86_400_000,
+    });
 
-    // Both subscriptions feed the ingest's write-behind buffer, flushed before each commit. A new
-    // group starts at the end: the monitor reports on what happens from now on.
-    const feedsIngest = {
+    // Every group commits only what a stored snapshot holds (beforeCommit), once per snapshot interval.
+    // A new group starts at the end: the monitor reports on what happens from now on.
+    const snapshotted = {
       dedupe: 'in-document',
       startAt: 'end',
-      beforeCommit: () => ingest.flush(),
-      commitIntervalMs: MONITOR_COMMIT_MS,
-      fetch: MONITOR_FETCH,
+      beforeCommit: () => snapshots.covering(),
+      commitIntervalMs: settings.snapshotIntervalMs,
     } as const;
-    return {
-      api: buildApi({ verifier: auth.verifier, queries: new MonitorQueries(store, events), remediation, lag }),
-      extendHttp: dashboardPages,
-      subscriptions: [
-        // Acks are not acknowledged themselves (that would loop); each carries its own eventId for dedupe.
-        { ...feedsIngest, purpose: 'acks', handlers: { 'sync.applied': syncAppliedIn(ingest) }, acknowledge: false },
-        {
-          ...feedsIngest,
-          purpose: 'envelopes',
-          handlers: envelopeHandlers(
-            envelopeTopics(tracked, catalogue, (family) => partnerTopics.get(family) ?? []),
-            ingest,
-            channels,
-            erasure,
-          ),
+    const envelopeSubscription = (purpose: string, priority: 'high' | 'normal'): Subscription | null => {
+      const mine = readTopics.filter((t) => priorityOf(t, catalogue) === priority);
+      if (!mine.length) return null;
+      return {
+        ...snapshotted,
+        purpose,
+        handlers: envelopeHandlers(mine, ingest, channels, erasure),
+        ...(priority === 'normal' ? { fetch: BATCHED_FETCH } : {}),
+        onJoined: (joined) => joinedOf(joined).forEach((c) => health.watch(c)),
+      };
+    };
+    const subscriptions: Subscription[] = [
+      // Acks are not acknowledged themselves (that would loop); each carries its own eventId.
+      {
+        ...snapshotted,
+        purpose: 'acks',
+        handlers: { 'sync.applied': syncAppliedIn(ingest) },
+        acknowledge: false,
+        fetch: BATCHED_FETCH,
+        onJoined: (joined) => {
+          const [c] = joinedOf(joined);
+          health.watch(c);
+          acksJoined(c);
         },
-      ],
+      },
+      // Priority isolation: high-priority envelopes never queue behind bulk normal-priority ones.
+      ...[envelopeSubscription('track-high', 'high'), envelopeSubscription('track-normal', 'normal')].filter(
+        (s): s is Subscription => s !== null,
+      ),
+    ];
+    return {
+      api: buildApi({ verifier: auth.verifier, queries: new MonitorQueries(store, events, health), remediation, lag }),
+      extendHttp: dashboardPages,
+      subscriptions,
       workers: [
         { name: 'sla-sweep', start: () => sweep.start(settings.sweepIntervalMs), stop: () => sweep.stop() },
         {
@@ -128,9 +170,10 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
             lag.start(settings.consumerLagIntervalMs, (err) => runtime.logger.warn('consumer lag not measured', { err: String(err) })),
           stop: () => lag.stop(),
         },
+        periodicWorker('tracking-health', 1000, async () => void health.report(), runtime.logger, 'tracking health not measured'),
         periodicWorker('retention', settings.pruneIntervalMs, () => retention.prune(), runtime.logger, 'retention pass failed'),
       ],
-      exposes: { store, ingest, sweep, lag, erasure, retention },
+      exposes: { store, events, ingest, sweep, lag, erasure, retention, snapshots, health },
     };
   },
   onStarted: (svc) => {

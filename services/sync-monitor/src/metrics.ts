@@ -9,6 +9,10 @@ export class MonitorMetrics {
   readonly openEscalations: Gauge;
   readonly consumerLag: Gauge<'group' | 'topic' | 'partition'>;
   readonly actions: Counter<'kind'>;
+  readonly behind: Gauge<'group'>;
+  readonly trackedEvents: Gauge;
+  readonly snapshotBytes: Gauge;
+  readonly snapshotAt: Gauge;
 
   constructor(m: ServiceMetrics) {
     const registers = [m.registry];
@@ -46,6 +50,23 @@ export class MonitorMetrics {
       name: 'omnimall_sync_remediation_actions_total',
       help: 'Remediation actions taken from the dashboard or API',
       labelNames: ['kind'],
+      registers,
+    });
+    this.behind = new Gauge({
+      name: 'omnimall_sync_monitor_behind_seconds',
+      help: "How far behind its topics the monitor's own tracking is, per consumer group (now − the time before which every record was handled)",
+      labelNames: ['group'],
+      registers,
+    });
+    this.trackedEvents = new Gauge({ name: 'omnimall_sync_tracked_events', help: 'Events held in memory by the tracking', registers });
+    this.snapshotBytes = new Gauge({
+      name: 'omnimall_sync_snapshot_bytes',
+      help: 'Size of the last tracking snapshot (compressed)',
+      registers,
+    });
+    this.snapshotAt = new Gauge({
+      name: 'omnimall_sync_snapshot_timestamp_seconds',
+      help: 'When the last tracking snapshot was captured',
       registers,
     });
   }

@@ -20,6 +20,12 @@ export interface MonitorSettings extends SweepOptions {
   eventRetentionDays: number;
   /** SYNC_PRUNE_INTERVAL_MS: how often the retention pass runs. */
   pruneIntervalMs: number;
+  /** SYNC_MEMORY_RETENTION_MS: how long a closed event stays in memory after its last change. */
+  memoryRetentionMs: number;
+  /** SYNC_MEMORY_MAX_EVENTS: events held in memory at most (open ones are never dropped). */
+  memoryMaxEvents: number;
+  /** SYNC_SNAPSHOT_INTERVAL_MS: how often a snapshot is taken (and offsets committed) while records arrive. */
+  snapshotIntervalMs: number;
 }
 
 const num = (v: string | undefined, d: number): number => (v && Number.isFinite(Number(v)) ? Number(v) : d);
@@ -38,6 +44,9 @@ export function monitorSettings(env: NodeJS.ProcessEnv, overrides: Partial<Monit
     rawRetentionHours: num(env.SYNC_RAW_RETENTION_HOURS, 24),
     eventRetentionDays: num(env.SYNC_EVENT_RETENTION_DAYS, 14),
     pruneIntervalMs: num(env.SYNC_PRUNE_INTERVAL_MS, 600_000),
+    memoryRetentionMs: num(env.SYNC_MEMORY_RETENTION_MS, 900_000),
+    memoryMaxEvents: num(env.SYNC_MEMORY_MAX_EVENTS, 200_000),
+    snapshotIntervalMs: num(env.SYNC_SNAPSHOT_INTERVAL_MS, 5000),
     ...set,
   };
 }

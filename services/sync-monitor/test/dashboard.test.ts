@@ -53,11 +53,8 @@ it('shows channel status, lag per type and failing events, and "retry now" recov
   await h.publishChannel(code, 'maintenance', ['missing_compliance_text'], 1);
   const ok = await h.publish({ channel: 'mobile' });
   const bad = await h.publish({ channel: 'web', fail: true });
-  await waitFor(async () => (await h.monitor.store.tracking.get(ok))?.state === 'complete', 'applied event');
-  await waitFor(
-    async () => (await h.monitor.store.tracking.get(bad))?.acks.some((a) => a.outcome === 'dead_lettered'),
-    'dead-lettered event',
-  );
+  await waitFor(async () => (await h.monitor.events.find(ok))?.state === 'complete', 'applied event');
+  await waitFor(async () => (await h.monitor.events.find(bad))?.acks.some((a) => a.outcome === 'dead_lettered'), 'dead-lettered event');
   await waitFor(async () => (await h.monitor.store.channels.get(code)) !== null, 'channel status');
   h.failing.delete(bad); // the consumer is healthy again: a retry will succeed
 
@@ -77,7 +74,7 @@ it('shows channel status, lag per type and failing events, and "retry now" recov
   expect(await page.locator('#action-result').innerText()).toBe(`Retry of ${bad}: ${h.sim}.projection sent`);
 
   const t = (await waitFor(async () => {
-    const d = await h.monitor.store.tracking.get(bad);
+    const d = await h.monitor.events.find(bad);
     return d?.state === 'complete' ? d : null;
   }, 'event recovered by the retry')) as Tracking;
   expect(t.retries).toEqual([expect.objectContaining({ trigger: 'manual', outcome: 'recovered', group: `${h.sim}.projection` })]);

@@ -46,7 +46,7 @@ describe('the event manifest', () => {
   });
 
   it('the envelope subscription handles exactly the tracked topics the manifest lists, data requests included', () => {
-    const sink = { onEnvelope: () => true };
+    const sink = { onEnvelope: async () => 'applied' as const };
     const erasure = { erase: async () => 0, recordOnce: async () => true };
     const handlers = envelopeHandlers(trackedTopics(catalogue), sink, { apply: async () => true }, erasure);
     const tables = new Set<string>(catalogue.filter((t) => t.table).map((t) => t.name));
@@ -121,6 +121,9 @@ describe('settings', () => {
       rawRetentionHours: 24,
       eventRetentionDays: 14,
       pruneIntervalMs: 600_000,
+      memoryRetentionMs: 900_000,
+      memoryMaxEvents: 200_000,
+      snapshotIntervalMs: 5000,
     });
     expect(monitorSettings({ SYNC_RAW_RETENTION_HOURS: '2', SYNC_EVENT_RETENTION_DAYS: '7' })).toMatchObject({
       rawRetentionHours: 2,

@@ -24,7 +24,7 @@ afterAll(async () => {
 const tracked = (id: string, pred: (t: Tracking) => boolean, what: string, ms = 15000): Promise<Tracking> =>
   waitFor(
     async () => {
-      const t = await h.monitor.store.tracking.get(id);
+      const t = await h.monitor.events.find(id);
       return t && pred(t) ? t : null;
     },
     what,
@@ -55,11 +55,11 @@ describe('propagation tracking', () => {
     // The monitor's own envelope consumer acks too (it is a catalogue consumer of every business topic).
     await tracked(
       id,
-      (x) => x.acks.some((a) => a.service === 'sync-monitor' && a.group.startsWith('sync-monitor.envelopes')),
+      (x) => x.acks.some((a) => a.service === 'sync-monitor' && a.group.startsWith('sync-monitor.track-')),
       'the monitor acked',
     );
-    // The original record is kept for re-delivery.
-    expect(t.raw?.headers.eventId).toBe(id);
+    // The original record is kept for re-delivery while the event is open, not once it is complete.
+    expect(t.raw).toBeNull();
 
     const r = await http.get('/propagation/events/' + id).set('authorization', admin);
     expect(r.status).toBe(200);
@@ -136,7 +136,7 @@ describe('sweeping what another instance opened', () => {
       { consumers: [h.ghost], slaMs: 700 },
       now,
     );
-    await h.monitor.runtime.db.collection<Tracking>('propagation').insertOne(t);
+    await h.monitor.runtime.db.collection<Tracking>('exceptions').insertOne(t);
     const swept = await tracked(t._id, (x) => x.retries.length > 0, 'a sweep of the stored event');
     expect(swept.retries[0]).toMatchObject({ service: h.ghost, trigger: 'sla_sweep' });
   });

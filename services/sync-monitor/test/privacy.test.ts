@@ -1,9 +1,12 @@
 /**
  * The monitor's customer data on the real stack: an erasure (identity.data-request) leaves no email
- * or name of the customer in any document of any monitor collection, leaves other customers' data,
- * is acknowledged, and is effect-once; the retention pass drops records past their hours and closed
- * events past their days, and nothing younger. The monitor is isolated as in monitor.test.ts.
+ * or name of the customer in memory nor in any document of any monitor collection (the exceptions,
+ * and the snapshots once decompressed), leaves other customers' data, is acknowledged, and is
+ * effect-once; the retention pass drops records of exceptions past their hours and closed
+ * exceptions past their days, and nothing younger. The monitor is isolated as in monitor.test.ts.
+ * The events stay open here (a consumer that never answers, or fails), so their records are kept.
  */
+import { gunzipSync } from 'node:zlib';
 import { randomUUID } from 'node:crypto';
 import supertest from 'supertest';
 import type { TopicName } from '@omnimall/contracts';
@@ -24,8 +27,23 @@ const DAY = 24 * HOUR;
 let h: Harness;
 let sim: ServiceRuntime;
 
+/** Expected consumers per topic: TOPIC and GHOST_TOPIC as the harness has them; the others wait for a service that never answers. */
+const names = { sim: '', ghost: '' };
+const expectations = (topic: string) =>
+  topic === TOPIC
+    ? { consumers: [names.sim], slaMs: 700 }
+    : topic === GHOST_TOPIC
+      ? { consumers: [names.ghost], slaMs: 700 }
+      : topic === REQUESTS
+        ? { consumers: ['sync-monitor'], slaMs: 2000 }
+        : { consumers: ['privacyghost'], slaMs: 600_000 };
+
 beforeAll(async () => {
-  h = await startHarness({ topics: [TOPIC, GHOST_TOPIC, 'channels.channel-changed', REQUESTS, ORDERS, MAPPED, 'partner.order-status'] });
+  h = await startHarness({
+    topics: [TOPIC, GHOST_TOPIC, 'channels.channel-changed', REQUESTS, ORDERS, MAPPED, 'partner.order-status'],
+    expectations,
+  });
+  Object.assign(names, { sim: h.sim, ghost: h.ghost });
   sim = await ServiceRuntime.start({
     config: testConfig('privacy-sim'),
     produces: [TOPIC, REQUESTS, ORDERS, MAPPED, 'partner.order-status', 'sync.applied'],
@@ -84,7 +102,7 @@ async function partnerRecord(partnerCustomerId: string): Promise<string> {
 
 const tracked = (id: string, pred: (t: Tracking) => boolean, what: string): Promise<Tracking> =>
   waitFor(async () => {
-    const t = await h.monitor.store.tracking.get(id);
+    const t = await h.monitor.events.find(id);
     return t && pred(t) ? t : null;
   }, what);
 
@@ -99,17 +117,27 @@ function texts(v: unknown, out: string[] = []): string[] {
   return out;
 }
 
-/** `<collection>/<_id>` of every document of every monitor collection that holds the needle. */
+/** A snapshot chunk's text, decompressed (each snapshot here fits one chunk). */
+function snapshotText(doc: { data?: { buffer?: Uint8Array } }): string {
+  return doc.data?.buffer ? gunzipSync(Buffer.from(doc.data.buffer)).toString('utf8') : '';
+}
+
+/** `<collection>/<_id>` of every document of every monitor collection that holds the needle (snapshots decompressed). */
 async function holders(needle: string): Promise<string[]> {
   const db = h.monitor.runtime.db.db!;
   const found: string[] = [];
   for (const { name } of await db.listCollections().toArray()) {
     for (const doc of await db.collection(name).find().toArray()) {
-      if (texts(doc).some((s) => s.includes(needle))) found.push(`${name}/${String(doc._id)}`);
+      const strings = name === 'snapshot_chunks' ? texts(JSON.parse(snapshotText(doc as { data?: { buffer?: Uint8Array } }))) : texts(doc);
+      if (strings.some((s) => s.includes(needle))) found.push(`${name}/${String(doc._id)}`);
     }
   }
   return found;
 }
+
+/** The collections holding the needle, the snapshots as one. */
+const holdingCollections = async (needle: string): Promise<string[]> =>
+  [...new Set((await holders(needle)).map((x) => (x.startsWith('snapshot_chunks/') ? 'snapshot_chunks' : x)))].sort();
 
 describe('erasure of a customer', () => {
   const ada = {
@@ -125,9 +153,25 @@ describe('erasure of a customer', () => {
   let linkedBob: string;
   let request: OutgoingEvent<typeof REQUESTS>;
 
-  it('before: the customer’s email, name and partner id are in the monitor’s documents (records, ack error, note)', async () => {
-    const linked = (who: { id: string; email: string }) =>
-      publish(TOPIC, who.id, { customerId: who.id, identityType: 'external_login', externalId: who.email, channel: 'web' });
+  it('before: the customer’s email, name and partner id are in the monitor’s memory and documents (records, ack error, note)', async () => {
+    // The sim consumer fails the linked identities: they stay open, with their records, as exceptions.
+    const linked = async (who: { id: string; email: string }) => {
+      const e = newEvent(
+        TOPIC,
+        {
+          type: TOPIC,
+          producer: 'identity',
+          aggregateId: who.id,
+          aggregateVersion: 1,
+          correlationId: `${h.run}-${randomUUID()}`,
+          sourceChannel: 'web',
+        },
+        { customerId: who.id, identityType: 'external_login', externalId: who.email, channel: 'web' },
+      );
+      h.failing.add(e.value.envelope.eventId);
+      await sim.publisher.publish([e]);
+      return e;
+    };
     linkedAda = (await linked(ada)).value.envelope.eventId;
     linkedBob = (await linked(bob)).value.envelope.eventId;
     const orderId = `ord_${randomUUID().slice(0, 8)}`;
@@ -174,11 +218,13 @@ describe('erasure of a customer', () => {
       .send(note);
     expect(r.status).toBe(201);
 
-    expect(await holders(ada.email)).toEqual([`propagation/${linkedAda}`]);
-    expect(await holders(ada.name)).toEqual([`propagation/${linkedAda}`]);
-    expect(await holders(bob.email)).toEqual([`propagation/${linkedBob}`]);
-    expect(await holders(ada.partnerId)).toEqual([`propagation/${partnerAda}`]);
-    expect((await h.monitor.store.tracking.get(orderAda))?.customers).toEqual([ada.id]);
+    await h.monitor.snapshots.take();
+    expect(await holdingCollections(ada.email)).toEqual([`exceptions/${linkedAda}`, 'snapshot_chunks']);
+    expect(await holdingCollections(ada.name)).toEqual([`exceptions/${linkedAda}`, 'snapshot_chunks']);
+    expect(await holdingCollections(bob.email)).toEqual([`exceptions/${linkedBob}`, 'snapshot_chunks']);
+    // Open and in time: in memory and the snapshot only.
+    expect(await holdingCollections(ada.partnerId)).toEqual(['snapshot_chunks']);
+    expect((await h.monitor.events.find(orderAda))?.customers).toEqual([ada.id]);
   });
 
   it('after the erasure request: no email, name or partner id of the customer in any document; others keep theirs', async () => {
@@ -196,13 +242,14 @@ describe('erasure of a customer', () => {
     expect(await holders(ada.email)).toEqual([]);
     expect(await holders(ada.name)).toEqual([]);
     expect(await holders(ada.partnerId)).toEqual([]);
-    expect(await holders(bob.email)).toEqual([`propagation/${linkedBob}`]);
-    const linked = await h.monitor.store.tracking.get(linkedAda);
+    expect(await holdingCollections(bob.email)).toEqual([`exceptions/${linkedBob}`, 'snapshot_chunks']);
+    expect((await h.monitor.events.find(partnerAda))?.raw).toBeNull();
+    const linked = await h.monitor.events.find(linkedAda);
     expect(linked).toMatchObject({ raw: null, erasedAt: expect.any(Number) });
     expect(linked!.acks.find((a) => a.group === `${h.sim}.lookup`)?.error).toBe('LookupFailed: [erased]');
     expect(linked!.actions.map((a) => [a.kind, a.note])).toEqual([['support_case', null]]);
-    expect((await h.monitor.store.tracking.get(orderAda))?.raw).toBeNull();
-    expect((await h.monitor.store.tracking.get(linkedBob))?.raw).not.toBeNull();
+    expect((await h.monitor.events.find(orderAda))?.raw).toBeNull();
+    expect((await h.monitor.events.find(linkedBob))?.raw).not.toBeNull();
   });
 
   it('is acknowledged as applied, and a redelivery of the request is a duplicate', async () => {
@@ -216,11 +263,13 @@ describe('erasure of a customer', () => {
 });
 
 describe('retention', () => {
-  it('drops records past SYNC_RAW_RETENTION_HOURS and closed events past SYNC_EVENT_RETENTION_DAYS, nothing younger', async () => {
-    const open = await h.publishGhost('web', `cus_${randomUUID().slice(0, 8)}`); // expects a service that never answers
-    const done = await h.publish({ channel: 'web' });
-    await tracked(open, (t) => t.raw !== null, 'the open event tracked');
-    await tracked(done, (t) => t.state === 'complete' && t.raw !== null, 'the complete event tracked');
+  it('drops records of exceptions past SYNC_RAW_RETENTION_HOURS and closed exceptions past SYNC_EVENT_RETENTION_DAYS, nothing younger', async () => {
+    const open = await h.publishGhost('web', `cus_${randomUUID().slice(0, 8)}`); // expects a service that never answers: late, escalated
+    const done = await h.publish({ channel: 'web', fail: true }); // failed first (an exception), then applied
+    await tracked(open, (t) => t.raw !== null && t.state !== 'open', 'the late event tracked as an exception');
+    await tracked(done, (t) => t.acks.some((a) => a.outcome === 'failed'), 'the failure recorded');
+    h.failing.delete(done);
+    await tracked(done, (t) => t.state === 'complete' && t.raw !== null, 'the exception complete');
     const channel = `c${h.run}`; // a channel of this test's own: escalation entries go to 'web'
     await h.monitor.store.feed.addOnce([
       { _id: `f-${h.run}`, channel, at: Date.now(), kind: 'delay', title: 't', message: 'm', eventId: null, escalationId: null },
@@ -228,14 +277,14 @@ describe('retention', () => {
 
     // Now: everything is younger than both retentions.
     expect(await h.monitor.retention.prune(Date.now())).toEqual({ rawDropped: 0, eventsRemoved: 0, feedEntriesRemoved: 0 });
-    expect((await h.monitor.store.tracking.get(done))?.raw).not.toBeNull();
+    expect((await h.monitor.events.find(done))?.raw).not.toBeNull();
 
     // A day later (default 24 h): records dropped, events kept.
     const later = await h.monitor.retention.prune(Date.now() + DAY + HOUR);
     expect(later.rawDropped).toBeGreaterThanOrEqual(2);
     expect(later.eventsRemoved).toBe(0);
-    expect(await h.monitor.store.tracking.get(done)).toMatchObject({ raw: null, state: 'complete' });
-    expect((await h.monitor.store.tracking.get(open))?.raw).toBeNull();
+    expect(await h.monitor.events.find(done)).toMatchObject({ raw: null, state: 'complete' });
+    expect((await h.monitor.events.find(open))?.raw).toBeNull();
 
     // Past the event retention (default 14 days): closed events and old feed entries removed, the open one kept.
     const much = await h.monitor.retention.prune(Date.now() + 15 * DAY);

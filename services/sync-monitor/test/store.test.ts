@@ -43,7 +43,7 @@ describe('tracking repository', () => {
       ['t2', 1200],
       ['t3', 5500],
     ]);
-    const byCorrelation = await store.tracking.recent(10, 'corr-a');
+    const byCorrelation = await store.tracking.recent(10, { correlationId: 'corr-a' });
     expect(byCorrelation.map((t) => t._id)).toEqual(['t3', 't1']);
     expect(byCorrelation[0]).not.toHaveProperty('raw');
     expect(byCorrelation[0]).not.toHaveProperty('writeRev');

@@ -1,141 +1,128 @@
 /**
- * Ingest of envelopes and acks, write-behind.
+ * Ingest of envelopes and acks into the in-memory tracking: a stream processor.
  *
- * An envelope or ack is buffered per event, and a flush writes each event's document once with
- * everything received for it since the last flush (an event's envelope and its acks usually arrive
- * within a few hundred ms of each other, so one write replaces one per input). The consumers flush
- * before they commit offsets (`beforeCommit`), so an input is durable before Kafka forgets it; a
- * crash replays the uncommitted inputs and applying them again changes nothing (acks are kept by
- * ack id). Lags are computed from the acks' own times, so buffering does not change them.
+ * An envelope or ack is applied to the event's tracking in memory (domain/propagation.ts, pure), and
+ * its first success per consumer group is counted in the lag histograms. Nothing is written to the
+ * database for an event that propagates in time; an event that is (or becomes, with a failed or
+ * dead-lettered ack) an exception is written through TrackedEvents.change before memory shows it.
+ *
+ * Effect-once across crashes (issue 18, item 1; issue 19): `positions` records, per partition, the
+ * offset after the last record applied, and snapshots keep them with the state (application/
+ * snapshots.ts). After a restart, a record below its position is already in the restored state and
+ * is not applied again; an envelope so skipped is acknowledged `skipped_duplicate`. An envelope
+ * handled after the snapshot and before the crash was acknowledged then: its ack (this monitor's
+ * own, on sync.applied) is replayed by the ack group before any envelope is decided (the gate,
+ * `holdEnvelopesUntil`), so the state shows this group already applied it and the copy is
+ * acknowledged `skipped_duplicate` too. While running, an envelope seen before is a duplicate.
  */
+import type { KafkaMessage } from 'kafkajs';
 import type { EventEnvelope, SyncApplied } from '@omnimall/contracts';
-import { mapLimit, type Logger } from '@omnimall/service-kit';
 import type { Expectations } from '../domain/expectations';
+import { Positions, type RecordAt } from '../domain/positions';
 import { withSubjects, type Subjects } from '../domain/privacy';
-import {
-  applyAck,
-  applyEnvelope,
-  isFirstSuccess,
-  serviceOfGroup,
-  type AckInfo,
-  type RawRecord,
-  type Tracking,
-} from '../domain/propagation';
+import { applyAck, applyEnvelope, isFirstSuccess, isSuccess, serviceOfGroup, type AckInfo } from '../domain/propagation';
 import type { TrackingScope } from '../domain/scope';
-import type { AckSink, EnvelopeSink } from '../events/in';
+import type { AckSink, Delivery, EnvelopeOutcome, EnvelopeSink } from '../events/in';
+import { rawOf } from '../events/in/record';
 import { resolutionEvents } from './escalations';
 import type { TrackedEvents } from './tracked-events';
 
-/** Events with buffered inputs at which a flush starts without waiting for the next commit. */
-const FLUSH_AT = 5000;
-/** Tracking documents a flush writes at once. */
-const FLUSH_WIDTH = 8;
-
-/** One input (envelope or ack) to apply to an event's tracking; null when it changes nothing. */
-type Step = (cur: Tracking | null, now: number) => { next: Tracking; firstApplied?: SyncApplied } | null;
-
 export class Ingest implements AckSink, EnvelopeSink {
-  /** eventId → inputs received since the last flush, in arrival order. */
-  private buffer = new Map<string, Step[]>();
-  private flushChain: Promise<void> = Promise.resolve();
+  /** Per partition, the offset after the last record applied to the state (kept in snapshots). */
+  readonly positions = new Positions();
+  private gate: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly events: TrackedEvents,
     private readonly expectations: Expectations,
     private readonly scope: TrackingScope,
-    private readonly logger: Logger,
   ) {}
 
-  /** An envelope of a business topic: remembers the event, its expectations and its original record (buffered). */
-  onEnvelope(topic: string, env: EventEnvelope, raw: RawRecord | null, subjects?: Subjects): boolean {
-    if (this.scope.trackEnvelope && !this.scope.trackEnvelope(env, topic)) return false;
-    const exp = this.expectations(topic);
-    this.enqueue(env.eventId, (cur, now) => ({ next: withSubjects(applyEnvelope(cur, topic, env, raw, exp, now), subjects) }));
-    return true;
+  /** Envelopes wait for `ready` before they are decided (the acks replayed up to the end offsets read at start). */
+  holdEnvelopesUntil(ready: Promise<void>): void {
+    this.gate = ready;
   }
 
-  /** A sync.applied ack (buffered); false when it is not tracked here. */
-  async onAck(ack: SyncApplied): Promise<boolean> {
-    if (this.scope.trackAck && !this.scope.trackAck(ack)) return false;
+  async onEnvelope(
+    topic: string,
+    env: EventEnvelope,
+    record: KafkaMessage | undefined,
+    subjects: Subjects | undefined,
+    at: Delivery,
+  ): Promise<EnvelopeOutcome> {
+    await this.gate;
+    if (this.positions.covers(at)) return 'duplicate';
+    if (this.scope.trackEnvelope && !this.scope.trackEnvelope(env, topic)) {
+      this.positions.advance(at);
+      return 'untracked';
+    }
+    const cur = this.events.state.get(env.eventId) ?? null;
+    if (cur?.envelopeSeen) {
+      this.positions.advance(at);
+      return 'duplicate';
+    }
+    // Acknowledged by this group before a crash (its own ack replayed): rebuild the state, report a copy.
+    const ackedBefore = !!cur?.acks.some((a) => a.group === at.consumer && isSuccess(a.outcome));
+    const exp = this.expectations(topic);
+    const now = Date.now();
+    if (this.events.writesThrough(env.eventId)) {
+      await this.events.change(env.eventId, (t) => {
+        const next = withSubjects(applyEnvelope(t, topic, env, rawOf(record), exp, now), subjects);
+        return { next, events: resolutionEvents(t, next) };
+      });
+    } else {
+      const next = withSubjects(applyEnvelope(cur, topic, env, null, exp, now), subjects);
+      // The original record is kept while the event is open (for re-delivery), not after.
+      this.events.state.put(next.open ? { ...next, raw: rawOf(record) } : next, now);
+    }
+    this.positions.advance(at);
+    return ackedBefore ? 'duplicate' : 'applied';
+  }
+
+  async onAck(ack: SyncApplied, at: RecordAt): Promise<boolean> {
+    if (this.positions.covers(at)) return false;
+    if (this.scope.trackAck && !this.scope.trackAck(ack)) {
+      this.positions.advance(at);
+      return false;
+    }
     await this.events.groupSeen(ack.topic, ack.consumer);
     const info: AckInfo = { ...ack, ackId: ack.envelope.eventId, outcome: ack.outcome as AckInfo['outcome'] };
     const exp = this.expectations(ack.topic);
-    this.enqueue(ack.ackedEventId, (cur, now) => {
+    const id = ack.ackedEventId;
+    const now = Date.now();
+    const problem = info.outcome === 'failed' || info.outcome === 'dead_lettered';
+    if (problem || this.events.writesThrough(id)) {
+      let first = false;
+      await this.events.change(
+        id,
+        (t) => {
+          const next = applyAck(t, info, exp, now);
+          if (!next) return null; // this ack was recorded before
+          first = isFirstSuccess(t, info);
+          return { next, events: resolutionEvents(t, next) };
+        },
+        { onWritten: () => first && this.countLag(ack) },
+      );
+    } else {
+      const cur = this.events.state.get(id) ?? null;
       const next = applyAck(cur, info, exp, now);
-      if (!next) return null; // this ack was recorded before
-      return { next, firstApplied: info.outcome === 'applied' && isFirstSuccess(cur, info) ? ack : undefined };
-    });
+      if (next) {
+        if (isFirstSuccess(cur, info)) this.countLag(ack);
+        this.events.state.put(next.open ? next : { ...next, raw: null }, now);
+      }
+    }
+    this.positions.advance(at);
     return true;
   }
 
-  private enqueue(eventId: string, step: Step): void {
-    const steps = this.buffer.get(eventId);
-    if (steps) steps.push(step);
-    else this.buffer.set(eventId, [step]);
-    if (this.buffer.size >= FLUSH_AT) this.flush().catch(() => undefined); // logged in flush; the next one retries
-  }
-
-  /**
-   * Writes every buffered input: one compare-and-set per event. Flushes run one at a time. Inputs
-   * whose write failed are kept (ahead of newer ones) and the flush rejects, so the consumers hold
-   * their offsets back.
-   */
-  flush(): Promise<void> {
-    const run = this.flushChain.then(() => this.flushBuffered());
-    this.flushChain = run.catch(() => undefined);
-    return run;
-  }
-
-  private async flushBuffered(): Promise<void> {
-    const work = [...this.buffer];
-    this.buffer = new Map();
-    const failed: Array<[string, Step[]]> = [];
-    await mapLimit(work, FLUSH_WIDTH, async ([id, steps]) => {
-      try {
-        await this.write(id, steps);
-      } catch (err) {
-        failed.push([id, steps]);
-        this.logger.warn('tracking write failed; kept for the next flush', { eventId: id, err: String(err) });
-      }
-    });
-    if (!failed.length) return;
-    const later = this.buffer;
-    this.buffer = new Map(failed);
-    for (const [id, steps] of later) this.buffer.set(id, [...(this.buffer.get(id) ?? []), ...steps]);
-    throw new Error(`${failed.length} tracking writes failed`);
-  }
-
-  /** Applies an event's buffered inputs to its document in one write. */
-  private async write(id: string, steps: Step[]): Promise<void> {
-    let firsts: SyncApplied[] = [];
-    const countLags = (): void => {
-      for (const ack of firsts) {
-        const lagMs = ack.appliedAt - ack.occurredAt;
-        const consumer = serviceOfGroup(ack.consumer);
-        this.events.windows.add(
-          { at: ack.appliedAt, lagMs, type: ack.ackedType, consumer, group: ack.consumer, channel: ack.channel },
-          Date.now(),
-        );
-        this.events.metrics.lag.labels(ack.ackedType, consumer, ack.channel ?? 'none').observe(lagMs / 1000);
-      }
-    };
-    // assumeNew: most flushes carry an event's first inputs, so its document does not exist yet.
-    await this.events.change(
-      id,
-      (prev) => {
-        let next = prev;
-        firsts = [];
-        const now = Date.now();
-        for (const step of steps) {
-          const r = step(next, now);
-          if (!r) continue;
-          next = r.next;
-          if (r.firstApplied) firsts.push(r.firstApplied);
-        }
-        if (!next || next === prev) return null;
-        return { next, events: resolutionEvents(prev, next) };
-      },
-      { assumeNew: true, onWritten: countLags },
+  /** A group's first success for an event: its lag, exactly `appliedAt − occurredAt` as the consumer reported both. */
+  private countLag(ack: SyncApplied): void {
+    const lagMs = ack.appliedAt - ack.occurredAt;
+    const consumer = serviceOfGroup(ack.consumer);
+    this.events.windows.add(
+      { at: ack.appliedAt, lagMs, type: ack.ackedType, consumer, group: ack.consumer, channel: ack.channel },
+      Date.now(),
     );
+    this.events.metrics.lag.labels(ack.ackedType, consumer, ack.channel ?? 'none').observe(lagMs / 1000);
   }
 }

@@ -1,11 +1,12 @@
 /**
  * The monitor's part in a customer's erasure and its retention of what it tracks.
  *
- * Erasure (identity.data-request, kind erasure): the buffered inputs are flushed first, so an event
- * received before the request is in the store, then every tracked event that names the customer
- * (domain/privacy.ts: `customers`) loses its original record and its free text, each through the
- * tracking's compare-and-set (the collection is written only through the outbox). Applying it again
- * changes nothing, and the request is recorded once (store/erasures.ts).
+ * Erasure (identity.data-request, kind erasure): every tracked event that names the customer
+ * (domain/privacy.ts: `customers`), in memory or among the exceptions, and every event those were
+ * made from, loses its original record and its free text: an exception through its compare-and-set
+ * (the collection is written only through the outbox), an event in memory alone in memory. Then a
+ * fresh snapshot replaces the older ones, which may still hold the data. Applying it again changes
+ * nothing, and the request is recorded once (store/erasures.ts).
  *
  * Retention, one pass of the `retention` worker: original records of events older than
  * SYNC_RAW_RETENTION_HOURS are dropped (in batches, through the compare-and-set); closed events older
@@ -15,7 +16,7 @@
 import { eraseTracking, retentionCutoffs, type RetentionPolicy } from '../domain/privacy';
 import type { Tracking } from '../domain/propagation';
 import type { EffectOnce, ErasureRecord } from '../store';
-import type { Ingest } from './ingest';
+import type { Snapshots } from './snapshots';
 import type { TrackedEvents } from './tracked-events';
 
 /** Records a pruning pass drops per batch (a pass runs batches until none is left). */
@@ -24,20 +25,31 @@ const RAW_BATCH = 500;
 export class Erasure {
   constructor(
     private readonly events: TrackedEvents,
-    private readonly ingest: Pick<Ingest, 'flush'>,
+    private readonly snapshots?: Pick<Snapshots, 'take'>,
   ) {}
 
   /** Erases the customer's personal data from every tracked event; returns how many changed. */
   async erase(customerId: string, now = Date.now()): Promise<number> {
-    await this.ingest.flush();
+    const { state } = this.events;
+    const ids = new Set(await this.events.store.tracking.idsConcerning(customerId));
+    for (const t of state.all()) if (t.customers?.includes(customerId)) for (const id of [t._id, ...(t.relatedEvents ?? [])]) ids.add(id);
     let changed = 0;
-    for (const id of await this.events.store.tracking.idsConcerning(customerId)) {
-      const { next } = await this.events.change(id, (t) => {
-        const erased = t && eraseTracking(t, now);
-        return erased ? { next: erased, events: [] } : null;
-      });
-      if (next) changed++;
+    for (const id of ids) {
+      if (this.events.writesThrough(id) || !state.get(id)) {
+        const { next } = await this.events.change(id, (t) => {
+          const erased = t && eraseTracking(t, now);
+          return erased ? { next: erased, events: [] } : null;
+        });
+        if (next) changed++;
+        continue;
+      }
+      const erased = eraseTracking(state.get(id)!, now);
+      if (erased) {
+        state.put(erased);
+        changed++;
+      }
     }
+    if (changed) await this.snapshots?.take(1); // the only snapshot left holds the erased state
     return changed;
   }
 

@@ -6,20 +6,17 @@ import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError } from '@omnimall/service-kit/errors';
 import type { Tracking } from '../domain/propagation';
 import { escalationEvents } from './escalations';
-import type { Ingest } from './ingest';
 import type { SlaSweep } from './sweep';
 import type { TrackedEvents } from './tracked-events';
 
 export class Remediation {
   constructor(
     private readonly events: TrackedEvents,
-    private readonly ingest: Pick<Ingest, 'flush'>,
     private readonly sweep: Pick<SlaSweep, 'sweepOne'>,
   ) {}
 
   /** Re-delivers the event to every lagging group now. */
   async retryNow(id: string, by: string, note: string | null): Promise<Tracking> {
-    await this.ingest.flush();
     await this.sweep.sweepOne(id, 'manual', { by, note });
     this.events.metrics.actions.labels('retry_now').inc();
     return this.events.get(id);
@@ -27,7 +24,6 @@ export class Remediation {
 
   /** Closes the event by hand (and its escalation, publishing the reconciled alert and notices). */
   async reconcile(id: string, by: string, note: string): Promise<Tracking> {
-    await this.ingest.flush();
     await this.events.change(id, (t) => {
       if (!t) throw new NotFoundError('event_not_tracked', `no event ${id} is tracked`, 'check the eventId');
       if (t.state === 'complete' || t.state === 'reconciled')

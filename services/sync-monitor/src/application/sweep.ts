@@ -20,14 +20,16 @@ import {
   type Tracking,
 } from '../domain/propagation';
 import { escalationEvents } from './escalations';
-import type { Ingest } from './ingest';
 import { Periodic } from '@omnimall/service-kit';
 import type { TrackedEvents } from './tracked-events';
 
 export interface SweepOptions extends SweepPolicy {
-  /** How often the sweep also queries the store for open events (see sweep). */
+  /** How often the sweep also queries the exceptions for overdue events another instance opened (see sweep). */
   fullScanEveryMs: number;
 }
+
+/** How often closed events past their retention leave memory. */
+const EVICT_EVERY_MS = 5000;
 
 /** Events one pass handles at most. */
 const PASS_LIMIT = 500;
@@ -38,10 +40,10 @@ export class SlaSweep {
     (err) => this.logger.warn('sweep failed', { err: String(err) }),
   );
   private lastFullScan = Date.now();
+  private lastEvict = Date.now();
 
   constructor(
     private readonly events: TrackedEvents,
-    private readonly ingest: Pick<Ingest, 'flush'>,
     private readonly publisher: EventPublisher,
     private readonly logger: Logger,
     private readonly opts: SweepOptions,
@@ -58,16 +60,20 @@ export class SlaSweep {
   }
 
   /**
-   * One pass. The work list is the deadlines this instance keeps in memory; every `fullScanEveryMs`
-   * the store is queried too, for events another instance (or this one before a restart) opened. On
-   * FerretDB that query reads the whole collection, so it is not run every pass.
+   * One pass. The work list is the open events in memory whose SLA deadline passed; every
+   * `fullScanEveryMs` the exceptions are queried too (by their deadline index), for overdue events
+   * another instance opened. Closed events past their retention leave memory every few seconds.
    */
   async sweep(now = Date.now()): Promise<number> {
-    await this.ingest.flush().catch(() => undefined); // decide on every input received so far (a failure is logged and kept)
     const ids = new Set(this.events.dueBy(now, PASS_LIMIT));
     if (Date.now() - this.lastFullScan >= this.opts.fullScanEveryMs) {
       this.lastFullScan = Date.now();
       for (const id of await this.events.store.tracking.overdue(now, PASS_LIMIT)) ids.add(id);
+    }
+    if (Date.now() - this.lastEvict >= EVICT_EVERY_MS) {
+      this.lastEvict = Date.now();
+      this.events.state.evict();
+      this.events.metrics.trackedEvents.set(this.events.state.size);
     }
     let acted = 0;
     for (const id of ids) if (await this.sweepOne(id, 'sla_sweep')) acted++;

@@ -1,8 +1,14 @@
 /**
- * What every flow on tracked events shares: the consumer groups seen acknowledging each topic (where
- * re-deliveries go, whose lag is measured), the sweep's work list (SLA deadlines of the open events
- * this instance wrote), the lag windows, and one way to change an event's tracking so the work list,
- * the status feed and the open-escalation gauge follow every write.
+ * What every flow on tracked events shares: the in-memory tracking state (application/state.ts), the
+ * consumer groups seen acknowledging each topic (where re-deliveries go, whose lag is measured), the
+ * lag windows, and the one way an event becomes, and changes as, an exception.
+ *
+ * Guarantees: an event that propagates in time is never written to the database (the snapshot
+ * carries it across a restart). An event that needs attention (late, failed, escalated, acted on) is
+ * written to the exceptions collection by `change`, through the outbox's compare-and-set with the
+ * events the change publishes (escalation alerts and notices), and from then on every change of it
+ * is written there before memory shows it. Changes of one event are applied one at a time in this
+ * process (a per-event queue), so memory always holds the last written version.
  */
 import { NotFoundError } from '@omnimall/service-kit/errors';
 import { serviceOfGroup, type Tracking } from '../domain/propagation';
@@ -10,27 +16,45 @@ import { feedEntriesForEscalation } from '../domain/status-feed';
 import { LagWindows } from '../domain/windows';
 import type { MonitorMetrics } from '../metrics';
 import type { Store, TrackingChange } from '../store';
+import { TrackingState, type StateOptions } from './state';
 
-/** Open events whose deadlines the sweep keeps in memory; beyond this, only its store query finds them. */
-const DUE_KEPT = 200_000;
+/** Open exceptions loaded into memory at start (the rest stay reachable by query). */
+const OPEN_LOADED = 50_000;
 
 export class TrackedEvents {
   readonly windows = new LagWindows();
+  readonly state: TrackingState;
   /** topic → consumer groups seen acknowledging it. */
   private readonly groups = new Map<string, Set<string>>();
-  /** eventId → SLA deadline of every open event this instance wrote (the sweep's work list). */
-  private readonly due = new Map<string, number>();
+  /**
+   * Changes of one event run one at a time: each event's last queued change (the kit's KeyedQueue
+   * is not exported, and this also tells whether an event has a change pending).
+   */
+  private readonly pending = new Map<string, Promise<unknown>>();
 
   constructor(
     readonly store: Store,
     readonly metrics: MonitorMetrics,
-  ) {}
+    opts: StateOptions,
+  ) {
+    this.state = new TrackingState(opts);
+  }
 
-  /** Loads the known groups and the open events' deadlines, and sets the open-escalation gauge. */
+  /** Loads the known groups and the open exceptions, and sets the open-escalation gauge. */
   async init(): Promise<void> {
     for (const g of await this.store.groups.all()) this.rememberGroup(g.topic, g.group);
-    for (const t of await this.store.tracking.openDeadlines()) this.noteOpen(t);
+    await this.loadOpenExceptions();
     this.metrics.openEscalations.set(await this.store.tracking.countOpenEscalations());
+  }
+
+  /** Open exceptions from the store into memory (at start, and for what another instance opened). */
+  async loadOpenExceptions(): Promise<number> {
+    const docs = await this.store.tracking.openFull(OPEN_LOADED);
+    for (const t of docs) {
+      this.state.put(t);
+      this.state.persisted.add(t._id);
+    }
+    return docs.length;
   }
 
   knownGroups(): Map<string, Set<string>> {
@@ -55,46 +79,68 @@ export class TrackedEvents {
     return true;
   }
 
-  /** Ids of the open events this instance wrote whose deadline is at or before `now`, earliest first. */
+  /** Ids of the open events whose deadline is at or before `now`, earliest first. */
   dueBy(now: number, limit: number): string[] {
-    return [...this.due]
-      .filter(([, deadline]) => deadline <= now)
-      .sort((a, b) => a[1] - b[1])
+    return this.state
+      .openEvents()
+      .filter((t) => t.slaDeadline <= now)
+      .sort((a, b) => a.slaDeadline - b.slaDeadline)
       .slice(0, limit)
-      .map(([id]) => id);
+      .map((t) => t._id);
   }
 
-  /** Keeps the sweep's work list in step with a tracking document just written. */
-  private noteOpen(t: Pick<Tracking, '_id' | 'open' | 'slaDeadline'> | null): void {
-    if (!t) return;
-    if (!t.open) this.due.delete(t._id);
-    else if (this.due.has(t._id) || this.due.size < DUE_KEPT) this.due.set(t._id, t.slaDeadline);
+  /** True when a change of this event must be written (it is an exception, or a write of it is queued). */
+  writesThrough(id: string): boolean {
+    return this.state.persisted.has(id) || this.pending.has(id);
   }
 
   /**
-   * Changes one event's tracking (see TrackingRepository.transact: `decide` may run again), then
-   * keeps the work list, the channels' status feeds and the open-escalation gauge in step.
-   * `onWritten` runs once the change is written, before the feed entries are. Returns the record
-   * before and after the change (`next` null when nothing changed).
+   * Changes one event as an exception: `decide` gets the stored document (or, before the event's
+   * first write, its in-memory tracking; null when neither exists) and may run more than once (the
+   * compare-and-set). The result is written with its events, then put in memory. `onWritten` runs
+   * once the change is written. Returns the record before and after the change (`next` null when
+   * nothing changed).
    */
-  async change(
+  change(
     id: string,
     decide: (current: Tracking | null) => TrackingChange | null | Promise<TrackingChange | null>,
-    opts: { assumeNew?: boolean; onWritten?: () => void } = {},
+    opts: { onWritten?: () => void } = {},
+  ): Promise<{ prev: Tracking | null; next: Tracking | null }> {
+    const before = this.pending.get(id);
+    const run = (before ? before.catch(() => undefined) : Promise.resolve()).then(() => this.changeNow(id, decide, opts));
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending.set(id, settled);
+    void settled.then(() => this.pending.get(id) === settled && this.pending.delete(id));
+    return run;
+  }
+
+  private async changeNow(
+    id: string,
+    decide: (current: Tracking | null) => TrackingChange | null | Promise<TrackingChange | null>,
+    opts: { onWritten?: () => void },
   ): Promise<{ prev: Tracking | null; next: Tracking | null }> {
     let prev: Tracking | null = null;
     let next: Tracking | null = null;
+    const known = this.state.persisted.has(id);
+    // An event held in memory and never written: its first write need not read (the usual case).
+    const memoryOnly = !known && this.state.get(id) !== undefined;
     const doc = await this.store.tracking.transact(
       id,
       async (cur) => {
-        prev = cur;
-        const change = await decide(cur);
+        prev = cur ?? (known ? null : (this.state.get(id) ?? null));
+        const change = await decide(prev);
         next = change?.next ?? null;
         return change;
       },
-      { assumeNew: opts.assumeNew },
+      { assumeNew: memoryOnly },
     );
-    this.noteOpen(doc);
+    if (doc) {
+      this.state.put(doc);
+      this.state.persisted.add(id);
+    }
     if (next) opts.onWritten?.();
     await this.afterChange(prev, next);
     return { prev, next };
@@ -110,8 +156,13 @@ export class TrackedEvents {
     else if (before === 'opened') this.metrics.openEscalations.dec();
   }
 
+  /** The event from memory, else from the exceptions (null when unknown). */
+  async find(id: string): Promise<Tracking | null> {
+    return this.state.get(id) ?? (await this.store.tracking.get(id));
+  }
+
   async get(id: string): Promise<Tracking> {
-    const t = await this.store.tracking.get(id);
+    const t = await this.find(id);
     if (!t)
       throw new NotFoundError(
         'event_not_tracked',

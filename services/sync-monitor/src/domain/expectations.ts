@@ -36,3 +36,14 @@ export function catalogueExpectations(catalogue: readonly TopicSpec[]): Expectat
   const byName = new Map(catalogue.map((t) => [t.name, { consumers: [...t.consumers], slaMs: t.slaSeconds * 1000 }]));
   return (topic) => byName.get(partnerOfTopic(topic, catalogue)?.family ?? topic) ?? { consumers: [], slaMs: 10_000 };
 }
+
+/** The topic's priority (a partner's own topic has its family's; unknown: normal). */
+export function priorityOf(topic: string, catalogue: readonly TopicSpec[]): 'high' | 'normal' {
+  const name = partnerOfTopic(topic, catalogue)?.family ?? topic;
+  return catalogue.find((t) => t.name === name)?.priority === 'high' ? 'high' : 'normal';
+}
+
+/** The shortest SLA among the topics (ms): tracking behind by more cannot tell such an event late in time. */
+export function shortestSlaMs(topics: readonly string[], expectations: Expectations): number {
+  return Math.min(...topics.map((t) => expectations(t).slaMs));
+}

@@ -49,6 +49,7 @@ export function dashboardRoutes(api: HttpApi, d: ApiDeps, { admin }: Guards): vo
           issues: groupIssues(open),
           issueEvents: open.slice(0, 50).map(view),
           consumerLag: d.lag.latest().groups,
+          tracking: d.queries.health(),
         },
       };
     },

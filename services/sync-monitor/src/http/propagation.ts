@@ -2,7 +2,7 @@
 import { z, type HttpApi } from '@omnimall/service-kit';
 import { groupIssues } from '../domain/issues';
 import type { ApiDeps, Guards } from './deps';
-import { EventIdParams, EventView, IssueGroup, Percentiles, view, Window } from './schemas';
+import { EventIdParams, EventView, IssueGroup, Percentiles, TrackingHealthView, view, Window } from './schemas';
 
 export function propagationRoutes(api: HttpApi, d: ApiDeps, { admin }: Guards): void {
   api.route({
@@ -39,13 +39,20 @@ export function propagationRoutes(api: HttpApi, d: ApiDeps, { admin }: Guards): 
   api.route({
     method: 'get',
     path: '/propagation/events',
-    summary: 'Recently tracked events, newest first; correlationId finds the events one request caused',
+    summary:
+      'Recently tracked events, newest first; correlationId finds the events one request caused, channel those of a channel (source or acking), since/until a range of occurredAt (epoch ms)',
     tags: ['propagation'],
     auth: true,
     before: admin,
-    query: z.object({ limit: z.coerce.number().int().min(1).max(500).default(50), correlationId: z.string().min(1).max(200).optional() }),
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(500).default(50),
+      correlationId: z.string().min(1).max(200).optional(),
+      channel: z.string().min(1).max(64).optional(),
+      since: z.coerce.number().int().min(0).optional(),
+      until: z.coerce.number().int().min(0).optional(),
+    }),
     responses: { 200: { description: 'Events', schema: z.object({ events: z.array(EventView) }) } },
-    handler: async ({ query }) => ({ body: { events: (await d.queries.recent(query.limit, query.correlationId)).map(view) } }),
+    handler: async ({ query: { limit, ...filter } }) => ({ body: { events: (await d.queries.recent(limit, filter)).map(view) } }),
   });
 
   api.route({
@@ -58,6 +65,17 @@ export function propagationRoutes(api: HttpApi, d: ApiDeps, { admin }: Guards): 
     params: EventIdParams,
     responses: { 200: { description: 'The event', schema: EventView } },
     handler: async ({ params }) => ({ body: view(await d.queries.event(params.eventId)) }),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/tracking/health',
+    summary: "The monitor's own lag behind its topics per consumer group; degraded while behind by more than the shortest SLA",
+    tags: ['propagation'],
+    auth: true,
+    before: admin,
+    responses: { 200: { description: 'Tracking health', schema: TrackingHealthView } },
+    handler: async () => ({ body: d.queries.health() }),
   });
 
   api.route({

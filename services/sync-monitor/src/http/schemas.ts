@@ -68,6 +68,16 @@ export const FeedEntry = z.object({
   eventId: z.string().nullable(),
   escalationId: z.string().nullable(),
 });
+export const TrackingHealthView = z.object({
+  at: z.number(),
+  status: z.enum(['current', 'degraded']),
+  behindMs: z.number(),
+  shortestSlaMs: z.number(),
+  groups: z.array(z.object({ group: z.string(), behindMs: z.number() })),
+  trackedEvents: z.number(),
+  openEvents: z.number(),
+  snapshot: z.object({ at: z.number().nullable(), bytes: z.number(), events: z.number() }),
+});
 export const EventIdParams = z.object({ eventId: z.string().min(1).max(64) });
 export const Note = z.object({ note: z.string().trim().min(1).max(2000) });
 

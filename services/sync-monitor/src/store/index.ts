@@ -7,13 +7,15 @@ import { MongoChannelStatusRepository, type ChannelStatusRepository } from './ch
 import { MongoErasureRepository, type ErasureRepository } from './erasures';
 import { MongoStatusFeedRepository, type StatusFeedRepository } from './feed';
 import { MongoKnownGroupRepository, type KnownGroupRepository } from './known-groups';
+import { MongoSnapshotRepository, type SnapshotRepository } from './snapshots';
 import { MongoTrackingRepository, type TrackingRepository } from './tracking';
 
 export type { ChannelStatusRepository } from './channels';
 export type { EffectOnce, ErasureRecord, ErasureRepository } from './erasures';
 export type { StatusFeedRepository } from './feed';
 export type { KnownGroupRepository } from './known-groups';
-export type { TrackingChange, TrackingRepository } from './tracking';
+export type { SnapshotRepository } from './snapshots';
+export type { ExceptionFilter, TrackingChange, TrackingRepository } from './tracking';
 
 export interface Store {
   tracking: TrackingRepository;
@@ -21,9 +23,10 @@ export interface Store {
   feed: StatusFeedRepository;
   groups: KnownGroupRepository;
   erasures: ErasureRepository;
+  snapshots: SnapshotRepository;
 }
 
-/** Builds the repositories, registers the tracking collection with the outbox and creates the indexes. */
+/** Builds the repositories, registers the exceptions collection with the outbox and creates the indexes. */
 export async function createStore(runtime: ServiceRuntime): Promise<Store> {
   const db = runtime.db;
   const store = {
@@ -32,6 +35,7 @@ export async function createStore(runtime: ServiceRuntime): Promise<Store> {
     feed: MongoStatusFeedRepository.create(db),
     groups: MongoKnownGroupRepository.create(db),
     erasures: MongoErasureRepository.create(db),
+    snapshots: MongoSnapshotRepository.create(db),
   };
   await Promise.all(Object.values(store).map((r) => r.init()));
   return store;

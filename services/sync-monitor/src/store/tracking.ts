@@ -1,8 +1,11 @@
 /**
- * The `propagation` collection: one document per tracked event (its acks, retries, escalation and
- * remediation actions inside, and its outbox). It is written only through the kit's outbox
- * (tracked `exclusive`), so a write decides on the document as this process last wrote it and the
- * compare-and-set on `writeRev` catches another instance's write.
+ * The `exceptions` collection: one document per tracked event that needed attention (late, failed,
+ * dead-lettered, escalated, or acted on by an admin), with its acks, retries, escalation and
+ * remediation actions inside, and its outbox. Events that propagate in time live in memory only
+ * (application/state.ts), so this collection grows with problems, not with traffic. It is written
+ * only through the kit's outbox (tracked `exclusive`), so a write decides on the document as this
+ * process last wrote it and the compare-and-set on `writeRev` catches another instance's write.
+ * Every lookup the API makes has its index (id, correlationId, sourceChannel, occurredAt, open).
  */
 import { Schema, type Connection, type Model } from 'mongoose';
 import { outboxPaths, WITHOUT_OUTBOX, withoutOutbox, type OutgoingEvent, type ServiceRuntime } from '@omnimall/service-kit';
@@ -10,6 +13,14 @@ import type { Tracking, TrackingView } from '../domain/propagation';
 
 /** A tracking document as stored: the domain record plus the outbox's fields. */
 type TrackingDoc = Tracking & { outbox?: Record<string, unknown>; outboxCount?: number; writeRev?: number };
+
+/** Which exceptions a list returns (each criterion has its index). */
+export interface ExceptionFilter {
+  correlationId?: string;
+  channel?: string;
+  since?: number;
+  until?: number;
+}
 
 /** What a decision on an event's tracking wants written: the whole record after the change, and its events. */
 export interface TrackingChange {
@@ -31,10 +42,12 @@ export interface TrackingRepository {
     opts?: { assumeNew?: boolean },
   ): Promise<Tracking | null>;
   get(id: string): Promise<Tracking | null>;
-  /** Newest first (by occurredAt), optionally the events of one correlation id. */
-  recent(limit: number, correlationId?: string): Promise<TrackingView[]>;
+  /** Newest first (by occurredAt), optionally the events of one correlation id or channel, and of a time range. */
+  recent(limit: number, filter?: ExceptionFilter): Promise<TrackingView[]>;
   /** Open events, newest first. */
   open(limit: number): Promise<TrackingView[]>;
+  /** Open events with their original record (loaded into memory at start), newest first. */
+  openFull(limit: number): Promise<Tracking[]>;
   /** Id and SLA deadline of every open event. */
   openDeadlines(): Promise<Array<Pick<Tracking, '_id' | 'open' | 'slaDeadline'>>>;
   /** Ids of open events whose SLA deadline is at or before `now`, earliest deadline first. */
@@ -55,14 +68,14 @@ const trackingSchema = new Schema<TrackingDoc>(
     type: String,
     producer: String,
     aggregateId: String,
-    correlationId: String,
-    sourceChannel: String,
+    correlationId: { type: String, index: true },
+    sourceChannel: { type: String, index: true },
     occurredAt: { type: Number, index: true },
     firstSeenAt: Number,
     envelopeSeen: Boolean,
     expected: [String],
     slaMs: Number,
-    slaDeadline: Number,
+    slaDeadline: { type: Number, index: true },
     state: { type: String, index: true },
     open: { type: Boolean, index: true },
     acks: { type: [Object], default: [] },
@@ -78,6 +91,11 @@ const trackingSchema = new Schema<TrackingDoc>(
   },
   { versionKey: false, minimize: false },
 );
+trackingSchema.index({ 'acks.channel': 1 });
+
+/** The collection, and the per-event collection of earlier versions dropped at start. */
+const EXCEPTIONS = 'exceptions';
+const LEGACY = 'propagation';
 
 /** Lists leave out the original record (large, and never shown) and the outbox. */
 const LISTED = { raw: 0, ...WITHOUT_OUTBOX };
@@ -96,13 +114,17 @@ export class MongoTrackingRepository implements TrackingRepository {
     private readonly runtime: ServiceRuntime,
   ) {}
 
-  /** Creates the collection's indexes. */
+  /**
+   * Creates the collection's indexes, and drops the `propagation` collection of earlier versions (one
+   * document per event, payloads included: its history is not migrated).
+   */
   async init(): Promise<void> {
+    await this.model.db.dropCollection(LEGACY).catch(() => undefined); // absent: nothing to drop
     await this.model.init();
   }
 
   static create(db: Connection, runtime: ServiceRuntime): MongoTrackingRepository {
-    const model = db.model<TrackingDoc>('Tracking', trackingSchema, 'propagation');
+    const model = db.model<TrackingDoc>('Tracking', trackingSchema, EXCEPTIONS);
     runtime.outbox.track(model, { exclusive: true });
     return new MongoTrackingRepository(model, runtime);
   }
@@ -128,13 +150,21 @@ export class MongoTrackingRepository implements TrackingRepository {
     return this.model.findById(id, WITHOUT_OUTBOX).lean<Tracking>();
   }
 
-  async recent(limit: number, correlationId?: string): Promise<TrackingView[]> {
-    const filter = correlationId === undefined ? {} : { correlationId };
+  async recent(limit: number, f: ExceptionFilter = {}): Promise<TrackingView[]> {
+    const filter: Record<string, unknown> = {};
+    if (f.correlationId !== undefined) filter.correlationId = f.correlationId;
+    if (f.channel !== undefined) filter.$or = [{ sourceChannel: f.channel }, { 'acks.channel': f.channel }];
+    if (f.since !== undefined || f.until !== undefined)
+      filter.occurredAt = { ...(f.since !== undefined ? { $gte: f.since } : {}), ...(f.until !== undefined ? { $lt: f.until } : {}) };
     return this.model.find(filter, LISTED).sort({ occurredAt: -1 }).limit(limit).lean<TrackingView[]>();
   }
 
   async open(limit: number): Promise<TrackingView[]> {
     return this.model.find({ open: true }, LISTED).sort({ occurredAt: -1 }).limit(limit).lean<TrackingView[]>();
+  }
+
+  async openFull(limit: number): Promise<Tracking[]> {
+    return this.model.find({ open: true }, WITHOUT_OUTBOX).sort({ occurredAt: -1 }).limit(limit).lean<Tracking[]>();
   }
 
   async openDeadlines(): Promise<Array<Pick<Tracking, '_id' | 'open' | 'slaDeadline'>>> {

@@ -4,8 +4,7 @@
  */
 import type { ChannelChanged } from '@omnimall/contracts';
 import type { EventHandler } from '@omnimall/service-kit';
-import type { EnvelopeSink } from './envelope';
-import { rawOf } from './record';
+import { trackEnvelope, type EnvelopeSink } from './envelope';
 
 export interface ChannelChangeSink {
   /** Applies the change if it is newer than the stored status. */
@@ -14,7 +13,7 @@ export interface ChannelChangeSink {
 
 export function channelChangedIn(sink: EnvelopeSink, channels: ChannelChangeSink): EventHandler<'channels.channel-changed'> {
   return async (v, ctx) => {
-    sink.onEnvelope(ctx.topic, v.envelope, rawOf(ctx.record));
-    await channels.apply(v);
+    await trackEnvelope(sink, v, ctx);
+    await channels.apply(v); // newer versions only: a copy changes nothing
   };
 }

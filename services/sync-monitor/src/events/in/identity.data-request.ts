@@ -7,10 +7,8 @@
  */
 import type { DataSubjectRequest } from '@omnimall/contracts';
 import type { EventHandler } from '@omnimall/service-kit';
-import { subjectsOf } from '../../domain/privacy';
 import type { EffectOnce, ErasureRecord } from '../../store';
-import type { EnvelopeSink } from './envelope';
-import { rawOf } from './record';
+import { trackEnvelope, type EnvelopeSink } from './envelope';
 
 export interface ErasureSink {
   /** Erases the customer's personal data; returns how many tracked events changed. */
@@ -20,7 +18,7 @@ export interface ErasureSink {
 
 export function dataRequestIn(sink: EnvelopeSink, erasure: ErasureSink): EventHandler<'identity.data-request'> {
   return async (v: DataSubjectRequest, ctx) => {
-    sink.onEnvelope(ctx.topic, v.envelope, rawOf(ctx.record), subjectsOf(v));
+    await trackEnvelope(sink, v, ctx);
     if (v.kind !== 'erasure') return;
     const changed = await erasure.erase(v.customerId);
     const recorded = await erasure.recordOnce(ctx, {

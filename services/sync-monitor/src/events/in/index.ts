@@ -7,7 +7,7 @@ import { dataRequestIn, type ErasureSink } from './identity.data-request';
 
 export { syncAppliedIn, type AckSink } from './sync.applied';
 export type { ChannelChangeSink } from './channels.channel-changed';
-export type { EnvelopeSink } from './envelope';
+export type { Delivery, EnvelopeOutcome, EnvelopeSink } from './envelope';
 export type { ErasureSink } from './identity.data-request';
 
 /**

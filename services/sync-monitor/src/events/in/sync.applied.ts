@@ -1,17 +1,20 @@
 /**
  * sync.applied: one propagation ack. The subscription does not acknowledge these itself (that would
- * loop); each ack carries its own eventId, so a duplicate changes nothing.
+ * loop). Each ack carries its own eventId, so a duplicate changes nothing, and where it was read
+ * (positions), so a replay after a crash applies only what the restored state lacks.
  */
 import type { SyncApplied } from '@omnimall/contracts';
 import type { EventHandler } from '@omnimall/service-kit';
+import type { RecordAt } from '../../domain/positions';
+import { deliveryOf } from './envelope';
 
 export interface AckSink {
-  /** Records the ack (buffered); false when this instance does not track it. */
-  onAck(ack: SyncApplied): Promise<boolean>;
+  /** Records the ack; false when it is not tracked here or the state holds it already. */
+  onAck(ack: SyncApplied, at: RecordAt): Promise<boolean>;
 }
 
 export function syncAppliedIn(acks: AckSink): EventHandler<'sync.applied'> {
   return async (ack, ctx) => {
-    if (!(await acks.onAck(ack))) ctx.skip();
+    if (!(await acks.onAck(ack, deliveryOf(ctx)))) ctx.skip();
   };
 }
