@@ -16,6 +16,7 @@ import { ADMIN_PRINCIPAL, localKafkaEnv } from './kafka/local-credentials';
 export { localKafkaEnv };
 import { kafkaConnectionOptions, securityFromEnv } from './kafka/security';
 import { endOffsets, seekStartsOnJoin } from './kafka/topics';
+import { consumerConfig } from './events/consumer/settings';
 import type { GroupSettings } from './service/define-service';
 import { TokenSigner, TokenVerifier, type Principal } from './auth/tokens';
 export { testAuth, type TestAuth } from './testing-auth';
@@ -118,7 +119,9 @@ export class TopicRecorder {
 
   async start(): Promise<this> {
     const starts = await endOffsets(this.kafka, this.topics);
-    this.consumer = this.kafka.consumer({ groupId: uniqueName('recorder'), allowAutoTopicCreation: false });
+    // The services' own member settings (events/consumer/settings.ts): a recorder observing a broker
+    // restart resumes within a second or two of the broker, as the services do, instead of backing off.
+    this.consumer = this.kafka.consumer(consumerConfig(uniqueName('recorder'), () => undefined));
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: false });
     // Records are kept once: a later join resumes from what kafkajs committed, never from `starts` again.
