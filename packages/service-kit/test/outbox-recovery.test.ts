@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { hostname } from 'node:os';
+import type { SyncApplied } from '@omnimall/contracts';
 import { newEvent, ServiceRuntime, type OutboxEntry } from '../src';
 import { entriesOf, orphaned, THIS_WRITER } from '../src/events/outbox/entries';
 import { ackEvent } from '../src/events/consumer/acknowledge';
@@ -69,6 +70,60 @@ describe('outbox recovery at start and parking of unpublishable entries', () => 
       expect((await Probe.findById(id).lean())?.outboxCount).toBe(0);
     } finally {
       await rt.stop();
+    }
+  });
+
+  it('publishes again at start what a predecessor killed between publish and mark sent; a consumer applies it once and acknowledges the copy skipped_duplicate', async () => {
+    const dbName = uniqueName('test_kit_restart');
+    const id = uniqueName('agg');
+    const consumerRt = await ServiceRuntime.start({ config: testConfig('kit-outbox-consumer'), produces: ['platform.probe'] });
+    const applied: string[] = [];
+    const group = uniqueName('kit.after-publish');
+    const consumer = await consumerRt.consume({
+      group,
+      handlers: {
+        'platform.probe': async (v) => {
+          if (v.envelope.aggregateId === id) applied.push(v.envelope.eventId);
+        },
+      },
+    });
+    try {
+      const child = await runChild(join(__dirname, 'fixtures', 'crash-after-publish.ts'), { TEST_DB: dbName, AGGREGATE_ID: id });
+      expect(child.signal).toBe('SIGKILL');
+      const eventId = child.stdout.trim();
+      await waitFor(() => idsOf(id).length === 1, 'the event the killed process published');
+
+      const rt = await ServiceRuntime.start({
+        config: testConfig('kit-outbox', { dbName }),
+        produces: ['platform.probe'],
+        outbox: NO_POLL,
+      });
+      const ready = Date.now();
+      try {
+        rt.outbox.track(probeModel(rt.db));
+        await waitFor(() => idsOf(id).length === 2, 'the copy published at start');
+        expect(Date.now() - ready).toBeLessThan(2000);
+        expect(idsOf(id)).toEqual([eventId, eventId]);
+        const outcomes = async () =>
+          (
+            await Promise.all(
+              recorder
+                .where((r) => r.topic === 'sync.applied' && r.message.key?.toString() === eventId)
+                .map((r) => rt.schemas.decode<SyncApplied>(r.message.value!)),
+            )
+          )
+            .filter((a) => a.consumer === consumer.name)
+            .map((a) => a.outcome)
+            .sort();
+        await waitFor(async () => (await outcomes()).length === 2, 'the acks of both copies');
+        expect(await outcomes()).toEqual(['applied', 'skipped_duplicate']);
+        expect(applied).toEqual([eventId]);
+      } finally {
+        await rt.stop();
+      }
+    } finally {
+      await consumer.stop();
+      await consumerRt.stop();
     }
   });
 
