@@ -127,6 +127,58 @@ describe('outbox recovery at start and parking of unpublishable entries', () => 
     }
   });
 
+  it('publishes the entries of a writer on another host once its lease runs out, not those of a writer that renews its lease', async () => {
+    const dbName = uniqueName('test_kit_lease');
+    const leases = { beatMs: 200, leaseMs: 1_000 };
+    const rt = await ServiceRuntime.start({
+      config: testConfig('kit-outbox', { dbName }),
+      produces: ['platform.probe'],
+      outbox: { ...NO_POLL, leases },
+    });
+    let renewing: NodeJS.Timeout | undefined;
+    try {
+      const Probe = probeModel(rt.db);
+      const writers = rt.db.collection<{ _id: string; host: string; pid: number; seenAt?: Date }>('outbox_writers');
+      const renew = (boot: string) =>
+        writers.updateOne({ _id: boot }, { $set: { host: 'other-host', pid: 7 }, $currentDate: { seenAt: true } }, { upsert: true });
+      const stamped = (id: string, boot: string) => {
+        const outbox = entriesOf([probe(id, 1)]);
+        for (const e of Object.values(outbox)) e.by = { host: 'other-host', pid: 7, boot };
+        return { _id: id, version: 1, outbox, outboxCount: 1, writeRev: 1 };
+      };
+      const gone = uniqueName('gone-writer');
+      const alive = uniqueName('live-writer');
+      await Promise.all([renew('boot-gone'), renew('boot-alive')]);
+      const lastSeen = Date.now();
+      renewing = setInterval(() => void renew('boot-alive'), 200);
+      await Probe.collection.insertMany([stamped(gone, 'boot-gone'), stamped(alive, 'boot-alive')] as never[]);
+      rt.outbox.track(Probe);
+      await waitFor(() => idsOf(gone).length === 1, 'the gone writer’s event', 10_000, 50);
+      const after = Date.now() - lastSeen;
+      expect(after).toBeGreaterThanOrEqual(leases.leaseMs - 100); // not before the lease ran out (100 ms: the clocks' reads)
+      expect(after).toBeLessThan(leases.leaseMs + 1_500);
+      expect(await writers.countDocuments({ _id: 'boot-gone' })).toBe(0); // claimed
+      expect(idsOf(alive)).toEqual([]);
+      expect((await Probe.findById(alive).lean())?.outboxCount).toBe(1);
+    } finally {
+      clearInterval(renewing);
+      await rt.stop();
+    }
+    // a clean stop removes the instance's own lease (read by a runtime without leases of its own)
+    const check = await ServiceRuntime.start({
+      config: testConfig('kit-outbox', { dbName }),
+      produces: ['platform.probe'],
+      outbox: { ...NO_POLL, leases: false },
+    });
+    try {
+      const writers = check.db.collection<{ _id: string; host: string }>('outbox_writers');
+      expect(await writers.countDocuments({ host: hostname() })).toBe(0);
+      expect(await writers.countDocuments({ _id: 'boot-alive' })).toBe(1);
+    } finally {
+      await check.stop();
+    }
+  });
+
   it('publishes at start the entries of an earlier start of this pid (a restarted container), not those of live writers', async () => {
     const dbName = uniqueName('test_kit_restart');
     const rt = await ServiceRuntime.start({ config: testConfig('kit-outbox', { dbName }), produces: ['platform.probe'], outbox: NO_POLL });

@@ -62,7 +62,7 @@ export class ServiceRuntime {
     this.schemas = new EventSchemas(config.schemaRegistryUrl, this.metrics, config.schemaRegistryAuth);
     this.publisher = new EventPublisher(this.kafka, this.schemas, this.metrics, this.logger);
     this.locks = new DocumentLocks(db);
-    this.outbox = new Outbox(this.publisher, this.metrics, this.logger, opts.outbox, this.schemas);
+    this.outbox = new Outbox(this.publisher, this.metrics, this.logger, opts.outbox, this.schemas, db);
     this.writes = new WriteBatcher(this.metrics.writeBatchSize);
   }
 

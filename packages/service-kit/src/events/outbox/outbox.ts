@@ -22,11 +22,13 @@
  * swept once as soon as it is tracked (during the service's build, so before it is ready) for what a
  * crashed predecessor on this host committed and did not publish (recovery.ts, `orphaned`): that goes
  * out at once, not 30-60 s later. The poll runs once `graceMs` after start and then every
- * `pollIntervalMs` (default 60 s) for what another instance leaves behind if it never comes back. Published entries wait `cleanupAfterMs`
+ * `pollIntervalMs` (default 60 s) for what another instance leaves behind if it never comes back; an
+ * instance that dies on another host (a replaced pod) is noticed sooner, by its writer lease running
+ * out (leases.ts: about 5 s), and its entries are swept then. Published entries wait `cleanupAfterMs`
  * (default 15 s) for a later write to remove them for free (a cart edited every few seconds never
  * needs a removal of its own), one entry per write at most.
  */
-import type { Model, UpdateQuery } from 'mongoose';
+import type { Connection, Model, UpdateQuery } from 'mongoose';
 import type { Logger } from '../../observability/logger';
 import type { ServiceMetrics } from '../../observability/metrics';
 import type { EventPublisher } from '../../kafka/publisher';
@@ -37,6 +39,7 @@ import { CleanupPass } from './cleanup';
 import { LastWritten } from './last-written';
 import { PublishedEntries } from './published';
 import { RecoveryPass } from './recovery';
+import { WriterLeases, type LeaseOptions } from './leases';
 import { OutboxRelay } from './relay';
 import { OutboxWriter, type Decide, type WriteOptions } from './writer';
 import type { EventCheck } from './entries';
@@ -52,6 +55,8 @@ export interface OutboxOptions {
   keepLastWritten?: number;
   /** Read-decide-write rounds before a write gives up with WriteConflictError (default 20). */
   maxAttempts?: number;
+  /** Writer leases (leases.ts): renewal beat and how long a silent writer counts as alive; false: none. */
+  leases?: LeaseOptions | false;
 }
 
 export class Outbox {
@@ -61,6 +66,7 @@ export class Outbox {
   private readonly writer: OutboxWriter;
   private readonly recovery: RecoveryPass;
   private readonly cleaner: CleanupPass;
+  private readonly leases?: WriterLeases;
   private pollTimer?: NodeJS.Timeout;
   private cleanupTimer?: NodeJS.Timeout;
   private polling?: Promise<unknown>;
@@ -80,6 +86,8 @@ export class Outbox {
     opts: OutboxOptions = {},
     /** The events' schema check (the runtime's EventSchemas): at write, refuse; at publish, park. */
     schemas?: { problems: EventCheck },
+    /** The service's database, for the writer leases (without it, only the pid check and the poll find a gone writer's entries). */
+    db?: Connection,
   ) {
     const check: EventCheck | undefined = schemas ? (topic, value) => schemas.problems(topic, value) : undefined;
     // The poll's grace must exceed cleanupAfterMs + cleanupIntervalMs by a margin, or it would
@@ -95,6 +103,13 @@ export class Outbox {
     this.writer = new OutboxWriter(writers, this.lastWritten, published, this.relay, metrics, opts.maxAttempts ?? 20, check);
     this.recovery = new RecoveryPass(this.models, published, this.relay, metrics, opts.batchSize ?? 100, this.graceMs);
     this.cleaner = new CleanupPass(this.models, published, this.lastWritten, writers, logger);
+    if (db && opts.leases !== false)
+      this.leases = new WriterLeases(
+        db,
+        logger,
+        (writer) => Promise.all([...this.models.values()].map((model) => this.recovery.sweep(model, (by) => by?.boot === writer.boot))),
+        opts.leases || {},
+      );
   }
 
   /**
@@ -206,6 +221,7 @@ export class Outbox {
     };
     loop(Math.min(this.graceMs, this.pollIntervalMs), this.pollIntervalMs, () => this.recover(), 'polling', 'pollTimer');
     loop(this.cleanupIntervalMs, this.cleanupIntervalMs, () => this.cleanup(), 'cleaning', 'cleanupTimer');
+    this.leases?.start();
   }
 
   /** Stops the passes and retries, waits for what is being published, then removes every published entry it can. */
@@ -221,5 +237,6 @@ export class Outbox {
     await this.cleaning;
     await this.relay.drain();
     await this.cleanup(0);
+    await this.leases?.stop();
   }
 }

@@ -64,8 +64,11 @@ export class RecoveryPass {
     return published;
   }
 
-  /** Publishes every orphaned entry of one collection (all its documents, a batch at a time); returns how many. */
-  async sweep<T>(model: Model<T>): Promise<number> {
+  /**
+   * Publishes every orphaned entry of one collection (all its documents, a batch at a time), or those
+   * of the writers `gone` picks (a writer whose lease ran out, see leases.ts); returns how many.
+   */
+  async sweep<T>(model: Model<T>, gone: (by: OutboxEntry['by']) => boolean = (by) => orphaned(by)): Promise<number> {
     const name = model.collection.collectionName;
     let published = 0;
     let from: unknown;
@@ -73,7 +76,7 @@ export class RecoveryPass {
       const docs = await this.batchAfter(model, from);
       for (const doc of docs) {
         const due = Object.entries(doc.outbox ?? {}).filter(
-          ([id, e]) => orphaned(e.by) && !e.parked && !this.published.wasPublished(name, doc._id, id),
+          ([id, e]) => gone(e.by) && !e.parked && !this.published.wasPublished(name, doc._id, id),
         );
         published += await this.publish(model, doc._id, due);
       }
