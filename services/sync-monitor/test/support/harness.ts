@@ -21,6 +21,8 @@ export interface Harness {
   /** A consumer service that is expected but never runs. */
   ghost: string;
   monitor: RunningService<SyncMonitorExposes>;
+  /** Starts another monitor on the same database and consumer groups (after a crash of the first). */
+  startMonitorAgain(): Promise<RunningService<SyncMonitorExposes>>;
   producer: ServiceRuntime;
   consumerRt: ServiceRuntime;
   consumer?: EventConsumer;
@@ -43,30 +45,29 @@ export async function startHarness(deps: SyncMonitorDeps = {}): Promise<Harness>
   const sim = `simcart${run}`;
   const ghost = `simghost${run}`;
   const base = catalogueExpectations(catalogue);
-  const monitor = await syncMonitorService.start({
-    config: testConfig('sync-monitor'),
-    groups: testGroups(),
-    deps: {
-      topics: [TOPIC, GHOST_TOPIC, 'channels.channel-changed'],
-      // The sim service stands in for cart on TOPIC; GHOST_TOPIC expects a service that never answers.
-      expectations: (topic) =>
-        topic === TOPIC
-          ? { consumers: [sim], slaMs: 700 }
-          : topic === GHOST_TOPIC
-            ? { consumers: [ghost], slaMs: 700 }
-            : // No real channels consumer runs here: only the monitor itself is expected to apply channel changes.
-              { ...base(topic), consumers: ['sync-monitor'] },
-      trackEnvelope: (env) => env.correlationId.startsWith(run),
-      trackAck: (ack) => ack.envelope.correlationId.startsWith(run),
-      sweepIntervalMs: 100,
-      fullScanEveryMs: 1000,
-      retryIntervalMs: 500,
-      maxRetries: 3,
-      escalateAfterMs: 5000,
-      consumerLagIntervalMs: 60_000,
-      ...deps,
-    },
-  });
+  const config = testConfig('sync-monitor');
+  const groups = testGroups();
+  const monitorDeps: SyncMonitorDeps = {
+    topics: [TOPIC, GHOST_TOPIC, 'channels.channel-changed'],
+    // The sim service stands in for cart on TOPIC; GHOST_TOPIC expects a service that never answers.
+    expectations: (topic) =>
+      topic === TOPIC
+        ? { consumers: [sim], slaMs: 700 }
+        : topic === GHOST_TOPIC
+          ? { consumers: [ghost], slaMs: 700 }
+          : // No real channels consumer runs here: only the monitor itself is expected to apply channel changes.
+            { ...base(topic), consumers: ['sync-monitor'] },
+    trackEnvelope: (env) => env.correlationId.startsWith(run),
+    trackAck: (ack) => ack.envelope.correlationId.startsWith(run),
+    sweepIntervalMs: 100,
+    fullScanEveryMs: 1000,
+    retryIntervalMs: 500,
+    maxRetries: 3,
+    escalateAfterMs: 5000,
+    consumerLagIntervalMs: 60_000,
+    ...deps,
+  };
+  const monitor = await syncMonitorService.start({ config, groups, deps: monitorDeps });
   const producer = await ServiceRuntime.start({
     config: testConfig('sim-producer'),
     produces: [TOPIC, GHOST_TOPIC, 'channels.channel-changed'],
@@ -79,6 +80,7 @@ export async function startHarness(deps: SyncMonitorDeps = {}): Promise<Harness>
     sim,
     ghost,
     monitor,
+    startMonitorAgain: () => syncMonitorService.start({ config, groups, deps: monitorDeps }),
     producer,
     consumerRt,
     failing,
