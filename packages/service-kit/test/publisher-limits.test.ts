@@ -8,6 +8,7 @@ import { KafkaJSNonRetriableError, KafkaJSProtocolError, type Message, type Prod
 import { newEvent, RecordRefusedError, RecordsRefusedError, ServiceRuntime } from '../src';
 import { recordBytes } from '../src/kafka/publisher/requests';
 import { testConfig, testKafka, TopicRecorder, uniqueName, waitFor } from '../src/testing';
+import { probeModel } from './fixtures/probe-model';
 
 const probe = (aggregateId: string, sequence: number, payload = '') =>
   newEvent(
@@ -113,8 +114,43 @@ describe('EventPublisher limits and recovery against the real broker', () => {
     });
   });
 
+  it("reads a topic's max.message.bytes from the broker and refuses a record over it before sending", async () => {
+    const admin = testKafka().admin();
+    const topic = uniqueName('test-small-topic');
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '20000' }] }] });
+      expect(rt.publisher.recordLimit('platform.probe')).toBeLessThanOrEqual(1_000_000);
+      expect(rt.publisher.recordLimit(topic)).toBe(rt.publisher.limits.maxRequestBytes); // not read yet
+      await rt.publisher.readTopicLimits([topic]);
+      expect(rt.publisher.recordLimit(topic)).toBe(20_000 - 61);
+      await expect(rt.publisher.sendRaw(topic, [{ key: 'k', value: Buffer.alloc(25_000) }])).rejects.toMatchObject({ reason: 'too_large' });
+    } finally {
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+    }
+  });
+
+  it('refuses, when it is written, an outbox event over its topic’s limit: 422 and nothing committed', async () => {
+    rt.publisher.limits.maxRequestBytes = 50_000;
+    const Probe = rt.outbox.track(probeModel(rt.db));
+    const key = uniqueName('big-at-write');
+    await expect(
+      rt.outbox.update(Probe, key, { $set: { version: 1 } }, [probe(key, 1, 'x'.repeat(60_000))], { upsert: true }),
+    ).rejects.toMatchObject({
+      status: 422,
+      code: 'event_not_encodable',
+    });
+    expect(await Probe.findById(key).lean()).toBeNull();
+    // one just under the limit is written and published
+    await rt.outbox.update(Probe, key, { $set: { version: 1 } }, [probe(key, 1, 'x'.repeat(45_000))], { upsert: true });
+    await waitFor(async () => (await sequencesOf(key)).length === 1, 'the event under the limit');
+  });
+
   it('isolates a record the broker refuses, replaces the producer and keeps publishing the rest', async () => {
     rt.publisher.limits.maxRequestBytes = 5_000_000; // above the broker's limit: the broker is the one to refuse
+    // ...as for a publisher that could not read the topic's own limit at start (no DESCRIBE_CONFIGS grant)
+    (rt.publisher as unknown as { topicLimits: Map<string, number> }).topicLimits.clear();
     const key = uniqueName('refused');
     const otherKey = uniqueName('neighbour');
     const replacedBefore = await metricValue(rt, 'omnimall_publisher_producer_replaced_total');

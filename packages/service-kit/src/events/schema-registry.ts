@@ -129,4 +129,9 @@ export class EventSchemas {
     if (!this.idsByTopic.has(topic)) return [`topic ${topic} was not registered by this service (add it to its produced topics)`];
     return this.topics.problems(topic, value);
   }
+
+  /** Bytes of a valid event value in the Confluent wire format (5-byte header + Avro body). */
+  encodedSize(topic: string, value: unknown): number {
+    return 5 + this.topics.encodedSize(topic, value);
+  }
 }

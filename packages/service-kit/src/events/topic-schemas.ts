@@ -93,6 +93,11 @@ export class TopicSchemas {
     return valid ? [] : paths.length ? paths : ['(value): does not match the schema'];
   }
 
+  /** Bytes of `value` encoded with its topic's schema (Avro body only); the value must be valid (see problems). */
+  encodedSize(topic: string, value: unknown): number {
+    return this.reader(topic).toBuffer(value).length;
+  }
+
   /** Decodes an Avro body written with schema `id` as an event of `topic`; throws UndecodableRecordError. */
   async read<T>(topic: string, id: number, body: Buffer): Promise<T> {
     const plan = await this.planFor(topic, id);

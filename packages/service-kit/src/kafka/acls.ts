@@ -69,9 +69,10 @@ export function plannedAcls(opts: AclPlanOptions): AclRule[] {
     for (const operation of ops) rules.push({ principal: `User:${principal}`, resource: 'TOPIC', name, operation });
   };
   for (const service of services) {
-    topic(service, 'sync.applied', 'WRITE');
+    // DESCRIBE_CONFIGS: a producer reads its topics' max.message.bytes at start (publisher readTopicLimits)
+    topic(service, 'sync.applied', 'WRITE', 'DESCRIBE_CONFIGS');
     for (const spec of specs) {
-      if (spec.producer === service && !spec.perPartner) topic(service, spec.name, 'WRITE');
+      if (spec.producer === service && !spec.perPartner) topic(service, spec.name, 'WRITE', 'DESCRIBE_CONFIGS');
       if (!spec.consumers.includes(service)) continue;
       for (const name of concreteTopics(spec, opts.partners)) {
         topic(service, name, 'READ');

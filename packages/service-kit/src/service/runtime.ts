@@ -74,6 +74,7 @@ export class ServiceRuntime {
       const produced = new Set<TopicName>([...opts.produces, 'sync.applied']);
       await rt.schemas.register([...produced].map((t) => topicSpec(t)));
       await rt.publisher.connect();
+      await rt.publisher.readTopicLimits([...produced]);
       rt.outbox.start();
     } catch (err) {
       await db.close().catch(() => undefined);

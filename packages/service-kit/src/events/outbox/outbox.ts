@@ -31,7 +31,8 @@
 import type { Connection, Model, UpdateQuery } from 'mongoose';
 import type { Logger } from '../../observability/logger';
 import type { ServiceMetrics } from '../../observability/metrics';
-import type { EventPublisher } from '../../kafka/publisher';
+import { envelopeHeaders, type EventPublisher } from '../../kafka/publisher';
+import { recordBytes } from '../../kafka/publisher/requests';
 import { KeyedQueue } from '../../concurrency/keyed-queue';
 import type { OutgoingEvent } from '../envelope';
 import { documentKey, type OutboxDoc } from './entries';
@@ -84,12 +85,25 @@ export class Outbox {
     metrics: ServiceMetrics,
     private readonly logger: Logger,
     opts: OutboxOptions = {},
-    /** The events' schema check (the runtime's EventSchemas): at write, refuse; at publish, park. */
-    schemas?: { problems: EventCheck },
+    /**
+     * The events' schema check (the runtime's EventSchemas): at write, refuse; at publish, park. With
+     * `encodedSize`, an event whose record would be over its topic's size limit (the publisher's
+     * `recordLimit`) is refused the same way, when it is written.
+     */
+    schemas?: { problems: EventCheck; encodedSize?: (topic: string, value: unknown) => number },
     /** The service's database, for the writer leases (without it, only the pid check and the poll find a gone writer's entries). */
     db?: Connection,
   ) {
-    const check: EventCheck | undefined = schemas ? (topic, value) => schemas.problems(topic, value) : undefined;
+    const check: EventCheck | undefined = schemas
+      ? (topic, value) => {
+          const problems = schemas.problems(topic, value);
+          if (problems.length || !schemas.encodedSize) return problems;
+          const env = (value as OutgoingEvent['value']).envelope;
+          const bytes = recordBytes({ key: env.aggregateId, value: null, headers: envelopeHeaders(env) }) + schemas.encodedSize(topic, value);
+          const limit = publisher.recordLimit(topic);
+          return bytes > limit ? [`(value): ${bytes} bytes as a record, over the ${limit}-byte limit of ${topic}`] : [];
+        }
+      : undefined;
     // The poll's grace must exceed cleanupAfterMs + cleanupIntervalMs by a margin, or it would
     // republish what another instance published and has not removed yet.
     this.pollIntervalMs = opts.pollIntervalMs ?? 60000;

@@ -7,7 +7,7 @@
  *   failures.ts  what a failure means (sequence / refused / unavailable), refusal errors, rate-limited logs
  */
 import { Counter } from 'prom-client';
-import { Partitioners, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
+import { ConfigResourceTypes, Partitioners, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from '../../observability/logger';
 import type { ServiceMetrics } from '../../observability/metrics';
 import type { OutgoingEvent } from '../../events/envelope';
@@ -93,6 +93,8 @@ export class EventPublisher {
   readonly limits: PublisherLimits;
   private readonly failures: RateLimitedLog;
   private readonly replaced: Counter;
+  /** `max.message.bytes` per topic, as read from the broker. */
+  private readonly topicLimits = new Map<string, number>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -126,6 +128,42 @@ export class EventPublisher {
 
   connect(): Promise<void> {
     return this.producer.connect();
+  }
+
+  /**
+   * The most bytes (estimated as requests.ts does) one record of `topic` may take: the request limit,
+   * or the topic's own `max.message.bytes` read from the broker (`readTopicLimits`) when lower, less
+   * the record batch's header.
+   */
+  recordLimit(topic: string): number {
+    const own = this.topicLimits.get(topic);
+    return own === undefined ? this.limits.maxRequestBytes : Math.min(this.limits.maxRequestBytes, own - BATCH_HEADER_BYTES);
+  }
+
+  /**
+   * Reads the size limit of each topic from the broker (`max.message.bytes`, the topic's own or the
+   * broker's default) so an event over it is refused when it is written, not found at publish time.
+   * A broker that does not answer (no DESCRIBE_CONFIGS grant, an older cluster) leaves the configured
+   * KAFKA_MAX_REQUEST_BYTES in force, with one warning.
+   */
+  async readTopicLimits(topics: readonly string[]): Promise<void> {
+    if (!topics.length) return;
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+      });
+      for (const r of described.resources) {
+        const v = Number(r.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+        if (r.errorCode === 0 && Number.isInteger(v) && v > 0) this.topicLimits.set(r.resourceName, v);
+      }
+    } catch (err) {
+      this.logger.warn('topic size limits not readable from the broker; KAFKA_MAX_REQUEST_BYTES applies', { err: String(err) });
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   /** Sends what is still queued or being encoded (lingering acks included, at once), then disconnects. */
@@ -203,9 +241,10 @@ export class EventPublisher {
       ({ topic, message }) =>
         new Promise<void>((resolve, reject) => {
           const bytes = recordBytes(message);
-          if (bytes > this.limits.maxRequestBytes) {
-            this.failures.note('error', 'record refused', 'refused', 'too_large', { topic, bytes, limit: this.limits.maxRequestBytes });
-            return reject(new RecordRefusedError('too_large', true, `${bytes} bytes, over the ${this.limits.maxRequestBytes}-byte limit`));
+          const limit = this.recordLimit(topic);
+          if (bytes > limit) {
+            this.failures.note('error', 'record refused', 'refused', 'too_large', { topic, bytes, limit });
+            return reject(new RecordRefusedError('too_large', true, `${bytes} bytes, over the ${limit}-byte limit of ${topic}`));
           }
           this.queuedBytes += bytes;
           const settle =
@@ -312,6 +351,9 @@ export class EventPublisher {
     await old.disconnect().catch(() => undefined);
   }
 }
+
+/** Bytes of a record batch's own header (v2 format: 61), which `max.message.bytes` counts too. */
+const BATCH_HEADER_BYTES = 61;
 
 const reasonOf = (err: unknown): string =>
   (err instanceof RecordRefusedError ? err.reason : brokerErrorType(err)) ?? (err as Error)?.name ?? 'unknown';
