@@ -187,6 +187,19 @@
       }),
       'Not measured yet',
     );
+    // The monitor's own lag: an operator must never read "all green" from a monitor that is behind.
+    var t = s.tracking;
+    var status = document.getElementById('tracking-status');
+    status.textContent =
+      t.status === 'degraded' ? 'DEGRADED: ' + ms(t.behindMs) + ' ms behind (SLA ' + ms(t.shortestSlaMs) + ' ms)' : 'current';
+    status.className = t.status === 'degraded' ? 'state-degraded' : 'state-active';
+    fill(
+      'tracking',
+      t.groups.map(function (g) {
+        return row([g.group, ms(g.behindMs)]);
+      }),
+      'Not joined yet',
+    );
     document.getElementById('updated').textContent = 'updated ' + new Date(s.at).toLocaleTimeString();
   }
 

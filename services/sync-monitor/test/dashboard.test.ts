@@ -65,6 +65,9 @@ it('shows channel status, lag per type and failing events, and "retry now" recov
   await channelRow.waitFor();
   expect(await channelRow.innerText()).toMatch(/maintenance[\s\S]*missing_compliance_text/);
   expect(await page.locator('#percentiles tbody').innerText()).toContain('identity.identity-linked');
+  // The monitor's own lag per group, and whether it is within the shortest SLA.
+  expect(await page.locator('#tracking tbody').innerText()).toContain(h.monitor.consumers.acks.group);
+  expect(await page.locator('#tracking-status').innerText()).toMatch(/^(current|DEGRADED: \d+ ms behind \(SLA 700 ms\))$/);
   expect(await page.locator('#issues tbody').innerText()).toMatch(new RegExp(`${h.sim}\\s+StoreUnavailable\\s+web`));
 
   const row = page.locator(`#issue-events tr[data-event-id="${bad}"]`);

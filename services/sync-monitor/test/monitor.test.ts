@@ -276,3 +276,37 @@ describe('access and input', () => {
     );
   });
 });
+
+describe('tracking health', () => {
+  it("reports the monitor's own lag per group to admins: current once caught up, degraded when a group falls behind the shortest SLA", async () => {
+    expect((await http.get('/tracking/health')).status).toBe(401);
+    const staff = await bearer({ sub: 'stf_x', kind: 'staff', roles: ['manager'] });
+    expect((await http.get('/tracking/health').set('authorization', staff)).status).toBe(403);
+    const current = await waitFor(async () => {
+      const r = await http.get('/tracking/health').set('authorization', admin);
+      return r.body.status === 'current' ? r.body : null;
+    }, 'tracking current');
+    expect(current.shortestSlaMs).toBe(700); // the harness's topics
+    expect(current.groups.map((g: { group: string }) => g.group).sort()).toEqual(
+      [h.monitor.consumers.acks.group, h.monitor.consumers['track-high'].group].sort(),
+    );
+    // A group that stops catching up (stand-in: its caught-up time frozen 5 s back) makes it degraded, and the gauge says so.
+    const stuck = h.monitor.consumers.acks;
+    const frozen = Date.now() - 5000;
+    const real = stuck.caughtUpAt.bind(stuck);
+    stuck.caughtUpAt = () => frozen;
+    try {
+      const r = await http.get('/tracking/health').set('authorization', admin);
+      expect(r.body).toMatchObject({ status: 'degraded' });
+      expect(r.body.behindMs).toBeGreaterThanOrEqual(5000);
+      const summary = await http.get('/dashboard/summary').set('authorization', admin);
+      expect(summary.body.tracking).toMatchObject({ status: 'degraded' });
+      const metrics = await http.get('/metrics');
+      expect(metrics.text).toMatch(
+        new RegExp(`omnimall_sync_monitor_behind_seconds\\{group="${stuck.group.replace(/\./g, '\\.')}"[^}]*\\} [5-9]`),
+      );
+    } finally {
+      stuck.caughtUpAt = real;
+    }
+  });
+});

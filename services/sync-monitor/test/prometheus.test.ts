@@ -30,7 +30,7 @@ describe('deploy/prometheus', () => {
   });
 
   it('the alert rules are valid and fire on the conditions they promise (promtool test rules)', () => {
-    expect(promtool('check', 'rules', 'alerts.yml')).toContain('SUCCESS: 5 rules found');
+    expect(promtool('check', 'rules', 'alerts.yml')).toContain('SUCCESS: 6 rules found');
     expect(promtool('test', 'rules', 'alerts.test.yml')).toContain('SUCCESS');
   });
 
@@ -45,6 +45,7 @@ describe('deploy/prometheus', () => {
       'omnimall_consumer_group_lag',
       'omnimall_events_dead_lettered_total',
       'omnimall_propagation_lag_seconds_bucket',
+      'omnimall_sync_monitor_behind_seconds',
       'omnimall_sync_open_escalations',
     ]);
     for (const name of used) expect(exported).toContain(`# TYPE ${name.replace(/_bucket$/, '')} `);
