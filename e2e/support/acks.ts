@@ -5,7 +5,8 @@
  * ack per consumer group and event, and `skipped_duplicate` for a re-delivery.
  *
  * Guarantees: each record is decoded once (cached by topic/partition/offset); `appliedTwice()` lists
- * every (group, event) with more than one `applied` ack — effect-once broken; `published(topic)` gives
+ * every (group, event) with more than one `applied` ack (distinct acks: a record of the same ack
+ * written twice counts once) — effect-once broken; `published(topic)` gives
  * each copy of each event on the topic with the broker's append time, so a re-publication shows as a
  * second copy of the same event id.
  */
@@ -92,12 +93,17 @@ export class AckLog {
 
   /** (group, event) pairs applied more than once: each a broken effect-once guarantee. */
   async appliedTwice(): Promise<Array<{ group: string; eventId: string; applied: number }>> {
-    const count = new Map<string, number>();
+    // An ack record written twice (the publisher sends a kept ack again when the broker's reply was
+    // lost, e.g. the broker was killed after the append) is one ack: counted by its own event id.
+    const applied = new Map<string, Set<string>>();
     for (const a of await this.acks()) {
       if (a.outcome !== 'applied') continue;
       const k = `${a.consumer} ${a.ackedEventId}`;
-      count.set(k, (count.get(k) ?? 0) + 1);
+      const ids = applied.get(k) ?? new Set<string>();
+      ids.add(a.envelope.eventId);
+      applied.set(k, ids);
     }
+    const count = new Map([...applied].map(([k, ids]) => [k, ids.size]));
     return [...count]
       .filter(([, n]) => n > 1)
       .map(([k, applied]) => {

@@ -10,8 +10,11 @@
  *    is skipped;
  *  - only this write's own events go out on the fast path: entries another instance staged in the
  *    same document are its own to publish (or the recovery pass's);
- *  - a failed publish is tried again by this process with backoff (up to 5 s) while the outbox runs;
- *    after a stop, the next start's recovery pass finds it;
+ *  - a failed publish is tried again by this process with backoff (200 ms doubling to RETRY_MAX_MS,
+ *    1 s, so what was written while the broker was away goes out within about a second of its
+ *    return; a publish attempt itself waits out the producer's own retries, so an outage costs no
+ *    more than one attempt a second per document) while the outbox runs; after a stop, the next
+ *    start's recovery pass finds it;
  *  - an entry that can never be published is parked instead of retried for ever: marked `parked` in
  *    its document (kept there, visible, with the problems and a reason), counted in
  *    `omnimall_outbox_parked_total{topic,collection,reason}` (alert on it) and logged once, and never
@@ -53,6 +56,9 @@ function parkedCounter(registry: Registry): Counter<ParkedLabels> {
     })
   );
 }
+
+/** The longest wait between two attempts to publish a document's entries. */
+const RETRY_MAX_MS = 1_000;
 
 export class OutboxRelay {
   private readonly relays = new KeyedQueue();
@@ -107,12 +113,12 @@ export class OutboxRelay {
     if (awaitPublish) await p;
   }
 
-  /** A failed publish is tried again by this process (backoff up to 5 s); after a stop, the next start's poll finds it. */
+  /** A failed publish is tried again by this process (backoff up to RETRY_MAX_MS); after a stop, the next start's poll finds it. */
   retryLater<T>(model: Model<T>, doc: OutboxDoc, delayMs = 200): void {
     if (!this.running) return;
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
-      this.dispatch(model, doc).catch(() => this.retryLater(model, doc, Math.min(delayMs * 2, 5000)));
+      this.dispatch(model, doc).catch(() => this.retryLater(model, doc, Math.min(delayMs * 2, RETRY_MAX_MS)));
     }, delayMs);
     this.retryTimers.add(timer);
   }

@@ -41,7 +41,7 @@ interface Pending {
 
 /** Backoff between attempts to send kept records while the broker fails (doubling, capped). */
 const RETRY_FIRST_MS = 200;
-const RETRY_MAX_MS = 5000;
+const RETRY_MAX_MS = 1000;
 const REPLACED_METRIC = 'omnimall_publisher_producer_replaced_total';
 
 /**
@@ -67,7 +67,7 @@ const REPLACED_METRIC = 'omnimall_publisher_producer_replaced_total';
  *    the producer is replaced by a new one (a new producer id) and the request is sent again from its
  *    first record, so per-key order holds (`omnimall_publisher_producer_replaced_total`).
  *  - A kept record (`keep`) is never dropped for a failure that is not its own: it goes back to the
- *    front of the queue and is sent again after a backoff (200 ms doubling to 5 s). `backpressure()`
+ *    front of the queue and is sent again after a backoff (200 ms doubling to 1 s). `backpressure()`
  *    tells callers to wait while more than `maxQueuedBytes` are queued, so memory stays bounded.
  *  - Failures are logged at most once per 10 s per kind and counted on every occurrence
  *    (`omnimall_publish_failures_total`).
