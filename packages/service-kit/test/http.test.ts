@@ -76,3 +76,26 @@ describe('HTTP app factory', () => {
     expect(metrics.text).toContain('omnimall_http_request_seconds');
   });
 });
+
+describe('/readyz', () => {
+  const appWith = (ready: boolean, degraded?: Record<string, unknown>) =>
+    createHttpApp({
+      service: 'kit-test',
+      logger: createLogger('kit-test', 'error'),
+      metrics: new ServiceMetrics('kit-test'),
+      api: new HttpApi({ title: 't', version: '1' }),
+      readiness: async () => ({ kafka: ready, mongo: true }),
+      degraded: () => degraded,
+    });
+
+  it('answers ready, or degraded (200, with the details) while the service serves but reports a problem', async () => {
+    expect((await request(appWith(true)).get('/readyz')).body).toEqual({ status: 'ready', checks: { kafka: true, mongo: true } });
+    const degraded = await request(appWith(true, { tracking: { behindMs: 12_000 } })).get('/readyz');
+    expect([degraded.status, degraded.body.status, degraded.body.degraded]).toEqual([200, 'degraded', { tracking: { behindMs: 12_000 } }]);
+  });
+
+  it('answers 503 not_ready while a dependency is down, degraded or not', async () => {
+    const res = await request(appWith(false, { tracking: { behindMs: 12_000 } })).get('/readyz');
+    expect([res.status, res.body.status, res.body.degraded]).toEqual([503, 'not_ready', undefined]);
+  });
+});

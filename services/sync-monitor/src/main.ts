@@ -163,6 +163,19 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
     return {
       api: buildApi({ verifier: auth.verifier, queries: new MonitorQueries(store, events, health), remediation, lag }),
       extendHttp: dashboardPages,
+      // /readyz: 200 `degraded` with the groups behind while tracking lags more than the shortest SLA
+      degraded: () => {
+        const r = health.report();
+        return r.status === 'degraded'
+          ? {
+              tracking: {
+                behindMs: r.behindMs,
+                shortestSlaMs: r.shortestSlaMs,
+                groups: r.groups.filter((g) => g.behindMs > r.shortestSlaMs),
+              },
+            }
+          : undefined;
+      },
       subscriptions,
       workers: [
         { name: 'sla-sweep', start: () => sweep.start(settings.sweepIntervalMs), stop: () => sweep.stop() },

@@ -287,6 +287,7 @@ describe('tracking health', () => {
       return r.body.status === 'current' ? r.body : null;
     }, 'tracking current');
     expect(current.shortestSlaMs).toBe(700); // the harness's topics
+    expect((await http.get('/readyz')).body.status).toBe('ready');
     expect(current.groups.map((g: { group: string }) => g.group).sort()).toEqual(
       [h.monitor.consumers.acks.group, h.monitor.consumers['track-high'].group].sort(),
     );
@@ -301,6 +302,10 @@ describe('tracking health', () => {
       expect(r.body.behindMs).toBeGreaterThanOrEqual(5000);
       const summary = await http.get('/dashboard/summary').set('authorization', admin);
       expect(summary.body.tracking).toMatchObject({ status: 'degraded' });
+      // /readyz: still ready (200), but says degraded and which group is behind
+      const ready = await http.get('/readyz');
+      expect([ready.status, ready.body.status]).toEqual([200, 'degraded']);
+      expect(ready.body.degraded.tracking.groups.map((g: { group: string }) => g.group)).toEqual([stuck.group]);
       const metrics = await http.get('/metrics');
       expect(metrics.text).toMatch(
         new RegExp(`omnimall_sync_monitor_behind_seconds\\{group="${stuck.group.replace(/\./g, '\\.')}"[^}]*\\} [5-9]`),

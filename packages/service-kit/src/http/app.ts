@@ -50,6 +50,12 @@ export interface HttpAppOptions {
   api: HttpApi;
   /** Each dependency's reachability; /readyz answers 503 while any is false. */
   readiness?: () => Promise<Record<string, boolean>>;
+  /**
+   * What the service reports as degraded while it still serves (e.g. the sync-monitor's tracking
+   * behind its topics): undefined when all is well. /readyz then answers 200 with `status: degraded`
+   * and the details under `degraded` (ready: routing to it helps; an alert says more).
+   */
+  degraded?: () => Record<string, unknown> | undefined;
   /** Extra plain express routes (pages, static files) mounted before the API. */
   extend?: (app: Express) => void;
   /** /metrics is served by a listener of its own (METRICS_PORT): the API port answers it 404. */
@@ -92,7 +98,13 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     const dependencies = Object.entries(checks).filter(([check]) => CHECK_OF_DEPENDENCY[check]);
     alerts.up(Object.fromEntries(dependencies.map(([check, ok]) => [CHECK_OF_DEPENDENCY[check], ok])));
     const unavailable = dependencies.filter(([, ok]) => !ok).map(([check]) => DEPENDENCY_UNAVAILABLE[CHECK_OF_DEPENDENCY[check]].code);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks, ...(unavailable.length ? { unavailable } : {}) });
+    const degraded = ready ? opts.degraded?.() : undefined;
+    res.status(ready ? 200 : 503).json({
+      status: ready ? (degraded ? 'degraded' : 'ready') : 'not_ready',
+      checks,
+      ...(unavailable.length ? { unavailable } : {}),
+      ...(degraded ? { degraded } : {}),
+    });
   });
   if (!opts.metricsElsewhere) app.get('/metrics', metricsHandler(opts.metrics));
   app.get('/openapi.json', (_req, res) => {

@@ -76,6 +76,8 @@ export interface ServiceParts<X extends object> {
   workers?: Worker[];
   /** Runs first when the service stops (e.g. closing live sessions before the HTTP server drains). */
   beforeStop?: () => void | Promise<void>;
+  /** Details while the service is degraded but serving (undefined when not): /readyz says `degraded` (200). */
+  degraded?: () => Record<string, unknown> | undefined;
   /** The handles tests and benchmarks reach the running service through (merged into RunningService). */
   exposes: X;
 }
@@ -327,6 +329,7 @@ export function defineService<D = Record<string, never>, X extends object = Reco
         api: parts.api,
         readiness: async () => ({ ...(await runtime.readiness()), trust: trust.isReady() }),
         extend: parts.extendHttp,
+        degraded: parts.degraded,
         metricsElsewhere: config.metricsPort !== undefined,
       });
       if (parts.trustProxy) app.set('trust proxy', parts.trustProxy);
