@@ -11,7 +11,7 @@
  * the e2e prefix the monitor would skip the whole bulk, and nothing here would load it).
  *
  * "Tracked" means what an operator can read: GET /propagation/events?correlationId= answers the
- * event with no expected consumer service lagging (each one's applied ack is there). The moment is this
+ * event with no expected consumer service lagging (each one's successful ack, applied or skipped_duplicate, is there). The moment is this
  * process's clock when that answer arrived (the services stamp occurredAt with the same machine clock).
  */
 import mongoose from 'mongoose';
@@ -196,17 +196,20 @@ export interface Tracked {
   trackedAt: number;
   /** trackedAt − occurredAt: the outside measurement. */
   trackedLagMs: number;
-  /** The monitor's own figure: the latest of the expected services' first applied acks, − occurredAt. */
+  /** The monitor's own figure: the latest of the expected services' first successful acks, − occurredAt. */
   monitorLagMs: number;
 }
 
-/** Per expected service, its first applied ack (undefined while it has none). */
+/**
+ * Per expected service, its first successful ack (applied, or skipped_duplicate: what the monitor
+ * counts as done, domain/propagation.ts isSuccess); undefined while it has none.
+ */
 export function firstAcks(e: MonitorEvent): Map<string, MonitorEvent['acks'][number] | undefined> {
   return new Map(
     e.expected.map((s) => [
       s,
       e.acks
-        .filter((a) => a.service === s && a.outcome === 'applied')
+        .filter((a) => a.service === s && (a.outcome === 'applied' || a.outcome === 'skipped_duplicate'))
         .reduce<MonitorEvent['acks'][number] | undefined>((f, a) => (!f || a.appliedAt < f.appliedAt ? a : f), undefined),
     ]),
   );
@@ -214,12 +217,19 @@ export function firstAcks(e: MonitorEvent): Map<string, MonitorEvent['acks'][num
 
 let polling = 0;
 
+/** A change the monitor did not show complete in time, with what it showed last (for the report). */
+export interface NotTracked {
+  change: Change;
+  last: MonitorEvent | undefined;
+}
+
 /**
  * Polls the monitor (by correlation id, every 50 ms, slower while many are polled at once) until it
- * shows the change's event with every expected service's applied ack; null after `timeoutMs`.
+ * shows the change's event with every expected service's successful ack; NotTracked after `timeoutMs`.
  */
-export async function whenTracked(p: BulkPlatform, change: Change, timeoutMs: number): Promise<Tracked | null> {
+export async function whenTracked(p: BulkPlatform, change: Change, timeoutMs: number): Promise<Tracked | NotTracked> {
   const deadline = Date.now() + timeoutMs;
+  let last: MonitorEvent | undefined;
   polling++;
   try {
     while (Date.now() < deadline) {
@@ -233,18 +243,21 @@ export async function whenTracked(p: BulkPlatform, change: Change, timeoutMs: nu
       );
       if (r.status !== 200) throw new Error(`monitor: ${r.status} ${JSON.stringify(r.body)}`);
       const e = (r.body.events as MonitorEvent[]).find((x) => x.topic === change.topic);
+      last = e ?? last;
       const acks = e ? [...firstAcks(e).values()] : [];
       if (e && e.expected.length && acks.every(Boolean)) {
-        const last = Math.max(...acks.map((a) => a!.appliedAt));
-        return { change, event: e, trackedAt: r.at, trackedLagMs: r.at - e.occurredAt, monitorLagMs: last - e.occurredAt };
+        const latest = Math.max(...acks.map((a) => a!.appliedAt));
+        return { change, event: e, trackedAt: r.at, trackedLagMs: r.at - e.occurredAt, monitorLagMs: latest - e.occurredAt };
       }
       await new Promise((ok) => setTimeout(ok, 50 * Math.max(1, Math.ceil(polling / 4))));
     }
-    return null;
+    return { change, last };
   } finally {
     polling--;
   }
 }
+
+export const isTracked = (t: Tracked | NotTracked): t is Tracked => 'trackedAt' in t;
 
 export interface HealthView {
   status: 'current' | 'degraded';
@@ -262,17 +275,29 @@ export async function trackingHealth(p: BulkPlatform): Promise<HealthView> {
 /** The high-priority envelope groups and the acks group (the normal-priority group is left out). */
 export const prioritised = (h: HealthView): HealthView['groups'] => h.groups.filter((g) => !g.group.includes('track-normal'));
 
-/** Records the monitor's consumers handled so far, from its /metrics (omnimall_events_consumed_total). */
-export async function monitorConsumed(p: BulkPlatform): Promise<{ envelopes: number; acks: number }> {
+/** What the monitor's /metrics counts so far: records its groups handled, re-deliveries, escalations. */
+export interface MonitorCounters {
+  /** Envelopes the monitor's envelope groups applied (tracked events). */
+  envelopes: number;
+  /** Acks (sync.applied records) its acks group handled. */
+  acks: number;
+  /** omnimall_sync_retries_total, by outcome. */
+  retries: Record<string, number>;
+  escalations: number;
+}
+
+export async function monitorConsumed(p: BulkPlatform): Promise<MonitorCounters> {
   const text = await (await fetch(`${p.stack.url('sync-monitor')}/metrics`)).text();
-  const out = { envelopes: 0, acks: 0 };
+  const out: MonitorCounters = { envelopes: 0, acks: 0, retries: {}, escalations: 0 };
   for (const line of text.split('\n')) {
-    if (!line.startsWith('omnimall_events_consumed_total{')) continue;
+    const series = line.slice(0, Math.max(0, line.indexOf('{')));
     const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
-    if (!labels.consumer?.startsWith('sync-monitor.')) continue;
-    if (labels.topic === 'sync.applied') out.acks += value;
-    else if (labels.outcome === 'applied') out.envelopes += value;
+    if (series === 'omnimall_events_consumed_total' && labels.consumer?.startsWith('sync-monitor.')) {
+      if (labels.topic === 'sync.applied') out.acks += value;
+      else if (labels.outcome === 'applied') out.envelopes += value;
+    } else if (series === 'omnimall_sync_retries_total') out.retries[labels.outcome] = (out.retries[labels.outcome] ?? 0) + value;
+    else if (series === 'omnimall_sync_escalations_total') out.escalations += value;
   }
   return out;
 }

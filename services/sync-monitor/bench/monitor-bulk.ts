@@ -9,7 +9,7 @@
  * monitor-after-bulk
  *   - p50/p95/p99_ms, samples: over the changes made during the bulk, (the moment the monitor's
  *     GET /propagation/events?correlationId= first showed the event with every expected consumer
- *     service's applied ack, this process's clock) − the event's occurredAt. Polled every 50 ms, so a
+ *     service's successful ack, this process's clock) − the event's occurredAt. Polled every 50 ms, so a
  *     figure over-states by up to one poll plus one round trip.
  *   - monitor_p50/p99_ms: the monitor's own figure for the same events (each event's latest
  *     first-ack-per-expected-service appliedAt − occurredAt, as the monitor recorded them);
@@ -38,6 +38,7 @@ import { SERVICES } from '../../../e2e/support/stack';
 import {
   bulkSync,
   HighPriorityChanges,
+  isTracked,
   monitorConsumed,
   monitorDatabase,
   prioritised,
@@ -47,6 +48,7 @@ import {
   whenTracked,
   type BulkPlatform,
   type Change,
+  type NotTracked,
   type Tracked,
 } from './bulk-platform';
 
@@ -85,9 +87,21 @@ export async function run(): Promise<BenchRow[]> {
     // The bulk, and the high-priority changes made while it runs.
     const changes = new HighPriorityChanges(p);
     const made: Change[] = [];
-    const watches: Array<Promise<Tracked | null>> = [];
+    const watches: Array<Promise<Tracked | NotTracked>> = [];
     let changeErrors = 0;
     let bulkRunning = true;
+    // The monitor's own lag per group over the run, sampled every second (max per group).
+    const maxBehind: Record<string, number> = {};
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        for (const g of (await trackingHealth(p)).groups) {
+          const short = g.group.split('.')[1];
+          maxBehind[short] = Math.max(maxBehind[short] ?? 0, g.behindMs);
+        }
+        await sleep(1000);
+      }
+    })();
     const maker = (async () => {
       while (bulkRunning) {
         const t = Date.now();
@@ -106,12 +120,14 @@ export async function run(): Promise<BenchRow[]> {
     const bulkEnd = Date.now();
     const totalS = await catchUp(p, bulkEnd, CATCH_UP_S * 1000);
     const caughtUpAt = Date.now();
+    sampling = false;
+    await sampler;
     const consumed1 = await monitorConsumed(p);
     const tracked = consumed1.envelopes - consumed0.envelopes;
     const cpu = meter.per(Math.max(tracked, 1));
 
     const results = await Promise.all(watches);
-    const seen = results.filter((r): r is Tracked => r !== null);
+    const seen = results.filter(isTracked);
     const outside = seen.map((r) => r.trackedLagMs);
     const inside = sorted(seen.map((r) => r.monitorLagMs));
 
@@ -157,6 +173,14 @@ export async function run(): Promise<BenchRow[]> {
         local_items: bulk.listed,
         bulk_s: round(bulk.seconds),
         bulk_failed: bulk.failed,
+        max_behind_ms: maxBehind,
+        retries: Object.fromEntries(Object.entries(consumed1.retries).map(([k, v]) => [k, v - (consumed0.retries[k] ?? 0)])),
+        escalations: consumed1.escalations - consumed0.escalations,
+        // What the monitor showed last of a few changes never shown complete (null: not even the envelope).
+        not_tracked_last_seen: results
+          .filter((r): r is NotTracked => !isTracked(r))
+          .slice(0, 3)
+          .map((r) => (r.last ? { state: r.last.state, lagging: r.last.lagging, acks: r.last.acks.length } : null)),
         health_after: { status: health.status, groups: health.groups },
       }),
       {
