@@ -177,18 +177,11 @@ export function seekStartsOnJoin(
   consumer: Consumer,
   starts: readonly { topic: string; partition: number; offset: string }[],
   committed: (topic: string, partition: number) => boolean = () => false,
-  /** Called for each start seeked on a partition assigned to this member (to commit it, see consumer.ts). */
-  onSeek?: (start: { topic: string; partition: number; offset: string }) => void,
 ): Promise<void> {
   let first = true;
   return new Promise<void>((resolve) => {
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const assigned = payload.memberAssignment as Record<string, number[] | undefined>;
-      for (const o of starts) {
-        if (!first && committed(o.topic, o.partition)) continue;
-        consumer.seek(o);
-        if (assigned[o.topic]?.includes(o.partition)) onSeek?.(o);
-      }
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const o of starts) if (first || !committed(o.topic, o.partition)) consumer.seek(o);
       first = false;
       resolve();
     });

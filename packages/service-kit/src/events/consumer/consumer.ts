@@ -97,15 +97,7 @@ export class EventConsumer {
     const fresh = this.opts.fromBeginning ? new Set<string>() : await uncommitted(this.deps.kafka, this.opts.group, topics);
     const starts = fresh.size ? (await endOffsets(this.deps.kafka, topics)).filter((o) => fresh.has(`${o.topic}/${o.partition}`)) : [];
     await this.consumer.subscribe({ topics, fromBeginning: this.opts.fromBeginning ?? false });
-    // The start positions are committed with the next commit (200 ms): a partition on which the group
-    // handles nothing for a while still has a committed offset, so its next start (a restarted process)
-    // resumes there instead of taking the partition for new and skipping what was written meanwhile.
-    const joined = seekStartsOnJoin(
-      this.consumer,
-      starts,
-      (topic, partition) => this.offsets.hasCommitted(topic, partition),
-      (o) => this.offsets.startAt(o.topic, o.partition, o.offset),
-    );
+    const joined = seekStartsOnJoin(this.consumer, starts, (topic, partition) => this.offsets.hasCommitted(topic, partition));
     await this.consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: this.opts.partitionsConsumedConcurrently ?? 6,

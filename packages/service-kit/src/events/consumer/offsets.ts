@@ -40,12 +40,6 @@ export class OffsetCommitter {
     this.handled.set(partitionKey(topic, partition), { topic, partition, offset: (BigInt(offset) + 1n).toString() });
   }
 
-  /** Records a start position (a new group seeked to the end) to commit, unless a record there was handled since. */
-  startAt(topic: string, partition: number, offset: string): void {
-    const key = partitionKey(topic, partition);
-    if (!this.handled.has(key) && !this.committed.has(key)) this.handled.set(key, { topic, partition, offset });
-  }
-
   hasCommitted(topic: string, partition: number): boolean {
     return this.committed.has(partitionKey(topic, partition));
   }
