@@ -335,6 +335,7 @@ export const MATRIX: Record<string, RouteRow> = {
   'sync-monitor POST /propagation/events/{eventId}/reconcile': { allow: ADMIN, body: () => ({ note: 'e2e matrix' }) },
   'sync-monitor POST /propagation/events/{eventId}/support-case': { allow: ADMIN, body: () => ({ note: 'e2e matrix' }) },
   'sync-monitor GET /consumer-lag': { allow: ADMIN },
+  'sync-monitor GET /tracking/health': { allow: ADMIN },
   'sync-monitor GET /channels': { allow: ADMIN },
   // Business users of the channel: not the manager of another channel.
   'sync-monitor GET /channels/{code}/status-feed': { allow: ['managerOfChannel', 'seller', 'complianceOfficer', 'admin'] },

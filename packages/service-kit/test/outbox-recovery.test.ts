@@ -255,6 +255,8 @@ describe('outbox recovery at start and parking of unpublishable entries', () => 
   it('retries an entry the broker refuses with backoff, then parks it with the broker’s reason', async () => {
     const rt = await ServiceRuntime.start({ config: testConfig('kit-outbox'), produces: ['platform.probe'], outbox: NO_POLL });
     rt.publisher.limits.maxRequestBytes = 5_000_000; // above the broker's limit: the broker refuses it
+    // ...as for a publisher that could not read the topic's own limit at start (no DESCRIBE_CONFIGS grant)
+    (rt.publisher as unknown as { topicLimits: Map<string, number> }).topicLimits.clear();
     try {
       const Probe = rt.outbox.track(probeModel(rt.db));
       const id = uniqueName('refused');

@@ -94,12 +94,16 @@ export class Outbox {
     /** The service's database, for the writer leases (without it, only the pid check and the poll find a gone writer's entries). */
     db?: Connection,
   ) {
-    const check: EventCheck | undefined = schemas
+    // At publish time (relay) the schema alone: a record over the size limit that was committed anyway
+    // (before this check, or by an older version) is refused by the publisher and parked `too_large`.
+    const check: EventCheck | undefined = schemas ? (topic, value) => schemas.problems(topic, value) : undefined;
+    const writeCheck: EventCheck | undefined = schemas
       ? (topic, value) => {
           const problems = schemas.problems(topic, value);
           if (problems.length || !schemas.encodedSize) return problems;
           const env = (value as OutgoingEvent['value']).envelope;
-          const bytes = recordBytes({ key: env.aggregateId, value: null, headers: envelopeHeaders(env) }) + schemas.encodedSize(topic, value);
+          const bytes =
+            recordBytes({ key: env.aggregateId, value: null, headers: envelopeHeaders(env) }) + schemas.encodedSize(topic, value);
           const limit = publisher.recordLimit(topic);
           return bytes > limit ? [`(value): ${bytes} bytes as a record, over the ${limit}-byte limit of ${topic}`] : [];
         }
@@ -114,7 +118,7 @@ export class Outbox {
     const published = new PublishedEntries();
     this.lastWritten = new LastWritten(opts.keepLastWritten ?? 10000);
     this.relay = new OutboxRelay(publisher, published, logger, metrics.registry, check);
-    this.writer = new OutboxWriter(writers, this.lastWritten, published, this.relay, metrics, opts.maxAttempts ?? 20, check);
+    this.writer = new OutboxWriter(writers, this.lastWritten, published, this.relay, metrics, opts.maxAttempts ?? 20, writeCheck);
     this.recovery = new RecoveryPass(this.models, published, this.relay, metrics, opts.batchSize ?? 100, this.graceMs);
     this.cleaner = new CleanupPass(this.models, published, this.lastWritten, writers, logger);
     if (db && opts.leases !== false)
