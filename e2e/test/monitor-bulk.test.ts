@@ -73,11 +73,17 @@ it(
       const tracked = await Promise.all(made.map((c) => whenTracked(p!, c, 10_000)));
       for (const [i, r] of tracked.entries()) {
         const c = made[i];
-        // Not tracked in time: what the monitor showed last, and its own lag, name the cause.
-        if (!isTracked(r))
+        // Not tracked in time: what the monitor showed, its own lag, and (once it caught up) the
+        // consumers' own lags, tell a late consumer from a monitor behind its acks.
+        if (!isTracked(r)) {
+          const health = await trackingHealth(p!);
+          const later = await whenTracked(p!, c, 30_000);
+          const lags = isTracked(later) ? Object.fromEntries([...firstAcks(later.event)].map(([s, a]) => [s, a?.lagMs])) : null;
           throw new Error(
-            `${c.topic} (${c.correlationId}) not tracked within 10 s; the monitor showed ${JSON.stringify(r.last)}; health ${JSON.stringify(await trackingHealth(p!))}`,
+            `${c.topic} (${c.correlationId}) not tracked within 10 s; the monitor showed ${JSON.stringify(r.last)}; its health then ${JSON.stringify(health)}; ` +
+              `ack lags per service once shown (ms): ${JSON.stringify(lags)}, shown after ${isTracked(later) ? later.trackedAt - c.reply.at : '>40000'} ms`,
           );
+        }
         const t = r;
         const { event } = t;
         expect([...event.expected].sort()).toEqual([...topicSpec(c.topic).consumers].sort());

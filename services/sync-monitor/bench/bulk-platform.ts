@@ -221,18 +221,26 @@ let polling = 0;
 export interface NotTracked {
   change: Change;
   last: MonitorEvent | undefined;
+  /** When polling gave up − occurredAt (− the request's send time when the event was never seen): the lag is more. */
+  atLeastMs: number;
 }
 
 /**
  * Polls the monitor (by correlation id, every 50 ms, slower while many are polled at once) until it
- * shows the change's event with every expected service's successful ack; NotTracked after `timeoutMs`.
+ * shows the change's event with every expected service's successful ack; NotTracked after `timeoutMs`
+ * or once `stop()` says so.
  */
-export async function whenTracked(p: BulkPlatform, change: Change, timeoutMs: number): Promise<Tracked | NotTracked> {
+export async function whenTracked(
+  p: BulkPlatform,
+  change: Change,
+  timeoutMs: number,
+  stop = (): boolean => false,
+): Promise<Tracked | NotTracked> {
   const deadline = Date.now() + timeoutMs;
   let last: MonitorEvent | undefined;
   polling++;
   try {
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !stop()) {
       const r = await p.api.call(
         'sync-monitor',
         'get',
@@ -251,7 +259,7 @@ export async function whenTracked(p: BulkPlatform, change: Change, timeoutMs: nu
       }
       await new Promise((ok) => setTimeout(ok, 50 * Math.max(1, Math.ceil(polling / 4))));
     }
-    return { change, last };
+    return { change, last, atLeastMs: Date.now() - (last?.occurredAt ?? change.reply.sentAt) };
   } finally {
     polling--;
   }
