@@ -1,6 +1,6 @@
 /**
  * What the `monitor-after-bulk` / `monitor-cpu` rows (bench/monitor-bulk.ts) and the e2e test
- * e2e/test/monitor-bulk.test.ts stand on: the five services as processes (e2e/support/stack.ts), five
+ * bulk-while-tracking e2e test (not landed while the monitor misses it) stand on: the five services as processes (e2e/support/stack.ts), five
  * active channels, a seller with N products seeded straight into catalog-sync's database (seeding is
  * set-up, not measured), the bulk sync through POST /bulk-sync in jobs, the high-priority changes made
  * meanwhile (a customer's standing through identity: `identity.customer-status`; a cart write:
