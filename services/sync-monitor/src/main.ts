@@ -112,7 +112,9 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
     ingest.holdEnvelopesUntil(
       TrackingHealth.caughtUp(new Promise<Watched>((r) => (acksJoined = r)), Date.now(), ACK_REPLAY_BOUND_MS, runtime.logger),
     );
-    const sweep = new SlaSweep(events, runtime.publisher, runtime.logger, settings);
+    let acksGroup: Watched | undefined;
+    // Lateness is judged only up to where the acks have been read (see SlaSweep).
+    const sweep = new SlaSweep(events, runtime.publisher, runtime.logger, settings, () => acksGroup?.caughtUpAt() ?? 0);
     const remediation = new Remediation(events, sweep);
     const channels = new ChannelStatusProjection(store);
     const lag = new ConsumerLag(runtime.kafka, () => events.knownGroups(), metrics);
@@ -152,6 +154,7 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
         onJoined: (joined) => {
           const [c] = joinedOf(joined);
           health.watch(c);
+          acksGroup = c;
           acksJoined(c);
         },
       },

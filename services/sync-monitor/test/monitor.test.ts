@@ -213,6 +213,27 @@ describe('SLA escalation', () => {
 });
 
 describe('channel status', () => {
+  it('does not judge an event late while its acks may be unread: the sweep waits for the acks group to catch up past the deadline', async () => {
+    const acks = h.monitor.consumers.acks;
+    const real = acks.caughtUpAt.bind(acks);
+    const frozen = Date.now(); // the acks group stops catching up (stand-in for a bulk's acks ahead of it)
+    acks.caughtUpAt = () => frozen;
+    let id: string;
+    try {
+      id = await h.publishGhost(`web-${h.run}`, `cus_${h.run}-late`);
+      // well past the ghost event's SLA (700 ms in the harness) and several sweeps: no retry, no escalation
+      const seen = await tracked(id, () => true, 'the ghost event tracked');
+      await waitFor(() => Date.now() - seen.occurredAt > 3_000, 'the SLA long past', 10_000, 100);
+      const held = await tracked(id, () => true, 'the ghost event');
+      expect([held.retries.length, held.escalation]).toEqual([0, null]);
+    } finally {
+      acks.caughtUpAt = real;
+    }
+    // once the acks are read past the deadline, it is late: re-delivered
+    const late = await tracked(id, (x) => x.retries.length > 0, 'the retry once the acks are read', 20_000);
+    expect(late.retries[0]).toMatchObject({ service: h.ghost });
+  });
+
   it('shows state and block reasons, and feeds limitations and recoveries', async () => {
     const code = `kiosk-${h.run}`;
     await h.publishChannel(code, 'active', [], 1);

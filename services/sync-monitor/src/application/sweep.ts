@@ -47,6 +47,12 @@ export class SlaSweep {
     private readonly publisher: EventPublisher,
     private readonly logger: Logger,
     private readonly opts: SweepOptions,
+    /**
+     * The time before which every ack has been read (the acks group's caughtUpAt). An event is judged
+     * late only once its deadline is behind that time: while the acks group is behind (a bulk's acks
+     * ahead of it), an event whose acks are merely unread is not re-delivered nor escalated.
+     */
+    private readonly acksReadUpTo: () => number = () => Date.now(),
   ) {}
 
   /** Sweeps every `intervalMs` until stopped. */
@@ -65,10 +71,11 @@ export class SlaSweep {
    * another instance opened. Closed events past their retention leave memory every few seconds.
    */
   async sweep(now = Date.now()): Promise<number> {
-    const ids = new Set(this.events.dueBy(now, PASS_LIMIT));
+    const judgedAt = Math.min(now, this.acksReadUpTo());
+    const ids = new Set(this.events.dueBy(judgedAt, PASS_LIMIT));
     if (Date.now() - this.lastFullScan >= this.opts.fullScanEveryMs) {
       this.lastFullScan = Date.now();
-      for (const id of await this.events.store.tracking.overdue(now, PASS_LIMIT)) ids.add(id);
+      for (const id of await this.events.store.tracking.overdue(judgedAt, PASS_LIMIT)) ids.add(id);
     }
     if (Date.now() - this.lastEvict >= EVICT_EVERY_MS) {
       this.lastEvict = Date.now();
