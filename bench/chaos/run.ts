@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { AckLog } from '../../e2e/support/acks';
 import { addOne, cartWorld, quantityIn, quantityOf, type CartWorld } from '../../e2e/support/cart-fixture';
 import { Omnimall, until } from '../../e2e/support/omnimall';
-import { startStack, type Stack } from '../../e2e/support/stack';
+import { SERVICES, startStack, type Stack } from '../../e2e/support/stack';
 import { ThrowawayKafka } from '../../e2e/support/throwaway-kafka';
 import { ThrowawayFerretDb } from './ferretdb';
 
@@ -165,7 +165,7 @@ async function cartGroups(api: Omnimall, world: CartWorld, log: AckLog): Promise
   // start, see define-service.ts) is a fan-out to that process's open streams; a restarted cart has a
   // new one that starts at the end, and what was made while it was down reaches clients when they
   // reconnect and read their cart, not through it. Its double applies are still counted (appliedTwice).
-  const perInstance = (group: string) => /\.(identity|channels|catalog-sync|cart|sync-monitor)-e2e[0-9a-f]+\./.test(group);
+  const perInstance = (group: string) => new RegExp(`\\.(${SERVICES.join('|')})-e2e[0-9a-f]+\\.`).test(group);
   return until('every cart-event group to apply the warm-up event', async () => {
     const g = new Set((await log.acks(eventId)).filter((a) => a.outcome === 'applied' && !perInstance(a.consumer)).map((a) => a.consumer));
     return ['channels.', 'sync-monitor.'].every((s) => [...g].some((x) => x.startsWith(s))) && g;

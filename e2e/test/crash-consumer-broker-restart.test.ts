@@ -44,13 +44,19 @@ describe('a consumer after the broker comes back', () => {
       socketFactory: ({ onConnect }) => net.connect({ host: '127.0.0.1', port: proxy.listenPort }, onConnect),
     });
 
-  it('applies a new event within 2 s of the broker being reachable again after an outage of 8 s', async () => {
-    const kafka = proxiedKafka();
-    const id = uniqueName('resume');
-    const group = uniqueName('kit.resume');
+  /** A member of `group` through the proxy, noting when it applies each probe of aggregate `id`. */
+  const probeConsumer = (group: string, id: string) => {
     const applied = new Map<string, number>();
     const consumer = new EventConsumer(
-      { kafka, schemas: rt.schemas, publisher: rt.publisher, metrics: rt.metrics, logger: rt.logger, db: rt.db, service: 'kit-test' },
+      {
+        kafka: proxiedKafka(),
+        schemas: rt.schemas,
+        publisher: rt.publisher,
+        metrics: rt.metrics,
+        logger: rt.logger,
+        db: rt.db,
+        service: 'kit-test',
+      },
       {
         group,
         acknowledge: false,
@@ -61,6 +67,13 @@ describe('a consumer after the broker comes back', () => {
         },
       },
     );
+    return { consumer, applied };
+  };
+
+  it('applies a new event within 2 s of the broker being reachable again after an outage of 8 s', async () => {
+    const id = uniqueName('resume');
+    const group = uniqueName('kit.resume');
+    const { consumer, applied } = probeConsumer(group, id);
     await consumer.start();
     try {
       const before = probe(id);
@@ -99,22 +112,9 @@ describe('a consumer after the broker comes back', () => {
   }, 60_000);
 
   it('rejoins under its member id after a crash (patches/kafkajs): no wait for its old session to expire', async () => {
-    const kafka = proxiedKafka();
     const group = uniqueName('kit.rejoin');
     const id = uniqueName('rejoin');
-    const applied = new Map<string, number>();
-    const consumer = new EventConsumer(
-      { kafka, schemas: rt.schemas, publisher: rt.publisher, metrics: rt.metrics, logger: rt.logger, db: rt.db, service: 'kit-test' },
-      {
-        group,
-        acknowledge: false,
-        handlers: {
-          'platform.probe': async (v) => {
-            if (v.envelope.aggregateId === id) applied.set(v.envelope.eventId, Date.now());
-          },
-        },
-      },
-    );
+    const { consumer, applied } = probeConsumer(group, id);
     const crashes: string[] = [];
     const admin = testKafka().admin();
     await admin.connect();

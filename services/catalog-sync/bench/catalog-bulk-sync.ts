@@ -13,6 +13,7 @@
  */
 import { summarise, type BenchRow, runStandalone } from '../../../bench/harness';
 import { startBenchStack, type BenchStack } from '../test/support/bench-stack';
+import { benchProduct } from './bench-products';
 
 export const rows = ['catalog-bulk-sync'];
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 10_000);
@@ -30,22 +31,7 @@ export async function run(): Promise<BenchRow[]> {
     const seedStart = performance.now();
     const now = new Date();
     for (let i = 0; i < ids.length; i += 1000) {
-      await stack.svc.catalog.products.createMany(
-        ids.slice(i, i + 1000).map((id, j) => ({
-          _id: id,
-          sellerId,
-          version: 1,
-          defaultLocale: 'en',
-          title: { en: `Product ${i + j}`, de: `Produkt ${i + j}` },
-          description: { en: 'Bulk benchmark product' },
-          category: 'bench',
-          attributes: { weight: { value: 0.25 + ((i + j) % 7), unit: 'kg' } },
-          variants: [{ sku: `${id}-1`, attributes: {}, price: { amountMinor: 999 + ((i + j) % 5000), currency: 'EUR' } }],
-          restrictions: [],
-          createdAt: now,
-          updatedAt: now,
-        })),
-      );
+      await stack.svc.catalog.products.createMany(ids.slice(i, i + 1000).map((id, j) => benchProduct(id, sellerId, i + j, now)));
     }
     const seedS = (performance.now() - seedStart) / 1000;
     const t0 = performance.now();
