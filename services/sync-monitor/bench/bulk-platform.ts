@@ -14,6 +14,7 @@
  * event with no expected consumer service lagging (each one's successful ack, applied or skipped_duplicate, is there). The moment is this
  * process's clock when that answer arrived (the services stamp occurredAt with the same machine clock).
  */
+import { benchProduct } from '../../catalog-sync/bench/bench-products';
 import mongoose from 'mongoose';
 import {
   Omnimall,
@@ -82,22 +83,7 @@ export async function seedProducts(p: BulkPlatform, n: number): Promise<string[]
     const ids = Array.from({ length: n }, (_, i) => `bulk-${p.stack.tag}-${i}`);
     const now = new Date();
     for (let i = 0; i < n; i += 1000)
-      await products.insertMany(
-        ids.slice(i, i + 1000).map((id, j) => ({
-          _id: id,
-          sellerId: p.seller.id,
-          version: 1,
-          defaultLocale: 'en',
-          title: { en: `Product ${i + j}` },
-          description: { en: 'Bulk benchmark product' },
-          category: 'bench',
-          attributes: { weight: { value: 0.25 + ((i + j) % 7), unit: 'kg' } },
-          variants: [{ sku: `${id}-1`, attributes: {}, price: { amountMinor: 999 + ((i + j) % 5000), currency: 'EUR' } }],
-          restrictions: [],
-          createdAt: now,
-          updatedAt: now,
-        })),
-      );
+      await products.insertMany(ids.slice(i, i + 1000).map((id, j) => benchProduct(id, p.seller.id, i + j, now)));
     return ids;
   } finally {
     await client.close();
