@@ -60,7 +60,7 @@ export const sleepUntil = (ms: number): Promise<void> => new Promise((r) => setT
 
 /** Polls `probe` until it answers something truthy or the deadline passes (then throws naming `what`). */
 export async function until<T>(
-  what: string,
+  what: string | (() => string),
   probe: () => Promise<T | null | undefined | false>,
   timeoutMs = 20_000,
   everyMs = 25,
@@ -75,7 +75,9 @@ export async function until<T>(
       last = err;
     }
     if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}${last ? ` (last error: ${String(last)})` : ''}`,
+      );
     await sleepUntil(everyMs);
   }
 }

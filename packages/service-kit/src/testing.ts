@@ -15,7 +15,7 @@ import { ADMIN_PRINCIPAL, localKafkaEnv } from './kafka/local-credentials';
 
 export { localKafkaEnv };
 import { kafkaConnectionOptions, securityFromEnv } from './kafka/security';
-import { endOffsets, seekStartsOnJoin } from './kafka/topics';
+import { endOffsets, OwnPositions } from './kafka/topics';
 import { consumerConfig } from './events/consumer/settings';
 import type { GroupSettings } from './service/define-service';
 import { TokenSigner, TokenVerifier, type Principal } from './auth/tokens';
@@ -107,9 +107,14 @@ export interface Collected {
   message: KafkaMessage;
 }
 
-/** A raw consumer (its own group, from the latest offset) that records what arrives on some topics. */
+/**
+ * A raw consumer (its own group, from the latest offset) that records what arrives on some topics:
+ * every record appended after `start()`, once, across broker restarts (it keeps its own positions:
+ * kafka/topics.ts OwnPositions).
+ */
 export class TopicRecorder {
   readonly records: Collected[] = [];
+  private readonly seen = new Set<string>();
   private consumer?: Consumer;
 
   constructor(
@@ -118,16 +123,28 @@ export class TopicRecorder {
   ) {}
 
   async start(): Promise<this> {
-    const starts = await endOffsets(this.kafka, this.topics);
+    const positions = new OwnPositions(await endOffsets(this.kafka, this.topics));
     // The services' own member settings (events/consumer/settings.ts): a recorder observing a broker
     // restart resumes within a second or two of the broker, as the services do, instead of backing off.
-    this.consumer = this.kafka.consumer(consumerConfig(uniqueName('recorder'), () => undefined));
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: this.topics, fromBeginning: false });
-    // Records are kept once: a later join resumes from what kafkajs committed, never from `starts` again.
-    const joined = seekStartsOnJoin(this.consumer, starts, () => true);
-    await this.consumer.run({
-      eachMessage: async ({ topic, partition, message }) => void this.records.push({ topic, partition, message }),
+    const consumer = this.kafka.consumer(consumerConfig(uniqueName('recorder'), () => undefined));
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.topics, fromBeginning: false });
+    const joined = new Promise<void>((resolve) =>
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        positions.seekAll(consumer);
+        resolve();
+      }),
+    );
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message }) => {
+        const at = `${topic}/${partition}/${message.offset}`;
+        if (this.seen.has(at)) return; // a batch fetched again around a seek
+        this.seen.add(at);
+        positions.passed(topic, partition, message.offset);
+        this.records.push({ topic, partition, message });
+      },
     });
     await joined;
     return this;

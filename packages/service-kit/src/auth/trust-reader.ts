@@ -6,7 +6,9 @@
  * - every instance reads each table topic whole: its own group (`<service>.trust.<instance>.<random>`
  *   plus the test suffix), from the beginning, never committing offsets, deleted at stop (a crash
  *   leaves only an empty group, which Kafka expires); a restart of the consumer reads again from the
- *   beginning, which the state absorbs (the newest `changedAt` wins);
+ *   beginning, which the state absorbs (the newest `changedAt` wins); a rejoin after a broker restart
+ *   resumes where this reader was (OwnPositions) with the kit's bounded backoff, so a ban or a
+ *   revoked session made right after the restart is applied within about a second;
  * - the state is ready once every partition is read up to the end offset it had when the reader
  *   started (an empty partition at once); `trust.ready()` resolves then;
  * - a record that does not decode as its topic's schema, or that the state refuses (a signing key
@@ -17,7 +19,8 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../observability/logger';
 import type { EventSchemas } from '../events/schema-registry';
-import { deleteGroupQuietly } from '../kafka/topics';
+import { deleteGroupQuietly, OwnPositions } from '../kafka/topics';
+import { consumerConfig } from '../events/consumer/settings';
 import type { TrustState } from './trust';
 
 export interface TrustReaderOptions {
@@ -41,6 +44,8 @@ export class TrustReader {
   /** `topic/partition` → the offset to reach (end offset at start); removed once reached. */
   private readonly pending = new Map<string, number>();
   private stopped = false;
+  /** Where a rejoin resumes (nothing is committed: without this a broker restart reads everything again). */
+  private readonly positions = new OwnPositions();
   /** Records skipped because they could not be read or trusted. */
   skipped = 0;
 
@@ -60,22 +65,28 @@ export class TrustReader {
       await admin.disconnect();
     }
     if (!this.pending.size) trust.markReady();
-    const consumer = kafka.consumer({
-      groupId: group,
-      allowAutoTopicCreation: false,
-      sessionTimeout: 10000,
-      heartbeatInterval: 1000,
-      maxWaitTimeInMs: 500,
-    });
+    // The kit's member settings (bounded backoff: back within about a second of a broker restart).
+    const consumer = kafka.consumer(
+      consumerConfig(group, (err) => this.opts.logger.warn('trust reader restarting after a broker failure', { group, err: String(err) }), {
+        minBytes: 1,
+        maxWaitMs: 500,
+      }),
+    );
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    const joined = new Promise<void>((resolve) =>
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        this.positions.seekAll(consumer);
+        resolve();
+      }),
+    );
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic, partition, message }) => {
         if (this.stopped) return;
         await this.read(topic, message.key?.toString('utf8') ?? null, message.value);
+        this.positions.passed(topic, partition, message.offset);
         this.reached(`${topic}/${partition}`, Number(message.offset) + 1);
       },
     });

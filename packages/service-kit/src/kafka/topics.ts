@@ -188,6 +188,31 @@ export function seekStartsOnJoin(
   });
 }
 
+/**
+ * A reader's own position in each partition, for a consumer that commits no offsets (a recorder, the
+ * trust reader): `passed` after each record, `seekAll` on each join. kafkajs resumes a rejoining
+ * member from its group's committed offsets, so without this a broker restart sends such a reader
+ * back to its `fromBeginning` choice: the whole history again, or the latest offset, skipping what
+ * was appended before it rejoined. Partitions never read keep that choice (or `from`, when given).
+ */
+export class OwnPositions {
+  private readonly next = new Map<string, { topic: string; partition: number; offset: string }>();
+
+  constructor(from: readonly { topic: string; partition: number; offset: string }[] = []) {
+    for (const o of from) this.next.set(`${o.topic}/${o.partition}`, o);
+  }
+
+  /** The record at `offset` was read: a later join resumes after it. */
+  passed(topic: string, partition: number, offset: string): void {
+    this.next.set(`${topic}/${partition}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
+  }
+
+  /** Seeks every known partition to its position; call from the consumer's GROUP_JOIN event. */
+  seekAll(consumer: Pick<Consumer, 'seek'>): void {
+    for (const o of this.next.values()) consumer.seek(o);
+  }
+}
+
 /** Deletes a consumer group, best effort: a group left behind holds only committed offsets, and Kafka expires those in time. */
 export async function deleteGroupQuietly(kafka: Kafka, group: string, logger: { warn(msg: string, meta?: object): void }): Promise<void> {
   const admin = kafka.admin();
