@@ -236,6 +236,19 @@ async function report(
   const firstAppended = new Map<string, number>();
   for (const c of publishedCopies)
     if (c.correlationId && !firstAppended.has(c.correlationId)) firstAppended.set(c.correlationId, c.appendedAt);
+  const publishedIds = new Map(publishedCopies.map((c) => [c.correlationId, c.eventId]));
+  /** Per group, when it applied the last of these writes' events (ms after `from`). */
+  const byGroup = (ws: Write[], from: number): Record<string, number | null> =>
+    Object.fromEntries(
+      [...groups].map((g) => {
+        const at = ws.map(
+          (w) =>
+            acks.find((a) => a.consumer === g && a.outcome === 'applied' && a.ackedEventId === publishedIds.get(w.correlationId))
+              ?.appliedAt,
+        );
+        return [g, at.some((t) => t === undefined) ? null : Math.max(...at.map(Number)) - from];
+      }),
+    );
   const perPhase = phases.map((p) => {
     const firstOk = writes.filter((w) => w.status === 200 && w.sentAt >= p.readyAt).sort((a, b) => a.at - b.at)[0];
     const down = writes.filter((w) => w.sentAt >= p.killedAt && w.sentAt < p.readyAt);
@@ -253,6 +266,7 @@ async function report(
       eventsMadeAtKill: atKill.length,
       eventsMadeAtKillNotApplied: times.length - done.length,
       eventsMadeAtKillAppliedEverywhereMsAfterRestart: done.length ? Math.max(...done) - p.readyAt : null,
+      eventsMadeAtKillAppliedMsAfterRestartByGroup: byGroup(atKill, p.readyAt),
       // where that time goes: when the last of them reached Kafka (first copy), after the restart
       eventsMadeAtKillPublishedMsAfterRestart: atKill.length
         ? Math.max(...atKill.map((w) => firstAppended.get(w.correlationId) ?? NaN)) - p.readyAt
