@@ -21,7 +21,7 @@ describe('effect-once consumers against the real stack', () => {
 
   beforeAll(async () => {
     rt = await ServiceRuntime.start({ config: testConfig('kit-consumer'), produces: ['platform.probe'] });
-    recorder = await new TopicRecorder(testKafka(), ['sync.applied', deadLetterTopic('platform.probe')]).start();
+    recorder = await new TopicRecorder(testKafka(), ['sync.applied', 'sync.applied.bulk', deadLetterTopic('platform.probe')]).start();
   });
   afterAll(async () => {
     await recorder.stop();
@@ -53,6 +53,29 @@ describe('effect-once consumers against the real stack', () => {
     expect(got[0]).toMatchObject({ consumer: group, topic: 'platform.probe', ackedType: 'probe.changed', attempt: 1 });
     expect(got[0].appliedAt).toBeGreaterThanOrEqual(got[0].occurredAt);
     expect(await Tally.findById(id).lean()).toMatchObject({ count: 1, sequences: [1] });
+    await consumer.stop();
+  });
+
+  it('acknowledges bulk work (header lane: bulk) on sync.applied.bulk, with the header, and everyday work on sync.applied', async () => {
+    const id = uniqueName('lane');
+    const group = uniqueName('kit.lane');
+    const consumer = await rt.consume({
+      group,
+      handlers: { 'platform.probe': async (v, ctx) => void (v.envelope.aggregateId !== id && ctx.skip()) },
+    });
+    const bulk = probe(id, 1);
+    const everyday = probe(id, 2);
+    await rt.publisher.publish([bulk], { lane: 'bulk' });
+    await rt.publisher.publish([everyday]);
+    const ackOf = (eventId: string) =>
+      waitFor(
+        () => recorder.where((r) => r.topic.startsWith('sync.applied') && r.message.key?.toString() === eventId)[0],
+        `the ack of ${eventId}`,
+      );
+    const [bulkAck, everydayAck] = await Promise.all([ackOf(bulk.value.envelope.eventId), ackOf(everyday.value.envelope.eventId)]);
+    expect([bulkAck.topic, bulkAck.message.headers?.lane?.toString()]).toEqual(['sync.applied.bulk', 'bulk']);
+    expect([everydayAck.topic, everydayAck.message.headers?.lane]).toEqual(['sync.applied', undefined]);
+    expect(await rt.schemas.decode<SyncApplied>(bulkAck.message.value!)).toMatchObject({ consumer: group, outcome: 'applied' });
     await consumer.stop();
   });
 

@@ -266,8 +266,12 @@ export async function trackingHealth(p: BulkPlatform): Promise<HealthView> {
   return (await p.api.expect(200, 'sync-monitor', 'get', '/tracking/health', { token: p.admin.token })).body as HealthView;
 }
 
-/** The high-priority envelope groups and the acks group (the normal-priority group is left out). */
-export const prioritised = (h: HealthView): HealthView['groups'] => h.groups.filter((g) => !g.group.includes('track-normal'));
+/**
+ * The high-priority envelope groups and the everyday acks group (the normal-priority group and the
+ * bulk work's acks lane, which may fall behind for its own SLA, are left out).
+ */
+export const prioritised = (h: HealthView): HealthView['groups'] =>
+  h.groups.filter((g) => !g.group.includes('track-normal') && !g.group.includes('acks-bulk'));
 
 /** What the monitor's /metrics counts so far: records its groups handled, re-deliveries, escalations. */
 export interface MonitorCounters {
@@ -275,6 +279,8 @@ export interface MonitorCounters {
   envelopes: number;
   /** Acks (sync.applied records) its acks group handled. */
   acks: number;
+  /** Acks of bulk work (sync.applied.bulk records) its bulk acks group handled. */
+  bulkAcks: number;
   /** omnimall_sync_retries_total, by outcome. */
   retries: Record<string, number>;
   escalations: number;
@@ -282,13 +288,14 @@ export interface MonitorCounters {
 
 export async function monitorConsumed(p: BulkPlatform): Promise<MonitorCounters> {
   const text = await (await fetch(`${p.stack.url('sync-monitor')}/metrics`)).text();
-  const out: MonitorCounters = { envelopes: 0, acks: 0, retries: {}, escalations: 0 };
+  const out: MonitorCounters = { envelopes: 0, acks: 0, bulkAcks: 0, retries: {}, escalations: 0 };
   for (const line of text.split('\n')) {
     const series = line.slice(0, Math.max(0, line.indexOf('{')));
     const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
     const value = Number(line.slice(line.lastIndexOf(' ') + 1));
     if (series === 'omnimall_events_consumed_total' && labels.consumer?.startsWith('sync-monitor.')) {
       if (labels.topic === 'sync.applied') out.acks += value;
+      else if (labels.topic === 'sync.applied.bulk') out.bulkAcks += value;
       else if (labels.outcome === 'applied') out.envelopes += value;
     } else if (series === 'omnimall_sync_retries_total') out.retries[labels.outcome] = (out.retries[labels.outcome] ?? 0) + value;
     else if (series === 'omnimall_sync_escalations_total') out.escalations += value;

@@ -18,7 +18,9 @@
  *     monitor's percentile endpoint (1 h window, by type) for the changes' event types: its population
  *     is every applied ack of those types, not one figure per event.
  *   - total_s: seconds from the end of the bulk (last job succeeded) until GET /tracking/health shows
- *     every high-priority group and the acks group behind by less than 2 s (bounded at 120 s; null then).
+ *     every high-priority group and the everyday acks group behind by less than 2 s (bounded at 120 s;
+ *     null then). The bulk work's acks lane (`acks-bulk`, sync.applied.bulk) is left out: it may fall
+ *     behind for its own SLA (600 s); `max_behind_ms` and `health_after` show how far it was.
  *   - complete: false when the bulk budget (BENCH_BUDGET_S, default 180 s) or the catch-up bound was hit,
  *     or a change was never shown tracked.
  * monitor-cpu (same run, from the start of the bulk until the catch-up ended)
@@ -205,6 +207,7 @@ export async function run(): Promise<BenchRow[]> {
         ...cpu,
         tracked_events: tracked,
         acks_handled: consumed1.acks - consumed0.acks,
+        bulk_acks_handled: consumed1.bulkAcks - consumed0.bulkAcks,
         measured_s: round((caughtUpAt - bulkEnd) / 1000 + bulk.seconds),
         db_bytes: db.dataSize + db.indexSize,
         db_bytes_per_100k: tracked ? Math.round(((db.dataSize + db.indexSize) / tracked) * 100_000) : null,

@@ -12,7 +12,7 @@ import { catalogue, partnerFamilies, type EventEnvelope, type SyncApplied, type 
 import { defineService, partnerTopicsOn, periodicWorker, type Subscription } from '@omnimall/service-kit';
 import { ChannelStatusProjection } from './application/channel-status';
 import { ConsumerLag } from './application/consumer-lag';
-import { Ingest } from './application/ingest';
+import { BULK_ACKS, Ingest } from './application/ingest';
 import { Erasure, Retention } from './application/privacy';
 import { MonitorQueries } from './application/queries';
 import { Remediation } from './application/remediation';
@@ -73,6 +73,9 @@ const SNAPSHOT_RECENT = { recentMs: 60_000, recentMax: 20_000 };
 /** The consumers a subscription's onJoined names (one, or a list when the kit splits it). */
 const joinedOf = (joined: Watched | Watched[]): Watched[] => ([] as Watched[]).concat(joined);
 
+/** How far the bulk acks group may fall behind before tracking is degraded: its topic's SLA. */
+const BULK_LANE_SLA_MS = (catalogue.find((t) => t.name === BULK_ACKS)?.slaSeconds ?? 600) * 1000;
+
 /** How long envelopes wait at start for the acks to be replayed before they are decided anyway. */
 const ACK_REPLAY_BOUND_MS = 60_000;
 
@@ -107,14 +110,27 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
       openEvents: events.state.open.size,
       snapshot: snapshots.last,
     }));
-    // Envelopes are decided once the acks the topic held at start are replayed (this group's own among them).
+    // Envelopes are decided once the acks both lanes held at start are replayed (this group's own among them).
     let acksJoined!: (c: Watched) => void;
+    let bulkAcksJoined!: (c: Watched) => void;
+    const startedAt = Date.now();
     ingest.holdEnvelopesUntil(
-      TrackingHealth.caughtUp(new Promise<Watched>((r) => (acksJoined = r)), Date.now(), ACK_REPLAY_BOUND_MS, runtime.logger),
+      Promise.all([
+        TrackingHealth.caughtUp(new Promise<Watched>((r) => (acksJoined = r)), startedAt, ACK_REPLAY_BOUND_MS, runtime.logger),
+        TrackingHealth.caughtUp(new Promise<Watched>((r) => (bulkAcksJoined = r)), startedAt, ACK_REPLAY_BOUND_MS, runtime.logger),
+      ]).then(() => undefined),
     );
     let acksGroup: Watched | undefined;
-    // Lateness is judged only up to where the acks have been read (see SlaSweep).
-    const sweep = new SlaSweep(events, runtime.publisher, runtime.logger, settings, () => acksGroup?.caughtUpAt() ?? 0);
+    let bulkAcksGroup: Watched | undefined;
+    // Lateness is judged only up to where the acks have been read, bulk work by its own lane (see SlaSweep).
+    const sweep = new SlaSweep(
+      events,
+      runtime.publisher,
+      runtime.logger,
+      settings,
+      () => acksGroup?.caughtUpAt() ?? 0,
+      () => bulkAcksGroup?.caughtUpAt() ?? 0,
+    );
     const remediation = new Remediation(events, sweep);
     const channels = new ChannelStatusProjection(store);
     const lag = new ConsumerLag(runtime.kafka, () => events.knownGroups(), metrics);
@@ -143,21 +159,28 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
         onJoined: (joined) => joinedOf(joined).forEach((c) => health.watch(c)),
       };
     };
+    // Acks are not acknowledged themselves (that would loop); each carries its own eventId.
+    const ackSubscription = (purpose: string, topic: 'sync.applied' | 'sync.applied.bulk', joined: (c: Watched) => void): Subscription => ({
+      ...snapshotted,
+      purpose,
+      handlers: { [topic]: syncAppliedIn(ingest) },
+      acknowledge: false,
+      fetch: BATCHED_FETCH,
+      onJoined: (j) => joined(joinedOf(j)[0]),
+    });
     const subscriptions: Subscription[] = [
-      // Acks are not acknowledged themselves (that would loop); each carries its own eventId.
-      {
-        ...snapshotted,
-        purpose: 'acks',
-        handlers: { 'sync.applied': syncAppliedIn(ingest) },
-        acknowledge: false,
-        fetch: BATCHED_FETCH,
-        onJoined: (joined) => {
-          const [c] = joinedOf(joined);
-          health.watch(c);
-          acksGroup = c;
-          acksJoined(c);
-        },
-      },
+      ackSubscription('acks', 'sync.applied', (c) => {
+        health.watch(c);
+        acksGroup = c;
+        acksJoined(c);
+      }),
+      // The acks of bulk work (records with `lane: bulk`): a group of their own, so that a bulk job's
+      // acks never hold up those of everyday events; it may fall behind for as long as its lane's SLA.
+      ackSubscription('acks-bulk', 'sync.applied.bulk', (c) => {
+        health.watch(c, BULK_LANE_SLA_MS);
+        bulkAcksGroup = c;
+        bulkAcksJoined(c);
+      }),
       // Priority isolation: high-priority envelopes never queue behind bulk normal-priority ones.
       ...[envelopeSubscription('track-high', 'high'), envelopeSubscription('track-normal', 'normal')].filter(
         (s): s is Subscription => s !== null,
@@ -174,7 +197,7 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
               tracking: {
                 behindMs: r.behindMs,
                 shortestSlaMs: r.shortestSlaMs,
-                groups: r.groups.filter((g) => g.behindMs > r.shortestSlaMs),
+                groups: r.groups.filter((g) => g.behindMs > g.boundMs),
               },
             }
           : undefined;

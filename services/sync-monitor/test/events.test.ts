@@ -41,7 +41,7 @@ describe('the event manifest', () => {
     // plus the table topics, which the kit's trust reader holds in memory (not tracked, no handler here)
     const tables = catalogue.filter((t) => t.table).map((t) => t.name);
     expect(tables.length).toBeGreaterThan(0);
-    expect(manifest.consumes).toEqual(['sync.applied', ...trackedTopics(catalogue), ...tables]);
+    expect(manifest.consumes).toEqual(['sync.applied', 'sync.applied.bulk', ...trackedTopics(catalogue), ...tables]);
     expect(trackedTopics(catalogue).filter((t) => tables.includes(t))).toEqual([]);
   });
 
@@ -50,7 +50,9 @@ describe('the event manifest', () => {
     const erasure = { erase: async () => 0, recordOnce: async () => true };
     const handlers = envelopeHandlers(trackedTopics(catalogue), sink, { apply: async () => true }, erasure);
     const tables = new Set<string>(catalogue.filter((t) => t.table).map((t) => t.name));
-    expect(Object.keys(handlers).sort()).toEqual(manifest.consumes.filter((t) => t !== 'sync.applied' && !tables.has(t)).sort());
+    expect(Object.keys(handlers).sort()).toEqual(
+      manifest.consumes.filter((t) => t !== 'sync.applied' && t !== 'sync.applied.bulk' && !tables.has(t)).sort(),
+    );
     expect(Object.keys(handlers)).toContain('identity.data-request');
   });
 });

@@ -234,6 +234,27 @@ describe('channel status', () => {
     expect(late.retries[0]).toMatchObject({ service: h.ghost });
   });
 
+  it('judges bulk work against its own acks lane: behind, it holds back only the bulk events', async () => {
+    const bulkAcks = h.monitor.consumers['acks-bulk'];
+    const real = bulkAcks.caughtUpAt.bind(bulkAcks);
+    const frozen = Date.now(); // the bulk lane's acks group stops catching up (a bulk job's acks ahead of it)
+    bulkAcks.caughtUpAt = () => frozen;
+    let bulkId: string;
+    try {
+      bulkId = await h.publishGhost(`web-${h.run}`, `cus_${h.run}-bulk`, { lane: 'bulk' });
+      const everyday = await h.publishGhost(`web-${h.run}`, `cus_${h.run}-everyday`);
+      // the everyday event is late and re-delivered as usual, whatever the bulk lane does
+      const late = await tracked(everyday, (x) => x.retries.length > 0, 'the everyday event re-delivered', 20_000);
+      expect(late.bulk).toBeUndefined();
+      const held = await tracked(bulkId, () => true, 'the bulk event');
+      expect([held.bulk, held.retries.length, held.escalation]).toEqual([true, 0, null]);
+    } finally {
+      bulkAcks.caughtUpAt = real;
+    }
+    const retried = await tracked(bulkId, (x) => x.retries.length > 0, 'the bulk event re-delivered once its lane is read', 20_000);
+    expect(retried.retries[0]).toMatchObject({ service: h.ghost });
+  });
+
   it('shows state and block reasons, and feeds limitations and recoveries', async () => {
     const code = `kiosk-${h.run}`;
     await h.publishChannel(code, 'active', [], 1);
@@ -310,7 +331,7 @@ describe('tracking health', () => {
     expect(current.shortestSlaMs).toBe(700); // the harness's topics
     expect((await http.get('/readyz')).body.status).toBe('ready');
     expect(current.groups.map((g: { group: string }) => g.group).sort()).toEqual(
-      [h.monitor.consumers.acks.group, h.monitor.consumers['track-high'].group].sort(),
+      [h.monitor.consumers.acks.group, h.monitor.consumers['acks-bulk'].group, h.monitor.consumers['track-high'].group].sort(),
     );
     // A group that stops catching up (stand-in: its caught-up time frozen 5 s back) makes it degraded, and the gauge says so.
     const stuck = h.monitor.consumers.acks;
@@ -333,6 +354,18 @@ describe('tracking health', () => {
       );
     } finally {
       stuck.caughtUpAt = real;
+    }
+    // The bulk acks lane may fall behind for as long as its own SLA (sync.applied.bulk, 600 s): not degraded.
+    const bulk = h.monitor.consumers['acks-bulk'];
+    const bulkReal = bulk.caughtUpAt.bind(bulk);
+    bulk.caughtUpAt = () => frozen;
+    try {
+      const r = await http.get('/tracking/health').set('authorization', admin);
+      expect(r.body.status).toBe('current');
+      expect(r.body.groups.find((g: { group: string }) => g.group === bulk.group)).toMatchObject({ boundMs: 600_000 });
+      expect(r.body.groups.find((g: { group: string }) => g.group === bulk.group).behindMs).toBeGreaterThanOrEqual(5000);
+    } finally {
+      bulk.caughtUpAt = bulkReal;
     }
   });
 });

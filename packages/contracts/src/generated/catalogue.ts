@@ -165,6 +165,166 @@ export const catalogue: readonly TopicSpec[] = [
   {
     "partitions": 6,
     "cleanup": "delete",
+    "priority": "normal",
+    "name": "sync.applied.bulk",
+    "description": "Propagation acknowledgements of bulk work (records published with the Kafka header `lane: bulk`, such as a catalogue bulk sync), one per consumed event per consumer: a lane of their own, so that the acknowledgements of everyday and high-priority events never queue behind a bulk job's.",
+    "key": "aggregateId (the acknowledged eventId)",
+    "value": "omnimall.platform.SyncApplied",
+    "producer": "every service",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 600,
+    "valueType": "SyncApplied",
+    "schemaFile": "schemas/avro/platform/SyncApplied.avsc",
+    "avro": {
+      "type": "record",
+      "name": "SyncApplied",
+      "namespace": "omnimall.platform",
+      "doc": "Propagation acknowledgement: a consumer reports what it did with one event. The sync-monitor computes lag from these.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "ackedEventId",
+          "type": {
+            "type": "string",
+            "logicalType": "uuid"
+          },
+          "doc": "eventId of the event being acknowledged."
+        },
+        {
+          "name": "ackedType",
+          "type": "string",
+          "doc": "type of the event being acknowledged."
+        },
+        {
+          "name": "topic",
+          "type": "string",
+          "doc": "Topic the event was read from."
+        },
+        {
+          "name": "consumer",
+          "type": "string",
+          "doc": "Consumer group that handled it."
+        },
+        {
+          "name": "channel",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "Channel the effect applies to, when there is one."
+        },
+        {
+          "name": "occurredAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          },
+          "doc": "occurredAt of the acknowledged event."
+        },
+        {
+          "name": "appliedAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          },
+          "doc": "When the consumer's write committed."
+        },
+        {
+          "name": "outcome",
+          "type": {
+            "type": "enum",
+            "name": "SyncOutcome",
+            "symbols": [
+              "applied",
+              "skipped_duplicate",
+              "failed",
+              "dead_lettered"
+            ]
+          }
+        },
+        {
+          "name": "attempt",
+          "type": "int",
+          "doc": "1 for the first delivery, higher after retries."
+        },
+        {
+          "name": "error",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "Error class and message when outcome is failed or dead_lettered."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
     "priority": "high",
     "name": "platform.probe",
     "description": "Synthetic round-trip events for benchmarks and the event backbone's tests.",

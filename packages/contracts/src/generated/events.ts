@@ -529,6 +529,7 @@ export interface SyncNotice {
 /** The value type carried by each topic. */
 export interface TopicValues {
   'sync.applied': SyncApplied;
+  'sync.applied.bulk': SyncApplied;
   'platform.probe': Probe;
   'identity.customer-status': CustomerStatusChanged;
   'identity.identity-linked': IdentityLinked;

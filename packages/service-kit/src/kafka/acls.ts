@@ -3,7 +3,8 @@
  * list, and created by the topics step (cli/create-topics.ts) on a broker that enforces ACLs.
  *
  * Guarantees (with `allow.everyone.if.no.acl.found=false`, anything not granted here is refused):
- *  - a service (principal = its name) writes the topics it produces, `sync.applied`, and the `.retry`
+ *  - a service (principal = its name) writes the topics it produces, `sync.applied` (and its bulk lane
+ *    `sync.applied.bulk`), and the `.retry`
  *    and `.dlq` siblings of the topics it consumes; it reads the topics it consumes and their `.retry`
  *    (a `table` topic has no siblings: the trust reader only reads it);
  *    its consumer groups are the ones named `<service>.`; it cannot write another service's topic;
@@ -71,6 +72,7 @@ export function plannedAcls(opts: AclPlanOptions): AclRule[] {
   for (const service of services) {
     // DESCRIBE_CONFIGS: a producer reads its topics' max.message.bytes at start (publisher readTopicLimits)
     topic(service, 'sync.applied', 'WRITE', 'DESCRIBE_CONFIGS');
+    topic(service, 'sync.applied.bulk', 'WRITE', 'DESCRIBE_CONFIGS');
     for (const spec of specs) {
       if (spec.producer === service && !spec.perPartner) topic(service, spec.name, 'WRITE', 'DESCRIBE_CONFIGS');
       if (!spec.consumers.includes(service)) continue;

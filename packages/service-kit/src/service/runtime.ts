@@ -71,7 +71,7 @@ export class ServiceRuntime {
     const db = await connectDatabase(config.mongoUrl, config.dbName);
     const rt = new ServiceRuntime(config, db, opts);
     try {
-      const produced = new Set<TopicName>([...opts.produces, 'sync.applied']);
+      const produced = new Set<TopicName>([...opts.produces, 'sync.applied', 'sync.applied.bulk']);
       await rt.schemas.register([...produced].map((t) => topicSpec(t)));
       await rt.publisher.connect();
       await rt.publisher.readTopicLimits([...produced]);

@@ -159,8 +159,9 @@ export async function bulkAssign(c: Catalog, p: Principal, codes: string[], prod
       // Published directly, not through journal documents: the request's intent (written before any
       // change, removed only after every publish below is acknowledged) already covers a crash, as
       // recovery re-propagates its products and re-emits their items. A journal would write every
-      // event into the database once more, for nothing.
-      publishes.push(c.publisher.publish(keptEvents));
+      // event into the database once more, for nothing. Bulk work has a lane of its own: consumers
+      // acknowledge these on sync.applied.bulk, so everyday events' acks never queue behind them.
+      publishes.push(c.publisher.publish(keptEvents, { lane: 'bulk' }));
     };
 
     // Pipelined: the next chunk is prepared (CPU) while the database writes the previous one.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { OutgoingEvent, ServiceRuntime } from '@omnimall/service-kit';
+import type { EventPublisher, ServiceRuntime } from '@omnimall/service-kit';
 import type { Intent } from '../domain/records';
 import type { CatalogStore, IntentRepository, ItemRepository } from '../store';
 
@@ -11,7 +11,7 @@ import type { CatalogStore, IntentRepository, ItemRepository } from '../store';
 export interface Catalog extends CatalogStore {
   locks: ProductLocks;
   changes: IntentLog;
-  publisher: { publish(events: readonly OutgoingEvent[]): Promise<void> };
+  publisher: Pick<EventPublisher, 'publish'>;
 }
 
 export function createCatalog(runtime: Pick<ServiceRuntime, 'locks' | 'publisher'>, store: CatalogStore): Catalog {

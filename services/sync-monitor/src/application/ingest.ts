@@ -16,16 +16,23 @@
  * acknowledged `skipped_duplicate` too. While running, an envelope seen before is a duplicate.
  */
 import type { KafkaMessage } from 'kafkajs';
+import { laneOf, type Lane } from '@omnimall/service-kit';
 import type { EventEnvelope, SyncApplied } from '@omnimall/contracts';
 import type { Expectations } from '../domain/expectations';
 import { Positions, type RecordAt } from '../domain/positions';
 import { withSubjects, type Subjects } from '../domain/privacy';
-import { applyAck, applyEnvelope, isFirstSuccess, isSuccess, serviceOfGroup, type AckInfo } from '../domain/propagation';
+import { applyAck, applyEnvelope, isFirstSuccess, isSuccess, serviceOfGroup, type AckInfo, type Tracking } from '../domain/propagation';
 import type { TrackingScope } from '../domain/scope';
 import type { AckSink, Delivery, EnvelopeOutcome, EnvelopeSink } from '../events/in';
 import { rawOf } from '../events/in/record';
 import { resolutionEvents } from './escalations';
 import type { TrackedEvents } from './tracked-events';
+
+/** The acks of bulk work: a lane of their own (a record's header `lane: bulk`). */
+export const BULK_ACKS = 'sync.applied.bulk';
+
+/** The tracking, marked as bulk work when its record or an ack of it came in the bulk lane. */
+const inLane = (t: Tracking, lane: Lane | undefined): Tracking => (lane === 'bulk' && !t.bulk ? { ...t, bulk: true } : t);
 
 export class Ingest implements AckSink, EnvelopeSink {
   /** Per partition, the offset after the last record applied to the state (kept in snapshots). */
@@ -61,17 +68,18 @@ export class Ingest implements AckSink, EnvelopeSink {
       this.positions.advance(at);
       return 'duplicate';
     }
+    const lane = laneOf(record?.headers);
     // Acknowledged by this group before a crash (its own ack replayed): rebuild the state, report a copy.
     const ackedBefore = !!cur?.acks.some((a) => a.group === at.consumer && isSuccess(a.outcome));
     const exp = this.expectations(topic);
     const now = Date.now();
     if (this.events.writesThrough(env.eventId)) {
       await this.events.change(env.eventId, (t) => {
-        const next = withSubjects(applyEnvelope(t, topic, env, rawOf(record), exp, now), subjects);
+        const next = inLane(withSubjects(applyEnvelope(t, topic, env, rawOf(record), exp, now), subjects), lane);
         return { next, events: resolutionEvents(t, next) };
       });
     } else {
-      const next = withSubjects(applyEnvelope(cur, topic, env, null, exp, now), subjects);
+      const next = inLane(withSubjects(applyEnvelope(cur, topic, env, null, exp, now), subjects), lane);
       // The original record is kept while the event is open (for re-delivery), not after.
       this.events.state.put(next.open ? { ...next, raw: rawOf(record) } : next, now);
     }
@@ -91,13 +99,15 @@ export class Ingest implements AckSink, EnvelopeSink {
     const id = ack.ackedEventId;
     const now = Date.now();
     const problem = info.outcome === 'failed' || info.outcome === 'dead_lettered';
+    const lane = at.topic === BULK_ACKS ? 'bulk' : undefined;
     if (problem || this.events.writesThrough(id)) {
       let first = false;
       await this.events.change(
         id,
         (t) => {
-          const next = applyAck(t, info, exp, now);
-          if (!next) return null; // this ack was recorded before
+          const applied = applyAck(t, info, exp, now);
+          if (!applied) return null; // this ack was recorded before
+          const next = inLane(applied, lane);
           first = isFirstSuccess(t, info);
           return { next, events: resolutionEvents(t, next) };
         },
@@ -105,7 +115,8 @@ export class Ingest implements AckSink, EnvelopeSink {
       );
     } else {
       const cur = this.events.state.get(id) ?? null;
-      const next = applyAck(cur, info, exp, now);
+      const applied = applyAck(cur, info, exp, now);
+      const next = applied && inLane(applied, lane);
       if (next) {
         if (isFirstSuccess(cur, info)) this.countLag(ack);
         this.events.state.put(next.open ? next : { ...next, raw: null }, now);

@@ -53,6 +53,8 @@ export class SlaSweep {
      * ahead of it), an event whose acks are merely unread is not re-delivered nor escalated.
      */
     private readonly acksReadUpTo: () => number = () => Date.now(),
+    /** The same for the acks of bulk work (sync.applied.bulk), against which bulk events are judged. */
+    private readonly bulkAcksReadUpTo: () => number = acksReadUpTo,
   ) {}
 
   /** Sweeps every `intervalMs` until stopped. */
@@ -72,10 +74,12 @@ export class SlaSweep {
    */
   async sweep(now = Date.now()): Promise<number> {
     const judgedAt = Math.min(now, this.acksReadUpTo());
-    const ids = new Set(this.events.dueBy(judgedAt, PASS_LIMIT));
+    const bulkJudgedAt = Math.min(judgedAt, this.bulkAcksReadUpTo());
+    const ids = new Set(this.events.dueBy(judgedAt, PASS_LIMIT, bulkJudgedAt));
     if (Date.now() - this.lastFullScan >= this.opts.fullScanEveryMs) {
       this.lastFullScan = Date.now();
-      for (const id of await this.events.store.tracking.overdue(judgedAt, PASS_LIMIT)) ids.add(id);
+      // exceptions another instance opened: judged against the later of the two lanes' progress
+      for (const id of await this.events.store.tracking.overdue(bulkJudgedAt, PASS_LIMIT)) ids.add(id);
     }
     if (Date.now() - this.lastEvict >= EVICT_EVERY_MS) {
       this.lastEvict = Date.now();

@@ -79,11 +79,14 @@ export class TrackedEvents {
     return true;
   }
 
-  /** Ids of the open events whose deadline is at or before `now`, earliest first. */
-  dueBy(now: number, limit: number): string[] {
+  /**
+   * Ids of the open events whose deadline is at or before the time they can be judged at, earliest
+   * first: `now` for everyday events, `bulkNow` for bulk work (its acks are read by a group of their own).
+   */
+  dueBy(now: number, limit: number, bulkNow = now): string[] {
     return this.state
       .openEvents()
-      .filter((t) => t.slaDeadline <= now)
+      .filter((t) => t.slaDeadline <= (t.bulk ? bulkNow : now))
       .sort((a, b) => a.slaDeadline - b.slaDeadline)
       .slice(0, limit)
       .map((t) => t._id);

@@ -2,7 +2,8 @@
  * The monitor's own health: how far behind its topics its tracking is, per consumer group, as a time
  * (`now − caughtUpAt`: every record its partitions held before `caughtUpAt` has been handled, the
  * kit's catch-up tracker). Tracking is `degraded` while any group is behind by more than the
- * shortest SLA of the tracked topics: the monitor cannot then tell an event late within its SLA.
+ * shortest SLA of the tracked topics (the bulk acks group: its own lane's SLA, sync.applied.bulk):
+ * the monitor cannot then tell an event late within its SLA.
  * Published as the gauge `omnimall_sync_monitor_behind_seconds{group}` (an alert rule fires on it),
  * in the dashboard summary and at GET /tracking/health.
  *
@@ -21,6 +22,8 @@ export interface Watched {
 export interface GroupHealth {
   group: string;
   behindMs: number;
+  /** How far it may fall behind before tracking is degraded (the shortest SLA; a bulk lane's own). */
+  boundMs: number;
 }
 
 export interface HealthReport {
@@ -36,7 +39,7 @@ export interface HealthReport {
 }
 
 export class TrackingHealth {
-  private readonly watched: Array<{ consumer: Watched; since: number }> = [];
+  private readonly watched: Array<{ consumer: Watched; since: number; boundMs: number }> = [];
 
   constructor(
     private readonly metrics: MonitorMetrics,
@@ -44,22 +47,24 @@ export class TrackingHealth {
     private readonly facts: () => { trackedEvents: number; openEvents: number; snapshot: { at: number; bytes: number; events: number } },
   ) {}
 
-  watch(consumer: Watched): void {
-    this.watched.push({ consumer, since: Date.now() });
+  /** Watches a group, degraded once behind by more than `boundMs` (default the shortest SLA). */
+  watch(consumer: Watched, boundMs = this.shortestSlaMs): void {
+    this.watched.push({ consumer, since: Date.now(), boundMs });
   }
 
   report(now = Date.now()): HealthReport {
-    const groups = this.watched.map(({ consumer, since }) => ({
+    const groups = this.watched.map(({ consumer, since, boundMs }) => ({
       group: consumer.group,
       // Not caught up once yet: behind since it joined.
       behindMs: Math.max(0, now - (consumer.caughtUpAt() || since)),
+      boundMs,
     }));
     for (const g of groups) this.metrics.behind.labels(g.group).set(g.behindMs / 1000);
     const behindMs = Math.max(0, ...groups.map((g) => g.behindMs));
     const f = this.facts();
     return {
       at: now,
-      status: behindMs > this.shortestSlaMs ? 'degraded' : 'current',
+      status: groups.some((g) => g.behindMs > g.boundMs) ? 'degraded' : 'current',
       behindMs,
       shortestSlaMs: this.shortestSlaMs,
       groups,

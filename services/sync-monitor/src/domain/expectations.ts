@@ -4,7 +4,7 @@ import type { Expectation } from './propagation';
 /** Topics whose envelopes the monitor tracks: every catalogue topic with consumers, except the acks themselves and probes. */
 // sync.notice is the monitor's own fallback channel: escalating a late notice would send more notices.
 // identity.password-reset carries a secret token: the monitor is granted no read on it (only its consumer is).
-export const NOT_TRACKED = new Set(['sync.applied', 'platform.probe', 'sync.notice', 'identity.password-reset']);
+export const NOT_TRACKED = new Set(['sync.applied', 'sync.applied.bulk', 'platform.probe', 'sync.notice', 'identity.password-reset']);
 
 export function trackedTopics(catalogue: readonly TopicSpec[]): TopicName[] {
   // The catalogue's names are the topic names (TopicName is generated from the same file).

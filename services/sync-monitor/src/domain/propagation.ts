@@ -95,6 +95,11 @@ export interface Tracking {
   relatedEvents?: string[];
   /** When an erasure last removed personal data from this event. */
   erasedAt?: number | null;
+  /**
+   * Bulk work (its record carried `lane: bulk`, or its acks came on sync.applied.bulk): its acks are
+   * read by their own group, so it is judged late against that group's progress (application/sweep.ts).
+   */
+  bulk?: boolean;
 }
 
 /** A tracked event as listed to clients: everything but the original record. */

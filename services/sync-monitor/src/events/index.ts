@@ -11,5 +11,10 @@ import { trackedTopics } from '../domain/expectations';
 export const manifest = {
   produces: ['sync.escalation', 'sync.notice'],
   // plus the table topics (keys, revocations, credentials) the kit's trust reader holds in memory
-  consumes: ['sync.applied', ...trackedTopics(catalogue), ...catalogue.filter((t) => t.table).map((t) => t.name as TopicName)],
+  consumes: [
+    'sync.applied',
+    'sync.applied.bulk',
+    ...trackedTopics(catalogue),
+    ...catalogue.filter((t) => t.table).map((t) => t.name as TopicName),
+  ],
 } as const satisfies EventManifest;

@@ -33,7 +33,7 @@ export interface Harness {
   /** Publishes on TOPIC; with fail, the sim consumer fails the event until it is removed from `failing`. */
   publish(opts?: { channel?: string; fail?: boolean }): Promise<string>;
   /** An event on GHOST_TOPIC from a channel, for a customer. */
-  publishGhost(channel: string, customerId: string): Promise<string>;
+  publishGhost(channel: string, customerId: string, opts?: { lane?: 'bulk' }): Promise<string>;
   publishChannel(code: string, state: string, blockReasons: string[], version: number): Promise<string>;
   stop(): Promise<void>;
 }
@@ -85,7 +85,7 @@ export async function startHarness(deps: SyncMonitorDeps = {}): Promise<Harness>
     consumerRt,
     failing,
     applied,
-    async publishGhost(channel, customerId) {
+    async publishGhost(channel, customerId, opts = {}) {
       const e = newEvent(
         GHOST_TOPIC,
         {
@@ -98,7 +98,7 @@ export async function startHarness(deps: SyncMonitorDeps = {}): Promise<Harness>
         },
         { sourceCustomerId: 'cus_old', targetCustomerId: customerId, mergedBy: 'stf_1' },
       );
-      await producer.publisher.publish([e]);
+      await producer.publisher.publish([e], { lane: opts.lane });
       return e.value.envelope.eventId;
     },
     async publishChannel(code, state, blockReasons, version) {

@@ -1,6 +1,8 @@
 /**
  * Stage 5, acknowledge: counts each record's outcome and reports it on `sync.applied`, which the
- * sync-monitor turns into propagation tracking and lag.
+ * sync-monitor turns into propagation tracking and lag; a record of bulk work (header `lane: bulk`)
+ * is acknowledged on `sync.applied.bulk` instead, with the same header, so that a bulk job's acks
+ * form a lane of their own and never hold up those of everyday events.
  *
  * Guarantees: every record handled, skipped, retried or dead-lettered is counted
  * (omnimall_events_consumed_total) and, unless `acknowledge: false`, acknowledged once per outcome
@@ -15,7 +17,7 @@ import type { KafkaMessage } from 'kafkajs';
 import type { EventEnvelope } from '@omnimall/contracts';
 import type { Logger } from '../../observability/logger';
 import type { ServiceMetrics } from '../../observability/metrics';
-import { headerString, type EventPublisher } from '../../kafka/publisher';
+import { headerString, laneOf, type EventPublisher, type Lane } from '../../kafka/publisher';
 import { newEvent, safeCorrelationId, type OutgoingEvent } from '../envelope';
 import { errorText, type Outcome } from './types';
 
@@ -34,12 +36,18 @@ export interface AckFacts {
   err?: unknown;
   /** When the effect committed; default now. */
   appliedAt?: number;
+  /** The acked record's lane: `bulk` acks go to sync.applied.bulk. */
+  lane?: Lane;
 }
 
-/** The sync.applied event for one outcome of one record. */
-export function ackEvent(service: string, consumer: string, f: AckFacts): OutgoingEvent<'sync.applied'> {
+/** The ack topic of a record's lane. */
+export const ackTopicOf = (lane: Lane | undefined): 'sync.applied' | 'sync.applied.bulk' =>
+  lane === 'bulk' ? 'sync.applied.bulk' : 'sync.applied';
+
+/** The sync.applied (or, for bulk work, sync.applied.bulk) event for one outcome of one record. */
+export function ackEvent(service: string, consumer: string, f: AckFacts): OutgoingEvent<'sync.applied' | 'sync.applied.bulk'> {
   return newEvent(
-    'sync.applied',
+    ackTopicOf(f.lane),
     {
       type: 'sync.applied',
       producer: service,
@@ -73,6 +81,7 @@ export class Acknowledger {
   /** Counts and acknowledges the outcome of a decoded record. */
   finish(
     topic: string,
+    message: KafkaMessage,
     value: { envelope: EventEnvelope },
     outcome: Outcome,
     attempt: number,
@@ -84,7 +93,19 @@ export class Acknowledger {
     if (this.opts.acknowledge === false) return;
     const e = value.envelope;
     const { eventId, type, occurredAt, correlationId } = e;
-    this.send({ topic, eventId, type, occurredAt, correlationId, outcome, attempt, channel, err, appliedAt });
+    this.send({
+      topic,
+      eventId,
+      type,
+      occurredAt,
+      correlationId,
+      outcome,
+      attempt,
+      channel,
+      err,
+      appliedAt,
+      lane: laneOf(message.headers),
+    });
   }
 
   /** Ack for a record whose envelope could not be read: ids come from the headers when present. */
@@ -102,12 +123,17 @@ export class Acknowledger {
       attempt,
       channel: null,
       err,
+      lane: laneOf(message.headers),
     });
   }
 
   private send(facts: AckFacts): void {
     this.deps.publisher
-      .publish([ackEvent(this.deps.service, this.group, facts)], { lingerMs: this.opts.ackLingerMs ?? ACK_LINGER_MS, keep: true })
+      .publish([ackEvent(this.deps.service, this.group, facts)], {
+        lingerMs: this.opts.ackLingerMs ?? ACK_LINGER_MS,
+        keep: true,
+        lane: facts.lane,
+      })
       .catch((e) => this.deps.logger.warn('ack not sent', { eventId: facts.eventId, err: errorText(e) }));
   }
 }

@@ -153,7 +153,7 @@ export class EventConsumer {
     const logger = this.deps.logger.child({ eventId: envelope.eventId, correlationId: envelope.correlationId, topic: source });
 
     if (await this.dedupe.seen(envelope.eventId)) {
-      this.acks.finish(source, value, 'skipped_duplicate', attemptBase + 1, envelope.sourceChannel);
+      this.acks.finish(source, message, value, 'skipped_duplicate', attemptBase + 1, envelope.sourceChannel);
       return;
     }
 
@@ -176,17 +176,17 @@ export class EventConsumer {
       this.deps,
     );
     if (result.ok) {
-      this.acks.finish(source, value, result.outcome, result.attempt, result.channel, undefined, result.appliedAt);
+      this.acks.finish(source, message, value, result.outcome, result.attempt, result.channel, undefined, result.appliedAt);
       return;
     }
     if (this.stopped) throw result.err; // leave the offset uncommitted: the next member replays it
     const attempt = attemptBase + tries;
     if (isRetry) {
       await this.failures.deadLetter(source, partition, message, 'handler_failed', result.err);
-      this.acks.finish(source, value, 'dead_lettered', attempt, envelope.sourceChannel, result.err);
+      this.acks.finish(source, message, value, 'dead_lettered', attempt, envelope.sourceChannel, result.err);
     } else {
       await this.failures.retry(source, message, attempt, result.err);
-      this.acks.finish(source, value, 'failed', attempt, envelope.sourceChannel, result.err);
+      this.acks.finish(source, message, value, 'failed', attempt, envelope.sourceChannel, result.err);
     }
   }
 }

@@ -28,6 +28,21 @@ export interface SendOptions {
    * default). Only a refusal of the record itself, or a failure while disconnecting, rejects.
    */
   keep?: boolean;
+  /**
+   * `bulk`: the records are bulk work (a catalogue bulk sync): each carries the Kafka header
+   * `lane: bulk`, and their consumers acknowledge them on `sync.applied.bulk` instead of
+   * `sync.applied`, so that the acks of everyday events never queue behind a bulk job's.
+   */
+  lane?: Lane;
+}
+
+/** A record's lane (header `lane`); absent: the everyday lane. */
+export type Lane = 'bulk';
+export const LANE_HEADER = 'lane';
+
+/** The lane a consumed record's headers name (only `bulk` is one). */
+export function laneOf(headers: IHeaders | undefined): Lane | undefined {
+  return headerString(headers, LANE_HEADER) === 'bulk' ? 'bulk' : undefined;
 }
 
 interface Pending {
@@ -209,7 +224,7 @@ export class EventPublisher {
         message: {
           key: e.key,
           value: await this.schemas.encode(e.topic, e.value),
-          headers: envelopeHeaders(e.value.envelope),
+          headers: opts.lane ? { ...envelopeHeaders(e.value.envelope), [LANE_HEADER]: opts.lane } : envelopeHeaders(e.value.envelope),
         } satisfies Message,
       })),
     );

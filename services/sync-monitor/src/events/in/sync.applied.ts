@@ -1,5 +1,5 @@
 /**
- * sync.applied: one propagation ack. The subscription does not acknowledge these itself (that would
+ * sync.applied (and sync.applied.bulk, the acks of bulk work): one propagation ack. The subscription does not acknowledge these itself (that would
  * loop). Each ack carries its own eventId, so a duplicate changes nothing, and where it was read
  * (positions), so a replay after a crash applies only what the restored state lacks.
  */
@@ -13,7 +13,8 @@ export interface AckSink {
   onAck(ack: SyncApplied, at: RecordAt): Promise<boolean>;
 }
 
-export function syncAppliedIn(acks: AckSink): EventHandler<'sync.applied'> {
+/** The handler of both ack lanes: sync.applied and the bulk work's sync.applied.bulk. */
+export function syncAppliedIn<T extends 'sync.applied' | 'sync.applied.bulk'>(acks: AckSink): EventHandler<T> {
   return async (ack, ctx) => {
     if (!(await acks.onAck(ack, deliveryOf(ctx)))) ctx.skip();
   };
