@@ -7,6 +7,7 @@
 import { KafkaJSNonRetriableError, KafkaJSProtocolError, type Message, type Producer, type ProducerBatch } from 'kafkajs';
 import { newEvent, RecordRefusedError, RecordsRefusedError, ServiceRuntime } from '../src';
 import { recordBytes } from '../src/kafka/publisher/requests';
+import { ackEvent } from '../src/events/consumer/acknowledge';
 import { testConfig, testKafka, TopicRecorder, uniqueName, waitFor } from '../src/testing';
 import { probeModel } from './fixtures/probe-model';
 
@@ -84,6 +85,35 @@ describe('EventPublisher limits and recovery against the real broker', () => {
     for (const request of spy.requests) expect(request.reduce((n, m) => n + recordBytes(m), 0)).toBeLessThanOrEqual(20_000);
     await waitFor(async () => (await sequencesOf(key)).length === 300, 'all 300 records');
     expect(await sequencesOf(key)).toEqual(range(300));
+  });
+
+  it('sends the acks of everyday work before the records queued ahead of them (a bulk job behind)', async () => {
+    rt.publisher.limits.maxRequestRecords = 10;
+    const key = uniqueName('lanes');
+    let open!: () => void;
+    spy.gate = new Promise((r) => (open = r));
+    const inFlight = rt.publisher.publish([probe(key, 0)]);
+    const bulk = Promise.all(range(50).map((n) => rt.publisher.publish([probe(key, n)], { lane: 'bulk', lingerMs: 20 })));
+    const ack = ackEvent('kit-test', 'kit.lanes', {
+      topic: 'platform.probe',
+      eventId: probe(key, 99).value.envelope.eventId,
+      type: 'probe.changed',
+      occurredAt: Date.now(),
+      correlationId: key,
+      outcome: 'applied',
+      attempt: 1,
+      channel: null,
+    });
+    const acked = rt.publisher.publish([ack], { keep: true, lingerMs: 20 });
+    await waitFor(() => rt.publisher.pendingBytes > 0 && spy.requests.length === 0, 'the queue behind the first request');
+    spy.gate = undefined;
+    open();
+    await Promise.all([inFlight, bulk, acked]);
+    const ackRequest = spy.requests.findIndex((r) => r.some((m) => m.key?.toString() === ack.key));
+    expect(ackRequest).toBe(1); // right after the request in flight, before any of the 50 queued before it
+    expect(spy.requests.slice(2).flat()).toHaveLength(50);
+    await waitFor(async () => (await sequencesOf(key)).length === 51, 'the bulk records');
+    expect(await sequencesOf(key)).toEqual([0, ...range(50)]); // the business records keep their order
   });
 
   it('caps every produce request by count', async () => {

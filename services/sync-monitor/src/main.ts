@@ -92,7 +92,7 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
     const events = new TrackedEvents(store, metrics, { retentionMs: settings.memoryRetentionMs, maxEvents: settings.memoryMaxEvents });
     const byPrefix = correlationScope(settings.trackCorrelationPrefix);
     const scope = { trackEnvelope: trackEnvelope ?? byPrefix.trackEnvelope, trackAck: trackAck ?? byPrefix.trackAck };
-    const ingest = new Ingest(events, expectations, scope);
+    const ingest = new Ingest(events, expectations, scope, settings.bulkSlaMs);
     const snapshots = new Snapshots(events, ingest.positions, store.snapshots, metrics, runtime.logger, SNAPSHOT_RECENT);
     // The latest snapshot first, then the open exceptions over it (every change of theirs is written before memory shows it).
     const restored = await snapshots.restore();

@@ -1,3 +1,4 @@
+import { catalogue } from '@omnimall/contracts';
 /**
  * The monitor's own settings, from the environment (a test's deps override each one). Numbers that
  * are unset or not numbers take their defaults.
@@ -26,6 +27,8 @@ export interface MonitorSettings extends SweepOptions {
   memoryMaxEvents: number;
   /** SYNC_SNAPSHOT_INTERVAL_MS: how often a snapshot is taken (and offsets committed) while records arrive. */
   snapshotIntervalMs: number;
+  /** SYNC_BULK_SLA_MS: the SLA of bulk work (records with `lane: bulk`); default its lane's, sync.applied.bulk's 600 s. */
+  bulkSlaMs: number;
 }
 
 const num = (v: string | undefined, d: number): number => (v && Number.isFinite(Number(v)) ? Number(v) : d);
@@ -47,6 +50,7 @@ export function monitorSettings(env: NodeJS.ProcessEnv, overrides: Partial<Monit
     memoryRetentionMs: num(env.SYNC_MEMORY_RETENTION_MS, 900_000),
     memoryMaxEvents: num(env.SYNC_MEMORY_MAX_EVENTS, 200_000),
     snapshotIntervalMs: num(env.SYNC_SNAPSHOT_INTERVAL_MS, 5000),
+    bulkSlaMs: num(env.SYNC_BULK_SLA_MS, (catalogue.find((t) => t.name === 'sync.applied.bulk')?.slaSeconds ?? 600) * 1000),
     ...set,
   };
 }

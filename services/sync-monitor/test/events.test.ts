@@ -126,7 +126,9 @@ describe('settings', () => {
       memoryRetentionMs: 900_000,
       memoryMaxEvents: 200_000,
       snapshotIntervalMs: 5000,
+      bulkSlaMs: 600_000, // sync.applied.bulk's slaSeconds
     });
+    expect(monitorSettings({ SYNC_BULK_SLA_MS: '120000' }).bulkSlaMs).toBe(120_000);
     expect(monitorSettings({ SYNC_RAW_RETENTION_HOURS: '2', SYNC_EVENT_RETENTION_DAYS: '7' })).toMatchObject({
       rawRetentionHours: 2,
       eventRetentionDays: 7,

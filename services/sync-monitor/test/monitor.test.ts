@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import supertest from 'supertest';
 import { bearer, testKafka, TopicRecorder, waitFor } from '@omnimall/service-kit/testing';
-import { adminToken, GHOST_TOPIC, startHarness, TOPIC, type Harness } from './support/harness';
+import { adminToken, BULK_SLA_MS, GHOST_TOPIC, startHarness, TOPIC, type Harness } from './support/harness';
 import { applyEnvelope, type Tracking } from '../src/domain/propagation';
 
 let h: Harness;
@@ -245,9 +245,12 @@ describe('channel status', () => {
       const everyday = await h.publishGhost(`web-${h.run}`, `cus_${h.run}-everyday`);
       // the everyday event is late and re-delivered as usual, whatever the bulk lane does
       const late = await tracked(everyday, (x) => x.retries.length > 0, 'the everyday event re-delivered', 20_000);
-      expect(late.bulk).toBeUndefined();
+      expect([late.bulk, late.slaMs]).toEqual([undefined, 700]);
+      // past its own SLA too (bulk work's, longer than the topic's), and still held while its lane is unread
+      await waitFor(() => Date.now() - late.occurredAt > BULK_SLA_MS + 1000, 'the bulk SLA long past', 10_000, 100);
       const held = await tracked(bulkId, () => true, 'the bulk event');
-      expect([held.bulk, held.retries.length, held.escalation]).toEqual([true, 0, null]);
+      expect([held.bulk, held.slaMs, held.slaDeadline - held.occurredAt]).toEqual([true, BULK_SLA_MS, BULK_SLA_MS]);
+      expect([held.retries.length, held.escalation]).toEqual([0, null]);
     } finally {
       bulkAcks.caughtUpAt = real;
     }

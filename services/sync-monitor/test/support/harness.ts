@@ -38,6 +38,9 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+/** The SLA of bulk work in the harness (the topics' own: 700 ms). */
+export const BULK_SLA_MS = 1500;
+
 export const adminToken = (): Promise<string> => bearer({ sub: 'stf_admin', kind: 'staff', roles: ['admin'] });
 
 export async function startHarness(deps: SyncMonitorDeps = {}): Promise<Harness> {
@@ -65,6 +68,8 @@ export async function startHarness(deps: SyncMonitorDeps = {}): Promise<Harness>
     maxRetries: 3,
     escalateAfterMs: 5000,
     consumerLagIntervalMs: 60_000,
+    // bulk work's SLA (600 s in production), short enough to see a bulk event judged late here
+    bulkSlaMs: BULK_SLA_MS,
     ...deps,
   };
   const monitor = await syncMonitorService.start({ config, groups, deps: monitorDeps });

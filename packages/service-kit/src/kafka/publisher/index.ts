@@ -40,6 +40,9 @@ export interface SendOptions {
 export type Lane = 'bulk';
 export const LANE_HEADER = 'lane';
 
+/** The topic whose records are sent before all others: the acks of everyday work. */
+const FIRST_TOPIC = 'sync.applied';
+
 /** The lane a consumed record's headers name (only `bulk` is one). */
 export function laneOf(headers: IHeaders | undefined): Lane | undefined {
   return headerString(headers, LANE_HEADER) === 'bulk' ? 'bulk' : undefined;
@@ -68,7 +71,11 @@ const REPLACED_METRIC = 'omnimall_publisher_producer_replaced_total';
  *    duplicates are possible; consumers remove them by eventId.
  *  - Group commit: what callers queue while one request is in flight goes out in the next request(s),
  *    cut from the front of the queue within `maxRequestBytes` and `maxRequestRecords` (requests.ts),
- *    so records leave in queue order and no request is too large for the broker. A send may linger
+ *    so records leave in queue order and no request is too large for the broker. One exception: the
+ *    acks of everyday work (`sync.applied`) have a queue of their own that is served first, so they
+ *    never wait behind a bulk job's records and acks (each ack is an event of its own: no order
+ *    between acks of different events, or between an ack and business records, is promised; acks
+ *    of one lane keep their order). A send may linger
  *    (telemetry such as acks): it waits up to `lingerMs` for company; one that does not linger takes
  *    every queued one with it.
  *  - A record over `maxRequestBytes` is refused before it is sent (RecordRefusedError `too_large`). A
@@ -94,6 +101,8 @@ export class EventPublisher {
   private producer: Producer;
   private needsConnect = false;
   private queue: Pending[] = [];
+  /** The acks of everyday work (sync.applied): sent before `queue` (see the class header). */
+  private first: Pending[] = [];
   /** Bytes of the records queued or in flight. */
   private queuedBytes = 0;
   private drainWaiters: (() => void)[] = [];
@@ -184,7 +193,7 @@ export class EventPublisher {
   /** Sends what is still queued or being encoded (lingering acks included, at once), then disconnects. */
   async disconnect(): Promise<void> {
     this.closing = true;
-    if (this.queue.length && !this.flushing) this.flush();
+    if (this.queued && !this.flushing) this.flush();
     await Promise.allSettled([...this.publishing]);
     await this.flushed;
     await this.producer.disconnect();
@@ -198,6 +207,11 @@ export class EventPublisher {
   backpressure(): Promise<void> {
     if (this.queuedBytes < this.limits.maxQueuedBytes) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Records waiting in either queue. */
+  private get queued(): number {
+    return this.first.length + this.queue.length;
   }
 
   /** Bytes queued or in flight (for tests and diagnostics). */
@@ -268,7 +282,14 @@ export class EventPublisher {
               this.release(bytes);
               f(...a);
             };
-          this.queue.push({ topic, message, bytes, keep: opts.keep === true, resolve: settle(resolve), reject: settle(reject) });
+          (topic === FIRST_TOPIC ? this.first : this.queue).push({
+            topic,
+            message,
+            bytes,
+            keep: opts.keep === true,
+            resolve: settle(resolve),
+            reject: settle(reject),
+          });
         }),
     );
     if (!this.flushing) {
@@ -293,7 +314,7 @@ export class EventPublisher {
 
   /** Starts sending the queue (the caller checked that no flush is running). */
   private flush(): void {
-    if (!this.queue.length) return;
+    if (!this.queued) return;
     this.flushing = true;
     clearTimeout(this.lingerTimer);
     this.lingerTimer = undefined;
@@ -302,9 +323,9 @@ export class EventPublisher {
 
   private async sendQueued(): Promise<void> {
     try {
-      while (this.queue.length) {
+      while (this.queued) {
         if (this.retryDelayMs && !this.closing) await new Promise((r) => setTimeout(r, this.retryDelayMs));
-        await this.sendIsolated(takeRequest(this.queue, this.limits), false);
+        await this.sendIsolated(takeRequest(this.first.length ? this.first : this.queue, this.limits), false);
       }
     } finally {
       this.flushing = false;
@@ -336,7 +357,9 @@ export class EventPublisher {
       const kept = this.closing ? [] : batch.filter((p) => p.keep);
       for (const p of batch) if (!p.keep || this.closing) p.reject(err);
       if (kept.length) {
-        this.queue = kept.concat(this.queue);
+        // back to the front of the queue each came from, in order
+        this.first = kept.filter((p) => p.topic === FIRST_TOPIC).concat(this.first);
+        this.queue = kept.filter((p) => p.topic !== FIRST_TOPIC).concat(this.queue);
         this.retryDelayMs = Math.min(Math.max(RETRY_FIRST_MS, this.retryDelayMs * 2), RETRY_MAX_MS);
       }
     }
