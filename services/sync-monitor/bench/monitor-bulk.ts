@@ -218,6 +218,9 @@ export async function run(): Promise<BenchRow[]> {
         complete,
       },
     ];
+  } catch (err) {
+    console.error(`monitor-bulk failed; the services' last output:\n${p.stack.logs(4000)}`);
+    throw err;
   } finally {
     await p.stack.stop();
   }

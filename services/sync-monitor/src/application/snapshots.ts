@@ -4,7 +4,11 @@
  * A snapshot is captured in one synchronous step (handlers change the state synchronously, so the
  * image is consistent): the state's open events and recently closed ones (application/state.ts), the
  * lag histograms, and the positions of the records it holds (domain/positions.ts). It is then
- * serialised, gzip-compressed and stored in chunks (store/snapshots.ts); the newest KEEP stay.
+ * serialised in slices of SLICE events, yielding to the event loop between them (a tracking record
+ * is never changed in place, only replaced, so the captured records stay as they were; serialised at
+ * once, a bulk's 100,000 open events held every consumer of the monitor for about a second every
+ * snapshot), gzip-compressed off the main thread and stored in chunks (store/snapshots.ts); the
+ * newest KEEP stay.
  *
  * Guarantees: the consumer groups commit offsets only after `covering()` resolved, i.e. once a
  * snapshot captured after the offsets were handled is stored, so the committed offsets never pass
@@ -31,6 +35,28 @@ const gunzipAsync = promisify(gunzip);
 const COALESCE_MS = 50;
 /** Snapshots kept (the newest ones). */
 const KEEP = 2;
+/** Events serialised between two yields to the event loop. */
+const SLICE = 1000;
+
+const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** JSON of the image, its events serialised a slice at a time (the event loop runs in between). */
+async function serialise(image: Image): Promise<string> {
+  const marker = `__events_${image.at}_${Math.random().toString(36).slice(2)}__`;
+  const shell = JSON.stringify({ ...image, state: { ...image.state, events: [marker] } });
+  const slices: string[] = [];
+  const { events } = image.state;
+  for (let i = 0; i < events.length; i += SLICE) {
+    slices.push(
+      events
+        .slice(i, i + SLICE)
+        .map((e) => JSON.stringify(e))
+        .join(','),
+    );
+    await yieldToLoop();
+  }
+  return shell.replace(`["${marker}"]`, () => `[${slices.join(',')}]`);
+}
 
 export interface SnapshotOptions {
   /** Closed events changed within this time go into a snapshot too (queries after a restart). */
@@ -94,7 +120,7 @@ export class Snapshots {
       state: this.events.state.image(at, this.opts.recentMs, this.opts.recentMax),
       windows: this.events.windows.encode(),
     };
-    const data = await gzipAsync(Buffer.from(JSON.stringify(image)), { level: constants.Z_BEST_SPEED });
+    const data = await gzipAsync(Buffer.from(await serialise(image)), { level: constants.Z_BEST_SPEED });
     try {
       await this.repo.save(at, data);
       await this.repo.prune(keep);
