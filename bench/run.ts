@@ -1,7 +1,8 @@
 /**
  * `make bench`: runs every benchmark module (packages/<pkg>/bench/*.ts and services/<svc>/bench/*.ts),
  * prints a table and writes bench/last-run.json. ONLY=<prefix>[,<prefix>...] keeps the rows whose
- * names start with one of the prefixes (a module is skipped when none of its rows can match).
+ * names start with one of the prefixes (a module is skipped when none of its rows can match); such a
+ * run replaces those rows in bench/last-run.json and keeps the others (each row has its own `at`).
  */
 import { readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join, basename } from 'node:path';
@@ -60,7 +61,15 @@ async function main(): Promise<void> {
       ...extra,
     })),
   );
-  writeFileSync(join(root, 'bench', 'last-run.json'), `${JSON.stringify({ at: new Date().toISOString(), rows }, null, 2)}\n`);
+  const at = new Date().toISOString();
+  const file = join(root, 'bench', 'last-run.json');
+  const fresh = rows.map((r) => ({ ...r, at }));
+  // A partial run (ONLY) keeps the rows it did not run, in their places.
+  const last = prefixes.length && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { at: string; rows: BenchRow[] }) : null;
+  const kept: BenchRow[] = last ? last.rows.map((r) => ({ at: last.at, ...r })) : [];
+  const merged = kept.map((old) => fresh.find((r) => r.name === old.name) ?? old);
+  merged.push(...fresh.filter((r) => !kept.some((old) => old.name === r.name)));
+  writeFileSync(file, `${JSON.stringify({ at, rows: prefixes.length ? merged : fresh }, null, 2)}\n`);
   console.error('wrote bench/last-run.json');
   process.exit(rows.some((r) => r.error) ? 1 : 0);
 }

@@ -4,8 +4,8 @@
  * group with a test suffix and starting at the end), and for every group of every service, on every
  * topic it handles, the same record is delivered twice. Each group must acknowledge exactly two
  * deliveries of that event id on sync.applied, at most one of them `applied` and the copy
- * `skipped_duplicate` (except the group reading sync.applied itself, which by design does not
- * acknowledge acks).
+ * `skipped_duplicate` (except the groups reading the acks, sync.applied and sync.applied.bulk, which
+ * by design do not acknowledge acks).
  *
  * Nothing is listed by hand: the groups come from the running services' consumers, and the test
  * first holds them to schemas/topics.yaml (every (topic, consumer service) pair of a non-table topic
@@ -123,9 +123,9 @@ describe('effect-once in every consumer group the catalogue declares', () => {
 
     // Judged by the acks of these records' own event ids: the groups also consume what other suites
     // running at the same time produce on the shared topics, so per-group counters are not per record.
-    // The monitor's ack group reads sync.applied itself and does not acknowledge acks: its duplicates
-    // are proven in the kit (consumer-effect-once.test.ts).
-    const acknowledging = all.filter((g) => g.topic !== 'sync.applied');
+    // The monitor's ack groups read sync.applied and sync.applied.bulk and do not acknowledge acks:
+    // their duplicates are proven in the kit (consumer-effect-once.test.ts).
+    const acknowledging = all.filter((g) => g.topic !== 'sync.applied' && g.topic !== 'sync.applied.bulk');
     const acksOf = async (g: Group): Promise<string[]> => {
       const eventId = byTopic.get(g.topic)!.value.envelope.eventId;
       const mine = recorder.where((r) => r.message.key?.toString() === eventId);
