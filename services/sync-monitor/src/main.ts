@@ -110,15 +110,16 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
       openEvents: events.state.open.size,
       snapshot: snapshots.last,
     }));
-    // Envelopes are decided once the acks both lanes held at start are replayed (this group's own among them).
+    // Envelopes are decided once the acks their lane held at start are replayed (this group's own among them).
     let acksJoined!: (c: Watched) => void;
     let bulkAcksJoined!: (c: Watched) => void;
     const startedAt = Date.now();
     ingest.holdEnvelopesUntil(
-      Promise.all([
-        TrackingHealth.caughtUp(new Promise<Watched>((r) => (acksJoined = r)), startedAt, ACK_REPLAY_BOUND_MS, runtime.logger),
-        TrackingHealth.caughtUp(new Promise<Watched>((r) => (bulkAcksJoined = r)), startedAt, ACK_REPLAY_BOUND_MS, runtime.logger),
-      ]).then(() => undefined),
+      TrackingHealth.caughtUp(new Promise<Watched>((r) => (acksJoined = r)), startedAt, ACK_REPLAY_BOUND_MS, runtime.logger),
+    );
+    ingest.holdEnvelopesUntil(
+      TrackingHealth.caughtUp(new Promise<Watched>((r) => (bulkAcksJoined = r)), startedAt, ACK_REPLAY_BOUND_MS, runtime.logger),
+      'bulk',
     );
     let acksGroup: Watched | undefined;
     let bulkAcksGroup: Watched | undefined;

@@ -11,8 +11,9 @@
  * snapshots.ts). After a restart, a record below its position is already in the restored state and
  * is not applied again; an envelope so skipped is acknowledged `skipped_duplicate`. An envelope
  * handled after the snapshot and before the crash was acknowledged then: its ack (this monitor's
- * own, on sync.applied) is replayed by the ack group before any envelope is decided (the gate,
- * `holdEnvelopesUntil`), so the state shows this group already applied it and the copy is
+ * own, on sync.applied, or sync.applied.bulk for bulk work) is replayed by the ack group of its lane
+ * before an envelope of that lane is decided (the gates, `holdEnvelopesUntil`; a backlog of bulk acks
+ * never holds up everyday envelopes), so the state shows this group already applied it and the copy is
  * acknowledged `skipped_duplicate` too. While running, an envelope seen before is a duplicate.
  */
 import type { KafkaMessage } from 'kafkajs';
@@ -46,7 +47,7 @@ const inLane = (t: Tracking, lane: Lane | undefined, bulkSlaMs: number): Trackin
 export class Ingest implements AckSink, EnvelopeSink {
   /** Per partition, the offset after the last record applied to the state (kept in snapshots). */
   readonly positions = new Positions();
-  private gate: Promise<void> = Promise.resolve();
+  private readonly gates: Record<'everyday' | 'bulk', Promise<void>> = { everyday: Promise.resolve(), bulk: Promise.resolve() };
 
   constructor(
     private readonly events: TrackedEvents,
@@ -57,8 +58,8 @@ export class Ingest implements AckSink, EnvelopeSink {
   ) {}
 
   /** Envelopes wait for `ready` before they are decided (the acks replayed up to the end offsets read at start). */
-  holdEnvelopesUntil(ready: Promise<void>): void {
-    this.gate = ready;
+  holdEnvelopesUntil(ready: Promise<void>, lane: 'everyday' | 'bulk' = 'everyday'): void {
+    this.gates[lane] = ready;
   }
 
   async onEnvelope(
@@ -68,7 +69,8 @@ export class Ingest implements AckSink, EnvelopeSink {
     subjects: Subjects | undefined,
     at: Delivery,
   ): Promise<EnvelopeOutcome> {
-    await this.gate;
+    const lane = laneOf(record?.headers);
+    await this.gates[lane === 'bulk' ? 'bulk' : 'everyday'];
     if (this.positions.covers(at)) return 'duplicate';
     if (this.scope.trackEnvelope && !this.scope.trackEnvelope(env, topic)) {
       this.positions.advance(at);
@@ -79,7 +81,6 @@ export class Ingest implements AckSink, EnvelopeSink {
       this.positions.advance(at);
       return 'duplicate';
     }
-    const lane = laneOf(record?.headers);
     // Acknowledged by this group before a crash (its own ack replayed): rebuild the state, report a copy.
     const ackedBefore = !!cur?.acks.some((a) => a.group === at.consumer && isSuccess(a.outcome));
     const exp = this.expectations(topic);
