@@ -130,12 +130,7 @@ export class TopicRecorder {
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: this.topics, fromBeginning: false });
-    const joined = new Promise<void>((resolve) =>
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        positions.seekAll(consumer);
-        resolve();
-      }),
-    );
+    const joined = positions.seekOnEveryJoin(consumer);
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic, partition, message }) => {

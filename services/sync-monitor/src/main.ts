@@ -12,7 +12,7 @@ import { catalogue, partnerFamilies, type EventEnvelope, type SyncApplied, type 
 import { defineService, partnerTopicsOn, periodicWorker, type Subscription } from '@omnimall/service-kit';
 import { ChannelStatusProjection } from './application/channel-status';
 import { ConsumerLag } from './application/consumer-lag';
-import { BULK_ACKS, Ingest } from './application/ingest';
+import { Ingest } from './application/ingest';
 import { Erasure, Retention } from './application/privacy';
 import { MonitorQueries } from './application/queries';
 import { Remediation } from './application/remediation';
@@ -26,7 +26,7 @@ import { manifest } from './events';
 import { envelopeHandlers, syncAppliedIn } from './events/in';
 import { buildApi, dashboardPages } from './http';
 import { MonitorMetrics } from './metrics';
-import { monitorSettings, type MonitorSettings } from './settings';
+import { BULK_LANE_SLA_MS, monitorSettings, type MonitorSettings } from './settings';
 import { createStore, type Store } from './store';
 
 export { PUBLIC_DIR } from './http';
@@ -72,9 +72,6 @@ const SNAPSHOT_RECENT = { recentMs: 60_000, recentMax: 20_000 };
 
 /** The consumers a subscription's onJoined names (one, or a list when the kit splits it). */
 const joinedOf = (joined: Watched | Watched[]): Watched[] => ([] as Watched[]).concat(joined);
-
-/** How far the bulk acks group may fall behind before tracking is degraded: its topic's SLA. */
-const BULK_LANE_SLA_MS = (catalogue.find((t) => t.name === BULK_ACKS)?.slaSeconds ?? 600) * 1000;
 
 /** How long envelopes wait at start for the acks to be replayed before they are decided anyway. */
 const ACK_REPLAY_BOUND_MS = 60_000;

@@ -1,8 +1,8 @@
-import { catalogue } from '@omnimall/contracts';
 /**
  * The monitor's own settings, from the environment (a test's deps override each one). Numbers that
  * are unset or not numbers take their defaults.
  */
+import { catalogue } from '@omnimall/contracts';
 import type { SweepOptions } from './application/sweep';
 
 export interface MonitorSettings extends SweepOptions {
@@ -31,6 +31,9 @@ export interface MonitorSettings extends SweepOptions {
   bulkSlaMs: number;
 }
 
+/** The SLA of bulk work's acks lane (`slaSeconds` of sync.applied.bulk): bulk work's default SLA, and how far its ack group may fall behind. */
+export const BULK_LANE_SLA_MS = (catalogue.find((t) => t.name === 'sync.applied.bulk')?.slaSeconds ?? 600) * 1000;
+
 const num = (v: string | undefined, d: number): number => (v && Number.isFinite(Number(v)) ? Number(v) : d);
 
 /** The settings from `env`, with each override that is set taking its place. */
@@ -50,7 +53,7 @@ export function monitorSettings(env: NodeJS.ProcessEnv, overrides: Partial<Monit
     memoryRetentionMs: num(env.SYNC_MEMORY_RETENTION_MS, 900_000),
     memoryMaxEvents: num(env.SYNC_MEMORY_MAX_EVENTS, 200_000),
     snapshotIntervalMs: num(env.SYNC_SNAPSHOT_INTERVAL_MS, 5000),
-    bulkSlaMs: num(env.SYNC_BULK_SLA_MS, (catalogue.find((t) => t.name === 'sync.applied.bulk')?.slaSeconds ?? 600) * 1000),
+    bulkSlaMs: num(env.SYNC_BULK_SLA_MS, BULK_LANE_SLA_MS),
     ...set,
   };
 }

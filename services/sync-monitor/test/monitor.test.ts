@@ -31,6 +31,17 @@ const tracked = (id: string, pred: (t: Tracking) => boolean, what: string, ms = 
     ms,
   );
 
+/** Runs `work` with `group`'s caught-up time frozen at `at` (a group that stops catching up), then restores it. */
+async function withFrozen<T>(group: { caughtUpAt(): number }, at: number, work: () => Promise<T>): Promise<T> {
+  const real = group.caughtUpAt.bind(group);
+  group.caughtUpAt = () => at;
+  try {
+    return await work();
+  } finally {
+    group.caughtUpAt = real;
+  }
+}
+
 async function decoded<T>(topic: string, pred: (v: T) => boolean): Promise<T[]> {
   const out: T[] = [];
   for (const r of recorder.where((x) => x.topic === topic)) {
@@ -214,46 +225,36 @@ describe('SLA escalation', () => {
 
 describe('channel status', () => {
   it('does not judge an event late while its acks may be unread: the sweep waits for the acks group to catch up past the deadline', async () => {
-    const acks = h.monitor.consumers.acks;
-    const real = acks.caughtUpAt.bind(acks);
-    const frozen = Date.now(); // the acks group stops catching up (stand-in for a bulk's acks ahead of it)
-    acks.caughtUpAt = () => frozen;
-    let id: string;
-    try {
-      id = await h.publishGhost(`web-${h.run}`, `cus_${h.run}-late`);
+    // the acks group stops catching up (stand-in for a bulk's acks ahead of it)
+    const id = await withFrozen(h.monitor.consumers.acks, Date.now(), async () => {
+      const ghost = await h.publishGhost(`web-${h.run}`, `cus_${h.run}-late`);
       // well past the ghost event's SLA (700 ms in the harness) and several sweeps: no retry, no escalation
-      const seen = await tracked(id, () => true, 'the ghost event tracked');
+      const seen = await tracked(ghost, () => true, 'the ghost event tracked');
       await waitFor(() => Date.now() - seen.occurredAt > 3_000, 'the SLA long past', 10_000, 100);
-      const held = await tracked(id, () => true, 'the ghost event');
+      const held = await tracked(ghost, () => true, 'the ghost event');
       expect([held.retries.length, held.escalation]).toEqual([0, null]);
-    } finally {
-      acks.caughtUpAt = real;
-    }
+      return ghost;
+    });
     // once the acks are read past the deadline, it is late: re-delivered
     const late = await tracked(id, (x) => x.retries.length > 0, 'the retry once the acks are read', 20_000);
     expect(late.retries[0]).toMatchObject({ service: h.ghost });
   });
 
   it('judges bulk work against its own acks lane: behind, it holds back only the bulk events', async () => {
-    const bulkAcks = h.monitor.consumers['acks-bulk'];
-    const real = bulkAcks.caughtUpAt.bind(bulkAcks);
-    const frozen = Date.now(); // the bulk lane's acks group stops catching up (a bulk job's acks ahead of it)
-    bulkAcks.caughtUpAt = () => frozen;
-    let bulkId: string;
-    try {
-      bulkId = await h.publishGhost(`web-${h.run}`, `cus_${h.run}-bulk`, { lane: 'bulk' });
+    // the bulk lane's acks group stops catching up (a bulk job's acks ahead of it)
+    const bulkId = await withFrozen(h.monitor.consumers['acks-bulk'], Date.now(), async () => {
+      const bulk = await h.publishGhost(`web-${h.run}`, `cus_${h.run}-bulk`, { lane: 'bulk' });
       const everyday = await h.publishGhost(`web-${h.run}`, `cus_${h.run}-everyday`);
       // the everyday event is late and re-delivered as usual, whatever the bulk lane does
       const late = await tracked(everyday, (x) => x.retries.length > 0, 'the everyday event re-delivered', 20_000);
       expect([late.bulk, late.slaMs]).toEqual([undefined, 700]);
       // past its own SLA too (bulk work's, longer than the topic's), and still held while its lane is unread
       await waitFor(() => Date.now() - late.occurredAt > BULK_SLA_MS + 1000, 'the bulk SLA long past', 10_000, 100);
-      const held = await tracked(bulkId, () => true, 'the bulk event');
+      const held = await tracked(bulk, () => true, 'the bulk event');
       expect([held.bulk, held.slaMs, held.slaDeadline - held.occurredAt]).toEqual([true, BULK_SLA_MS, BULK_SLA_MS]);
       expect([held.retries.length, held.escalation]).toEqual([0, null]);
-    } finally {
-      bulkAcks.caughtUpAt = real;
-    }
+      return bulk;
+    });
     const retried = await tracked(bulkId, (x) => x.retries.length > 0, 'the bulk event re-delivered once its lane is read', 20_000);
     expect(retried.retries[0]).toMatchObject({ service: h.ghost });
   });
@@ -339,9 +340,7 @@ describe('tracking health', () => {
     // A group that stops catching up (stand-in: its caught-up time frozen 5 s back) makes it degraded, and the gauge says so.
     const stuck = h.monitor.consumers.acks;
     const frozen = Date.now() - 5000;
-    const real = stuck.caughtUpAt.bind(stuck);
-    stuck.caughtUpAt = () => frozen;
-    try {
+    await withFrozen(stuck, frozen, async () => {
       const r = await http.get('/tracking/health').set('authorization', admin);
       expect(r.body).toMatchObject({ status: 'degraded' });
       expect(r.body.behindMs).toBeGreaterThanOrEqual(5000);
@@ -355,20 +354,14 @@ describe('tracking health', () => {
       expect(metrics.text).toMatch(
         new RegExp(`omnimall_sync_monitor_behind_seconds\\{group="${stuck.group.replace(/\./g, '\\.')}"[^}]*\\} [5-9]`),
       );
-    } finally {
-      stuck.caughtUpAt = real;
-    }
+    });
     // The bulk acks lane may fall behind for as long as its own SLA (sync.applied.bulk, 600 s): not degraded.
     const bulk = h.monitor.consumers['acks-bulk'];
-    const bulkReal = bulk.caughtUpAt.bind(bulk);
-    bulk.caughtUpAt = () => frozen;
-    try {
+    await withFrozen(bulk, frozen, async () => {
       const r = await http.get('/tracking/health').set('authorization', admin);
       expect(r.body.status).toBe('current');
       expect(r.body.groups.find((g: { group: string }) => g.group === bulk.group)).toMatchObject({ boundMs: 600_000 });
       expect(r.body.groups.find((g: { group: string }) => g.group === bulk.group).behindMs).toBeGreaterThanOrEqual(5000);
-    } finally {
-      bulk.caughtUpAt = bulkReal;
-    }
+    });
   });
 });

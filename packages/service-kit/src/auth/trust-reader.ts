@@ -75,12 +75,7 @@ export class TrustReader {
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
-    const joined = new Promise<void>((resolve) =>
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        this.positions.seekAll(consumer);
-        resolve();
-      }),
-    );
+    const joined = this.positions.seekOnEveryJoin(consumer);
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ topic, partition, message }) => {

@@ -211,6 +211,16 @@ export class OwnPositions {
   seekAll(consumer: Pick<Consumer, 'seek'>): void {
     for (const o of this.next.values()) consumer.seek(o);
   }
+
+  /** Seeks to these positions on every join of `consumer` (call before run()); resolves at the first join. */
+  seekOnEveryJoin(consumer: Pick<Consumer, 'seek' | 'on' | 'events'>): Promise<void> {
+    return new Promise<void>((resolve) =>
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        this.seekAll(consumer);
+        resolve();
+      }),
+    );
+  }
 }
 
 /** Deletes a consumer group, best effort: a group left behind holds only committed offsets, and Kafka expires those in time. */
