@@ -139,14 +139,7 @@ export interface Source {
 }
 
 export type Rule =
-  | 'shared_pool'
-  | 'quota'
-  | 'percentage_of_master'
-  | 'display_floor'
-  | 'master_only'
-  | 'embargo'
-  | 'no_source'
-  | 'channel_closed';
+  'shared_pool' | 'quota' | 'percentage_of_master' | 'display_floor' | 'master_only' | 'embargo' | 'no_source' | 'channel_closed';
 
 /** What a channel may sell of a SKU, and why. */
 export interface Availability {
