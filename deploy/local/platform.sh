@@ -8,7 +8,7 @@ HERE="$ROOT/deploy/local"
 KEYS="$DATA/keys"
 
 # service → port (the Helm chart and docker-compose.yml use the same numbers)
-declare -A PORTS=([identity]=4001 [channels]=4002 [catalog-sync]=4003 [inventory]=4004 [cart]=4005 [promotions]=4006 [audit]=4007 [sync-monitor]=4010)
+declare -A PORTS=([identity]=4001 [channels]=4002 [catalog-sync]=4003 [cart]=4005 [inventory]=4006 [promotions]=4007 [orders]=4008 [audit]=4009 [sync-monitor]=4010)
 
 services() {
   for dir in "$ROOT"/services/*/; do

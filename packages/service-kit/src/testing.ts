@@ -19,6 +19,7 @@ import { endOffsets, OwnPositions } from './kafka/topics';
 import { consumerConfig } from './events/consumer/settings';
 import type { GroupSettings } from './service/define-service';
 import { TokenSigner, TokenVerifier, type Principal } from './auth/tokens';
+import type { ChannelChanged } from '@omnimall/contracts';
 export { testAuth, type TestAuth } from './testing-auth';
 export { TcpProxy } from './testing-proxy';
 
@@ -193,4 +194,28 @@ export function apiKeyHash(apiKey: string): string {
 export async function bearer(p: Partial<Omit<Principal, 'issuedAt'>> & { sub: string }): Promise<string> {
   const { signer } = await testTokens();
   return `Bearer ${await signer.sign({ kind: 'customer', roles: [], channels: [], channel: null, ...p })}`;
+}
+
+/**
+ * A ChannelChanged payload as channels publishes it for an active web channel in the EU standing
+ * alone (no master channel), with `over` applied: what simulators of the channels service publish.
+ */
+export function channelPayload(code: string, over: Partial<Omit<ChannelChanged, 'envelope'>> = {}): Omit<ChannelChanged, 'envelope'> {
+  return {
+    code,
+    name: code,
+    kind: 'web',
+    state: 'active',
+    previousState: null,
+    expectedBackAt: null,
+    blockReasons: [],
+    country: 'DE',
+    region: 'EU',
+    languages: ['en'],
+    currencies: ['EUR'],
+    masterChannel: null,
+    allowedDataRegions: ['EU'],
+    change: 'updated',
+    ...over,
+  };
 }

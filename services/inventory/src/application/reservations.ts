@@ -1,0 +1,325 @@
+import { AppError, ConflictError, NotFoundError, UnprocessableError } from '@omnimall/service-kit/errors';
+import type { OutgoingEvent } from '@omnimall/service-kit';
+import { emptyStock } from '../domain/stock';
+import { commit, expiredHolds, extend, hold, mergeLines, release } from '../domain/reservations';
+import type { Delta, ReserveLine, StockRecord, World } from '../domain/types';
+import { reservationChanged } from '../events/out/inventory.reservation';
+import { stockAdjusted, type Provenance } from '../events/out/inventory.stock-adjustment';
+import type { EventOrigin } from '../events/out/origin';
+import type { Reservation, ReservationLine, ReservationRepository, ReservationState, StockRepository } from '../store';
+import { settle } from './settle';
+import { requestHash } from './stock';
+import type { WorldCache } from './world';
+
+export interface ReserveRequest {
+  reservationId: string;
+  channel: string;
+  reference: string;
+  lines: readonly ReserveLine[];
+  expiresAt: number;
+  /** `staff:<id>`, `customer:<id>`, `command:<producer>`: who asked (kept, and the adjustments' actor). */
+  caller: string;
+  actorKind: Provenance['actorKind'];
+  commandId: string | null;
+  origin: EventOrigin;
+}
+
+/** What a reservation command or request leads to. */
+export interface ReservationOutcome {
+  reservation: Reservation;
+  /** The refusal, when the reservation was refused (its code, message, hint and details). */
+  refusal: AppError | null;
+}
+
+type Meta = Pick<ReserveRequest, 'caller' | 'actorKind' | 'commandId' | 'origin'>;
+
+export const reservationNotFound = (id: string): NotFoundError =>
+  new NotFoundError('reservation_not_found', `no reservation ${id}`, 'reserve first (POST /reservations), or check the id');
+
+/**
+ * Reservations of a cart or an order across SKUs. The units are held in each SKU's stock document
+ * by one compare-and-set per SKU (so concurrent reservations of the last units, on any number of
+ * instances, can never together take more than is available: the loser decides again on the
+ * winner's write and is refused). SKUs are taken in a fixed order; when one is refused the holds
+ * already made are released and the reservation is refused with the reason. Every hold carries the
+ * reservation's expiry, so a crash mid-way leaks nothing: the sweeper releases what expired.
+ */
+export class ReservationService {
+  constructor(
+    private readonly stock: StockRepository,
+    private readonly reservations: ReservationRepository,
+    private readonly worlds: WorldCache,
+  ) {}
+
+  async get(id: string): Promise<Reservation> {
+    const r = await this.reservations.get(id);
+    if (!r) throw reservationNotFound(id);
+    return r;
+  }
+
+  async reserve(req: ReserveRequest): Promise<ReservationOutcome> {
+    const lines = mergeLines(req.lines);
+    const hash = requestHash({ channel: req.channel, reference: req.reference, lines });
+    const now = Date.now();
+    const created = await this.reservations.transact(req.reservationId, (cur) => {
+      if (cur) {
+        if (cur.requestHash !== hash || cur.caller !== req.caller)
+          throw new UnprocessableError(
+            'idempotency_key_reused',
+            `reservation ${req.reservationId} was asked for with other lines, channel or reference`,
+            'use a new Idempotency-Key (reservation id) for a new reservation',
+            { reservationId: req.reservationId },
+          );
+        return null;
+      }
+      const record: Reservation = {
+        id: req.reservationId,
+        channel: req.channel,
+        reference: req.reference,
+        caller: req.caller,
+        requestHash: hash,
+        lines: lines.map((l) => ({ sku: l.sku, quantity: l.quantity, backordered: 0 })),
+        state: 'pending',
+        expiresAt: req.expiresAt,
+        reason: null,
+        hint: null,
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+      };
+      return { record, events: [] };
+    });
+    const r = created!;
+    if (r.state !== 'pending') return { reservation: r, refusal: refusalOf(r) };
+
+    const held: ReservationLine[] = [];
+    let refusal: AppError | null = null;
+    const { world } = await this.worlds.get();
+    for (const line of lines) {
+      try {
+        const after = await this.stock.transact(line.sku, (cur) => {
+          const base = cur ?? emptyStock(line.sku, null);
+          if (base.holds[r.id]) return null; // held before a crash or by a concurrent replay
+          const made = hold(base, world, {
+            reservationId: r.id,
+            channel: r.channel,
+            quantity: line.quantity,
+            expiresAt: r.expiresAt,
+            reference: r.reference,
+          });
+          return this.changed(world, base, made.stock, made.deltas, 'reserve', r, req);
+        });
+        const h = after?.holds[r.id];
+        held.push({ sku: line.sku, quantity: line.quantity, backordered: h?.backordered ?? 0 });
+      } catch (err) {
+        if (!(err instanceof ConflictError || (err instanceof AppError && err.status === 400))) throw err;
+        refusal = err;
+        break;
+      }
+    }
+    if (refusal) {
+      await this.releaseHolds(
+        r,
+        held.map((l) => l.sku),
+        'release',
+        req,
+      );
+      const reservation = await this.finish(r.id, 'refused', req, { reason: refusal.code, hint: refusal.hint });
+      return { reservation, refusal };
+    }
+    const reservation = await this.finish(r.id, 'held', req, { lines: held });
+    return { reservation, refusal: null };
+  }
+
+  async extend(id: string, expiresAt: number, meta: Meta): Promise<Reservation> {
+    const r = await this.active(id);
+    for (const l of r.lines)
+      await this.stock.transact(l.sku, (cur) => {
+        const made = cur && extend(cur, id, expiresAt);
+        return made && cur ? { record: { ...made.stock, version: cur.version + 1, updatedAt: Date.now() }, events: [] } : null;
+      });
+    return this.finish(id, 'held', meta, { expiresAt });
+  }
+
+  async commit(id: string, meta: Meta): Promise<Reservation> {
+    const r = await this.reservations.get(id);
+    if (!r) throw reservationNotFound(id);
+    if (r.state === 'committed') return r;
+    if (r.state !== 'held') throw notActive(r);
+    const { world } = await this.worlds.get();
+    for (const l of r.lines)
+      await this.stock.transact(l.sku, (cur) => {
+        const made = cur && commit(cur, id);
+        return made ? this.changed(world, cur, made.stock, made.deltas, 'commit', r, meta) : null;
+      });
+    return this.finish(id, 'committed', meta, {});
+  }
+
+  async release(id: string, meta: Meta): Promise<Reservation> {
+    const r = await this.reservations.get(id);
+    if (!r) throw reservationNotFound(id);
+    if (r.state === 'released' || r.state === 'expired' || r.state === 'refused') return r;
+    if (r.state === 'committed') throw notActive(r);
+    await this.releaseHolds(
+      r,
+      r.lines.map((l) => l.sku),
+      'release',
+      meta,
+    );
+    return this.finish(id, 'released', meta, {});
+  }
+
+  /**
+   * One sweep: the holds expired by `now` are released from their SKUs (operation `expire`, visible
+   * in the history) and their reservations marked expired; reservations left pending by a crash for
+   * longer than `pendingGraceMs` are released. Returns how many holds it released.
+   */
+  async sweep(now: number, pendingGraceMs: number, limit = 100): Promise<number> {
+    const meta: Meta = { caller: 'system:sweeper', actorKind: 'system', commandId: null, origin: {} };
+    const { world } = await this.worlds.get();
+    let released = 0;
+    const expiredReservations = new Set<string>();
+    for (const sku of await this.stock.withExpiredHolds(now, limit)) {
+      await this.stock.transact(sku, (cur) => {
+        if (!cur) return null;
+        const ids = expiredHolds(cur, now);
+        if (!ids.length) return null;
+        let next = cur;
+        const deltas: Delta[] = [];
+        for (const id of ids) {
+          const made = release(next, id);
+          if (made) {
+            next = made.stock;
+            deltas.push(...made.deltas);
+          }
+        }
+        ids.forEach((id) => expiredReservations.add(id));
+        released = released + ids.length;
+        const p: Provenance = {
+          operation: 'expire',
+          reason: 'reservation expired',
+          actor: meta.caller,
+          actorKind: 'system',
+          reference: ids.join(','),
+          channel: null,
+        };
+        return this.withEvents(world, { ...next, version: cur.version + 1, updatedAt: Date.now() }, deltas, p, meta.origin);
+      });
+    }
+    for (const id of expiredReservations) await this.finishIf(id, ['held', 'pending'], 'expired', meta);
+    for (const r of await this.reservations.stale(now - pendingGraceMs, limit)) {
+      if (r.state === 'pending') {
+        await this.releaseHolds(
+          r,
+          r.lines.map((l) => l.sku),
+          'expire',
+          meta,
+        );
+        await this.finishIf(r.id, ['pending'], 'expired', meta, {
+          reason: 'interrupted',
+          hint: 'the reservation did not complete; reserve again',
+        });
+      } else if (r.expiresAt <= now) await this.finishIf(r.id, ['held'], 'expired', meta);
+    }
+    return released;
+  }
+
+  /**
+   * Answers a command the inventory refused (unknown or finished reservation, reused id): an
+   * inventory.reservation event in state `refused` naming the command, its code and hint. The
+   * reservation itself is left as it was (one never seen is recorded as refused).
+   */
+  async answerRefusal(id: string, commandId: string | null, channel: string, reference: string, err: AppError, meta: Meta): Promise<void> {
+    await this.reservations.transact(id, (cur) => {
+      const now = Date.now();
+      const base: Reservation = cur ?? {
+        id,
+        channel,
+        reference,
+        caller: meta.caller,
+        requestHash: '',
+        lines: [],
+        state: 'refused',
+        expiresAt: now,
+        reason: err.code,
+        hint: err.hint,
+        createdAt: now,
+        updatedAt: now,
+        version: 0,
+      };
+      const record = { ...base, version: base.version + 1, updatedAt: now };
+      const answer = reservationChanged({ ...record, state: 'refused', reason: err.code, hint: err.hint }, commandId, meta.origin);
+      return { record, events: [answer] };
+    });
+  }
+
+  private async active(id: string): Promise<Reservation> {
+    const r = await this.reservations.get(id);
+    if (!r) throw reservationNotFound(id);
+    if (r.state !== 'held') throw notActive(r);
+    return r;
+  }
+
+  private async releaseHolds(r: Reservation, skus: readonly string[], operation: 'release' | 'expire', meta: Meta): Promise<void> {
+    const { world } = await this.worlds.get();
+    for (const sku of skus)
+      await this.stock.transact(sku, (cur) => {
+        const made = cur && release(cur, r.id);
+        return made ? this.changed(world, cur, made.stock, made.deltas, operation, r, meta) : null;
+      });
+  }
+
+  /** A hold, release or commit as a change: the stock one version on, its adjustment and what it changed for channels. */
+  private changed(world: World, before: StockRecord, after: StockRecord, deltas: Delta[], operation: string, r: Reservation, meta: Meta) {
+    const p: Provenance = {
+      operation,
+      reason: `reservation ${r.id} (${r.reference})`,
+      actor: meta.caller,
+      actorKind: meta.actorKind,
+      reference: r.id,
+      channel: r.channel,
+    };
+    return this.withEvents(world, { ...after, version: before.version + 1, updatedAt: Date.now() }, deltas, p, meta.origin);
+  }
+
+  private withEvents(world: World, record: StockRecord, deltas: Delta[], p: Provenance, origin: EventOrigin) {
+    const settled = settle(world, record, origin);
+    const events: OutgoingEvent[] = deltas.length ? [stockAdjusted(record.sku, record.sellerId, record.version, deltas, p, origin)] : [];
+    return { record: settled.record, events: [...events, ...settled.events] };
+  }
+
+  private finish(id: string, state: ReservationState, meta: Meta, set: Partial<Reservation>): Promise<Reservation> {
+    return this.finishIf(id, null, state, meta, set) as Promise<Reservation>;
+  }
+
+  /** Moves the reservation to `state` (when it is in one of `from`, or any when null), with its event. */
+  private async finishIf(
+    id: string,
+    from: readonly ReservationState[] | null,
+    state: ReservationState,
+    meta: Meta,
+    set: Partial<Reservation> = {},
+  ): Promise<Reservation | null> {
+    return this.reservations.transact(id, (cur) => {
+      if (!cur || (from && !from.includes(cur.state))) return null;
+      const record: Reservation = { ...cur, ...set, state, version: cur.version + 1, updatedAt: Date.now() };
+      return { record, events: [reservationChanged(record, meta.commandId, meta.origin)] };
+    });
+  }
+}
+
+const notActive = (r: Reservation): ConflictError =>
+  new ConflictError(
+    'reservation_not_active',
+    `reservation ${r.id} is ${r.state}`,
+    r.state === 'committed' ? 'a committed reservation is stock sold: return it through the order' : 'reserve again',
+    { reservationId: r.id, state: r.state },
+  );
+
+/** A refused reservation's refusal, rebuilt for a replay of the request. */
+function refusalOf(r: Reservation): AppError | null {
+  if (r.state !== 'refused') return null;
+  return new ConflictError(r.reason ?? 'insufficient_stock', `reservation ${r.id} was refused`, r.hint ?? 'reserve fewer units', {
+    reservationId: r.id,
+  });
+}

@@ -1,0 +1,20 @@
+import type { EventManifest } from '@omnimall/service-kit';
+
+/**
+ * The topics the inventory produces and consumes (held to schemas/topics.yaml by e2e/test/manifests.test.ts;
+ * the start fails if a subscription handles a topic not listed here).
+ */
+export const manifest = {
+  produces: ['inventory.stock-level', 'inventory.stock-adjustment', 'inventory.reservation', 'inventory.stock-alert'],
+  consumes: [
+    'channels.channel-changed',
+    'catalog.local-item',
+    'inventory.stock-adjustment',
+    'inventory.reservation-command',
+    'partner.stock-adjustment',
+    // table topics (keys, revocations, credentials): read whole into memory by the kit's trust reader
+    'identity.signing-keys',
+    'identity.session-revoked',
+    'identity.staff-changed',
+  ],
+} as const satisfies EventManifest;

@@ -1,0 +1,44 @@
+import { principalOf, z, type HttpApi } from '@omnimall/service-kit';
+import { importView, IMPORT_MAX_LINES, type StockImports } from '../application/imports';
+import { refusals, type Guards } from './access';
+import * as S from './schemas';
+
+/** Bulk import of a stock file (CSV or JSON lines) as a background job with progress. */
+export function importRoutes(api: HttpApi, imports: StockImports, g: Guards, kick: () => void): void {
+  api
+    .route({
+      method: 'post',
+      path: '/imports',
+      summary: `Import a stock file (on-hand quantity per SKU and location; at most ${IMPORT_MAX_LINES} lines), as a job`,
+      tags: ['stock'],
+      auth: true,
+      before: g.stockWriter,
+      body: S.ImportBody,
+      responses: {
+        202: {
+          description: 'queued; `Location` names the job (lines that could not be read are already in its errors)',
+          schema: S.Json,
+          headers: { Location: { description: 'the job', schema: { type: 'string' } } },
+        },
+        ...refusals,
+        400: { description: 'validation_failed, invalid_stock_file (no usable header), stock_file_too_large' },
+      },
+      handler: async ({ body, res }) => {
+        const p = principalOf(res);
+        const job = await imports.submit(body.content, body.format, p);
+        kick();
+        return { status: 202, headers: { location: `/imports/${job.id}` }, body: importView(job) };
+      },
+    })
+    .route({
+      method: 'get',
+      path: '/imports/:id',
+      summary: 'An import job’s progress: state, lines done and failed of total, the errors by line',
+      tags: ['stock'],
+      auth: true,
+      before: g.stockWriter,
+      params: z.object({ id: z.string().uuid() }),
+      responses: { 200: { description: 'the job', schema: S.Json }, ...refusals, 404: { description: 'import_not_found' } },
+      handler: async ({ params, res }) => ({ body: importView(await imports.get(params.id, principalOf(res))) }),
+    });
+}

@@ -1,0 +1,37 @@
+/** The inventory's own settings, read from the environment (defaults in brackets). */
+export interface InventorySettings {
+  /** INVENTORY_WORLD_CACHE_MS [1000]: how long an instance reuses the configuration it read. */
+  worldCacheMs: number;
+  /** INVENTORY_SWEEP_MS [1000]: how often expired holds are looked for. */
+  sweepMs: number;
+  /** INVENTORY_PENDING_GRACE_MS [30000]: a reservation still pending this long was interrupted by a crash. */
+  pendingGraceMs: number;
+  /** INVENTORY_DEFAULT_HOLD_SECONDS [900]: a reservation's lifetime when the request names none. */
+  defaultHoldSeconds: number;
+  /** INVENTORY_MAX_HOLD_SECONDS [86400]: the longest a reservation may be held (or extended to). */
+  maxHoldSeconds: number;
+  /** INVENTORY_IMPORT_POLL_MS [500]: how often an idle instance looks for an import job to run. */
+  importPollMs: number;
+  /** INVENTORY_RECHECK_MS [30000]: how often time-bound exceptions (embargo end, expiry) are re-applied. */
+  recheckMs: number;
+}
+
+const int = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(raw)}`);
+  return n;
+};
+
+export function inventorySettings(env: NodeJS.ProcessEnv): InventorySettings {
+  return {
+    worldCacheMs: int(env, 'INVENTORY_WORLD_CACHE_MS', 1000),
+    sweepMs: int(env, 'INVENTORY_SWEEP_MS', 1000),
+    pendingGraceMs: int(env, 'INVENTORY_PENDING_GRACE_MS', 30_000),
+    defaultHoldSeconds: int(env, 'INVENTORY_DEFAULT_HOLD_SECONDS', 900),
+    maxHoldSeconds: int(env, 'INVENTORY_MAX_HOLD_SECONDS', 86_400),
+    importPollMs: int(env, 'INVENTORY_IMPORT_POLL_MS', 500),
+    recheckMs: int(env, 'INVENTORY_RECHECK_MS', 30_000),
+  };
+}
