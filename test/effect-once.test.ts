@@ -1,5 +1,5 @@
 /**
- * Every consumer group the catalogue declares is effect-once (issue 18, item 1): the five services
+ * Every consumer group the catalogue declares is effect-once (issue 18, item 1): the six services
  * start as they run (their own subscription definitions, through their defineService handles, each
  * group with a test suffix and starting at the end), and for every group of every service, on every
  * topic it handles, the same record is delivered twice. Each group must acknowledge exactly two
@@ -24,6 +24,7 @@ import { cartService } from '../services/cart/src/main';
 import { catalogSyncService } from '../services/catalog-sync/src/main';
 import { channelsService } from '../services/channels/src/main';
 import { identityService } from '../services/identity/src/main';
+import { inventoryService } from '../services/inventory/src/main';
 import { syncMonitorService } from '../services/sync-monitor/src/main';
 
 jest.setTimeout(180_000);
@@ -64,7 +65,7 @@ describe('effect-once in every consumer group the catalogue declares', () => {
   const env = { ...process.env, OMNIMALL_LOCAL: 'true', WEBHOOK_ALLOW_HTTP: 'true' };
   const mine = (correlationId: unknown) => typeof correlationId === 'string' && correlationId.startsWith(tag);
   const groupSettings = testGroups();
-  /** Starts the five services; a restart passes the previous configs (same databases, same group names). */
+  /** Starts the six services; a restart passes the previous configs (same databases, same group names). */
   const startAll = (configs?: Map<string, PlatformConfig>) => {
     const config = (name: string) => configs?.get(name) ?? testConfig(name);
     const groups = groupSettings;
@@ -73,6 +74,7 @@ describe('effect-once in every consumer group the catalogue declares', () => {
       channelsService.start({ config: config('channels'), groups, env }),
       catalogSyncService.start({ config: config('catalog-sync'), groups, env }),
       cartService.start({ config: config('cart'), groups, env }),
+      inventoryService.start({ config: config('inventory'), groups, env }),
       syncMonitorService.start({
         config: config('sync-monitor'),
         groups,

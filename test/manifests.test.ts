@@ -13,6 +13,7 @@ import { manifest as cart } from '../services/cart/src/events';
 import { manifest as catalogSync } from '../services/catalog-sync/src/events';
 import { manifest as channels } from '../services/channels/src/events';
 import { manifest as identity } from '../services/identity/src/events';
+import { manifest as inventory } from '../services/inventory/src/events';
 import { manifest as syncMonitor } from '../services/sync-monitor/src/events';
 
 const manifests: Record<string, EventManifest> = {
@@ -20,6 +21,7 @@ const manifests: Record<string, EventManifest> = {
   channels,
   'catalog-sync': catalogSync,
   cart,
+  inventory,
   'sync-monitor': syncMonitor,
 };
 

@@ -132,6 +132,12 @@ const SELLERS = ['seller', 'admin'] as const;
 const CART_OWNERS = [...CUSTOMERS, 'device'] as const;
 
 const subjectId = (f: Fixtures) => ({ id: f.subject.id });
+const noReservation = { id: `r-${'0'.repeat(32)}` };
+const stockLocation = {
+  name: 'E2E warehouse',
+  kind: 'warehouse',
+  address: { line1: '1 Matrix Way', city: 'Berlin', postalCode: '10115', country: 'DE' },
+};
 const victimId = (f: Fixtures) => ({ id: f.victim.id });
 const onPartner = (f: Fixtures) => ({ code: f.partnerChannel });
 const product = (f: Fixtures, id?: string) => ({
@@ -324,6 +330,62 @@ export const MATRIX: Record<string, RouteRow> = {
   'cart DELETE /cart/lines/{sku}': { allow: CART_OWNERS },
   'cart PUT /cart/wishlist/{sku}': { allow: CART_OWNERS },
   'cart DELETE /cart/wishlist/{sku}': { allow: CART_OWNERS },
+
+  // ---- inventory: stock is sellers' (their SKUs) and admins'; a channel's configuration its managers';
+  // reads for every staff role; a channel app reads its own channel's availability; reservations are a
+  // customer's (their cart on their channel) or an admin's --------------------------------------------
+  'inventory GET /locations': { allow: STAFF },
+  'inventory GET /locations/{id}': { allow: STAFF, params: () => ({ id: 'e2e-no-location' }) },
+  'inventory PUT /locations/{id}': { allow: ADMIN, params: (f) => ({ id: f.unique('loc') }), body: () => stockLocation },
+  'inventory GET /channels/{code}/locations': { allow: CHANNEL_STAFF },
+  'inventory PUT /channels/{code}/locations/{locationId}': {
+    allow: CHANNEL_STAFF,
+    params: () => ({ locationId: 'e2e-no-location' }),
+    body: () => ({ priority: 1 }),
+  },
+  'inventory DELETE /channels/{code}/locations/{locationId}': { allow: CHANNEL_STAFF, params: () => ({ locationId: 'e2e-no-location' }) },
+  'inventory GET /channels/{code}/source': { allow: CHANNEL_STAFF },
+  'inventory GET /channels/{code}/policy': { allow: CHANNEL_STAFF },
+  'inventory PUT /channels/{code}/policy': { allow: CHANNEL_STAFF, body: () => ({ lowStock: 3 }) },
+  'inventory GET /exceptions': { allow: STAFF },
+  // an exception on M: its managers' (a seller may add one for every channel, for their own SKU only)
+  'inventory POST /exceptions': {
+    allow: CHANNEL_STAFF,
+    body: (f) => ({ kind: 'threshold_exempt', sku: f.sku, channel: f.channel, reason: 'e2e matrix', expiresAt: Date.now() + 3_600_000 }),
+  },
+  // the guard: staff; who may remove a given exception (its owner, its channel's managers) is decided on it
+  'inventory DELETE /exceptions/{id}': { allow: STAFF, params: () => ({ id: '00000000-0000-4000-8000-000000000000' }) },
+  'inventory GET /stock/{sku}': { allow: STAFF },
+  'inventory POST /stock/{sku}/operations': {
+    allow: SELLERS,
+    body: () => ({ kind: 'set', location: 'e2e-no-location', bucket: 'onHand', quantity: 1, reason: 'e2e' }),
+  },
+  'inventory GET /stock/{sku}/availability': { allow: STAFF },
+  'inventory GET /stock/{sku}/history': { allow: STAFF },
+  // a channel app (or a customer or device of the channel) reads its channel's availability; staff name the channel
+  'inventory GET /availability/{sku}': { allow: PRINCIPALS.filter((p) => p !== 'anonymous') },
+  'inventory GET /totals': { allow: STAFF },
+  'inventory GET /alerts': { allow: STAFF },
+  'inventory POST /reservations': {
+    allow: [...CUSTOMERS, 'admin'],
+    body: (f, who) => ({
+      lines: [{ sku: f.sku, quantity: 1 }],
+      ...(who === 'admin' || STAFF.includes(who as StaffPrincipal) ? { channel: f.channel, reference: 'order:e2e-matrix' } : {}),
+    }),
+  },
+  'inventory GET /reservations/{id}': { allow: [...CUSTOMERS, ...STAFF], params: () => noReservation },
+  'inventory POST /reservations/{id}/extend': {
+    allow: [...CUSTOMERS, ...STAFF],
+    params: () => noReservation,
+    body: () => ({ ttlSeconds: 60 }),
+  },
+  'inventory POST /reservations/{id}/release': { allow: [...CUSTOMERS, ...STAFF], params: () => noReservation },
+  'inventory POST /reservations/{id}/commit': { allow: ADMIN, params: () => noReservation },
+  'inventory POST /imports': {
+    allow: SELLERS,
+    body: (f) => ({ format: 'csv', content: `sku,location,quantity\n${f.sku},e2e-no-location,1\n` }),
+  },
+  'inventory GET /imports/{id}': { allow: SELLERS, params: () => ({ id: '00000000-0000-4000-8000-000000000000' }) },
 
   // ---- sync-monitor: operations are for admins; a channel's status feed for any staff ------------
   'sync-monitor GET /propagation/percentiles': { allow: ADMIN },

@@ -16,5 +16,6 @@ export const manifest = {
     'identity.signing-keys',
     'identity.session-revoked',
     'identity.staff-changed',
+    'channels.channel-credentials',
   ],
 } as const satisfies EventManifest;

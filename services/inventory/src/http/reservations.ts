@@ -92,13 +92,6 @@ export function reservationRoutes(
       },
       handler: async ({ body, req, res }) => {
         const p = principalOf(res);
-        const key = req.header('idempotency-key');
-        if (!key)
-          throw new ValidationError(
-            'idempotency_key_required',
-            'reservations need an Idempotency-Key header',
-            'send a unique key per reservation (a UUID); repeat it to retry',
-          );
         let channel: string;
         let reference: string;
         if (p.kind === 'customer') {
@@ -120,6 +113,13 @@ export function reservationRoutes(
           channel = body.channel;
           reference = body.reference;
         }
+        const key = req.header('idempotency-key');
+        if (!key)
+          throw new ValidationError(
+            'idempotency_key_required',
+            'reservations need an Idempotency-Key header',
+            'send a unique key per reservation (a UUID); repeat it to retry',
+          );
         const reservationId = reservationIdOf(actorOf(p), key);
         const { reservation, refusal } = await reservations.reserve({
           ...meta(p, res),

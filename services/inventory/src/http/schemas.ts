@@ -23,8 +23,10 @@ export const IdempotencyHeaders = z.object({
   'idempotency-key': z
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,128}$/)
+    .optional()
     .openapi({
-      description: 'Required: the same key with the same body repeats the first answer; with another body it is refused (422)',
+      description:
+        'Required (400 idempotency_key_required without it, once the caller is known to be allowed): the same key with the same body repeats the first answer; with another body it is refused (422)',
       example: '2f0c8a1e-op-1',
     }),
   'if-match': z.string().optional().openapi({ description: 'The stock version (ETag) the change was decided on: 412 when it moved on' }),
