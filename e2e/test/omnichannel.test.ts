@@ -1,12 +1,15 @@
 /**
- * The first end-to-end test of omnimall (issue 8, item 7): identity, channels, catalog-sync, cart and
- * the sync-monitor run as processes from their build output, against the local Kafka / FerretDB /
+ * The first end-to-end test of omnimall (issue 8, item 7): identity, channels, catalog-sync, cart,
+ * inventory and the sync-monitor run as processes from their build output, against the local Kafka / FerretDB /
  * schema registry, and are driven over HTTP only, as channel apps and staff would.
  *
  *  A. a customer fills the cart on the mobile channel; on the web channel the full cart is there
  *     within 2 s, and the web session's live stream receives the change within 2 s;
  *  B. a ban by an admin (acting on the mobile channel) is refused by cart writes on the web channel within 2 s;
- *  C. a channel put into maintenance refuses cart writes within 2 s.
+ *  C. a channel put into maintenance refuses cart writes within 2 s;
+ *  D. a seller's stock change on the master warehouse shows on the lines of carts on the web and the
+ *     mobile channel within 2 s (the inventory's inventory.stock-level, projected by the cart), and
+ *     running out is flagged there as fast.
  *
  * For each, the lag the sync-monitor reports for the cart's acknowledgement of the event agrees with
  * the lag this test measures within 50 ms. What each lag measures (all on the one machine clock that
@@ -374,4 +377,77 @@ it(
       expectAgreement('C (maintenance applied by the cart)', ack.lagMs, lastAccepted!.sentAt - e.occurredAt, testLag);
     }),
   60_000,
+);
+
+it(
+  'D: a seller’s master stock change reaches the web and mobile channels’ carts within 2 s (and running out is flagged)',
+  () =>
+    withLogs(async () => {
+      const tag = stack!.tag;
+      // A seller with a product of their own, listed on both channels; one warehouse, the master
+      // stock, linked to both channels by their manager.
+      const s = await api.createStaff(admin.token, ['seller'], []);
+      const seller = await api.staffLogin(s.email, s.password);
+      const lamp = `lamp-${tag}-1`;
+      await api.createProduct(seller.token, `lamp-${tag}`, [lamp]);
+      await api.assign(seller.token, web, `lamp-${tag}`, [{ sku: lamp, amountMinor: 2500 }]);
+      await api.assign(seller.token, mobile, `lamp-${tag}`, [{ sku: lamp, amountMinor: 2400 }]);
+      const warehouse = `wh-${tag}`;
+      await api.expect(200, 'inventory', 'put', `/locations/${warehouse}`, {
+        token: admin.token,
+        body: {
+          name: 'master warehouse',
+          kind: 'warehouse',
+          address: { line1: '1 Dock Rd', city: 'Hamburg', postalCode: '20457', country: 'DE' },
+        },
+      });
+      for (const code of [web, mobile])
+        await api.expect(200, 'inventory', 'put', `/channels/${code}/locations/${warehouse}`, {
+          token: manager.token,
+          body: { priority: 1 },
+        });
+      await Promise.all([api.cartSells(webApp, lamp), api.cartSells(mobileApp, lamp)]);
+
+      // One customer's cart holds the lamp added on the web, another's added on the mobile app.
+      const [onWeb, onMobile] = await Promise.all([api.registerCustomer(webApp), api.registerCustomer(mobileApp)]);
+      await api.expect(200, 'cart', 'post', '/cart/lines', { token: onWeb.token, channel: web, body: { sku: lamp, quantity: 1 } });
+      await api.expect(200, 'cart', 'post', '/cart/lines', { token: onMobile.token, channel: mobile, body: { sku: lamp, quantity: 1 } });
+
+      let op = 0;
+      const setStock = (quantity: number) =>
+        api.expect(200, 'inventory', 'post', `/stock/${lamp}/operations`, {
+          token: seller.token,
+          headers: { 'idempotency-key': `e2e-${tag}-${++op}` },
+          body: { kind: 'set', location: warehouse, bucket: 'onHand', quantity, reason: 'e2e: goods in' },
+        });
+      /** The moment each cart first shows the lamp's stock as `seen` says, from the change's response. */
+      const reached = async (
+        change: Reply,
+        seen: (line: { stock?: { available: number; state: string }; outOfStock: boolean }) => boolean,
+      ): Promise<Record<string, number>> => {
+        const lag: Record<string, number> = {};
+        await Promise.all(
+          [
+            [web, onWeb.token],
+            [mobile, onMobile.token],
+          ].map(([channel, token]) =>
+            until(`the ${channel} cart to show the new stock`, async () => {
+              const cart = await api.call('cart', 'get', '/cart', { token, channel });
+              const line = cart.body.lines?.find((l: { sku: string }) => l.sku === lamp);
+              if (line && seen(line)) lag[channel] = cart.at - change.at;
+              return line !== undefined && seen(line);
+            }),
+          ),
+        );
+        return lag;
+      };
+
+      const goodsIn = await setStock(12);
+      const inStock = await reached(goodsIn, (l) => l.stock?.available === 12 && l.stock.state === 'in_stock');
+      const soldOut = await setStock(0);
+      const outOfStock = await reached(soldOut, (l) => l.outOfStock && l.stock?.available === 0);
+      measured.push({ scenario: 'D', inStock, outOfStock });
+      for (const lag of [...Object.values(inStock), ...Object.values(outOfStock)]) expect(lag).toBeLessThan(SLA_MS);
+    }),
+  90_000,
 );

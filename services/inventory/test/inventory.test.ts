@@ -263,6 +263,39 @@ describe('per-channel availability', () => {
     expect(scoped.body.map((a: { channel: string }) => a.channel)).toEqual([REG]);
   });
 
+  it('keeps a seller’s flagship SKU for the master channel until the exception is removed by its owner', async () => {
+    const s = sku('HERO');
+    await sim.item(WEB, s, SELLER);
+    await waitFor(async () => (await inv.store.config.sellerOf(s)) === SELLER, 'seller projected');
+    await op(s, { kind: 'set', location: WH1, bucket: 'onHand', quantity: 9 });
+    await waitFor(async () => (await levelsOf(s)).some((e) => e.channel === OUT), 'the outlet sells it');
+    const hero = await request(inv.app)
+      .post('/exceptions')
+      .set(seller)
+      .send({ kind: 'master_only', sku: s, channel: null, reason: 'flagship launch', expiresAt: Date.now() + 3_600_000 });
+    expect(hero.status).toBe(201);
+    expect(hero.body).toMatchObject({ owner: `staff:${SELLER}` });
+    const held = await waitFor(
+      async () => (await levelsOf(s)).find((e) => e.channel === OUT && e.rule === 'master_only'),
+      'outlet held back',
+    );
+    expect(held.availableQuantity).toBe(0);
+    const [web] = (await request(inv.app).get(`/stock/${s}/availability?channel=${WEB}`).set(seller)).body;
+    expect(web).toMatchObject({ available: 9, rule: 'shared_pool' });
+    const notTheirs = await request(inv.app)
+      .post('/exceptions')
+      .set(otherSeller)
+      .send({ kind: 'master_only', sku: s, channel: null, reason: 'x', expiresAt: Date.now() + 3_600_000 });
+    expect(notTheirs.status).toBe(403);
+    expect((await request(inv.app).delete(`/exceptions/${hero.body.id}`).set(regManager)).status).toBe(403);
+    expect((await request(inv.app).delete(`/exceptions/${hero.body.id}`).set(seller)).status).toBe(204);
+    const back = await waitFor(
+      async () => (await levelsOf(s)).filter((e) => e.channel === OUT).pop()?.rule === 'shared_pool',
+      'the outlet sells it again',
+    );
+    expect(back).toBe(true);
+  });
+
   it('publishes nothing when a change leaves every channel’s availability as it was', async () => {
     const s = sku('QUIET');
     await op(s, { kind: 'set', location: WH1, bucket: 'onHand', quantity: 100 });
