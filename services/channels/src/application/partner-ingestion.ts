@@ -13,15 +13,15 @@
  * with `too_large` naming the field, and a correlation id that is not a safe one (the kit's pattern)
  * is `invalid` — so what is mapped and published carries only bounded strings. The dead letter itself
  * is bounded too: its headers copy a partner's string only within its bound (the correlation id only
- * when safe), and bytes too large to be re-published whole (over DLQ_VALUE_MAX_BYTES) are left out
- * (`x-value-omitted`; the source topic, partition and offset headers say where they are).
+ * when safe), and bytes too large to be re-published whole (over the kit's DLQ_VALUE_MAX_BYTES) are
+ * left out (`x-value-omitted`; the source topic, partition and offset headers say where they are).
  */
-import { deadLetterTopic, partnerOfTopic, topicSpec, type TopicValues } from '@omnimall/contracts';
+import { partnerOfTopic, topicSpec, type TopicValues } from '@omnimall/contracts';
 import {
+  deadLetterNow,
   isSafeCorrelationId,
   NotFoundError,
   partnerTopicsOn,
-  safeCorrelationId,
   type EventContext,
   type ServiceRuntime,
 } from '@omnimall/service-kit';
@@ -34,12 +34,6 @@ type PartnerOrderStatus = TopicValues['partner.order-status'];
 
 /** The per-partner family channels ingests. */
 export const PARTNER_ORDER_FAMILY = 'partner.order-status';
-
-/**
- * The largest original value a dead letter carries: with its bounded headers it stays under the
- * broker's 1,048,588-byte limit per request; a larger one is left out of the copy.
- */
-export const DLQ_VALUE_MAX_BYTES = 960 * 1024;
 
 type DeadLetterReason = 'invalid' | 'partner_mismatch' | 'too_large';
 
@@ -139,42 +133,16 @@ export class PartnerIngestion {
   }
 
   /**
-   * A refused record goes to its topic's .dlq at once, as the partner wrote it (re-encoded with the
-   * family's schema when the original bytes are not at hand: channels owns that partner contract, which
-   * is why the manifest lists partner.order-status under produces).
+   * A refused record goes to its topic's .dlq at once, as the partner wrote it (the kit's
+   * deadLetterNow; re-encoded with the family's schema when the original bytes are not at hand:
+   * channels owns that partner contract, which is why the manifest lists partner.order-status under produces).
    */
   private async deadLetter(rec: PartnerOrderStatus, ctx: EventContext, reason: DeadLetterReason, problems: string[]): Promise<void> {
-    const original = ctx.record?.value ?? (await this.rt.schemas.encode(PARTNER_ORDER_FAMILY, rec));
-    const fits = original.length <= DLQ_VALUE_MAX_BYTES;
-    const env = rec.envelope;
-    const eventId = env.eventId.length <= 64 ? env.eventId : undefined;
-    await this.rt.publisher.sendRaw(deadLetterTopic(ctx.topic), [
-      {
-        key: clipped(env.aggregateId, 128),
-        value: fits ? original : null,
-        headers: {
-          ...(eventId ? { eventId } : {}),
-          correlationId: safeCorrelationId(env.correlationId, eventId),
-          type: clipped(env.type),
-          producer: clipped(env.producer),
-          'x-consumer': ctx.consumer,
-          'x-dlq-reason': reason,
-          'x-error': problems.join('; '),
-          'x-source-topic': ctx.topic,
-          'x-source-partition': String(ctx.partition),
-          'x-source-offset': ctx.offset,
-          'x-failed-at': new Date().toISOString(),
-          ...(fits ? {} : { 'x-value-omitted': `${original.length} bytes, over ${DLQ_VALUE_MAX_BYTES}` }),
-        },
-      },
-    ]);
-    this.rt.metrics.deadLettered.labels(ctx.topic, ctx.consumer, reason).inc();
-    ctx.logger.warn('partner record dead-lettered', {
+    await deadLetterNow(this.rt, ctx, {
       reason,
       problems,
-      topic: ctx.topic,
-      partnerChannel: clipped(rec.partnerChannel),
-      partnerOrderId: clipped(rec.partnerOrderId),
+      fallbackValue: () => this.rt.schemas.encode(PARTNER_ORDER_FAMILY, rec),
+      log: { partnerChannel: clipped(rec.partnerChannel), partnerOrderId: clipped(rec.partnerOrderId) },
     });
   }
 }
