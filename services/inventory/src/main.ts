@@ -1,6 +1,7 @@
 import { defineService, periodicWorker, type Subscription } from '@omnimall/service-kit';
 import { Configuration, Recomputer } from './application/configuration';
 import { StockImports } from './application/imports';
+import { PartnerStock } from './application/partner-stock';
 import { StockQueries } from './application/queries';
 import { ReservationService } from './application/reservations';
 import { StockService } from './application/stock';
@@ -10,6 +11,7 @@ import { localItemIn } from './events/in/catalog.local-item';
 import { channelChangedIn } from './events/in/channels.channel-changed';
 import { reservationCommandIn } from './events/in/inventory.reservation-command';
 import { adjustmentIn } from './events/in/inventory.stock-adjustment';
+import { partnerStockHandlers } from './events/in/partner.stock-adjustment';
 import { inventoryApi } from './http';
 import { guards } from './http/access';
 import { inventorySettings, type InventorySettings } from './settings';
@@ -33,9 +35,10 @@ export interface InventoryExposes {
 /**
  * Composition root. Consumer groups: `inventory.projections` (channels' state and master channel,
  * the catalogue's sellers), `inventory.history` (its own adjustments into the append-only history),
- * `inventory.commands` (reservation commands from orders). Workers: `hold-sweeper` (expired holds and
- * interrupted reservations), `stock-imports` (bulk import jobs), `exception-recheck` (exceptions that
- * expired and embargoes that ended since the last look).
+ * `inventory.commands` (reservation commands from orders), `inventory.partners` (drop-ship partners'
+ * stock, one topic per partner: those on the broker at start; none set up, no group). Workers:
+ * `hold-sweeper` (expired holds and interrupted reservations), `stock-imports` (bulk import jobs),
+ * `exception-recheck` (exceptions that expired and embargoes that ended since the last look).
  */
 export const inventoryService = defineService<InventoryDeps, InventoryExposes>({
   name: 'inventory',
@@ -52,6 +55,8 @@ export const inventoryService = defineService<InventoryDeps, InventoryExposes>({
     const queries = new StockQueries(store.stock, store.adjustments);
     const g = guards(auth.verifier, store.config);
     const imports = new StockImports(store.imports, stock, (actor, sku) => g.mayWriteSku({ sub: actor.sub, roles: [...actor.roles] }, sku));
+    const partners = new PartnerStock(runtime, store.config, stock);
+    const partnerTopics = await partners.partnerTopics();
 
     const subscriptions: Subscription[] = [
       {
@@ -74,6 +79,10 @@ export const inventoryService = defineService<InventoryDeps, InventoryExposes>({
         },
         dedupe: 'inbox',
       },
+      // one topic per partner: the partner a record speaks for is the topic (the operation key makes it once too)
+      ...(partnerTopics.length
+        ? [{ purpose: 'partners', handlers: partnerStockHandlers(partnerTopics, partners), dedupe: 'inbox' as const }]
+        : []),
     ];
 
     let lastRecheck = Date.now();
