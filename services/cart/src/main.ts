@@ -12,6 +12,7 @@ import { customerMergedIn } from './events/in/identity.customer-merged';
 import { customerStandingToStreamsIn, customerStatusIn } from './events/in/identity.customer-status';
 import { dataRequestIn, erasureToStreamsIn } from './events/in/identity.data-request';
 import { identityLinkedIn } from './events/in/identity.identity-linked';
+import { stockLevelIn } from './events/in/inventory.stock-level';
 import { cartApi } from './http';
 import { closeStreamsOnRevocation } from './push/revocations';
 import { SessionHub } from './push/session-hub';
@@ -57,7 +58,7 @@ export const cartService = defineService<CartDeps, CartExposes>({
     const hub = new SessionHub(runtime.logger, { maxPerCart: settings.maxStreamsPerCart, maxTotal: settings.maxStreams });
     const tickets = new StreamTickets(store.streamTickets, settings.ticketTtlMs, (p) => auth.trust.revocationOf(p));
     const projections = new ProjectionCache(store, { ttlMs: deps.gateCacheMs ?? settings.gateCacheMs });
-    const carts = new CartService(store.carts, projections);
+    const carts = new CartService(store.carts, projections, store.stock);
     const merges = new CartMerges(store.carts);
     const erasure = new CartErasure(store.carts, store.streamTickets);
     const retention = new DeviceCartRetention(store.carts, settings.deviceCartRetentionDays);
@@ -70,6 +71,7 @@ export const cartService = defineService<CartDeps, CartExposes>({
           'identity.customer-status': customerStatusIn({ cache: projections.customers, store: store.customers }),
           'channels.channel-changed': channelChangedIn({ cache: projections.channels, store: store.channels }),
           'catalog.local-item': localItemIn({ cache: projections.items, store: store.items }),
+          'inventory.stock-level': stockLevelIn({ store: store.stock }),
         },
         dedupe: 'in-document',
       },

@@ -1,12 +1,12 @@
 /**
- * What the cart tests (and benchmarks) share: a simulator standing in for identity, channels and
- * catalog-sync (it publishes their real events on the real topics), and a cart started on its own
+ * What the cart tests (and benchmarks) share: a simulator standing in for identity, channels,
+ * catalog-sync and inventory (it publishes their real events on the real topics), and a cart started on its own
  * database with its own consumer groups.
  */
 import { get as httpGet, type ClientRequest } from 'node:http';
 import { newEvent, ServiceRuntime, type GroupSettings, type PlatformConfig } from '@omnimall/service-kit';
 import { testConfig, testGroups, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import type { ChannelChanged, CustomerStatusChanged, LocalItemChanged } from '@omnimall/contracts';
+import type { ChannelChanged, CustomerStatusChanged, LocalItemChanged, StockLevelChanged } from '@omnimall/contracts';
 import { itemId } from '../src/domain/trading';
 import { cartService } from '../src/main';
 import type { CartSettings } from '../src/settings';
@@ -30,6 +30,7 @@ export class Simulator {
         'identity.data-request',
         'channels.channel-changed',
         'catalog.local-item',
+        'inventory.stock-level',
       ],
     });
     return new Simulator(rt);
@@ -99,6 +100,23 @@ export class Simulator {
       ),
     ]);
     return v;
+  }
+
+  /** Publishes a channel's stock level of an SKU and returns the exact event (publish it again to replay it). */
+  async stock(channel: string, sku: string, over: Partial<Payload<StockLevelChanged>> = {}, version?: number) {
+    const event = newEvent(
+      'inventory.stock-level',
+      {
+        type: 'stock.level_changed',
+        producer: 'inventory',
+        aggregateId: itemId(channel, sku),
+        aggregateVersion: this.version(`stock:${channel}:${sku}`, version),
+        sourceChannel: channel,
+      },
+      { channel, sku, availableQuantity: 10, status: 'in_stock', location: null, rule: 'shared_pool', sellerId: 'seller-1', ...over },
+    );
+    await this.rt.publisher.publish([event]);
+    return event;
   }
 
   async customer(customerId: string, over: Partial<Payload<CustomerStatusChanged>> = {}, version?: number): Promise<number> {
@@ -199,7 +217,7 @@ export function rawCollection(cart: CartInstance, name: 'carts' | 'customers' | 
 /** Waits until the cart's projections hold at least these versions. */
 export async function projected(
   cart: CartInstance,
-  what: { channel?: [string, number]; item?: [string, string, number]; customer?: [string, number] },
+  what: { channel?: [string, number]; item?: [string, string, number]; customer?: [string, number]; stock?: [string, string, number] },
 ): Promise<void> {
   const { store } = cart;
   const at = async (table: { get(id: string): Promise<{ version: number } | null> }, id: string, version: number) =>
@@ -207,6 +225,7 @@ export async function projected(
   if (what.channel) await at(store.channels, what.channel[0], what.channel[1]);
   if (what.item) await at(store.items, itemId(what.item[0], what.item[1]), what.item[2]);
   if (what.customer) await at(store.customers, what.customer[0], what.customer[1]);
+  if (what.stock) await at(store.stock, itemId(what.stock[0], what.stock[1]), what.stock[2]);
 }
 
 export interface SseEvent {

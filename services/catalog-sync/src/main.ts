@@ -7,12 +7,14 @@ import { RecoverySweep } from './application/recovery';
 import { manifest } from './events';
 import { channelChangedIn } from './events/in/channels.channel-changed';
 import { dataRequestIn } from './events/in/identity.data-request';
+import { stockLevelIn } from './events/in/inventory.stock-level';
 import { buildApi } from './http';
 import { createStore } from './store';
 
 /**
  * Composition root of catalog-sync: the store on the `catalog` database, the use cases over it, the
- * channel projection (group `catalog-sync.channels`), data requests (group `catalog-sync.data-requests`,
+ * channel projection (group `catalog-sync.channels`), the stock levels its items show (group
+ * `catalog-sync.stock-levels`), data requests (group `catalog-sync.data-requests`,
  * acknowledged: no customer data is held here), the recovery and bulk-job workers and the HTTP
  * API. Products stored before SKU claims existed are claimed before the API serves (once per database).
  */
@@ -53,6 +55,7 @@ export const catalogSyncService = defineService<CatalogSyncDeps, CatalogSyncExpo
             }),
           },
         },
+        { purpose: 'stock-levels', dedupe: 'in-document', handlers: { 'inventory.stock-level': stockLevelIn(catalog.stock) } },
         // Erasures and exports: nothing here concerns a customer (events/in/identity.data-request.ts).
         { purpose: 'data-requests', dedupe: 'inbox', handlers: { 'identity.data-request': dataRequestIn() } },
       ],

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { SyncApplied } from '@omnimall/contracts';
 import { newEvent, ServiceRuntime } from '@omnimall/service-kit';
 import { testConfig, testKafka, TopicRecorder, waitFor } from '@omnimall/service-kit/testing';
-import { startHarness, type Harness } from './helpers';
+import { publishUntil, startHarness, type Harness } from './helpers';
 
 let h: Harness;
 let identity: ServiceRuntime;
@@ -43,20 +43,10 @@ it('an erasure is acknowledged as applied once, and its redelivery as a duplicat
     { requestId: randomUUID(), customerId, kind: 'erasure', requestedBy: 'stf_dpo', completedAt: Date.now() },
   );
   const id = request.value.envelope.eventId;
-  // Published again every few seconds until acknowledged: a group that has just joined at the
-  // topic's end may resolve that end after the first copy.
-  let last = 0;
-  await waitFor(
-    async () => {
-      if (Date.now() - last > 4000) {
-        last = Date.now();
-        await identity.publisher.publish([request]);
-      }
-      return (await outcomes(id)).includes('applied');
-    },
+  await publishUntil(
+    () => identity.publisher.publish([request]),
+    async () => (await outcomes(id)).includes('applied'),
     'the erasure acknowledged',
-    30_000,
-    50,
   );
   const before = (await outcomes(id)).length;
   await identity.publisher.publish([request]);

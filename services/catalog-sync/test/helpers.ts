@@ -55,20 +55,10 @@ export async function startHarness(deps: CatalogSyncDeps = {}): Promise<Harness>
           },
         ),
       ]);
-    // Published again every few seconds until projected: a consumer that has just joined at the
-    // topic's end may resolve that end after the first copy (the same version is applied once).
-    let last = 0;
-    await waitFor(
-      async () => {
-        if (Date.now() - last > 4000) {
-          last = Date.now();
-          await publish();
-        }
-        return ((await svc.catalog.channels.byId(ch.code))?.version ?? 0) >= version;
-      },
+    await publishUntil(
+      publish,
+      async () => ((await svc.catalog.channels.byId(ch.code))?.version ?? 0) >= version,
       `channel ${ch.code} v${version} projected`,
-      30_000,
-      50,
     );
   };
   return {
@@ -80,6 +70,26 @@ export async function startHarness(deps: CatalogSyncDeps = {}): Promise<Harness>
       await registry.stop();
     },
   };
+}
+
+/**
+ * Publishes, and again every few seconds, until `done` answers a value: a consumer that has just
+ * joined at the topic's end may resolve that end after the first copy (the same event is applied once).
+ */
+export async function publishUntil<T>(publish: () => Promise<unknown>, done: () => Promise<T | null | false>, what: string): Promise<T> {
+  let last = 0;
+  return waitFor(
+    async () => {
+      if (Date.now() - last > 4000) {
+        last = Date.now();
+        await publish();
+      }
+      return done();
+    },
+    what,
+    30_000,
+    50,
+  );
 }
 
 export const sellerToken = (sub: string): Promise<string> => bearer({ sub, kind: 'staff', roles: ['seller'] });

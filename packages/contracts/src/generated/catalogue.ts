@@ -1272,6 +1272,7 @@ export const catalogue: readonly TopicSpec[] = [
       "channels",
       "catalog-sync",
       "cart",
+      "inventory",
       "sync-monitor"
     ],
     "table": true,
@@ -1400,6 +1401,7 @@ export const catalogue: readonly TopicSpec[] = [
       "channels",
       "catalog-sync",
       "cart",
+      "inventory",
       "sync-monitor"
     ],
     "table": true,
@@ -1512,6 +1514,7 @@ export const catalogue: readonly TopicSpec[] = [
       "channels",
       "catalog-sync",
       "cart",
+      "inventory",
       "sync-monitor"
     ],
     "table": true,
@@ -1642,6 +1645,7 @@ export const catalogue: readonly TopicSpec[] = [
       "catalog-sync",
       "cart",
       "channels",
+      "inventory",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -1820,6 +1824,7 @@ export const catalogue: readonly TopicSpec[] = [
       "channels",
       "catalog-sync",
       "cart",
+      "inventory",
       "sync-monitor"
     ],
     "table": true,
@@ -2476,6 +2481,7 @@ export const catalogue: readonly TopicSpec[] = [
     "consumers": [
       "cart",
       "channels",
+      "inventory",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -3409,12 +3415,14 @@ export const catalogue: readonly TopicSpec[] = [
     "cleanup": "delete",
     "priority": "high",
     "name": "inventory.stock-level",
-    "description": "The sellable stock of one SKU on one channel changed (available quantity, in/low/out of stock). Producer is the planned inventory service; nothing produces it yet.",
+    "description": "The sellable stock of one SKU on one channel changed (available quantity, in/low/out of stock or backorder, and the rule that decided it), computed by inventory from the channel's source locations, policy and exceptions.",
     "key": "aggregateId (<channel>:<sku>)",
     "value": "omnimall.inventory.StockLevelChanged",
     "producer": "inventory",
     "consumers": [
       "channels",
+      "cart",
+      "catalog-sync",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -3424,7 +3432,7 @@ export const catalogue: readonly TopicSpec[] = [
       "type": "record",
       "name": "StockLevelChanged",
       "namespace": "omnimall.inventory",
-      "doc": "The stock of one SKU as one channel may sell it, after a change (full state). Aggregate id is `<channel>:<sku>`.",
+      "doc": "The stock of one SKU as one channel may sell it, after a change (full state), published by inventory whenever the channel's (availableQuantity, status, rule) changes. Aggregate id is `<channel>:<sku>`; aggregateVersion is the SKU's stock version, so a consumer keeps the highest per key.",
       "fields": [
         {
           "name": "envelope",
@@ -3509,9 +3517,12 @@ export const catalogue: readonly TopicSpec[] = [
             "symbols": [
               "in_stock",
               "low_stock",
-              "out_of_stock"
-            ]
-          }
+              "out_of_stock",
+              "backorder"
+            ],
+            "default": "out_of_stock"
+          },
+          "doc": "in_stock; low_stock (at or under the channel's low-stock threshold); out_of_stock; backorder (none available, but the channel's policy accepts orders beyond stock). A reader that does not know a newer symbol reads out_of_stock."
         },
         {
           "name": "location",
@@ -3521,6 +3532,784 @@ export const catalogue: readonly TopicSpec[] = [
           ],
           "default": null,
           "doc": "Warehouse or store the level refers to; null for the channel's total."
+        },
+        {
+          "name": "rule",
+          "type": "string",
+          "default": "",
+          "doc": "The rule that decided availableQuantity: shared_pool, quota, percentage_of_master, display_floor, master_only, embargo, no_source or channel_closed; empty in events written before rules were published."
+        },
+        {
+          "name": "sellerId",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The seller owning the SKU (from catalog.local-item), when known."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "normal",
+    "name": "inventory.stock-adjustment",
+    "description": "One change of a SKU's master stock (set, adjust, transfer, receive, expect, a reservation's hold, release, commit or expiry, an import line, a partner adjustment) with every bucket it moved per location; the stock history.",
+    "key": "aggregateId (sku)",
+    "value": "omnimall.inventory.StockAdjusted",
+    "producer": "inventory",
+    "consumers": [
+      "inventory",
+      "sync-monitor"
+    ],
+    "slaSeconds": 10,
+    "valueType": "StockAdjusted",
+    "schemaFile": "schemas/avro/inventory/StockAdjusted.avsc",
+    "avro": {
+      "type": "record",
+      "name": "StockAdjusted",
+      "namespace": "omnimall.inventory",
+      "doc": "One change of a SKU's master stock (one compare-and-set of its stock document), with what each bucket at each location moved by: the append-only stock history. Aggregate id is the SKU; aggregateVersion is its stock version after the change; eventId is the adjustment id.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "sku",
+          "type": "string"
+        },
+        {
+          "name": "sellerId",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The seller owning the SKU, when known."
+        },
+        {
+          "name": "operation",
+          "type": "string",
+          "doc": "What changed the stock: set, adjust, transfer, receive, expect, reserve, release, commit, expire, import or partner."
+        },
+        {
+          "name": "deltas",
+          "type": {
+            "type": "array",
+            "items": {
+              "type": "record",
+              "name": "StockDelta",
+              "doc": "One bucket of one location that moved.",
+              "fields": [
+                {
+                  "name": "location",
+                  "type": "string",
+                  "doc": "Location id."
+                },
+                {
+                  "name": "bucket",
+                  "type": "string",
+                  "doc": "onHand, reserved, damaged, qualityHold, safetyStock or incoming."
+                },
+                {
+                  "name": "delta",
+                  "type": "int",
+                  "doc": "Units added (negative: removed)."
+                },
+                {
+                  "name": "after",
+                  "type": "int",
+                  "doc": "The bucket's units after the change; not negative."
+                }
+              ]
+            }
+          },
+          "doc": "Every bucket that moved; empty when the operation changed no quantity."
+        },
+        {
+          "name": "reason",
+          "type": "string",
+          "doc": "Why, as given by the actor (free text; may be empty)."
+        },
+        {
+          "name": "actor",
+          "type": "string",
+          "doc": "Who made the change: a staff or customer id, a partner channel code, or a service name."
+        },
+        {
+          "name": "actorKind",
+          "type": "string",
+          "doc": "staff, customer, partner or system."
+        },
+        {
+          "name": "reference",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "What the change belongs to: a purchase order, cart:<id>, order:<id>, an import job, a partner reference."
+        },
+        {
+          "name": "channel",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The channel a reservation, release, commit or expiry was for, or the partner channel of a partner adjustment; null for master-stock operations."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "inventory.reservation-command",
+    "description": "Orders asks inventory to reserve, extend, commit or release a reservation of stock for a channel; answered on inventory.reservation.",
+    "key": "aggregateId (reservationId)",
+    "value": "omnimall.inventory.ReservationCommand",
+    "producer": "orders",
+    "consumers": [
+      "inventory",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "ReservationCommand",
+    "schemaFile": "schemas/avro/inventory/ReservationCommand.avsc",
+    "avro": {
+      "type": "record",
+      "name": "ReservationCommand",
+      "namespace": "omnimall.inventory",
+      "doc": "A request to inventory to reserve, extend, commit or release a reservation of stock (orders sends these; inventory answers each on inventory.reservation). Aggregate id is the reservation id.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "commandId",
+          "type": "string",
+          "doc": "Unique per command; inventory applies a command once and echoes it in its answer."
+        },
+        {
+          "name": "action",
+          "type": {
+            "type": "enum",
+            "name": "ReservationAction",
+            "symbols": [
+              "reserve",
+              "extend",
+              "commit",
+              "release"
+            ]
+          },
+          "doc": "reserve holds the lines until expiresAt; extend moves expiresAt; commit turns the held units into shipped stock (onHand and reserved go down); release frees them."
+        },
+        {
+          "name": "reservationId",
+          "type": "string",
+          "doc": "Chosen by the caller; the same id on every command of one reservation."
+        },
+        {
+          "name": "channel",
+          "type": "string",
+          "doc": "Code of the channel the units are reserved for (its availability and policy apply)."
+        },
+        {
+          "name": "reference",
+          "type": "string",
+          "doc": "What the reservation is for: cart:<id> or order:<id>."
+        },
+        {
+          "name": "lines",
+          "type": {
+            "type": "array",
+            "items": {
+              "type": "record",
+              "name": "ReservationLine",
+              "fields": [
+                {
+                  "name": "sku",
+                  "type": "string"
+                },
+                {
+                  "name": "quantity",
+                  "type": "int",
+                  "doc": "Units; positive."
+                }
+              ]
+            }
+          },
+          "doc": "The SKUs and units to reserve (reserve); ignored by extend, commit and release, which act on what is held."
+        },
+        {
+          "name": "expiresAt",
+          "type": [
+            "null",
+            {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            }
+          ],
+          "default": null,
+          "doc": "When the hold lapses (reserve, extend); null: inventory's default time to live (reserve) or not applicable."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "inventory.reservation",
+    "description": "A reservation was held (lines held or backordered), refused (with the reason), released, committed or expired (full state).",
+    "key": "aggregateId (reservationId)",
+    "value": "omnimall.inventory.ReservationChanged",
+    "producer": "inventory",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "ReservationChanged",
+    "schemaFile": "schemas/avro/inventory/ReservationChanged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "ReservationChanged",
+      "namespace": "omnimall.inventory",
+      "doc": "A reservation's new state (full state), after a command or an HTTP call, or when it expired. Aggregate id is the reservation id.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "reservationId",
+          "type": "string"
+        },
+        {
+          "name": "commandId",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The inventory.reservation-command this answers; null for a change made over HTTP or by expiry."
+        },
+        {
+          "name": "channel",
+          "type": "string",
+          "doc": "Code of the channel the units are reserved for."
+        },
+        {
+          "name": "reference",
+          "type": "string",
+          "doc": "What the reservation is for: cart:<id> or order:<id>."
+        },
+        {
+          "name": "state",
+          "type": {
+            "type": "enum",
+            "name": "ReservationState",
+            "symbols": [
+              "held",
+              "refused",
+              "released",
+              "committed",
+              "expired"
+            ]
+          },
+          "doc": "held (every line held or backordered); refused (nothing held, see reason); released; committed; expired (not committed before expiresAt)."
+        },
+        {
+          "name": "lines",
+          "type": {
+            "type": "array",
+            "items": {
+              "type": "record",
+              "name": "ReservedLine",
+              "fields": [
+                {
+                  "name": "sku",
+                  "type": "string"
+                },
+                {
+                  "name": "quantity",
+                  "type": "int",
+                  "doc": "Units asked for."
+                },
+                {
+                  "name": "backordered",
+                  "type": "int",
+                  "doc": "Of those, units accepted beyond availability (the channel allows backorders); 0 otherwise."
+                }
+              ]
+            }
+          },
+          "doc": "One line per SKU (the same SKU asked twice is summed)."
+        },
+        {
+          "name": "expiresAt",
+          "type": [
+            "null",
+            {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            }
+          ],
+          "default": null,
+          "doc": "When a held reservation lapses; null once it is no longer held."
+        },
+        {
+          "name": "reason",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "Machine-readable code of a refusal (insufficient_stock, max_per_order, unknown_channel...); null otherwise."
+        },
+        {
+          "name": "hint",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "What to do about a refusal, for people; null otherwise."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "normal",
+    "name": "inventory.stock-alert",
+    "description": "A SKU went low or out of stock on a channel, or recovered; inventory lists the open ones at GET /alerts.",
+    "key": "aggregateId (<channel>:<sku>)",
+    "value": "omnimall.inventory.StockAlert",
+    "producer": "inventory",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 10,
+    "valueType": "StockAlert",
+    "schemaFile": "schemas/avro/inventory/StockAlert.avsc",
+    "avro": {
+      "type": "record",
+      "name": "StockAlert",
+      "namespace": "omnimall.inventory",
+      "doc": "A SKU went low or out of stock on a channel, or recovered (listed by inventory's GET /alerts). Aggregate id is `<channel>:<sku>`; aggregateVersion is the SKU's stock version.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "sku",
+          "type": "string"
+        },
+        {
+          "name": "sellerId",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The seller owning the SKU, when known."
+        },
+        {
+          "name": "channel",
+          "type": "string",
+          "doc": "Code of the channel the alert is for."
+        },
+        {
+          "name": "level",
+          "type": {
+            "type": "enum",
+            "name": "StockAlertLevel",
+            "symbols": [
+              "low_stock",
+              "out_of_stock",
+              "recovered"
+            ]
+          },
+          "doc": "low_stock (available at or under the threshold), out_of_stock (none available), recovered (back above the threshold)."
+        },
+        {
+          "name": "available",
+          "type": "int",
+          "doc": "Units the channel may sell now."
+        },
+        {
+          "name": "threshold",
+          "type": "int",
+          "doc": "The channel's low-stock threshold the level was judged against."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "normal",
+    "name": "partner.stock-adjustment",
+    "description": "Partner systems (dropship partners) set or adjust the stock of a SKU at a location they own, each on its own topic partner.<code>.stock-adjustment; inventory applies it, and dead-letters with the reason a record naming another partner than its topic's or a location that partner does not own.",
+    "key": "aggregateId (sku)",
+    "value": "omnimall.partner.PartnerStockAdjustment",
+    "producer": "partner systems",
+    "consumers": [
+      "inventory",
+      "sync-monitor"
+    ],
+    "perPartner": true,
+    "slaSeconds": 10,
+    "valueType": "PartnerStockAdjustment",
+    "schemaFile": "schemas/avro/channels/PartnerStockAdjustment.avsc",
+    "avro": {
+      "type": "record",
+      "name": "PartnerStockAdjustment",
+      "namespace": "omnimall.partner",
+      "doc": "Produced by a partner system on its own topic partner.<code>.stock-adjustment: the stock of a SKU at a location the partner owns (a dropship location whose partner is the partner's channel). Inventory applies it to the location's onHand, and dead-letters, with the reason, a record naming another partner than its topic's or a location the partner does not own. The envelope's producer names the partner system, aggregateId is the SKU.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "partnerChannel",
+          "type": "string",
+          "doc": "Code of the omnimall channel the partner operates; must be the partner of the topic."
+        },
+        {
+          "name": "location",
+          "type": "string",
+          "doc": "Inventory location id; a location owned by this partner."
+        },
+        {
+          "name": "sku",
+          "type": "string"
+        },
+        {
+          "name": "mode",
+          "type": {
+            "type": "enum",
+            "name": "PartnerStockMode",
+            "symbols": [
+              "set",
+              "adjust"
+            ]
+          },
+          "doc": "set: quantity is the new onHand; adjust: quantity is added to onHand (negative removes)."
+        },
+        {
+          "name": "quantity",
+          "type": "int",
+          "doc": "Units: the new onHand (set, not negative) or the change (adjust)."
+        },
+        {
+          "name": "reason",
+          "type": "string",
+          "doc": "Why, as the partner states it (free text; may be empty)."
+        },
+        {
+          "name": "reference",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The partner's own reference of the change, when it has one."
         }
       ]
     }

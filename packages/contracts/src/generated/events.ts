@@ -391,9 +391,120 @@ export interface StaffChanged {
   changedAt: number;
 }
 
-export type StockStatus = 'in_stock' | 'low_stock' | 'out_of_stock';
+export type ReservationState = 'held' | 'refused' | 'released' | 'committed' | 'expired';
 
-/** The stock of one SKU as one channel may sell it, after a change (full state). Aggregate id is `<channel>:<sku>`. */
+export interface ReservedLine {
+  sku: string;
+  /** Units asked for. */
+  quantity: number;
+  /** Of those, units accepted beyond availability (the channel allows backorders); 0 otherwise. */
+  backordered: number;
+}
+
+/** A reservation's new state (full state), after a command or an HTTP call, or when it expired. Aggregate id is the reservation id. */
+export interface ReservationChanged {
+  envelope: EventEnvelope;
+  reservationId: string;
+  /** The inventory.reservation-command this answers; null for a change made over HTTP or by expiry. */
+  commandId: null | string;
+  /** Code of the channel the units are reserved for. */
+  channel: string;
+  /** What the reservation is for: cart:<id> or order:<id>. */
+  reference: string;
+  /** held (every line held or backordered); refused (nothing held, see reason); released; committed; expired (not committed before expiresAt). */
+  state: ReservationState;
+  /** One line per SKU (the same SKU asked twice is summed). */
+  lines: Array<ReservedLine>;
+  /** When a held reservation lapses; null once it is no longer held. */
+  expiresAt: null | number;
+  /** Machine-readable code of a refusal (insufficient_stock, max_per_order, unknown_channel...); null otherwise. */
+  reason: null | string;
+  /** What to do about a refusal, for people; null otherwise. */
+  hint: null | string;
+}
+
+export type ReservationAction = 'reserve' | 'extend' | 'commit' | 'release';
+
+export interface ReservationLine {
+  sku: string;
+  /** Units; positive. */
+  quantity: number;
+}
+
+/** A request to inventory to reserve, extend, commit or release a reservation of stock (orders sends these; inventory answers each on inventory.reservation). Aggregate id is the reservation id. */
+export interface ReservationCommand {
+  envelope: EventEnvelope;
+  /** Unique per command; inventory applies a command once and echoes it in its answer. */
+  commandId: string;
+  /** reserve holds the lines until expiresAt; extend moves expiresAt; commit turns the held units into shipped stock (onHand and reserved go down); release frees them. */
+  action: ReservationAction;
+  /** Chosen by the caller; the same id on every command of one reservation. */
+  reservationId: string;
+  /** Code of the channel the units are reserved for (its availability and policy apply). */
+  channel: string;
+  /** What the reservation is for: cart:<id> or order:<id>. */
+  reference: string;
+  /** The SKUs and units to reserve (reserve); ignored by extend, commit and release, which act on what is held. */
+  lines: Array<ReservationLine>;
+  /** When the hold lapses (reserve, extend); null: inventory's default time to live (reserve) or not applicable. */
+  expiresAt: null | number;
+}
+
+/** One bucket of one location that moved. */
+export interface StockDelta {
+  /** Location id. */
+  location: string;
+  /** onHand, reserved, damaged, qualityHold, safetyStock or incoming. */
+  bucket: string;
+  /** Units added (negative: removed). */
+  delta: number;
+  /** The bucket's units after the change; not negative. */
+  after: number;
+}
+
+/** One change of a SKU's master stock (one compare-and-set of its stock document), with what each bucket at each location moved by: the append-only stock history. Aggregate id is the SKU; aggregateVersion is its stock version after the change; eventId is the adjustment id. */
+export interface StockAdjusted {
+  envelope: EventEnvelope;
+  sku: string;
+  /** The seller owning the SKU, when known. */
+  sellerId: null | string;
+  /** What changed the stock: set, adjust, transfer, receive, expect, reserve, release, commit, expire, import or partner. */
+  operation: string;
+  /** Every bucket that moved; empty when the operation changed no quantity. */
+  deltas: Array<StockDelta>;
+  /** Why, as given by the actor (free text; may be empty). */
+  reason: string;
+  /** Who made the change: a staff or customer id, a partner channel code, or a service name. */
+  actor: string;
+  /** staff, customer, partner or system. */
+  actorKind: string;
+  /** What the change belongs to: a purchase order, cart:<id>, order:<id>, an import job, a partner reference. */
+  reference: null | string;
+  /** The channel a reservation, release, commit or expiry was for, or the partner channel of a partner adjustment; null for master-stock operations. */
+  channel: null | string;
+}
+
+export type StockAlertLevel = 'low_stock' | 'out_of_stock' | 'recovered';
+
+/** A SKU went low or out of stock on a channel, or recovered (listed by inventory's GET /alerts). Aggregate id is `<channel>:<sku>`; aggregateVersion is the SKU's stock version. */
+export interface StockAlert {
+  envelope: EventEnvelope;
+  sku: string;
+  /** The seller owning the SKU, when known. */
+  sellerId: null | string;
+  /** Code of the channel the alert is for. */
+  channel: string;
+  /** low_stock (available at or under the threshold), out_of_stock (none available), recovered (back above the threshold). */
+  level: StockAlertLevel;
+  /** Units the channel may sell now. */
+  available: number;
+  /** The channel's low-stock threshold the level was judged against. */
+  threshold: number;
+}
+
+export type StockStatus = 'in_stock' | 'low_stock' | 'out_of_stock' | 'backorder';
+
+/** The stock of one SKU as one channel may sell it, after a change (full state), published by inventory whenever the channel's (availableQuantity, status, rule) changes. Aggregate id is `<channel>:<sku>`; aggregateVersion is the SKU's stock version, so a consumer keeps the highest per key. */
 export interface StockLevelChanged {
   envelope: EventEnvelope;
   /** Code of the channel the level applies to. */
@@ -401,9 +512,14 @@ export interface StockLevelChanged {
   sku: string;
   /** Units the channel may sell now; not negative. */
   availableQuantity: number;
+  /** in_stock; low_stock (at or under the channel's low-stock threshold); out_of_stock; backorder (none available, but the channel's policy accepts orders beyond stock). A reader that does not know a newer symbol reads out_of_stock. */
   status: StockStatus;
   /** Warehouse or store the level refers to; null for the channel's total. */
   location: null | string;
+  /** The rule that decided availableQuantity: shared_pool, quota, percentage_of_master, display_floor, master_only, embargo, no_source or channel_closed; empty in events written before rules were published. */
+  rule: string;
+  /** The seller owning the SKU (from catalog.local-item), when known. */
+  sellerId: null | string;
 }
 
 export type OrderStatus = 'placed' | 'paid' | 'shipped' | 'delivered' | 'cancelled' | 'returned';
@@ -436,6 +552,26 @@ export interface PartnerOrderStatus {
   /** Order total in minor units; not negative. */
   totalMinor: number;
   statusAt: number;
+}
+
+export type PartnerStockMode = 'set' | 'adjust';
+
+/** Produced by a partner system on its own topic partner.<code>.stock-adjustment: the stock of a SKU at a location the partner owns (a dropship location whose partner is the partner's channel). Inventory applies it to the location's onHand, and dead-letters, with the reason, a record naming another partner than its topic's or a location the partner does not own. The envelope's producer names the partner system, aggregateId is the SKU. */
+export interface PartnerStockAdjustment {
+  envelope: EventEnvelope;
+  /** Code of the omnimall channel the partner operates; must be the partner of the topic. */
+  partnerChannel: string;
+  /** Inventory location id; a location owned by this partner. */
+  location: string;
+  sku: string;
+  /** set: quantity is the new onHand; adjust: quantity is added to onHand (negative removes). */
+  mode: PartnerStockMode;
+  /** Units: the new onHand (set, not negative) or the change (adjust). */
+  quantity: number;
+  /** Why, as the partner states it (free text; may be empty). */
+  reason: string;
+  /** The partner's own reference of the change, when it has one. */
+  reference: null | string;
 }
 
 /** Synthetic event used by benchmarks and the backbone's own tests to measure a publish-consume-apply round trip. */
@@ -554,6 +690,11 @@ export interface TopicValues {
   'catalog.restriction-refused': RestrictionRefused;
   'cart.cart-changed': CartChanged;
   'inventory.stock-level': StockLevelChanged;
+  'inventory.stock-adjustment': StockAdjusted;
+  'inventory.reservation-command': ReservationCommand;
+  'inventory.reservation': ReservationChanged;
+  'inventory.stock-alert': StockAlert;
+  'partner.stock-adjustment': PartnerStockAdjustment;
   'promotions.promotion-lifecycle': PromotionLifecycle;
   'orders.order-status': OrderStatusChanged;
   'sync.escalation': SyncEscalation;

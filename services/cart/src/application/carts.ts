@@ -12,9 +12,10 @@ import {
   type CustomerView,
   type ItemView,
   type PricedCart,
+  type StockView,
 } from '../domain/trading';
 import { cartChanged } from '../events/out/cart.cart-changed';
-import type { CartChange, CartRepository } from '../store';
+import type { CartChange, CartRepository, ProjectionRepository } from '../store';
 import type { ProjectionCache } from '../store/projection-cache';
 
 /** Whose cart a request acts on: a logged-in customer, or an anonymous device. */
@@ -42,6 +43,7 @@ export class CartService {
   constructor(
     private readonly carts: CartRepository,
     private readonly projections: ProjectionCache,
+    private readonly stock: Pick<ProjectionRepository<StockView>, 'readMany'>,
   ) {}
 
   private async customer(owner: CartOwner): Promise<CustomerView | null> {
@@ -65,21 +67,30 @@ export class CartService {
     return ch;
   }
 
+  /** The stock of each line's SKU on the line's channel, by itemId (lines inventory published nothing for are left out). */
+  private async stockOf(lines: CartState['lines']): Promise<Map<string, StockView>> {
+    const found = await this.stock.readMany([...new Set(lines.map((l) => itemId(l.channel, l.sku)))]);
+    return new Map([...found].map(([id, s]) => [id, s.value]));
+  }
+
   private async render(owner: CartOwner, doc: CartState | null, ch: ChannelView | null): Promise<CartView> {
     const state = doc ?? emptyCart();
-    const items = ch
-      ? await this.items(
-          ch.code,
-          state.lines.map((l) => l.sku),
-        )
-      : new Map<string, ItemView>();
+    const [items, stock] = await Promise.all([
+      ch
+        ? this.items(
+            ch.code,
+            state.lines.map((l) => l.sku),
+          )
+        : new Map<string, ItemView>(),
+      this.stockOf(state.lines),
+    ]);
     return {
       cartId: owner.cartId,
       customerId: owner.customerId,
       version: state.version,
       channel: ch?.code ?? null,
       wishlist: state.wishlist,
-      ...priceCart(state.lines, ch, items),
+      ...priceCart(state.lines, ch, items, stock),
     };
   }
 

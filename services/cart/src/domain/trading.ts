@@ -1,3 +1,4 @@
+import type { StockStatus } from '@omnimall/contracts';
 import { AppError, ConflictError, ForbiddenError, UnprocessableError } from '@omnimall/service-kit/errors';
 import type { CartLine } from './cart';
 
@@ -47,6 +48,8 @@ export const ITEM_VIEW_FIELDS = fieldsOf<ItemView>({
   barredRegions: true,
 });
 
+export const STOCK_VIEW_FIELDS = fieldsOf<StockView>({ available: true, state: true, rule: true });
+
 /** The view's fields of a value that has them all (an event carrying the aggregate's full state). */
 export function viewOf<V>(from: V, fields: ViewFields<V>): V {
   const view = {} as V;
@@ -67,6 +70,14 @@ export interface ItemView {
   priceMinor: number | null;
   currency: string | null;
   barredRegions: string[];
+}
+
+/** What one channel may sell of an SKU (inventory.stock-level; keyed like the item, `<channel>:<sku>`). */
+export interface StockView {
+  available: number;
+  state: StockStatus;
+  /** The inventory rule that decided `available` (shared_pool, quota, embargo...). */
+  rule: string;
 }
 
 /**
@@ -197,6 +208,10 @@ export interface PricedLine extends Omit<CartLine, 'addedAt'> {
   unitPriceMinor: number | null;
   currency: string | null;
   lineTotalMinor: number | null;
+  /** The stock of the line's SKU on the line's channel; absent while inventory has published none. */
+  stock?: { available: number; state: StockStatus };
+  /** The line's channel has the SKU out of stock (informational: the line stays priced). */
+  outOfStock: boolean;
 }
 
 export interface PricedCart {
@@ -205,15 +220,27 @@ export interface PricedCart {
   unavailableLines: number;
 }
 
+/** A line's stock fields: the stock of its SKU on its own channel (`stock` keyed by itemId), when known. */
+function stockOf(l: CartLine, stock: ReadonlyMap<string, StockView>): Pick<PricedLine, 'stock' | 'outOfStock'> {
+  const s = stock.get(itemId(l.channel, l.sku));
+  return s ? { stock: { available: s.available, state: s.state }, outOfStock: s.state === 'out_of_stock' } : { outOfStock: false };
+}
+
 /**
  * Prices each line for the viewing channel. A line the channel cannot sell stays in the cart,
- * flagged with its reason and left out of the totals.
+ * flagged with its reason and left out of the totals. Each line also shows the stock of its SKU on
+ * the channel it was added on (`stock`, by itemId), which changes neither availability nor totals.
  */
-export function priceCart(lines: CartLine[], ch: ChannelView | null, items: Map<string, ItemView>): PricedCart {
+export function priceCart(
+  lines: CartLine[],
+  ch: ChannelView | null,
+  items: Map<string, ItemView>,
+  stock: ReadonlyMap<string, StockView> = new Map(),
+): PricedCart {
   const totals = new Map<string, { subtotalMinor: number; units: number }>();
   let unavailable = 0;
   const priced = lines.map((l): PricedLine => {
-    const base = { sku: l.sku, quantity: l.quantity, channel: l.channel, addedAt: new Date(l.addedAt).toISOString() };
+    const base = { sku: l.sku, quantity: l.quantity, channel: l.channel, addedAt: new Date(l.addedAt).toISOString(), ...stockOf(l, stock) };
     if (!ch) return { ...base, available: true, reason: null, title: null, unitPriceMinor: null, currency: null, lineTotalMinor: null };
     const item = items.get(l.sku) ?? null;
     const reason = lineProblem(item, ch);

@@ -10,6 +10,7 @@ export const manifest = {
     'identity.customer-status',
     'channels.channel-changed',
     'catalog.local-item',
+    'inventory.stock-level',
     'identity.identity-linked',
     'identity.customer-merged',
     'cart.cart-changed',

@@ -21,6 +21,14 @@ const PricedLine = z
     unitPriceMinor: z.number().int().nullable().openapi({ description: 'Price in the currency minor units' }),
     currency: z.string().nullable(),
     lineTotalMinor: z.number().int().nullable(),
+    stock: z
+      .object({
+        available: z.number().int().openapi({ description: 'Units the channel may sell now' }),
+        state: z.enum(['in_stock', 'low_stock', 'out_of_stock', 'backorder']),
+      })
+      .optional()
+      .openapi({ description: 'Stock of the SKU on the channel the line was added on (inventory); absent while unknown' }),
+    outOfStock: z.boolean().openapi({ description: 'The channel the line was added on has the SKU out of stock (the line stays priced)' }),
   })
   .openapi('CartLineView');
 

@@ -3,9 +3,11 @@ import {
   CHANNEL_VIEW_FIELDS,
   CUSTOMER_VIEW_FIELDS,
   ITEM_VIEW_FIELDS,
+  STOCK_VIEW_FIELDS,
   type ChannelView,
   type CustomerView,
   type ItemView,
+  type StockView,
 } from '../domain/trading';
 import { MongoCartRepository, type CartRepository } from './carts';
 import { MongoProjections, type ProjectionRepository } from './projections';
@@ -16,12 +18,16 @@ export type { CartChange, CartRepository } from './carts';
 export type { EffectOnce, ProjectionRepository, Versioned } from './projections';
 export type { StoredTicket, StreamTicketRepository, TicketGrant, TicketSession } from './stream-tickets';
 
-/** The cart database, one repository per aggregate: the carts, the three projections the gates read, the stream tickets. */
+/**
+ * The cart database, one repository per aggregate: the carts, the three projections the gates read,
+ * the stock levels the cart view shows per line (`<channel>:<sku>`), the stream tickets.
+ */
 export interface CartStore {
   carts: CartRepository;
   customers: ProjectionRepository<CustomerView>;
   channels: ProjectionRepository<ChannelView>;
   items: ProjectionRepository<ItemView>;
+  stock: ProjectionRepository<StockView>;
   streamTickets: StreamTicketRepository;
 }
 
@@ -38,6 +44,7 @@ export function createStore(runtime: Pick<ServiceRuntime, 'db' | 'outbox'>): Car
     customers: new MongoProjections(m.Customer, CUSTOMER_VIEW_FIELDS),
     channels: new MongoProjections(m.Channel, CHANNEL_VIEW_FIELDS),
     items: new MongoProjections(m.Item, ITEM_VIEW_FIELDS),
+    stock: new MongoProjections(m.Stock, STOCK_VIEW_FIELDS),
     streamTickets: new MongoStreamTickets(m.StreamTicket),
   };
 }

@@ -1,14 +1,15 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { appliedEventsPath, outboxPaths } from '@omnimall/service-kit';
 import type { CartLine, CartRecord } from '../domain/cart';
-import type { ChannelView, CustomerView, ItemView } from '../domain/trading';
+import type { ChannelView, CustomerView, ItemView, StockView } from '../domain/trading';
 import type { TicketSession } from './stream-tickets';
 
 /**
  * The cart database's documents: carts (the aggregate, with its outbox), the projections of other
- * services' aggregates that pricing and gating read, and stream tickets (hashed, short-lived). Projections keep the source aggregateVersion and
- * never move backwards; each holds the ids of the events applied to it (effect-once). Only the
- * repositories of this folder see these types.
+ * services' aggregates that pricing, gating and the lines' stock read, and stream tickets (hashed,
+ * short-lived). Projections keep the source aggregateVersion and never move backwards; each holds
+ * the ids of the events applied to it (effect-once). Only the repositories of this folder see these
+ * types.
  */
 export type CartDoc = Omit<CartRecord, 'cartId'> & { _id: string };
 
@@ -65,6 +66,11 @@ const itemSchema = new Schema<Projected<ItemView>>(
   { versionKey: false },
 );
 
+const stockSchema = new Schema<Projected<StockView>>(
+  { ...projected, available: Number, state: String, rule: String },
+  { versionKey: false },
+);
+
 /** A stream ticket (store/stream-tickets.ts): keyed by the ticket's SHA-256, never the ticket itself. */
 export interface StreamTicketDoc {
   _id: string;
@@ -86,6 +92,7 @@ export interface CartModels {
   Customer: Model<Projected<CustomerView>>;
   Channel: Model<Projected<ChannelView>>;
   Item: Model<Projected<ItemView>>;
+  Stock: Model<Projected<StockView>>;
   StreamTicket: Model<StreamTicketDoc>;
 }
 
@@ -97,6 +104,7 @@ export function cartModels(db: Connection): CartModels {
     Customer: model('CustomerProjection', customerSchema, 'customers'),
     Channel: model('ChannelProjection', channelSchema, 'channels'),
     Item: model('ItemProjection', itemSchema, 'local_items'),
+    Stock: model('StockProjection', stockSchema, 'stock_levels'),
     StreamTicket: model('StreamTicket', streamTicketSchema, 'stream_tickets'),
   };
 }

@@ -1,10 +1,21 @@
 import { NotFoundError } from '@omnimall/service-kit';
 import { itemIdOf } from '../domain/catalog';
-import type { Conflict, Evidence, LocalItem, Refusal, StagedDiff } from '../domain/records';
+import type { Conflict, Evidence, LocalItem, Refusal, ShownStock, StagedDiff, StockLevel } from '../domain/records';
 import type { Catalog } from './catalog';
 import { itemNotFound } from './lookups';
 
-/** Read models: where a product is listed, a channel's catalogue, its conflicts and diffs, evidence. */
+/**
+ * Read models: where a product is listed, a channel's catalogue, its conflicts and diffs, evidence.
+ * Listings and item views show the item's stock on its channel (`stock`, from inventory; absent while
+ * unknown), which never changes the listing's status.
+ */
+
+/** A local item as its views show it: the item with its stock. */
+export type ItemView = LocalItem & { stock?: ShownStock };
+
+function withStock<T extends object>(view: T, level: StockLevel | undefined): T & { stock?: ShownStock } {
+  return level ? { ...view, stock: { available: level.available, state: level.state } } : view;
+}
 
 export interface Listing {
   channel: string;
@@ -19,9 +30,10 @@ export interface Listing {
   ruleVersions: Record<string, number>;
   inheritedFrom: string | null;
   version: number;
+  stock?: ShownStock;
 }
 
-export function listingOf(i: LocalItem): Listing {
+export function listingOf(i: LocalItem, level?: StockLevel): Listing {
   return {
     channel: i.channel,
     sku: i.sku,
@@ -35,6 +47,7 @@ export function listingOf(i: LocalItem): Listing {
     ruleVersions: i.ruleVersions,
     inheritedFrom: i.inheritedFrom,
     version: i.version,
+    ...withStock({}, level),
   };
 }
 
@@ -46,12 +59,13 @@ export async function listingsOf(
   const product = await c.products.header(productId);
   if (!product) throw new NotFoundError('product_not_found', `no product ${productId}`, 'check the product id');
   const a = await c.assignments.byId(productId);
-  const items = await Promise.all((a?.items ?? []).map((id) => c.items.shown(id)));
+  const ids = a?.items ?? [];
+  const [items, stock] = await Promise.all([Promise.all(ids.map((id) => c.items.shown(id))), c.stock.byIds(ids)]);
   return {
     product: { id: productId, version: product.version, sellerId: product.sellerId },
     listings: items
       .filter((i): i is LocalItem => !!i)
-      .map(listingOf)
+      .map((i) => listingOf(i, stock.get(i._id)))
       .sort((x, y) => x.channel.localeCompare(y.channel) || x.sku.localeCompare(y.sku)),
   };
 }
@@ -62,8 +76,15 @@ export async function itemOf(c: Catalog, channel: string, sku: string): Promise<
   return item;
 }
 
-export async function channelItems(c: Catalog, channel: string, limit: number): Promise<LocalItem[]> {
-  return c.items.inChannel(channel, limit);
+/** One local item as its view shows it (with its stock). */
+export async function itemViewOf(c: Catalog, channel: string, sku: string): Promise<ItemView> {
+  const [item, stock] = await Promise.all([itemOf(c, channel, sku), c.stock.byIds([itemIdOf(channel, sku)])]);
+  return withStock(item, stock.get(item._id));
+}
+
+export async function channelItems(c: Catalog, channel: string, limit: number): Promise<ItemView[]> {
+  const [items, stock] = await Promise.all([c.items.inChannel(channel, limit), c.stock.inChannel(channel)]);
+  return items.map((i) => withStock(i, stock.get(i._id)));
 }
 
 export async function channelConflicts(c: Catalog, channel: string, status: 'open' | 'resolved'): Promise<Conflict[]> {

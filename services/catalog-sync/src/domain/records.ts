@@ -1,3 +1,4 @@
+import type { StockStatus } from '@omnimall/contracts';
 import type { EditableField, LocalValues, MasterProduct } from './catalog';
 import type { Restriction } from './restrictions';
 import type { EvidenceStep, SyncRule } from './rules';
@@ -88,6 +89,25 @@ export interface LocalItem {
   /** A fresh token per write: item writes are conditional on it (the store sets it). */
   writeToken?: string;
 }
+
+/**
+ * What one channel may sell of a variant, as inventory last published it (projection of
+ * inventory.stock-level, `_id` = `<channel>:<sku>` like the local item; kept beside the item, never in
+ * it, so it neither changes the listing nor races its writes). `version` is inventory's aggregateVersion.
+ */
+export interface StockLevel {
+  _id: string;
+  channel: string;
+  sku: string;
+  version: number;
+  available: number;
+  state: StockStatus;
+  /** The inventory rule that decided `available` (shared_pool, quota, embargo...). */
+  rule: string;
+}
+
+/** The stock a local item's views show; absent while inventory has published none for it. */
+export type ShownStock = Pick<StockLevel, 'available' | 'state'>;
 
 /** A channel as the catalogue knows it (projection of channels.channel-changed, `_id` = code). */
 export interface KnownChannel {

@@ -2,7 +2,8 @@ import type { EventManifest } from '@omnimall/service-kit';
 
 /**
  * What catalog-sync publishes and consumes (schemas/topics.yaml agrees). Every produced event is full
- * state; the channel projection consumes channels.channel-changed in the group `catalog-sync.channels`.
+ * state; the channel projection consumes channels.channel-changed in the group `catalog-sync.channels`,
+ * the stock levels inventory.stock-level in `catalog-sync.stock-levels`.
  */
 export const manifest = {
   produces: [
@@ -14,6 +15,7 @@ export const manifest = {
   ],
   consumes: [
     'channels.channel-changed',
+    'inventory.stock-level',
     'identity.data-request',
     // table topics (keys, revocations, credentials): read whole into memory by the kit's trust reader
     'identity.signing-keys',

@@ -2,7 +2,7 @@ import { z, type HttpApi } from '@omnimall/service-kit';
 import type { EditableField } from '../domain/catalog';
 import type { Catalog } from '../application/catalog';
 import { editItem, resolve } from '../application/curation';
-import { channelConflicts, channelItems, evidenceOf, itemOf } from '../application/queries';
+import { channelConflicts, channelItems, evidenceOf, itemOf, itemViewOf } from '../application/queries';
 import { Code, CodeSku, ok, scoped, type Guards } from './access';
 import * as S from './schemas';
 
@@ -27,7 +27,7 @@ export function registerItemRoutes(api: HttpApi, c: Catalog, g: Guards): void {
     .route({
       method: 'get',
       path: '/channels/:code/items/:sku',
-      summary: 'One local item with its trace (master version, rule versions)',
+      summary: 'One local item with its trace (master version, rule versions) and its stock on the channel (when inventory published one)',
       tags: ['local'],
       auth: true,
       before: g.manager,
@@ -35,7 +35,7 @@ export function registerItemRoutes(api: HttpApi, c: Catalog, g: Guards): void {
       responses: ok('item'),
       handler: async ({ params, res }) => {
         scoped(res, params.code);
-        return { body: await itemOf(c, params.code, params.sku) };
+        return { body: await itemViewOf(c, params.code, params.sku) };
       },
     })
     .route({

@@ -14,11 +14,12 @@ import { MongoRateRepository, type RateRepository } from './rates';
 import { MongoRefusalRepository, type RefusalRepository } from './refusals';
 import { MongoRuleRepository, type RuleRepository } from './rules';
 import { MongoSkuClaimRepository, type SkuClaimRepository } from './sku-claims';
+import { MongoStockRepository, type StockRepository } from './stock';
 
 export type { AssignmentRepository, ChannelRepository, ConflictRepository, EvidenceRepository, IntentRepository, ItemRepository };
 export type { Journal, ProductRepository, RateRepository, RefusalRepository, RuleRepository, StagedDiffRepository };
 export type { BulkJobRepository, JobProgress } from './bulk-jobs';
-export type { SkuClaimRepository };
+export type { SkuClaimRepository, StockRepository };
 export type { OnceContext } from './channels';
 export type { ItemWrite } from './items';
 export type { ProductFields } from './products';
@@ -33,6 +34,7 @@ export interface CatalogStore {
   diffs: StagedDiffRepository;
   refusals: RefusalRepository;
   channels: ChannelRepository;
+  stock: StockRepository;
   rules: RuleRepository;
   rates: RateRepository;
   journal: Journal;
@@ -59,6 +61,7 @@ export async function createStore(runtime: Pick<ServiceRuntime, 'db' | 'outbox'>
     diffs: new MongoCurationRecords<StagedDiff>(m.StagedDiff),
     refusals: new MongoRefusalRepository(m.Refusal),
     channels: new MongoChannelRepository(m.Channel),
+    stock: new MongoStockRepository(m.StockLevel),
     rules: new MongoRuleRepository(m.RuleSet),
     rates: new MongoRateRepository(m.RateTable),
     journal: new MongoJournal(m.Journal, runtime.outbox),

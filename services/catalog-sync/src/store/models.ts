@@ -12,6 +12,7 @@ import type {
   RuleSet,
   SkuClaim,
   StagedDiff,
+  StockLevel,
   StoredProduct,
 } from '../domain/records';
 import type { RateEntry } from '../domain/rates';
@@ -24,6 +25,7 @@ import type { RateEntry } from '../domain/rates';
  *   assignments   where a product is assigned        _id productId (channels, prices, items ever listed)
  *   localitems    one variant in one channel         _id `<channel>:<sku>`
  *   channels      projection of channels.channel-changed   _id channel code
+ *   stocklevels   projection of inventory.stock-level      _id `<channel>:<sku>` (the item's id)
  *   rulesets      a channel's sync rules             _id channel code
  *   rates         the versioned rate table           _id 'table'
  *   evidence      one propagation into one item      _id evidenceId (the item lists its last ids)
@@ -37,6 +39,11 @@ import type { RateEntry } from '../domain/rates';
 
 /** A channel as stored: the record plus the ids of the events applied to it (effect-once marks). */
 export interface ChannelDoc extends KnownChannel {
+  appliedEvents: string[];
+}
+
+/** A stock level as stored: the record plus its effect-once marks. */
+export interface StockLevelDoc extends StockLevel {
   appliedEvents: string[];
 }
 
@@ -61,6 +68,7 @@ export interface CatalogModels {
   Assignment: Model<Assignment>;
   LocalItem: Model<LocalItem>;
   Channel: Model<ChannelDoc>;
+  StockLevel: Model<StockLevelDoc>;
   RuleSet: Model<Revised<RuleSet>>;
   RateTable: Model<Revised<RateTableDoc>>;
   Conflict: Model<Conflict>;
@@ -105,6 +113,15 @@ export function catalogModels(db: Connection): CatalogModels {
       currencies: [String],
       languages: [String],
       masterChannel: String,
+      ...appliedEventsPath,
+    }),
+    StockLevel: model<StockLevelDoc>(db, 'StockLevel', 'stocklevels', {
+      channel: String,
+      sku: String,
+      version: Number,
+      available: Number,
+      state: String,
+      rule: String,
       ...appliedEventsPath,
     }),
     RuleSet: model<Revised<RuleSet>>(db, 'RuleSet', 'rulesets', { rules: [Object], history: [Object] }),

@@ -45,7 +45,7 @@ export function cartChanged(
   );
 }
 
-/** An inventory.stock-level event as the (planned) inventory service would publish it. */
+/** An inventory.stock-level event as the inventory service publishes it. */
 export function stockLevel(
   channel: string,
   sku: string,
@@ -62,7 +62,7 @@ export function stockLevel(
       aggregateVersion: version,
       sourceChannel: channel,
     },
-    { channel, sku, availableQuantity, status, location: 'wh-berlin' },
+    { channel, sku, availableQuantity, status, location: 'wh-berlin', rule: 'shared_pool', sellerId: null },
   );
 }
 
