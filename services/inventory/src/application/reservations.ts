@@ -273,8 +273,9 @@ export class ReservationService {
   private changed(world: World, before: StockRecord, after: StockRecord, deltas: Delta[], operation: string, r: Reservation, meta: Meta) {
     const p: Provenance = {
       operation,
-      reason: `reservation ${r.id} (${r.reference})`,
-      actor: meta.caller,
+      reason: `reservation ${r.id}`,
+      // the history is append-only: a customer is named there by the reservation, never by their id
+      actor: meta.actorKind === 'customer' ? 'customer' : meta.caller,
       actorKind: meta.actorKind,
       reference: r.id,
       channel: r.channel,
