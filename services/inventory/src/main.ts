@@ -67,7 +67,8 @@ export const inventoryService = defineService<InventoryDeps, InventoryExposes>({
         },
         dedupe: 'in-document',
       },
-      { purpose: 'history', handlers: { 'inventory.stock-adjustment': adjustmentIn(store.adjustments) }, dedupe: 'inbox' },
+      // The history's own document, keyed by the event id, is the effect-once mark (a replay appends nothing).
+      { purpose: 'history', handlers: { 'inventory.stock-adjustment': adjustmentIn(store.adjustments) }, dedupe: 'in-document' },
       {
         purpose: 'commands',
         handlers: {

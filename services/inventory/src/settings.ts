@@ -2,7 +2,11 @@
 export interface InventorySettings {
   /** INVENTORY_WORLD_CACHE_MS [1000]: how long an instance reuses the configuration it read. */
   worldCacheMs: number;
-  /** INVENTORY_SWEEP_MS [1000]: how often expired holds are looked for. */
+  /**
+   * INVENTORY_SWEEP_MS [5000]: how often expired holds are looked for (a hold outlives its expiry by at
+   * most this long). Each look scans the stock collection (on FerretDB every document is read), and
+   * every instance looks.
+   */
   sweepMs: number;
   /** INVENTORY_PENDING_GRACE_MS [30000]: a reservation still pending this long was interrupted by a crash. */
   pendingGraceMs: number;
@@ -27,7 +31,7 @@ const int = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => 
 export function inventorySettings(env: NodeJS.ProcessEnv): InventorySettings {
   return {
     worldCacheMs: int(env, 'INVENTORY_WORLD_CACHE_MS', 1000),
-    sweepMs: int(env, 'INVENTORY_SWEEP_MS', 1000),
+    sweepMs: int(env, 'INVENTORY_SWEEP_MS', 5000),
     pendingGraceMs: int(env, 'INVENTORY_PENDING_GRACE_MS', 30_000),
     defaultHoldSeconds: int(env, 'INVENTORY_DEFAULT_HOLD_SECONDS', 900),
     maxHoldSeconds: int(env, 'INVENTORY_MAX_HOLD_SECONDS', 86_400),

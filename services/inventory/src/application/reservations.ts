@@ -45,6 +45,9 @@ export const reservationNotFound = (id: string): NotFoundError =>
  * reservation's expiry, so a crash mid-way leaks nothing: the sweeper releases what expired.
  */
 export class ReservationService {
+  /** When a sweep last looked for stale reservations. */
+  private staleLookedAt = -Infinity;
+
   constructor(
     private readonly stock: StockRepository,
     private readonly reservations: ReservationRepository,
@@ -61,7 +64,7 @@ export class ReservationService {
     const lines = mergeLines(req.lines);
     const hash = requestHash({ channel: req.channel, reference: req.reference, lines });
     const now = Date.now();
-    const created = await this.reservations.transact(req.reservationId, (cur) => {
+    const created = await this.reservations.transactNew(req.reservationId, (cur) => {
       if (cur) {
         if (cur.requestHash !== hash || cur.caller !== req.caller)
           throw new UnprocessableError(
@@ -172,7 +175,8 @@ export class ReservationService {
   /**
    * One sweep: the holds expired by `now` are released from their SKUs (operation `expire`, visible
    * in the history) and their reservations marked expired; reservations left pending by a crash for
-   * longer than `pendingGraceMs` are released. Returns how many holds it released.
+   * longer than `pendingGraceMs` are released (looked for at most every `pendingGraceMs / 2`).
+   * Returns how many holds it released.
    */
   async sweep(now: number, pendingGraceMs: number, limit = 100): Promise<number> {
     const meta: Meta = { caller: 'system:sweeper', actorKind: 'system', commandId: null, origin: {} };
@@ -207,6 +211,9 @@ export class ReservationService {
       });
     }
     for (const id of expiredReservations) await this.finishIf(id, ['held', 'pending'], 'expired', meta);
+    // The stale reservations are a scan of the whole collection on FerretDB: looked for every half grace, not every sweep.
+    if (now - this.staleLookedAt < pendingGraceMs / 2) return released;
+    this.staleLookedAt = now;
     for (const r of await this.reservations.stale(now - pendingGraceMs, limit)) {
       if (r.state === 'pending') {
         await this.releaseHolds(

@@ -16,6 +16,15 @@ export interface ReservationRepository {
     id: string,
     decide: (current: Reservation | null) => { record: Reservation; events: readonly OutgoingEvent[] } | null,
   ): Promise<Reservation | null>;
+  /**
+   * transact for an id that most likely names no reservation yet (a new request's): the first
+   * decision is made on "none" without reading; if the reservation does exist, that write fails and
+   * it is read and decided on again.
+   */
+  transactNew(
+    id: string,
+    decide: (current: Reservation | null) => { record: Reservation; events: readonly OutgoingEvent[] } | null,
+  ): Promise<Reservation | null>;
   /** Reservations still pending (a crash mid-way) or held, last changed before `before`: the sweeper's second look. */
   stale(before: number, limit: number): Promise<Reservation[]>;
 }
@@ -48,16 +57,36 @@ export class MongoReservationRepository implements ReservationRepository {
     return d ? toRecord(d) : null;
   }
 
-  async transact(
+  transact(
     id: string,
     decide: (current: Reservation | null) => { record: Reservation; events: readonly OutgoingEvent[] } | null,
   ): Promise<Reservation | null> {
-    const { doc } = await this.outbox.transact(this.model, id, (cur) => {
-      const change = decide(cur ? toRecord(cur) : null);
-      if (!change) return null;
-      const { id: _ignored, ...set } = change.record;
-      return { update: { $set: set }, events: change.events };
-    });
+    return this.write(id, decide, false);
+  }
+
+  transactNew(
+    id: string,
+    decide: (current: Reservation | null) => { record: Reservation; events: readonly OutgoingEvent[] } | null,
+  ): Promise<Reservation | null> {
+    return this.write(id, decide, true);
+  }
+
+  private async write(
+    id: string,
+    decide: (current: Reservation | null) => { record: Reservation; events: readonly OutgoingEvent[] } | null,
+    assumeNew: boolean,
+  ): Promise<Reservation | null> {
+    const { doc } = await this.outbox.transact(
+      this.model,
+      id,
+      (cur) => {
+        const change = decide(cur ? toRecord(cur) : null);
+        if (!change) return null;
+        const { id: _ignored, ...set } = change.record;
+        return { update: { $set: set }, events: change.events };
+      },
+      { assumeNew },
+    );
     return doc ? toRecord(doc) : null;
   }
 
