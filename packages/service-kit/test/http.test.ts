@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { ConflictError, createHttpApp, createLogger, HttpApi, ServiceMetrics, z } from '../src';
+import { ConflictError, createHttpApp, createLogger, HttpApi, ServiceMetrics, WriteConflictError, z } from '../src';
 
 function app() {
   const api = new HttpApi({ title: 'kit test', version: '1.0.0' })
@@ -13,6 +13,15 @@ function app() {
       handler: async ({ params, body }) => {
         if (body.name === 'taken') throw new ConflictError('thing_exists', 'that thing exists', 'choose another name');
         return { status: 201, body: { id: params.id, name: body.name } };
+      },
+    })
+    .route({
+      method: 'get',
+      path: '/hot',
+      summary: 'loses every compare-and-set round',
+      responses: { 200: { description: 'never' } },
+      handler: async () => {
+        throw new WriteConflictError('things:hot', 20);
       },
     })
     .route({
@@ -46,6 +55,13 @@ describe('HTTP app factory', () => {
     const res = await request(app()).post('/things/abc').send({ name: 'taken', size: 1 });
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ code: 'thing_exists', hint: 'choose another name' });
+  });
+
+  it('answers a write that lost every compare-and-set round with 503 write_contention and Retry-After, not a 500', async () => {
+    const res = await request(app()).get('/hot');
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.body).toMatchObject({ code: 'write_contention', hint: expect.stringContaining('same request again') });
   });
 
   it('answers unknown routes with a code and a hint', async () => {

@@ -312,6 +312,40 @@ describe('transactional outbox against the real stack', () => {
     }
   });
 
+  it('on an exclusive collection, decides nothing-to-do or a refusal on the stored document, not on a copy another instance has changed since', async () => {
+    const config = testConfig('kit-outbox');
+    const [a, b] = await Promise.all([
+      ServiceRuntime.start({ config, produces: ['platform.probe'] }),
+      ServiceRuntime.start({ config: { ...config, instanceId: `${config.instanceId}-b` }, produces: ['platform.probe'] }),
+    ]);
+    try {
+      const [ProbeA, ProbeB] = [a, b].map((rt) => rt.outbox.track(probeModel(rt.db), { exclusive: true }));
+      const id = uniqueName('stale');
+      const set = (version: number) => () => ({ update: { $set: { version } }, events: [] });
+      await a.outbox.transact(ProbeA, id, set(1)); // A remembers version 1
+      await b.outbox.transact(ProbeB, id, set(2)); // B changes it behind A's copy
+      const seen: number[] = [];
+      // "nothing to do unless the version is 2": decided on A's copy (1) alone, it would skip the write
+      const r = await a.outbox.transact(ProbeA, id, (cur) => {
+        seen.push(cur?.version ?? 0);
+        return cur?.version === 2 ? { update: { $set: { version: 3 } }, events: [] } : null;
+      });
+      expect(seen).toEqual([1, 2]);
+      expect(r.doc?.version).toBe(3);
+      // a refusal on a stale copy is decided again too: the stored version is 4 after B's write
+      await b.outbox.transact(ProbeB, id, set(4));
+      const refusals: number[] = [];
+      await a.outbox.transact(ProbeA, id, (cur) => {
+        refusals.push(cur?.version ?? 0);
+        if (cur?.version !== 4) throw new Error(`refused on version ${cur?.version}`);
+        return null;
+      });
+      expect(refusals).toEqual([3, 4]);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
   it.each([
     ['read before each write', false],
     ['exclusive: deciding on the last written document', true],

@@ -455,15 +455,20 @@ describe('reservations', () => {
     await op(s, { kind: 'set', location: WH2, bucket: 'onHand', quantity: 20 });
     const second = await startTestInventory({ dbName: inv.runtime.config.dbName });
     try {
-      const attempts = Array.from({ length: 200 }, (_, i) =>
-        request(i % 2 ? second.app : inv.app)
-          .post('/reservations')
-          .set(admin)
-          .set('idempotency-key', `${s}-${i}`)
-          .send({ channel: WEB, reference: `cart:${s}-${i}`, lines: [{ sku: s, quantity: 1 }] }),
-      );
-      const answers = await Promise.all(attempts);
+      // Each client sends its reservation again (same key) on a 503 write_contention, as the answer asks.
+      const attempt = async (i: number) => {
+        for (let sent = 1; ; sent++) {
+          const r = await request(i % 2 ? second.app : inv.app)
+            .post('/reservations')
+            .set(admin)
+            .set('idempotency-key', `${s}-${i}`)
+            .send({ channel: WEB, reference: `cart:${s}-${i}`, lines: [{ sku: s, quantity: 1 }] });
+          if (r.status !== 503 || sent === 5) return r;
+        }
+      };
+      const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => attempt(i)));
       expect(answers.filter((r) => r.status === 201)).toHaveLength(50);
+      expect(answers.filter((r) => r.status !== 201 && r.status !== 409).map((r) => [r.status, r.body])).toEqual([]);
       expect(answers.filter((r) => r.status === 409)).toHaveLength(150);
       const stock = (await inv.store.stock.get(s))!;
       expect(stock.levels[WH1]).toMatchObject({ onHand: 30, reserved: 30 });

@@ -41,15 +41,19 @@ async function command(
   return commandId;
 }
 
-/** The reply to one command. */
-async function replyTo(commandId: string): Promise<ReservationChanged> {
+/**
+ * The reply to one command in `state`. Every inventory other suites run at the same time consumes the
+ * shared commands topic too (with groups of its own) and answers from its own database — refused, as
+ * it has no such stock or reservation — so a reply is recognised by its command id and its state.
+ */
+async function replyTo(commandId: string, state: ReservationChanged['state']): Promise<ReservationChanged> {
   return waitFor(async () => {
     const all = await Promise.all(
       recorder
         .where((r) => r.topic === 'inventory.reservation')
         .map((r) => inv.runtime.schemas.decode<ReservationChanged>(r.message.value!)),
     );
-    return all.find((e) => e.commandId === commandId);
+    return all.find((e) => e.commandId === commandId && e.state === state);
   }, `the reply to ${commandId}`);
 }
 
@@ -81,10 +85,10 @@ it('reserves, then commits, on the orders service’s commands, answering each b
   const sku = `CMD-${uid}`;
   await stock(sku, 10);
   const id = `ord-${uid}-1`;
-  const held = await replyTo(await command('reserve', id, [{ sku, quantity: 4 }]));
+  const held = await replyTo(await command('reserve', id, [{ sku, quantity: 4 }]), 'held');
   expect(held).toMatchObject({ reservationId: id, state: 'held', channel: WEB, lines: [{ sku, quantity: 4, backordered: 0 }] });
   expect(held.expiresAt).toBeGreaterThan(Date.now());
-  const committed = await replyTo(await command('commit', id));
+  const committed = await replyTo(await command('commit', id), 'committed');
   expect(committed.state).toBe('committed');
   expect((await inv.store.stock.get(sku))!.levels[WH]).toMatchObject({ onHand: 6, reserved: 0 });
 });
@@ -92,10 +96,11 @@ it('reserves, then commits, on the orders service’s commands, answering each b
 it('answers a reservation it cannot hold, and a command on an unknown reservation, refused with the reason', async () => {
   const sku = `CMDX-${uid}`;
   await stock(sku, 1);
-  const refused = await replyTo(await command('reserve', `ord-${uid}-2`, [{ sku, quantity: 2 }]));
+  const refused = await replyTo(await command('reserve', `ord-${uid}-2`, [{ sku, quantity: 2 }]), 'refused');
   expect(refused).toMatchObject({ state: 'refused', reason: 'insufficient_stock' });
   expect(refused.hint).toBeTruthy();
-  const unknown = await replyTo(await command('commit', `ord-${uid}-none`));
+  expect(await inv.store.reservations.get(`ord-${uid}-2`)).toMatchObject({ state: 'refused', reason: 'insufficient_stock' });
+  const unknown = await replyTo(await command('commit', `ord-${uid}-none`), 'refused');
   expect(unknown).toMatchObject({ state: 'refused', reason: 'reservation_not_found' });
   expect((await inv.store.stock.get(sku))!.levels[WH].reserved).toBe(0);
 });

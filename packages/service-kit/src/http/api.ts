@@ -89,7 +89,8 @@ const RETRY_AFTER_HEADER = {
 const UNAVAILABLE_RESPONSE = {
   description:
     'A dependency is unreachable: `database_unavailable`, `broker_unavailable` or `schema_registry_unavailable` ' +
-    '(details.dependency); nothing was carried out, send the same request again after Retry-After',
+    '(details.dependency), or `write_contention` (other writers changed the record under every attempt); ' +
+    'nothing was carried out, send the same request again after Retry-After',
   headers: { 'Retry-After': { description: 'Seconds to wait before sending the request again', schema: { type: 'integer', minimum: 1 } } },
   content: { 'application/json': { schema: ErrorBody } },
 };

@@ -23,6 +23,7 @@ import type { ServiceMetrics } from '../observability/metrics';
 import { safeCorrelationId } from '../events/envelope';
 import type { HttpApi } from './api';
 import { chargeRefused } from './rate-limit';
+import { WriteConflictError } from '../events/outbox/writer';
 import { asServiceUnavailable, DependencyAlerts } from './dependencies';
 
 /** The readiness checks that stand for a dependency (the runtime's names). */
@@ -133,6 +134,17 @@ export function createHttpApp(opts: HttpAppOptions): Express {
       alerts.down(unavailable.dependency, err, req.path);
       err = unavailable;
       res.setHeader('Retry-After', String(unavailable.retryAfterSeconds));
+    }
+    if (err instanceof WriteConflictError) {
+      // Other writers changed the record under every attempt (a hot record on several instances):
+      // nothing was written, and the same request may be sent again.
+      res.setHeader('Retry-After', '1');
+      res.status(503).json({
+        code: 'write_contention',
+        message: 'the record changed under every attempt to write it; nothing was written',
+        hint: 'send the same request again after Retry-After (with the same Idempotency-Key where the route takes one)',
+      });
+      return;
     }
     if (err instanceof AppError) {
       res.status(err.status).json(err.toBody());

@@ -14,7 +14,10 @@
  *  - an event its topic's schema would refuse fails the write with 422 `event_not_encodable` before
  *    anything is written (a committed one could never be published);
  *  - on an exclusive collection the first round decides on the document as this process last wrote
- *    it (see last-written.ts); `assumeNew` decides on "absent" without reading.
+ *    it (see last-written.ts); `assumeNew` decides on "absent" without reading. Such a decision
+ *    stands only if its write lands: one that writes nothing (null) or refuses (throws) is made again
+ *    on a fresh read, since another instance may have changed the document since — so `decide`
+ *    returning null or throwing always speaks of the document as stored.
  */
 import type { FilterQuery, Model, UpdateQuery } from 'mongoose';
 import type { ServiceMetrics } from '../../observability/metrics';
@@ -108,8 +111,22 @@ export class OutboxWriter {
       const known = attempt === 1 ? this.lastWritten.get(key) : undefined;
       const guessed = attempt === 1 && !known && opts.assumeNew === true && opts.upsert !== false;
       const current = (known ? structuredClone(known) : guessed ? null : await model.findById(id).lean()) as T | null;
-      const change = await decide(current);
-      if (!change) return { doc: current, events: [] };
+      // A decision on a copy this process remembers (or guesses) is only final when its write lands: one
+      // that writes nothing or refuses may rest on a copy another instance has since changed, so it is
+      // made again on what the database holds (a hold's release, say, must see the hold another wrote).
+      let change: Change<T> | null;
+      try {
+        change = await decide(current);
+      } catch (err) {
+        if (!known && !guessed) throw err;
+        this.lastWritten.forget(key);
+        continue;
+      }
+      if (!change) {
+        if (!known && !guessed) return { doc: current, events: [] };
+        this.lastWritten.forget(key);
+        continue;
+      }
       refuseUnencodable(change.events, this.check);
       const { update, dropped } = this.published.dropFrom(
         collection,
