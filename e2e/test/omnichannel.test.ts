@@ -319,67 +319,6 @@ it(
 );
 
 it(
-  'C: a channel put into maintenance refuses cart writes within 2 s, and the monitor agrees on the lag',
-  () =>
-    withLogs(async () => {
-      const customer = await api.registerCustomer(webApp);
-      // Each channel's token is bound to it: the mobile app has a login of its own.
-      const onMobile = await api.login(mobileApp, customer.email, customer.password);
-      await api.expect(200, 'cart', 'post', '/cart/lines', { token: onMobile.token, channel: mobile, body: { sku, quantity: 3 } });
-      const probe = (): Promise<Reply> =>
-        api.call('cart', 'post', '/cart/lines', { token: onMobile.token, channel: mobile, body: { sku: unsold, quantity: 1 } });
-      expect((await probe()).body.code).toBe(BEFORE.code);
-
-      const corr = api.newCorrelationId('scenario-c');
-      const expectedBackAt = new Date(Date.now() + 3_600_000).toISOString();
-      const probing = probeUntilRefused(probe, { status: 409, code: 'channel_not_active' });
-      const change = await api
-        .transition(manager.token, mobile, 'enter_maintenance', { expectedBackAt, reason: 'e2e: app store release' }, corr)
-        .catch((err: unknown) => {
-          probing.stop();
-          throw err;
-        });
-      expect(change.body).toMatchObject({ state: 'maintenance', commerceAllowed: false });
-
-      const { lastAccepted, refused, probes } = await probing.result;
-      const refusalLag = refused.at - change.at;
-      expect(refusalLag).toBeLessThan(SLA_MS);
-      expect(refused.body.details).toMatchObject({ state: 'maintenance' });
-      const write = await api.call('cart', 'put', `/cart/lines/${sku}`, { token: onMobile.token, channel: mobile, body: { quantity: 4 } });
-      expect([write.status, write.body.code]).toEqual([409, 'channel_not_active']);
-      // The other channel still trades, and the cart (one, global) is intact.
-      const onWeb = await api.expect(200, 'cart', 'get', '/cart', { token: customer.token, channel: web });
-      expect(onWeb.body.lines).toEqual([expect.objectContaining({ sku, quantity: 3, available: true })]);
-
-      // The cart applies it twice: in its shared projection group, and in each instance's gate group
-      // (the in-process gate cache). The refusal starts with whichever applied it first.
-      const cartGroups = 'cart.';
-      const events = await api.monitorEvents(admin.token, corr, (evs) =>
-        evs.some(
-          (e) => e.topic === 'channels.channel-changed' && !!ackOf(e, `${cartGroups}projections`) && !!ackOf(e, `${cartGroups}gates`),
-        ),
-      );
-      const e = events.find((x) => x.topic === 'channels.channel-changed')!;
-      expect(e.aggregateId).toBe(mobile);
-      const ack = firstAckOf(e, cartGroups)!;
-      expect(ack.service).toBe('cart');
-      expect(ack.lagMs).toBe(ack.appliedAt - e.occurredAt);
-      expect(lastAccepted).not.toBeNull(); // probing began before the maintenance took effect
-      const testLag = refused.at - e.occurredAt;
-      measured.push({
-        scenario: 'C',
-        refusalLagFromResponse: refusalLag,
-        probes,
-        testLag,
-        monitorLag: ack.lagMs,
-        appliedBetween: [lastAccepted!.sentAt - e.occurredAt, testLag],
-      });
-      expectAgreement('C (maintenance applied by the cart)', ack.lagMs, lastAccepted!.sentAt - e.occurredAt, testLag);
-    }),
-  60_000,
-);
-
-it(
   'D: a seller’s master stock change reaches the web and mobile channels’ carts within 2 s (and running out is flagged)',
   () =>
     withLogs(async () => {
@@ -450,4 +389,65 @@ it(
       for (const lag of [...Object.values(inStock), ...Object.values(outOfStock)]) expect(lag).toBeLessThan(SLA_MS);
     }),
   90_000,
+);
+
+it(
+  'C: a channel put into maintenance refuses cart writes within 2 s, and the monitor agrees on the lag',
+  () =>
+    withLogs(async () => {
+      const customer = await api.registerCustomer(webApp);
+      // Each channel's token is bound to it: the mobile app has a login of its own.
+      const onMobile = await api.login(mobileApp, customer.email, customer.password);
+      await api.expect(200, 'cart', 'post', '/cart/lines', { token: onMobile.token, channel: mobile, body: { sku, quantity: 3 } });
+      const probe = (): Promise<Reply> =>
+        api.call('cart', 'post', '/cart/lines', { token: onMobile.token, channel: mobile, body: { sku: unsold, quantity: 1 } });
+      expect((await probe()).body.code).toBe(BEFORE.code);
+
+      const corr = api.newCorrelationId('scenario-c');
+      const expectedBackAt = new Date(Date.now() + 3_600_000).toISOString();
+      const probing = probeUntilRefused(probe, { status: 409, code: 'channel_not_active' });
+      const change = await api
+        .transition(manager.token, mobile, 'enter_maintenance', { expectedBackAt, reason: 'e2e: app store release' }, corr)
+        .catch((err: unknown) => {
+          probing.stop();
+          throw err;
+        });
+      expect(change.body).toMatchObject({ state: 'maintenance', commerceAllowed: false });
+
+      const { lastAccepted, refused, probes } = await probing.result;
+      const refusalLag = refused.at - change.at;
+      expect(refusalLag).toBeLessThan(SLA_MS);
+      expect(refused.body.details).toMatchObject({ state: 'maintenance' });
+      const write = await api.call('cart', 'put', `/cart/lines/${sku}`, { token: onMobile.token, channel: mobile, body: { quantity: 4 } });
+      expect([write.status, write.body.code]).toEqual([409, 'channel_not_active']);
+      // The other channel still trades, and the cart (one, global) is intact.
+      const onWeb = await api.expect(200, 'cart', 'get', '/cart', { token: customer.token, channel: web });
+      expect(onWeb.body.lines).toEqual([expect.objectContaining({ sku, quantity: 3, available: true })]);
+
+      // The cart applies it twice: in its shared projection group, and in each instance's gate group
+      // (the in-process gate cache). The refusal starts with whichever applied it first.
+      const cartGroups = 'cart.';
+      const events = await api.monitorEvents(admin.token, corr, (evs) =>
+        evs.some(
+          (e) => e.topic === 'channels.channel-changed' && !!ackOf(e, `${cartGroups}projections`) && !!ackOf(e, `${cartGroups}gates`),
+        ),
+      );
+      const e = events.find((x) => x.topic === 'channels.channel-changed')!;
+      expect(e.aggregateId).toBe(mobile);
+      const ack = firstAckOf(e, cartGroups)!;
+      expect(ack.service).toBe('cart');
+      expect(ack.lagMs).toBe(ack.appliedAt - e.occurredAt);
+      expect(lastAccepted).not.toBeNull(); // probing began before the maintenance took effect
+      const testLag = refused.at - e.occurredAt;
+      measured.push({
+        scenario: 'C',
+        refusalLagFromResponse: refusalLag,
+        probes,
+        testLag,
+        monitorLag: ack.lagMs,
+        appliedBetween: [lastAccepted!.sentAt - e.occurredAt, testLag],
+      });
+      expectAgreement('C (maintenance applied by the cart)', ack.lagMs, lastAccepted!.sentAt - e.occurredAt, testLag);
+    }),
+  60_000,
 );

@@ -160,17 +160,22 @@ describe('the ACL plan', () => {
     }
   });
 
-  it('lets a partner write only its own partner topic, and the consumers read every partner topic', () => {
+  it('lets a partner write only its own partner topics, and the consumers read every partner topic', () => {
     const acme = rules.filter((r) => r.principal === 'User:partner-acme');
     expect(acme.filter((r) => r.resource === 'TOPIC')).toEqual([
       { principal: 'User:partner-acme', resource: 'TOPIC', name: partnerTopic('partner.order-status', 'acme'), operation: 'WRITE' },
+      { principal: 'User:partner-acme', resource: 'TOPIC', name: partnerTopic('partner.stock-adjustment', 'acme'), operation: 'WRITE' },
     ]);
+    expect(allowed('partner-acme', 'WRITE', 'partner.globex.stock-adjustment')).toBe(false);
+    expect(allowed('inventory', 'READ', 'partner.globex.stock-adjustment')).toBe(true);
+    expect(allowed('inventory', 'WRITE', 'partner.globex.stock-adjustment.dlq')).toBe(true);
+    expect(allowed('inventory', 'READ', 'partner.globex.order-status')).toBe(false);
     expect(allowed('partner-acme', 'WRITE', 'partner.globex.order-status')).toBe(false);
     expect(allowed('partner-acme', 'WRITE', 'partner.order-status')).toBe(false);
     expect(allowed('channels', 'READ', 'partner.globex.order-status')).toBe(true);
     expect(allowed('channels', 'WRITE', 'partner.globex.order-status.dlq')).toBe(true);
     expect(allowed('channels', 'WRITE', 'partner.globex.order-status')).toBe(false);
-    expect(partnerTopicSpecs(['acme']).map((t) => t.name)).toEqual(['partner.acme.order-status']);
+    expect(partnerTopicSpecs(['acme']).map((t) => t.name)).toEqual(['partner.acme.order-status', 'partner.acme.stock-adjustment']);
   });
 
   it("keeps each service's consumer groups under its own name, and lets only the monitor describe all", () => {
