@@ -116,11 +116,21 @@ export async function spawnInventory(world: Pick<BenchWorld, 'dbName' | 'groups'
       reject(new Error(`inventory process not serving after ${START_TIMEOUT_MS} ms`));
     }, START_TIMEOUT_MS);
   });
-  const [line] = (await Promise.race([once(createInterface({ input: child.stdout! }), 'line'), failed]).finally(() =>
-    clearTimeout(timer),
-  )) as [string];
+  // The process's log shares its stdout: the URL is the first line that carries one (the rest is
+  // still read, so the child never blocks on a full pipe).
+  const serving = new Promise<string>((resolve) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const url = (JSON.parse(line) as { url?: unknown }).url;
+        if (typeof url === 'string') resolve(url);
+      } catch {
+        // a log line that is not JSON
+      }
+    });
+  });
+  const url = await Promise.race([serving, failed]).finally(() => clearTimeout(timer));
   return {
-    url: (JSON.parse(line) as { url: string }).url,
+    url,
     child,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
