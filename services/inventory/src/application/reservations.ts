@@ -64,36 +64,28 @@ export class ReservationService {
     const lines = mergeLines(req.lines);
     const hash = requestHash({ channel: req.channel, reference: req.reference, lines });
     const now = Date.now();
-    const created = await this.reservations.transactNew(req.reservationId, (cur) => {
-      if (cur) {
-        if (cur.requestHash !== hash || cur.caller !== req.caller)
-          throw new UnprocessableError(
-            'idempotency_key_reused',
-            `reservation ${req.reservationId} was asked for with other lines, channel or reference`,
-            'use a new Idempotency-Key (reservation id) for a new reservation',
-            { reservationId: req.reservationId },
-          );
-        return null;
-      }
-      const record: Reservation = {
-        id: req.reservationId,
-        channel: req.channel,
-        reference: req.reference,
-        caller: req.caller,
-        requestHash: hash,
-        lines: lines.map((l) => ({ sku: l.sku, quantity: l.quantity, backordered: 0 })),
-        state: 'pending',
-        expiresAt: req.expiresAt,
-        reason: null,
-        hint: null,
-        createdAt: now,
-        updatedAt: now,
-        version: 1,
-      };
-      return { record, events: [] };
-    });
-    const r = created!;
-    if (r.state !== 'pending') return { reservation: r, refusal: refusalOf(r) };
+    // A replay finds its reservation (one read); a new one is written once, when it is concluded:
+    // the holds carry their expiry, so a crash before that leaks nothing (the sweeper releases them).
+    const seen = await this.reservations.get(req.reservationId);
+    if (seen) {
+      sameRequest(seen, hash, req.caller);
+      if (seen.state !== 'pending') return { reservation: seen, refusal: refusalOf(seen) };
+    }
+    const r: Reservation = seen ?? {
+      id: req.reservationId,
+      channel: req.channel,
+      reference: req.reference,
+      caller: req.caller,
+      requestHash: hash,
+      lines: lines.map((l) => ({ sku: l.sku, quantity: l.quantity, backordered: 0 })),
+      state: 'pending',
+      expiresAt: req.expiresAt,
+      reason: null,
+      hint: null,
+      createdAt: now,
+      updatedAt: now,
+      version: 0,
+    };
 
     const held: ReservationLine[] = [];
     let refusal: AppError | null = null;
@@ -127,11 +119,28 @@ export class ReservationService {
         'release',
         req,
       );
-      const reservation = await this.finish(r.id, 'refused', req, { reason: refusal.code, hint: refusal.hint });
-      return { reservation, refusal };
+      const reservation = await this.conclude(r, 'refused', req, { reason: refusal.code, hint: refusal.hint });
+      return { reservation, refusal: reservation.state === 'refused' ? refusal : refusalOf(reservation) };
     }
-    const reservation = await this.finish(r.id, 'held', req, { lines: held });
-    return { reservation, refusal: null };
+    const reservation = await this.conclude(r, 'held', req, { lines: held });
+    return { reservation, refusal: refusalOf(reservation) };
+  }
+
+  /**
+   * Writes a new (or interrupted) reservation in its first settled state, with its event; a replay of
+   * the same request that concluded it first wins, and its state is returned.
+   */
+  private async conclude(r: Reservation, state: 'held' | 'refused', meta: Meta, set: Partial<Reservation>): Promise<Reservation> {
+    const out = await this.reservations.transactNew(r.id, (cur) => {
+      if (cur) {
+        sameRequest(cur, r.requestHash, r.caller);
+        if (cur.state !== 'pending') return null;
+      }
+      const base = cur ?? r;
+      const record: Reservation = { ...base, ...set, state, version: base.version + 1, updatedAt: Date.now() };
+      return { record, events: [reservationChanged(record, meta.commandId, meta.origin)] };
+    });
+    return out!;
   }
 
   async extend(id: string, expiresAt: number, meta: Meta): Promise<Reservation> {
@@ -314,6 +323,17 @@ export class ReservationService {
       return { record, events: [reservationChanged(record, meta.commandId, meta.origin)] };
     });
   }
+}
+
+/** Refuses a reservation id (an Idempotency-Key) used before for another request. */
+function sameRequest(r: Reservation, hash: string, caller: string): void {
+  if (r.requestHash !== hash || r.caller !== caller)
+    throw new UnprocessableError(
+      'idempotency_key_reused',
+      `reservation ${r.id} was asked for with other lines, channel or reference`,
+      'use a new Idempotency-Key (reservation id) for a new reservation',
+      { reservationId: r.id },
+    );
 }
 
 const notActive = (r: Reservation): ConflictError =>
