@@ -58,7 +58,7 @@ export const cartService = defineService<CartDeps, CartExposes>({
     const hub = new SessionHub(runtime.logger, { maxPerCart: settings.maxStreamsPerCart, maxTotal: settings.maxStreams });
     const tickets = new StreamTickets(store.streamTickets, settings.ticketTtlMs, (p) => auth.trust.revocationOf(p));
     const projections = new ProjectionCache(store, { ttlMs: deps.gateCacheMs ?? settings.gateCacheMs });
-    const carts = new CartService(store.carts, projections, store.stock);
+    const carts = new CartService(store.carts, projections);
     const merges = new CartMerges(store.carts);
     const erasure = new CartErasure(store.carts, store.streamTickets);
     const retention = new DeviceCartRetention(store.carts, settings.deviceCartRetentionDays);
@@ -71,7 +71,7 @@ export const cartService = defineService<CartDeps, CartExposes>({
           'identity.customer-status': customerStatusIn({ cache: projections.customers, store: store.customers }),
           'channels.channel-changed': channelChangedIn({ cache: projections.channels, store: store.channels }),
           'catalog.local-item': localItemIn({ cache: projections.items, store: store.items }),
-          'inventory.stock-level': stockLevelIn({ store: store.stock }),
+          'inventory.stock-level': stockLevelIn({ cache: projections.stock, store: store.stock }),
         },
         dedupe: 'in-document',
       },
@@ -114,6 +114,7 @@ export const cartService = defineService<CartDeps, CartExposes>({
           'identity.customer-status': customerStatusIn({ cache: projections.customers }),
           'channels.channel-changed': channelChangedIn({ cache: projections.channels }),
           'catalog.local-item': localItemIn({ cache: projections.items }),
+          'inventory.stock-level': stockLevelIn({ cache: projections.stock }),
         },
         dedupe: 'memory', // the cache has no document to mark: the kit's recent set, as for push
         fetch: { minBytes: 1, maxWaitMs: 250 },

@@ -15,7 +15,7 @@ import {
   type StockView,
 } from '../domain/trading';
 import { cartChanged } from '../events/out/cart.cart-changed';
-import type { CartChange, CartRepository, ProjectionRepository } from '../store';
+import type { CartChange, CartRepository } from '../store';
 import type { ProjectionCache } from '../store/projection-cache';
 
 /** Whose cart a request acts on: a logged-in customer, or an anonymous device. */
@@ -43,7 +43,6 @@ export class CartService {
   constructor(
     private readonly carts: CartRepository,
     private readonly projections: ProjectionCache,
-    private readonly stock: Pick<ProjectionRepository<StockView>, 'readMany'>,
   ) {}
 
   private async customer(owner: CartOwner): Promise<CustomerView | null> {
@@ -69,8 +68,10 @@ export class CartService {
 
   /** The stock of each line's SKU on the line's channel, by itemId (lines inventory published nothing for are left out). */
   private async stockOf(lines: CartState['lines']): Promise<Map<string, StockView>> {
-    const found = await this.stock.readMany([...new Set(lines.map((l) => itemId(l.channel, l.sku)))]);
-    return new Map([...found].map(([id, s]) => [id, s.value]));
+    const found = await this.projections.stock.getMany(lines.map((l) => itemId(l.channel, l.sku)));
+    const out = new Map<string, StockView>();
+    for (const [id, s] of found) if (s) out.set(id, s);
+    return out;
   }
 
   private async render(owner: CartOwner, doc: CartState | null, ch: ChannelView | null): Promise<CartView> {

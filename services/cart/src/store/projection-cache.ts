@@ -1,10 +1,11 @@
 import { LRUCache } from 'lru-cache';
-import type { ChannelView, CustomerView, ItemView } from '../domain/trading';
+import type { ChannelView, CustomerView, ItemView, StockView } from '../domain/trading';
 import type { ProjectionRepository } from './projections';
 
 /**
  * In-process copies of the projections the gates read (customer status, channel state, channel
- * items), so a cart write does not read three collections before it writes the cart.
+ * items) and of the stock each line shows, so a cart view or write does not read four collections
+ * before it answers.
  *
  * Every instance consumes the projection topics with a group of its own (`cart.gates.<instanceId>`)
  * and applies each event's full state to its entries, whether the id is cached or not, so an instance
@@ -144,6 +145,8 @@ export class ProjectionCache {
   readonly customers: ProjectionTable<CustomerView>;
   readonly channels: ProjectionTable<ChannelView>;
   readonly items: ProjectionTable<ItemView>;
+  /** The stock each line shows (inventory.stock-level per `<channel>:<sku>`): read on every cart view. */
+  readonly stock: ProjectionTable<StockView>;
   /**
    * The gate consumer's EventConsumer.caughtUpAt, set once that consumer runs; until then 0
    * (unknown), i.e. a plain `ttlMs` cache.
@@ -155,6 +158,7 @@ export class ProjectionCache {
       customers: Pick<ProjectionRepository<CustomerView>, 'readMany'>;
       channels: Pick<ProjectionRepository<ChannelView>, 'readMany'>;
       items: Pick<ProjectionRepository<ItemView>, 'readMany'>;
+      stock: Pick<ProjectionRepository<StockView>, 'readMany'>;
     },
     opts: ProjectionCacheOptions = {},
   ) {
@@ -164,6 +168,7 @@ export class ProjectionCache {
     this.customers = new ProjectionTable(store.customers, this.ttlMs, max, live);
     this.channels = new ProjectionTable(store.channels, this.ttlMs, max, live);
     this.items = new ProjectionTable(store.items, this.ttlMs, max, live);
+    this.stock = new ProjectionTable(store.stock, this.ttlMs, max, live);
   }
 
   get enabled(): boolean {
