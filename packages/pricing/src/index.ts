@@ -1,0 +1,6 @@
+/** @omnimall/pricing: promotion definitions, their validation and the evaluator. */
+export * from './types';
+export { FIELDS, OPS, holds, type ConditionContext, type FieldType } from './conditions';
+export { validatePromotion } from './validate';
+export { evaluate, timeReason, byPriority } from './evaluate';
+export { proRata, type Tier } from './units';
