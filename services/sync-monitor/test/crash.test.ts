@@ -15,7 +15,7 @@ import type { Tracking } from '../src/domain/propagation';
 import type { SyncMonitorExposes } from '../src/main';
 import { startHarness, TOPIC, type Harness } from './support/harness';
 
-jest.setTimeout(120_000);
+jest.setTimeout(180_000);
 
 let h: Harness;
 let again: RunningService<SyncMonitorExposes> | undefined;
@@ -89,11 +89,13 @@ it('restores the last snapshot and replays: nothing lost, nothing applied or cou
   again = await h.startMonitorAgain();
   expect(Date.now() - t0).toBeLessThan(10_000); // ready within 10 s
 
-  // None lost: every event tracked again, complete; the late one escalated once.
+  // None lost: every event tracked again, complete; the late one escalated once. (The replay waits for
+  // the restarted groups to join and read from their commits: on a loaded two-core machine that has
+  // taken over 30 s, so the bound is generous; readiness itself is held to 10 s above.)
   const replayed = await waitFor(
     () => all(again!, after, (t) => t.state === 'complete' && monitorOutcomes(t).length === 2),
     'the replayed events acknowledged',
-    30_000,
+    60_000,
   );
   // Applied once: the copy the second monitor read is acknowledged as a duplicate.
   for (const t of replayed) expect(monitorOutcomes(t)).toEqual(['applied', 'skipped_duplicate']);
