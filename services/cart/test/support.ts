@@ -5,7 +5,7 @@
  */
 import { get as httpGet, type ClientRequest } from 'node:http';
 import { newEvent, ServiceRuntime, type GroupSettings, type PlatformConfig } from '@omnimall/service-kit';
-import { testConfig, testGroups, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { channelPayload, testConfig, testGroups, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import type { ChannelChanged, CustomerStatusChanged, LocalItemChanged, StockLevelChanged } from '@omnimall/contracts';
 import { itemId } from '../src/domain/trading';
 import { cartService } from '../src/main';
@@ -49,23 +49,7 @@ export class Simulator {
       newEvent(
         'channels.channel-changed',
         { type: 'channel.changed', producer: 'channels', aggregateId: code, aggregateVersion: v },
-        {
-          code,
-          name: code,
-          kind: 'web',
-          state: 'active',
-          previousState: null,
-          expectedBackAt: null,
-          blockReasons: [],
-          country: 'DE',
-          region: 'EU',
-          languages: ['en'],
-          currencies: ['EUR'],
-          masterChannel: null,
-          allowedDataRegions: ['EU'],
-          change: 'updated',
-          ...over,
-        },
+        channelPayload(code, over),
       ),
     ]);
     return v;

@@ -99,7 +99,7 @@ export const inventoryService = defineService<InventoryDeps, InventoryExposes>({
           configuration,
           reservations,
           imports,
-          config: store.config,
+          guards: g,
           kickImports: () => void runImports().catch(() => undefined),
         },
         auth,
@@ -107,7 +107,7 @@ export const inventoryService = defineService<InventoryDeps, InventoryExposes>({
       ),
       subscriptions,
       workers: [
-        periodicWorker('hold-sweeper', settings.sweepMs, () => reservations.sweep(Date.now(), settings.pendingGraceMs), runtime.logger),
+        periodicWorker('hold-sweeper', settings.sweepMs, () => reservations.sweep(Date.now(), settings.staleGraceMs), runtime.logger),
         importWorker,
         periodicWorker(
           'exception-recheck',

@@ -8,8 +8,11 @@ export interface InventorySettings {
    * every instance looks.
    */
   sweepMs: number;
-  /** INVENTORY_PENDING_GRACE_MS [30000]: a reservation still pending this long was interrupted by a crash. */
-  pendingGraceMs: number;
+  /**
+   * INVENTORY_STALE_GRACE_MS [30000]: a reservation still `held` this long after its expiry (a crash
+   * between releasing its holds and marking it) is marked expired.
+   */
+  staleGraceMs: number;
   /** INVENTORY_DEFAULT_HOLD_SECONDS [900]: a reservation's lifetime when the request names none. */
   defaultHoldSeconds: number;
   /** INVENTORY_MAX_HOLD_SECONDS [86400]: the longest a reservation may be held (or extended to). */
@@ -32,7 +35,7 @@ export function inventorySettings(env: NodeJS.ProcessEnv): InventorySettings {
   return {
     worldCacheMs: int(env, 'INVENTORY_WORLD_CACHE_MS', 1000),
     sweepMs: int(env, 'INVENTORY_SWEEP_MS', 5000),
-    pendingGraceMs: int(env, 'INVENTORY_PENDING_GRACE_MS', 30_000),
+    staleGraceMs: int(env, 'INVENTORY_STALE_GRACE_MS', 30_000),
     defaultHoldSeconds: int(env, 'INVENTORY_DEFAULT_HOLD_SECONDS', 900),
     maxHoldSeconds: int(env, 'INVENTORY_MAX_HOLD_SECONDS', 86_400),
     importPollMs: int(env, 'INVENTORY_IMPORT_POLL_MS', 500),

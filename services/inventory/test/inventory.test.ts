@@ -371,29 +371,15 @@ describe('reservations', () => {
     expect(partial.status).toBe(409);
     expect((await inv.store.stock.get(a))!.levels[WH1].reserved).toBe(0); // the hold on a was given back
     const k = key();
-    const held = await request(inv.app)
-      .post('/reservations')
-      .set(customer)
-      .set('idempotency-key', k)
-      .send({
-        lines: [
-          { sku: a, quantity: 2 },
-          { sku: b, quantity: 1 },
-        ],
-      });
+    const lines = [
+      { sku: a, quantity: 2 },
+      { sku: b, quantity: 1 },
+    ];
+    const held = await reserve(customer, lines, k);
     expect(held.status).toBe(201);
     expect(held.body).toMatchObject({ state: 'held', reference: `cart:c1-${uid}`, channel: WEB });
     expect(held.body.expiresAt).toBeGreaterThan(Date.now());
-    const replay = await request(inv.app)
-      .post('/reservations')
-      .set(customer)
-      .set('idempotency-key', k)
-      .send({
-        lines: [
-          { sku: a, quantity: 2 },
-          { sku: b, quantity: 1 },
-        ],
-      });
+    const replay = await reserve(customer, lines, k);
     expect(replay.status).toBe(201);
     expect(replay.body.id).toBe(held.body.id);
     expect((await inv.store.stock.get(a))!.levels[WH1].reserved).toBe(2);

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { newEvent, ServiceRuntime, type Principal } from '@omnimall/service-kit';
-import { testConfig, testTokens } from '@omnimall/service-kit/testing';
+import { channelPayload, testConfig, testTokens } from '@omnimall/service-kit/testing';
 import { catalogSyncService } from '../../src/main';
 import type { CatalogSync } from '../helpers';
 
@@ -67,19 +67,7 @@ export async function startBenchStack(): Promise<BenchStack> {
           return newEvent(
             'channels.channel-changed',
             { type: 'channel.registered', producer: 'channels', aggregateId: code, aggregateVersion: 1 },
-            {
-              code,
-              name: code,
-              kind: 'web',
-              state: 'active',
-              previousState: null,
-              expectedBackAt: null,
-              blockReasons: [],
-              ...m,
-              masterChannel: null,
-              allowedDataRegions: [m.region],
-              change: 'registered',
-            },
+            channelPayload(code, { ...m, allowedDataRegions: [m.region], change: 'registered' }),
           );
         }),
       );

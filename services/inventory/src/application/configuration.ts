@@ -15,8 +15,6 @@ import type { WorldCache } from './world';
 export class Recomputer {
   private running: Promise<void> | null = null;
   private again = false;
-  /** Passes finished so far (tests await a pass that started after their change). */
-  passes = 0;
 
   constructor(
     private readonly stock: Pick<StockService, 'recomputeAll'>,
@@ -36,7 +34,6 @@ export class Recomputer {
         } catch (err) {
           this.logger.warn('availability recompute failed; the next change or recheck runs it again', { err: String(err) });
         }
-        this.passes++;
       } while (this.again);
       this.running = null;
     })();

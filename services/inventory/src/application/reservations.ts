@@ -69,9 +69,9 @@ export class ReservationService {
     const seen = await this.reservations.get(req.reservationId);
     if (seen) {
       sameRequest(seen, hash, req.caller);
-      if (seen.state !== 'pending') return { reservation: seen, refusal: refusalOf(seen) };
+      return { reservation: seen, refusal: refusalOf(seen) };
     }
-    const r: Reservation = seen ?? {
+    const r: Reservation = {
       id: req.reservationId,
       channel: req.channel,
       reference: req.reference,
@@ -127,17 +127,16 @@ export class ReservationService {
   }
 
   /**
-   * Writes a new (or interrupted) reservation in its first settled state, with its event; a replay of
-   * the same request that concluded it first wins, and its state is returned.
+   * Writes a new reservation in its first settled state, with its event; a replay of the same request
+   * that concluded it first wins, and its state is returned.
    */
   private async conclude(r: Reservation, state: 'held' | 'refused', meta: Meta, set: Partial<Reservation>): Promise<Reservation> {
     const out = await this.reservations.transactNew(r.id, (cur) => {
       if (cur) {
         sameRequest(cur, r.requestHash, r.caller);
-        if (cur.state !== 'pending') return null;
+        return null;
       }
-      const base = cur ?? r;
-      const record: Reservation = { ...base, ...set, state, version: base.version + 1, updatedAt: Date.now() };
+      const record: Reservation = { ...r, ...set, state, version: r.version + 1, updatedAt: Date.now() };
       return { record, events: [reservationChanged(record, meta.commandId, meta.origin)] };
     });
     return out!;
@@ -183,11 +182,11 @@ export class ReservationService {
 
   /**
    * One sweep: the holds expired by `now` are released from their SKUs (operation `expire`, visible
-   * in the history) and their reservations marked expired; reservations left pending by a crash for
-   * longer than `pendingGraceMs` are released (looked for at most every `pendingGraceMs / 2`).
-   * Returns how many holds it released.
+   * in the history) and their reservations marked expired; a reservation still `held` more than
+   * `staleGraceMs` after its expiry (a crash between releasing its holds and marking it) is marked
+   * expired then (looked for at most every `staleGraceMs / 2`). Returns how many holds it released.
    */
-  async sweep(now: number, pendingGraceMs: number, limit = 100): Promise<number> {
+  async sweep(now: number, staleGraceMs: number, limit = 100): Promise<number> {
     const meta: Meta = { caller: 'system:sweeper', actorKind: 'system', commandId: null, origin: {} };
     const { world } = await this.worlds.get();
     let released = 0;
@@ -219,24 +218,11 @@ export class ReservationService {
         return this.withEvents(world, { ...next, version: cur.version + 1, updatedAt: Date.now() }, deltas, p, meta.origin);
       });
     }
-    for (const id of expiredReservations) await this.finishIf(id, ['held', 'pending'], 'expired', meta);
+    for (const id of expiredReservations) await this.finishIf(id, ['held'], 'expired', meta);
     // The stale reservations are a scan of the whole collection on FerretDB: looked for every half grace, not every sweep.
-    if (now - this.staleLookedAt < pendingGraceMs / 2) return released;
+    if (now - this.staleLookedAt < staleGraceMs / 2) return released;
     this.staleLookedAt = now;
-    for (const r of await this.reservations.stale(now - pendingGraceMs, limit)) {
-      if (r.state === 'pending') {
-        await this.releaseHolds(
-          r,
-          r.lines.map((l) => l.sku),
-          'expire',
-          meta,
-        );
-        await this.finishIf(r.id, ['pending'], 'expired', meta, {
-          reason: 'interrupted',
-          hint: 'the reservation did not complete; reserve again',
-        });
-      } else if (r.expiresAt <= now) await this.finishIf(r.id, ['held'], 'expired', meta);
-    }
+    for (const r of await this.reservations.stale(now - staleGraceMs, limit)) await this.finishIf(r.id, ['held'], 'expired', meta);
     return released;
   }
 

@@ -4,8 +4,7 @@ import type { StockImports } from '../application/imports';
 import type { StockQueries } from '../application/queries';
 import type { ReservationService } from '../application/reservations';
 import type { StockService } from '../application/stock';
-import type { ConfigRepository } from '../store';
-import { guards } from './access';
+import type { Guards } from './access';
 import { importRoutes } from './imports';
 import { locationRoutes } from './locations';
 import { policyRoutes } from './policies';
@@ -18,7 +17,8 @@ export interface InventoryParts {
   configuration: Configuration;
   reservations: ReservationService;
   imports: StockImports;
-  config: Pick<ConfigRepository, 'sellerOf'>;
+  /** Who may call what (built once by the composition root; the import jobs check with it too). */
+  guards: Guards;
   kickImports: () => void;
 }
 
@@ -30,7 +30,7 @@ export function inventoryApi(parts: InventoryParts, auth: Pick<ServiceAuth, 'ver
     description:
       'Master stock per SKU and location, per-channel availability under each channel’s policy and its exceptions (every decision explained), reservations that can never oversell, the full history of every change, and global totals.',
   });
-  const g = guards(auth.verifier, parts.config);
+  const g = parts.guards;
   locationRoutes(api, parts.configuration, g);
   policyRoutes(api, parts.configuration, g);
   stockRoutes(api, parts.stock, parts.queries, g, auth);

@@ -1,8 +1,7 @@
-import type { Model } from 'mongoose';
 import type { EventContext } from '@omnimall/service-kit';
 import { DEFAULT_POLICY } from '../domain/availability';
 import type { ChannelInfo, ChannelPolicy, Exception, World } from '../domain/types';
-import type { ChannelDoc, ExceptionDoc, LinkDoc, LocationDoc, PolicyDoc, SkuDoc } from './schemas';
+import type { ChannelDoc, ExceptionDoc, InventoryModels, LinkDoc, LocationDoc, PolicyDoc, SkuDoc } from './schemas';
 
 /**
  * What availability reads besides the stock: locations, their links to channels, each channel's
@@ -53,16 +52,7 @@ const policyOf = (d: PolicyDoc): ChannelPolicy => ({
 const exceptionOf = (d: ExceptionDoc): Exception => ({ ...strip(d), id: d._id }) as Exception;
 
 export class MongoConfigRepository implements ConfigRepository {
-  constructor(
-    private readonly m: {
-      Location: Model<LocationDoc>;
-      Link: Model<LinkDoc>;
-      Policy: Model<PolicyDoc>;
-      Exception: Model<ExceptionDoc>;
-      Channel: Model<ChannelDoc>;
-      Sku: Model<SkuDoc>;
-    },
-  ) {}
+  constructor(private readonly m: Pick<InventoryModels, 'Location' | 'Link' | 'Policy' | 'Exception' | 'Channel' | 'Sku'>) {}
 
   async locations(): Promise<Location[]> {
     const docs = await this.m.Location.find({}).sort({ _id: 1 }).lean<LocationDoc[]>();

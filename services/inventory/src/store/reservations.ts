@@ -25,7 +25,7 @@ export interface ReservationRepository {
     id: string,
     decide: (current: Reservation | null) => { record: Reservation; events: readonly OutgoingEvent[] } | null,
   ): Promise<Reservation | null>;
-  /** Reservations still pending (a crash mid-way) or held, last changed before `before`: the sweeper's second look. */
+  /** Reservations still held that expired before `before`: the sweeper's second look. */
   stale(before: number, limit: number): Promise<Reservation[]>;
 }
 
@@ -92,15 +92,7 @@ export class MongoReservationRepository implements ReservationRepository {
 
   async stale(before: number, limit: number): Promise<Reservation[]> {
     const docs = await this.model
-      .find(
-        {
-          $or: [
-            { state: 'pending', updatedAt: { $lt: before } },
-            { state: 'held', expiresAt: { $lt: before } },
-          ],
-        },
-        { outbox: 0 },
-      )
+      .find({ state: 'held', expiresAt: { $lt: before } }, { outbox: 0 })
       .limit(limit)
       .lean<ReservationDoc[]>();
     return docs.map(toRecord);
