@@ -4,3 +4,4 @@ export { FIELDS, OPS, holds, type ConditionContext, type FieldType } from './con
 export { validatePromotion } from './validate';
 export { evaluate, timeReason, byPriority } from './evaluate';
 export { proRata, type Tier } from './units';
+export { forChannel, promotionsFor, type ChannelOverride, type PublishedPromotion } from './overrides';

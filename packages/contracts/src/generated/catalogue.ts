@@ -1273,6 +1273,7 @@ export const catalogue: readonly TopicSpec[] = [
       "catalog-sync",
       "cart",
       "inventory",
+      "promotions",
       "sync-monitor"
     ],
     "table": true,
@@ -1402,6 +1403,7 @@ export const catalogue: readonly TopicSpec[] = [
       "catalog-sync",
       "cart",
       "inventory",
+      "promotions",
       "sync-monitor"
     ],
     "table": true,
@@ -1515,6 +1517,7 @@ export const catalogue: readonly TopicSpec[] = [
       "catalog-sync",
       "cart",
       "inventory",
+      "promotions",
       "sync-monitor"
     ],
     "table": true,
@@ -1646,6 +1649,7 @@ export const catalogue: readonly TopicSpec[] = [
       "cart",
       "channels",
       "inventory",
+      "promotions",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -1825,6 +1829,7 @@ export const catalogue: readonly TopicSpec[] = [
       "catalog-sync",
       "cart",
       "inventory",
+      "promotions",
       "sync-monitor"
     ],
     "table": true,
@@ -4316,15 +4321,229 @@ export const catalogue: readonly TopicSpec[] = [
   },
   {
     "partitions": 6,
+    "cleanup": "compact",
+    "priority": "high",
+    "name": "promotions.definition",
+    "description": "A promotion as channels price it (rule, effective times, accepted channel overrides, budget exhausted, withdrawn), full state per promotion, published ahead of its start and on every change; cart prices every channel's carts from it for an instant and answers on cart.promotion-readiness.",
+    "key": "aggregateId (promotionId)",
+    "value": "omnimall.promotions.PromotionDefinition",
+    "producer": "promotions",
+    "consumers": [
+      "cart",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "PromotionDefinition",
+    "schemaFile": "schemas/avro/promotions/PromotionDefinition.avsc",
+    "avro": {
+      "type": "record",
+      "name": "PromotionDefinition",
+      "namespace": "omnimall.promotions",
+      "doc": "Everything a channel needs to price a promotion locally for any instant (full state, compacted by promotion id): published ahead of its start, again on every change, and with withdrawn=true when it is removed. Aggregate id is the promotion id.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "promotionId",
+          "type": "string"
+        },
+        {
+          "name": "version",
+          "type": "int",
+          "doc": "The promotion's version; a consumer keeps the highest."
+        },
+        {
+          "name": "name",
+          "type": "string"
+        },
+        {
+          "name": "rule",
+          "type": "string",
+          "doc": "The promotion as @omnimall/pricing evaluates it (JSON of its Promotion type: level, priority, stacking, startsAt, endsAt, channels, condition tree, reward, allocation, code, campaignId); checked with validatePromotion by producer and consumers alike. JSON because the condition is a recursive tree."
+        },
+        {
+          "name": "startsAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        },
+        {
+          "name": "endsAt",
+          "type": [
+            "null",
+            {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            }
+          ],
+          "default": null
+        },
+        {
+          "name": "channels",
+          "type": [
+            "null",
+            {
+              "type": "array",
+              "items": "string"
+            }
+          ],
+          "default": null,
+          "doc": "Channel codes; null: every channel."
+        },
+        {
+          "name": "overrides",
+          "type": {
+            "type": "array",
+            "items": {
+              "type": "record",
+              "name": "ChannelOverride",
+              "doc": "An accepted override of one channel (only fields the promotion lets be overridden).",
+              "fields": [
+                {
+                  "name": "channel",
+                  "type": "string"
+                },
+                {
+                  "name": "excluded",
+                  "type": "boolean",
+                  "default": false,
+                  "doc": "The promotion does not apply on this channel."
+                },
+                {
+                  "name": "reward",
+                  "type": [
+                    "null",
+                    "string"
+                  ],
+                  "default": null,
+                  "doc": "The channel's reward (JSON of a pricing Reward), replacing the global one."
+                },
+                {
+                  "name": "startsAt",
+                  "type": [
+                    "null",
+                    {
+                      "type": "long",
+                      "logicalType": "timestamp-millis"
+                    }
+                  ],
+                  "default": null
+                },
+                {
+                  "name": "endsAt",
+                  "type": [
+                    "null",
+                    {
+                      "type": "long",
+                      "logicalType": "timestamp-millis"
+                    }
+                  ],
+                  "default": null
+                },
+                {
+                  "name": "until",
+                  "type": [
+                    "null",
+                    {
+                      "type": "long",
+                      "logicalType": "timestamp-millis"
+                    }
+                  ],
+                  "default": null,
+                  "doc": "When the override expires; null: never."
+                }
+              ]
+            }
+          },
+          "default": []
+        },
+        {
+          "name": "exhausted",
+          "type": "boolean",
+          "default": false,
+          "doc": "The campaign's budget is used up: the promotion no longer applies."
+        },
+        {
+          "name": "withdrawn",
+          "type": "boolean",
+          "default": false,
+          "doc": "Removed: consumers drop it."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
     "cleanup": "delete",
     "priority": "high",
     "name": "promotions.promotion-lifecycle",
-    "description": "A promotion started or ended on the channels it applies to. Producer is the planned promotions service; nothing produces it yet.",
+    "description": "A promotion started, ended, changed or was withdrawn, at its own instant (at start with the channels not ready, which the sync-monitor escalates); channels deliver it to partner endpoints and cart notifies the customers whose carts it affects.",
     "key": "aggregateId (promotionId)",
     "value": "omnimall.promotions.PromotionLifecycle",
     "producer": "promotions",
     "consumers": [
       "channels",
+      "cart",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -4334,7 +4553,7 @@ export const catalogue: readonly TopicSpec[] = [
       "type": "record",
       "name": "PromotionLifecycle",
       "namespace": "omnimall.promotions",
-      "doc": "A promotion started or ended on the channels it applies to. Aggregate id is the promotion id.",
+      "doc": "A promotion started, ended, changed or was withdrawn on the channels it applies to, at the promotion's own instant (startsAt, endsAt), whatever the moment the event is read. Aggregate id is the promotion id.",
       "fields": [
         {
           "name": "envelope",
@@ -4412,7 +4631,9 @@ export const catalogue: readonly TopicSpec[] = [
             "name": "PromotionPhase",
             "symbols": [
               "started",
-              "ended"
+              "ended",
+              "changed",
+              "withdrawn"
             ]
           }
         },
@@ -4433,6 +4654,196 @@ export const catalogue: readonly TopicSpec[] = [
         },
         {
           "name": "endsAt",
+          "type": [
+            "null",
+            {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            }
+          ],
+          "default": null
+        },
+        {
+          "name": "version",
+          "type": "int",
+          "default": 0,
+          "doc": "The promotion's version at this phase."
+        },
+        {
+          "name": "notReady",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "default": [],
+          "doc": "At start: the channels that had not acknowledged the definition (missing or error); the sync-monitor escalates each."
+        },
+        {
+          "name": "skus",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "default": [],
+          "doc": "SKUs the condition names (empty: any line may be affected); used to find the carts to notify."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "normal",
+    "name": "promotions.override-decision",
+    "description": "Evidence of every channel override decision on a global promotion (accepted, refused with the rule, expired, removed), with who, when, before and after.",
+    "key": "aggregateId (<promotionId>:<channel>)",
+    "value": "omnimall.promotions.OverrideDecision",
+    "producer": "promotions",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 10,
+    "valueType": "OverrideDecision",
+    "schemaFile": "schemas/avro/promotions/OverrideDecision.avsc",
+    "avro": {
+      "type": "record",
+      "name": "OverrideDecision",
+      "namespace": "omnimall.promotions",
+      "doc": "Evidence of one channel override decision on a global promotion: accepted, refused (with the rule that forbids it), expired or removed. Aggregate id is <promotionId>:<channel>.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "decisionId",
+          "type": "string"
+        },
+        {
+          "name": "promotionId",
+          "type": "string"
+        },
+        {
+          "name": "channel",
+          "type": "string"
+        },
+        {
+          "name": "decision",
+          "type": {
+            "type": "enum",
+            "name": "OverrideDecisionKind",
+            "symbols": [
+              "accepted",
+              "refused",
+              "expired",
+              "removed"
+            ]
+          }
+        },
+        {
+          "name": "fields",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "doc": "The override fields asked for: value, dates, exclusion."
+        },
+        {
+          "name": "actor",
+          "type": "string",
+          "doc": "staff:<id> or system:<worker>."
+        },
+        {
+          "name": "before",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The channel's override before (JSON), null: none."
+        },
+        {
+          "name": "after",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The channel's override after (JSON), null: none."
+        },
+        {
+          "name": "rule",
+          "type": "string",
+          "doc": "The rule that allowed or refused it (e.g. overridable.value.by=channel_manager)."
+        },
+        {
+          "name": "reason",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The refusal's code, or the actor's stated reason."
+        },
+        {
+          "name": "decidedAt",
           "type": {
             "type": "long",
             "logicalType": "timestamp-millis"
@@ -4445,13 +4856,735 @@ export const catalogue: readonly TopicSpec[] = [
     "partitions": 6,
     "cleanup": "delete",
     "priority": "high",
+    "name": "promotions.usage-command",
+    "description": "Orders asks promotions to hold, commit, release or revert an order's code usage, campaign budget and loyalty points; answered on promotions.usage.",
+    "key": "aggregateId (holdId)",
+    "value": "omnimall.promotions.UsageCommand",
+    "producer": "orders",
+    "consumers": [
+      "promotions",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "UsageCommand",
+    "schemaFile": "schemas/avro/promotions/UsageCommand.avsc",
+    "avro": {
+      "type": "record",
+      "name": "UsageCommand",
+      "namespace": "omnimall.promotions",
+      "doc": "Orders asks promotions to hold, commit, release or revert an order's promotion usage (discount codes, campaign budgets, loyalty points); answered on promotions.usage. Aggregate id is the hold id.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "commandId",
+          "type": "string",
+          "doc": "Unique per command; echoed in the answer."
+        },
+        {
+          "name": "action",
+          "type": {
+            "type": "enum",
+            "name": "UsageAction",
+            "symbols": [
+              "hold",
+              "commit",
+              "release",
+              "revert"
+            ]
+          },
+          "doc": "hold takes every item or none until expiresAt; commit makes a hold final; release gives a hold back; revert gives committed usage back (a cancelled or returned order)."
+        },
+        {
+          "name": "holdId",
+          "type": "string",
+          "doc": "Chosen by the caller (one per order); the same id on every command of one hold."
+        },
+        {
+          "name": "customerId",
+          "type": "string"
+        },
+        {
+          "name": "channel",
+          "type": "string"
+        },
+        {
+          "name": "reference",
+          "type": "string",
+          "doc": "What the usage is for: order:<id>."
+        },
+        {
+          "name": "codes",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "default": [],
+          "doc": "Discount codes used (one use each)."
+        },
+        {
+          "name": "campaigns",
+          "type": {
+            "type": "array",
+            "items": {
+              "type": "record",
+              "name": "CampaignUse",
+              "fields": [
+                {
+                  "name": "campaignId",
+                  "type": "string"
+                },
+                {
+                  "name": "amountMinor",
+                  "type": "long",
+                  "doc": "Discount taken from the campaign's budget (minor units); a count budget counts one use."
+                }
+              ]
+            }
+          },
+          "default": []
+        },
+        {
+          "name": "points",
+          "type": "long",
+          "default": 0,
+          "doc": "Loyalty points to burn for a discount."
+        },
+        {
+          "name": "expiresAt",
+          "type": [
+            "null",
+            {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            }
+          ],
+          "default": null
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "promotions.usage",
+    "description": "A usage hold was held, refused (with the reason), released, committed, reverted or expired (full state), answering the command that caused it.",
+    "key": "aggregateId (holdId)",
+    "value": "omnimall.promotions.UsageChanged",
+    "producer": "promotions",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "UsageChanged",
+    "schemaFile": "schemas/avro/promotions/UsageChanged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "UsageChanged",
+      "namespace": "omnimall.promotions",
+      "doc": "A usage hold's new state (full state), answering the command that caused it if any. Aggregate id is the hold id.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "holdId",
+          "type": "string"
+        },
+        {
+          "name": "commandId",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        },
+        {
+          "name": "customerId",
+          "type": "string"
+        },
+        {
+          "name": "channel",
+          "type": "string"
+        },
+        {
+          "name": "reference",
+          "type": "string"
+        },
+        {
+          "name": "state",
+          "type": {
+            "type": "enum",
+            "name": "UsageState",
+            "symbols": [
+              "held",
+              "refused",
+              "released",
+              "committed",
+              "reverted",
+              "expired"
+            ]
+          }
+        },
+        {
+          "name": "codes",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "default": []
+        },
+        {
+          "name": "campaigns",
+          "type": {
+            "type": "array",
+            "items": "omnimall.promotions.CampaignUse"
+          },
+          "default": []
+        },
+        {
+          "name": "points",
+          "type": "long",
+          "default": 0
+        },
+        {
+          "name": "expiresAt",
+          "type": [
+            "null",
+            {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            }
+          ],
+          "default": null
+        },
+        {
+          "name": "reason",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "Refusal code (code_exhausted, code_used_by_customer, budget_exhausted, insufficient_points...)."
+        },
+        {
+          "name": "hint",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "promotions.loyalty-entry",
+    "description": "An entry of a customer's loyalty ledger (earn, burn, expire, reverse, adjust) with the balance after it; cart shows the balance on every channel.",
+    "key": "aggregateId (customerId)",
+    "value": "omnimall.promotions.LoyaltyEntry",
+    "producer": "promotions",
+    "consumers": [
+      "cart",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "LoyaltyEntry",
+    "schemaFile": "schemas/avro/promotions/LoyaltyEntry.avsc",
+    "avro": {
+      "type": "record",
+      "name": "LoyaltyEntry",
+      "namespace": "omnimall.promotions",
+      "doc": "One entry of a customer's append-only loyalty ledger (earn, burn, expire, reverse, adjust) with the balance after it. Aggregate id is the global customer id.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "customerId",
+          "type": "string"
+        },
+        {
+          "name": "entryId",
+          "type": "string"
+        },
+        {
+          "name": "kind",
+          "type": {
+            "type": "enum",
+            "name": "LoyaltyEntryKind",
+            "symbols": [
+              "earn",
+              "burn",
+              "expire",
+              "reverse",
+              "adjust"
+            ]
+          }
+        },
+        {
+          "name": "points",
+          "type": "long",
+          "doc": "Signed: positive adds, negative takes."
+        },
+        {
+          "name": "balance",
+          "type": "long",
+          "doc": "Points available after the entry."
+        },
+        {
+          "name": "held",
+          "type": "long",
+          "doc": "Points held by open redemptions after the entry."
+        },
+        {
+          "name": "tier",
+          "type": "string"
+        },
+        {
+          "name": "source",
+          "type": "string",
+          "doc": "What caused it: order:<id>, promotion:<id>, hold:<id>, staff:<id>, system:expiry."
+        },
+        {
+          "name": "channel",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "promotions.tier-changed",
+    "description": "A customer's loyalty tier changed; identity applies it to the customer's entitlements and republishes identity.customer-status.",
+    "key": "aggregateId (customerId)",
+    "value": "omnimall.promotions.TierChanged",
+    "producer": "promotions",
+    "consumers": [
+      "identity",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "TierChanged",
+    "schemaFile": "schemas/avro/promotions/TierChanged.avsc",
+    "avro": {
+      "type": "record",
+      "name": "TierChanged",
+      "namespace": "omnimall.promotions",
+      "doc": "A customer's loyalty tier changed (upgrade on qualifying points, downgrade by the policy at a period's end, or staff). Identity, which owns entitlements, applies it and republishes the customer's status. Aggregate id is the global customer id.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "customerId",
+          "type": "string"
+        },
+        {
+          "name": "tier",
+          "type": "string"
+        },
+        {
+          "name": "previousTier",
+          "type": "string"
+        },
+        {
+          "name": "reason",
+          "type": "string",
+          "doc": "upgrade, downgrade or adjust."
+        },
+        {
+          "name": "qualifyingPoints",
+          "type": "long",
+          "doc": "Points earned in the qualifying period when decided."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
+    "name": "cart.promotion-readiness",
+    "description": "Cart applied a promotion definition; for each channel it targets, whether that channel can price it (acknowledged) or not (error, with the reason). Promotions tracks readiness per channel from it.",
+    "key": "aggregateId (promotionId)",
+    "value": "omnimall.cart.PromotionReadiness",
+    "producer": "cart",
+    "consumers": [
+      "promotions",
+      "sync-monitor"
+    ],
+    "slaSeconds": 2,
+    "valueType": "PromotionReadiness",
+    "schemaFile": "schemas/avro/cart/PromotionReadiness.avsc",
+    "avro": {
+      "type": "record",
+      "name": "PromotionReadiness",
+      "namespace": "omnimall.cart",
+      "doc": "Cart (which prices every channel's carts) applied a promotion definition: for each channel it targets, whether that channel can price it (acknowledged) or not (error, with the reason). Aggregate id is the promotion id.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "promotionId",
+          "type": "string"
+        },
+        {
+          "name": "version",
+          "type": "int"
+        },
+        {
+          "name": "channels",
+          "type": {
+            "type": "array",
+            "items": {
+              "type": "record",
+              "name": "ChannelReadiness",
+              "fields": [
+                {
+                  "name": "channel",
+                  "type": "string"
+                },
+                {
+                  "name": "state",
+                  "type": {
+                    "type": "enum",
+                    "name": "ReadinessState",
+                    "symbols": [
+                      "acknowledged",
+                      "error"
+                    ]
+                  }
+                },
+                {
+                  "name": "reason",
+                  "type": [
+                    "null",
+                    "string"
+                  ],
+                  "default": null
+                }
+              ]
+            }
+          }
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "high",
     "name": "orders.order-status",
-    "description": "An order moved to a new status (placed, paid, shipped, delivered, cancelled, returned). Producer is the order management system, a planned service; nothing produces it yet.",
+    "description": "An order moved to a new status (placed, paid, shipped, delivered, cancelled, returned). Producer is the order management system (a planned service, issue 22); promotions earns loyalty points on it and gives usage and points back when an order is cancelled or returned.",
     "key": "aggregateId (orderId)",
     "value": "omnimall.orders.OrderStatusChanged",
     "producer": "orders",
     "consumers": [
       "channels",
+      "promotions",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -4561,6 +5694,41 @@ export const catalogue: readonly TopicSpec[] = [
             "logicalType": "timestamp-millis"
           },
           "doc": "When the order reached this status."
+        },
+        {
+          "name": "totalMinor",
+          "type": [
+            "null",
+            "long"
+          ],
+          "default": null,
+          "doc": "The order's total paid (minor units of currency); loyalty earns on it."
+        },
+        {
+          "name": "currency",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null
+        },
+        {
+          "name": "promotionIds",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "default": [],
+          "doc": "Promotions applied to the order (per-promotion earn rules)."
+        },
+        {
+          "name": "usageHoldId",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The promotions usage hold of the order; a cancelled or returned order reverts it."
         }
       ]
     }

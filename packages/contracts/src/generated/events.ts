@@ -21,6 +21,22 @@ export interface CartChanged {
   wishlist: Array<string>;
 }
 
+export type ReadinessState = 'acknowledged' | 'error';
+
+export interface ChannelReadiness {
+  channel: string;
+  state: ReadinessState;
+  reason: null | string;
+}
+
+/** Cart (which prices every channel's carts) applied a promotion definition: for each channel it targets, whether that channel can price it (acknowledged) or not (error, with the reason). Aggregate id is the promotion id. */
+export interface PromotionReadiness {
+  envelope: EventEnvelope;
+  promotionId: string;
+  version: number;
+  channels: Array<ChannelReadiness>;
+}
+
 export type ConflictStatus = 'open' | 'resolved';
 
 /** A field edited locally in a channel was also changed in the master: opened (the local value is kept until resolved) or resolved with keep_local, take_master or merge. Aggregate id is the local item `<channel>:<sku>`. */
@@ -536,6 +552,13 @@ export interface OrderStatusChanged {
   status: OrderStatus;
   /** When the order reached this status. */
   occurredAt: number;
+  /** The order's total paid (minor units of currency); loyalty earns on it. */
+  totalMinor: null | number;
+  currency: null | string;
+  /** Promotions applied to the order (per-promotion earn rules). */
+  promotionIds: Array<string>;
+  /** The promotions usage hold of the order; a cancelled or returned order reverts it. */
+  usageHoldId: null | string;
 }
 
 /** Produced by a partner system (affiliate or marketplace) on partner.order-status: an order's status in the partner's own ids. The envelope's producer names the partner system, aggregateId is the partner order id. */
@@ -607,9 +630,86 @@ export interface SyncApplied {
   error: null | string;
 }
 
-export type PromotionPhase = 'started' | 'ended';
+export type LoyaltyEntryKind = 'earn' | 'burn' | 'expire' | 'reverse' | 'adjust';
 
-/** A promotion started or ended on the channels it applies to. Aggregate id is the promotion id. */
+/** One entry of a customer's append-only loyalty ledger (earn, burn, expire, reverse, adjust) with the balance after it. Aggregate id is the global customer id. */
+export interface LoyaltyEntry {
+  envelope: EventEnvelope;
+  customerId: string;
+  entryId: string;
+  kind: LoyaltyEntryKind;
+  /** Signed: positive adds, negative takes. */
+  points: number;
+  /** Points available after the entry. */
+  balance: number;
+  /** Points held by open redemptions after the entry. */
+  held: number;
+  tier: string;
+  /** What caused it: order:<id>, promotion:<id>, hold:<id>, staff:<id>, system:expiry. */
+  source: string;
+  channel: null | string;
+}
+
+export type OverrideDecisionKind = 'accepted' | 'refused' | 'expired' | 'removed';
+
+/** Evidence of one channel override decision on a global promotion: accepted, refused (with the rule that forbids it), expired or removed. Aggregate id is <promotionId>:<channel>. */
+export interface OverrideDecision {
+  envelope: EventEnvelope;
+  decisionId: string;
+  promotionId: string;
+  channel: string;
+  decision: OverrideDecisionKind;
+  /** The override fields asked for: value, dates, exclusion. */
+  fields: Array<string>;
+  /** staff:<id> or system:<worker>. */
+  actor: string;
+  /** The channel's override before (JSON), null: none. */
+  before: null | string;
+  /** The channel's override after (JSON), null: none. */
+  after: null | string;
+  /** The rule that allowed or refused it (e.g. overridable.value.by=channel_manager). */
+  rule: string;
+  /** The refusal's code, or the actor's stated reason. */
+  reason: null | string;
+  decidedAt: number;
+}
+
+/** An accepted override of one channel (only fields the promotion lets be overridden). */
+export interface ChannelOverride {
+  channel: string;
+  /** The promotion does not apply on this channel. */
+  excluded: boolean;
+  /** The channel's reward (JSON of a pricing Reward), replacing the global one. */
+  reward: null | string;
+  startsAt: null | number;
+  endsAt: null | number;
+  /** When the override expires; null: never. */
+  until: null | number;
+}
+
+/** Everything a channel needs to price a promotion locally for any instant (full state, compacted by promotion id): published ahead of its start, again on every change, and with withdrawn=true when it is removed. Aggregate id is the promotion id. */
+export interface PromotionDefinition {
+  envelope: EventEnvelope;
+  promotionId: string;
+  /** The promotion's version; a consumer keeps the highest. */
+  version: number;
+  name: string;
+  /** The promotion as @omnimall/pricing evaluates it (JSON of its Promotion type: level, priority, stacking, startsAt, endsAt, channels, condition tree, reward, allocation, code, campaignId); checked with validatePromotion by producer and consumers alike. JSON because the condition is a recursive tree. */
+  rule: string;
+  startsAt: number;
+  endsAt: null | number;
+  /** Channel codes; null: every channel. */
+  channels: null | Array<string>;
+  overrides: Array<ChannelOverride>;
+  /** The campaign's budget is used up: the promotion no longer applies. */
+  exhausted: boolean;
+  /** Removed: consumers drop it. */
+  withdrawn: boolean;
+}
+
+export type PromotionPhase = 'started' | 'ended' | 'changed' | 'withdrawn';
+
+/** A promotion started, ended, changed or was withdrawn on the channels it applies to, at the promotion's own instant (startsAt, endsAt), whatever the moment the event is read. Aggregate id is the promotion id. */
 export interface PromotionLifecycle {
   envelope: EventEnvelope;
   promotionId: string;
@@ -618,7 +718,74 @@ export interface PromotionLifecycle {
   /** Codes of the channels the promotion applies to. */
   channels: Array<string>;
   startsAt: number;
-  endsAt: number;
+  endsAt: null | number;
+  /** The promotion's version at this phase. */
+  version: number;
+  /** At start: the channels that had not acknowledged the definition (missing or error); the sync-monitor escalates each. */
+  notReady: Array<string>;
+  /** SKUs the condition names (empty: any line may be affected); used to find the carts to notify. */
+  skus: Array<string>;
+}
+
+/** A customer's loyalty tier changed (upgrade on qualifying points, downgrade by the policy at a period's end, or staff). Identity, which owns entitlements, applies it and republishes the customer's status. Aggregate id is the global customer id. */
+export interface TierChanged {
+  envelope: EventEnvelope;
+  customerId: string;
+  tier: string;
+  previousTier: string;
+  /** upgrade, downgrade or adjust. */
+  reason: string;
+  /** Points earned in the qualifying period when decided. */
+  qualifyingPoints: number;
+}
+
+export type UsageState = 'held' | 'refused' | 'released' | 'committed' | 'reverted' | 'expired';
+
+/** A usage hold's new state (full state), answering the command that caused it if any. Aggregate id is the hold id. */
+export interface UsageChanged {
+  envelope: EventEnvelope;
+  holdId: string;
+  commandId: null | string;
+  customerId: string;
+  channel: string;
+  reference: string;
+  state: UsageState;
+  codes: Array<string>;
+  campaigns: Array<CampaignUse>;
+  points: number;
+  expiresAt: null | number;
+  /** Refusal code (code_exhausted, code_used_by_customer, budget_exhausted, insufficient_points...). */
+  reason: null | string;
+  hint: null | string;
+}
+
+export type UsageAction = 'hold' | 'commit' | 'release' | 'revert';
+
+export interface CampaignUse {
+  campaignId: string;
+  /** Discount taken from the campaign's budget (minor units); a count budget counts one use. */
+  amountMinor: number;
+}
+
+/** Orders asks promotions to hold, commit, release or revert an order's promotion usage (discount codes, campaign budgets, loyalty points); answered on promotions.usage. Aggregate id is the hold id. */
+export interface UsageCommand {
+  envelope: EventEnvelope;
+  /** Unique per command; echoed in the answer. */
+  commandId: string;
+  /** hold takes every item or none until expiresAt; commit makes a hold final; release gives a hold back; revert gives committed usage back (a cancelled or returned order). */
+  action: UsageAction;
+  /** Chosen by the caller (one per order); the same id on every command of one hold. */
+  holdId: string;
+  customerId: string;
+  channel: string;
+  /** What the usage is for: order:<id>. */
+  reference: string;
+  /** Discount codes used (one use each). */
+  codes: Array<string>;
+  campaigns: Array<CampaignUse>;
+  /** Loyalty points to burn for a discount. */
+  points: number;
+  expiresAt: null | number;
 }
 
 /** An event was not applied by every expected consumer service within the business SLA (status opened), or it since was (resolved) or an admin reconciled it by hand (reconciled). */
@@ -695,7 +862,14 @@ export interface TopicValues {
   'inventory.reservation': ReservationChanged;
   'inventory.stock-alert': StockAlert;
   'partner.stock-adjustment': PartnerStockAdjustment;
+  'promotions.definition': PromotionDefinition;
   'promotions.promotion-lifecycle': PromotionLifecycle;
+  'promotions.override-decision': OverrideDecision;
+  'promotions.usage-command': UsageCommand;
+  'promotions.usage': UsageChanged;
+  'promotions.loyalty-entry': LoyaltyEntry;
+  'promotions.tier-changed': TierChanged;
+  'cart.promotion-readiness': PromotionReadiness;
   'orders.order-status': OrderStatusChanged;
   'sync.escalation': SyncEscalation;
   'sync.notice': SyncNotice;

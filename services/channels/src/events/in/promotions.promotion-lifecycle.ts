@@ -20,7 +20,7 @@ export function promotionLifecycleHandler(delivery: Pick<DeliveryQueue, 'enqueue
           name: ev.name,
           phase: ev.phase,
           startsAt: new Date(ev.startsAt).toISOString(),
-          endsAt: new Date(ev.endsAt).toISOString(),
+          endsAt: ev.endsAt === null ? null : new Date(ev.endsAt).toISOString(),
           version: ev.envelope.aggregateVersion,
         },
       });
