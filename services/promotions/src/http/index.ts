@@ -1,0 +1,21 @@
+import { HttpApi, type ServiceAuth } from '@omnimall/service-kit';
+import type { Guards } from './access';
+
+/** What the routes act on (each helper adds its application services here). */
+export interface PromotionsParts {
+  /** Who may call what (built once by the composition root). */
+  guards: Guards;
+}
+
+/** The promotions HTTP API (validation and /openapi.json from the zod schemas in schemas.ts). */
+export function promotionsApi(parts: PromotionsParts, auth: Pick<ServiceAuth, 'verifier' | 'trust'>): HttpApi {
+  const api = new HttpApi({
+    title: 'omnimall promotions',
+    version: '1.0.0',
+    description:
+      'Promotions and their per-channel overrides (every decision evidenced), definitions distributed ahead of their start with per-channel readiness, quotes, codes, campaign budgets, usage holds and the loyalty ledger.',
+  });
+  void parts;
+  void auth;
+  return api;
+}
