@@ -1,5 +1,5 @@
 /**
- * Every consumer group the catalogue declares is effect-once (issue 18, item 1): the six services
+ * Every consumer group the catalogue declares is effect-once (issue 18, item 1): the seven services
  * start as they run (their own subscription definitions, through their defineService handles, each
  * group with a test suffix and starting at the end), and for every group of every service, on every
  * topic it handles, the same record is delivered twice. Each group must acknowledge exactly two
@@ -25,6 +25,7 @@ import { catalogSyncService } from '../services/catalog-sync/src/main';
 import { channelsService } from '../services/channels/src/main';
 import { identityService } from '../services/identity/src/main';
 import { inventoryService } from '../services/inventory/src/main';
+import { promotionsService } from '../services/promotions/src/main';
 import { syncMonitorService } from '../services/sync-monitor/src/main';
 
 jest.setTimeout(180_000);
@@ -65,7 +66,7 @@ describe('effect-once in every consumer group the catalogue declares', () => {
   const env = { ...process.env, OMNIMALL_LOCAL: 'true', WEBHOOK_ALLOW_HTTP: 'true' };
   const mine = (correlationId: unknown) => typeof correlationId === 'string' && correlationId.startsWith(tag);
   const groupSettings = testGroups();
-  /** Starts the six services; a restart passes the previous configs (same databases, same group names). */
+  /** Starts the seven services; a restart passes the previous configs (same databases, same group names). */
   const startAll = (configs?: Map<string, PlatformConfig>) => {
     const config = (name: string) => configs?.get(name) ?? testConfig(name);
     const groups = groupSettings;
@@ -75,6 +76,7 @@ describe('effect-once in every consumer group the catalogue declares', () => {
       catalogSyncService.start({ config: config('catalog-sync'), groups, env }),
       cartService.start({ config: config('cart'), groups, env }),
       inventoryService.start({ config: config('inventory'), groups, env }),
+      promotionsService.start({ config: config('promotions'), groups, env }),
       syncMonitorService.start({
         config: config('sync-monitor'),
         groups,

@@ -14,6 +14,7 @@ import { manifest as catalogSync } from '../services/catalog-sync/src/events';
 import { manifest as channels } from '../services/channels/src/events';
 import { manifest as identity } from '../services/identity/src/events';
 import { manifest as inventory } from '../services/inventory/src/events';
+import { manifest as promotions } from '../services/promotions/src/events';
 import { manifest as syncMonitor } from '../services/sync-monitor/src/events';
 
 const manifests: Record<string, EventManifest> = {
@@ -22,6 +23,7 @@ const manifests: Record<string, EventManifest> = {
   'catalog-sync': catalogSync,
   cart,
   inventory,
+  promotions,
   'sync-monitor': syncMonitor,
 };
 
