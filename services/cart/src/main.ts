@@ -2,6 +2,8 @@ import { defineService, type Subscription } from '@omnimall/service-kit';
 import { CartService } from './application/carts';
 import { CartErasure } from './application/erasure';
 import { CartMerges } from './application/merge';
+import { PromotionNotices } from './application/promotion-notices';
+import { PromotionBook, PromotionDefinitions } from './application/promotions';
 import { DeviceCartRetention } from './application/retention';
 import { StreamTickets } from './application/stream-tickets';
 import { manifest } from './events';
@@ -13,6 +15,9 @@ import { customerStandingToStreamsIn, customerStatusIn } from './events/in/ident
 import { dataRequestIn, erasureToStreamsIn } from './events/in/identity.data-request';
 import { identityLinkedIn } from './events/in/identity.identity-linked';
 import { stockLevelIn } from './events/in/inventory.stock-level';
+import { promotionDefinitionIn, promotionToBookIn } from './events/in/promotions.definition';
+import { loyaltyEntryIn } from './events/in/promotions.loyalty-entry';
+import { promotionLifecycleIn } from './events/in/promotions.promotion-lifecycle';
 import { cartApi } from './http';
 import { closeStreamsOnRevocation } from './push/revocations';
 import { SessionHub } from './push/session-hub';
@@ -39,14 +44,18 @@ export interface CartExposes {
   projections: ProjectionCache;
   /** The device cart retention pass (tests run one with `prune(now)`). */
   retention: DeviceCartRetention;
+  /** This instance's copy of the promotion definitions every view prices with. */
+  promotions: PromotionBook;
 }
 
 /**
- * Composition root. Consumer groups: `cart.projections`, `cart.merge` and `cart.privacy`, shared by
- * every instance (they write the database); `cart.push.<instanceId>` and `cart.gates.<instanceId>`,
- * one per instance (they feed its in-memory sessions and gate cache, from the latest offset, no
- * database). Workers: `stream-ticket-pruning` (expired stream tickets nobody used) and
- * `device-cart-retention` (device carts past CART_DEVICE_CART_RETENTION_DAYS, or erased).
+ * Composition root. Consumer groups: `cart.projections`, `cart.merge`, `cart.privacy` and
+ * `cart.promotions`, shared by every instance (they write the database); `cart.push.<instanceId>`,
+ * `cart.gates.<instanceId>` and `cart.promotions-live.<instanceId>`, one per instance (they feed its
+ * in-memory sessions, gate cache and promotion copy, from the latest offset, no database). Workers:
+ * `stream-ticket-pruning` (expired stream tickets nobody used), `device-cart-retention` (device carts
+ * past CART_DEVICE_CART_RETENTION_DAYS, or erased) and `promotion-reload` (definitions changed since
+ * the last read, every CART_PROMOTION_RELOAD_MS).
  */
 export const cartService = defineService<CartDeps, CartExposes>({
   name: 'cart',
@@ -58,7 +67,14 @@ export const cartService = defineService<CartDeps, CartExposes>({
     const hub = new SessionHub(runtime.logger, { maxPerCart: settings.maxStreamsPerCart, maxTotal: settings.maxStreams });
     const tickets = new StreamTickets(store.streamTickets, settings.ticketTtlMs, (p) => auth.trust.revocationOf(p));
     const projections = new ProjectionCache(store, { ttlMs: deps.gateCacheMs ?? settings.gateCacheMs });
-    const carts = new CartService(store.carts, projections);
+    const book = new PromotionBook(store.promotions);
+    await book.reload(); // every definition stored, before the first view
+    const definitions = new PromotionDefinitions(store.promotions, { cached: projections.channels, store: store.channels }, book);
+    const notices = new PromotionNotices(store.carts, store.promotions, {
+      touchedWithinDays: settings.promotionNoticeDays,
+      maxCarts: settings.promotionNoticeMax,
+    });
+    const carts = new CartService(store.carts, projections, book);
     const merges = new CartMerges(store.carts);
     const erasure = new CartErasure(store.carts, store.streamTickets);
     const retention = new DeviceCartRetention(store.carts, settings.deviceCartRetentionDays);
@@ -72,8 +88,26 @@ export const cartService = defineService<CartDeps, CartExposes>({
           'channels.channel-changed': channelChangedIn({ cache: projections.channels, store: store.channels }),
           'catalog.local-item': localItemIn({ cache: projections.items, store: store.items }),
           'inventory.stock-level': stockLevelIn({ cache: projections.stock, store: store.stock }),
+          'promotions.loyalty-entry': loyaltyEntryIn({ cache: projections.loyalty, store: store.loyalty }),
         },
         dedupe: 'in-document',
+      },
+      {
+        // Definitions stored (highest version) with the readiness answer; a start's notice once per version.
+        purpose: 'promotions',
+        handlers: {
+          'promotions.definition': promotionDefinitionIn(definitions),
+          'promotions.promotion-lifecycle': promotionLifecycleIn(notices),
+        },
+        dedupe: 'inbox',
+      },
+      {
+        // Every instance's promotion copy gets each definition as it arrives (the reload worker covers the join).
+        purpose: 'promotions-live',
+        scope: 'instance',
+        handlers: { 'promotions.definition': promotionToBookIn(book) },
+        dedupe: 'memory',
+        fetch: { minBytes: 1, maxWaitMs: 250 },
       },
       {
         // Merges are idempotent on their own (mergedSources marks); the inbox saves the work of a replay.
@@ -115,6 +149,7 @@ export const cartService = defineService<CartDeps, CartExposes>({
           'channels.channel-changed': channelChangedIn({ cache: projections.channels }),
           'catalog.local-item': localItemIn({ cache: projections.items }),
           'inventory.stock-level': stockLevelIn({ cache: projections.stock }),
+          'promotions.loyalty-entry': loyaltyEntryIn({ cache: projections.loyalty }),
         },
         dedupe: 'memory', // the cache has no document to mark: the kit's recent set, as for push
         fetch: { minBytes: 1, maxWaitMs: 250 },
@@ -128,13 +163,13 @@ export const cartService = defineService<CartDeps, CartExposes>({
     return {
       api: cartApi(carts, hub, tickets, auth),
       subscriptions,
-      workers: [tickets.pruner(runtime.logger), retention.worker(runtime.logger)],
+      workers: [tickets.pruner(runtime.logger), retention.worker(runtime.logger), book.worker(settings.promotionReloadMs, runtime.logger)],
       // Open streams would keep the HTTP server from draining.
       beforeStop: () => {
         stopClosingOnRevocation();
         hub.closeAll();
       },
-      exposes: { store, hub, tickets, projections, retention },
+      exposes: { store, hub, tickets, projections, retention, promotions: book },
     };
   },
 });

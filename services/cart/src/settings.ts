@@ -23,6 +23,15 @@ export interface CartSettings {
    * the hourly retention pass removes it after (application/retention.ts).
    */
   deviceCartRetentionDays: number;
+  /**
+   * CART_PROMOTION_RELOAD_MS: how often each instance re-reads the promotion definitions changed since
+   * its last read (default 1000; application/promotions.ts). Definition events reach the copy at once.
+   */
+  promotionReloadMs: number;
+  /** CART_PROMOTION_NOTICE_DAYS: a promotion naming no SKU is told to the carts changed within this many days (default 30). */
+  promotionNoticeDays: number;
+  /** CART_PROMOTION_NOTICE_MAX: carts one promotion start is told to at most (default 10000). */
+  promotionNoticeMax: number;
 }
 
 function number(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
@@ -40,5 +49,8 @@ export function cartSettings(env: NodeJS.ProcessEnv): CartSettings {
     maxStreams: number(env, 'CART_MAX_STREAMS', DEFAULT_MAX_STREAMS, 1),
     ticketTtlMs: number(env, 'CART_STREAM_TICKET_TTL_MS', DEFAULT_TICKET_TTL_MS, 1000),
     deviceCartRetentionDays: number(env, 'CART_DEVICE_CART_RETENTION_DAYS', DEFAULT_DEVICE_CART_RETENTION_DAYS, 1),
+    promotionReloadMs: number(env, 'CART_PROMOTION_RELOAD_MS', 1000, 100),
+    promotionNoticeDays: number(env, 'CART_PROMOTION_NOTICE_DAYS', 30, 1),
+    promotionNoticeMax: number(env, 'CART_PROMOTION_NOTICE_MAX', 10_000, 1),
   };
 }

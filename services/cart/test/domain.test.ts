@@ -16,6 +16,7 @@ import { cartSettings } from '../src/settings';
 const line = (sku: string, quantity: number, channel = 'web', addedAt = 1) => ({ sku, quantity, channel, addedAt });
 const channel: ChannelView = {
   code: 'web',
+  kind: 'web',
   state: 'active',
   expectedBackAt: null,
   blockReasons: [],
@@ -78,7 +79,7 @@ describe('merge rule', () => {
 
 describe('trading rules', () => {
   it('refuses banned, current suspensions and erased customers; a lapsed suspension passes', () => {
-    const c = { customerId: 'c', reason: 'fraud', until: null, dataRegion: 'EU' };
+    const c = { customerId: 'c', reason: 'fraud', until: null, dataRegion: 'EU', loyaltyTier: 'basic' };
     expect(() => assertCustomerMayTrade({ ...c, status: 'banned' })).toThrow(
       expect.objectContaining({ code: 'customer_banned', status: 403 }),
     );
@@ -111,7 +112,10 @@ describe('trading rules', () => {
 
   it('keeps personal data out of channels that may not receive its region, and barred items out of their markets', () => {
     expect(() =>
-      assertDataMayReachChannel({ customerId: 'c', status: 'active', reason: null, until: null, dataRegion: 'US' }, channel),
+      assertDataMayReachChannel(
+        { customerId: 'c', status: 'active', reason: null, until: null, dataRegion: 'US', loyaltyTier: 'basic' },
+        channel,
+      ),
     ).toThrow(expect.objectContaining({ code: 'data_region_not_allowed', status: 403 }));
     expect(() => assertItemSellable('A', item('A', { barredRegions: ['EU'] }), channel)).toThrow(
       expect.objectContaining({ code: 'item_barred_in_region', status: 451 }),
@@ -146,6 +150,7 @@ describe('live stream rules', () => {
     reason: null,
     until: null,
     dataRegion: 'EU',
+    loyaltyTier: 'basic',
     ...over,
   });
 

@@ -65,7 +65,11 @@ describe('gate cache', () => {
     }
 
     // A late, older state never moves an entry back.
-    a.projections.customers.apply(c, { customerId: c, status: 'active', reason: null, until: null, dataRegion: 'EU' }, 0);
+    a.projections.customers.apply(
+      c,
+      { customerId: c, status: 'active', reason: null, until: null, dataRegion: 'EU', loyaltyTier: 'basic' },
+      0,
+    );
     expect((await write(a, h)).body.code).toBe('customer_banned');
   });
 

@@ -6,7 +6,16 @@
 import { get as httpGet, type ClientRequest } from 'node:http';
 import { newEvent, ServiceRuntime, type GroupSettings, type PlatformConfig } from '@omnimall/service-kit';
 import { channelPayload, testConfig, testGroups, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import type { ChannelChanged, CustomerStatusChanged, LocalItemChanged, StockLevelChanged } from '@omnimall/contracts';
+import type {
+  ChannelChanged,
+  ChannelOverride,
+  CustomerStatusChanged,
+  LocalItemChanged,
+  LoyaltyEntry,
+  PromotionLifecycle,
+  StockLevelChanged,
+} from '@omnimall/contracts';
+import type { Condition, Reward } from '@omnimall/pricing';
 import { itemId } from '../src/domain/trading';
 import { cartService } from '../src/main';
 import type { CartSettings } from '../src/settings';
@@ -165,6 +174,139 @@ export class Simulator {
       },
       { requestId: uniqueName('dsr'), customerId, kind, requestedBy: 'admin-1', completedAt: Date.now() },
     );
+  }
+
+  stop(): Promise<void> {
+    return this.rt.stop();
+  }
+}
+
+/** What a test says of a promotion; the rest of its definition is fixed (cart level, stack, each line, no code). */
+export interface PromotionSpec {
+  startsAt: number;
+  endsAt?: number | null;
+  channels: string[] | null;
+  reward: Reward;
+  /** The SKUs its condition names (line.sku in); with `condition`, both must hold. */
+  skus?: string[];
+  condition?: Condition;
+  level?: 'catalogue' | 'cart';
+  overrides?: ChannelOverride[];
+}
+
+/** Stands in for the promotions service: its definition, lifecycle and loyalty events on the real topics. */
+export class PromotionsSimulator {
+  /** The promotions defined and not withdrawn yet, with their spec and version. */
+  readonly live = new Map<string, { spec: PromotionSpec; version: number }>();
+  private constructor(readonly rt: ServiceRuntime) {}
+
+  static async start(): Promise<PromotionsSimulator> {
+    const rt = await ServiceRuntime.start({
+      config: testConfig('promotions-sim'),
+      produces: ['promotions.definition', 'promotions.promotion-lifecycle', 'promotions.loyalty-entry'],
+    });
+    return new PromotionsSimulator(rt);
+  }
+
+  /** The PromotionDefinition of a spec (publish it with `publish`). */
+  definitionEvent(id: string, spec: PromotionSpec, version = 1, withdrawn = false) {
+    const conditions: Condition[] = [
+      ...(spec.skus ? [{ field: 'line.sku' as const, op: 'in' as const, value: spec.skus }] : []),
+      ...(spec.condition ? [spec.condition] : []),
+    ];
+    const rule = {
+      level: spec.level ?? 'cart',
+      priority: 0,
+      stacking: 'stack',
+      condition: conditions.length === 0 ? null : conditions.length === 1 ? conditions[0] : { all: conditions },
+      reward: spec.reward,
+      allocation: { kind: 'each_line' },
+      code: false,
+      campaignId: null,
+    };
+    return newEvent(
+      'promotions.definition',
+      { type: 'promotion.defined', producer: 'promotions', aggregateId: id, aggregateVersion: version },
+      {
+        promotionId: id,
+        version,
+        name: `promo ${id}`,
+        rule: JSON.stringify(rule),
+        startsAt: spec.startsAt,
+        endsAt: spec.endsAt ?? null,
+        channels: spec.channels,
+        overrides: spec.overrides ?? [],
+        exhausted: false,
+        withdrawn,
+      },
+    );
+  }
+
+  /** Publishes a new promotion's definition (version 1); returns its id. */
+  async define(spec: PromotionSpec): Promise<string> {
+    const id = uniqueName('promo');
+    await this.publish(this.definitionEvent(id, spec));
+    this.live.set(id, { spec, version: 1 });
+    return id;
+  }
+
+  /** Withdraws every live promotion (the next version, withdrawn); returns their ids and withdrawn versions. */
+  async withdrawAll(): Promise<[string, number][]> {
+    const out: [string, number][] = [];
+    for (const [id, { spec, version }] of this.live) {
+      await this.publish(this.definitionEvent(id, spec, version + 1, true));
+      out.push([id, version + 1]);
+    }
+    this.live.clear();
+    return out;
+  }
+
+  /** A `started` lifecycle event, published; returns it (publish it again to replay it). */
+  async started(id: string, version: number, channels: string[], skus: string[], notReady: string[] = []) {
+    const payload: Omit<PromotionLifecycle, 'envelope'> = {
+      promotionId: id,
+      name: `promo ${id}`,
+      phase: 'started',
+      channels,
+      startsAt: Date.now(),
+      endsAt: null,
+      version,
+      notReady,
+      skus,
+    };
+    const event = newEvent(
+      'promotions.promotion-lifecycle',
+      { type: 'promotion.started', producer: 'promotions', aggregateId: id, aggregateVersion: version },
+      payload,
+    );
+    await this.publish(event);
+    return event;
+  }
+
+  /** One loyalty ledger entry of a customer, at the ledger's `version`. */
+  async loyalty(customerId: string, after: { balance: number; tier: string }, version: number): Promise<void> {
+    const payload: Omit<LoyaltyEntry, 'envelope'> = {
+      customerId,
+      entryId: uniqueName('entry'),
+      kind: 'earn',
+      points: after.balance,
+      balance: after.balance,
+      held: 0,
+      tier: after.tier,
+      source: 'order:o-1',
+      channel: null,
+    };
+    await this.publish(
+      newEvent(
+        'promotions.loyalty-entry',
+        { type: 'loyalty.entry', producer: 'promotions', aggregateId: customerId, aggregateVersion: version },
+        payload,
+      ),
+    );
+  }
+
+  async publish(event: Parameters<ServiceRuntime['publisher']['publish']>[0][number]): Promise<void> {
+    await this.rt.publisher.publish([event]);
   }
 
   stop(): Promise<void> {

@@ -1,5 +1,7 @@
+import { promotionsFor, type PublishedPromotion } from '@omnimall/pricing';
 import { AppError, PreconditionFailedError, WriteConflictError } from '@omnimall/service-kit';
 import { applyCommand, customerOfCart, emptyCart, type CartCommand, type CartRecord, type CartState } from '../domain/cart';
+import { applyOffers, customerForPricing, withoutOffers, type OfferedCart } from '../domain/offers';
 import { writableState } from '../domain/privacy';
 import {
   assertChannelTrades,
@@ -11,7 +13,6 @@ import {
   type ChannelView,
   type CustomerView,
   type ItemView,
-  type PricedCart,
   type StockView,
 } from '../domain/trading';
 import { cartChanged } from '../events/out/cart.cart-changed';
@@ -24,12 +25,19 @@ export interface CartOwner {
   customerId: string | null;
 }
 
-export interface CartView extends PricedCart {
+export interface CartView extends OfferedCart {
   cartId: string;
   customerId: string | null;
   version: number;
   channel: string | null;
   wishlist: string[];
+  /** The customer's loyalty points and tier as promotions last published them; null for a device or before any entry. */
+  loyalty: { balance: number; tier: string } | null;
+}
+
+/** The promotion definitions a view prices with (application/promotions.ts PromotionBook). */
+export interface PromotionSource {
+  published(): Iterable<PublishedPromotion>;
 }
 
 /**
@@ -43,6 +51,7 @@ export class CartService {
   constructor(
     private readonly carts: CartRepository,
     private readonly projections: ProjectionCache,
+    private readonly promotions: PromotionSource = { published: () => [] },
   ) {}
 
   private async customer(owner: CartOwner): Promise<CustomerView | null> {
@@ -74,9 +83,13 @@ export class CartService {
     return out;
   }
 
+  /**
+   * The cart priced for the channel, with the promotions as that channel sees them now (the customer's
+   * tier from identity's status, the loyalty balance from promotions' ledger), all from local copies.
+   */
   private async render(owner: CartOwner, doc: CartState | null, ch: ChannelView | null): Promise<CartView> {
     const state = doc ?? emptyCart();
-    const [items, stock] = await Promise.all([
+    const [items, stock, customer, loyalty] = await Promise.all([
       ch
         ? this.items(
             ch.code,
@@ -84,14 +97,28 @@ export class CartService {
           )
         : new Map<string, ItemView>(),
       this.stockOf(state.lines),
+      this.customer(owner),
+      owner.customerId ? this.projections.loyalty.get(owner.customerId) : null,
     ]);
+    const priced = priceCart(state.lines, ch, items, stock);
+    const at = Date.now();
+    const offered = ch
+      ? applyOffers(
+          priced,
+          promotionsFor(this.promotions.published(), ch.code, at),
+          { code: ch.code, kind: ch.kind ?? '' },
+          customerForPricing(customer?.loyaltyTier),
+          at,
+        )
+      : withoutOffers(priced);
     return {
       cartId: owner.cartId,
       customerId: owner.customerId,
       version: state.version,
       channel: ch?.code ?? null,
       wishlist: state.wishlist,
-      ...priceCart(state.lines, ch, items, stock),
+      ...offered,
+      loyalty: loyalty ? { balance: loyalty.balance, tier: loyalty.tier } : null,
     };
   }
 

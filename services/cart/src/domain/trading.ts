@@ -14,10 +14,14 @@ export interface CustomerView {
   /** End of a suspension (epoch millis), if any. */
   until: number | null;
   dataRegion: string;
+  /** The loyalty tier identity applies (conditions on `customer.tier` read it). */
+  loyaltyTier: string;
 }
 
 export interface ChannelView {
   code: string;
+  /** web, mobile_app, ... (conditions on `channel.kind` read it). */
+  kind: string;
   state: string;
   expectedBackAt: number | null;
   blockReasons: string[];
@@ -29,9 +33,17 @@ export interface ChannelView {
 export type ViewFields<V> = readonly (keyof V & string)[];
 const fieldsOf = <V>(all: Record<keyof V & string, true>): ViewFields<V> => Object.keys(all) as (keyof V & string)[];
 
-export const CUSTOMER_VIEW_FIELDS = fieldsOf<CustomerView>({ customerId: true, status: true, reason: true, until: true, dataRegion: true });
+export const CUSTOMER_VIEW_FIELDS = fieldsOf<CustomerView>({
+  customerId: true,
+  status: true,
+  reason: true,
+  until: true,
+  dataRegion: true,
+  loyaltyTier: true,
+});
 export const CHANNEL_VIEW_FIELDS = fieldsOf<ChannelView>({
   code: true,
+  kind: true,
   state: true,
   expectedBackAt: true,
   blockReasons: true,
@@ -49,6 +61,15 @@ export const ITEM_VIEW_FIELDS = fieldsOf<ItemView>({
 });
 
 export const STOCK_VIEW_FIELDS = fieldsOf<StockView>({ available: true, state: true, rule: true });
+
+/** A customer's loyalty ledger as promotions last published it (promotions.loyalty-entry: the balance after each entry). */
+export interface LoyaltyView {
+  balance: number;
+  held: number;
+  tier: string;
+}
+
+export const LOYALTY_VIEW_FIELDS = fieldsOf<LoyaltyView>({ balance: true, held: true, tier: true });
 
 /** The view's fields of a value that has them all (an event carrying the aggregate's full state). */
 export function viewOf<V>(from: V, fields: ViewFields<V>): V {

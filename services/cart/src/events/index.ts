@@ -5,7 +5,7 @@ import type { EventManifest } from '@omnimall/service-kit';
  * the start fails if a subscription handles a topic not listed here).
  */
 export const manifest = {
-  produces: ['cart.cart-changed'],
+  produces: ['cart.cart-changed', 'cart.promotion-readiness'],
   consumes: [
     'identity.customer-status',
     'channels.channel-changed',
@@ -15,6 +15,9 @@ export const manifest = {
     'identity.customer-merged',
     'cart.cart-changed',
     'identity.data-request',
+    'promotions.definition',
+    'promotions.promotion-lifecycle',
+    'promotions.loyalty-entry',
     // table topics (keys, revocations, credentials): read whole into memory by the kit's trust reader
     'identity.signing-keys',
     'identity.session-revoked',

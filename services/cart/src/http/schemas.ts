@@ -9,6 +9,15 @@ export const Sku = z
   .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (at most 64)')
   .openapi({ example: 'SKU-123' });
 
+const Offer = z
+  .object({
+    promotionId: z.string(),
+    name: z.string(),
+    code: z.string().nullable().openapi({ description: 'The code that unlocked it (codes are not entered on the cart yet)' }),
+    amountMinor: z.number().int().openapi({ description: 'Taken off the line, in minor units' }),
+  })
+  .openapi('CartOffer');
+
 const PricedLine = z
   .object({
     sku: z.string(),
@@ -29,6 +38,10 @@ const PricedLine = z
       .optional()
       .openapi({ description: 'Stock of the SKU on the channel the line was added on (inventory); absent while unknown' }),
     outOfStock: z.boolean().openapi({ description: 'The channel the line was added on has the SKU out of stock (the line stays priced)' }),
+    offers: z
+      .array(Offer)
+      .openapi({ description: 'The promotions lowering this line’s price now, on the viewing channel (empty when none or unavailable)' }),
+    discountedTotalMinor: z.number().int().nullable().openapi({ description: 'The line total after its offers; null when not priced' }),
   })
   .openapi('CartLineView');
 
@@ -43,8 +56,34 @@ const CartViewSchema = z
       .openapi({ description: 'Channel the cart was priced for (the one the credentials prove), null when they prove none' }),
     lines: z.array(PricedLine),
     wishlist: z.array(z.string()),
-    totals: z.array(z.object({ currency: z.string(), subtotalMinor: z.number().int(), units: z.number().int() })),
+    totals: z.array(
+      z.object({
+        currency: z.string(),
+        subtotalMinor: z.number().int(),
+        units: z.number().int(),
+        discountMinor: z.number().int().openapi({ description: 'What the promotions take off the subtotal' }),
+        totalMinor: z.number().int().openapi({ description: 'subtotalMinor − discountMinor' }),
+      }),
+    ),
     unavailableLines: z.number().int(),
+    gifts: z.array(z.object({ sku: z.string(), promotionId: z.string() })).openapi({ description: 'Free gifts the promotions add' }),
+    notApplied: z
+      .array(
+        z.object({
+          promotionId: z.string(),
+          reason: z.string().openapi({ description: 'not_started, ended, other_channel, condition_false, code_missing, stopped_by, ...' }),
+          detail: z.string().optional(),
+        }),
+      )
+      .openapi({ description: 'The channel’s promotions that do not apply now, with the first reason (for support)' }),
+    pricedAt: z
+      .string()
+      .nullable()
+      .openapi({ format: 'date-time', description: 'The instant the promotions were evaluated for; null when not priced (no channel)' }),
+    loyalty: z
+      .object({ balance: z.number().int(), tier: z.string() })
+      .nullable()
+      .openapi({ description: 'The customer’s loyalty points and tier (promotions’ ledger); null for a device or before any entry' }),
   })
   .openapi('CartView');
 

@@ -46,6 +46,11 @@ export interface CartRepository {
    * erased, except those with events not yet published or a merge in flight; returns how many.
    */
   pruneDeviceCarts(untouchedBefore: number): Promise<number>;
+  /**
+   * Customers' carts (not devices') whose lines or wishlist hold one of `skus` or, with `skus` empty,
+   * changed at or after `touchedSince`; at most `limit`, with their lines and wishlist.
+   */
+  customerCartsFor(query: { skus: readonly string[]; touchedSince: number }, limit: number): Promise<CartRecord[]>;
 }
 
 function toRecord(doc: CartDoc): CartRecord {
@@ -103,6 +108,17 @@ export class MongoCartRepository implements CartRepository {
       opts,
     );
     return doc ? toRecord(doc) : null;
+  }
+
+  async customerCartsFor(query: { skus: readonly string[]; touchedSince: number }, limit: number): Promise<CartRecord[]> {
+    const which = query.skus.length
+      ? { $or: [{ 'lines.sku': { $in: [...query.skus] } }, { wishlist: { $in: [...query.skus] } }] }
+      : { updatedAt: { $gte: query.touchedSince } };
+    const docs = await this.collection
+      .find({ customerId: { $ne: null }, ...which }, { projection: { customerId: 1, lines: 1, wishlist: 1, version: 1, updatedAt: 1 } })
+      .limit(limit)
+      .toArray();
+    return docs.map(toRecord);
   }
 
   async pruneDeviceCarts(untouchedBefore: number): Promise<number> {

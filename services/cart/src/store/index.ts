@@ -3,24 +3,30 @@ import {
   CHANNEL_VIEW_FIELDS,
   CUSTOMER_VIEW_FIELDS,
   ITEM_VIEW_FIELDS,
+  LOYALTY_VIEW_FIELDS,
   STOCK_VIEW_FIELDS,
   type ChannelView,
   type CustomerView,
   type ItemView,
+  type LoyaltyView,
   type StockView,
 } from '../domain/trading';
 import { MongoCartRepository, type CartRepository } from './carts';
 import { MongoProjections, type ProjectionRepository } from './projections';
+import { MongoPromotions, type PromotionRepository } from './promotions';
 import { cartModels } from './schemas';
 import { MongoStreamTickets, type StreamTicketRepository } from './stream-tickets';
 
 export type { CartChange, CartRepository } from './carts';
 export type { EffectOnce, ProjectionRepository, Versioned } from './projections';
+export type { PromotionRepository } from './promotions';
+export type { PromotionNoticeDoc } from './schemas';
 export type { StoredTicket, StreamTicketRepository, TicketGrant, TicketSession } from './stream-tickets';
 
 /**
  * The cart database, one repository per aggregate: the carts, the three projections the gates read,
- * the stock levels the cart view shows per line (`<channel>:<sku>`), the stream tickets.
+ * the stock levels the cart view shows per line (`<channel>:<sku>`), the customers' loyalty ledgers
+ * (balance and tier), the promotion definitions (and their start notices), the stream tickets.
  */
 export interface CartStore {
   carts: CartRepository;
@@ -28,6 +34,8 @@ export interface CartStore {
   channels: ProjectionRepository<ChannelView>;
   items: ProjectionRepository<ItemView>;
   stock: ProjectionRepository<StockView>;
+  loyalty: ProjectionRepository<LoyaltyView>;
+  promotions: PromotionRepository;
   streamTickets: StreamTicketRepository;
 }
 
@@ -39,12 +47,15 @@ export interface CartStore {
 export function createStore(runtime: Pick<ServiceRuntime, 'db' | 'outbox'>): CartStore {
   const m = cartModels(runtime.db);
   runtime.outbox.track(m.Cart, { exclusive: true });
+  runtime.outbox.track(m.Promotion, { exclusive: true });
   return {
     carts: new MongoCartRepository(m.Cart, runtime.outbox),
     customers: new MongoProjections(m.Customer, CUSTOMER_VIEW_FIELDS),
     channels: new MongoProjections(m.Channel, CHANNEL_VIEW_FIELDS),
     items: new MongoProjections(m.Item, ITEM_VIEW_FIELDS),
     stock: new MongoProjections(m.Stock, STOCK_VIEW_FIELDS),
+    loyalty: new MongoProjections(m.Loyalty, LOYALTY_VIEW_FIELDS),
+    promotions: new MongoPromotions(m.Promotion, m.PromotionNotice, runtime.outbox),
     streamTickets: new MongoStreamTickets(m.StreamTicket),
   };
 }

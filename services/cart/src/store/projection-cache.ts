@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { ChannelView, CustomerView, ItemView, StockView } from '../domain/trading';
+import type { ChannelView, CustomerView, ItemView, LoyaltyView, StockView } from '../domain/trading';
 import type { ProjectionRepository } from './projections';
 
 /**
@@ -147,6 +147,8 @@ export class ProjectionCache {
   readonly items: ProjectionTable<ItemView>;
   /** The stock each line shows (inventory.stock-level per `<channel>:<sku>`): read on every cart view. */
   readonly stock: ProjectionTable<StockView>;
+  /** The customer's loyalty balance and tier (promotions.loyalty-entry), shown on the customer's cart. */
+  readonly loyalty: ProjectionTable<LoyaltyView>;
   /**
    * The gate consumer's EventConsumer.caughtUpAt, set once that consumer runs; until then 0
    * (unknown), i.e. a plain `ttlMs` cache.
@@ -159,6 +161,7 @@ export class ProjectionCache {
       channels: Pick<ProjectionRepository<ChannelView>, 'readMany'>;
       items: Pick<ProjectionRepository<ItemView>, 'readMany'>;
       stock: Pick<ProjectionRepository<StockView>, 'readMany'>;
+      loyalty: Pick<ProjectionRepository<LoyaltyView>, 'readMany'>;
     },
     opts: ProjectionCacheOptions = {},
   ) {
@@ -169,6 +172,7 @@ export class ProjectionCache {
     this.channels = new ProjectionTable(store.channels, this.ttlMs, max, live);
     this.items = new ProjectionTable(store.items, this.ttlMs, max, live);
     this.stock = new ProjectionTable(store.stock, this.ttlMs, max, live);
+    this.loyalty = new ProjectionTable(store.loyalty, this.ttlMs, max, live);
   }
 
   get enabled(): boolean {

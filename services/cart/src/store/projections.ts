@@ -25,6 +25,8 @@ export interface ProjectionRepository<V> {
   readMany(ids: readonly string[]): Promise<Map<string, Versioned<V>>>;
   /** One projection, or null. */
   get(id: string): Promise<Versioned<V> | null>;
+  /** Every projection, at most `limit` (for small collections such as the channels). */
+  list(limit: number): Promise<Map<string, Versioned<V>>>;
 }
 
 /** A projection document as reads see it: its key, its version, and V's fields (read by name). */
@@ -65,6 +67,15 @@ export class MongoProjections<V extends object> implements ProjectionRepository<
     const opts = { projection: this.projection };
     const docs =
       ids.length === 1 ? [await coll.findOne({ _id: ids[0] }, opts)] : await coll.find({ _id: { $in: [...ids] } }, opts).toArray();
+    return this.rows(docs);
+  }
+
+  async list(limit: number): Promise<Map<string, Versioned<V>>> {
+    return this.rows(await this.collection.find({}, { projection: this.projection }).limit(limit).toArray());
+  }
+
+  private rows(docs: (ProjectionRow | null)[]): Map<string, Versioned<V>> {
+    const out = new Map<string, Versioned<V>>();
     for (const d of docs) {
       if (!d) continue;
       const value = {} as Record<string, unknown>;

@@ -1,7 +1,8 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { appliedEventsPath, outboxPaths } from '@omnimall/service-kit';
 import type { CartLine, CartRecord } from '../domain/cart';
-import type { ChannelView, CustomerView, ItemView, StockView } from '../domain/trading';
+import type { StoredPromotion } from '../domain/promotions';
+import type { ChannelView, CustomerView, ItemView, LoyaltyView, StockView } from '../domain/trading';
 import type { TicketSession } from './stream-tickets';
 
 /**
@@ -37,13 +38,14 @@ export type Projected<T> = T & { _id: string; aggregateVersion: number; appliedE
 const projected = { _id: String, aggregateVersion: Number, ...appliedEventsPath };
 
 const customerSchema = new Schema<Projected<CustomerView>>(
-  { ...projected, customerId: String, status: String, reason: String, until: Number, dataRegion: String },
+  { ...projected, customerId: String, status: String, reason: String, until: Number, dataRegion: String, loyaltyTier: String },
   { versionKey: false },
 );
 const channelSchema = new Schema<Projected<ChannelView>>(
   {
     ...projected,
     code: String,
+    kind: String,
     state: String,
     expectedBackAt: Number,
     blockReasons: [String],
@@ -71,6 +73,39 @@ const stockSchema = new Schema<Projected<StockView>>(
   { versionKey: false },
 );
 
+const loyaltySchema = new Schema<Projected<LoyaltyView>>(
+  { ...projected, balance: Number, held: Number, tier: String },
+  { versionKey: false },
+);
+
+/** A promotion definition (store/promotions.ts), keyed by promotion id, written through the outbox (its readiness answer). */
+export type PromotionDoc = Omit<StoredPromotion, 'promotionId'> & { _id: string; updatedAt: number };
+
+const promotionSchema = new Schema<PromotionDoc>(
+  { _id: String, version: Number, published: Object, withdrawn: Boolean, updatedAt: Number, ...outboxPaths },
+  { versionKey: false, minimize: false },
+);
+
+/** The notice of one promotion version's start to the customers whose carts it affects (written once). */
+export interface PromotionNoticeDoc {
+  _id: string;
+  promotionId: string;
+  version: number;
+  recipients: { customerId: string; channel: string; skus: string[] }[];
+  createdAt: number;
+}
+
+const promotionNoticeSchema = new Schema<PromotionNoticeDoc>(
+  {
+    _id: String,
+    promotionId: String,
+    version: Number,
+    recipients: { type: [{ customerId: String, channel: String, skus: [String], _id: false }], default: [] },
+    createdAt: Number,
+  },
+  { versionKey: false },
+);
+
 /** A stream ticket (store/stream-tickets.ts): keyed by the ticket's SHA-256, never the ticket itself. */
 export interface StreamTicketDoc {
   _id: string;
@@ -93,6 +128,9 @@ export interface CartModels {
   Channel: Model<Projected<ChannelView>>;
   Item: Model<Projected<ItemView>>;
   Stock: Model<Projected<StockView>>;
+  Loyalty: Model<Projected<LoyaltyView>>;
+  Promotion: Model<PromotionDoc>;
+  PromotionNotice: Model<PromotionNoticeDoc>;
   StreamTicket: Model<StreamTicketDoc>;
 }
 
@@ -105,6 +143,9 @@ export function cartModels(db: Connection): CartModels {
     Channel: model('ChannelProjection', channelSchema, 'channels'),
     Item: model('ItemProjection', itemSchema, 'local_items'),
     Stock: model('StockProjection', stockSchema, 'stock_levels'),
+    Loyalty: model('LoyaltyProjection', loyaltySchema, 'loyalty'),
+    Promotion: model('Promotion', promotionSchema, 'promotions'),
+    PromotionNotice: model('PromotionNotice', promotionNoticeSchema, 'promotion_notices'),
     StreamTicket: model('StreamTicket', streamTicketSchema, 'stream_tickets'),
   };
 }

@@ -1,0 +1,44 @@
+import { noticeId, recipientsOf } from '../domain/notices';
+import type { CartRepository, PromotionNoticeDoc, PromotionRepository } from '../store';
+
+export interface NoticeLimits {
+  /** With no SKUs named: the carts changed within this many days (CART_PROMOTION_NOTICE_DAYS). */
+  touchedWithinDays: number;
+  /** Carts one notice reaches at most (CART_PROMOTION_NOTICE_MAX). */
+  maxCarts: number;
+}
+
+/** What a promotion start tells cart (promotions.promotion-lifecycle, phase started). */
+export interface PromotionStart {
+  promotionId: string;
+  version: number;
+  channels: string[];
+  skus: string[];
+}
+
+/**
+ * A promotion's start told to the customers whose carts or wishlists it affects: the recipients
+ * found in cart's own data (promotions never reads it), recorded once per promotion version in
+ * `promotion_notices` (a replay finds the notice and does nothing).
+ */
+export class PromotionNotices {
+  constructor(
+    private readonly carts: Pick<CartRepository, 'customerCartsFor'>,
+    private readonly promotions: Pick<PromotionRepository, 'noticeOnce'>,
+    private readonly limits: NoticeLimits,
+  ) {}
+
+  /** The notice written now, or null when this version was noticed before. */
+  async started(s: PromotionStart, now = Date.now()): Promise<PromotionNoticeDoc | null> {
+    const touchedSince = now - this.limits.touchedWithinDays * 86_400_000;
+    const carts = await this.carts.customerCartsFor({ skus: s.skus, touchedSince }, this.limits.maxCarts);
+    const notice: PromotionNoticeDoc = {
+      _id: noticeId(s.promotionId, s.version),
+      promotionId: s.promotionId,
+      version: s.version,
+      recipients: recipientsOf(carts, s.skus, s.channels),
+      createdAt: now,
+    };
+    return (await this.promotions.noticeOnce(notice)) ? notice : null;
+  }
+}

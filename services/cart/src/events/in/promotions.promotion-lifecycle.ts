@@ -1,0 +1,15 @@
+import type { EventHandler } from '@omnimall/service-kit';
+import type { PromotionStart } from '../../application/promotion-notices';
+
+/** Records a promotion start's notice once per version (application/promotion-notices.ts). */
+export interface StartNotifier {
+  started(s: PromotionStart): Promise<unknown>;
+}
+
+/** `started`: the customers whose carts it affects are noticed once per version; other phases need nothing of cart. */
+export function promotionLifecycleIn(notices: StartNotifier): EventHandler<'promotions.promotion-lifecycle'> {
+  return async (e, ctx) => {
+    if (e.phase !== 'started') return ctx.skip();
+    if (!(await notices.started(e))) ctx.skip();
+  };
+}

@@ -1,0 +1,228 @@
+import request from 'supertest';
+import { testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import type { PromotionReadiness } from '@omnimall/contracts';
+import { asCustomer, projected, PromotionsSimulator, Simulator, startTestCart, type CartInstance } from './support';
+
+/**
+ * Promotions on the cart against the real Kafka, FerretDB and schema registry: the promotions
+ * service is simulated (its definition, lifecycle and loyalty events published on their real topics),
+ * as are identity, channels and catalog-sync.
+ */
+let sim: Simulator;
+let promos: PromotionsSimulator;
+let cart: CartInstance;
+let readiness: TopicRecorder;
+const uid = uniqueName('p').slice(2);
+const WEB = `web-${uid}`;
+const APP = `app-${uid}`;
+const OLD = `old-${uid}`;
+const SHOE = 'SHOE-1';
+const HAT = 'HAT-1';
+const BOOT = 'BOOT-1';
+
+beforeAll(async () => {
+  [sim, promos, cart, readiness] = await Promise.all([
+    Simulator.start(),
+    PromotionsSimulator.start(),
+    startTestCart(),
+    new TopicRecorder(testKafka(), ['cart.promotion-readiness']).start(),
+  ]);
+  const vs = await Promise.all([
+    sim.channel(WEB),
+    sim.channel(APP, { kind: 'mobile_app' }),
+    sim.channel(OLD, { state: 'retired' }),
+    ...[WEB, APP].flatMap((ch) => [sim.item(ch, SHOE, { priceMinor: 1000 }), sim.item(ch, HAT, { priceMinor: 505 })]),
+    sim.item(WEB, BOOT),
+  ]);
+  await Promise.all([
+    projected(cart, { channel: [WEB, vs[0]] }),
+    projected(cart, { channel: [APP, vs[1]] }),
+    projected(cart, { channel: [OLD, vs[2]] }),
+    ...[WEB, APP].flatMap((ch, i) => [
+      projected(cart, { item: [ch, SHOE, vs[3 + i * 2]] }),
+      projected(cart, { item: [ch, HAT, vs[4 + i * 2]] }),
+    ]),
+    projected(cart, { item: [WEB, BOOT, vs[7]] }),
+  ]);
+});
+
+/** Waits until this instance's copy holds the promotion at `version`. */
+const known = (id: string, version = 1) =>
+  waitFor(() => (cart.promotions.get(id)?.version ?? 0) >= version, `promotion ${id} v${version} in the cart's copy`);
+
+// Every test prices only its own promotions: the others are withdrawn after each.
+afterEach(async () => {
+  await Promise.all((await promos.withdrawAll()).map(([id, version]) => known(id, version)));
+});
+
+afterAll(async () => {
+  await Promise.allSettled([cart?.stop(), sim?.stop(), promos?.stop(), readiness?.stop()]);
+});
+
+interface Offer {
+  promotionId: string;
+  name: string;
+  amountMinor: number;
+}
+interface View {
+  lines: { sku: string; offers: Offer[]; lineTotalMinor: number; discountedTotalMinor: number }[];
+  totals: { currency: string; subtotalMinor: number; discountMinor: number; totalMinor: number }[];
+  notApplied: { promotionId: string; reason: string }[];
+  gifts: { sku: string; promotionId: string }[];
+  pricedAt: string | null;
+  loyalty: { balance: number; tier: string } | null;
+}
+
+const view = async (headers: Record<string, string>): Promise<View> => {
+  const res = await request(cart.app).get('/cart').set(headers);
+  expect(res.status).toBe(200);
+  return res.body as View;
+};
+
+const lineOf = (v: View, sku: string) => v.lines.find((l) => l.sku === sku)!;
+
+/** A customer on both channels with one SHOE (1000) and two HATs (505) in the cart. */
+async function shopper(): Promise<{ id: string; web: Record<string, string>; app: Record<string, string> }> {
+  const id = uniqueName('cust');
+  const web = await asCustomer(id, WEB);
+  await request(cart.app).post('/cart/lines').set(web).send({ sku: SHOE }).expect(200);
+  await request(cart.app).post('/cart/lines').set(web).send({ sku: HAT, quantity: 2 }).expect(200);
+  return { id, web, app: await asCustomer(id, APP) };
+}
+
+describe('promotions on the cart', () => {
+  it('prices a definition delivered after its start from the start (the late start event)', async () => {
+    const s = await shopper();
+    const startsAt = Date.now() - 60_000;
+    const id = await promos.define({ startsAt, channels: [WEB], reward: { kind: 'percentage', percent: 10 }, skus: [SHOE] });
+    await known(id);
+    const v = await view(s.web);
+    expect(Date.parse(v.pricedAt!)).toBeGreaterThanOrEqual(startsAt);
+    expect(lineOf(v, SHOE).offers).toEqual([{ promotionId: id, name: `promo ${id}`, code: null, amountMinor: 100 }]);
+    expect(lineOf(v, SHOE).discountedTotalMinor).toBe(900);
+    expect(lineOf(v, HAT).offers).toEqual([]);
+    expect(v.totals).toEqual([{ currency: 'EUR', subtotalMinor: 2010, units: 3, discountMinor: 100, totalMinor: 1910 }]);
+    expect(v.notApplied.filter((n) => n.promotionId === id)).toEqual([]);
+  });
+
+  it('prices a definition delivered ahead of its start from exactly its start, never before', async () => {
+    const s = await shopper();
+    const startsAt = Date.now() + 1500;
+    const id = await promos.define({ startsAt, channels: [WEB], reward: { kind: 'fixed_amount', amountMinor: 50 }, skus: [HAT] });
+    await known(id);
+    const seen: View[] = [];
+    await waitFor(
+      async () => {
+        const v = await view(s.web);
+        seen.push(v);
+        return lineOf(v, HAT).offers.length > 0;
+      },
+      'the offer from the start',
+      10_000,
+    );
+    const before = seen.filter((v) => Date.parse(v.pricedAt!) < startsAt);
+    const after = seen.filter((v) => Date.parse(v.pricedAt!) >= startsAt);
+    expect(before.length).toBeGreaterThan(0);
+    for (const v of before) {
+      expect(lineOf(v, HAT).offers).toEqual([]);
+      expect(v.notApplied).toContainEqual({ promotionId: id, reason: 'not_started' });
+    }
+    expect(after.length).toBeGreaterThan(0);
+    for (const v of after) expect(lineOf(v, HAT).offers).toEqual([{ promotionId: id, name: `promo ${id}`, code: null, amountMinor: 100 }]);
+    // the first view from the start shows it, within the polling step of the start
+    expect(Date.parse(after[0].pricedAt!) - startsAt).toBeLessThan(1000);
+  });
+
+  it("shows a channel's exclusion on that channel only: one cart viewed from two channels", async () => {
+    const s = await shopper();
+    const id = await promos.define({
+      startsAt: Date.now() - 1000,
+      channels: null,
+      reward: { kind: 'percentage', percent: 20 },
+      skus: [SHOE],
+      overrides: [{ channel: APP, excluded: true, reward: null, startsAt: null, endsAt: null, until: null }],
+    });
+    await known(id);
+    const [web, app] = await Promise.all([view(s.web), view(s.app)]);
+    expect(lineOf(web, SHOE).offers.map((o) => [o.promotionId, o.amountMinor])).toEqual([[id, 200]]);
+    expect(lineOf(app, SHOE).offers).toEqual([]);
+    expect(app.totals[0]).toMatchObject({ discountMinor: 0, totalMinor: app.totals[0].subtotalMinor });
+  });
+
+  it('answers readiness per targeted channel: acknowledged, or an error with the reason', async () => {
+    const ghost = `ghost-${uid}`;
+    const id = await promos.define({
+      startsAt: Date.now() + 60_000,
+      channels: [WEB, OLD, ghost],
+      reward: { kind: 'percentage', percent: 5 },
+    });
+    const answer = await waitFor(async () => {
+      for (const r of readiness.records) {
+        const v = await cart.runtime.schemas.decode<PromotionReadiness>(r.message.value!);
+        if (v.promotionId === id) return v;
+      }
+      return null;
+    }, `readiness of ${id}`);
+    expect(answer.version).toBe(1);
+    expect(answer.envelope.producer).toBe('cart');
+    expect(answer.channels).toEqual([
+      { channel: ghost, state: 'error', reason: 'channel_unknown' },
+      { channel: OLD, state: 'error', reason: 'channel_retired' },
+      { channel: WEB, state: 'acknowledged', reason: null },
+    ]);
+  });
+
+  it("shows the customer's loyalty balance and tier from the ledger", async () => {
+    const s = await shopper();
+    expect((await view(s.web)).loyalty).toBeNull();
+    await promos.loyalty(s.id, { balance: 120, tier: 'silver' }, 1);
+    await promos.loyalty(s.id, { balance: 80, tier: 'silver' }, 2);
+    await waitFor(async () => (await view(s.web)).loyalty?.balance === 80, 'the balance after the second entry');
+    expect((await view(s.app)).loyalty).toEqual({ balance: 80, tier: 'silver' });
+  });
+
+  it("applies a promotion on the customer's tier once identity publishes it", async () => {
+    const s = await shopper();
+    await projected(cart, { customer: [s.id, await sim.customer(s.id, { loyaltyTier: 'basic' })] });
+    const id = await promos.define({
+      startsAt: Date.now() - 1000,
+      channels: [WEB],
+      reward: { kind: 'percentage', percent: 50 },
+      condition: { field: 'customer.tier', op: 'eq', value: 'gold' },
+    });
+    await known(id);
+    const basic = await view(s.web);
+    expect(basic.lines.flatMap((l) => l.offers)).toEqual([]);
+    expect(basic.notApplied).toContainEqual({ promotionId: id, reason: 'condition_false' });
+    await sim.customer(s.id, { loyaltyTier: 'gold', change: 'tier_changed' });
+    const gold = await waitFor(async () => {
+      const v = await view(s.web);
+      return v.totals[0].discountMinor > 0 ? v : null;
+    }, 'the gold price');
+    expect(lineOf(gold, SHOE).offers.map((o) => o.amountMinor)).toEqual([500]);
+    expect(gold.totals[0]).toMatchObject({ subtotalMinor: 2010, discountMinor: 1004, totalMinor: 1006 });
+  });
+
+  it('notices the customers whose carts or wishlists hold a started promotion’s SKU, once per version', async () => {
+    const [holder, wisher] = [await shopper(), await shopper()];
+    await request(cart.app).post('/cart/lines').set(holder.web).send({ sku: BOOT }).expect(200);
+    await request(cart.app).put(`/cart/wishlist/${BOOT}`).set(wisher.web).expect(200);
+    const id = await promos.define({
+      startsAt: Date.now() - 10,
+      channels: [WEB],
+      reward: { kind: 'percentage', percent: 5 },
+      skus: [BOOT],
+    });
+    const started = await promos.started(id, 1, [WEB], [BOOT]);
+    const notice = await waitFor(() => cart.store.promotions.notice(`${id}:1`), 'the notice of the start');
+    expect([...notice.recipients].sort((a, b) => (a.customerId < b.customerId ? -1 : 1))).toEqual(
+      [holder.id, wisher.id].sort().map((customerId) => ({ customerId, channel: WEB, skus: [BOOT] })),
+    );
+    // a replay of the event and the same start published again notice nobody twice; the next version is its own notice
+    await promos.publish(started);
+    await promos.started(id, 1, [WEB], [BOOT]);
+    await promos.started(id, 2, [WEB], [BOOT]);
+    await waitFor(() => cart.store.promotions.notice(`${id}:2`), 'the next version noticed');
+    expect(await cart.store.promotions.notice(`${id}:1`)).toEqual(notice);
+  });
+});
