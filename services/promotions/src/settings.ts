@@ -5,12 +5,10 @@ export interface PromotionsSettings {
    * before its start (scheduling one that starts sooner needs `startNow`).
    */
   leadMs: number;
-  /** PROMOTIONS_LIFECYCLE_MS [250]: how often the lifecycle worker looks for due starts and ends. */
+  /** PROMOTIONS_LIFECYCLE_MS [250]: how often the lifecycle worker looks for due starts, ends and lapsed overrides. */
   lifecycleMs: number;
   /** PROMOTIONS_CACHE_MS [1000]: how often the quote cache of live and scheduled definitions is re-read. */
   cacheMs: number;
-  /** PROMOTIONS_OVERRIDE_SWEEP_MS [1000]: how often overrides past their `until` are looked for. */
-  overrideSweepMs: number;
 }
 
 const int = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
@@ -26,6 +24,5 @@ export function promotionsSettings(env: NodeJS.ProcessEnv): PromotionsSettings {
     leadMs: int(env, 'PROMOTIONS_LEAD_MS', 60_000),
     lifecycleMs: int(env, 'PROMOTIONS_LIFECYCLE_MS', 250),
     cacheMs: int(env, 'PROMOTIONS_CACHE_MS', 1000),
-    overrideSweepMs: int(env, 'PROMOTIONS_OVERRIDE_SWEEP_MS', 1000),
   };
 }

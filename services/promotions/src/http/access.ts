@@ -11,6 +11,8 @@ export interface Guards {
   admin: RequestHandler[];
   /** Admins and channel managers (scope checked by scoped). */
   manager: RequestHandler[];
+  /** Admins, channel managers (their channels) and compliance officers: override evidence. */
+  evidence: RequestHandler[];
   /** Any staff role: reads. */
   staff: RequestHandler[];
   /** Any signed-in caller (staff or customer). */
@@ -21,6 +23,7 @@ export function guards(verifier: TokenVerifier): Guards {
   return {
     admin: [requireAuth(verifier, { kind: 'staff', roles: ['admin'] })],
     manager: [requireAuth(verifier, { kind: 'staff', roles: ['admin', 'channel_manager'] })],
+    evidence: [requireAuth(verifier, { kind: 'staff', roles: ['admin', 'channel_manager', 'compliance_officer'] })],
     staff: [requireAuth(verifier, { kind: 'staff', roles: ['admin', 'seller', 'channel_manager', 'compliance_officer'] })],
     anyone: [requireAuth(verifier)],
   };

@@ -1,10 +1,19 @@
 import { HttpApi, type ServiceAuth } from '@omnimall/service-kit';
+import type { DefinitionService } from '../application/definitions';
+import type { OverrideService } from '../application/overrides';
+import type { QuoteService } from '../application/quotes';
 import type { Guards } from './access';
+import { overrideRoutes } from './overrides';
+import { promotionRoutes } from './promotions';
+import { quoteRoutes } from './quotes';
 
 /** What the routes act on (each helper adds its application services here). */
 export interface PromotionsParts {
   /** Who may call what (built once by the composition root). */
   guards: Guards;
+  definitions: DefinitionService;
+  overrides: OverrideService;
+  quotes: QuoteService;
 }
 
 /** The promotions HTTP API (validation and /openapi.json from the zod schemas in schemas.ts). */
@@ -15,7 +24,9 @@ export function promotionsApi(parts: PromotionsParts, auth: Pick<ServiceAuth, 'v
     description:
       'Promotions and their per-channel overrides (every decision evidenced), definitions distributed ahead of their start with per-channel readiness, quotes, codes, campaign budgets, usage holds and the loyalty ledger.',
   });
-  void parts;
-  void auth;
+  const g = parts.guards;
+  promotionRoutes(api, parts.definitions, g);
+  overrideRoutes(api, parts.overrides, parts.definitions, g);
+  quoteRoutes(api, parts.quotes, auth);
   return api;
 }
