@@ -1,5 +1,5 @@
 import type { RequestHandler, Response } from 'express';
-import { channelScopeRefusal } from '@omnimall/contracts';
+import { channelScopeRefusal, STAFF_ROLES, type StaffRole } from '@omnimall/contracts';
 import { ForbiddenError, principalOf, requireAuth, type Principal, type TokenVerifier } from '@omnimall/service-kit';
 
 /**
@@ -20,30 +20,32 @@ export interface Guards {
 }
 
 export function guards(verifier: TokenVerifier): Guards {
+  const staffIn = (...roles: StaffRole[]): RequestHandler[] => [requireAuth(verifier, { kind: 'staff', roles })];
   return {
-    admin: [requireAuth(verifier, { kind: 'staff', roles: ['admin'] })],
-    manager: [requireAuth(verifier, { kind: 'staff', roles: ['admin', 'channel_manager'] })],
-    evidence: [requireAuth(verifier, { kind: 'staff', roles: ['admin', 'channel_manager', 'compliance_officer'] })],
-    staff: [requireAuth(verifier, { kind: 'staff', roles: ['admin', 'seller', 'channel_manager', 'compliance_officer'] })],
+    admin: staffIn('admin'),
+    manager: staffIn('admin', 'channel_manager'),
+    evidence: staffIn('admin', 'channel_manager', 'compliance_officer'),
+    staff: staffIn(...STAFF_ROLES),
     anyone: [requireAuth(verifier)],
   };
 }
 
-/** The caller, once it is known to manage channel `code` (channel managers only their channels; admins all). */
+/** The staff caller, refused (403 channel_out_of_scope) unless an admin or a manager of channel `code`. */
 export function scoped(res: Response, code: string): Principal {
-  const p = principalOf(res);
-  const refusal = channelScopeRefusal(p, code);
-  if (refusal) throw new ForbiddenError(...refusal);
-  return p;
+  const caller = principalOf(res);
+  const refusal = channelScopeRefusal(caller, code);
+  if (refusal === undefined) return caller;
+  throw new ForbiddenError(...refusal);
 }
 
-/** The request's correlation id (carried by the events the change causes). */
+/** The correlation id the request's events carry. */
 export const corr = (res: Response): string => String(res.locals.correlationId);
 
-/** The actor of a change as the evidence records it. */
-export const actorOf = (p: Principal): string => `${p.kind}:${p.sub}`;
+/** `staff:<id>` or `customer:<id>`, as evidence and ledgers name the actor. */
+export const actorOf = ({ kind, sub }: Pick<Principal, 'kind' | 'sub'>): string => `${kind}:${sub}`;
 
+/** The refusals every authenticated route may answer. */
 export const refusals = {
-  401: { description: 'no valid token (token_missing, token_invalid, token_revoked)' },
-  403: { description: 'the caller’s role or scope does not allow it (forbidden, channel_out_of_scope)' },
+  401: { description: 'token_missing, token_invalid or token_revoked' },
+  403: { description: 'forbidden (role) or channel_out_of_scope (a channel manager outside their channels)' },
 };
