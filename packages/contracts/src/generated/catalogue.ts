@@ -5156,7 +5156,22 @@ export const catalogue: readonly TopicSpec[] = [
           "name": "campaigns",
           "type": {
             "type": "array",
-            "items": "omnimall.promotions.CampaignUse"
+            "items": {
+              "type": "record",
+              "name": "CampaignUse",
+              "fields": [
+                {
+                  "name": "campaignId",
+                  "type": "string"
+                },
+                {
+                  "name": "amountMinor",
+                  "type": "long",
+                  "doc": "Discount taken from the campaign's budget (minor units); a count budget counts one use."
+                }
+              ],
+              "namespace": "omnimall.promotions"
+            }
           },
           "default": []
         },
