@@ -15,6 +15,7 @@ import { ConsumerLag } from './application/consumer-lag';
 import { Ingest } from './application/ingest';
 import { Erasure, Retention } from './application/privacy';
 import { MonitorQueries } from './application/queries';
+import { NotReadyEscalations } from './application/promotion-readiness';
 import { Remediation } from './application/remediation';
 import { Snapshots } from './application/snapshots';
 import { SlaSweep } from './application/sweep';
@@ -131,6 +132,7 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
     );
     const remediation = new Remediation(events, sweep);
     const channels = new ChannelStatusProjection(store);
+    const notReady = new NotReadyEscalations(events);
     const lag = new ConsumerLag(runtime.kafka, () => events.knownGroups(), metrics);
     const erasure = new Erasure(events, snapshots);
     const retention = new Retention(events, {
@@ -152,7 +154,7 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
       return {
         ...snapshotted,
         purpose,
-        handlers: envelopeHandlers(mine, ingest, channels, erasure),
+        handlers: envelopeHandlers(mine, ingest, channels, erasure, notReady),
         fetch: priority === 'normal' ? BATCHED_FETCH : PROMPT_FETCH,
         onJoined: (joined) => joinedOf(joined).forEach((c) => health.watch(c)),
       };

@@ -48,7 +48,7 @@ describe('the event manifest', () => {
   it('the envelope subscription handles exactly the tracked topics the manifest lists, data requests included', () => {
     const sink = { onEnvelope: async () => 'applied' as const };
     const erasure = { erase: async () => 0, recordOnce: async () => true };
-    const handlers = envelopeHandlers(trackedTopics(catalogue), sink, { apply: async () => true }, erasure);
+    const handlers = envelopeHandlers(trackedTopics(catalogue), sink, { apply: async () => true }, erasure, { raise: async () => 0 });
     const tables = new Set<string>(catalogue.filter((t) => t.table).map((t) => t.name));
     expect(Object.keys(handlers).sort()).toEqual(
       manifest.consumes.filter((t) => t !== 'sync.applied' && t !== 'sync.applied.bulk' && !tables.has(t)).sort(),

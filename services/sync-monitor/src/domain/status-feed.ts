@@ -1,4 +1,5 @@
 import type { ChannelChanged } from '@omnimall/contracts';
+import { isNotReady } from './promotion-readiness';
 import type { Tracking } from './propagation';
 
 /** The latest known state of one channel (from channels.channel-changed, newest aggregateVersion). */
@@ -91,7 +92,9 @@ export function feedEntriesForEscalation(prev: Tracking | null, next: Tracking |
           at: esc.at,
           kind: 'delay' as const,
           title: `Delayed: ${next.type}`,
-          message: `Changes of type ${next.type} are delayed on this channel (${esc.laggingServices.join(', ')} lagging: ${esc.rootCause}).`,
+          message: isNotReady(esc)
+            ? `Promotion ${next.aggregateId} started before this channel was ready to price it.`
+            : `Changes of type ${next.type} are delayed on this channel (${esc.laggingServices.join(', ')} lagging: ${esc.rootCause}).`,
           eventId: next._id,
           escalationId: esc.escalationId,
         }

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { newEvent, type OutgoingEvent } from '@omnimall/service-kit';
+import { isNotReady } from '../../domain/promotion-readiness';
 import { affectedCustomers, type EscalationRecord, type Tracking } from '../../domain/propagation';
 import { escalationEnvelope, type EscalationStatus } from './sync.escalation';
 
@@ -34,6 +35,28 @@ export function escalationNotices(t: Tracking, esc: EscalationRecord, status: Es
       },
     );
   const customers = affectedCustomers(t.topic, t.aggregateId);
+  // A channel not ready for a promotion at its start: the admins are told; the channel's customers
+  // see the promotion's price once the channel is ready, nothing of theirs is delayed.
+  if (isNotReady(esc)) {
+    const channel = esc.channels[0] ?? null;
+    return [
+      status === 'opened'
+        ? notice(
+            'admin',
+            channel,
+            `Promotion ${t.aggregateId} not ready on ${channel}`,
+            `Promotion ${t.aggregateId} started (event ${t._id}) while channel ${channel} had not acknowledged its definition; carts on ${channel} may not show it. Check the channel and the promotion's readiness.`,
+            [],
+          )
+        : notice(
+            'admin',
+            channel,
+            `Promotion ${t.aggregateId} on ${channel} ${status}`,
+            `Escalation ${esc.escalationId} is ${status}.`,
+            [],
+          ),
+    ];
+  }
   if (status === 'opened') {
     return [
       notice(
