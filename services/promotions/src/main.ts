@@ -1,11 +1,17 @@
 import { defineService, periodicWorker, type Subscription } from '@omnimall/service-kit';
 import { PublishedCache } from './application/cache';
+import { CampaignService } from './application/campaigns';
+import { CodeService } from './application/codes';
 import { DefinitionService } from './application/definitions';
+import { LoyaltyService } from './application/loyalty';
 import { OverrideService } from './application/overrides';
 import { QuoteService } from './application/quotes';
+import { HoldService } from './application/usage';
 import { manifest } from './events';
 import { readinessIn } from './events/in/cart.promotion-readiness';
 import { channelChangedIn } from './events/in/channels.channel-changed';
+import { orderStatusIn } from './events/in/orders.order-status';
+import { usageCommandIn } from './events/in/promotions.usage-command';
 import { promotionsApi } from './http';
 import { guards } from './http/access';
 import { promotionsSettings, type PromotionsSettings } from './settings';
@@ -24,13 +30,20 @@ export interface PromotionsExposes {
   overrides: OverrideService;
   quotes: QuoteService;
   cache: PublishedCache;
+  codes: CodeService;
+  campaigns: CampaignService;
+  holds: HoldService;
+  loyalty: LoyaltyService;
 }
 
 /**
  * Composition root. Consumer groups: `promotions.projections` (the channels projection: the targets of
  * a promotion for every channel), `promotions.readiness` (cart's per-channel readiness of each
- * definition version). Workers: `lifecycle` (starts, ends and lapsed overrides, from the due instants
- * in the database), `quote-cache` (the scheduled and live definitions re-read for quotes).
+ * definition version), `promotions.usage` (orders' usage commands, answered on promotions.usage),
+ * `promotions.loyalty` (orders' statuses: earn on paid, give back on cancelled or returned). Workers:
+ * `lifecycle` (starts, ends and lapsed overrides, from the due instants in the database), `quote-cache`
+ * (the scheduled and live definitions re-read for quotes), `hold-sweeper` (expired usage holds),
+ * `loyalty` (expired lots and point holds, tier reviews).
  */
 export const promotionsService = defineService<PromotionsDeps, PromotionsExposes>({
   name: 'promotions',
@@ -44,21 +57,56 @@ export const promotionsService = defineService<PromotionsDeps, PromotionsExposes
     await cache.refresh();
     const definitions = new DefinitionService(store, cache, { leadMs: settings.leadMs });
     const overrides = new OverrideService(store, definitions);
-    const quotes = new QuoteService(cache);
+    const holds = new HoldService(
+      store.codes,
+      store.campaigns,
+      store.ledgers,
+      store.holds,
+      { graceMs: settings.holdGraceMs, pointsTtlMs: settings.pointsTtlDays * 86_400_000 },
+      (campaignId, exhausted) => definitions.setExhausted(campaignId, exhausted),
+    );
+    const loyalty = new LoyaltyService(store.ledgers, store.loyaltyConfig, holds, settings, runtime.logger);
+    const codes = new CodeService(store.codes, async (id) => (await store.promotions.get(id)) !== null);
+    const campaigns = new CampaignService(store.campaigns);
+    const quotes = new QuoteService(cache, store.codes, { tierOf: async (id) => (await store.ledgers.get(id))?.tier ?? 'standard' });
 
     const subscriptions: Subscription[] = [
       { purpose: 'projections', handlers: { 'channels.channel-changed': channelChangedIn(store.channels) }, dedupe: 'in-document' },
       // readiness is a state per channel and version: applying a report twice changes nothing
       { purpose: 'readiness', handlers: { 'cart.promotion-readiness': readinessIn(definitions) }, dedupe: 'inbox' },
+      {
+        purpose: 'usage',
+        handlers: {
+          'promotions.usage-command': usageCommandIn(holds, settings.defaultHoldSeconds * 1000, settings.maxHoldSeconds * 1000),
+        },
+        dedupe: 'inbox',
+      },
+      // the ledger keeps the orders it earned on: a replay past the inbox earns nothing more
+      { purpose: 'loyalty', handlers: { 'orders.order-status': orderStatusIn(loyalty) }, dedupe: 'inbox' },
     ];
     return {
-      api: promotionsApi({ guards: g, definitions, overrides, quotes }, auth),
+      api: promotionsApi(
+        {
+          guards: g,
+          definitions,
+          overrides,
+          quotes,
+          codes,
+          campaigns,
+          holds,
+          loyalty,
+          holdLimits: { defaultHoldSeconds: settings.defaultHoldSeconds, maxHoldSeconds: settings.maxHoldSeconds },
+        },
+        auth,
+      ),
       subscriptions,
       workers: [
         periodicWorker('lifecycle', settings.lifecycleMs, () => definitions.tick(Date.now()), runtime.logger),
         periodicWorker('quote-cache', settings.cacheMs, () => cache.refresh(), runtime.logger),
+        periodicWorker('hold-sweeper', settings.holdSweepMs, () => holds.sweep(Date.now()), runtime.logger),
+        periodicWorker('loyalty', settings.loyaltyMs, () => loyalty.tick(Date.now()), runtime.logger),
       ],
-      exposes: { store, settings, definitions, overrides, quotes, cache },
+      exposes: { store, settings, definitions, overrides, quotes, cache, codes, campaigns, holds, loyalty },
     };
   },
 });

@@ -9,6 +9,18 @@ export interface PromotionsSettings {
   lifecycleMs: number;
   /** PROMOTIONS_CACHE_MS [1000]: how often the quote cache of live and scheduled definitions is re-read. */
   cacheMs: number;
+  /** PROMOTIONS_POINTS_TTL_DAYS [365]: how long earned points live before the loyalty worker expires them. */
+  pointsTtlDays: number;
+  /** PROMOTIONS_DEFAULT_HOLD_SECONDS [900]: a usage hold's lifetime when the request names none. */
+  defaultHoldSeconds: number;
+  /** PROMOTIONS_MAX_HOLD_SECONDS [86400]: the longest a usage hold may last. */
+  maxHoldSeconds: number;
+  /** PROMOTIONS_HOLD_SWEEP_MS [5000]: how often expired usage holds are looked for (each look scans codes, campaigns, holds). */
+  holdSweepMs: number;
+  /** PROMOTIONS_HOLD_GRACE_MS [2000]: how long past its expiry a hold is given back (a commit refuses from the expiry on). */
+  holdGraceMs: number;
+  /** PROMOTIONS_LOYALTY_MS [60000]: how often the loyalty worker expires lots, reviews tiers and ends expired point holds. */
+  loyaltyMs: number;
 }
 
 const int = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
@@ -24,5 +36,11 @@ export function promotionsSettings(env: NodeJS.ProcessEnv): PromotionsSettings {
     leadMs: int(env, 'PROMOTIONS_LEAD_MS', 60_000),
     lifecycleMs: int(env, 'PROMOTIONS_LIFECYCLE_MS', 250),
     cacheMs: int(env, 'PROMOTIONS_CACHE_MS', 1000),
+    pointsTtlDays: int(env, 'PROMOTIONS_POINTS_TTL_DAYS', 365),
+    defaultHoldSeconds: int(env, 'PROMOTIONS_DEFAULT_HOLD_SECONDS', 900),
+    maxHoldSeconds: int(env, 'PROMOTIONS_MAX_HOLD_SECONDS', 86_400),
+    holdSweepMs: int(env, 'PROMOTIONS_HOLD_SWEEP_MS', 5000),
+    holdGraceMs: int(env, 'PROMOTIONS_HOLD_GRACE_MS', 2000),
+    loyaltyMs: int(env, 'PROMOTIONS_LOYALTY_MS', 60_000),
   };
 }
