@@ -5,37 +5,21 @@
  * pool, and a Kafka consumer stamping the arrival of each inventory.stock-level event. Loopback only;
  * every wait is bounded.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Consumer } from 'kafkajs';
 import type { StockLevelChanged } from '@omnimall/contracts';
 import { endOffsets, OwnPositions } from '@omnimall/service-kit';
-import { localKafkaEnv, testGroups, testKafka, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { testGroups, testKafka, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { jsonClient, spawnService, type ServiceProcess } from '../../../bench/service-process';
 import { Simulator, staff } from '../test/support';
 
-/** Bounds on a bench's waits: one HTTP call, and a process's start. */
-const CALL_TIMEOUT_MS = 30_000;
-const START_TIMEOUT_MS = 60_000;
-
-export interface InventoryProcess {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-export interface Reply {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: any;
-}
+export type { Reply } from '../../../bench/service-process';
+export type InventoryProcess = ServiceProcess;
 
 /** A bench world: its database, consumer groups (from the end of each topic), token key, admin and simulator. */
 export async function benchWorld() {
   const [{ publicKey }, sim, admin] = await Promise.all([testTokens(), Simulator.start(), staff('bench-admin', ['admin'])]);
-  const agent = new Agent({ keepAlive: true, maxSockets: 128 });
+  const http = jsonClient();
   return {
     dbName: uniqueName('bench_inventory'),
     groups: testGroups(),
@@ -43,44 +27,9 @@ export async function benchWorld() {
     sim,
     admin,
     /** One HTTP call on the world's keep-alive agent; the body parsed as JSON when there is one. */
-    call(base: string, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Reply> {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const { hostname, port } = new URL(base);
-      return new Promise((resolve, reject) => {
-        const req = request(
-          {
-            agent,
-            hostname,
-            port,
-            method,
-            path,
-            headers: {
-              ...headers,
-              ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
-            },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => {
-              const text = Buffer.concat(chunks).toString();
-              let parsed: unknown = text;
-              try {
-                parsed = text ? JSON.parse(text) : null;
-              } catch {
-                // not JSON: kept as text
-              }
-              resolve({ status: res.statusCode ?? 0, body: parsed });
-            });
-          },
-        );
-        req.setTimeout(CALL_TIMEOUT_MS, () => req.destroy(new Error(`${method} ${path}: no answer within ${CALL_TIMEOUT_MS} ms`)));
-        req.on('error', reject);
-        req.end(payload);
-      });
-    },
+    call: http.call,
     async close(): Promise<void> {
-      agent.destroy();
+      http.close();
       await sim.stop();
     },
   };
@@ -88,59 +37,9 @@ export async function benchWorld() {
 
 export type BenchWorld = Awaited<ReturnType<typeof benchWorld>>;
 
-/**
- * An inventory process on the world's database; every process of one world shares its consumer
- * groups. On the local secured Kafka it logs in as the inventory's principal (the admin's where the
- * local credentials have none yet). BENCH_NODE_ARGS: extra node flags (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
- */
-export async function spawnInventory(world: Pick<BenchWorld, 'dbName' | 'groups' | 'publicKey'>): Promise<InventoryProcess> {
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(__dirname, 'inventory-process.ts')], {
-    env: {
-      ...process.env,
-      ...localKafkaEnv('inventory', process.env, { fallbackToAdmin: true }),
-      MONGO_DB: world.dbName,
-      INSTANCE_ID: uniqueName('inventory-bench'),
-      AUTH_PUBLIC_KEY: world.publicKey,
-      OMNIMALL_GROUP_SUFFIX: world.groups.suffix,
-      OMNIMALL_START_AT: world.groups.startAt ?? 'end',
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let timer: NodeJS.Timeout | undefined;
-  const failed = new Promise<never>((_, reject) => {
-    child.once('exit', (code) => reject(new Error(`inventory process exited with ${String(code)} before serving`)));
-    timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`inventory process not serving after ${START_TIMEOUT_MS} ms`));
-    }, START_TIMEOUT_MS);
-  });
-  // The process's log shares its stdout: the URL is the first line that carries one (the rest is
-  // still read, so the child never blocks on a full pipe).
-  const serving = new Promise<string>((resolve) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const url = (JSON.parse(line) as { url?: unknown }).url;
-        if (typeof url === 'string') resolve(url);
-      } catch {
-        // a log line that is not JSON
-      }
-    });
-  });
-  const url = await Promise.race([serving, failed]).finally(() => clearTimeout(timer));
-  return {
-    url,
-    child,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const gone = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await gone;
-      clearTimeout(timer);
-    },
-  };
+/** An inventory process on the world's database; every process of one world shares its consumer groups. */
+export function spawnInventory(world: Pick<BenchWorld, 'dbName' | 'groups' | 'publicKey'>): Promise<InventoryProcess> {
+  return spawnService({ service: 'inventory', script: join(__dirname, 'inventory-process.ts'), ...world });
 }
 
 /** What masterWithDependents set up. */

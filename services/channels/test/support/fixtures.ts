@@ -66,7 +66,7 @@ export function stockLevel(
   );
 }
 
-/** A promotions.promotion-lifecycle event as the (planned) promotions service would publish it. */
+/** A promotions.promotion-lifecycle event as the promotions service publishes it. */
 export function promotionLifecycle(promotionId: string, phase: 'started' | 'ended', channels: string[], version: number) {
   return newEvent(
     'promotions.promotion-lifecycle',
@@ -78,6 +78,9 @@ export function promotionLifecycle(promotionId: string, phase: 'started' | 'ende
       channels,
       startsAt: Date.parse('2025-06-01T00:00:00Z'),
       endsAt: Date.parse('2025-06-30T23:59:59Z'),
+      version,
+      notReady: [],
+      skus: [],
     },
   );
 }
@@ -93,7 +96,7 @@ export function orderStatus(
   return newEvent(
     'orders.order-status',
     { type: `order.${status}`, producer: 'orders', aggregateId: orderId, aggregateVersion: version, sourceChannel: channel },
-    { orderId, customerId, channel, status, occurredAt: Date.now() },
+    { orderId, customerId, channel, status, occurredAt: Date.now(), totalMinor: null, currency: null, promotionIds: [], usageHoldId: null },
   );
 }
 
