@@ -3,7 +3,8 @@
  * (their changes since the last start published on identity.signing-keys before anything else runs,
  * application/keys.ts), the bootstrap admin, the channel-rules projection (group
  * `identity.channel-rules`, from the beginning of channels.channel-changed so a fresh deployment
- * learns every channel), the retention worker (application/retention.ts: FerretDB has no TTL
+ * learns every channel), the loyalty tiers promotions decides (group `identity.loyalty-tiers`,
+ * application/standing.ts), the retention worker (application/retention.ts: FerretDB has no TTL
  * indexes), and the HTTP API. The client
  * address (login delays, registration limits) comes from X-Forwarded-For as far as TRUST_PROXY says:
  * a list of proxy addresses goes to the kit's `trustProxy`; a hop count, which that string setting
@@ -17,6 +18,7 @@ import { retentionWorker } from './application/retention';
 import { bootstrapAdmin } from './application/staff';
 import { manifest } from './events';
 import { channelChangedIn } from './events/in/channels.channel-changed';
+import { tierChangedIn } from './events/in/promotions.tier-changed';
 import { identityApi } from './http';
 import { settingsFromEnv, type IdentitySettings } from './settings';
 import { createStore, type IdentityStore } from './store';
@@ -88,6 +90,8 @@ export const identityService = defineService<IdentityDeps, IdentityExposes>({
           handlers: { 'channels.channel-changed': channelChangedIn(store.channelRules) },
           dedupe: 'in-document',
         },
+        // promotions' loyalty tiers, applied as a standing change (customer-status republished)
+        { purpose: 'loyalty-tiers', handlers: { 'promotions.tier-changed': tierChangedIn(ctx) }, dedupe: 'inbox' },
       ],
       exposes: { ctx, store },
     };

@@ -19,6 +19,7 @@ export const manifest = {
   ],
   consumes: [
     'channels.channel-changed',
+    'promotions.tier-changed',
     // table topics (keys, revocations, credentials): read whole into memory by the kit's trust reader
     'identity.signing-keys',
     'identity.session-revoked',

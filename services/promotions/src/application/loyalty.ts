@@ -111,9 +111,10 @@ export class LoyaltyService {
       return;
     }
     if (o.status !== 'cancelled' && o.status !== 'returned') return;
+    // the hold first: points it burnt are back before the earn is taken back from what is available
+    if (o.usageHoldId) await this.giveBackHold(o.usageHoldId, origin);
     const policy = await this.config.tierPolicy();
     await this.write(o.customerId, policy, (l) => reverseEarn(l, o.orderId, o.channel, Date.now()), origin);
-    if (o.usageHoldId) await this.giveBackHold(o.usageHoldId, origin);
   }
 
   private async giveBackHold(holdId: string, origin: EventOrigin): Promise<void> {
