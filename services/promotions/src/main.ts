@@ -11,6 +11,7 @@ import { manifest } from './events';
 import { readinessIn } from './events/in/cart.promotion-readiness';
 import { channelChangedIn } from './events/in/channels.channel-changed';
 import { orderStatusIn } from './events/in/orders.order-status';
+import { overrideDecisionIn } from './events/in/promotions.override-decision';
 import { usageCommandIn } from './events/in/promotions.usage-command';
 import { promotionsApi } from './http';
 import { guards } from './http/access';
@@ -39,7 +40,7 @@ export interface PromotionsExposes {
 /**
  * Composition root. Consumer groups: `promotions.projections` (the channels projection: the targets of
  * a promotion for every channel), `promotions.readiness` (cart's per-channel readiness of each
- * definition version), `promotions.usage` (orders' usage commands, answered on promotions.usage),
+ * definition version), `promotions.evidence` (its own override decisions into their evidence documents), `promotions.usage` (orders' usage commands, answered on promotions.usage),
  * `promotions.loyalty` (orders' statuses: earn on paid, give back on cancelled or returned). Workers:
  * `lifecycle` (starts, ends and lapsed overrides, from the due instants in the database), `quote-cache`
  * (the scheduled and live definitions re-read for quotes), `hold-sweeper` (expired usage holds),
@@ -74,6 +75,8 @@ export const promotionsService = defineService<PromotionsDeps, PromotionsExposes
       { purpose: 'projections', handlers: { 'channels.channel-changed': channelChangedIn(store.channels) }, dedupe: 'in-document' },
       // readiness is a state per channel and version: applying a report twice changes nothing
       { purpose: 'readiness', handlers: { 'cart.promotion-readiness': readinessIn(definitions) }, dedupe: 'inbox' },
+      // the evidence of every override decision, from its event (the document, keyed by decision id, is written once)
+      { purpose: 'evidence', handlers: { 'promotions.override-decision': overrideDecisionIn(store.decisions) }, dedupe: 'inbox' },
       {
         purpose: 'usage',
         handlers: {

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { newEvent } from '@omnimall/service-kit';
 import { uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import { createPromotion, Published, staff, startTestPromotions, tenPercent, type PromotionsInstance } from './support';
 
@@ -131,4 +132,50 @@ test('authorization: managers only for their channels, evidence for compliance, 
   expect((await request(svc.app).get(`/channels/${APP}/override-decisions`).set(seller)).status).toBe(403);
   expect((await request(svc.app).get(`/channels/${APP}/override-decisions`).set(compliance)).status).toBe(200);
   expect((await request(svc.app).get(`/promotions/${id}/override-decisions`).set(seller)).status).toBe(403);
+});
+
+test('the evidence of a decision whose document was not saved (a crash after the promotion’s write) is written from its event', async () => {
+  const { id } = await createPromotion(
+    svc,
+    admin,
+    tenPercent({ channels: [WEB], overridable: [{ field: 'exclusion', by: ['channel_manager'] }] }),
+  );
+  const decisionId = `d-crash-${uid}`;
+  const after = {
+    channel: WEB,
+    excluded: true,
+    reward: null,
+    startsAt: null,
+    endsAt: null,
+    until: null,
+    reason: 'sold out here',
+    actor: `staff:mgr-${uid}`,
+    decisionId,
+    at: 1,
+  };
+  // the event as the promotion's write committed it, with no document behind it
+  await svc.runtime.publisher.publish([
+    newEvent(
+      'promotions.override-decision',
+      { type: 'override.accepted', producer: 'promotions', aggregateId: `${id}:${WEB}`, aggregateVersion: 2 },
+      {
+        decisionId,
+        promotionId: id,
+        channel: WEB,
+        decision: 'accepted',
+        fields: ['exclusion'],
+        actor: `staff:mgr-${uid}`,
+        before: null,
+        after: JSON.stringify(after),
+        rule: 'overridable.exclusion.by=[channel_manager]',
+        reason: 'sold out here',
+        decidedAt: 1,
+      },
+    ),
+  ]);
+  const seen = await waitFor(async () => {
+    const res = await request(svc.app).get(`/channels/${WEB}/override-decisions`).set(compliance);
+    return (res.body.decisions as { decisionId: string }[] | undefined)?.find((d) => d.decisionId === decisionId);
+  }, 'the evidence document written from the event');
+  expect(seen).toMatchObject({ decision: 'accepted', promotionId: id, after: { excluded: true }, reason: 'sold out here', refusal: null });
 });

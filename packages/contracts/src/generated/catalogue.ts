@@ -4700,6 +4700,7 @@ export const catalogue: readonly TopicSpec[] = [
     "value": "omnimall.promotions.OverrideDecision",
     "producer": "promotions",
     "consumers": [
+      "promotions",
       "sync-monitor"
     ],
     "slaSeconds": 10,

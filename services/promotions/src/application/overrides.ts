@@ -18,7 +18,8 @@ export interface Actor {
  * role, and every decision leaves evidence (an `overrideDecisions` document and a
  * promotions.override-decision event). A refusal's evidence is written through the outbox before the
  * 403 is answered; an accepted or removed override's event goes out with the promotion's own write
- * (with its new definition), and its evidence document right after.
+ * (with its new definition), and its evidence document right after — and again from the event by the
+ * `evidence` consumer, so a crash between the two loses nothing (the document is keyed by decision id).
  */
 export class OverrideService {
   constructor(

@@ -16,6 +16,7 @@ export const manifest = {
   consumes: [
     'channels.channel-changed',
     'cart.promotion-readiness',
+    'promotions.override-decision',
     'promotions.usage-command',
     'orders.order-status',
     // table topics (keys, revocations, credentials): read whole into memory by the kit's trust reader
