@@ -133,6 +133,17 @@ const CART_OWNERS = [...CUSTOMERS, 'device'] as const;
 
 const subjectId = (f: Fixtures) => ({ id: f.subject.id });
 const noReservation = { id: `r-${'0'.repeat(32)}` };
+const noPromotion = { id: 'promo-00000000-0000-4000-8000-000000000000' };
+const noHold = { id: 'e2e-no-hold' };
+/** A valid cart promotion (10 % off every line, from now, every channel). */
+const promotionBody = {
+  name: 'e2e matrix',
+  level: 'cart',
+  startsAt: Date.now(),
+  endsAt: null,
+  channels: null,
+  reward: { kind: 'percentage', percent: 10 },
+};
 const stockLocation = {
   name: 'E2E warehouse',
   kind: 'warehouse',
@@ -386,6 +397,67 @@ export const MATRIX: Record<string, RouteRow> = {
     body: (f) => ({ format: 'csv', content: `sku,location,quantity\n${f.sku},e2e-no-location,1\n` }),
   },
   'inventory GET /imports/{id}': { allow: SELLERS, params: () => ({ id: '00000000-0000-4000-8000-000000000000' }) },
+
+  // ---- promotions: admins define promotions, codes, campaigns, earn rules and tiers; every staff role
+  // reads them; a channel's managers ask for its overrides and read its evidence (compliance reads all);
+  // channel apps quote (a customer for themselves, a channel key or device for its channel, staff for
+  // any); usage holds are a customer's (their own, on their channel) or an admin's -----------------------
+  'promotions POST /promotions': { allow: ADMIN, body: () => promotionBody },
+  'promotions GET /promotions': { allow: STAFF },
+  'promotions GET /promotions/{id}': { allow: STAFF, params: () => noPromotion },
+  'promotions PUT /promotions/{id}': { allow: ADMIN, params: () => noPromotion, body: () => promotionBody },
+  'promotions DELETE /promotions/{id}': { allow: ADMIN, params: () => noPromotion },
+  'promotions POST /promotions/{id}/schedule': { allow: ADMIN, params: () => noPromotion },
+  'promotions GET /promotions/{id}/readiness': { allow: STAFF, params: () => noPromotion },
+  'promotions PUT /promotions/{id}/channels/{code}/override': {
+    allow: CHANNEL_STAFF,
+    params: () => noPromotion,
+    body: () => ({ excluded: true, reason: 'e2e matrix' }),
+  },
+  'promotions DELETE /promotions/{id}/channels/{code}/override': { allow: CHANNEL_STAFF, params: () => noPromotion },
+  // managers read a promotion's decisions filtered to their channels; a channel's decisions only for their own
+  'promotions GET /promotions/{id}/override-decisions': { allow: [...MANAGERS, 'complianceOfficer'], params: () => noPromotion },
+  'promotions GET /channels/{code}/override-decisions': { allow: [...CHANNEL_STAFF, 'complianceOfficer'] },
+  'promotions POST /quotes': {
+    allow: PRINCIPALS.filter((p) => p !== 'anonymous'),
+    body: (f, who) => ({
+      lines: [{ sku: f.sku, quantity: 1, unitPriceMinor: 1000 }],
+      ...(STAFF.includes(who as StaffPrincipal) ? { channel: f.channel } : {}),
+    }),
+  },
+  'promotions POST /promotions/{id}/codes': { allow: ADMIN, params: () => noPromotion, body: (f) => ({ codes: [f.unique('CODE')] }) },
+  'promotions GET /codes/{code}': { allow: ADMIN, params: () => ({ code: 'E2E-NO-CODE' }) },
+  'promotions PATCH /codes/{code}': { allow: ADMIN, params: () => ({ code: 'E2E-NO-CODE' }), body: () => ({ active: false }) },
+  'promotions POST /campaigns': {
+    allow: ADMIN,
+    body: (f) => ({ id: f.unique('camp'), name: 'e2e matrix', budget: { kind: 'count', total: 10, perCustomer: null } }),
+  },
+  'promotions GET /campaigns/{id}': { allow: ADMIN, params: () => ({ id: 'e2e-no-campaign' }) },
+  'promotions POST /holds': {
+    allow: [...CUSTOMERS, 'admin'],
+    body: (f, who) => ({
+      points: 0,
+      codes: ['E2E-NO-CODE'],
+      ...(STAFF.includes(who as StaffPrincipal) ? { customerId: f.subject.id, channel: f.channel, reference: 'order:e2e-matrix' } : {}),
+    }),
+  },
+  'promotions GET /holds/{id}': { allow: [...CUSTOMERS, ...STAFF], params: () => noHold },
+  'promotions POST /holds/{id}/commit': { allow: [...CUSTOMERS, ...STAFF], params: () => noHold },
+  'promotions POST /holds/{id}/release': { allow: [...CUSTOMERS, ...STAFF], params: () => noHold },
+  'promotions POST /holds/{id}/revert': { allow: ADMIN, params: () => noHold },
+  'promotions PUT /loyalty/earn-rules': { allow: ADMIN, body: () => ({ pointsPerUnit: 1 }) },
+  'promotions GET /loyalty/earn-rules': { allow: STAFF },
+  'promotions PUT /loyalty/tiers': {
+    allow: ADMIN,
+    body: () => ({ tiers: [{ name: 'standard', threshold: 0 }], periodDays: 365, downgrade: 'one_step' }),
+  },
+  'promotions GET /loyalty/tiers': { allow: STAFF },
+  'promotions GET /customers/{id}/loyalty': { allow: ['customer', ...STAFF], params: subjectId },
+  'promotions POST /customers/{id}/loyalty/adjustments': {
+    allow: ADMIN,
+    params: subjectId,
+    body: () => ({ points: 5, reason: 'e2e matrix' }),
+  },
 
   // ---- sync-monitor: operations are for admins; a channel's status feed for any staff ------------
   'sync-monitor GET /propagation/percentiles': { allow: ADMIN },
