@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import mongoose from 'mongoose';
 import type { GroupSettings } from '@omnimall/service-kit';
-import { testGroups, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { localKafkaEnv, testGroups, testTokens, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import { itemId } from '../src/domain/trading';
 import { Simulator } from '../test/support';
 
@@ -29,6 +29,8 @@ export async function spawnCart(env: { dbName: string; groups: GroupSettings; pu
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(__dirname, 'cart-process.ts')], {
     env: {
       ...process.env,
+      // the cart's own Kafka principal on the local SASL broker (as the services run there)
+      ...localKafkaEnv('cart', process.env, { fallbackToAdmin: true }),
       MONGO_DB: env.dbName,
       INSTANCE_ID: instanceId,
       AUTH_PUBLIC_KEY: env.publicKey,

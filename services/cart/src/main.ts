@@ -64,7 +64,6 @@ export const cartService = defineService<CartDeps, CartExposes>({
   async build({ runtime, deps, env, auth }) {
     const settings = { ...cartSettings(env), ...deps.settings };
     const store = createStore(runtime);
-    const hub = new SessionHub(runtime.logger, { maxPerCart: settings.maxStreamsPerCart, maxTotal: settings.maxStreams });
     const tickets = new StreamTickets(store.streamTickets, settings.ticketTtlMs, (p) => auth.trust.revocationOf(p));
     const projections = new ProjectionCache(store, { ttlMs: deps.gateCacheMs ?? settings.gateCacheMs });
     const book = new PromotionBook(store.promotions);
@@ -75,6 +74,12 @@ export const cartService = defineService<CartDeps, CartExposes>({
       maxCarts: settings.promotionNoticeMax,
     });
     const carts = new CartService(store.carts, projections, book);
+    // Every pushed change is priced for each session's channel, like a view.
+    const hub = new SessionHub(
+      runtime.logger,
+      { maxPerCart: settings.maxStreamsPerCart, maxTotal: settings.maxStreams },
+      (cartId, channel, state) => carts.pushedView(cartId, channel, state),
+    );
     const merges = new CartMerges(store.carts);
     const erasure = new CartErasure(store.carts, store.streamTickets);
     const retention = new DeviceCartRetention(store.carts, settings.deviceCartRetentionDays);

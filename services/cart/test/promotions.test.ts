@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import type { PromotionReadiness } from '@omnimall/contracts';
-import { asCustomer, projected, PromotionsSimulator, Simulator, startTestCart, type CartInstance } from './support';
+import { asCustomer, projected, PromotionsSimulator, Simulator, SseClient, startTestCart, type CartInstance } from './support';
 
 /**
  * Promotions on the cart against the real Kafka, FerretDB and schema registry: the promotions
@@ -147,6 +147,34 @@ describe('promotions on the cart', () => {
     expect(lineOf(web, SHOE).offers.map((o) => [o.promotionId, o.amountMinor])).toEqual([[id, 200]]);
     expect(lineOf(app, SHOE).offers).toEqual([]);
     expect(app.totals[0]).toMatchObject({ discountMinor: 0, totalMinor: app.totals[0].subtotalMinor });
+  });
+
+  it("prices every pushed change for the session's channel, offers included", async () => {
+    const s = await shopper();
+    const id = await promos.define({
+      startsAt: Date.now() - 1000,
+      channels: [APP],
+      reward: { kind: 'percentage', percent: 10 },
+      skus: [HAT],
+    });
+    await known(id);
+    const [web, app] = await Promise.all([SseClient.open(cart.url, s.web), SseClient.open(cart.url, s.app)]);
+    try {
+      await request(cart.app).put(`/cart/lines/${HAT}`).set(s.web).send({ quantity: 4 }).expect(200);
+      const pushed = (c: SseClient) =>
+        waitFor(
+          () => c.changes().find((e) => (e.data.lines as { sku: string; quantity: number }[]).some((l) => l.quantity === 4)),
+          'the push',
+        );
+      const [onWeb, onApp] = (await Promise.all([pushed(web), pushed(app)])).map((e) => e.data.view as View);
+      expect(lineOf(onApp, HAT).offers.map((o) => [o.promotionId, o.amountMinor])).toEqual([[id, 200]]);
+      expect(onApp.pricedAt).not.toBeNull();
+      expect(lineOf(onWeb, HAT).offers).toEqual([]);
+      expect(onWeb.totals[0]).toMatchObject({ subtotalMinor: 3020, discountMinor: 0 });
+    } finally {
+      web.close();
+      app.close();
+    }
   });
 
   it('answers readiness per targeted channel: acknowledged, or an error with the reason', async () => {

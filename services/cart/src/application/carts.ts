@@ -127,6 +127,16 @@ export class CartService {
     return this.render(owner, doc, ch);
   }
 
+  /**
+   * A pushed state (CartChanged) as a session on `channel` sees it now: priced like a view, without the
+   * gates (the stream passed them when it opened, and a ban or erasure ends it). An unknown channel
+   * prices nothing.
+   */
+  async pushedView(cartId: string, channel: string, state: CartState): Promise<CartView> {
+    const ch = await this.projections.channels.get(channel);
+    return this.render({ cartId, customerId: customerOfCart(cartId) }, state, ch);
+  }
+
   async currentVersion(owner: CartOwner, channel: string | null): Promise<number> {
     await this.gate(owner, channel);
     return this.carts.version(owner.cartId);

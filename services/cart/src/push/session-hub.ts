@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { CartChanged } from '@omnimall/contracts';
 import type { Logger, Principal, Validated } from '@omnimall/service-kit';
+import type { CartState } from '../domain/cart';
 import {
   CAPACITY_RETRY_AFTER_S,
   DEFAULT_MAX_STREAMS,
@@ -62,6 +63,12 @@ export interface OpenStream {
   principal: Principal | null;
 }
 
+/**
+ * The priced view of a pushed cart state for one channel (application/carts.ts `pushedView`): the lines
+ * with their prices and offers for now (a session with no channel is not priced).
+ */
+export type PushPricer = (cartId: string, channel: string, state: CartState) => Promise<object>;
+
 const HEARTBEAT_MS = 15000;
 const VERSIONS_KEPT = 10000;
 /** setTimeout's largest delay; a token valid for longer is checked again then. */
@@ -73,11 +80,15 @@ export class SessionHub {
   private readonly lastVersion = new LRUCache<string, number>({ max: VERSIONS_KEPT });
   private readonly heartbeat: NodeJS.Timeout;
   private total = 0;
+  /** Per cart, the frames still being priced (each cart's frames are written in version order). */
+  private readonly pushing = new Map<string, Promise<void>>();
   readonly limits: HubLimits;
 
   constructor(
     private readonly logger: Logger,
     limits: Partial<HubLimits> = {},
+    /** Prices each pushed state for a session's channel (`view` in the frame); without it frames carry the lines only. */
+    private readonly pricer?: PushPricer,
   ) {
     this.limits = { maxPerCart: limits.maxPerCart ?? DEFAULT_MAX_STREAMS_PER_CART, maxTotal: limits.maxTotal ?? DEFAULT_MAX_STREAMS };
     this.heartbeat = setInterval(() => this.each((s) => s.res.write(': keep-alive\n\n')), HEARTBEAT_MS);
@@ -162,20 +173,45 @@ export class SessionHub {
     this.lastVersion.set(e.cartId, e.version);
     const sessions = this.byCart.get(e.cartId);
     if (!sessions?.size) return 0;
-    const data = JSON.stringify({
+    const lines = e.lines.map((l) => ({ ...l, addedAt: new Date(l.addedAt).toISOString() }));
+    const base = {
       eventId: e.envelope.eventId,
       cartId: e.cartId,
       version: e.version,
       change: e.change,
       sourceChannel: e.envelope.sourceChannel,
       occurredAt: e.envelope.occurredAt,
-      lines: e.lines.map((l) => ({ ...l, addedAt: new Date(l.addedAt).toISOString() })),
+      lines,
       wishlist: e.wishlist,
-    });
-    const frame = `id: ${e.version}\nevent: cart-changed\ndata: ${data}\n\n`;
-    for (const s of sessions) s.res.write(frame);
-    this.logger.debug('cart change pushed', { cartId: e.cartId, version: e.version, sessions: sessions.size });
+    };
+    const byChannel = new Map<string | null, Session[]>();
+    for (const s of sessions) byChannel.set(s.channel, [...(byChannel.get(s.channel) ?? []), s]);
+    const state: CartState = { lines: e.lines.map((l) => ({ ...l })), wishlist: [...e.wishlist], version: e.version };
+    const write = async (): Promise<void> => {
+      for (const [channel, list] of byChannel) {
+        const view = this.pricer && channel ? await this.priced(e.cartId, channel, state) : null;
+        const frame = `id: ${e.version}\nevent: cart-changed\ndata: ${JSON.stringify(view ? { ...base, view } : base)}\n\n`;
+        for (const s of list) if (!s.ended) s.res.write(frame);
+      }
+      this.logger.debug('cart change pushed', { cartId: e.cartId, version: e.version, sessions: sessions.size });
+    };
+    // Pricing is asynchronous: a cart's frames are chained so they leave in version order.
+    const next = (this.pushing.get(e.cartId) ?? Promise.resolve())
+      .then(write)
+      .catch((err: unknown) => void this.logger.warn('cart change not pushed', { cartId: e.cartId, version: e.version, err: String(err) }));
+    this.pushing.set(e.cartId, next);
+    void next.finally(() => this.pushing.get(e.cartId) === next && this.pushing.delete(e.cartId));
     return sessions.size;
+  }
+
+  /** The priced view for a channel; null (the frame carries the lines only) when it cannot be priced now. */
+  private async priced(cartId: string, channel: string, state: CartState): Promise<object | null> {
+    try {
+      return await this.pricer!(cartId, channel, state);
+    } catch (err) {
+      this.logger.warn('pushed cart not priced', { cartId, channel, err: String(err) });
+      return null;
+    }
   }
 
   closeAll(): void {
