@@ -120,7 +120,12 @@ ports_free() { [ -z "$(port_owner "$PORT")" ] && [ -z "$(port_owner "$CONTROLLER
 running() { pid_alive "$PIDFILE" && ! grep -q '^[^)]*) Z' "/proc/$(cat "$PIDFILE")/stat" 2>/dev/null; }
 
 start() {
-  if running; then say kafka "already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"; return 0; fi
+  if running; then
+    say kafka "already running (pid $(cat "$PIDFILE")) on 127.0.0.1:$PORT"
+    # a service or partner added since the broker started gets its user now, without a restart
+    secrets; add_missing_users
+    return 0
+  fi
   if [ -f "$PIDFILE" ]; then
     say kafka "the last run did not stop cleanly (pid $(cat "$PIDFILE") gone without a stop): recovering logs"
     rm -f "$PIDFILE"
