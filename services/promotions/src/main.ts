@@ -1,4 +1,5 @@
 import { defineService, periodicWorker, type Subscription } from '@omnimall/service-kit';
+import { BudgetReconciler } from './application/budgets';
 import { PublishedCache } from './application/cache';
 import { CampaignService } from './application/campaigns';
 import { CodeService } from './application/codes';
@@ -35,6 +36,7 @@ export interface PromotionsExposes {
   campaigns: CampaignService;
   holds: HoldService;
   loyalty: LoyaltyService;
+  budgets: BudgetReconciler;
 }
 
 /**
@@ -44,7 +46,8 @@ export interface PromotionsExposes {
  * `promotions.loyalty` (orders' statuses: earn on paid, give back on cancelled or returned). Workers:
  * `lifecycle` (starts, ends and lapsed overrides, from the due instants in the database), `quote-cache`
  * (the scheduled and live definitions re-read for quotes), `hold-sweeper` (expired usage holds),
- * `loyalty` (expired lots and point holds, tier reviews).
+ * `loyalty` (expired lots and point holds, tier reviews), `budget-reconcile` (the promotions' `exhausted`
+ * made to follow their campaign's, whatever a crash lost of the budget callback).
  */
 export const promotionsService = defineService<PromotionsDeps, PromotionsExposes>({
   name: 'promotions',
@@ -66,6 +69,7 @@ export const promotionsService = defineService<PromotionsDeps, PromotionsExposes
       { graceMs: settings.holdGraceMs, pointsTtlMs: settings.pointsTtlDays * 86_400_000 },
       (campaignId, exhausted) => definitions.setExhausted(campaignId, exhausted),
     );
+    const budgets = new BudgetReconciler(store.campaigns, store.promotions, definitions, { slackMs: 60_000, limit: 500 });
     const loyalty = new LoyaltyService(store.ledgers, store.loyaltyConfig, holds, settings, runtime.logger);
     const codes = new CodeService(store.codes, async (id) => (await store.promotions.get(id)) !== null);
     const campaigns = new CampaignService(store.campaigns);
@@ -108,8 +112,9 @@ export const promotionsService = defineService<PromotionsDeps, PromotionsExposes
         periodicWorker('quote-cache', settings.cacheMs, () => cache.refresh(), runtime.logger),
         periodicWorker('hold-sweeper', settings.holdSweepMs, () => holds.sweep(Date.now()), runtime.logger),
         periodicWorker('loyalty', settings.loyaltyMs, () => loyalty.tick(Date.now()), runtime.logger),
+        periodicWorker('budget-reconcile', settings.budgetReconcileMs, () => budgets.tick(Date.now()), runtime.logger),
       ],
-      exposes: { store, settings, definitions, overrides, quotes, cache, codes, campaigns, holds, loyalty },
+      exposes: { store, settings, definitions, overrides, quotes, cache, codes, campaigns, holds, loyalty, budgets },
     };
   },
 });

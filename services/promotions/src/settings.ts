@@ -21,6 +21,11 @@ export interface PromotionsSettings {
   holdGraceMs: number;
   /** PROMOTIONS_LOYALTY_MS [60000]: how often the loyalty worker expires lots, reviews tiers and ends expired point holds. */
   loyaltyMs: number;
+  /**
+   * PROMOTIONS_BUDGET_RECONCILE_MS [5000]: how often the budget reconciler makes the promotions' `exhausted`
+   * follow their campaign's (each look reads only what was written since the last one).
+   */
+  budgetReconcileMs: number;
 }
 
 const int = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
@@ -42,5 +47,6 @@ export function promotionsSettings(env: NodeJS.ProcessEnv): PromotionsSettings {
     holdSweepMs: int(env, 'PROMOTIONS_HOLD_SWEEP_MS', 5000),
     holdGraceMs: int(env, 'PROMOTIONS_HOLD_GRACE_MS', 2000),
     loyaltyMs: int(env, 'PROMOTIONS_LOYALTY_MS', 60_000),
+    budgetReconcileMs: int(env, 'PROMOTIONS_BUDGET_RECONCILE_MS', 5000),
   };
 }

@@ -35,8 +35,53 @@ const toRecord = ({ _id, nextExpiry: _n, ...d }: CampaignDoc): CampaignRecord =>
 
 const toFields = ({ id: _i, ...r }: CampaignRecord) => ({ ...r, nextExpiry: null });
 
-/** The campaigns: read, read-decide-write (outbox), and those with holds expired by a time (the sweeper's scan). */
-export type CampaignRepository = Documents<CampaignRecord>;
+/** A campaign's budget state, as the budget reconciler reads it. */
+export interface BudgetState {
+  id: string;
+  exhausted: boolean;
+  updatedAt: number;
+}
 
-export const campaignRepository = (m: Model<CampaignDoc>, outbox: Outbox): CampaignRepository =>
-  new OutboxDocuments(m, outbox, toRecord, toFields, nextExpiry);
+/**
+ * The campaigns: read, read-decide-write (outbox), those with holds expired by a time (the sweeper's
+ * scan), and the budget states the reconciler compares with the promotions' (index `updatedAt`).
+ */
+export interface CampaignRepository extends Documents<CampaignRecord> {
+  /** Campaigns written at or after `since`, oldest first, at most `limit`. */
+  changedSince(since: number, limit: number): Promise<BudgetState[]>;
+  /** The budget states of the campaigns named (unknown ids are left out). */
+  states(ids: readonly string[]): Promise<BudgetState[]>;
+}
+
+const stateFields = { _id: 1, exhausted: 1, updatedAt: 1 };
+const toState = (d: Pick<CampaignDoc, '_id' | 'exhausted' | 'updatedAt'>): BudgetState => ({
+  id: d._id,
+  exhausted: d.exhausted ?? false,
+  updatedAt: d.updatedAt,
+});
+
+class CampaignDocuments extends OutboxDocuments<CampaignRecord, CampaignDoc> implements CampaignRepository {
+  constructor(
+    private readonly docs: Model<CampaignDoc>,
+    outbox: Outbox,
+  ) {
+    super(docs, outbox, toRecord, toFields, nextExpiry);
+  }
+
+  async changedSince(since: number, limit: number): Promise<BudgetState[]> {
+    const docs = await this.docs
+      .find({ updatedAt: { $gte: since } }, stateFields)
+      .sort({ updatedAt: 1 })
+      .limit(limit)
+      .lean<CampaignDoc[]>();
+    return docs.map(toState);
+  }
+
+  async states(ids: readonly string[]): Promise<BudgetState[]> {
+    if (!ids.length) return [];
+    const docs = await this.docs.find({ _id: { $in: [...ids] } }, stateFields).lean<CampaignDoc[]>();
+    return docs.map(toState);
+  }
+}
+
+export const campaignRepository = (m: Model<CampaignDoc>, outbox: Outbox): CampaignRepository => new CampaignDocuments(m, outbox);

@@ -29,9 +29,10 @@ export interface PromotionsStore {
 
 /**
  * Builds the repositories on the runtime's database. Promotions are tracked by the outbox `exclusive`
- * (nothing writes them except through it), and indexed by their next due instant (the lifecycle worker's look).
- * Codes, campaigns, holds and ledgers are tracked `exclusive` too; the first three and ledgers are indexed
- * by their next expiry (the hold sweeper's and loyalty worker's looks), holds by state and expiry.
+ * (nothing writes them except through it), and indexed by their next due instant (the lifecycle worker's look),
+ * their campaign and their last write (the budget reconciler's looks). Codes, campaigns, holds and ledgers are
+ * tracked `exclusive` too; the first three and ledgers are indexed by their next expiry (the hold sweeper's and
+ * loyalty worker's looks), campaigns also by their last write, holds by state and expiry.
  */
 export async function createStore(runtime: Pick<ServiceRuntime, 'db' | 'outbox'>): Promise<PromotionsStore> {
   const promotions = promotionModel(runtime.db);
@@ -48,7 +49,10 @@ export async function createStore(runtime: Pick<ServiceRuntime, 'db' | 'outbox'>
   await Promise.all([
     ...[usage.codes.collection, usage.campaigns.collection, usage.ledgers.collection].map((c) => c.createIndex({ nextExpiry: 1 })),
     holds.collection.createIndex({ state: 1, expiresAt: 1 }),
+    usage.campaigns.collection.createIndex({ updatedAt: 1 }),
     promotions.collection.createIndex({ nextDue: 1 }),
+    promotions.collection.createIndex({ 'definition.campaignId': 1 }),
+    promotions.collection.createIndex({ updatedAt: 1 }),
     decisions.collection.createIndex({ promotionId: 1, decidedAt: -1 }),
     decisions.collection.createIndex({ channel: 1, decidedAt: -1 }),
   ]);

@@ -20,6 +20,10 @@ export interface PromotionRepository {
   published(): Promise<PromotionRecord[]>;
   /** Ids of the promotions of a campaign. */
   ofCampaign(campaignId: string): Promise<string[]>;
+  /** Promotions naming a campaign written at or after `since`, oldest first, at most `limit` (the budget reconciler's look). */
+  campaignsChangedSince(since: number, limit: number): Promise<{ campaignId: string; updatedAt: number }[]>;
+  /** The budget flag of every promotion of these campaigns that a budget still changes (not ended, not withdrawn). */
+  budgetFlags(campaignIds: readonly string[]): Promise<{ id: string; campaignId: string; exhausted: boolean }[]>;
 }
 
 const toRecord = (d: PromotionDoc): PromotionRecord => ({
@@ -111,5 +115,25 @@ export class MongoPromotionRepository implements PromotionRepository {
   async ofCampaign(campaignId: string): Promise<string[]> {
     const docs = await this.model.find({ 'definition.campaignId': campaignId }, { _id: 1 }).lean<{ _id: string }[]>();
     return docs.map((d) => d._id);
+  }
+
+  async campaignsChangedSince(since: number, limit: number): Promise<{ campaignId: string; updatedAt: number }[]> {
+    const docs = await this.model
+      .find({ updatedAt: { $gte: since }, 'definition.campaignId': { $ne: null } }, { 'definition.campaignId': 1, updatedAt: 1 })
+      .sort({ updatedAt: 1 })
+      .limit(limit)
+      .lean<Pick<PromotionDoc, 'definition' | 'updatedAt'>[]>();
+    return docs.map((d) => ({ campaignId: d.definition.campaignId!, updatedAt: d.updatedAt }));
+  }
+
+  async budgetFlags(campaignIds: readonly string[]): Promise<{ id: string; campaignId: string; exhausted: boolean }[]> {
+    if (!campaignIds.length) return [];
+    const docs = await this.model
+      .find(
+        { 'definition.campaignId': { $in: [...campaignIds] }, status: { $nin: ['ended', 'withdrawn'] } },
+        { 'definition.campaignId': 1, exhausted: 1 },
+      )
+      .lean<Pick<PromotionDoc, '_id' | 'definition' | 'exhausted'>[]>();
+    return docs.map((d) => ({ id: d._id, campaignId: d.definition.campaignId!, exhausted: d.exhausted ?? false }));
   }
 }
