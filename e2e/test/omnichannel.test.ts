@@ -9,7 +9,10 @@
  *  C. a channel put into maintenance refuses cart writes within 2 s;
  *  D. a seller's stock change on the master warehouse shows on the lines of carts on the web and the
  *     mobile channel within 2 s (the inventory's inventory.stock-level, projected by the cart), and
- *     running out is flagged there as fast.
+ *     running out is flagged there as fast;
+ *  E. a promotion scheduled by an admin starts while one customer has the same cart open on the web and
+ *     the mobile channel: both show the discounted price from the promotion's start instant, neither
+ *     before it, and the first discounted views of the two channels arrive within a polling step.
  *
  * For each, the lag the sync-monitor reports for the cart's acknowledgement of the event agrees with
  * the lag this test measures within 50 ms. What each lag measures (all on the one machine clock that
@@ -42,6 +45,7 @@ import { startStack, type Stack, logsOnFailure } from '../support/stack';
 
 const SLA_MS = 2000;
 const AGREEMENT_MS = 50;
+const PROMOTION_LEAD_MS = 3000;
 
 let stack: Stack | undefined;
 let api: Omnimall;
@@ -62,7 +66,8 @@ const withLogs = logsOnFailure(() => stack);
 
 beforeAll(async () => {
   await withLogs(async () => {
-    stack = await startStack();
+    // promotions are scheduled at least this long before their start (scenario E)
+    stack = await startStack({ env: { PROMOTIONS_LEAD_MS: String(PROMOTION_LEAD_MS) } });
     api = new Omnimall(stack);
     const tag = stack.tag;
     mobile = `mobile-${tag}`;
@@ -387,6 +392,92 @@ it(
       const outOfStock = await reached(soldOut, (l) => l.outOfStock && l.stock?.available === 0);
       measured.push({ scenario: 'D', inStock, outOfStock });
       for (const lag of [...Object.values(inStock), ...Object.values(outOfStock)]) expect(lag).toBeLessThan(SLA_MS);
+    }),
+  90_000,
+);
+
+// E runs before C: C leaves the mobile channel in maintenance, where carts are not priced.
+it(
+  'E: a promotion starting while the same cart is open on the web and the mobile channel shows the new price on both from its start instant',
+  () =>
+    withLogs(async () => {
+      const customer = await api.registerCustomer(webApp);
+      const onMobile = await api.login(mobileApp, customer.email, customer.password);
+      await api.expect(200, 'cart', 'post', '/cart/lines', { token: customer.token, channel: web, body: { sku, quantity: 2 } });
+
+      // 10 % off the mug on both channels, from an instant a little after the lead time
+      const startsAt = Date.now() + PROMOTION_LEAD_MS + 3000;
+      const created = await api.expect(201, 'promotions', 'post', '/promotions', {
+        token: admin.token,
+        body: {
+          name: `e2e ten off ${stack!.tag}`,
+          level: 'cart',
+          startsAt,
+          endsAt: null,
+          channels: [web, mobile],
+          condition: { field: 'line.sku', op: 'eq', value: sku },
+          reward: { kind: 'percentage', percent: 10 },
+        },
+      });
+      const id = created.body.id as string;
+      await api.expect(200, 'promotions', 'post', `/promotions/${id}/schedule`, { token: admin.token });
+      // distributed ahead of its start: cart acknowledges it for both channels
+      await until('both channels ready for the promotion', async () => {
+        const r = await api.call('promotions', 'get', `/promotions/${id}/readiness`, { token: admin.token });
+        const states = (r.body.channels ?? []) as { channel: string; state: string }[];
+        return [web, mobile].every((c) => states.some((x) => x.channel === c && x.state === 'acknowledged'));
+      });
+      expect(Date.now()).toBeLessThan(startsAt);
+
+      // Both carts viewed every VIEW_EVERY_MS from a second before the start until each shows the offer
+      // (paced: the kit's rate limit allows a caller 1000 requests per 10 s).
+      interface View {
+        at: number;
+        pricedAt: number;
+        discount: number;
+      }
+      const VIEW_EVERY_MS = 25;
+      await new Promise((r) => setTimeout(r, Math.max(0, startsAt - 1000 - Date.now()))); // the clock, not a condition
+      const watch = async (channel: string, token: string): Promise<View[]> => {
+        const views: View[] = [];
+        for (let next = Date.now(); ; next += VIEW_EVERY_MS) {
+          await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
+          const r = await api.expect(200, 'cart', 'get', '/cart', { token, channel });
+          const line = r.body.lines?.find((l: { sku: string }) => l.sku === sku);
+          const discount = (line?.offers ?? []).reduce((n: number, o: { amountMinor: number }) => n + o.amountMinor, 0);
+          const pricedAt = Date.parse(r.body.pricedAt);
+          expect(Number.isFinite(pricedAt)).toBe(true);
+          views.push({ at: r.at, pricedAt, discount });
+          if (discount > 0) return views;
+          if (r.at > startsAt + 5 * SLA_MS) throw new Error(`${channel}: no offer ${r.at - startsAt} ms after the start`);
+        }
+      };
+      const [onWeb, onApp] = await Promise.all([watch(web, customer.token), watch(mobile, onMobile.token)]);
+      for (const [channel, views, unit] of [
+        [web, onWeb, 1349],
+        [mobile, onApp, 1299],
+      ] as const) {
+        // priced for an instant: no offer before the start, the whole offer from it (10 % of each unit, rounded down)
+        for (const v of views) expect([channel, v.discount]).toEqual([channel, v.pricedAt >= startsAt ? 2 * Math.floor(unit / 10) : 0]);
+        expect(views.length).toBeGreaterThan(1); // watched from before the start
+      }
+      const firstWeb = onWeb[onWeb.length - 1];
+      const firstApp = onApp[onApp.length - 1];
+      const spread = Math.abs(firstWeb.at - firstApp.at);
+      measured.push({
+        scenario: 'E',
+        firstOfferAfterStartMs: { [web]: firstWeb.at - startsAt, [mobile]: firstApp.at - startsAt },
+        spreadMs: spread,
+        views: onWeb.length + onApp.length,
+        lastWithoutOffer: [onWeb, onApp].map((v) => {
+          const last = v[v.length - 2];
+          return { atMs: last.at - startsAt, pricedAtMs: last.pricedAt - startsAt };
+        }),
+        firstWithOffer: [firstWeb, firstApp].map((v) => ({ atMs: v.at - startsAt, pricedAtMs: v.pricedAt - startsAt })),
+      });
+      // each channel shows it from its first view after the start (views every 25 ms, each a few ms)
+      for (const first of [firstWeb, firstApp]) expect(first.pricedAt - startsAt).toBeLessThan(4 * VIEW_EVERY_MS + 200);
+      expect(spread).toBeLessThan(4 * VIEW_EVERY_MS + 200);
     }),
   90_000,
 );
