@@ -3,6 +3,7 @@
  * '@omnimall/service-kit/errors' instead (no I/O libraries behind it); tests add '@omnimall/service-kit/testing'.
  */
 export * from './service/config';
+export * from './service/env';
 export * from './observability/logger';
 export * from './concurrency/map-limit';
 export * from './observability/metrics';

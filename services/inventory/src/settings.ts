@@ -1,3 +1,5 @@
+import { positiveIntEnv } from '@omnimall/service-kit';
+
 /** The inventory's own settings, read from the environment (defaults in brackets). */
 export interface InventorySettings {
   /** INVENTORY_WORLD_CACHE_MS [1000]: how long an instance reuses the configuration it read. */
@@ -23,13 +25,7 @@ export interface InventorySettings {
   recheckMs: number;
 }
 
-const int = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(raw)}`);
-  return n;
-};
+const int = positiveIntEnv;
 
 export function inventorySettings(env: NodeJS.ProcessEnv): InventorySettings {
   return {

@@ -1,3 +1,5 @@
+import { positiveIntEnv } from '@omnimall/service-kit';
+
 /** The promotions service's own settings, read from the environment (defaults in brackets). */
 export interface PromotionsSettings {
   /**
@@ -28,13 +30,7 @@ export interface PromotionsSettings {
   budgetReconcileMs: number;
 }
 
-const int = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(raw)}`);
-  return n;
-};
+const int = positiveIntEnv;
 
 export function promotionsSettings(env: NodeJS.ProcessEnv): PromotionsSettings {
   return {

@@ -12,6 +12,7 @@
  * headers; a broker or topic configured lower needs KAFKA_MAX_REQUEST_BYTES set to match.
  */
 import type { Message } from 'kafkajs';
+import { positiveIntEnv } from '../../service/env';
 
 export interface PublisherLimits {
   /** Most bytes (estimated) in one produce request, and so in one record (default 1,000,000). */
@@ -26,13 +27,7 @@ export const DEFAULT_LIMITS: PublisherLimits = { maxRequestBytes: 1_000_000, max
 
 /** The limits from KAFKA_MAX_REQUEST_BYTES, KAFKA_MAX_REQUEST_RECORDS and KAFKA_MAX_QUEUED_BYTES (positive integers), else the defaults. */
 export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): PublisherLimits {
-  const read = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-    return n;
-  };
+  const read = (name: string, fallback: number): number => positiveIntEnv(env, name, fallback);
   return {
     maxRequestBytes: read('KAFKA_MAX_REQUEST_BYTES', DEFAULT_LIMITS.maxRequestBytes),
     maxRequestRecords: read('KAFKA_MAX_REQUEST_RECORDS', DEFAULT_LIMITS.maxRequestRecords),
