@@ -6,7 +6,7 @@ import { CodeService } from './application/codes';
 import { DefinitionService } from './application/definitions';
 import { LoyaltyService } from './application/loyalty';
 import { OverrideService } from './application/overrides';
-import { QuoteService } from './application/quotes';
+import { CachedTiers, QuoteService } from './application/quotes';
 import { HoldService } from './application/usage';
 import { manifest } from './events';
 import { readinessIn } from './events/in/cart.promotion-readiness';
@@ -73,7 +73,7 @@ export const promotionsService = defineService<PromotionsDeps, PromotionsExposes
     const loyalty = new LoyaltyService(store.ledgers, store.loyaltyConfig, holds, settings, runtime.logger);
     const codes = new CodeService(store.codes, async (id) => (await store.promotions.get(id)) !== null);
     const campaigns = new CampaignService(store.campaigns);
-    const quotes = new QuoteService(cache, store.codes, { tierOf: async (id) => (await store.ledgers.get(id))?.tier ?? 'standard' });
+    const quotes = new QuoteService(cache, store.codes, new CachedTiers(store.tiers, settings.tierCacheMs));
 
     const subscriptions: Subscription[] = [
       { purpose: 'projections', handlers: { 'channels.channel-changed': channelChangedIn(store.channels) }, dedupe: 'in-document' },

@@ -28,6 +28,8 @@ export interface PromotionsSettings {
    * follow their campaign's (each look reads only what was written since the last one).
    */
   budgetReconcileMs: number;
+  /** PROMOTIONS_TIER_CACHE_MS [1000]: how long a quote reuses a customer's tier it read. */
+  tierCacheMs: number;
 }
 
 const int = positiveIntEnv;
@@ -44,5 +46,6 @@ export function promotionsSettings(env: NodeJS.ProcessEnv): PromotionsSettings {
     holdGraceMs: int(env, 'PROMOTIONS_HOLD_GRACE_MS', 2000),
     loyaltyMs: int(env, 'PROMOTIONS_LOYALTY_MS', 60_000),
     budgetReconcileMs: int(env, 'PROMOTIONS_BUDGET_RECONCILE_MS', 5000),
+    tierCacheMs: int(env, 'PROMOTIONS_TIER_CACHE_MS', 1000),
   };
 }

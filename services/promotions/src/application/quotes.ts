@@ -1,4 +1,5 @@
 import { evaluate, promotionsFor, type Customer, type EnteredCode, type InputLine } from '@omnimall/pricing';
+import { LRUCache } from 'lru-cache';
 import type { PublishedCache } from './cache';
 
 /** What a quote needs of a code (helper B's CodeRepository.get answers a superset). */
@@ -18,6 +19,26 @@ export interface CodeSource {
 /** The customer's loyalty tier (B's ledger); 'standard' when it knows none. */
 export interface TierSource {
   tierOf(customerId: string): Promise<string>;
+}
+
+/**
+ * Tiers remembered for `ttlMs` (up to `max` customers): a quote reads a customer's tier at most once a
+ * TTL, so a tier change shows in quotes within it (the 2 s of the seed with the default 1 s).
+ */
+export class CachedTiers implements TierSource {
+  private readonly memory: LRUCache<string, string>;
+
+  constructor(source: { tierOf(customerId: string): Promise<string | null> }, ttlMs = 1000, max = 50_000) {
+    this.memory = new LRUCache<string, string>({
+      max,
+      ttl: ttlMs,
+      fetchMethod: async (id) => (await source.tierOf(id)) ?? 'standard',
+    });
+  }
+
+  async tierOf(customerId: string): Promise<string> {
+    return (await this.memory.fetch(customerId)) ?? 'standard';
+  }
 }
 
 export const noCodes: CodeSource = { get: () => Promise.resolve(null) };
@@ -50,7 +71,7 @@ export function codeRefusal(c: CodeView, customerId: string | null): 'code_exhau
 
 /**
  * Quotes: lines priced for a channel, a customer and an instant with the cached definitions (no
- * database read, except one per entered code and the customer's tier).
+ * database read, except one per entered code and the customer's tier, remembered for a second).
  */
 export class QuoteService {
   constructor(

@@ -4,7 +4,14 @@ import { channelModel, MongoChannelRepository, type ChannelRepository } from './
 import { codeModel, codeRepository, type CodeRepository } from './codes';
 import { decisionModel, MongoDecisionRepository, type DecisionRepository } from './decisions';
 import { holdModel, holdRepository, type HoldRepository } from './holds';
-import { ledgerModel, ledgerRepository, MongoLoyaltyConfig, type LedgerRepository, type LoyaltyConfigRepository } from './ledgers';
+import {
+  ledgerModel,
+  ledgerRepository,
+  MongoLoyaltyConfig,
+  MongoTiers,
+  type LedgerRepository,
+  type LoyaltyConfigRepository,
+} from './ledgers';
 import { MongoPromotionRepository, promotionModel, type PromotionRepository } from './promotions';
 
 export type { ChannelInfo, ChannelRepository } from './channels';
@@ -24,6 +31,8 @@ export interface PromotionsStore {
   campaigns: CampaignRepository;
   holds: HoldRepository;
   ledgers: LedgerRepository;
+  /** The tier of a customer's ledger alone (quotes). */
+  tiers: Pick<MongoTiers, 'tierOf'>;
   loyaltyConfig: LoyaltyConfigRepository;
 }
 
@@ -64,6 +73,7 @@ export async function createStore(runtime: Pick<ServiceRuntime, 'db' | 'outbox'>
     campaigns: campaignRepository(usage.campaigns, runtime.outbox),
     holds: holdRepository(holds, runtime.outbox),
     ledgers: ledgerRepository(usage.ledgers, runtime.outbox),
+    tiers: new MongoTiers(usage.ledgers),
     loyaltyConfig: MongoLoyaltyConfig.of(runtime.db),
   };
 }

@@ -101,3 +101,13 @@ export class MongoLoyaltyConfig implements LoyaltyConfigRepository {
   putEarnRules = (rules: EarnRules, by: string): Promise<void> => this.put('earn-rules', rules, by);
   putTierPolicy = (policy: TierPolicy, by: string): Promise<void> => this.put('tiers', policy, by);
 }
+
+/** Customers' tiers alone (the quote's `customer.tier`): one indexed read of one field, never the entries. */
+export class MongoTiers {
+  constructor(private readonly model: Model<LedgerDoc>) {}
+
+  async tierOf(customerId: string): Promise<string | null> {
+    const d = await this.model.collection.findOne({ _id: customerId } as never, { projection: { tier: 1 } });
+    return (d as { tier?: string } | null)?.tier ?? null;
+  }
+}
