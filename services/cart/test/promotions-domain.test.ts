@@ -1,4 +1,5 @@
-import { recipientsOf } from '../src/domain/notices';
+import { batchesOf, NOTICE_BATCH, recipientsOf } from '../src/domain/notices';
+import { promotionNotices } from '../src/events/out/cart.promotion-notice';
 import { applyOffers, customerForPricing } from '../src/domain/offers';
 import { parseDefinition, readinessOf, type DefinitionInput } from '../src/domain/promotions';
 import { priceCart, type ChannelView, type ItemView } from '../src/domain/trading';
@@ -156,5 +157,21 @@ describe('who hears of a promotion start', () => {
     ]);
     // naming no SKU: every line counts
     expect(recipientsOf([cart('c3', ['B'])], [], [])).toEqual([{ customerId: 'c3', channel: 'web', skus: ['B'] }]);
+  });
+
+  it('splits the recipients into records of at most NOTICE_BATCH customers, keyed by promotion, version and batch', () => {
+    const recipients = Array.from({ length: 2 * NOTICE_BATCH + 1 }, (_, i) => ({ customerId: `c${i}`, channel: 'web', skus: ['A'] }));
+    expect(batchesOf(recipients).map((b) => b.length)).toEqual([NOTICE_BATCH, NOTICE_BATCH, 1]);
+    const promotion = { promotionId: 'p1', version: 3, name: 'Spring', startsAt: 1000, endsAt: null, channels: ['web'], skus: ['A'] };
+    const events = promotionNotices(promotion, recipients, { correlationId: 'corr-1' });
+    expect(events.map((e) => [e.key, e.value.batch, e.value.batches, e.value.customers.length])).toEqual([
+      ['p1:3:0', 0, 3, NOTICE_BATCH],
+      ['p1:3:1', 1, 3, NOTICE_BATCH],
+      ['p1:3:2', 2, 3, 1],
+    ]);
+    expect(events[2].value.customers).toEqual([{ customerId: `c${2 * NOTICE_BATCH}`, channel: 'web' }]);
+    expect(events[0].value.envelope).toMatchObject({ aggregateVersion: 3, correlationId: 'corr-1', producer: 'cart' });
+    // nobody to tell: no record
+    expect(promotionNotices(promotion, [], {})).toEqual([]);
   });
 });

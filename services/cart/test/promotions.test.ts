@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import type { PromotionReadiness } from '@omnimall/contracts';
+import type { PromotionNotice, PromotionReadiness } from '@omnimall/contracts';
 import { asCustomer, projected, PromotionsSimulator, Simulator, SseClient, startTestCart, type CartInstance } from './support';
 
 /**
@@ -11,7 +11,7 @@ import { asCustomer, projected, PromotionsSimulator, Simulator, SseClient, start
 let sim: Simulator;
 let promos: PromotionsSimulator;
 let cart: CartInstance;
-let readiness: TopicRecorder;
+let recorder: TopicRecorder;
 const uid = uniqueName('p').slice(2);
 const WEB = `web-${uid}`;
 const APP = `app-${uid}`;
@@ -21,11 +21,11 @@ const HAT = 'HAT-1';
 const BOOT = 'BOOT-1';
 
 beforeAll(async () => {
-  [sim, promos, cart, readiness] = await Promise.all([
+  [sim, promos, cart, recorder] = await Promise.all([
     Simulator.start(),
     PromotionsSimulator.start(),
     startTestCart(),
-    new TopicRecorder(testKafka(), ['cart.promotion-readiness']).start(),
+    new TopicRecorder(testKafka(), ['cart.promotion-readiness', 'cart.promotion-notice']).start(),
   ]);
   const vs = await Promise.all([
     sim.channel(WEB),
@@ -56,7 +56,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await Promise.allSettled([cart?.stop(), sim?.stop(), promos?.stop(), readiness?.stop()]);
+  await Promise.allSettled([cart?.stop(), sim?.stop(), promos?.stop(), recorder?.stop()]);
 });
 
 interface Offer {
@@ -185,7 +185,7 @@ describe('promotions on the cart', () => {
       reward: { kind: 'percentage', percent: 5 },
     });
     const answer = await waitFor(async () => {
-      for (const r of readiness.records) {
+      for (const r of recorder.where((x) => x.topic === 'cart.promotion-readiness')) {
         const v = await cart.runtime.schemas.decode<PromotionReadiness>(r.message.value!);
         if (v.promotionId === id) return v;
       }
@@ -246,11 +246,65 @@ describe('promotions on the cart', () => {
     expect([...notice.recipients].sort((a, b) => (a.customerId < b.customerId ? -1 : 1))).toEqual(
       [holder.id, wisher.id].sort().map((customerId) => ({ customerId, channel: WEB, skus: [BOOT] })),
     );
+    // the notice's record asks channels to tell both customers on the web channel
+    const [record] = await noticeRecords(id, 1, 1);
+    expect(record.key).toBe(`${id}:1:0`);
+    expect(record.value).toMatchObject({
+      promotionId: id,
+      version: 1,
+      name: `promo ${id}`,
+      startsAt: started.value.startsAt,
+      endsAt: null,
+      channels: [WEB],
+      skus: [BOOT],
+      batch: 0,
+      batches: 1,
+    });
+    expect(record.value.envelope).toMatchObject({ producer: 'cart', aggregateId: `${id}:1:0`, aggregateVersion: 1 });
+    expect(record.value.envelope.correlationId).toBe(started.value.envelope.correlationId);
+    expect([...record.value.customers].sort((a, b) => (a.customerId < b.customerId ? -1 : 1))).toEqual(
+      [holder.id, wisher.id].sort().map((customerId) => ({ customerId, channel: WEB })),
+    );
     // a replay of the event and the same start published again notice nobody twice; the next version is its own notice
     await promos.publish(started);
     await promos.started(id, 1, [WEB], [BOOT]);
     await promos.started(id, 2, [WEB], [BOOT]);
     await waitFor(() => cart.store.promotions.notice(`${id}:2`), 'the next version noticed');
     expect(await cart.store.promotions.notice(`${id}:1`)).toEqual(notice);
+    await noticeRecords(id, 2, 1);
+    expect(await recordsOf(id, 1)).toHaveLength(1);
+  });
+
+  it('writes no notice record when no cart holds a started promotion’s SKU', async () => {
+    const CAP = `CAP-${uid}`;
+    await projected(cart, { item: [WEB, CAP, await sim.item(WEB, CAP)] });
+    const id = await promos.define({ startsAt: Date.now() - 10, channels: [WEB], reward: { kind: 'percentage', percent: 5 }, skus: [CAP] });
+    await promos.started(id, 1, [WEB], [CAP]);
+    const notice = await waitFor(() => cart.store.promotions.notice(`${id}:1`), 'the (empty) notice of the start');
+    expect(notice.recipients).toEqual([]);
+    // the next version's record follows the first version's on the same partition: the first wrote none
+    const s = await shopper();
+    await request(cart.app).post('/cart/lines').set(s.web).send({ sku: CAP }).expect(200);
+    await promos.started(id, 2, [WEB], [CAP]);
+    const [second] = await noticeRecords(id, 2, 1);
+    expect(second.value.customers).toEqual([{ customerId: s.id, channel: WEB }]);
+    expect(await recordsOf(id, 1)).toEqual([]);
   });
 });
+
+/** The cart.promotion-notice records of a promotion version recorded so far. */
+async function recordsOf(id: string, version: number): Promise<{ key: string; value: PromotionNotice }[]> {
+  const out: { key: string; value: PromotionNotice }[] = [];
+  for (const r of recorder.where((x) => x.topic === 'cart.promotion-notice')) {
+    const value = await cart.runtime.schemas.decode<PromotionNotice>(r.message.value!);
+    if (value.promotionId === id && value.version === version) out.push({ key: String(r.message.key), value });
+  }
+  return out;
+}
+
+/** The cart.promotion-notice records of a promotion version, once at least `count` (> 0) were recorded. */
+const noticeRecords = (id: string, version: number, count: number) =>
+  waitFor(async () => {
+    const out = await recordsOf(id, version);
+    return out.length >= count ? out : null;
+  }, `${count} notice record(s) of ${id} v${version}`);

@@ -2,7 +2,7 @@
  * Composition root of the channels service. Consumer groups, all shared by every instance (they
  * write the database) and starting at the beginning of each topic so no activity is missed:
  * `channels.cart-activity`, `.seller-listings`, `.customer-status`, `.notifications`,
- * `.sync-notices`, `.password-resets`, `.data-requests`, `.stock-levels`, `.promotions`,
+ * `.sync-notices`, `.promotion-notices`, `.password-resets`, `.data-requests`, `.stock-levels`, `.promotions`,
  * `.order-status` and `.partner-ingestion`. Two workers: the webhook delivery and the retention
  * pruning. At start, keys never published on channels.channel-credentials are published.
  */
@@ -20,6 +20,7 @@ import type { Resolver } from './application/webhook-target';
 import { RecentActivity } from './domain/activity';
 import { manifest } from './events';
 import { cartChangedHandler } from './events/in/cart.cart-changed';
+import { promotionNoticeHandler } from './events/in/cart.promotion-notice';
 import { localItemHandler } from './events/in/catalog.local-item';
 import { channelChangedHandler } from './events/in/channels.channel-changed';
 import { customerStatusHandler } from './events/in/identity.customer-status';
@@ -117,6 +118,8 @@ export const channelsService = defineService<ChannelsDeps, ChannelsExposes>({
           dedupe: 'inbox',
         },
         { purpose: 'sync-notices', handlers: { 'sync.notice': syncNoticeHandler(notifications) }, dedupe: 'inbox' },
+        // a promotion's start to the customers cart names; ids derive from the promotion version, batch and channel
+        { purpose: 'promotion-notices', handlers: { 'cart.promotion-notice': promotionNoticeHandler(notifications) }, dedupe: 'inbox' },
         // the token goes to the channel's endpoints only; ids derive from the requestId (effect-once with the inbox)
         { purpose: 'password-resets', handlers: { 'identity.password-reset': passwordResetHandler(notifications) }, dedupe: 'inbox' },
         // erasures: copies pseudonymised, partners notified (ids and pseudonyms derive from the request)

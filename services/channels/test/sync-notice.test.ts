@@ -1,28 +1,17 @@
-import supertest from 'supertest';
 import type { TopicValues } from '@omnimall/contracts';
-import { newEvent, ServiceRuntime } from '@omnimall/service-kit';
-import { testConfig, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import { adminToken, managerToken, startTestChannels, type ChannelsService } from './support/harness';
+import { newEvent } from '@omnimall/service-kit';
+import { uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { adminToken, managerToken } from './support/harness';
 import { cartChanged, channelBody } from './support/fixtures';
-import { Receiver } from './support/receiver';
+import { ackOutcomes as acked, hookNotifications, notificationsOf, startNoticeBench, type NoticeBench } from './support/notice-bench';
 
-let svc: ChannelsService;
-let monitorSim: ServiceRuntime;
-let recorder: TopicRecorder;
-let receiver: Receiver;
-let http: ReturnType<typeof supertest>;
+let bench: NoticeBench;
 
 beforeAll(async () => {
-  [svc, monitorSim, recorder, receiver] = await Promise.all([
-    startTestChannels(),
-    ServiceRuntime.start({ config: testConfig('sync-monitor-sim'), produces: ['sync.notice', 'cart.cart-changed'] }),
-    new TopicRecorder(testKafka(), ['channels.notification', 'sync.applied']).start(),
-    new Receiver().listen(),
-  ]);
-  http = supertest(svc.app);
+  bench = await startNoticeBench('sync-monitor-sim', ['sync.notice', 'cart.cart-changed']);
 });
 afterAll(async () => {
-  await Promise.all([svc?.stop(), monitorSim?.stop(), recorder?.stop(), receiver?.close()]);
+  await bench?.stop();
 });
 
 type Notice = Omit<TopicValues['sync.notice'], 'envelope'>;
@@ -48,6 +37,7 @@ function notice(patch: Partial<Notice> = {}) {
 
 /** A channel with a webhook endpoint for notifications and customers known from cart events. */
 async function channelWithCustomers(languages: string[], customerCount: number): Promise<{ code: string; customers: string[] }> {
+  const { sim, http } = bench;
   const code = uniqueName('sync').replace(/_/g, '-');
   expect(
     (
@@ -57,16 +47,11 @@ async function channelWithCustomers(languages: string[], customerCount: number):
         .send(channelBody(code, { languages }))
     ).status,
   ).toBe(201);
-  const hook = await http
-    .post(`/channels/${code}/webhooks`)
-    .set('authorization', await managerToken([code]))
-    .send({ url: receiver.url, events: ['notification'] });
-  expect(hook.status).toBe(201);
-  receiver.secret = hook.body.secret;
+  await hookNotifications(bench, code);
   const customers = Array.from({ length: customerCount }, () => uniqueName('cus')).sort();
-  await monitorSim.publisher.publish(customers.map((c, i) => cartChanged(c, code, i + 1)));
+  await sim.publisher.publish(customers.map((c, i) => cartChanged(c, code, i + 1)));
   await waitFor(
-    async () => (await svc.models.channelCustomers.countDocuments({ channel: code })) === customerCount,
+    async () => (await bench.svc.models.channelCustomers.countDocuments({ channel: code })) === customerCount,
     `${customerCount} active customers`,
   );
   return { code, customers };
@@ -75,33 +60,24 @@ async function channelWithCustomers(languages: string[], customerCount: number):
 /** The channels.notification events published for these notification ids (one per id). */
 async function publishedFor(ids: string[]): Promise<TopicValues['channels.notification'][]> {
   return waitFor(async () => {
-    const recs = recorder.where((r) => r.topic === 'channels.notification' && ids.includes(String(r.message.key)));
-    const decoded = await Promise.all(recs.map((r) => svc.runtime.schemas.decode<TopicValues['channels.notification']>(r.message.value!)));
+    const recs = bench.recorder.where((r) => r.topic === 'channels.notification' && ids.includes(String(r.message.key)));
+    const decoded = await Promise.all(
+      recs.map((r) => bench.svc.runtime.schemas.decode<TopicValues['channels.notification']>(r.message.value!)),
+    );
     const unique = [...new Map(decoded.map((d) => [d.notificationId, d])).values()];
     return unique.length === ids.length ? unique : null;
   }, `${ids.length} channels.notification events`);
 }
 
 /** The outcome this service's sync-notice consumer acknowledged for an event (sync.applied). */
-async function ackOutcomes(eventId: string, count: number): Promise<string[]> {
-  return waitFor(async () => {
-    const recs = recorder.where((r) => r.topic === 'sync.applied' && String(r.message.key) === eventId);
-    const acks = await Promise.all(recs.map((r) => svc.runtime.schemas.decode<TopicValues['sync.applied']>(r.message.value!)));
-    const ours = acks.filter((a) => a.consumer === svc.consumers['sync-notices'].name).map((a) => a.outcome);
-    return ours.length >= count ? ours : null;
-  }, `${count} ack(s) of ${eventId}`);
-}
+const ackOutcomes = (eventId: string, count: number) => acked(bench, 'sync-notices', eventId, count);
 
 it('a delayed notice for a channel’s customers is stored per language, published and delivered with tracking', async () => {
   const { code, customers } = await channelWithCustomers(['de-DE', 'ja'], 2);
   const ev = notice({ channel: code });
-  await monitorSim.publisher.publish([ev]);
+  await bench.sim.publisher.publish([ev]);
 
-  const notes = await waitFor(async () => {
-    const rows = await svc.models.notifications.find({ channel: code, kind: 'propagation_delayed' }).lean();
-    return rows.length === 2 ? rows : null;
-  }, 'two notifications');
-  const byLanguage = Object.fromEntries(notes.map((n) => [n.language, n]));
+  const { notes, byLanguage } = await notificationsOf(bench, code, 'propagation_delayed', 2);
   // ja has no text of its own: it gets the notice's English text.
   expect(Object.keys(byLanguage).sort()).toEqual(['de', 'en']);
   expect(byLanguage.en).toMatchObject({
@@ -121,13 +97,13 @@ it('a delayed notice for a channel’s customers is stored per language, publish
   ]);
 
   const received = await waitFor(() => {
-    const r = receiver.received.filter((x) => x.body.channel === code);
+    const r = bench.receiver.received.filter((x) => x.body.channel === code);
     return r.length === 2 ? r : null;
   }, 'two signed deliveries');
   expect(received.every((r) => r.event === 'notification' && r.signatureValid)).toBe(true);
   expect(received.map((r) => r.body.data.notificationId).sort()).toEqual(notes.map((n) => n._id).sort());
   const deliveries = await waitFor(async () => {
-    const r = await http.get(`/channels/${code}/deliveries`).set('authorization', await managerToken([code]));
+    const r = await bench.http.get(`/channels/${code}/deliveries`).set('authorization', await managerToken([code]));
     return r.body.deliveries.every((d: { status: string }) => d.status === 'delivered') ? r.body.deliveries : null;
   }, 'deliveries tracked as delivered');
   expect(deliveries).toHaveLength(2);
@@ -140,9 +116,9 @@ it('an admin notice without a channel reaches every admin', async () => {
     subject: 'Propagation of cart.line_added delayed',
     message: 'Event e1 (cart.cart-changed) has not been applied by catalog-sync after 5 s.',
   });
-  await monitorSim.publisher.publish([ev]);
+  await bench.sim.publisher.publish([ev]);
   const [note] = await waitFor(
-    () => svc.models.notifications.find({ causeEventId: ev.value.envelope.eventId }).lean(),
+    () => bench.svc.models.notifications.find({ causeEventId: ev.value.envelope.eventId }).lean(),
     'the admin notification',
   );
   expect(note).toMatchObject({
@@ -158,30 +134,30 @@ it('an admin notice without a channel reaches every admin', async () => {
   expect(published).toMatchObject({ channel: '*', audience: 'admin', subject: ev.value.subject });
   expect(published.envelope.sourceChannel).toBeNull();
   expect(await ackOutcomes(ev.value.envelope.eventId, 1)).toEqual(['applied']);
-  expect(await svc.models.deliveries.countDocuments({ sourceEventId: note._id })).toBe(0); // no channel, no endpoint
+  expect(await bench.svc.models.deliveries.countDocuments({ sourceEventId: note._id })).toBe(0); // no channel, no endpoint
 });
 
 it('a replayed notice (same event, or same noticeId in a new event) is applied once', async () => {
   const { code } = await channelWithCustomers(['en'], 1);
   const ev = notice({ channel: code });
-  await monitorSim.publisher.publish([ev]);
-  const [first] = await waitFor(() => svc.models.notifications.find({ channel: code }).lean(), 'the notification');
+  await bench.sim.publisher.publish([ev]);
+  const [first] = await waitFor(() => bench.svc.models.notifications.find({ channel: code }).lean(), 'the notification');
   await publishedFor([first._id]);
-  await waitFor(() => receiver.received.some((r) => r.body.channel === code), 'its delivery');
+  await waitFor(() => bench.receiver.received.some((r) => r.body.channel === code), 'its delivery');
 
   // The same record again (a re-delivery), then the same notice under a new envelope (a re-publish).
   const { envelope: _envelope, ...sameNotice } = ev.value;
   void _envelope;
   const again = notice(sameNotice);
-  await monitorSim.publisher.publish([ev]);
-  await monitorSim.publisher.publish([again]);
+  await bench.sim.publisher.publish([ev]);
+  await bench.sim.publisher.publish([again]);
   expect((await ackOutcomes(ev.value.envelope.eventId, 2)).sort()).toEqual(['applied', 'skipped_duplicate']);
   expect(await ackOutcomes(again.value.envelope.eventId, 1)).toEqual(['skipped_duplicate']);
 
-  const rows = await svc.models.notifications.find({ channel: code }).lean();
+  const rows = await bench.svc.models.notifications.find({ channel: code }).lean();
   expect(rows.map((r) => r._id)).toEqual([first._id]);
-  expect(await svc.models.deliveries.countDocuments({ channel: code })).toBe(1);
-  expect(recorder.where((r) => r.topic === 'channels.notification' && String(r.message.key) === first._id)).toHaveLength(1);
+  expect(await bench.svc.models.deliveries.countDocuments({ channel: code })).toBe(1);
+  expect(bench.recorder.where((r) => r.topic === 'channels.notification' && String(r.message.key) === first._id)).toHaveLength(1);
 });
 
 it('recipientIds restrict a notice to those customers; an unknown channel is skipped', async () => {
@@ -193,8 +169,8 @@ it('recipientIds restrict a notice to those customers; an unknown channel is ski
     message: 'The delayed change now shows on every channel.',
     recipientIds: [customers[1]],
   });
-  await monitorSim.publisher.publish([ev]);
-  const [note] = await waitFor(() => svc.models.notifications.find({ channel: code }).lean(), 'the notification');
+  await bench.sim.publisher.publish([ev]);
+  const [note] = await waitFor(() => bench.svc.models.notifications.find({ channel: code }).lean(), 'the notification');
   expect(note).toMatchObject({
     kind: 'propagation_recovered',
     audience: 'customer',
@@ -202,10 +178,13 @@ it('recipientIds restrict a notice to those customers; an unknown channel is ski
     subject: 'Les modifications retardées sont à jour',
     recipientIds: [customers[1]],
   });
-  await waitFor(() => receiver.received.some((r) => r.body.channel === code && r.body.data.notificationId === note._id), 'its delivery');
+  await waitFor(
+    () => bench.receiver.received.some((r) => r.body.channel === code && r.body.data.notificationId === note._id),
+    'its delivery',
+  );
 
   const unknown = notice({ channel: uniqueName('gone').replace(/_/g, '-') });
-  await monitorSim.publisher.publish([unknown]);
+  await bench.sim.publisher.publish([unknown]);
   expect(await ackOutcomes(unknown.value.envelope.eventId, 1)).toEqual(['skipped_duplicate']);
-  expect(await svc.models.notifications.countDocuments({ causeEventId: unknown.value.envelope.eventId })).toBe(0);
+  expect(await bench.svc.models.notifications.countDocuments({ causeEventId: unknown.value.envelope.eventId })).toBe(0);
 });

@@ -5592,6 +5592,176 @@ export const catalogue: readonly TopicSpec[] = [
   {
     "partitions": 6,
     "cleanup": "delete",
+    "priority": "normal",
+    "name": "cart.promotion-notice",
+    "description": "A promotion version started and these customers' carts or wishlists hold one of its SKUs (at most 500 per record); channels notifies each on their channel.",
+    "key": "aggregateId (<promotionId>:<version>:<batch>)",
+    "value": "omnimall.cart.PromotionNotice",
+    "producer": "cart",
+    "consumers": [
+      "channels",
+      "sync-monitor"
+    ],
+    "slaSeconds": 10,
+    "valueType": "PromotionNotice",
+    "schemaFile": "schemas/avro/cart/PromotionNotice.avsc",
+    "avro": {
+      "type": "record",
+      "name": "PromotionNotice",
+      "namespace": "omnimall.cart",
+      "doc": "A promotion version started and these customers hold one of its SKUs in their cart or wishlist: channels tells each on the channel named. One notice per promotion version, split into batches of at most 500 customers. Aggregate id is `<promotionId>:<version>:<batch>`.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "promotionId",
+          "type": "string"
+        },
+        {
+          "name": "version",
+          "type": "int",
+          "doc": "The promotion's version that started."
+        },
+        {
+          "name": "name",
+          "type": "string",
+          "doc": "The promotion's name, for the message."
+        },
+        {
+          "name": "startsAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        },
+        {
+          "name": "endsAt",
+          "type": [
+            "null",
+            {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            }
+          ],
+          "default": null
+        },
+        {
+          "name": "channels",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "doc": "Codes of the channels the promotion applies to (empty: every channel)."
+        },
+        {
+          "name": "skus",
+          "type": {
+            "type": "array",
+            "items": "string"
+          },
+          "doc": "SKUs the promotion's condition names (empty: any)."
+        },
+        {
+          "name": "batch",
+          "type": "int",
+          "doc": "This record's position among the notice's batches, from 0."
+        },
+        {
+          "name": "batches",
+          "type": "int",
+          "doc": "How many batches the notice has."
+        },
+        {
+          "name": "customers",
+          "type": {
+            "type": "array",
+            "items": {
+              "type": "record",
+              "name": "NoticedCustomer",
+              "fields": [
+                {
+                  "name": "customerId",
+                  "type": "string"
+                },
+                {
+                  "name": "channel",
+                  "type": [
+                    "null",
+                    "string"
+                  ],
+                  "default": null,
+                  "doc": "The channel to tell the customer on (the one they used for the cart, among the promotion's), or null when none is known."
+                }
+              ]
+            }
+          },
+          "doc": "At most 500 customers."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
     "priority": "high",
     "name": "orders.order-status",
     "description": "An order moved to a new status (placed, paid, shipped, delivered, cancelled, returned). Producer is the order management system (a planned service, issue 22); promotions earns loyalty points on it and gives usage and points back when an order is cancelled or returned.",

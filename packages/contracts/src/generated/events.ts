@@ -21,6 +21,34 @@ export interface CartChanged {
   wishlist: Array<string>;
 }
 
+export interface NoticedCustomer {
+  customerId: string;
+  /** The channel to tell the customer on (the one they used for the cart, among the promotion's), or null when none is known. */
+  channel: null | string;
+}
+
+/** A promotion version started and these customers hold one of its SKUs in their cart or wishlist: channels tells each on the channel named. One notice per promotion version, split into batches of at most 500 customers. Aggregate id is `<promotionId>:<version>:<batch>`. */
+export interface PromotionNotice {
+  envelope: EventEnvelope;
+  promotionId: string;
+  /** The promotion's version that started. */
+  version: number;
+  /** The promotion's name, for the message. */
+  name: string;
+  startsAt: number;
+  endsAt: null | number;
+  /** Codes of the channels the promotion applies to (empty: every channel). */
+  channels: Array<string>;
+  /** SKUs the promotion's condition names (empty: any). */
+  skus: Array<string>;
+  /** This record's position among the notice's batches, from 0. */
+  batch: number;
+  /** How many batches the notice has. */
+  batches: number;
+  /** At most 500 customers. */
+  customers: Array<NoticedCustomer>;
+}
+
 export type ReadinessState = 'acknowledged' | 'error';
 
 export interface ChannelReadiness {
@@ -870,6 +898,7 @@ export interface TopicValues {
   'promotions.loyalty-entry': LoyaltyEntry;
   'promotions.tier-changed': TierChanged;
   'cart.promotion-readiness': PromotionReadiness;
+  'cart.promotion-notice': PromotionNotice;
   'orders.order-status': OrderStatusChanged;
   'sync.escalation': SyncEscalation;
   'sync.notice': SyncNotice;

@@ -1,4 +1,6 @@
 import { noticeId, recipientsOf } from '../domain/notices';
+import type { EventOrigin } from '../events/out/cart.cart-changed';
+import { promotionNotices, type NoticedPromotion } from '../events/out/cart.promotion-notice';
 import type { CartRepository, PromotionNoticeDoc, PromotionRepository } from '../store';
 
 export interface NoticeLimits {
@@ -9,17 +11,13 @@ export interface NoticeLimits {
 }
 
 /** What a promotion start tells cart (promotions.promotion-lifecycle, phase started). */
-export interface PromotionStart {
-  promotionId: string;
-  version: number;
-  channels: string[];
-  skus: string[];
-}
+export type PromotionStart = NoticedPromotion;
 
 /**
  * A promotion's start told to the customers whose carts or wishlists it affects: the recipients
  * found in cart's own data (promotions never reads it), recorded once per promotion version in
- * `promotion_notices` (a replay finds the notice and does nothing).
+ * `promotion_notices` together with the cart.promotion-notice records that ask channels to tell
+ * them (one outbox write; a replay finds the notice and does nothing).
  */
 export class PromotionNotices {
   constructor(
@@ -29,7 +27,7 @@ export class PromotionNotices {
   ) {}
 
   /** The notice written now, or null when this version was noticed before. */
-  async started(s: PromotionStart, now = Date.now()): Promise<PromotionNoticeDoc | null> {
+  async started(s: PromotionStart, origin: EventOrigin = {}, now = Date.now()): Promise<PromotionNoticeDoc | null> {
     const touchedSince = now - this.limits.touchedWithinDays * 86_400_000;
     const carts = await this.carts.customerCartsFor({ skus: s.skus, touchedSince }, this.limits.maxCarts);
     const notice: PromotionNoticeDoc = {
@@ -39,6 +37,7 @@ export class PromotionNotices {
       recipients: recipientsOf(carts, s.skus, s.channels),
       createdAt: now,
     };
-    return (await this.promotions.noticeOnce(notice)) ? notice : null;
+    const events = promotionNotices(s, notice.recipients, origin);
+    return (await this.promotions.noticeOnce(notice, events)) ? notice : null;
   }
 }

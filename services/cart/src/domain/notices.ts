@@ -17,6 +17,16 @@ export interface NoticeRecipient {
 /** The notice id: one notice per promotion version. */
 export const noticeId = (promotionId: string, version: number): string => `${promotionId}:${version}`;
 
+/** Customers one cart.promotion-notice record names at most, so a record stays small. */
+export const NOTICE_BATCH = 500;
+
+/** The recipients in batches of at most `size` (none: no batch), in order. */
+export function batchesOf<T>(recipients: readonly T[], size = NOTICE_BATCH): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < recipients.length; i += size) out.push(recipients.slice(i, i + size));
+  return out;
+}
+
 /**
  * The recipients among `carts` of a promotion naming `skus` (empty: any) on `channels` (the channels
  * it applies to; empty: any). A cart with nothing it names, or no channel it applies to, is left out.

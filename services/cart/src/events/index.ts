@@ -5,7 +5,7 @@ import type { EventManifest } from '@omnimall/service-kit';
  * the start fails if a subscription handles a topic not listed here).
  */
 export const manifest = {
-  produces: ['cart.cart-changed', 'cart.promotion-readiness'],
+  produces: ['cart.cart-changed', 'cart.promotion-readiness', 'cart.promotion-notice'],
   consumes: [
     'identity.customer-status',
     'channels.channel-changed',

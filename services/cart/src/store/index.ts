@@ -40,14 +40,15 @@ export interface CartStore {
 }
 
 /**
- * Builds the repositories on the runtime's database. Carts are tracked by the outbox `exclusive`:
- * nothing writes them except through it. Every collection is keyed by `_id` only, so there are no
+ * Builds the repositories on the runtime's database. Carts, promotion definitions and start notices
+ * are tracked by the outbox `exclusive`: nothing writes them except through it. Every collection is keyed by `_id` only, so there are no
  * indexes to create (stream tickets expire by a pruning pass, not a TTL index: see stream-tickets.ts).
  */
 export function createStore(runtime: Pick<ServiceRuntime, 'db' | 'outbox'>): CartStore {
   const m = cartModels(runtime.db);
   runtime.outbox.track(m.Cart, { exclusive: true });
   runtime.outbox.track(m.Promotion, { exclusive: true });
+  runtime.outbox.track(m.PromotionNotice, { exclusive: true });
   return {
     carts: new MongoCartRepository(m.Cart, runtime.outbox),
     customers: new MongoProjections(m.Customer, CUSTOMER_VIEW_FIELDS),

@@ -9,7 +9,7 @@ import type { PromotionDoc, PromotionNoticeDoc } from './schemas';
  * bring them back. Written through the outbox, so a definition and cart's readiness answer about it
  * commit together. Small (one document per promotion), read whole by every instance (application/
  * promotions.ts). Beside them, the notices of a promotion's start (collection `promotion_notices`, one
- * per promotion version, inserted once).
+ * per promotion version, inserted once through the outbox with its cart.promotion-notice records).
  */
 export interface PromotionRepository {
   /**
@@ -21,8 +21,8 @@ export interface PromotionRepository {
   changedSince(since: number): Promise<{ promotion: StoredPromotion; updatedAt: number }[]>;
   /** One definition, or null. */
   get(promotionId: string): Promise<StoredPromotion | null>;
-  /** Inserts a notice unless one with its id exists; returns whether this call inserted it. */
-  noticeOnce(notice: PromotionNoticeDoc): Promise<boolean>;
+  /** Inserts a notice with its `events` unless one with its id exists; returns whether this call inserted it. */
+  noticeOnce(notice: PromotionNoticeDoc, events: readonly OutgoingEvent[]): Promise<boolean>;
   /** A stored notice, or null. */
   notice(id: string): Promise<PromotionNoticeDoc | null>;
 }
@@ -43,7 +43,7 @@ export class MongoPromotions implements PromotionRepository {
 
   constructor(
     private readonly model: Model<PromotionDoc>,
-    noticeModel: Model<PromotionNoticeDoc>,
+    private readonly noticeModel: Model<PromotionNoticeDoc>,
     private readonly outbox: Outbox,
   ) {
     this.collection = model.db.collection<PromotionDoc>(model.collection.collectionName);
@@ -71,9 +71,9 @@ export class MongoPromotions implements PromotionRepository {
     return d ? toStored(d) : null;
   }
 
-  async noticeOnce(notice: PromotionNoticeDoc): Promise<boolean> {
+  async noticeOnce(notice: PromotionNoticeDoc, events: readonly OutgoingEvent[]): Promise<boolean> {
     try {
-      await this.notices.insertOne(notice);
+      await this.outbox.create(this.noticeModel, notice, events);
       return true;
     } catch (err) {
       if (isDuplicate(err)) return false;
@@ -82,6 +82,6 @@ export class MongoPromotions implements PromotionRepository {
   }
 
   notice(id: string): Promise<PromotionNoticeDoc | null> {
-    return this.notices.findOne({ _id: id });
+    return this.notices.findOne({ _id: id }, { projection: { outbox: 0, outboxCount: 0, writeRev: 0 } });
   }
 }

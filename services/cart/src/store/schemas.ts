@@ -86,7 +86,10 @@ const promotionSchema = new Schema<PromotionDoc>(
   { versionKey: false, minimize: false },
 );
 
-/** The notice of one promotion version's start to the customers whose carts it affects (written once). */
+/**
+ * The notice of one promotion version's start to the customers whose carts it affects (written once,
+ * through the outbox: its cart.promotion-notice records are inserted with it).
+ */
 export interface PromotionNoticeDoc {
   _id: string;
   promotionId: string;
@@ -102,8 +105,9 @@ const promotionNoticeSchema = new Schema<PromotionNoticeDoc>(
     version: Number,
     recipients: { type: [{ customerId: String, channel: String, skus: [String], _id: false }], default: [] },
     createdAt: Number,
+    ...outboxPaths,
   },
-  { versionKey: false },
+  { versionKey: false, minimize: false },
 );
 
 /** A stream ticket (store/stream-tickets.ts): keyed by the ticket's SHA-256, never the ticket itself. */

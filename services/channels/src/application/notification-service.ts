@@ -7,6 +7,8 @@
  * A password reset (identity.password-reset) becomes one notification to that customer on the
  * channel the request came from; its token goes only into the webhook delivery to that channel's
  * endpoints, never into the stored notification, the channels.notification event or a log.
+ * A promotion's start (cart.promotion-notice) becomes, per channel named, the message to the
+ * customers to be told there, when the channel is active.
  * Ids derive from the causing event (or notice, or reset request), so a replay creates nothing twice.
  */
 import type { TopicValues } from '@omnimall/contracts';
@@ -16,6 +18,7 @@ import {
   ALL_CHANNELS,
   buildNotifications,
   buildPasswordResetNotification,
+  buildPromotionStartedNotifications,
   buildSyncNoticeNotifications,
   SYNC_NOTICE_AUDIENCES,
   SYNC_NOTICE_KINDS,
@@ -162,6 +165,44 @@ export class NotificationService {
       },
     );
     return { created };
+  }
+
+  /**
+   * A promotion's start told to the customers cart names, grouped by the channel named for each:
+   * per channel, one message per language to its customers, when the channel is active (any other
+   * state, or an unknown channel, gets nothing, as a customer without a channel). Ids derive from
+   * the promotion version, batch and channel, so the same notice published again creates nothing new.
+   * `skipped` lists why some customers get nothing.
+   */
+  async onPromotionNotice(ev: TopicValues['cart.promotion-notice']): Promise<{ created: Notification[]; skipped: string[] }> {
+    const byChannel = new Map<string, Set<string>>();
+    const skipped: string[] = [];
+    const unplaced = ev.customers.filter((c) => c.channel === null).length;
+    if (unplaced) skipped.push(`${unplaced} customer(s) without a channel`);
+    for (const { customerId, channel } of ev.customers) {
+      if (channel !== null) byChannel.set(channel, (byChannel.get(channel) ?? new Set()).add(customerId));
+    }
+    const created: Notification[] = [];
+    for (const [channel, customers] of byChannel) {
+      const [state, languages] = await Promise.all([this.store.channels.stateOf(channel), this.store.channels.languagesOf(channel)]);
+      if (state !== 'active' || !languages) {
+        skipped.push(`channel ${channel} is ${state ?? 'unknown'}`);
+        continue;
+      }
+      const drafts = buildPromotionStartedNotifications({ name: ev.name, endsAt: ev.endsAt }, languages, [...customers].sort());
+      created.push(
+        ...(await this.save(drafts, {
+          idBase: `promo_${ev.promotionId}_${ev.version}_${ev.batch}_${channel}`,
+          channel,
+          causeEventId: ev.envelope.eventId,
+          occurredAt: ev.envelope.occurredAt,
+          correlationId: ev.envelope.correlationId,
+          expectedBackAt: null,
+          configVersion: (await this.config.current()).version,
+        })),
+      );
+    }
+    return { created, skipped };
   }
 
   /**

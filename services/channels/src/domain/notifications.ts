@@ -1,8 +1,9 @@
 /**
  * Channel-specific messages for the people a lifecycle change or a block affects, rendered from the
  * channel's effective templates in each of its languages (falling back as pickText does), and the
- * sync-monitor's delay and recovery notices (sync.notice) turned into the same messages, and the
- * message announcing a customer's password reset (identity.password-reset).
+ * sync-monitor's delay and recovery notices (sync.notice) turned into the same messages, the
+ * message announcing a customer's password reset (identity.password-reset), and the message telling
+ * customers that a promotion on their cart's or wishlist's items started (cart.promotion-notice).
  */
 import { effectiveConfig, isTextByLanguage, pickText, render, type ConfigVersion } from './config';
 
@@ -15,7 +16,7 @@ export type Audience = (typeof AUDIENCES)[number];
 export const RECIPIENTS_PER_NOTIFICATION = 500;
 
 export interface NotificationDraft {
-  kind: NotificationKind | SyncNoticeKind | typeof PASSWORD_RESET_KIND;
+  kind: NotificationKind | SyncNoticeKind | typeof PASSWORD_RESET_KIND | typeof PROMOTION_STARTED_KIND;
   audience: Audience;
   language: string;
   subject: string;
@@ -174,6 +175,19 @@ export function buildSyncNoticeNotifications(
     ...SYNC_NOTICE_TEXTS[notice.kind],
     en: { subject: notice.subject, message: notice.message },
   };
+  return customerDrafts(notice.kind, texts, languages, customerIds);
+}
+
+/**
+ * Customer messages of one kind: one per language of the channel (de-CH and de-AT share the de text,
+ * languages without a text share the English one; `texts` holds en), with the recipients chunked.
+ */
+function customerDrafts(
+  kind: NotificationDraft['kind'],
+  texts: Record<string, { subject: string; message: string }>,
+  languages: readonly string[],
+  customerIds: readonly string[],
+): NotificationDraft[] {
   const messages = Object.fromEntries(Object.entries(texts).map(([lang, t]) => [lang, t.message]));
   const byLanguage = new Set<string>();
   for (const lang of languages.length ? languages : ['en']) {
@@ -184,7 +198,8 @@ export function buildSyncNoticeNotifications(
   for (const language of byLanguage) {
     for (let i = 0, part = 0; i < customerIds.length; i += RECIPIENTS_PER_NOTIFICATION, part++) {
       drafts.push({
-        ...base,
+        kind,
+        audience: 'customer',
         language,
         ...texts[language],
         recipientIds: customerIds.slice(i, i + RECIPIENTS_PER_NOTIFICATION),
@@ -214,4 +229,53 @@ export function buildPasswordResetNotification(customerId: string, expiresAt: Da
     recipientIds: [customerId],
     part: 'customer:en:0',
   };
+}
+
+// ---- promotion starts (cart.promotion-notice) ----------------------------------------------------
+
+export const PROMOTION_STARTED_KIND = 'promotion_started';
+
+const PROMOTION_STARTED_TEXTS: Record<string, { subject: string; message: string }> = {
+  en: {
+    subject: '{name} has started',
+    message: 'A promotion on items in your cart or wishlist has started: {name}{until}.',
+  },
+  de: {
+    subject: '{name} hat begonnen',
+    message: 'Eine Aktion für Artikel in Ihrem Warenkorb oder auf Ihrer Wunschliste hat begonnen: {name}{until}.',
+  },
+  fr: {
+    subject: '{name} a commencé',
+    message: 'Une promotion sur des articles de votre panier ou de votre liste d’envies a commencé : {name}{until}.',
+  },
+};
+
+const UNTIL: Record<string, string> = { en: ' (until {endsAt})', de: ' (bis {endsAt})', fr: ' (jusqu’au {endsAt})' };
+
+/** What the message says of the promotion. */
+export interface StartedPromotion {
+  name: string;
+  /** Epoch millis, or null when it has no end. */
+  endsAt: number | null;
+}
+
+/**
+ * The messages telling customers of one channel that a promotion on their cart's or wishlist's items
+ * started: one per language of the channel (as for sync notices), naming the promotion and its end
+ * (when it has one that is a date), with the recipients chunked.
+ */
+export function buildPromotionStartedNotifications(
+  promotion: StartedPromotion,
+  languages: readonly string[],
+  customerIds: readonly string[],
+): NotificationDraft[] {
+  const end = promotion.endsAt === null ? null : new Date(promotion.endsAt);
+  const endsAt = end && Number.isFinite(end.getTime()) ? end.toISOString() : null;
+  const texts = Object.fromEntries(
+    Object.entries(PROMOTION_STARTED_TEXTS).map(([lang, t]) => {
+      const vars = { name: promotion.name, until: endsAt ? render(UNTIL[lang], { endsAt }) : '' };
+      return [lang, { subject: render(t.subject, vars), message: render(t.message, vars) }];
+    }),
+  );
+  return customerDrafts(PROMOTION_STARTED_KIND, texts, languages, customerIds);
 }

@@ -24,6 +24,7 @@ export const manifest = {
     'sync.notice',
     'inventory.stock-level',
     'promotions.promotion-lifecycle',
+    'cart.promotion-notice',
     'orders.order-status',
     'partner.order-status',
     'identity.data-request',
