@@ -12,6 +12,14 @@ describe('which customers a tracked record concerns', () => {
     expect(customersOf(null)).toEqual([]);
   });
 
+  it('the customers a list of recipient records names (cart.promotion-notice)', () => {
+    const notice = {
+      promotionId: 'p1',
+      customers: [{ customerId: 'cus_1', channel: 'web' }, { customerId: 'cus_2', channel: null }, { channel: 'app' }],
+    };
+    expect(customersOf(notice)).toEqual(['cus_1', 'cus_2']);
+  });
+
   it('plus the aggregate of a customer-keyed (identity) topic, kept across writes', () => {
     const none = { customers: [], relatedEvents: [] };
     const linked = applyEnvelope('identity.identity-linked', 'cus_9');

@@ -21,6 +21,8 @@ import { affectedCustomers, errorClass, type Tracking } from './propagation';
 const CUSTOMER_FIELDS = /^(customerId|sourceCustomerId|targetCustomerId)$/;
 /** channels.notification and sync.notice name their customer recipients here. */
 const RECIPIENT_FIELDS = new Set(['recipientIds']);
+/** Lists of records naming a customer each (cart.promotion-notice: `customers: [{ customerId, channel }]`). */
+const RECIPIENT_RECORDS = new Set(['customers']);
 /** An ack error after erasure: its class, then this. */
 export const ERASED_TEXT = '[erased]';
 
@@ -37,6 +39,11 @@ export function customersOf(value: unknown): string[] {
   for (const [k, v] of Object.entries(value)) {
     if (CUSTOMER_FIELDS.test(k) && typeof v === 'string' && v) out.add(v);
     if (RECIPIENT_FIELDS.has(k) && Array.isArray(v)) for (const id of v) if (typeof id === 'string' && id) out.add(id);
+    if (RECIPIENT_RECORDS.has(k) && Array.isArray(v))
+      for (const r of v) {
+        const id = (r as { customerId?: unknown } | null)?.customerId;
+        if (typeof id === 'string' && id) out.add(id);
+      }
   }
   return [...out];
 }

@@ -13,7 +13,16 @@ import type { DecisionRepository } from '../../store/decisions';
 export function overrideDecisionIn(decisions: Pick<DecisionRepository, 'save'>): EventHandler<'promotions.override-decision'> {
   return async (e) => {
     const refused = e.decision === 'refused';
-    const parse = (json: string | null): StoredOverride | null => (json === null ? null : (JSON.parse(json) as StoredOverride));
+    // an override as the decision's write serialised it; text that is not one (a corrupt record) is kept as null
+    const parse = (json: string | null): StoredOverride | null => {
+      if (json === null) return null;
+      try {
+        const v: unknown = JSON.parse(json);
+        return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as StoredOverride) : null;
+      } catch {
+        return null;
+      }
+    };
     const d: OverrideDecision = {
       decisionId: e.decisionId,
       promotionId: e.promotionId,
