@@ -1,5 +1,6 @@
 import { defineService, type Subscription } from '@omnimall/service-kit';
 import { CartService } from './application/carts';
+import { MarketingConsents } from './application/consents';
 import { CartErasure } from './application/erasure';
 import { CartMerges } from './application/merge';
 import { PromotionNotices } from './application/promotion-notices';
@@ -10,6 +11,7 @@ import { manifest } from './events';
 import { cartChangedIn } from './events/in/cart.cart-changed';
 import { localItemIn } from './events/in/catalog.local-item';
 import { channelChangedIn } from './events/in/channels.channel-changed';
+import { consentChangedIn } from './events/in/identity.consent-changed';
 import { customerMergedIn } from './events/in/identity.customer-merged';
 import { customerStandingToStreamsIn, customerStatusIn } from './events/in/identity.customer-status';
 import { dataRequestIn, erasureToStreamsIn } from './events/in/identity.data-request';
@@ -69,7 +71,7 @@ export const cartService = defineService<CartDeps, CartExposes>({
     const book = new PromotionBook(store.promotions);
     await book.reload(); // every definition stored, before the first view
     const definitions = new PromotionDefinitions(store.promotions, { cached: projections.channels, store: store.channels }, book);
-    const notices = new PromotionNotices(store.carts, store.promotions, {
+    const notices = new PromotionNotices(store.carts, store.promotions, store.consents, {
       touchedWithinDays: settings.promotionNoticeDays,
       maxCarts: settings.promotionNoticeMax,
     });
@@ -81,7 +83,7 @@ export const cartService = defineService<CartDeps, CartExposes>({
       (cartId, channel, state) => carts.pushedView(cartId, channel, state),
     );
     const merges = new CartMerges(store.carts);
-    const erasure = new CartErasure(store.carts, store.streamTickets);
+    const erasure = new CartErasure(store.carts, store.streamTickets, store.consents, store.promotions);
     const retention = new DeviceCartRetention(store.carts, settings.deviceCartRetentionDays);
 
     const subscriptions: Subscription[] = [
@@ -94,6 +96,8 @@ export const cartService = defineService<CartDeps, CartExposes>({
           'catalog.local-item': localItemIn({ cache: projections.items, store: store.items }),
           'inventory.stock-level': stockLevelIn({ cache: projections.stock, store: store.stock }),
           'promotions.loyalty-entry': loyaltyEntryIn({ cache: projections.loyalty, store: store.loyalty }),
+          // marketing consents, for the promotion notices only (no gate reads them, so not cached)
+          'identity.consent-changed': consentChangedIn(new MarketingConsents(store.consents, store.carts)),
         },
         dedupe: 'in-document',
       },

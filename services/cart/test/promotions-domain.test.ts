@@ -1,4 +1,4 @@
-import { batchesOf, NOTICE_BATCH, recipientsOf } from '../src/domain/notices';
+import { audienceOf, batchesOf, candidatesOf, NOTICE_BATCH } from '../src/domain/notices';
 import { promotionNotices } from '../src/events/out/cart.promotion-notice';
 import { applyOffers, customerForPricing } from '../src/domain/offers';
 import { parseDefinition, readinessOf, type DefinitionInput } from '../src/domain/promotions';
@@ -148,15 +148,35 @@ describe('who hears of a promotion start', () => {
     erasedAt: null,
   });
 
-  it('the customers whose lines or wishlist hold a named SKU, on a channel the promotion applies to', () => {
+  it('the customers whose lines or wishlist hold a named SKU, with the channels the promotion applies to they could be told on', () => {
     const carts = [cart('c1', ['A', 'B']), cart('c2', [], ['A']), cart('c3', ['B']), cart(null, ['A']), cart('c4', ['A'], [], 'kiosk')];
-    expect(recipientsOf(carts, ['A'], ['web', 'app'])).toEqual([
-      { customerId: 'c1', channel: 'web', skus: ['A'] },
-      { customerId: 'c2', channel: 'web', skus: ['A'] },
-      { customerId: 'c4', channel: 'web', skus: ['A'] },
+    expect(candidatesOf(carts, ['A'], ['web', 'app'])).toEqual([
+      { customerId: 'c1', channels: ['web'], skus: ['A'] },
+      { customerId: 'c2', channels: ['web'], skus: ['A'] },
+      { customerId: 'c4', channels: ['web'], skus: ['A'] },
     ]);
     // naming no SKU: every line counts
-    expect(recipientsOf([cart('c3', ['B'])], [], [])).toEqual([{ customerId: 'c3', channel: 'web', skus: ['B'] }]);
+    expect(candidatesOf([cart('c3', ['B'])], [], [])).toEqual([{ customerId: 'c3', channels: ['web'], skus: ['B'] }]);
+    // a matching line's channel first, then the other lines' (latest first)
+    const both = { ...cart('c5', ['B', 'A']), lines: [...cart('c5', ['A']).lines, { sku: 'B', quantity: 1, channel: 'app', addedAt: 9 }] };
+    expect(candidatesOf([both], ['A'], ['web', 'app'])).toEqual([{ customerId: 'c5', channels: ['web', 'app'], skus: ['A'] }]);
+  });
+
+  it('tells each candidate on its first channel with marketing consent, and counts those with none (opt-in)', () => {
+    const candidates = [
+      { customerId: 'c1', channels: ['web', 'app'], skus: ['A'] },
+      { customerId: 'c2', channels: ['web', 'app'], skus: ['A'] },
+      { customerId: 'c3', channels: ['web'], skus: ['A'] },
+    ];
+    const given = new Set(['c1:web', 'c1:app', 'c2:app']);
+    expect(audienceOf(candidates, (c, ch) => given.has(`${c}:${ch}`))).toEqual({
+      recipients: [
+        { customerId: 'c1', channel: 'web', skus: ['A'] },
+        { customerId: 'c2', channel: 'app', skus: ['A'] },
+      ],
+      withoutConsent: 1,
+    });
+    expect(audienceOf(candidates, () => false)).toEqual({ recipients: [], withoutConsent: 3 });
   });
 
   it('splits the recipients into records of at most NOTICE_BATCH customers, keyed by promotion, version and batch', () => {

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import type { PromotionNotice, PromotionReadiness } from '@omnimall/contracts';
-import { asCustomer, projected, PromotionsSimulator, Simulator, SseClient, startTestCart, type CartInstance } from './support';
+import type { PromotionNotice, PromotionReadiness, SyncApplied } from '@omnimall/contracts';
+import { asCustomer, consentKept, projected, PromotionsSimulator, Simulator, SseClient, startTestCart, type CartInstance } from './support';
 
 /**
  * Promotions on the cart against the real Kafka, FerretDB and schema registry: the promotions
@@ -25,7 +25,7 @@ beforeAll(async () => {
     Simulator.start(),
     PromotionsSimulator.start(),
     startTestCart(),
-    new TopicRecorder(testKafka(), ['cart.promotion-readiness', 'cart.promotion-notice']).start(),
+    new TopicRecorder(testKafka(), ['cart.promotion-readiness', 'cart.promotion-notice', 'sync.applied']).start(),
   ]);
   const vs = await Promise.all([
     sim.channel(WEB),
@@ -235,6 +235,7 @@ describe('promotions on the cart', () => {
     const [holder, wisher] = [await shopper(), await shopper()];
     await request(cart.app).post('/cart/lines').set(holder.web).send({ sku: BOOT }).expect(200);
     await request(cart.app).put(`/cart/wishlist/${BOOT}`).set(wisher.web).expect(200);
+    await marketingConsent([holder.id, wisher.id], WEB);
     const id = await promos.define({
       startsAt: Date.now() - 10,
       channels: [WEB],
@@ -246,6 +247,7 @@ describe('promotions on the cart', () => {
     expect([...notice.recipients].sort((a, b) => (a.customerId < b.customerId ? -1 : 1))).toEqual(
       [holder.id, wisher.id].sort().map((customerId) => ({ customerId, channel: WEB, skus: [BOOT] })),
     );
+    expect(notice.withoutConsent).toBe(0);
     // the notice's record asks channels to tell both customers on the web channel
     const [record] = await noticeRecords(id, 1, 1);
     expect(record.key).toBe(`${id}:1:0`);
@@ -285,12 +287,90 @@ describe('promotions on the cart', () => {
     // the next version's record follows the first version's on the same partition: the first wrote none
     const s = await shopper();
     await request(cart.app).post('/cart/lines').set(s.web).send({ sku: CAP }).expect(200);
+    await marketingConsent([s.id], WEB);
     await promos.started(id, 2, [WEB], [CAP]);
     const [second] = await noticeRecords(id, 2, 1);
     expect(second.value.customers).toEqual([{ customerId: s.id, channel: WEB }]);
     expect(await recordsOf(id, 1)).toEqual([]);
   });
+
+  it('names only customers with marketing consent on the channel they are told on, and counts the others', async () => {
+    const SCARF = `SCARF-${uid}`;
+    await Promise.all([WEB, APP].map(async (ch) => projected(cart, { item: [ch, SCARF, await sim.item(ch, SCARF)] })));
+    const [consenting, silent, withdrawn] = [await shopper(), await shopper(), await shopper()];
+    for (const s of [consenting, silent, withdrawn])
+      await request(cart.app).post('/cart/lines').set(s.web).send({ sku: SCARF }).expect(200);
+    // `elsewhere` holds the SKU on the web channel but shops on the app too, and consented there only
+    const elsewhere = { id: uniqueName('cust') };
+    await request(cart.app)
+      .post('/cart/lines')
+      .set(await asCustomer(elsewhere.id, WEB))
+      .send({ sku: SCARF })
+      .expect(200);
+    await request(cart.app)
+      .post('/cart/lines')
+      .set(await asCustomer(elsewhere.id, APP))
+      .send({ sku: SHOE })
+      .expect(200);
+    const given = Date.now();
+    await marketingConsent([consenting.id, withdrawn.id], WEB, given);
+    await marketingConsent([elsewhere.id], APP, given);
+    // the withdrawal, then an older grant arriving late: the newest change wins
+    await sim.consent(withdrawn.id, WEB, false, given + 1);
+    await consentKept(cart, withdrawn.id, WEB, given + 1);
+    const late = await sim.consent(withdrawn.id, WEB, true, given - 1_000);
+    await waitFor(async () => (await projectionAcks(late.value.envelope.eventId)).length > 0, 'the late grant handled');
+    expect(await cart.store.consents.get(withdrawn.id, WEB)).toMatchObject({ marketing: false, changedAt: given + 1 });
+
+    const id = await promos.define({
+      startsAt: Date.now() - 10,
+      channels: [WEB, APP],
+      reward: { kind: 'percentage', percent: 5 },
+      skus: [SCARF],
+    });
+    await promos.started(id, 1, [WEB, APP], [SCARF]);
+    const notice = await waitFor(() => cart.store.promotions.notice(`${id}:1`), 'the notice of the start');
+    expect([...notice.recipients].sort((a, b) => (a.customerId < b.customerId ? -1 : 1))).toEqual(
+      [
+        { customerId: consenting.id, channel: WEB, skus: [SCARF] },
+        { customerId: elsewhere.id, channel: APP, skus: [SCARF] },
+      ].sort((a, b) => (a.customerId < b.customerId ? -1 : 1)),
+    );
+    expect(notice.withoutConsent).toBe(2); // silent (no consent known) and withdrawn
+    const [record] = await noticeRecords(id, 1, 1);
+    expect(record.value.customers.map((c) => c.customerId).sort()).toEqual([consenting.id, elsewhere.id].sort());
+
+    // an erasure removes the customer from the stored notices and its consents
+    const erased = sim.dataRequestEvent(consenting.id);
+    await sim.rt.publisher.publish([erased]);
+    await waitFor(
+      async () => !(await cart.store.promotions.notice(`${id}:1`))?.recipients.some((r) => r.customerId === consenting.id),
+      'the erased customer unnamed',
+    );
+    await waitFor(async () => (await cart.store.consents.get(consenting.id, WEB)) === null, 'the erased customer’s consent removed');
+    expect((await cart.store.promotions.notice(`${id}:1`))?.recipients).toEqual([
+      { customerId: elsewhere.id, channel: APP, skus: [SCARF] },
+    ]);
+    // a consent change still on its way when the erasure ran does not bring one back
+    const stray = await sim.consent(consenting.id, APP, true);
+    await waitFor(async () => (await projectionAcks(stray.value.envelope.eventId)).length > 0, 'the stray consent handled');
+    expect(await cart.store.consents.get(consenting.id, APP)).toBeNull();
+  });
 });
+
+/** Publishes marketing consent of these customers on a channel and waits until the cart keeps it. */
+async function marketingConsent(customerIds: string[], channel: string, changedAt = Date.now()): Promise<void> {
+  for (const id of customerIds) await sim.consent(id, channel, true, changedAt);
+  await Promise.all(customerIds.map((id) => consentKept(cart, id, channel, changedAt)));
+}
+
+/** The outcomes the cart's projections group acknowledged for one event (sync.applied, keyed by event id). */
+async function projectionAcks(eventId: string): Promise<string[]> {
+  const group = cart.consumers.projections.name;
+  const records = recorder.where((r) => r.topic === 'sync.applied' && r.message.key?.toString() === eventId);
+  const acks = await Promise.all(records.map((r) => cart.runtime.schemas.decode<SyncApplied>(r.message.value!)));
+  return acks.filter((a) => a.consumer === group).map((a) => a.outcome);
+}
 
 /** The cart.promotion-notice records of a promotion version recorded so far. */
 async function recordsOf(id: string, version: number): Promise<{ key: string; value: PromotionNotice }[]> {

@@ -34,6 +34,7 @@ export class Simulator {
       config: testConfig('sim'),
       produces: [
         'identity.customer-status',
+        'identity.consent-changed',
         'identity.identity-linked',
         'identity.customer-merged',
         'identity.data-request',
@@ -132,6 +133,26 @@ export class Simulator {
       ),
     ]);
     return v;
+  }
+
+  /**
+   * Publishes a customer's consents on one channel (ConsentChanged, full state: marketing as given, the
+   * others withheld) and returns the exact event (publish it again to replay it).
+   */
+  async consent(customerId: string, channel: string, marketing: boolean, changedAt = Date.now()) {
+    const event = newEvent(
+      'identity.consent-changed',
+      {
+        type: 'customer.consent_changed',
+        producer: 'identity',
+        aggregateId: customerId,
+        aggregateVersion: this.version(`cu:${customerId}`),
+        sourceChannel: channel,
+      },
+      { customerId, channel, marketing, analytics: false, personalisation: false, source: 'settings_page', changedAt },
+    );
+    await this.rt.publisher.publish([event]);
+    return event;
   }
 
   /** Publishes an IdentityLinked and returns the exact event, so a test can publish it again (a replay). */
@@ -339,6 +360,13 @@ export async function startTestCart(
 export function rawCollection(cart: CartInstance, name: 'carts' | 'customers' | 'channels' | 'local_items' | 'stream_tickets') {
   return cart.runtime.db.collection<{ _id: string; [field: string]: unknown }>(name);
 }
+
+/** Waits until the cart's consent projection holds a customer's consent on a channel changed at `changedAt` (or later). */
+export const consentKept = (cart: CartInstance, customerId: string, channel: string, changedAt: number) =>
+  waitFor(
+    async () => ((await cart.store.consents.get(customerId, channel))?.changedAt ?? 0) >= changedAt,
+    `${customerId}'s consent on ${channel}`,
+  );
 
 /** Waits until the cart's projections hold at least these versions. */
 export async function projected(

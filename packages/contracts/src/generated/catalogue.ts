@@ -777,7 +777,8 @@ export const catalogue: readonly TopicSpec[] = [
     "value": "omnimall.identity.ConsentChanged",
     "producer": "identity",
     "consumers": [
-      "sync-monitor"
+      "sync-monitor",
+      "cart"
     ],
     "slaSeconds": 2,
     "valueType": "ConsentChanged",

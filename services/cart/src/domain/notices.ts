@@ -2,13 +2,14 @@ import type { CartRecord } from './cart';
 
 /**
  * Who hears that a promotion started: the customers whose cart or wishlist holds an SKU its condition
- * names (any cart changed lately when it names none), each on one channel the promotion applies to.
- * Pure: the carts are found by the store, the notice written once per promotion version.
+ * names (any cart changed lately when it names none) and who gave marketing consent on a channel the
+ * promotion applies to, each told on one such channel. Pure: the carts and consents are found by the
+ * store, the notice written once per promotion version.
  */
 
 export interface NoticeRecipient {
   customerId: string;
-  /** The channel to tell the customer on: a matching line's, else the cart's latest line's, else the promotion's first. */
+  /** The channel to tell the customer on: the first of its candidate channels with marketing consent. */
   channel: string;
   /** The cart's SKUs the promotion names (every line's when it names none). */
   skus: string[];
@@ -27,14 +28,22 @@ export function batchesOf<T>(recipients: readonly T[], size = NOTICE_BATCH): T[]
   return out;
 }
 
+/** A customer the promotion concerns, before consent: the channels it could be told on, best first. */
+export interface NoticeCandidate {
+  customerId: string;
+  /** A matching line's channel, then the cart's other lines' (latest first), each one the promotion applies to; else the promotion's first. */
+  channels: string[];
+  skus: string[];
+}
+
 /**
- * The recipients among `carts` of a promotion naming `skus` (empty: any) on `channels` (the channels
+ * The candidates among `carts` of a promotion naming `skus` (empty: any) on `channels` (the channels
  * it applies to; empty: any). A cart with nothing it names, or no channel it applies to, is left out.
  */
-export function recipientsOf(carts: readonly CartRecord[], skus: readonly string[], channels: readonly string[]): NoticeRecipient[] {
+export function candidatesOf(carts: readonly CartRecord[], skus: readonly string[], channels: readonly string[]): NoticeCandidate[] {
   const named = new Set(skus);
   const applies = (ch: string) => channels.length === 0 || channels.includes(ch);
-  const out: NoticeRecipient[] = [];
+  const out: NoticeCandidate[] = [];
   for (const cart of carts) {
     if (!cart.customerId) continue;
     const lines = cart.lines.filter((l) => named.size === 0 || named.has(l.sku));
@@ -42,9 +51,35 @@ export function recipientsOf(carts: readonly CartRecord[], skus: readonly string
     const matched = [...new Set([...lines.map((l) => l.sku), ...wished])];
     if (!matched.length) continue;
     const latest = [...cart.lines].sort((a, b) => b.addedAt - a.addedAt);
-    const channel = lines.find((l) => applies(l.channel))?.channel ?? latest.find((l) => applies(l.channel))?.channel ?? channels[0];
-    if (!channel) continue;
-    out.push({ customerId: cart.customerId, channel, skus: matched.sort() });
+    const sessions = [...new Set([...lines, ...latest].map((l) => l.channel).filter(applies))];
+    const options = sessions.length ? sessions : channels.slice(0, 1);
+    if (!options.length) continue;
+    out.push({ customerId: cart.customerId, channels: options, skus: matched.sort() });
   }
   return out;
+}
+
+/** Whether a customer gave marketing consent on a channel (the consent projection; unknown: no). */
+export type MarketingConsented = (customerId: string, channel: string) => boolean;
+
+/** Who a notice names, and how many it left out for want of marketing consent (kept for support). */
+export interface NoticeAudience {
+  recipients: NoticeRecipient[];
+  withoutConsent: number;
+}
+
+/**
+ * A promotion notice is marketing: each candidate is told on the first of its channels where it gave
+ * marketing consent (so a customer who consented on another channel it shops on is told there), and
+ * left out when it consented on none of them (no consent known is no consent: opt-in).
+ */
+export function audienceOf(candidates: readonly NoticeCandidate[], consented: MarketingConsented): NoticeAudience {
+  const recipients: NoticeRecipient[] = [];
+  let withoutConsent = 0;
+  for (const c of candidates) {
+    const channel = c.channels.find((ch) => consented(c.customerId, ch));
+    if (channel) recipients.push({ customerId: c.customerId, channel, skus: c.skus });
+    else withoutConsent++;
+  }
+  return { recipients, withoutConsent };
 }

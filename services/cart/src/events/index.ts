@@ -8,6 +8,7 @@ export const manifest = {
   produces: ['cart.cart-changed', 'cart.promotion-readiness', 'cart.promotion-notice'],
   consumes: [
     'identity.customer-status',
+    'identity.consent-changed',
     'channels.channel-changed',
     'catalog.local-item',
     'inventory.stock-level',

@@ -12,12 +12,14 @@ import {
   type StockView,
 } from '../domain/trading';
 import { MongoCartRepository, type CartRepository } from './carts';
+import { MongoConsents, type ConsentRepository } from './consents';
 import { MongoProjections, type ProjectionRepository } from './projections';
 import { MongoPromotions, type PromotionRepository } from './promotions';
 import { cartModels } from './schemas';
 import { MongoStreamTickets, type StreamTicketRepository } from './stream-tickets';
 
 export type { CartChange, CartRepository } from './carts';
+export type { ConsentRepository } from './consents';
 export type { EffectOnce, ProjectionRepository, Versioned } from './projections';
 export type { PromotionRepository } from './promotions';
 export type { PromotionNoticeDoc } from './schemas';
@@ -26,7 +28,8 @@ export type { StoredTicket, StreamTicketRepository, TicketGrant, TicketSession }
 /**
  * The cart database, one repository per aggregate: the carts, the three projections the gates read,
  * the stock levels the cart view shows per line (`<channel>:<sku>`), the customers' loyalty ledgers
- * (balance and tier), the promotion definitions (and their start notices), the stream tickets.
+ * (balance and tier), the customers' marketing consents per channel, the promotion definitions (and
+ * their start notices), the stream tickets.
  */
 export interface CartStore {
   carts: CartRepository;
@@ -35,6 +38,7 @@ export interface CartStore {
   items: ProjectionRepository<ItemView>;
   stock: ProjectionRepository<StockView>;
   loyalty: ProjectionRepository<LoyaltyView>;
+  consents: ConsentRepository;
   promotions: PromotionRepository;
   streamTickets: StreamTicketRepository;
 }
@@ -56,6 +60,7 @@ export function createStore(runtime: Pick<ServiceRuntime, 'db' | 'outbox'>): Car
     items: new MongoProjections(m.Item, ITEM_VIEW_FIELDS),
     stock: new MongoProjections(m.Stock, STOCK_VIEW_FIELDS),
     loyalty: new MongoProjections(m.Loyalty, LOYALTY_VIEW_FIELDS),
+    consents: new MongoConsents(m.Consent),
     promotions: new MongoPromotions(m.Promotion, m.PromotionNotice, runtime.outbox),
     streamTickets: new MongoStreamTickets(m.StreamTicket),
   };

@@ -25,6 +25,8 @@ export interface PromotionRepository {
   noticeOnce(notice: PromotionNoticeDoc, events: readonly OutgoingEvent[]): Promise<boolean>;
   /** A stored notice, or null. */
   notice(id: string): Promise<PromotionNoticeDoc | null>;
+  /** Removes a customer from the recipients of every stored notice (an erasure); returns how many notices named them. */
+  forgetRecipient(customerId: string): Promise<number>;
 }
 
 const toStored = (d: PromotionDoc): StoredPromotion => ({
@@ -79,6 +81,19 @@ export class MongoPromotions implements PromotionRepository {
       if (isDuplicate(err)) return false;
       throw err;
     }
+  }
+
+  // Found by a read of the whole (small, one per promotion version) collection; each notice changed
+  // through the outbox, which alone writes it.
+  async forgetRecipient(customerId: string): Promise<number> {
+    const named = await this.notices.find({ 'recipients.customerId': customerId }, { projection: { _id: 1 } }).toArray();
+    for (const { _id } of named) {
+      await this.outbox.transact(this.noticeModel, _id, (cur) => {
+        const kept = (cur?.recipients ?? []).filter((r) => r.customerId !== customerId);
+        return cur && kept.length < cur.recipients.length ? { update: { $set: { recipients: kept } }, events: [] } : null;
+      });
+    }
+    return named.length;
   }
 
   notice(id: string): Promise<PromotionNoticeDoc | null> {

@@ -1,6 +1,7 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { appliedEventsPath, outboxPaths } from '@omnimall/service-kit';
 import type { CartLine, CartRecord } from '../domain/cart';
+import type { MarketingConsent } from '../domain/consents';
 import type { StoredPromotion } from '../domain/promotions';
 import type { ChannelView, CustomerView, ItemView, LoyaltyView, StockView } from '../domain/trading';
 import type { TicketSession } from './stream-tickets';
@@ -95,6 +96,8 @@ export interface PromotionNoticeDoc {
   promotionId: string;
   version: number;
   recipients: { customerId: string; channel: string; skus: string[] }[];
+  /** Customers the promotion concerned but who gave marketing consent on none of their channels (for support). */
+  withoutConsent: number;
   createdAt: number;
 }
 
@@ -104,10 +107,19 @@ const promotionNoticeSchema = new Schema<PromotionNoticeDoc>(
     promotionId: String,
     version: Number,
     recipients: { type: [{ customerId: String, channel: String, skus: [String], _id: false }], default: [] },
+    withoutConsent: { type: Number, default: 0 },
     createdAt: Number,
     ...outboxPaths,
   },
   { versionKey: false, minimize: false },
+);
+
+/** A customer's marketing consent on one channel (store/consents.ts), keyed `<customerId>:<channel>`. */
+export type ConsentDoc = MarketingConsent & { _id: string; appliedEvents: string[] };
+
+const consentSchema = new Schema<ConsentDoc>(
+  { _id: String, customerId: String, channel: String, marketing: Boolean, changedAt: Number, version: Number, ...appliedEventsPath },
+  { versionKey: false },
 );
 
 /** A stream ticket (store/stream-tickets.ts): keyed by the ticket's SHA-256, never the ticket itself. */
@@ -135,6 +147,7 @@ export interface CartModels {
   Loyalty: Model<Projected<LoyaltyView>>;
   Promotion: Model<PromotionDoc>;
   PromotionNotice: Model<PromotionNoticeDoc>;
+  Consent: Model<ConsentDoc>;
   StreamTicket: Model<StreamTicketDoc>;
 }
 
@@ -150,6 +163,7 @@ export function cartModels(db: Connection): CartModels {
     Loyalty: model('LoyaltyProjection', loyaltySchema, 'loyalty'),
     Promotion: model('Promotion', promotionSchema, 'promotions'),
     PromotionNotice: model('PromotionNotice', promotionNoticeSchema, 'promotion_notices'),
+    Consent: model('MarketingConsent', consentSchema, 'consents'),
     StreamTicket: model('StreamTicket', streamTicketSchema, 'stream_tickets'),
   };
 }
