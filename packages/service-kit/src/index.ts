@@ -31,3 +31,4 @@ export * from './auth/trust';
 export * from './auth/trust-reader';
 export * from './auth/service-auth';
 export * from './http/channel';
+export * from './http/idempotency';

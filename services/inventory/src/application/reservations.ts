@@ -1,5 +1,5 @@
 import { AppError, ConflictError, NotFoundError, UnprocessableError } from '@omnimall/service-kit/errors';
-import type { OutgoingEvent } from '@omnimall/service-kit';
+import { requestHash, type OutgoingEvent } from '@omnimall/service-kit';
 import { emptyStock } from '../domain/stock';
 import { commit, expiredHolds, extend, hold, mergeLines, release } from '../domain/reservations';
 import type { Delta, ReserveLine, StockRecord, World } from '../domain/types';
@@ -8,7 +8,6 @@ import { stockAdjusted, type Provenance } from '../events/out/inventory.stock-ad
 import type { EventOrigin } from '../events/out/origin';
 import type { Reservation, ReservationLine, ReservationRepository, ReservationState, StockRepository } from '../store';
 import { settle } from './settle';
-import { requestHash } from './stock';
 import type { WorldCache } from './world';
 
 export interface ReserveRequest {

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { NotFoundError, PreconditionFailedError, UnprocessableError } from '@omnimall/service-kit/errors';
-import type { OutgoingEvent } from '@omnimall/service-kit';
+import { requestHash, type OutgoingEvent } from '@omnimall/service-kit';
 import { channelAvailability, channelsOf } from '../domain/availability';
 import { applyStockOp, emptyStock } from '../domain/stock';
 import type { Availability, StockOp, StockRecord, World } from '../domain/types';
@@ -29,11 +28,6 @@ export interface OperationResult {
   /** The event id of the adjustment (the same on a replay of the same key). */
   adjustmentId: string;
   replayed: boolean;
-}
-
-/** SHA-256 of a request's meaning (the op and its provenance), to tell a replay from a reused key. */
-export function requestHash(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
 }
 
 /** The newest OPS_KEPT keys of a record, with one more. */

@@ -1,5 +1,13 @@
-import { createHash } from 'node:crypto';
-import { principalOf, requireChannel, channelOf, z, type HttpApi, type Principal, type ServiceAuth } from '@omnimall/service-kit';
+import {
+  idempotentId,
+  principalOf,
+  requireChannel,
+  channelOf,
+  z,
+  type HttpApi,
+  type Principal,
+  type ServiceAuth,
+} from '@omnimall/service-kit';
 import { ForbiddenError, ValidationError } from '@omnimall/service-kit/errors';
 import type { ReservationService } from '../application/reservations';
 import type { Reservation } from '../store';
@@ -14,8 +22,7 @@ export interface HoldLimits {
 }
 
 /** A reservation's id: derived from the caller and their Idempotency-Key, so a retry finds the same reservation. */
-export const reservationIdOf = (caller: string, key: string): string =>
-  `r-${createHash('sha256').update(`${caller}\n${key}`).digest('hex').slice(0, 32)}`;
+export const reservationIdOf = (caller: string, key: string): string => idempotentId('r-', caller, key);
 
 const view = (r: Reservation) => ({
   id: r.id,

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { AppError, UnprocessableError } from '@omnimall/service-kit/errors';
-import type { Logger } from '@omnimall/service-kit';
+import { idempotentId, type Logger } from '@omnimall/service-kit';
 import {
   adjust,
   checkTierPolicy,
@@ -20,7 +19,7 @@ import {
 import { checkKey } from '../domain/usage';
 import { loyaltyEntry } from '../events/out/promotions.loyalty-entry';
 import { tierChanged } from '../events/out/promotions.tier-changed';
-import type { EventOrigin } from '../events/out/promotions.usage';
+import type { EventOrigin } from '../events/out/origin';
 import type { LedgerRepository, LoyaltyConfigRepository } from '../store/ledgers';
 import type { HoldService, UsageMeta } from './usage';
 
@@ -132,7 +131,7 @@ export class LoyaltyService {
   /** A staff adjustment, once per Idempotency-Key (the same key with other points or reason: 422). */
   async adjust(customerId: string, a: { key: string; points: number; reason: string; actor: string }, origin: EventOrigin) {
     checkKey('customer_id', customerId);
-    const entryId = `adjust:${createHash('sha256').update(`${a.actor}\n${a.key}`).digest('hex').slice(0, 32)}`;
+    const entryId = idempotentId('adjust:', a.actor, a.key);
     const policy = await this.config.tierPolicy();
     const after = await this.write(
       customerId,

@@ -1,5 +1,6 @@
 import { evaluate, promotionsFor, type Customer, type EnteredCode, type InputLine } from '@omnimall/pricing';
 import { LRUCache } from 'lru-cache';
+import { canonicalCode } from '../domain/usage';
 import type { PublishedCache } from './cache';
 
 /** What a quote needs of a code (helper B's CodeRepository.get answers a superset). */
@@ -56,8 +57,6 @@ export type QuoteNotApplied =
   | { promotionId: string; name: string | null; reason: string; detail?: string }
   | { code: string; reason: 'code_unknown' | 'code_exhausted' | 'code_inactive' };
 
-export const normaliseCode = (code: string): string => code.trim().toUpperCase();
-
 /** Whether a code can still be used by `customerId` (limits counted with the units held). */
 export function codeRefusal(c: CodeView, customerId: string | null): 'code_exhausted' | 'code_inactive' | null {
   if (!c.active) return 'code_inactive';
@@ -83,7 +82,7 @@ export class QuoteService {
   async quote(q: QuoteRequest) {
     const entered: EnteredCode[] = [];
     const refusedCodes: QuoteNotApplied[] = [];
-    for (const raw of [...new Set(q.codes.map(normaliseCode))]) {
+    for (const raw of [...new Set(q.codes.map(canonicalCode))]) {
       const c = await this.codes.get(raw);
       const refusal = c ? codeRefusal(c, q.customerId) : 'code_unknown';
       if (c && !refusal) entered.push({ code: raw, promotionId: c.promotionId });

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { AppError, ConflictError, NotFoundError, UnprocessableError, ValidationError } from '@omnimall/service-kit/errors';
-import type { OutgoingEvent } from '@omnimall/service-kit';
+import { requestHash, type OutgoingEvent } from '@omnimall/service-kit';
 import { commitPoints, holdPoints, releasePoints, revertPoints, type Ledger, type LedgerResult } from '../domain/loyalty';
 import {
   checkKey,
@@ -16,7 +15,8 @@ import {
   type Counter,
 } from '../domain/usage';
 import { loyaltyEntry } from '../events/out/promotions.loyalty-entry';
-import { usageChanged, type EventOrigin } from '../events/out/promotions.usage';
+import type { EventOrigin } from '../events/out/origin';
+import { usageChanged } from '../events/out/promotions.usage';
 import type { CampaignRepository } from '../store/campaigns';
 import type { CodeRepository } from '../store/codes';
 import type { CampaignUse, HoldRecord, HoldRepository, HoldState } from '../store/holds';
@@ -113,9 +113,7 @@ export class HoldService {
 
   async hold(request: HoldRequest, meta: UsageMeta): Promise<HoldOutcome> {
     const req = normaliseRequest(request);
-    const hash = createHash('sha256')
-      .update(JSON.stringify([req.customerId, req.channel, req.reference, req.codes, req.campaigns, req.points]))
-      .digest('hex');
+    const hash = requestHash([req.customerId, req.channel, req.reference, req.codes, req.campaigns, req.points]);
     const seen = await this.holds.get(req.holdId);
     if (seen) {
       sameRequest(seen, hash, meta.caller);

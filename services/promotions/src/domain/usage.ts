@@ -76,9 +76,12 @@ export const newCounter = (actor: string, now: number): Counter & Made => ({
   version: 1,
 });
 
-/** Upper case, trimmed; letters, digits, `-` and `_`, 3 to 40 of them. */
+/** A code as it is stored and looked up: upper case, trimmed. */
+export const canonicalCode = (raw: string): string => raw.trim().toUpperCase();
+
+/** canonicalCode, refused unless letters, digits, `-` and `_`, 3 to 40 of them (a code being made or held). */
 export function normaliseCode(raw: string): string {
-  const code = raw.trim().toUpperCase();
+  const code = canonicalCode(raw);
   if (!/^[A-Z0-9_-]{3,40}$/.test(code))
     throw new ValidationError('invalid_code', `${JSON.stringify(raw)} is not a valid code`, 'use 3 to 40 letters, digits, - or _', {
       code: raw,

@@ -1,6 +1,13 @@
-import { createHash } from 'node:crypto';
 import type { Response } from 'express';
-import { channelOf, principalOf, requireChannel, type HttpApi, type Principal, type ServiceAuth } from '@omnimall/service-kit';
+import {
+  channelOf,
+  idempotentId,
+  principalOf,
+  requireChannel,
+  type HttpApi,
+  type Principal,
+  type ServiceAuth,
+} from '@omnimall/service-kit';
 import { ForbiddenError, ValidationError } from '@omnimall/service-kit/errors';
 import type { HoldOutcome, HoldService, UsageMeta } from '../application/usage';
 import type { HoldRecord } from '../store/holds';
@@ -13,8 +20,7 @@ export interface HoldLimits {
 }
 
 /** A hold's id: derived from the caller and their Idempotency-Key, so a retry finds the same hold. */
-export const holdIdOf = (caller: string, key: string): string =>
-  `h-${createHash('sha256').update(`${caller}\n${key}`).digest('hex').slice(0, 32)}`;
+export const holdIdOf = (caller: string, key: string): string => idempotentId('h-', caller, key);
 
 const view = ({ caller: _c, requestHash: _h, ...h }: HoldRecord) => h;
 

@@ -1,6 +1,6 @@
 import { newEvent, type OutgoingEvent } from '@omnimall/service-kit';
 import type { Ledger, LedgerEntry } from '../../domain/loyalty';
-import type { EventOrigin } from './promotions.usage';
+import type { EventOrigin } from './origin';
 
 /** One ledger entry with the balance (points owned, held ones included) and held points after it, and the tier. */
 export function loyaltyEntry(l: Ledger, e: LedgerEntry, origin: EventOrigin): OutgoingEvent<'promotions.loyalty-entry'> {

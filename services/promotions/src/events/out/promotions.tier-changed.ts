@@ -1,6 +1,6 @@
 import { newEvent, type OutgoingEvent } from '@omnimall/service-kit';
 import type { Ledger, TierChange } from '../../domain/loyalty';
-import type { EventOrigin } from './promotions.usage';
+import type { EventOrigin } from './origin';
 
 /** A customer's tier changed (an upgrade on earning, a downgrade at a period's end); identity applies it. */
 export function tierChanged(l: Ledger, c: TierChange, origin: EventOrigin): OutgoingEvent<'promotions.tier-changed'> {

@@ -1,11 +1,9 @@
 import { newEvent, type OutgoingEvent } from '@omnimall/service-kit';
 import type { HoldRecord } from '../../store/holds';
 
-/** Where a change comes from: the channel it was made on (if any) and the correlation id of the request or event. */
-export interface EventOrigin {
-  sourceChannel?: string | null;
-  correlationId?: string;
-}
+import type { EventOrigin } from './origin';
+
+export type { EventOrigin } from './origin';
 
 /** A usage hold's new state (full state), answering the command that caused it if any. */
 export function usageChanged(h: HoldRecord, commandId: string | null, origin: EventOrigin): OutgoingEvent<'promotions.usage'> {
