@@ -59,16 +59,25 @@ export interface StackOptions {
 }
 
 /** A free loopback port (listened on once and released). */
+/** Ports this process handed out: the OS may offer a port again once its probe closed, before its service bound it. */
+const handedOut = new Set<number>();
+
 export async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => ok(port));
+  for (;;) {
+    const port = await new Promise<number>((ok, fail) => {
+      const srv = createServer();
+      srv.once('error', fail);
+      srv.listen(0, '127.0.0.1', () => {
+        const addr = srv.address();
+        const found = typeof addr === 'object' && addr ? addr.port : 0;
+        srv.close(() => ok(found));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /** Fails with one clear message naming every service whose build output is missing. */
@@ -89,7 +98,9 @@ async function waitHealthy(svc: RunningService, deadlineMs: number, path = '/hea
       );
     try {
       const r = await fetch(`${svc.url}${path}`, { signal: AbortSignal.timeout(1000) });
-      if (r.ok) return;
+      // the answer must come from this service: another process on the port (a race for it) is not it
+      const body = r.ok ? ((await r.json()) as { service?: string }) : null;
+      if (body && (path !== '/healthz' || body.service === svc.name)) return;
     } catch {
       // not listening yet
     }

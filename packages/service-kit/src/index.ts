@@ -20,6 +20,7 @@ export * from './events/outbox';
 export * from './mongo/document-lock';
 export * from './mongo/effect-once';
 export * from './mongo/write-batcher';
+export * from './mongo/projections';
 export * from './events/consumer';
 export * from './service/runtime';
 export * from './service/process';

@@ -1,6 +1,6 @@
 import type { Collection, FilterQuery, Model } from 'mongoose';
 import { consentId, type MarketingConsent } from '../domain/consents';
-import type { EffectOnce } from './projections';
+import type { EffectOnce } from '@omnimall/service-kit';
 import type { ConsentDoc } from './schemas';
 
 /**

@@ -13,14 +13,14 @@ import {
 } from '../domain/trading';
 import { MongoCartRepository, type CartRepository } from './carts';
 import { MongoConsents, type ConsentRepository } from './consents';
-import { MongoProjections, type ProjectionRepository } from './projections';
+import { MongoProjections, type ProjectionRepository } from '@omnimall/service-kit';
 import { MongoPromotions, type PromotionRepository } from './promotions';
 import { cartModels } from './schemas';
 import { MongoStreamTickets, type StreamTicketRepository } from './stream-tickets';
 
 export type { CartChange, CartRepository } from './carts';
 export type { ConsentRepository } from './consents';
-export type { EffectOnce, ProjectionRepository, Versioned } from './projections';
+export type { EffectOnce, ProjectionRepository, Versioned } from '@omnimall/service-kit';
 export type { PromotionRepository } from './promotions';
 export type { PromotionNoticeDoc } from './schemas';
 export type { StoredTicket, StreamTicketRepository, TicketGrant, TicketSession } from './stream-tickets';

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { ChannelView, CustomerView, ItemView, LoyaltyView, StockView } from '../domain/trading';
-import type { ProjectionRepository } from './projections';
+import type { ProjectionRepository } from '@omnimall/service-kit';
 
 /**
  * In-process copies of the projections the gates read (customer status, channel state, channel

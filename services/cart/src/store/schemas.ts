@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import { appliedEventsPath, outboxPaths } from '@omnimall/service-kit';
+import { appliedEventsPath, outboxPaths, type Projected } from '@omnimall/service-kit';
 import type { CartLine, CartRecord } from '../domain/cart';
 import type { MarketingConsent } from '../domain/consents';
 import type { StoredPromotion } from '../domain/promotions';
@@ -33,8 +33,6 @@ const cartSchema = new Schema<CartDoc>(
   { versionKey: false, minimize: false },
 );
 
-/** A projection document: the source aggregate's state, its version, and the events applied to it. */
-export type Projected<T> = T & { _id: string; aggregateVersion: number; appliedEvents: string[] };
 
 const projected = { _id: String, aggregateVersion: Number, ...appliedEventsPath };
 

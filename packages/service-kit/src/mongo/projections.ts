@@ -1,16 +1,18 @@
 import type { Collection, FilterQuery, Model, UpdateQuery } from 'mongoose';
-import type { EventContext } from '@omnimall/service-kit';
-import type { Projected } from './schemas';
+import type { EventContext } from '../events/consumer/types';
 
 /**
- * The local projections of other services' aggregates (customer status, channel state, channel
- * items). Every source event carries the aggregate's full state, so a projection keeps only the
+ * A service's local projections of other services' aggregates (a customer's status, a channel's
+ * state, a channel's items...). Every source event carries the aggregate's full state, so a projection keeps only the
  * latest: a write matches only a document at an older aggregateVersion (or none), so a late or
  * replayed event never moves it back, and the consumer reports it as a duplicate.
  */
 
 /** The handler's context as far as a projection write needs it: the kit's effect-once update. */
 export type EffectOnce = Pick<EventContext, 'applyOnce'>;
+
+/** A projection document: the state's fields, the source aggregateVersion and the ids of the events applied (in-document effect-once). */
+export type Projected<T> = T & { _id: string; aggregateVersion: number; appliedEvents: string[] };
 
 /** A projection's state with the source aggregateVersion it reflects. */
 export interface Versioned<V> {
