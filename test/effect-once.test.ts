@@ -26,6 +26,7 @@ import { channelsService } from '../services/channels/src/main';
 import { identityService } from '../services/identity/src/main';
 import { inventoryService } from '../services/inventory/src/main';
 import { promotionsService } from '../services/promotions/src/main';
+import { ordersService } from '../services/orders/src/main';
 import { syncMonitorService } from '../services/sync-monitor/src/main';
 
 jest.setTimeout(180_000);
@@ -66,7 +67,7 @@ describe('effect-once in every consumer group the catalogue declares', () => {
   const env = { ...process.env, OMNIMALL_LOCAL: 'true', WEBHOOK_ALLOW_HTTP: 'true' };
   const mine = (correlationId: unknown) => typeof correlationId === 'string' && correlationId.startsWith(tag);
   const groupSettings = testGroups();
-  /** Starts the seven services; a restart passes the previous configs (same databases, same group names). */
+  /** Starts the eight services; a restart passes the previous configs (same databases, same group names). */
   const startAll = (configs?: Map<string, PlatformConfig>) => {
     const config = (name: string) => configs?.get(name) ?? testConfig(name);
     const groups = groupSettings;
@@ -77,6 +78,7 @@ describe('effect-once in every consumer group the catalogue declares', () => {
       cartService.start({ config: config('cart'), groups, env }),
       inventoryService.start({ config: config('inventory'), groups, env }),
       promotionsService.start({ config: config('promotions'), groups, env }),
+      ordersService.start({ config: config('orders'), groups, env }),
       syncMonitorService.start({
         config: config('sync-monitor'),
         groups,

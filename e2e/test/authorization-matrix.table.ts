@@ -135,6 +135,8 @@ const subjectId = (f: Fixtures) => ({ id: f.subject.id });
 const noReservation = { id: `r-${'0'.repeat(32)}` };
 const noPromotion = { id: 'promo-00000000-0000-4000-8000-000000000000' };
 const noHold = { id: 'e2e-no-hold' };
+const noOrder = { id: `ord_${'0'.repeat(32)}` };
+const matrixAddress = { name: 'E2E', line1: '1 Matrix St', city: 'Berlin', postalCode: '10115', country: 'DE' };
 /** A valid cart promotion (10 % off every line, from now, every channel). */
 const promotionBody = {
   name: 'e2e matrix',
@@ -457,6 +459,23 @@ export const MATRIX: Record<string, RouteRow> = {
     allow: ADMIN,
     params: subjectId,
     body: () => ({ points: 5, reason: 'e2e matrix' }),
+  },
+
+  // ---- orders: a customer checks out their own cart on the channel of their login and reads and cancels
+  // their own orders (the history is one on every channel); admins and compliance read every order, a
+  // channel's managers their channels' (a list needs ?channel=); admins and managers cancel and move
+  // fulfilment; the payment provider's webhook is proven by its signature, never a token ------------
+  'orders POST /checkouts': {
+    allow: CUSTOMERS,
+    body: () => ({ address: matrixAddress, shipping: 'standard', paymentMethod: { token: 'tok_approve' } }),
+  },
+  'orders GET /orders': { allow: [...CUSTOMERS, 'complianceOfficer', 'admin'] },
+  'orders GET /orders/{id}': { allow: [...CUSTOMERS, ...MANAGERS, 'complianceOfficer'], params: () => noOrder },
+  'orders POST /orders/{id}/cancel': { allow: [...CUSTOMERS, ...MANAGERS], params: () => noOrder, body: () => ({}) },
+  'orders POST /orders/{id}/fulfilment': { allow: MANAGERS, params: () => noOrder, body: () => ({ state: 'fulfilled' }) },
+  'orders POST /payments/webhooks': {
+    allow: ALL,
+    body: () => ({ eventId: 'e2e-matrix', paymentId: noOrder.id, state: 'captured', amountMinor: 1, occurredAt: 1 }),
   },
 
   // ---- sync-monitor: operations are for admins; a channel's status feed for any staff ------------

@@ -219,3 +219,17 @@ export function channelPayload(code: string, over: Partial<Omit<ChannelChanged, 
     ...over,
   };
 }
+
+/** The fields orders.order-status gained with the orders service, as a producer that does not set them leaves them (their Avro defaults). */
+export const ORDER_STATUS_DEFAULTS = {
+  orderState: null,
+  paymentState: null,
+  fulfilmentState: null,
+  cartId: null,
+  cartVersion: null,
+  lines: [],
+  partnerOrderId: null,
+  steward: null,
+  reason: null,
+  version: 0,
+} as const;

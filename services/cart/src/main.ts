@@ -3,6 +3,7 @@ import { CartService } from './application/carts';
 import { MarketingConsents } from './application/consents';
 import { CartErasure } from './application/erasure';
 import { CartMerges } from './application/merge';
+import { CartOrders } from './application/ordered';
 import { PromotionNotices } from './application/promotion-notices';
 import { PromotionBook, PromotionDefinitions } from './application/promotions';
 import { DeviceCartRetention } from './application/retention';
@@ -16,6 +17,7 @@ import { customerMergedIn } from './events/in/identity.customer-merged';
 import { customerStandingToStreamsIn, customerStatusIn } from './events/in/identity.customer-status';
 import { dataRequestIn, erasureToStreamsIn } from './events/in/identity.data-request';
 import { identityLinkedIn } from './events/in/identity.identity-linked';
+import { orderStatusIn } from './events/in/orders.order-status';
 import { stockLevelIn } from './events/in/inventory.stock-level';
 import { promotionDefinitionIn, promotionToBookIn } from './events/in/promotions.definition';
 import { loyaltyEntryIn } from './events/in/promotions.loyalty-entry';
@@ -122,6 +124,12 @@ export const cartService = defineService<CartDeps, CartExposes>({
         // Merges are idempotent on their own (mergedSources marks); the inbox saves the work of a replay.
         purpose: 'merge',
         handlers: { 'identity.identity-linked': identityLinkedIn(merges), 'identity.customer-merged': customerMergedIn(merges) },
+        dedupe: 'inbox',
+      },
+      {
+        // A confirmed order empties its cart of its lines; the order's mark on the cart makes it once.
+        purpose: 'orders',
+        handlers: { 'orders.order-status': orderStatusIn(new CartOrders(store.carts)) },
         dedupe: 'inbox',
       },
       {

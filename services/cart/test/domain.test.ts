@@ -196,6 +196,7 @@ describe('privacy rules', () => {
       { source: 'device:d1', version: 2 },
       { source: 'c0', version: 3 },
     ],
+    orderedBy: [],
     pendingMerge: null,
     updatedAt: 1,
     erasedAt: null,
@@ -205,7 +206,7 @@ describe('privacy rules', () => {
   it('erases a cart to an empty, marked tombstone, announcing it only when something was there', () => {
     const e = eraseCart(record(), 50)!;
     expect(e).toEqual({
-      set: { lines: [], wishlist: [], version: 8, mergedSources: [], pendingMerge: null, erasedAt: 50, updatedAt: 50 },
+      set: { lines: [], wishlist: [], version: 8, mergedSources: [], orderedBy: [], pendingMerge: null, erasedAt: 50, updatedAt: 50 },
       state: { lines: [], wishlist: [], version: 8 },
       announce: true,
     });

@@ -143,6 +143,7 @@ describe('who hears of a promotion start', () => {
     wishlist,
     version: 1,
     mergedSources: [],
+    orderedBy: [],
     pendingMerge: null,
     updatedAt: 0,
     erasedAt: null,

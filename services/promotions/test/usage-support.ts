@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { newEvent, ServiceRuntime } from '@omnimall/service-kit';
-import { testConfig, testKafka, TopicRecorder, waitFor } from '@omnimall/service-kit/testing';
+import { ORDER_STATUS_DEFAULTS, testConfig, testKafka, TopicRecorder, waitFor } from '@omnimall/service-kit/testing';
 import type { TopicValues } from '@omnimall/contracts';
 import type { PromotionsInstance } from './support';
 
@@ -69,6 +69,8 @@ export class Orders {
           currency: 'EUR',
           promotionIds: [],
           usageHoldId: null,
+          ...ORDER_STATUS_DEFAULTS,
+          lines: [],
           ...o,
         },
       ),

@@ -427,6 +427,7 @@ export const catalogue: readonly TopicSpec[] = [
     "consumers": [
       "cart",
       "channels",
+      "orders",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -1275,6 +1276,7 @@ export const catalogue: readonly TopicSpec[] = [
       "cart",
       "inventory",
       "promotions",
+      "orders",
       "sync-monitor"
     ],
     "table": true,
@@ -1405,6 +1407,7 @@ export const catalogue: readonly TopicSpec[] = [
       "cart",
       "inventory",
       "promotions",
+      "orders",
       "sync-monitor"
     ],
     "table": true,
@@ -1519,6 +1522,7 @@ export const catalogue: readonly TopicSpec[] = [
       "cart",
       "inventory",
       "promotions",
+      "orders",
       "sync-monitor"
     ],
     "table": true,
@@ -1651,6 +1655,7 @@ export const catalogue: readonly TopicSpec[] = [
       "channels",
       "inventory",
       "promotions",
+      "orders",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -1831,6 +1836,7 @@ export const catalogue: readonly TopicSpec[] = [
       "cart",
       "inventory",
       "promotions",
+      "orders",
       "sync-monitor"
     ],
     "table": true,
@@ -2358,6 +2364,7 @@ export const catalogue: readonly TopicSpec[] = [
     "value": "omnimall.channels.PartnerOrderStatusMapped",
     "producer": "channels",
     "consumers": [
+      "orders",
       "sync-monitor"
     ],
     "slaSeconds": 10,
@@ -2488,6 +2495,7 @@ export const catalogue: readonly TopicSpec[] = [
       "cart",
       "channels",
       "inventory",
+      "orders",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -3281,6 +3289,7 @@ export const catalogue: readonly TopicSpec[] = [
     "consumers": [
       "cart",
       "channels",
+      "orders",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -3748,7 +3757,7 @@ export const catalogue: readonly TopicSpec[] = [
       "type": "record",
       "name": "ReservationCommand",
       "namespace": "omnimall.inventory",
-      "doc": "A request to inventory to reserve, extend, commit or release a reservation of stock (orders sends these; inventory answers each on inventory.reservation). Aggregate id is the reservation id.",
+      "doc": "A request to inventory to reserve, extend, commit, release or return a reservation of stock (orders sends these; inventory answers each on inventory.reservation). Aggregate id is the reservation id.",
       "fields": [
         {
           "name": "envelope",
@@ -3825,10 +3834,11 @@ export const catalogue: readonly TopicSpec[] = [
               "reserve",
               "extend",
               "commit",
-              "release"
+              "release",
+              "return"
             ]
           },
-          "doc": "reserve holds the lines until expiresAt; extend moves expiresAt; commit turns the held units into shipped stock (onHand and reserved go down); release frees them."
+          "doc": "reserve holds the lines until expiresAt; extend moves expiresAt; commit turns the held units into shipped stock (onHand and reserved go down); release frees them; return takes a committed reservation's shipped units back on hand where they were shipped from (a cancelled or returned order)."
         },
         {
           "name": "reservationId",
@@ -3865,7 +3875,7 @@ export const catalogue: readonly TopicSpec[] = [
               ]
             }
           },
-          "doc": "The SKUs and units to reserve (reserve); ignored by extend, commit and release, which act on what is held."
+          "doc": "The SKUs and units to reserve (reserve); ignored by extend, commit, release and return, which act on what is held or was shipped."
         },
         {
           "name": "expiresAt",
@@ -3892,6 +3902,7 @@ export const catalogue: readonly TopicSpec[] = [
     "value": "omnimall.inventory.ReservationChanged",
     "producer": "inventory",
     "consumers": [
+      "orders",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -3997,10 +4008,11 @@ export const catalogue: readonly TopicSpec[] = [
               "refused",
               "released",
               "committed",
-              "expired"
+              "expired",
+              "returned"
             ]
           },
-          "doc": "held (every line held or backordered); refused (nothing held, see reason); released; committed; expired (not committed before expiresAt)."
+          "doc": "held (every line held or backordered); refused (nothing held, see reason); released; committed; expired (not committed before expiresAt); returned (committed, then its shipped units taken back on hand)."
         },
         {
           "name": "lines",
@@ -4331,6 +4343,7 @@ export const catalogue: readonly TopicSpec[] = [
     "producer": "promotions",
     "consumers": [
       "cart",
+      "orders",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -5035,6 +5048,7 @@ export const catalogue: readonly TopicSpec[] = [
     "value": "omnimall.promotions.UsageChanged",
     "producer": "promotions",
     "consumers": [
+      "orders",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -5209,6 +5223,28 @@ export const catalogue: readonly TopicSpec[] = [
             "string"
           ],
           "default": null
+        },
+        {
+          "name": "codePromotions",
+          "type": {
+            "type": "array",
+            "items": {
+              "type": "record",
+              "name": "CodePromotion",
+              "fields": [
+                {
+                  "name": "code",
+                  "type": "string"
+                },
+                {
+                  "name": "promotionId",
+                  "type": "string"
+                }
+              ]
+            }
+          },
+          "default": [],
+          "doc": "The promotion each held code unlocks (orders prices the order with them)."
         }
       ]
     }
@@ -5765,13 +5801,14 @@ export const catalogue: readonly TopicSpec[] = [
     "cleanup": "delete",
     "priority": "high",
     "name": "orders.order-status",
-    "description": "An order moved to a new status (placed, paid, shipped, delivered, cancelled, returned). Producer is the order management system (a planned service, issue 22); promotions earns loyalty points on it and gives usage and points back when an order is cancelled or returned.",
+    "description": "An order moved to a new status (placed, paid, shipped, delivered, cancelled, returned). Orders produces it on every change of the order, payment or fulfilment state; cart empties the ordered cart when it confirms; promotions earns loyalty points on it and gives usage and points back when an order is cancelled or returned.",
     "key": "aggregateId (orderId)",
     "value": "omnimall.orders.OrderStatusChanged",
     "producer": "orders",
     "consumers": [
       "channels",
       "promotions",
+      "cart",
       "sync-monitor"
     ],
     "slaSeconds": 2,
@@ -5916,6 +5953,141 @@ export const catalogue: readonly TopicSpec[] = [
           ],
           "default": null,
           "doc": "The promotions usage hold of the order; a cancelled or returned order reverts it."
+        },
+        {
+          "name": "orderState",
+          "type": [
+            "null",
+            {
+              "type": "enum",
+              "name": "OrderState",
+              "symbols": [
+                "pending",
+                "confirmed",
+                "cancelled",
+                "completed"
+              ]
+            }
+          ],
+          "default": null,
+          "doc": "The order's own state (null: a producer before issue 22)."
+        },
+        {
+          "name": "paymentState",
+          "type": [
+            "null",
+            {
+              "type": "enum",
+              "name": "PaymentState",
+              "symbols": [
+                "pending",
+                "authorised",
+                "captured",
+                "voided",
+                "refunded",
+                "failed"
+              ]
+            }
+          ],
+          "default": null
+        },
+        {
+          "name": "fulfilmentState",
+          "type": [
+            "null",
+            {
+              "type": "enum",
+              "name": "FulfilmentState",
+              "symbols": [
+                "unfulfilled",
+                "partially",
+                "fulfilled",
+                "returned"
+              ]
+            }
+          ],
+          "default": null
+        },
+        {
+          "name": "cartId",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The global cart the order was checked out from."
+        },
+        {
+          "name": "cartVersion",
+          "type": [
+            "null",
+            "long"
+          ],
+          "default": null,
+          "doc": "The cart version ordered: cart empties the cart of these lines when the order confirms."
+        },
+        {
+          "name": "lines",
+          "type": {
+            "type": "array",
+            "items": {
+              "type": "record",
+              "name": "OrderLine",
+              "fields": [
+                {
+                  "name": "sku",
+                  "type": "string"
+                },
+                {
+                  "name": "quantity",
+                  "type": "int"
+                },
+                {
+                  "name": "unitPriceMinor",
+                  "type": "long"
+                },
+                {
+                  "name": "totalMinor",
+                  "type": "long",
+                  "doc": "After the line's promotion adjustments."
+                }
+              ]
+            }
+          },
+          "default": []
+        },
+        {
+          "name": "partnerOrderId",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "The partner's own id of the order, when a partner reported on it."
+        },
+        {
+          "name": "steward",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "Who stewards the order's record: the owning channel's manager role (data stewardship)."
+        },
+        {
+          "name": "reason",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "Why the order was cancelled or refused (a machine-readable code)."
+        },
+        {
+          "name": "version",
+          "type": "long",
+          "default": 0,
+          "doc": "The order document's version (every change +1)."
         }
       ]
     }

@@ -435,7 +435,7 @@ export interface StaffChanged {
   changedAt: number;
 }
 
-export type ReservationState = 'held' | 'refused' | 'released' | 'committed' | 'expired';
+export type ReservationState = 'held' | 'refused' | 'released' | 'committed' | 'expired' | 'returned';
 
 export interface ReservedLine {
   sku: string;
@@ -455,7 +455,7 @@ export interface ReservationChanged {
   channel: string;
   /** What the reservation is for: cart:<id> or order:<id>. */
   reference: string;
-  /** held (every line held or backordered); refused (nothing held, see reason); released; committed; expired (not committed before expiresAt). */
+  /** held (every line held or backordered); refused (nothing held, see reason); released; committed; expired (not committed before expiresAt); returned (committed, then its shipped units taken back on hand). */
   state: ReservationState;
   /** One line per SKU (the same SKU asked twice is summed). */
   lines: Array<ReservedLine>;
@@ -467,7 +467,7 @@ export interface ReservationChanged {
   hint: null | string;
 }
 
-export type ReservationAction = 'reserve' | 'extend' | 'commit' | 'release';
+export type ReservationAction = 'reserve' | 'extend' | 'commit' | 'release' | 'return';
 
 export interface ReservationLine {
   sku: string;
@@ -475,12 +475,12 @@ export interface ReservationLine {
   quantity: number;
 }
 
-/** A request to inventory to reserve, extend, commit or release a reservation of stock (orders sends these; inventory answers each on inventory.reservation). Aggregate id is the reservation id. */
+/** A request to inventory to reserve, extend, commit, release or return a reservation of stock (orders sends these; inventory answers each on inventory.reservation). Aggregate id is the reservation id. */
 export interface ReservationCommand {
   envelope: EventEnvelope;
   /** Unique per command; inventory applies a command once and echoes it in its answer. */
   commandId: string;
-  /** reserve holds the lines until expiresAt; extend moves expiresAt; commit turns the held units into shipped stock (onHand and reserved go down); release frees them. */
+  /** reserve holds the lines until expiresAt; extend moves expiresAt; commit turns the held units into shipped stock (onHand and reserved go down); release frees them; return takes a committed reservation's shipped units back on hand where they were shipped from (a cancelled or returned order). */
   action: ReservationAction;
   /** Chosen by the caller; the same id on every command of one reservation. */
   reservationId: string;
@@ -488,7 +488,7 @@ export interface ReservationCommand {
   channel: string;
   /** What the reservation is for: cart:<id> or order:<id>. */
   reference: string;
-  /** The SKUs and units to reserve (reserve); ignored by extend, commit and release, which act on what is held. */
+  /** The SKUs and units to reserve (reserve); ignored by extend, commit, release and return, which act on what is held or was shipped. */
   lines: Array<ReservationLine>;
   /** When the hold lapses (reserve, extend); null: inventory's default time to live (reserve) or not applicable. */
   expiresAt: null | number;
@@ -568,6 +568,20 @@ export interface StockLevelChanged {
 
 export type OrderStatus = 'placed' | 'paid' | 'shipped' | 'delivered' | 'cancelled' | 'returned';
 
+export type OrderState = 'pending' | 'confirmed' | 'cancelled' | 'completed';
+
+export type PaymentState = 'pending' | 'authorised' | 'captured' | 'voided' | 'refunded' | 'failed';
+
+export type FulfilmentState = 'unfulfilled' | 'partially' | 'fulfilled' | 'returned';
+
+export interface OrderLine {
+  sku: string;
+  quantity: number;
+  unitPriceMinor: number;
+  /** After the line's promotion adjustments. */
+  totalMinor: number;
+}
+
 /** An order moved to a new status in the order management system. Aggregate id is the global order id. */
 export interface OrderStatusChanged {
   envelope: EventEnvelope;
@@ -587,6 +601,23 @@ export interface OrderStatusChanged {
   promotionIds: Array<string>;
   /** The promotions usage hold of the order; a cancelled or returned order reverts it. */
   usageHoldId: null | string;
+  /** The order's own state (null: a producer before issue 22). */
+  orderState: null | OrderState;
+  paymentState: null | PaymentState;
+  fulfilmentState: null | FulfilmentState;
+  /** The global cart the order was checked out from. */
+  cartId: null | string;
+  /** The cart version ordered: cart empties the cart of these lines when the order confirms. */
+  cartVersion: null | number;
+  lines: Array<OrderLine>;
+  /** The partner's own id of the order, when a partner reported on it. */
+  partnerOrderId: null | string;
+  /** Who stewards the order's record: the owning channel's manager role (data stewardship). */
+  steward: null | string;
+  /** Why the order was cancelled or refused (a machine-readable code). */
+  reason: null | string;
+  /** The order document's version (every change +1). */
+  version: number;
 }
 
 /** Produced by a partner system (affiliate or marketplace) on partner.order-status: an order's status in the partner's own ids. The envelope's producer names the partner system, aggregateId is the partner order id. */
@@ -769,6 +800,11 @@ export interface TierChanged {
 
 export type UsageState = 'held' | 'refused' | 'released' | 'committed' | 'reverted' | 'expired';
 
+export interface CodePromotion {
+  code: string;
+  promotionId: string;
+}
+
 /** A usage hold's new state (full state), answering the command that caused it if any. Aggregate id is the hold id. */
 export interface UsageChanged {
   envelope: EventEnvelope;
@@ -785,6 +821,8 @@ export interface UsageChanged {
   /** Refusal code (code_exhausted, code_used_by_customer, budget_exhausted, insufficient_points...). */
   reason: null | string;
   hint: null | string;
+  /** The promotion each held code unlocks (orders prices the order with them). */
+  codePromotions: Array<CodePromotion>;
 }
 
 export type UsageAction = 'hold' | 'commit' | 'release' | 'revert';

@@ -44,6 +44,9 @@ export const CONTENT_SECURITY_POLICY: Readonly<Record<string, readonly string[]>
   'frame-ancestors': ["'none'"],
 };
 
+/** The bytes of a request's JSON body as received (for signature checks), or undefined when it had none. */
+export const rawBodyOf = (req: unknown): Buffer | undefined => (req as { rawBody?: Buffer }).rawBody;
+
 export interface HttpAppOptions {
   service: string;
   logger: Logger;
@@ -87,7 +90,15 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     );
     next();
   });
-  app.use(express.json({ limit: '1mb' }));
+  // the raw bytes stay beside the parsed body: a signed request (a payment provider's webhook) is verified on them
+  app.use(
+    express.json({
+      limit: '1mb',
+      verify: (req, _res, buf) => {
+        (req as { rawBody?: Buffer }).rawBody = buf;
+      },
+    }),
+  );
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: opts.service });

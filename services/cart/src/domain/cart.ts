@@ -39,6 +39,8 @@ export interface CartRecord extends CartState {
   cartId: string;
   customerId: string | null;
   mergedSources: MergeMark[];
+  /** Orders whose lines already left this cart (the latest ones): a replayed confirmation takes nothing twice. */
+  orderedBy: string[];
   pendingMerge: PendingMerge | null;
   /** When it was last written (epoch millis). */
   updatedAt: number;
@@ -79,7 +81,7 @@ export type CartCommand =
   | { kind: 'unwish'; sku: string };
 
 /** The `change` field of CartChanged. */
-export type ChangeKind = 'line_added' | 'line_updated' | 'line_removed' | 'wishlist_changed' | 'merged' | 'cleared';
+export type ChangeKind = 'line_added' | 'line_updated' | 'line_removed' | 'wishlist_changed' | 'merged' | 'cleared' | 'ordered';
 
 export interface Decision {
   state: CartState;
@@ -193,4 +195,19 @@ export function mergeCarts(
   const wishlist = [...target.wishlist];
   for (const sku of source.wishlist) if (!wishlist.includes(sku) && wishlist.length < MAX_WISHLIST) wishlist.push(sku);
   return { lines, wishlist, dropped };
+}
+
+/**
+ * An order of this cart confirmed: its units leave the cart (a line ordered whole goes, one the customer
+ * raised since keeps the rest); the wishlist stays. Null when none of the ordered SKUs is in the cart.
+ */
+export function removeOrdered(cart: CartState, ordered: readonly { sku: string; quantity: number }[]): Decision | null {
+  const units = new Map<string, number>();
+  for (const o of ordered) units.set(o.sku, (units.get(o.sku) ?? 0) + o.quantity);
+  if (!cart.lines.some((l) => units.has(l.sku))) return null;
+  const lines = cart.lines.flatMap((l) => {
+    const left = l.quantity - (units.get(l.sku) ?? 0);
+    return left > 0 ? [left === l.quantity ? l : { ...l, quantity: left }] : [];
+  });
+  return { state: { lines, wishlist: cart.wishlist, version: cart.version + 1 }, change: 'ordered' };
 }

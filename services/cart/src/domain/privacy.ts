@@ -25,7 +25,7 @@ export const DAY_MS = 86_400_000;
 
 /** What an erasure writes on one cart, and the state its CartChanged (if any) carries. */
 export interface Erasure {
-  set: Pick<CartRecord, 'lines' | 'wishlist' | 'version' | 'mergedSources' | 'pendingMerge' | 'erasedAt' | 'updatedAt'>;
+  set: Pick<CartRecord, 'lines' | 'wishlist' | 'version' | 'mergedSources' | 'orderedBy' | 'pendingMerge' | 'erasedAt' | 'updatedAt'>;
   /** The emptied state, announced as CartChanged `cleared` when `announce` (the cart had content). */
   state: CartState;
   announce: boolean;
@@ -41,7 +41,7 @@ export function eraseCart(cur: CartRecord | null, now: number): Erasure | null {
   const announce = base.lines.length > 0 || base.wishlist.length > 0;
   const version = announce ? base.version + 1 : base.version;
   return {
-    set: { lines: [], wishlist: [], version, mergedSources: [], pendingMerge: null, erasedAt: now, updatedAt: now },
+    set: { lines: [], wishlist: [], version, mergedSources: [], orderedBy: [], pendingMerge: null, erasedAt: now, updatedAt: now },
     state: { lines: [], wishlist: [], version },
     announce,
   };

@@ -1,103 +1,10 @@
-import {
-  validatePromotion,
-  type ChannelOverride,
-  type Problem,
-  type Promotion,
-  type PublishedPromotion,
-  type Reward,
-} from '@omnimall/pricing';
 import type { ChannelView } from './trading';
 
 /**
- * The promotions cart prices with (promotions.definition, full state per promotion): how a definition
- * becomes what the evaluator takes, which stored version wins, and what cart answers about each
- * targeted channel on cart.promotion-readiness. Pure.
+ * What cart answers about each channel a promotion targets on cart.promotion-readiness. Pure. (How a
+ * definition is parsed and which version wins: @omnimall/pricing's definition.ts, shared with orders.)
  */
-
-/** A definition as cart keeps it: the evaluator's form, its version, and whether it was withdrawn. */
-export interface StoredPromotion {
-  promotionId: string;
-  version: number;
-  /** The evaluator's form; null when the definition was invalid (never priced; its readiness was an error). */
-  published: PublishedPromotion | null;
-  /** Withdrawn: kept as a tombstone (an older version arriving late cannot bring it back), never priced. */
-  withdrawn: boolean;
-}
-
-/** What a definition event carries, as far as cart reads it. */
-export interface DefinitionInput {
-  promotionId: string;
-  version: number;
-  name: string;
-  rule: string;
-  startsAt: number;
-  endsAt: number | null;
-  channels: string[] | null;
-  overrides: {
-    channel: string;
-    excluded: boolean;
-    reward: string | null;
-    startsAt: number | null;
-    endsAt: number | null;
-    until: number | null;
-  }[];
-  exhausted: boolean;
-  withdrawn: boolean;
-}
-
-export type Parsed = { ok: true; promotion: StoredPromotion } | { ok: false; promotion: StoredPromotion; problems: Problem[] };
-
-const parseJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-};
-
-/**
- * The definition in the evaluator's form: its rule (checked with validatePromotion, as the producer
- * checks it) with the event's own id, name, times and channels, and its accepted overrides (a
- * channel's reward checked the same way). Problems (and a definition that prices nothing) when the
- * rule or an override is invalid.
- */
-export function parseDefinition(d: DefinitionInput): Parsed {
-  const rule = parseJson(d.rule);
-  const candidate =
-    rule && typeof rule === 'object'
-      ? { ...rule, id: d.promotionId, name: d.name, startsAt: d.startsAt, endsAt: d.endsAt, channels: d.channels }
-      : rule;
-  const problems = validatePromotion(candidate);
-  if (candidate === undefined) problems.unshift({ path: 'rule', code: 'invalid', hint: 'the rule must be JSON of a pricing Promotion' });
-  const overrides: ChannelOverride[] = [];
-  d.overrides.forEach((o, i) => {
-    let reward: Reward | null = null;
-    if (o.reward !== null) {
-      const r = parseJson(o.reward);
-      const rewardProblems = validatePromotion({ ...(candidate as object), reward: r }).filter((p) => p.path.startsWith('reward'));
-      if (r === undefined || rewardProblems.length) {
-        problems.push({ path: `overrides[${i}].reward`, code: 'invalid', hint: 'an override reward must be JSON of a pricing Reward' });
-      } else reward = r as Reward;
-    }
-    overrides.push({ channel: o.channel, excluded: o.excluded, reward, startsAt: o.startsAt, endsAt: o.endsAt, until: o.until });
-  });
-  if (problems.length)
-    return { ok: false, problems, promotion: { promotionId: d.promotionId, version: d.version, published: null, withdrawn: d.withdrawn } };
-  return {
-    ok: true,
-    promotion: {
-      promotionId: d.promotionId,
-      version: d.version,
-      published: { promotion: candidate as Promotion, overrides, exhausted: d.exhausted },
-      withdrawn: d.withdrawn,
-    },
-  };
-}
-
-/** A stored version is replaced only by a higher one. */
-export function supersedes(next: Pick<StoredPromotion, 'version'>, current: Pick<StoredPromotion, 'version'> | null): boolean {
-  return !current || next.version > current.version;
-}
+export { parseDefinition, supersedes, type DefinitionInput, type Parsed, type StoredPromotion } from '@omnimall/pricing';
 
 export type ReadinessReason = 'channel_unknown' | 'channel_retired' | 'rule_invalid';
 

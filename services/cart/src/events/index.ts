@@ -19,6 +19,7 @@ export const manifest = {
     'promotions.definition',
     'promotions.promotion-lifecycle',
     'promotions.loyalty-entry',
+    'orders.order-status',
     // table topics (keys, revocations, credentials): read whole into memory by the kit's trust reader
     'identity.signing-keys',
     'identity.session-revoked',

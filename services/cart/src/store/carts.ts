@@ -61,6 +61,7 @@ function toRecord(doc: CartDoc): CartRecord {
     wishlist: doc.wishlist ?? [],
     version: doc.version ?? 0,
     mergedSources: doc.mergedSources ?? [],
+    orderedBy: doc.orderedBy ?? [],
     pendingMerge: doc.pendingMerge ?? null,
     updatedAt: doc.updatedAt ?? 0,
     erasedAt: doc.erasedAt ?? null,

@@ -25,6 +25,7 @@ const cartSchema = new Schema<CartDoc>(
     wishlist: { type: [String], default: [] },
     version: { type: Number, default: 0 },
     mergedSources: { type: [{ source: String, version: Number, _id: false }], default: [] },
+    orderedBy: { type: [String], default: [] },
     pendingMerge: { type: Object, default: null },
     updatedAt: Number,
     erasedAt: { type: Number, default: null },
@@ -32,7 +33,6 @@ const cartSchema = new Schema<CartDoc>(
   },
   { versionKey: false, minimize: false },
 );
-
 
 const projected = { _id: String, aggregateVersion: Number, ...appliedEventsPath };
 

@@ -1,5 +1,5 @@
 import { newEvent } from '@omnimall/service-kit';
-import { uniqueName } from '@omnimall/service-kit/testing';
+import { ORDER_STATUS_DEFAULTS, uniqueName } from '@omnimall/service-kit/testing';
 
 /** A channel registration that passes every rule; tests change one field at a time. */
 export const validChannel = {
@@ -96,7 +96,7 @@ export function orderStatus(
   return newEvent(
     'orders.order-status',
     { type: `order.${status}`, producer: 'orders', aggregateId: orderId, aggregateVersion: version, sourceChannel: channel },
-    { orderId, customerId, channel, status, occurredAt: Date.now(), totalMinor: null, currency: null, promotionIds: [], usageHoldId: null },
+    { orderId, customerId, channel, status, occurredAt: Date.now(), totalMinor: null, currency: null, promotionIds: [], usageHoldId: null, ...ORDER_STATUS_DEFAULTS, lines: [] },
   );
 }
 

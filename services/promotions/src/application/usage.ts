@@ -128,6 +128,7 @@ export class HoldService {
       caller: meta.caller,
       requestHash: hash,
       codes: [...req.codes],
+      codePromotions: [],
       campaigns: [...req.campaigns],
       points: req.points,
       state: 'held',
@@ -170,6 +171,7 @@ export class HoldService {
       await this.codes.transact(code, (cur) => {
         if (!cur) throw new ConflictError('code_unknown', `no code ${code}`, 'check the code entered', { code });
         const next = holdCode(cur, h.id, h.customerId, h.expiresAt);
+        if (!h.codePromotions.some((c) => c.code === code)) h.codePromotions.push({ code, promotionId: cur.promotionId });
         return next === cur ? null : { record: bump(next), events: [] };
       });
     for (const use of h.campaigns)
@@ -230,6 +232,7 @@ export class HoldService {
         ...base,
         id,
         codes: [...base.codes],
+        codePromotions: [],
         campaigns: [...base.campaigns],
         caller: meta.caller,
         requestHash: '',

@@ -25,6 +25,8 @@ export interface HoldRecord {
   /** SHA-256 of what was asked (same hold id, another request: refused). */
   requestHash: string;
   codes: string[];
+  /** The promotion each held code unlocks (known once the codes are taken). */
+  codePromotions: { code: string; promotionId: string }[];
   campaigns: CampaignUse[];
   points: number;
   state: HoldState;
@@ -52,6 +54,7 @@ export const holdModel = (db: Connection): Model<HoldDoc> =>
       // the other fields are as the repository writes them (the model is loose)
       _id: String,
       codes: { type: Array, default: [] },
+      codePromotions: { type: Array, default: [] },
       campaigns: { type: Array, default: [] },
       points: { type: Number, default: 0 },
       reason: { type: String, default: null },
@@ -65,7 +68,8 @@ export const holdModel = (db: Connection): Model<HoldDoc> =>
 const toRecord = (d: HoldDoc): HoldRecord => {
   const { _id: id, customerId, channel, reference, caller, requestHash, state, expiresAt, createdAt, updatedAt } = d;
   const campaigns = (d.campaigns ?? []).map((c) => ({ campaignId: c.campaignId, amountMinor: c.amountMinor }));
-  const rest = { codes: d.codes ?? [], points: d.points ?? 0, reason: d.reason ?? null, hint: d.hint ?? null, version: d.version ?? 0 };
+  const codePromotions = (d.codePromotions ?? []).map((c) => ({ code: c.code, promotionId: c.promotionId }));
+  const rest = { codes: d.codes ?? [], codePromotions, points: d.points ?? 0, reason: d.reason ?? null, hint: d.hint ?? null, version: d.version ?? 0 };
   return { id, customerId, channel, reference, caller, requestHash, state, expiresAt, createdAt, updatedAt, campaigns, ...rest };
 };
 

@@ -25,6 +25,7 @@ export function usageChanged(h: HoldRecord, commandId: string | null, origin: Ev
       reference: h.reference,
       state: h.state,
       codes: h.codes,
+      codePromotions: h.codePromotions,
       campaigns: h.campaigns,
       points: h.points,
       expiresAt: h.expiresAt,

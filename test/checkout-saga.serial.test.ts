@@ -1,0 +1,286 @@
+/**
+ * The checkout saga against the real stack: orders, inventory and promotions as services on the real
+ * Kafka and FerretDB, talking only through their command topics; the payment provider the built-in
+ * test PSP over HTTP. Serial (run alone, after the parallel suites): every inventory and promotions
+ * instance of another suite would answer the shared command topics from its own database.
+ */
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import type { OrderStatusChanged } from '@omnimall/contracts';
+import {
+  cartKnown,
+  customerOn,
+  setStock,
+  Simulator,
+  staff,
+  startTestInventory,
+  startTestOrders,
+  startTestPromotions,
+  type InventoryInstance,
+  type OrdersInstance,
+  type PromotionsInstance,
+} from './checkout-support';
+
+let sim: Simulator;
+let inv: InventoryInstance;
+let promos: PromotionsInstance;
+let ord: OrdersInstance;
+let recorder: TopicRecorder;
+let admin: Record<string, string>;
+const uid = uniqueName('co').slice(3);
+const WEB = `web-${uid}`;
+const MOBILE = `app-${uid}`;
+const WH = `wh-${uid}`;
+let n = 0;
+
+const address = { name: 'Ada', line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' };
+
+/** A customer with a cart of `lines` (SKU → quantity, stocked `stock` each), known to orders. */
+async function shopper(lines: Record<string, number>, stock = 10): Promise<{ customerId: string; skus: string[] }> {
+  const customerId = `cu-${uid}-${++n}`;
+  const skus = Object.keys(lines).map((s) => `${s}-${uid}-${n}`);
+  await Promise.all(skus.map((sku) => setStock(inv, admin, sku, WH, stock)));
+  await Promise.all(skus.flatMap((sku) => [sim.item(WEB, sku, 1500), sim.item(MOBILE, sku, 1500)]));
+  await sim.customer(customerId);
+  await sim.cart(
+    customerId,
+    1,
+    skus.map((sku, i) => ({ sku, quantity: Object.values(lines)[i], channel: MOBILE })),
+  );
+  await cartKnown(ord, customerId, 1);
+  await waitFor(
+    async () => (await ord.store.projections.items.readMany(skus.map((s) => `${WEB}:${s}`))).size === skus.length,
+    'items projected',
+  );
+  return { customerId, skus };
+}
+
+const checkout = async (customerId: string, token: string, key = randomUUID(), over: Record<string, unknown> = {}) =>
+  request(ord.app)
+    .post('/checkouts')
+    .set(await customerOn(customerId, WEB))
+    .set('idempotency-key', key)
+    .send({ cartVersion: 1, address, shipping: 'standard', paymentMethod: { token }, ...over });
+
+const stockOf = async (sku: string) => (await inv.store.stock.get(sku))!.levels[WH];
+
+async function statuses(orderId: string): Promise<OrderStatusChanged[]> {
+  const mine = recorder.where((r) => r.topic === 'orders.order-status' && r.message.key?.toString() === orderId);
+  return Promise.all(mine.map((r) => ord.runtime.schemas.decode<OrderStatusChanged>(r.message.value!)));
+}
+
+beforeAll(async () => {
+  [sim, inv, promos, ord, recorder] = await Promise.all([
+    Simulator.start(),
+    startTestInventory(),
+    startTestPromotions(),
+    startTestOrders(),
+    new TopicRecorder(testKafka(), ['orders.order-status']).start(),
+  ]);
+  admin = await staff(`admin-${uid}`, ['admin']);
+  await Promise.all([sim.channel(WEB), sim.channel(MOBILE, { kind: 'mobile' })]);
+  await waitFor(async () => (await inv.store.config.channel(WEB)) !== null, 'inventory knows the channel');
+  await waitFor(async () => (await ord.store.projections.channels.get(WEB)) !== null, 'orders knows the channel');
+  const loc = await request(inv.app)
+    .put(`/locations/${WH}`)
+    .set(admin)
+    .send({ name: 'wh', kind: 'warehouse', address: { line1: '1 St', city: 'Berlin', postalCode: '10115', country: 'DE' } });
+  expect(loc.status).toBe(200);
+  expect((await request(inv.app).put(`/channels/${WEB}/locations/${WH}`).set(admin).send({ priority: 1 })).status).toBe(200);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.allSettled([ord?.stop(), inv?.stop(), promos?.stop(), sim?.stop(), recorder?.stop()]);
+});
+
+it('confirms an order on another channel than the cart’s: stock reserved then committed, payment authorised then captured, every channel told', async () => {
+  const { customerId, skus } = await shopper({ A: 2, B: 1 });
+  const res = await checkout(customerId, 'tok_approve');
+  expect(res.status).toBe(201);
+  expect(res.body).toMatchObject({ state: 'confirmed', channel: WEB, customerId, cartVersion: 1, steward: `channel-manager:${WEB}` });
+  expect(res.body.price).toMatchObject({ currency: 'EUR', subtotalMinor: 4500, totalMinor: 4500 });
+  expect(res.body.lines.map((l: { addedOn: string }) => l.addedOn)).toEqual([MOBILE, MOBILE]);
+  expect(res.headers.location).toBe(`/orders/${res.body.id}`);
+  const id = res.body.id as string;
+  const done = await waitFor(async () => {
+    const o = await ord.store.orders.get(id);
+    return o?.saga.state === 'done' && o;
+  }, 'the saga done');
+  expect(done.payment.state).toBe('captured');
+  expect(done.saga.steps.map((s) => `${s.name}:${s.state}`)).toEqual([
+    'reserve:done',
+    'authorise:done',
+    'commit_stock:done',
+    'capture:done',
+  ]);
+  expect(await stockOf(skus[0])).toMatchObject({ onHand: 8, reserved: 0 });
+  expect(ord.psp!.payments().get(id)).toMatchObject({ state: 'captured', amountMinor: 4500 });
+  const told = await waitFor(async () => {
+    const s = await statuses(id);
+    return s.some((e) => e.status === 'paid') && s;
+  }, 'the paid status');
+  expect(told[0]).toMatchObject({
+    status: 'placed',
+    orderState: 'confirmed',
+    paymentState: 'authorised',
+    cartId: customerId,
+    cartVersion: 1,
+    totalMinor: 4500,
+  });
+  expect(told[0].lines).toEqual([
+    { sku: skus[0], quantity: 2, unitPriceMinor: 1500, totalMinor: 3000 },
+    { sku: skus[1], quantity: 1, unitPriceMinor: 1500, totalMinor: 1500 },
+  ]);
+
+  // the history is the customer's on every channel; another customer is refused
+  const mine = await request(ord.app)
+    .get('/orders')
+    .set(await customerOn(customerId, MOBILE));
+  expect(mine.status).toBe(200);
+  expect(mine.body.map((o: { id: string }) => o.id)).toEqual([id]);
+  const other = await request(ord.app)
+    .get(`/orders/${id}`)
+    .set(await customerOn(`someone-${uid}`, WEB));
+  expect(other.status).toBe(403);
+  expect(other.body.code).toBe('not_order_owner');
+  const foreignManager = await request(ord.app)
+    .get(`/orders/${id}`)
+    .set(await staff(`m-${uid}`, ['channel_manager'], [MOBILE]));
+  expect(foreignManager.status).toBe(403);
+  expect(
+    (
+      await request(ord.app)
+        .get(`/orders/${id}`)
+        .set(await staff(`m2-${uid}`, ['channel_manager'], [WEB]))
+    ).status,
+  ).toBe(200);
+});
+
+it('declined payment: nothing is kept — the reservation released, the order cancelled, the customer told what to do', async () => {
+  const { customerId, skus } = await shopper({ D: 3 });
+  const res = await checkout(customerId, 'tok_decline');
+  expect(res.status).toBe(402);
+  expect(res.body).toMatchObject({ code: 'payment_declined', details: { remediation: 'use_another_payment_method' } });
+  expect(res.body.hint).toMatch(/payment method/);
+  const id = res.body.details.orderId as string;
+  const o = await waitFor(async () => {
+    const cur = await ord.store.orders.get(id);
+    return cur?.saga.state === 'failed' && cur;
+  }, 'the saga compensated');
+  expect(o).toMatchObject({ state: 'cancelled', payment: { state: 'failed' } });
+  expect(o.saga.steps.map((s) => `${s.name}:${s.state}`)).toEqual(['reserve:done', 'authorise:failed', 'release_stock:done']);
+  await waitFor(async () => (await stockOf(skus[0])).reserved === 0, 'the stock released');
+  expect(await stockOf(skus[0])).toMatchObject({ onHand: 10, reserved: 0 });
+  // the cart version is free again: a new checkout (another key) with a good card confirms
+  const again = await checkout(customerId, 'tok_approve');
+  expect(again.status).toBe(201);
+});
+
+it('a payment that times out is compensated by the sweeper, and the late approval voided', async () => {
+  const { customerId, skus } = await shopper({ T: 1 });
+  const res = await checkout(customerId, 'tok_timeout');
+  expect(res.status).toBe(503);
+  expect(res.body).toMatchObject({ code: 'payment_timed_out', details: { remediation: 'retry' } });
+  const id = res.body.details.orderId as string;
+  const o = await waitFor(
+    async () => {
+      const cur = await ord.store.orders.get(id);
+      return cur?.saga.state === 'failed' && cur;
+    },
+    'the saga compensated',
+    15_000,
+  );
+  expect(o.state).toBe('cancelled');
+  expect(o.saga.steps.find((s) => s.name === 'void')?.state).toBe('done');
+  await waitFor(async () => ord.psp!.payments().get(id)?.state === 'voided', 'the late approval voided', 15_000);
+  await waitFor(async () => (await stockOf(skus[0])).reserved === 0, 'the stock released');
+});
+
+it('the same checkout sent twice at once makes one order; the same key with another body is refused', async () => {
+  const { customerId } = await shopper({ C: 1 });
+  const key = randomUUID();
+  const [a, b] = await Promise.all([checkout(customerId, 'tok_approve', key), checkout(customerId, 'tok_approve', key)]);
+  const ids = [a, b].map((r) => r.body.id ?? r.body.details?.orderId);
+  expect(ids[0]).toBe(ids[1]);
+  expect([a.status, b.status].sort()).toEqual(expect.arrayContaining([201]));
+  expect([a.status, b.status].every((s) => s === 201 || s === 409 || s === 200)).toBe(true);
+  expect(await ord.store.orders.find({ customerId }, 10)).toHaveLength(1);
+  const reused = await checkout(customerId, 'tok_approve', key, { shipping: 'express' });
+  expect(reused.status).toBe(422);
+  expect(reused.body.code).toBe('idempotency_key_reused');
+  const replay = await checkout(customerId, 'tok_approve', key);
+  expect(replay.status).toBe(200);
+  expect(replay.body.id).toBe(ids[0]);
+  // two devices, two keys, one cart version: one order
+  const second = await checkout(customerId, 'tok_approve');
+  expect(second.status).toBe(409);
+  expect(second.body).toMatchObject({ code: 'cart_already_ordered', details: { orderId: ids[0] } });
+});
+
+it('a channel switched to maintenance refuses the checkout with the channel’s message, and stock is untouched', async () => {
+  const { customerId, skus } = await shopper({ M: 1 });
+  const back = Date.now() + 3_600_000;
+  await sim.channel(WEB, { state: 'maintenance', expectedBackAt: back });
+  await waitFor(async () => (await ord.store.projections.channels.get(WEB))?.value.state === 'maintenance', 'maintenance projected');
+  try {
+    const res = await checkout(customerId, 'tok_approve');
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({
+      code: 'channel_in_maintenance',
+      details: { remediation: 'retry', expectedBackAt: new Date(back).toISOString() },
+    });
+    expect(res.body.hint).toMatch(/another channel/);
+    expect(await stockOf(skus[0])).toMatchObject({ reserved: 0 });
+  } finally {
+    await sim.channel(WEB);
+    await waitFor(async () => (await ord.store.projections.channels.get(WEB))?.value.state === 'active', 'active again');
+  }
+});
+
+it('refuses bad input with a code and a hint, never a 5xx', async () => {
+  const { customerId } = await shopper({ V: 1 });
+  const noKey = await request(ord.app)
+    .post('/checkouts')
+    .set(await customerOn(customerId, WEB))
+    .send({ address, shipping: 'standard', paymentMethod: { token: 'tok_approve' } });
+  expect(noKey.status).toBe(400);
+  expect(noKey.body.code).toBe('idempotency_key_required');
+  const badShipping = await checkout(customerId, 'tok_approve', randomUUID(), { shipping: 'teleport' });
+  expect(badShipping.status).toBe(422);
+  expect(badShipping.body.code).toBe('shipping_unknown');
+  const stale = await checkout(customerId, 'tok_approve', randomUUID(), { cartVersion: 7 });
+  expect(stale.status).toBe(409);
+  expect(stale.body.code).toBe('cart_changed');
+  const staffCheckout = await request(ord.app).post('/checkouts').set(admin).set('idempotency-key', randomUUID()).send({});
+  expect(staffCheckout.status).toBe(403);
+  const unsigned = await request(ord.app)
+    .post('/payments/webhooks')
+    .send({ eventId: 'e', paymentId: 'p', state: 'captured', amountMinor: 1, occurredAt: 1 });
+  expect(unsigned.status).toBe(400);
+  expect(unsigned.body.code).toBe('webhook_signature_invalid');
+});
+
+it('cancellation gives the stock back and refunds; a refused transition names the allowed moves', async () => {
+  const { customerId, skus } = await shopper({ X: 2 });
+  const res = await checkout(customerId, 'tok_approve');
+  expect(res.status).toBe(201);
+  const id = res.body.id as string;
+  await waitFor(async () => (await ord.store.orders.get(id))?.saga.state === 'done', 'the saga done');
+  expect(await stockOf(skus[0])).toMatchObject({ onHand: 8 });
+  const cancelled = await request(ord.app)
+    .post(`/orders/${id}/cancel`)
+    .set(await customerOn(customerId, MOBILE))
+    .send({});
+  expect(cancelled.status).toBe(200);
+  expect(cancelled.body).toMatchObject({ state: 'cancelled', payment: { state: 'refunded' } });
+  await waitFor(async () => (await stockOf(skus[0])).onHand === 10, 'the stock returned');
+  const again = await request(ord.app).post(`/orders/${id}/cancel`).set(admin).send({});
+  expect(again.status).toBe(409);
+  expect(again.body).toMatchObject({ code: 'transition_refused', details: { field: 'order', from: 'cancelled', allowed: [] } });
+  const s = await waitFor(async () => {
+    const all = await statuses(id);
+    return all.some((e) => e.status === 'cancelled') && all;
+  }, 'the cancelled status');
+  expect(s.at(-1)).toMatchObject({ status: 'cancelled', orderState: 'cancelled' });
+});
