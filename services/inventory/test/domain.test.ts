@@ -8,7 +8,7 @@ import {
   publishedOf,
   sourceOf,
 } from '../src/domain/availability';
-import { commit, expiredHolds, extend, hold, mergeLines, release } from '../src/domain/reservations';
+import { commit, expiredHolds, extend, hold, mergeLines, placementOf, release, returnShipped } from '../src/domain/reservations';
 import { applyStockOp, availableAt, BUCKETS, emptyLevel, emptyStock, incomingTotal } from '../src/domain/stock';
 import type { ChannelInfo, ChannelPolicy, Exception, Level, StockOp, StockRecord, World } from '../src/domain/types';
 
@@ -771,6 +771,52 @@ describe('reservations', () => {
     expect(committed.stock.levels['wh-1']).toMatchObject({ onHand: 95, reserved: 0 });
     expect(channelAvailability(w, committed.stock, 'regional').available).toBe(3);
     expect(channelAvailability(w, committed.stock, 'web').available).toBe(95);
+  });
+
+  it('returns a commit’s shipment: on hand rises where the units left, availability as before the hold', () => {
+    const before = channelAvailability(chain(), stock, 'web').available;
+    const held = hold(stock, chain(), req);
+    const shipped = placementOf(held.hold);
+    expect(shipped).toEqual({ byLocation: { 'wh-1': 4, 'wh-2': 2 }, quotaCounted: 0 });
+    const committed = commit(held.stock, 'r-1')!.stock;
+    const snapshot = structuredClone(committed);
+    const r = returnShipped(committed, 'web', shipped);
+    expect(r.deltas).toEqual([
+      { location: 'wh-1', bucket: 'onHand', delta: 4, after: 5 },
+      { location: 'wh-2', bucket: 'onHand', delta: 2, after: 10 },
+    ]);
+    expect(r.stock.levels).toEqual(stock.levels);
+    expect(channelAvailability(chain(), r.stock, 'web').available).toBe(before);
+    expect(committed).toEqual(snapshot);
+  });
+
+  it('returns only what was shipped: backordered units never left, a location left empty since gets its units back', () => {
+    const w = chain({ policies: { web: { backorder: true } } });
+    const held = hold(stockOf({ 'wh-1': { onHand: 3 } }), w, { ...req, quantity: 5 });
+    expect(held.hold).toMatchObject({ quantity: 3, backordered: 2 });
+    const committed = commit(held.stock, 'r-1')!.stock;
+    expect(committed.levels['wh-1'].onHand).toBe(0);
+    const r = returnShipped(committed, 'web', placementOf(held.hold));
+    expect(r.deltas).toEqual([{ location: 'wh-1', bucket: 'onHand', delta: 3, after: 3 }]);
+    expect(returnShipped(stockOf({}), 'web', { byLocation: { 'wh-2': 2 }, quotaCounted: 0 }).stock.levels['wh-2']).toEqual(
+      level({ onHand: 2 }),
+    );
+    const nothing = returnShipped(committed, 'web', { byLocation: {}, quotaCounted: 0 });
+    expect(nothing.deltas).toEqual([]);
+    expect(nothing.stock.levels).toEqual(committed.levels);
+    expect(nothing.stock.quotaUsed).toBe(committed.quotaUsed);
+  });
+
+  it('gives a returned shipment’s units back to the channel’s quota', () => {
+    const w = chain({ policies: { regional: { allocation: { kind: 'quota', units: 8 } } } });
+    const held = hold(stockOf({ 'wh-1': { onHand: 100 } }), w, { ...req, channel: 'regional', quantity: 5 });
+    const committed = commit(held.stock, 'r-1')!.stock;
+    expect(channelAvailability(w, committed, 'regional').available).toBe(3);
+    const r = returnShipped(committed, 'regional', placementOf(held.hold));
+    expect(r.stock.quotaUsed).toEqual({ regional: 0 });
+    expect(r.stock.levels['wh-1']).toMatchObject({ onHand: 100, reserved: 0 });
+    expect(channelAvailability(w, r.stock, 'regional').available).toBe(8);
+    expect(returnShipped(committed, 'regional', { byLocation: {}, quotaCounted: 50 }).stock.quotaUsed).toEqual({ regional: 0 });
   });
 
   it('extends a hold’s expiry without moving stock; nothing to extend is null', () => {

@@ -1,13 +1,14 @@
 import { AppError, ConflictError, NotFoundError, UnprocessableError } from '@omnimall/service-kit/errors';
 import { requestHash, type OutgoingEvent } from '@omnimall/service-kit';
 import { emptyStock } from '../domain/stock';
-import { commit, expiredHolds, extend, hold, mergeLines, release } from '../domain/reservations';
-import type { Delta, ReserveLine, StockRecord, World } from '../domain/types';
+import { commit, expiredHolds, extend, hold, mergeLines, placementOf, release, returnShipped } from '../domain/reservations';
+import type { Delta, Placement, ReserveLine, StockRecord, World } from '../domain/types';
 import { reservationChanged } from '../events/out/inventory.reservation';
 import { stockAdjusted, type Provenance } from '../events/out/inventory.stock-adjustment';
 import type { EventOrigin } from '../events/out/origin';
 import type { Reservation, ReservationLine, ReservationRepository, ReservationState, StockRepository } from '../store';
 import { settle } from './settle';
+import { withOp } from './stock';
 import type { WorldCache } from './world';
 
 export interface ReserveRequest {
@@ -34,6 +35,16 @@ type Meta = Pick<ReserveRequest, 'caller' | 'actorKind' | 'commandId' | 'origin'
 
 export const reservationNotFound = (id: string): NotFoundError =>
   new NotFoundError('reservation_not_found', `no reservation ${id}`, 'reserve first (POST /reservations), or check the id');
+
+/**
+ * The marks a reservation leaves in a SKU's `ops` (beside the stock operations' idempotency keys) in
+ * the same compare-and-set as its commit or its return: a retry after a crash between two SKUs sees
+ * which SKUs were shipped, or given back, already.
+ */
+const commitMark = (id: string): string => `reservation:commit:${id}`;
+const returnMark = (id: string): string => `reservation:return:${id}`;
+/** A commit that found no hold and no mark of its own: nothing of the SKU was shipped (the hold had lapsed). */
+const NOTHING_SHIPPED: Placement = { byLocation: {}, quotaCounted: 0 };
 
 /**
  * Reservations of a cart or an order across SKUs. The units are held in each SKU's stock document
@@ -104,7 +115,7 @@ export class ReservationService {
           return this.changed(world, base, made.stock, made.deltas, 'reserve', r, req);
         });
         const h = after?.holds[r.id];
-        held.push({ sku: line.sku, quantity: line.quantity, backordered: h?.backordered ?? 0 });
+        held.push({ sku: line.sku, quantity: line.quantity, backordered: h?.backordered ?? 0, ...(h ? { held: placementOf(h) } : {}) });
       } catch (err) {
         if (!(err instanceof ConflictError || (err instanceof AppError && err.status === 400))) throw err;
         refusal = err;
@@ -151,25 +162,86 @@ export class ReservationService {
     return this.finish(id, 'held', meta, { expiresAt });
   }
 
+  /**
+   * Ships the held units (on hand and reserved fall) and records per line what left from where (its
+   * `shipped` placement, which a return puts back). Each SKU's commit marks the SKU, so a retry after
+   * a crash mid-way knows a hold it no longer finds was shipped (its placement is the one recorded
+   * when it was held) rather than lapsed (nothing shipped).
+   */
   async commit(id: string, meta: Meta): Promise<Reservation> {
     const r = await this.reservations.get(id);
     if (!r) throw reservationNotFound(id);
     if (r.state === 'committed') return r;
     if (r.state !== 'held') throw notActive(r);
     const { world } = await this.worlds.get();
-    for (const l of r.lines)
+    const lines: ReservationLine[] = [];
+    for (const l of r.lines) {
+      const decided: { shipped?: Placement } = {};
       await this.stock.transact(l.sku, (cur) => {
         const made = cur && commit(cur, id);
-        return made ? this.changed(world, cur, made.stock, made.deltas, 'commit', r, meta) : null;
+        if (!made) {
+          decided.shipped = cur?.ops[commitMark(id)] ? l.held : NOTHING_SHIPPED;
+          return null;
+        }
+        decided.shipped = placementOf(made.hold);
+        return this.changed(world, cur, made.stock, made.deltas, 'commit', r, meta, commitMark(id));
       });
-    return this.finish(id, 'committed', meta, {});
+      lines.push(decided.shipped ? { ...l, shipped: decided.shipped } : l);
+    }
+    return this.finish(id, 'committed', meta, { lines });
+  }
+
+  /**
+   * Takes a committed reservation's units back on hand where they were shipped from (its order was
+   * cancelled or returned), gives back what they counted against the channel's quota, and moves it to
+   * `returned`. One compare-and-set per SKU, which also marks the SKU: a retry after a crash between
+   * two SKUs gives nothing back twice. Idempotent: a returned reservation changes no more (a command
+   * naming its own id is still answered, in state `returned`). Throws reservation_not_found,
+   * reservation_not_committed (nothing was shipped: release a held one), return_not_recorded (committed
+   * before the inventory recorded where units shipped from).
+   */
+  async returnToStock(id: string, meta: Meta): Promise<Reservation> {
+    const r = await this.reservations.get(id);
+    if (!r) throw reservationNotFound(id);
+    if (r.state === 'returned') return this.answerAgain(r, meta);
+    if (r.state !== 'committed') throw notCommitted(r);
+    const unrecorded = r.lines.filter((l) => !l.shipped).map((l) => l.sku);
+    if (unrecorded.length) throw notRecorded(r, unrecorded);
+    const { world } = await this.worlds.get();
+    for (const l of r.lines) {
+      const shipped = l.shipped!;
+      await this.stock.transact(l.sku, (cur) => {
+        const base = cur ?? emptyStock(l.sku, null);
+        if (base.ops[returnMark(id)]) return null; // given back by an earlier attempt
+        const made = returnShipped(base, r.channel, shipped);
+        if (!made.deltas.length && made.stock.quotaUsed === base.quotaUsed) return null; // nothing was shipped (backordered)
+        return this.changed(world, base, made.stock, made.deltas, 'return', r, meta, returnMark(id));
+      });
+    }
+    const returned = await this.finishIf(id, ['committed'], 'returned', meta);
+    return returned ?? this.answerAgain(await this.get(id), meta);
+  }
+
+  /**
+   * A command on a reservation already where it asked it to be: answered (inventory.reservation naming
+   * the command, the state unchanged) so the sender's step ends; a request over HTTP gets the record.
+   */
+  private async answerAgain(r: Reservation, meta: Meta): Promise<Reservation> {
+    if (!meta.commandId) return r;
+    const commandId = meta.commandId;
+    const answered = await this.reservations.transact(r.id, (cur) => {
+      if (!cur) return null;
+      const record: Reservation = { ...cur, version: cur.version + 1, updatedAt: Date.now() };
+      return { record, events: [reservationChanged(record, commandId, meta.origin)] };
+    });
+    return answered ?? r;
   }
 
   async release(id: string, meta: Meta): Promise<Reservation> {
     const r = await this.reservations.get(id);
     if (!r) throw reservationNotFound(id);
     if (r.state === 'released' || r.state === 'expired' || r.state === 'refused') return r;
-    if (r.state === 'committed') throw notActive(r);
+    if (r.state === 'committed' || r.state === 'returned') throw notActive(r);
     await this.releaseHolds(
       r,
       r.lines.map((l) => l.sku),
@@ -270,8 +342,20 @@ export class ReservationService {
       });
   }
 
-  /** A hold, release or commit as a change: the stock one version on, its adjustment and what it changed for channels. */
-  private changed(world: World, before: StockRecord, after: StockRecord, deltas: Delta[], operation: string, r: Reservation, meta: Meta) {
+  /**
+   * A hold, release, commit or return as a change: the stock one version on, its adjustment and what it
+   * changed for channels; `mark` (a commit's or a return's) is kept in the SKU's ops with the adjustment.
+   */
+  private changed(
+    world: World,
+    before: StockRecord,
+    after: StockRecord,
+    deltas: Delta[],
+    operation: string,
+    r: Reservation,
+    meta: Meta,
+    mark?: string,
+  ) {
     const p: Provenance = {
       operation,
       reason: `reservation ${r.id}`,
@@ -281,12 +365,19 @@ export class ReservationService {
       reference: r.id,
       channel: r.channel,
     };
-    return this.withEvents(world, { ...after, version: before.version + 1, updatedAt: Date.now() }, deltas, p, meta.origin);
+    return this.withEvents(world, { ...after, version: before.version + 1, updatedAt: Date.now() }, deltas, p, meta.origin, mark);
   }
 
-  private withEvents(world: World, record: StockRecord, deltas: Delta[], p: Provenance, origin: EventOrigin) {
-    const settled = settle(world, record, origin);
-    const events: OutgoingEvent[] = deltas.length ? [stockAdjusted(record.sku, record.sellerId, record.version, deltas, p, origin)] : [];
+  private withEvents(world: World, record: StockRecord, deltas: Delta[], p: Provenance, origin: EventOrigin, mark?: string) {
+    const adjustment = deltas.length ? stockAdjusted(record.sku, record.sellerId, record.version, deltas, p, origin) : null;
+    const marked = mark
+      ? {
+          ...record,
+          ops: withOp(record.ops, mark, { hash: mark, at: record.updatedAt, adjustmentId: adjustment?.value.envelope.eventId ?? '' }),
+        }
+      : record;
+    const settled = settle(world, marked, origin);
+    const events: OutgoingEvent[] = adjustment ? [adjustment] : [];
     return { record: settled.record, events: [...events, ...settled.events] };
   }
 
@@ -325,8 +416,32 @@ const notActive = (r: Reservation): ConflictError =>
   new ConflictError(
     'reservation_not_active',
     `reservation ${r.id} is ${r.state}`,
-    r.state === 'committed' ? 'a committed reservation is stock sold: return it through the order' : 'reserve again',
+    r.state === 'committed'
+      ? 'a committed reservation is stock sold: when its order is cancelled or returned, return it (action return, or POST /reservations/{id}/return)'
+      : r.state === 'returned'
+        ? 'its units are back on hand already: reserve again'
+        : 'reserve again',
     { reservationId: r.id, state: r.state },
+  );
+
+/** A return of a reservation that shipped nothing (not committed). */
+const notCommitted = (r: Reservation): ConflictError =>
+  new ConflictError(
+    'reservation_not_committed',
+    `reservation ${r.id} is ${r.state}, not committed: none of its units were shipped`,
+    r.state === 'held' || r.state === 'pending'
+      ? 'its units are still held, not shipped: release it (action release, or POST /reservations/{id}/release)'
+      : 'nothing to give back: only a committed reservation is returned',
+    { reservationId: r.id, state: r.state },
+  );
+
+/** A return of a reservation committed before the inventory recorded where its units shipped from. */
+const notRecorded = (r: Reservation, skus: string[]): ConflictError =>
+  new ConflictError(
+    'return_not_recorded',
+    `reservation ${r.id} was committed before the inventory recorded where its units of ${skus.join(', ')} shipped from`,
+    'put the units back with a stock operation (POST /stock/{sku}/operations, adjust onHand at the location they left) instead',
+    { reservationId: r.id, skus },
   );
 
 /** A refused reservation's refusal, rebuilt for a replay of the request. */

@@ -31,7 +31,7 @@ export interface OperationResult {
 }
 
 /** The newest OPS_KEPT keys of a record, with one more. */
-function withOp(ops: StockRecord['ops'], key: string, entry: StockRecord['ops'][string]): StockRecord['ops'] {
+export function withOp(ops: StockRecord['ops'], key: string, entry: StockRecord['ops'][string]): StockRecord['ops'] {
   const all = Object.entries({ ...ops, [key]: entry });
   if (all.length <= OPS_KEPT) return Object.fromEntries(all);
   all.sort((a, b) => b[1].at - a[1].at);

@@ -2,14 +2,15 @@
  * Reservations on one SKU: a hold takes units from the channel's source locations by priority
  * (reserved += n), never more than the channel may sell unless its policy accepts backorders; a
  * release gives them back, a commit ships them (on hand and reserved both fall). Units counted
- * against a quota stay used once committed. Every function returns a new record and the deltas it made.
+ * against a quota stay used once committed, until the shipment is returned (on hand rises again where
+ * the units were shipped from). Every function returns a new record and the deltas it made.
  */
 import { ConflictError, ValidationError } from '@omnimall/service-kit/errors';
 import { channelAvailability } from './availability';
 import { availableAt, emptyLevel } from './stock';
-import type { Delta, Hold, Level, ReserveLine, StockRecord, World } from './types';
+import type { Delta, Hold, Level, Placement, ReserveLine, StockRecord, World } from './types';
 
-export type { Hold, ReserveLine } from './types';
+export type { Hold, Placement, ReserveLine } from './types';
 
 /** A hold, release, commit or extension: the new record, the hold concerned and the deltas it made. */
 export interface HoldResult {
@@ -129,6 +130,30 @@ function settleHold(stock: StockRecord, reservationId: string, shipped: boolean)
   let quotaUsed = stock.quotaUsed;
   if (!shipped && h.quotaCounted) quotaUsed = { ...quotaUsed, [h.channel]: Math.max(0, (quotaUsed[h.channel] ?? 0) - h.quotaCounted) };
   return { stock: { ...stock, levels, holds, quotaUsed }, hold: h, deltas };
+}
+
+/** What a hold takes from where: the part of it a commit ships and a return puts back. */
+export const placementOf = (h: Hold): Placement => ({ byLocation: { ...h.byLocation }, quotaCounted: h.quotaCounted });
+
+/**
+ * Takes a committed reservation's units of this SKU back (its order was cancelled or returned): on hand
+ * rises at each location by what was shipped from it, and the units the commit left counted against
+ * the channel's quota are given back. Reserved does not move (a committed reservation holds nothing).
+ * Backordered units never left stock and are not in `shipped`. Pure; the caller keeps a return from
+ * being applied twice.
+ */
+export function returnShipped(stock: StockRecord, channel: string, shipped: Placement): { stock: StockRecord; deltas: Delta[] } {
+  const levels = { ...stock.levels };
+  const deltas: Delta[] = [];
+  for (const [location, n] of Object.entries(shipped.byLocation)) {
+    if (!Number.isSafeInteger(n) || n <= 0) continue;
+    const cur: Level = levels[location] ?? emptyLevel();
+    levels[location] = { ...cur, onHand: cur.onHand + n };
+    deltas.push({ location, bucket: 'onHand', delta: n, after: cur.onHand + n });
+  }
+  let quotaUsed = stock.quotaUsed;
+  if (shipped.quotaCounted > 0) quotaUsed = { ...quotaUsed, [channel]: Math.max(0, (quotaUsed[channel] ?? 0) - shipped.quotaCounted) };
+  return { stock: { ...stock, levels, quotaUsed }, deltas };
 }
 
 /** Moves a hold's expiry; null when the reservation holds nothing here. No stock moves, so no deltas. */

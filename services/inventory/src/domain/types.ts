@@ -41,6 +41,12 @@ export interface Hold {
   reference: string;
 }
 
+/** Where a reservation's units of one SKU are (held) or came from (shipped): per location, and how many count against the channel's quota. */
+export interface Placement {
+  byLocation: Record<string, number>;
+  quotaCounted: number;
+}
+
 export type StockState = 'in_stock' | 'low_stock' | 'out_of_stock' | 'backorder';
 
 /** What a channel was last told about a SKU. */

@@ -29,7 +29,8 @@ const view = (r: Reservation) => ({
   channel: r.channel,
   reference: r.reference,
   state: r.state,
-  lines: r.lines,
+  // where units are held or shipped from is the inventory's own business
+  lines: r.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, backordered: l.backordered })),
   expiresAt: r.expiresAt,
   reason: r.reason,
   hint: r.hint,
@@ -40,8 +41,8 @@ const view = (r: Reservation) => ({
 /**
  * Reservations over HTTP, for channel apps (a customer reserves for their own cart, on the channel
  * their token was issued for) and staff (admins, for any channel and reference). Only the caller who
- * made a reservation (or an admin) reads, extends or releases it; committing it is the order's (an
- * admin's here, the orders service's over Kafka).
+ * made a reservation (or an admin) reads, extends or releases it; committing it, and returning a
+ * committed one's units to stock, is the order's (an admin's here, the orders service's over Kafka).
  */
 export function reservationRoutes(
   api: HttpApi,
@@ -143,7 +144,7 @@ export function reservationRoutes(
     .route({
       method: 'get',
       path: '/reservations/:id',
-      summary: 'A reservation and its state (pending, held, refused, released, committed, expired)',
+      summary: 'A reservation and its state (pending, held, refused, released, committed, expired, returned)',
       tags: ['reservations'],
       auth: true,
       before: g.anyone,
@@ -184,7 +185,7 @@ export function reservationRoutes(
         200: { description: 'the released reservation', schema: S.Json },
         ...refusals,
         404: { description: 'reservation_not_found' },
-        409: { description: 'reservation_not_active: it was committed' },
+        409: { description: 'reservation_not_active: it was committed (return it instead) or returned' },
       },
       handler: async ({ params, res }) => {
         const p = principalOf(res);
@@ -207,5 +208,25 @@ export function reservationRoutes(
         409: { description: 'reservation_not_active' },
       },
       handler: async ({ params, res }) => ({ body: view(await reservations.commit(params.id, meta(principalOf(res), res))) }),
+    })
+    .route({
+      method: 'post',
+      path: '/reservations/:id/return',
+      summary:
+        'Return a committed reservation: its units go back on hand where they were shipped from, its quota use is given back (admins; orders return over Kafka; idempotent)',
+      tags: ['reservations'],
+      auth: true,
+      before: g.admin,
+      params: Id,
+      responses: {
+        200: { description: 'the returned reservation (state returned; again as it is when it was returned before)', schema: S.Json },
+        ...refusals,
+        404: { description: 'reservation_not_found' },
+        409: {
+          description:
+            'reservation_not_committed: nothing was shipped (release a held reservation instead); return_not_recorded: committed before the inventory recorded where its units left from (details.skus; adjust on hand instead)',
+        },
+      },
+      handler: async ({ params, res }) => ({ body: view(await reservations.returnToStock(params.id, meta(principalOf(res), res))) }),
     });
 }

@@ -1,6 +1,6 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { appliedEventsPath, outboxPaths } from '@omnimall/service-kit';
-import type { ChannelInfo, ChannelPolicy, Exception, StockRecord } from '../domain/types';
+import type { ChannelInfo, ChannelPolicy, Exception, Placement, StockRecord } from '../domain/types';
 
 /**
  * The `inventory` database. FerretDB answers quickly only lookups and updates by _id; every hot path
@@ -21,9 +21,13 @@ export interface ReservationLine {
   sku: string;
   quantity: number;
   backordered: number;
+  /** Where the held units are reserved and what they count against the quota (recorded when held; absent on older records). */
+  held?: Placement;
+  /** What the commit took off on hand, per location (recorded at commit): what a return puts back. Absent before a commit. */
+  shipped?: Placement;
 }
 
-export type ReservationState = 'pending' | 'held' | 'refused' | 'released' | 'committed' | 'expired';
+export type ReservationState = 'pending' | 'held' | 'refused' | 'released' | 'committed' | 'expired' | 'returned';
 
 export interface ReservationDoc {
   _id: string;

@@ -3,10 +3,11 @@ import type { EventHandler } from '@omnimall/service-kit';
 import type { ReservationService } from '../../application/reservations';
 
 /**
- * inventory.reservation-command → a reservation reserved, extended, committed or released for the
- * orders service; the answer is the inventory.reservation event naming the command. A command the
- * inventory refuses (insufficient stock, an unknown or finished reservation) is answered, not retried:
- * the reply carries the refusal's code and hint.
+ * inventory.reservation-command → a reservation reserved, extended, committed, released or returned
+ * (a committed one's units back on hand) for the orders service; the answer is the
+ * inventory.reservation event naming the command. A command the inventory refuses (insufficient stock,
+ * an unknown or finished reservation, a return of one not committed) is answered, not retried: the
+ * reply carries the refusal's code and hint.
  */
 export function reservationCommandIn(
   reservations: ReservationService,
@@ -35,6 +36,7 @@ export function reservationCommandIn(
         });
       else if (c.action === 'extend') await reservations.extend(c.reservationId, expiresAt, meta);
       else if (c.action === 'commit') await reservations.commit(c.reservationId, meta);
+      else if (c.action === 'return') await reservations.returnToStock(c.reservationId, meta);
       else await reservations.release(c.reservationId, meta);
     } catch (err) {
       if (!(err instanceof AppError)) throw err; // the database or broker: retried
