@@ -394,6 +394,7 @@ export const MATRIX: Record<string, RouteRow> = {
   },
   'inventory POST /reservations/{id}/release': { allow: [...CUSTOMERS, ...STAFF], params: () => noReservation },
   'inventory POST /reservations/{id}/commit': { allow: ADMIN, params: () => noReservation },
+  'inventory POST /reservations/{id}/return': { allow: ADMIN, params: () => noReservation },
   'inventory POST /imports': {
     allow: SELLERS,
     body: (f) => ({ format: 'csv', content: `sku,location,quantity\n${f.sku},e2e-no-location,1\n` }),
