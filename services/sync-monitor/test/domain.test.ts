@@ -58,7 +58,7 @@ describe('catalogue expectations', () => {
   });
   it('takes consumer services and the SLA from the catalogue', () => {
     expect(catalogueExpectations(catalogue)('identity.customer-status')).toEqual({
-      consumers: ['cart', 'channels', 'sync-monitor'],
+      consumers: ['cart', 'channels', 'orders', 'sync-monitor'],
       slaMs: 2000,
     });
     expect(catalogueExpectations(catalogue)('nope').consumers).toEqual([]);
