@@ -5,8 +5,12 @@
  * instance of another suite would answer the shared command topics from its own database.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { testGroups, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { signWebhook } from '../services/orders/src/payments/http-provider';
+import { startTestPsp } from '../services/orders/src/payments/test-psp';
 import type { OrderStatusChanged } from '@omnimall/contracts';
 import {
   cartKnown,
@@ -37,7 +41,11 @@ let n = 0;
 const address = { name: 'Ada', line1: '1 Main St', city: 'Berlin', postalCode: '10115', country: 'DE' };
 
 /** A customer with a cart of `lines` (SKU → quantity, stocked `stock` each), known to orders. */
-async function shopper(lines: Record<string, number>, stock = 10): Promise<{ customerId: string; skus: string[] }> {
+async function shopper(
+  lines: Record<string, number>,
+  stock = 10,
+  at: OrdersInstance = ord,
+): Promise<{ customerId: string; skus: string[] }> {
   const customerId = `cu-${uid}-${++n}`;
   const skus = Object.keys(lines).map((s) => `${s}-${uid}-${n}`);
   await Promise.all(skus.map((sku) => setStock(inv, admin, sku, WH, stock)));
@@ -48,16 +56,23 @@ async function shopper(lines: Record<string, number>, stock = 10): Promise<{ cus
     1,
     skus.map((sku, i) => ({ sku, quantity: Object.values(lines)[i], channel: MOBILE })),
   );
-  await cartKnown(ord, customerId, 1);
+  await cartKnown(at, customerId, 1);
   await waitFor(
-    async () => (await ord.store.projections.items.readMany(skus.map((s) => `${WEB}:${s}`))).size === skus.length,
+    async () => (await at.store.projections.items.readMany(skus.map((s) => `${WEB}:${s}`))).size === skus.length,
     'items projected',
   );
+  await waitFor(async () => (await at.store.projections.channels.get(WEB)) !== null, 'the channel projected');
   return { customerId, skus };
 }
 
-const checkout = async (customerId: string, token: string, key = randomUUID(), over: Record<string, unknown> = {}) =>
-  request(ord.app)
+const checkout = async (
+  customerId: string,
+  token: string,
+  key = randomUUID(),
+  over: Record<string, unknown> = {},
+  at: OrdersInstance = ord,
+) =>
+  request(at.app)
     .post('/checkouts')
     .set(await customerOn(customerId, WEB))
     .set('idempotency-key', key)
@@ -79,6 +94,7 @@ beforeAll(async () => {
     new TopicRecorder(testKafka(), ['orders.order-status']).start(),
   ]);
   admin = await staff(`admin-${uid}`, ['admin']);
+  ord.psp!.setWebhookUrl(`${ord.url}/payments/webhooks`);
   await Promise.all([sim.channel(WEB), sim.channel(MOBILE, { kind: 'mobile' })]);
   await waitFor(async () => (await inv.store.config.channel(WEB)) !== null, 'inventory knows the channel');
   await waitFor(async () => (await ord.store.projections.channels.get(WEB)) !== null, 'orders knows the channel');
@@ -283,4 +299,165 @@ it('cancellation gives the stock back and refunds; a refused transition names th
     return all.some((e) => e.status === 'cancelled') && all;
   }, 'the cancelled status');
   expect(s.at(-1)).toMatchObject({ status: 'cancelled', orderState: 'cancelled' });
+});
+
+it('a code and loyalty points: the hold names the code’s promotion, the order is priced with both, usage and points committed', async () => {
+  const { customerId } = await shopper({ P: 2 });
+  const created = await request(promos.app)
+    .post('/promotions')
+    .set(admin)
+    .send({
+      name: `code ${uid}`,
+      level: 'cart',
+      startsAt: Date.now() - 1000,
+      endsAt: null,
+      channels: [WEB],
+      code: true,
+      reward: { kind: 'percentage', percent: 10 },
+    });
+  expect(created.status).toBe(201);
+  const promotionId = created.body.id as string;
+  expect((await request(promos.app).post(`/promotions/${promotionId}/schedule`).query({ startNow: 'true' }).set(admin)).status).toBe(200);
+  const code = `SAVE${uid}`
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, '')
+    .slice(0, 30);
+  expect(
+    (
+      await request(promos.app)
+        .post(`/promotions/${promotionId}/codes`)
+        .set(admin)
+        .send({ codes: [code] })
+    ).status,
+  ).toBe(201);
+  const credited = await request(promos.app)
+    .post(`/customers/${customerId}/loyalty/adjustments`)
+    .set(admin)
+    .send({ points: 500, reason: 'test credit' });
+  expect(credited.status).toBeLessThan(300);
+  await waitFor(
+    async () => (await ord.store.projections.promotions.get(promotionId))?.value.published !== null,
+    'the definition at orders',
+  );
+
+  const res = await checkout(customerId, 'tok_approve', randomUUID(), { codes: [code.toLowerCase()], points: 200 });
+  expect(res.status).toBe(201);
+  // 2 × 1500 = 3000, 10 % off with the code = 2700, 200 points worth 1 each = 2500
+  expect(res.body.price).toMatchObject({
+    subtotalMinor: 3000,
+    discountMinor: 300,
+    points: 200,
+    pointsMinor: 200,
+    totalMinor: 2500,
+    codes: [{ code, promotionId }],
+    promotionIds: [promotionId],
+  });
+  expect(res.body.payment.amountMinor).toBe(2500);
+  const id = res.body.id as string;
+  const done = await waitFor(async () => {
+    const o = await ord.store.orders.get(id);
+    return o?.saga.state === 'done' && o;
+  }, 'the saga done');
+  expect(done.saga.steps.map((s) => `${s.name}:${s.state}`)).toEqual([
+    'reserve:done',
+    'hold_usage:done',
+    'authorise:done',
+    'commit_stock:done',
+    'commit_usage:done',
+    'capture:done',
+  ]);
+  expect((await promos.store.holds.get(id))?.state).toBe('committed');
+  const ledger = await request(promos.app).get(`/customers/${customerId}/loyalty`).set(admin);
+  expect(ledger.body.balance).toBe(300);
+  expect(ord.psp!.payments().get(id)).toMatchObject({ state: 'captured', amountMinor: 2500 });
+});
+
+it('orders killed between the reservation and the authorisation: a new process resumes the saga from its log and confirms once', async () => {
+  // the first process's provider takes the authorisation and never answers (the process dies meanwhile)
+  const held: ServerResponse[] = [];
+  const blackHole = createServer((req, res) => {
+    if (req.method === 'POST') return void held.push(res);
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 'payment_unknown' }));
+  });
+  await new Promise<void>((ok) => blackHole.listen(0, '127.0.0.1', ok));
+  const psp = await startTestPsp({ secret: 'resume-secret' });
+  const groups = testGroups();
+  const first = await startTestOrders({
+    groups,
+    settings: {
+      pspUrl: `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}`,
+      pspSecret: 'x',
+      paymentTimeoutMs: 60_000,
+      paymentMs: 1500,
+    },
+  });
+  let second: OrdersInstance | null = null;
+  try {
+    await sim.channel(WEB); // the new process's groups start at the end: it hears the channel from now on
+    const { customerId, skus } = await shopper({ K: 1 }, 10, first);
+    const res = await checkout(customerId, 'tok_approve', randomUUID(), {}, first);
+    expect(res.status).toBe(202); // still deciding: the authorisation hangs
+    const id = res.body.id as string;
+    await waitFor(async () => held.length === 1, 'the authorisation under way');
+    expect((await first.store.orders.get(id))!.saga.steps.map((s) => `${s.name}:${s.state}`)).toEqual([
+      'reserve:done',
+      'authorise:running',
+    ]);
+    await first.stop();
+    for (const r of held) r.socket?.destroy();
+    blackHole.close();
+
+    second = await startTestOrders({
+      dbName: first.runtime.config.dbName,
+      groups,
+      settings: { pspUrl: psp.url, pspSecret: 'resume-secret', paymentMs: 1500 },
+    });
+    const done = await waitFor(
+      async () => {
+        const o = await second!.store.orders.get(id);
+        return o?.saga.state === 'done' && o;
+      },
+      'the saga resumed and done',
+      20_000,
+    );
+    expect(done.state).toBe('confirmed');
+    expect(done.saga.steps.find((s) => s.name === 'authorise')).toMatchObject({ state: 'done', attempts: 2 });
+    expect(psp.payments().get(id)).toMatchObject({ state: 'captured', amountMinor: 1500 });
+    expect(await stockOf(skus[0])).toMatchObject({ onHand: 9, reserved: 0 });
+    const placed = (await statuses(id)).filter((s) => s.status === 'placed');
+    expect(placed).toHaveLength(1);
+  } finally {
+    await Promise.allSettled([second?.stop(), psp.close()]);
+  }
+});
+
+it('provider webhooks: each event applied once (tok_twice delivers every one twice), never backwards, signed or refused', async () => {
+  const { customerId } = await shopper({ W: 1 });
+  const res = await checkout(customerId, 'tok_twice');
+  expect(res.status).toBe(201);
+  const id = res.body.id as string;
+  // the PSP delivers authorised and captured, each twice: every event id is kept once
+  const o = await waitFor(async () => {
+    const cur = await ord.store.orders.get(id);
+    return cur?.saga.state === 'done' && cur.payment.webhookEvents.length >= 2 && cur;
+  }, 'the webhooks received');
+  expect(new Set(o.payment.webhookEvents).size).toBe(o.payment.webhookEvents.length);
+  expect(o.payment.state).toBe('captured');
+  const send = async (body: Record<string, unknown>, at = Date.now()) => {
+    const raw = JSON.stringify(body);
+    return request(ord.app)
+      .post('/payments/webhooks')
+      .set('content-type', 'application/json')
+      .set('psp-signature', signWebhook(ord.pspSecret, raw, at))
+      .send(raw);
+  };
+  const backwards = { eventId: `late-${uid}`, paymentId: id, state: 'authorised', amountMinor: 1500, occurredAt: Date.now() };
+  expect((await send(backwards)).body).toMatchObject({ outcome: 'ignored' });
+  expect((await send(backwards)).body).toMatchObject({ outcome: 'duplicate' });
+  const refund = { eventId: `refund-${uid}`, paymentId: id, state: 'refunded', amountMinor: 1500, occurredAt: Date.now() };
+  expect((await send(refund)).body).toMatchObject({ outcome: 'applied' });
+  expect((await ord.store.orders.get(id))!.payment.state).toBe('refunded');
+  const stale = await send({ ...refund, eventId: `stale-${uid}` }, Date.now() - 3_600_000);
+  expect(stale.status).toBe(400);
+  expect(stale.body.code).toBe('webhook_signature_invalid');
 });

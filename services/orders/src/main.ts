@@ -55,6 +55,9 @@ export const ordersService = defineService<OrdersDeps, OrdersExposes>({
     const store = await createStore(runtime);
     const pspSecret = settings.pspSecret ?? randomBytes(24).toString('hex');
     const psp = settings.pspUrl ? null : await startTestPsp({ secret: pspSecret, hangMs: settings.pspHangMs });
+    // the built-in PSP's webhooks come back to this instance (a port chosen by the OS: tests set it once it serves)
+    const port = Number(env.PORT ?? 4008);
+    if (psp && port > 0) psp.setWebhookUrl(`http://127.0.0.1:${port}/payments/webhooks`);
     const provider = new HttpPaymentProvider({
       name: settings.pspUrl ? 'psp' : 'test-psp',
       baseUrl: settings.pspUrl ?? psp!.url,
@@ -91,7 +94,14 @@ export const ordersService = defineService<OrdersDeps, OrdersExposes>({
       subscriptions,
       workers: [
         periodicWorker('saga-sweeper', settings.sweepMs, () => saga.sweep(Date.now()).then(() => undefined), runtime.logger),
-        { name: 'test-psp', start: async () => undefined, stop: async () => psp?.close() },
+        {
+          name: 'payments',
+          start: async () => undefined,
+          stop: async () => {
+            provider.close();
+            await psp?.close();
+          },
+        },
       ],
       exposes: { store, settings, saga, checkouts, orders, provider, psp, pspSecret },
     };

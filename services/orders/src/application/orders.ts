@@ -110,8 +110,10 @@ export class OrderService {
         payment: { ...cur.payment, webhookEvents: [...cur.payment.webhookEvents, e.eventId].slice(-50) },
         history: [...cur.history],
       };
-      // while the saga decides the payment (before the pivot's answer), the saga's own answer rules
-      const forward = cur.saga.state !== 'running' && canMove(cur.payment.state, e.state);
+      // the saga's own answers rule the payment until the order was confirmed (a late approval of a
+      // checkout that failed is the saga's to void); after that, a webhook moves it forward only
+      const confirmed = cur.saga.state === 'confirmed' || cur.saga.state === 'done';
+      const forward = confirmed && canMove(cur.payment.state, e.state);
       outcome = forward ? 'applied' : 'ignored';
       if (forward) this.move(o, 'payment', e.state, e.occurredAt, `provider:${this.provider.name}`);
       o.version += 1;

@@ -342,7 +342,7 @@ export function overdue(order: Order, now: number, t: SagaTimings): Overdue {
     const undoing = Object.values(COMPENSATION).includes(s.name);
     const after = s.name === 'commit_stock' || s.name === 'commit_usage';
     if (!undoing && !after && s.attempts >= t.maxAttempts) {
-      end(s, 'failed', 'no answer', now);
+      // unanswered, it may still have happened: compensate gives it up and undoes it
       return {
         kind: 'compensate',
         change: compensate(
