@@ -536,8 +536,9 @@ it(
         const onMobile = await api.registerCustomer(mobileApp);
         const onWeb = await api.login(webApp, onMobile.email, onMobile.password);
         await api.expect(200, 'cart', 'post', '/cart/lines', { token: onMobile.token, channel: mobile, body: { sku, quantity: 2 } });
-        await api.expect(200, 'promotions', 'post', `/customers/${onMobile.id}/loyalty/adjustments`, {
+        await api.expect(201, 'promotions', 'post', `/customers/${onMobile.id}/loyalty/adjustments`, {
           token: admin.token,
+          headers: { 'idempotency-key': `e2e-f-points-${tag}` },
           body: { points: 500, reason: 'e2e: welcome' },
         });
         const seen = await until('the web cart to show the mobile line', async () => {
