@@ -20,8 +20,11 @@ export class CartOrders {
     lines: readonly { sku: string; quantity: number }[],
     origin: EventOrigin,
   ): Promise<number | null> {
+    let wrote = false;
     const doc = await this.carts.transact(cartId, (cur) => {
+      wrote = false;
       if (!cur || cur.orderedBy.includes(orderId) || cur.erasedAt !== null) return null;
+      wrote = true;
       const orderedBy = [...cur.orderedBy, orderId].slice(-ORDER_MARKS_KEPT);
       const decision = removeOrdered(cur, lines);
       if (!decision) return { set: { orderedBy }, events: [] };
@@ -30,6 +33,6 @@ export class CartOrders {
         events: [cartChanged(cartId, decision.state, decision.change, origin)],
       };
     });
-    return doc && doc.orderedBy.includes(orderId) ? doc.version : null;
+    return wrote && doc ? doc.version : null;
   }
 }
