@@ -465,3 +465,39 @@ it('provider webhooks: each event applied once (tok_twice delivers every one twi
   expect(stale.status).toBe(400);
   expect(stale.body.code).toBe('webhook_signature_invalid');
 });
+
+it('a partner’s reports move the fulfilment (its own order id kept), a delivered order completes, a late report changes nothing', async () => {
+  const { customerId } = await shopper({ Q: 1 });
+  const res = await checkout(customerId, 'tok_approve');
+  expect(res.status).toBe(201);
+  const id = res.body.id as string;
+  await waitFor(async () => (await ord.store.orders.get(id))?.saga.state === 'done', 'the saga done');
+  await sim.partnerStatus(id, customerId, WEB, `P-${uid}`, 'shipped');
+  await waitFor(async () => (await ord.store.orders.get(id))?.fulfilment.state === 'partially', 'shipped');
+  await sim.partnerStatus(id, customerId, WEB, `P-${uid}`, 'delivered');
+  const delivered = await waitFor(async () => {
+    const o = await ord.store.orders.get(id);
+    return o?.fulfilment.state === 'fulfilled' && o.fulfilment.lastPartnerStatus === 'delivered' && o;
+  }, 'delivered');
+  expect(delivered).toMatchObject({ state: 'completed', fulfilment: { partnerOrderId: `P-${uid}` } });
+  // a late "shipped" after "delivered": the table refuses it, the order stays as it is
+  await sim.partnerStatus(id, customerId, WEB, `P-${uid}`, 'shipped');
+  await waitFor(async () => (await ord.store.orders.get(id))?.fulfilment.lastPartnerStatus === 'shipped', 'the late report seen');
+  expect((await ord.store.orders.get(id))!.fulfilment.state).toBe('fulfilled');
+  const told = await waitFor(async () => {
+    const s = await statuses(id);
+    return s.some((e) => e.status === 'delivered') && s;
+  }, 'the delivered status');
+  expect(told.find((e) => e.status === 'delivered')).toMatchObject({
+    orderState: 'completed',
+    fulfilmentState: 'fulfilled',
+    partnerOrderId: `P-${uid}`,
+  });
+  // staff move fulfilment too, within the table: a return gives the stock back
+  const returned = await request(ord.app).post(`/orders/${id}/fulfilment`).set(admin).send({ state: 'returned' });
+  expect(returned.status).toBe(200);
+  expect(returned.body).toMatchObject({ fulfilment: { state: 'returned' }, payment: { state: 'refunded' } });
+  const wrong = await request(ord.app).post(`/orders/${id}/fulfilment`).set(admin).send({ state: 'fulfilled' });
+  expect(wrong.status).toBe(409);
+  expect(wrong.body.details).toMatchObject({ field: 'fulfilment', from: 'returned', allowed: [] });
+});

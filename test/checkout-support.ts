@@ -25,7 +25,13 @@ export class Simulator {
     return new Simulator(
       await ServiceRuntime.start({
         config: testConfig('sim'),
-        produces: ['channels.channel-changed', 'catalog.local-item', 'identity.customer-status', 'cart.cart-changed'],
+        produces: [
+          'channels.channel-changed',
+          'catalog.local-item',
+          'identity.customer-status',
+          'cart.cart-changed',
+          'channels.partner-order-status',
+        ],
       }),
     );
   }
@@ -96,6 +102,33 @@ export class Simulator {
           change: 'line_added',
           lines: lines.map((l) => ({ ...l, addedAt: Date.now() })),
           wishlist: [],
+        },
+      ),
+    ]);
+  }
+
+  /** A partner's status of one of our orders, as channels maps it (global ids, the partner's own order id). */
+  async partnerStatus(orderId: string, customerId: string, channel: string, partnerOrderId: string, status: string): Promise<void> {
+    await this.rt.publisher.publish([
+      newEvent(
+        'channels.partner-order-status',
+        {
+          type: 'partner.order-status',
+          producer: 'channels',
+          aggregateId: orderId,
+          aggregateVersion: this.next(`po:${orderId}`),
+          sourceChannel: channel,
+        },
+        {
+          orderId,
+          customerId,
+          channel,
+          partnerOrderId,
+          status,
+          currency: 'EUR',
+          totalMinor: 0,
+          statusAt: Date.now(),
+          sourceEventId: randomUUID(),
         },
       ),
     ]);
