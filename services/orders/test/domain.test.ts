@@ -301,6 +301,10 @@ describe('checkout rules and the price snapshot', () => {
       ]),
     });
     expect(refusal(() => priceCheckout(two)).code).toBe('mixed_currencies');
+    expect(refusal(() => priceCheckout(input({ items: new Map([['A', item({ currency: 'USD' })]]) })))).toMatchObject({
+      code: 'currency_not_accepted',
+      details: { currency: 'USD', currencies: ['EUR'] },
+    });
     expect(refusal(() => priceCheckout(input({ cart: { cartId: 'c1', customerId: 'c1', version: 1, lines: [] } }))).code).toBe(
       'cart_empty',
     );

@@ -178,6 +178,15 @@ export function priceCheckout(input: PricingInput): Priced {
       'pick_another_item',
     );
   const currency = [...currencies][0];
+  if (ch.currencies.length && !ch.currencies.includes(currency))
+    throw new CheckoutRefusal(
+      422,
+      'currency_not_accepted',
+      `channel ${ch.code} takes ${ch.currencies.join(', ')}, not ${currency}`,
+      'check out on a channel that sells in this currency',
+      'contact_support',
+      { currency, currencies: ch.currencies },
+    );
   const evaluation = evaluate({
     promotions: promotionsFor(input.promotions, ch.code, input.at),
     lines: cart.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceMinor: input.items.get(l.sku)!.priceMinor! })),
