@@ -85,7 +85,16 @@ it(
       const channelGroups = await groupsOf('channels.channel-changed');
       // each consuming service of the catalogue is there (a group is named <service>.<purpose>.<run tag>)
       const services = new Set([...channelGroups].map((g) => g.split('.')[0]));
-      expect([...services].sort()).toEqual(['cart', 'catalog-sync', 'channels', 'identity', 'inventory', 'orders', 'promotions', 'sync-monitor']);
+      expect([...services].sort()).toEqual([
+        'cart',
+        'catalog-sync',
+        'channels',
+        'identity',
+        'inventory',
+        'orders',
+        'promotions',
+        'sync-monitor',
+      ]);
       expect(cartGroups.size).toBeGreaterThanOrEqual(3);
 
       const killedAt = await kafka.kill();

@@ -96,7 +96,19 @@ export function orderStatus(
   return newEvent(
     'orders.order-status',
     { type: `order.${status}`, producer: 'orders', aggregateId: orderId, aggregateVersion: version, sourceChannel: channel },
-    { orderId, customerId, channel, status, occurredAt: Date.now(), totalMinor: null, currency: null, promotionIds: [], usageHoldId: null, ...ORDER_STATUS_DEFAULTS, lines: [] },
+    {
+      orderId,
+      customerId,
+      channel,
+      status,
+      occurredAt: Date.now(),
+      totalMinor: null,
+      currency: null,
+      promotionIds: [],
+      usageHoldId: null,
+      ...ORDER_STATUS_DEFAULTS,
+      lines: [],
+    },
   );
 }
 

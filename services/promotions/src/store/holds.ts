@@ -69,7 +69,14 @@ const toRecord = (d: HoldDoc): HoldRecord => {
   const { _id: id, customerId, channel, reference, caller, requestHash, state, expiresAt, createdAt, updatedAt } = d;
   const campaigns = (d.campaigns ?? []).map((c) => ({ campaignId: c.campaignId, amountMinor: c.amountMinor }));
   const codePromotions = (d.codePromotions ?? []).map((c) => ({ code: c.code, promotionId: c.promotionId }));
-  const rest = { codes: d.codes ?? [], codePromotions, points: d.points ?? 0, reason: d.reason ?? null, hint: d.hint ?? null, version: d.version ?? 0 };
+  const rest = {
+    codes: d.codes ?? [],
+    codePromotions,
+    points: d.points ?? 0,
+    reason: d.reason ?? null,
+    hint: d.hint ?? null,
+    version: d.version ?? 0,
+  };
   return { id, customerId, channel, reference, caller, requestHash, state, expiresAt, createdAt, updatedAt, campaigns, ...rest };
 };
 
