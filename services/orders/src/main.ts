@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { defineService, periodicWorker, type Subscription } from '@omnimall/service-kit';
 import { CheckoutService } from './application/checkout';
 import { OrderService } from './application/orders';
+import { PromotionBook } from './application/promotion-book';
 import { SagaRunner } from './application/saga';
 import { manifest } from './events';
 import { cartChangedIn } from './events/in/cart.cart-changed';
@@ -66,11 +67,14 @@ export const ordersService = defineService<OrdersDeps, OrdersExposes>({
       metrics: runtime.metrics,
     });
     const sagaSettings = { ...settings, holdMs: settings.holdSeconds * 1000 };
-    const saga = new SagaRunner(store, provider, sagaSettings, runtime.logger);
-    const checkouts = new CheckoutService(store, saga, {
-      ...sagaSettings,
-      shipping: { standard: 0, pickup: 0, express: settings.expressMinor },
-    });
+    const book = new PromotionBook(store.projections.promotions, 1000);
+    const saga = new SagaRunner(store, provider, sagaSettings, runtime.logger, book);
+    const checkouts = new CheckoutService(
+      store,
+      saga,
+      { ...sagaSettings, shipping: { standard: 0, pickup: 0, express: settings.expressMinor } },
+      book,
+    );
     const orders = new OrderService(store, provider, sagaSettings.holdMs, runtime.logger);
     const p = store.projections;
     const subscriptions: Subscription[] = [

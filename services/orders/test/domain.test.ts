@@ -91,9 +91,17 @@ describe('the checkout saga', () => {
     expect(straight.payment).toBe('authorise');
   });
 
-  it('ignores a reply to a command it no longer awaits (a replay, another attempt)', () => {
+  it('ignores a reply to a command it does not await; a late reply to an earlier attempt still settles the step', () => {
     const started = begin(order(), 100, t);
     expect(onReservation(started.order, { commandId: 'ord_1:reserve:9', state: 'held', reason: null, hint: null }, 200, t)).toBeNull();
+    expect(onReservation(started.order, { commandId: 'ord_2:reserve:1', state: 'held', reason: null, hint: null }, 200, t)).toBeNull();
+    const resent = overdue(started.order, 1100, t);
+    const second = resent.kind === 'resend' ? resent.change.order : null;
+    expect(second!.saga.steps[0]).toMatchObject({ commandId: 'ord_1:reserve:2', attempts: 2 });
+    const late = onReservation(second!, { commandId: 'ord_1:reserve:1', state: 'held', reason: null, hint: null }, 1200, t)!;
+    expect(steps(late.order)).toEqual(['reserve:done', 'authorise:running']);
+    // the reply to the second attempt, arriving after: nothing awaits it any more
+    expect(onReservation(late.order, { commandId: 'ord_1:reserve:2', state: 'held', reason: null, hint: null }, 1300, t)).toBeNull();
   });
 
   it('confirms on authorisation: the order confirmed, every channel told, commits and capture asked for', () => {

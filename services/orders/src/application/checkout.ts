@@ -4,6 +4,7 @@ import { checkChannel, checkCustomer, CheckoutRefusal, priceCheckout, type ItemV
 import type { Address, Order } from '../domain/order';
 import { begin, decided } from '../domain/saga';
 import type { OrdersStore } from '../store';
+import type { PromotionBook } from './promotion-book';
 import type { SagaRunner, SagaSettings } from './saga';
 
 export interface CheckoutRequest {
@@ -47,6 +48,7 @@ export class CheckoutService {
     private readonly store: OrdersStore,
     private readonly saga: SagaRunner,
     private readonly settings: CheckoutSettings & SagaSettings,
+    private readonly book: PromotionBook,
   ) {}
 
   async checkout(req: CheckoutRequest): Promise<CheckoutOutcome> {
@@ -84,13 +86,13 @@ export class CheckoutService {
       );
     const listings = await p.items.readMany(cart.value.lines.map((l) => `${req.channel}:${l.sku}`));
     const items = new Map<string, ItemView>([...listings].map(([key, v]) => [key.slice(req.channel.length + 1), v.value]));
-    const book = await p.promotions.list(10_000);
+    const book = await this.book.published(now);
     const priced = priceCheckout({
       cart: cart.value,
       channel: ch,
       customer: customer?.value ?? null,
       items,
-      promotions: [...book.values()].flatMap((v) => (v.value.published && !v.value.withdrawn ? [v.value.published] : [])),
+      promotions: book,
       codes: [],
       points: req.points,
       pointValueMinor: this.settings.pointValueMinor,

@@ -18,6 +18,8 @@ import { commandEvent } from '../events/out/commands';
 import { orderStatusChanged } from '../events/out/orders.order-status';
 import { PaymentUnavailableError, type PaymentProvider } from '../payments/port';
 import type { OrdersStore } from '../store';
+import type { PromotionBook } from './promotion-book';
+import type { PublishedPromotion } from '@omnimall/pricing';
 
 export interface SagaSettings extends SagaTimings {
   /** How long inventory and promotions hold for a checkout (the commands' expiresAt). */
@@ -39,6 +41,7 @@ export class SagaRunner {
     private readonly provider: PaymentProvider,
     private readonly settings: SagaSettings,
     private readonly logger: Logger,
+    private readonly book: PromotionBook,
   ) {
     this.moved.setMaxListeners(0);
   }
@@ -80,10 +83,11 @@ export class SagaRunner {
         cleanup();
         resolve(o);
       };
-      // another instance may move the order (its replies are consumed there): look now and then
+      // this instance hears its own moves at once; another instance may move the order (its replies are
+      // consumed there): look now and then, seldom enough that waiting checkouts never load the database
       const poll = setInterval(() => {
         void this.store.orders.get(id).then((o) => o && listener(o));
-      }, 250);
+      }, 1000);
       const timer = setTimeout(() => {
         cleanup();
         void this.store.orders.get(id).then(resolve);
@@ -106,16 +110,17 @@ export class SagaRunner {
   /** promotions.usage: the answer to one of the saga's usage commands; a hold that resolved codes reprices the order with them. */
   async usageAnswered(orderId: string, r: Reply, codePromotions: { code: string; promotionId: string }[]): Promise<void> {
     const t = this.settings;
-    const book = await this.store.projections.promotions.list(10_000);
+    const book = codePromotions.length
+      ? await this.book.published(
+          Date.now(),
+          codePromotions.map((c) => c.promotionId),
+        )
+      : [];
     await this.apply(orderId, (o) => onUsage(o, r, codePromotions.length ? this.reprice(o, codePromotions, book) : null, Date.now(), t));
   }
 
   /** The order priced again for its own instant, at its own unit prices, with the codes the hold resolved. */
-  private reprice(
-    o: Order,
-    codes: { code: string; promotionId: string }[],
-    book: Awaited<ReturnType<OrdersStore['projections']['promotions']['list']>>,
-  ): Order['price'] {
+  private reprice(o: Order, codes: { code: string; promotionId: string }[], book: PublishedPromotion[]): Order['price'] {
     const items = new Map(
       o.lines.map((l) => [
         l.sku,
@@ -148,7 +153,7 @@ export class SagaRunner {
       },
       customer: o.price.tier ? { status: 'active', until: null, loyaltyTier: o.price.tier, dataRegion: '' } : null,
       items,
-      promotions: [...book.values()].flatMap((p) => (p.value.published && !p.value.withdrawn ? [p.value.published] : [])),
+      promotions: book,
       codes,
       points: o.price.points,
       pointValueMinor: this.settings.pointValueMinor,

@@ -192,10 +192,25 @@ function onUndoReply(o: Order, step: SagaStep, r: Reply, now: number): Change {
   return settleCompensation(o, now, [], null);
 }
 
+/**
+ * The running step a reply answers: the one whose command it names, or an earlier attempt of it (a reply
+ * slower than the step's deadline still settles the step instead of being dropped while the resend waits).
+ */
+function awaiting(o: Order, commandId: string | null): SagaStep | undefined {
+  if (!commandId) return undefined;
+  return o.saga.steps.find((s) => {
+    if (s.state !== 'running' || s.commandId === null) return false;
+    if (s.commandId === commandId) return true;
+    const prefix = `${o.id}:${s.name}:`;
+    const attempt = commandId.startsWith(prefix) ? Number(commandId.slice(prefix.length)) : NaN;
+    return Number.isInteger(attempt) && attempt >= 1 && attempt < s.attempts;
+  });
+}
+
 /** inventory.reservation answering a command of this order. */
 export function onReservation(order: Order, r: Reply, now: number, t: SagaTimings): Change | null {
   const o = clone(order);
-  const step = o.saga.steps.find((s) => s.commandId !== null && s.commandId === r.commandId && s.state === 'running');
+  const step = awaiting(o, r.commandId);
   if (!step) return null;
   if (step.name === 'release_stock') return onUndoReply(o, step, r, now);
   if (step.name === 'commit_stock') {
@@ -214,7 +229,7 @@ export function onReservation(order: Order, r: Reply, now: number, t: SagaTiming
 /** promotions.usage answering a command of this order; `repriced` is the price with the codes the hold resolved. */
 export function onUsage(order: Order, r: Reply, repriced: PriceSnapshot | null, now: number, t: SagaTimings): Change | null {
   const o = clone(order);
-  const step = o.saga.steps.find((s) => s.commandId !== null && s.commandId === r.commandId && s.state === 'running');
+  const step = awaiting(o, r.commandId);
   if (!step) return null;
   if (step.name === 'release_usage') return onUndoReply(o, step, r, now);
   if (step.name === 'commit_usage') {
