@@ -12,7 +12,7 @@
  * PASSWORD_RESET_LIMIT_PER_HOUR); the per-principal route limits are far above what it sends.
  */
 import { randomBytes } from 'node:crypto';
-import { Omnimall, type CallOptions, type ChannelCredential, type CustomerSession, type Reply } from '../support/omnimall';
+import { Omnimall, until, type CallOptions, type ChannelCredential, type CustomerSession, type Reply } from '../support/omnimall';
 import { SERVICES, startStack, type ServiceName, type Stack, logsOnFailure } from '../support/stack';
 import {
   DEFAULT_PARAMS,
@@ -87,6 +87,15 @@ async function buildFixtures(api: Omnimall, stack: Stack): Promise<Fixtures> {
     api.channelKey(managerOfChannel.token, partnerChannel),
   ]);
   await Promise.all([api.identityKnowsChannel(admin.token, channel), api.identityKnowsChannel(admin.token, partnerChannel)]);
+  // the keys reach identity as events (channels.channel-credentials): until then its channel apps are refused
+  await Promise.all(
+    [credential, partnerCredential].map((cred) =>
+      until(
+        `identity to accept the key of ${cred.code}`,
+        async () => (await api.call('identity', 'post', '/devices', { credential: cred })).status === 201,
+      ),
+    ),
+  );
 
   const [subject, otherCustomer, victim, device] = await Promise.all([
     api.registerCustomer(credential, { displayName: 'Matrix Subject' }),

@@ -41,8 +41,9 @@ export interface OrdersExposes {
 }
 
 /**
- * Composition root. Consumer groups: `orders.projections` (customers, channels, channel listings, carts
- * and promotion definitions: what a checkout needs, held locally), `orders.saga` (inventory's and
+ * Composition root. Consumer groups: `orders.projections` (customers, channels, promotion definitions),
+ * `orders.catalogue` (channel listings: a bulk sync's flood stays there), `orders.carts` (carts) — what a
+ * checkout needs, held locally — `orders.saga` (inventory's and
  * promotions' answers to the saga's commands), `orders.partners` (partner order statuses as channels
  * maps them: fulfilment). Workers: `saga-sweeper` (sagas past their deadline: resent, asked of the
  * provider or compensated), `test-psp` (the built-in payment provider, when no real one is configured).
@@ -83,12 +84,14 @@ export const ordersService = defineService<OrdersDeps, OrdersExposes>({
         handlers: {
           'identity.customer-status': customerStatusIn(p.customers),
           'channels.channel-changed': channelChangedIn(p.channels),
-          'catalog.local-item': localItemIn(p.items),
-          'cart.cart-changed': cartChangedIn(p.carts),
           'promotions.definition': promotionDefinitionIn(p.promotions),
         },
         dedupe: 'in-document',
       },
+      // a catalogue bulk sync floods catalog.local-item: carts (what a checkout orders) have a group of their
+      // own, so a cart change is projected at once whatever the catalogue's backlog
+      { purpose: 'catalogue', handlers: { 'catalog.local-item': localItemIn(p.items) }, dedupe: 'in-document' },
+      { purpose: 'carts', handlers: { 'cart.cart-changed': cartChangedIn(p.carts) }, dedupe: 'in-document' },
       // an answer moves its saga once (the order's compare-and-set), whatever the redelivery
       { purpose: 'saga', handlers: { 'inventory.reservation': reservationIn(saga), 'promotions.usage': usageIn(saga) }, dedupe: 'inbox' },
       { purpose: 'partners', handlers: { 'channels.partner-order-status': partnerOrderStatusIn(orders) }, dedupe: 'inbox' },
