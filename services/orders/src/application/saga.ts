@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Logger, OutgoingEvent } from '@omnimall/service-kit';
+import { mapLimit, type Logger, type OutgoingEvent } from '@omnimall/service-kit';
 import { priceCheckout } from '../domain/checkout';
 import type { Change, Order } from '../domain/order';
 import {
@@ -209,13 +209,15 @@ export class SagaRunner {
   /** One sweep: every saga past its deadline is resent, compensated, or its payment asked of the provider. */
   async sweep(now: number, limit = 100): Promise<number> {
     const ids = await this.store.orders.overdue(now, limit);
-    for (const id of ids) {
+    // several at once: under load each takes database round trips (and a provider call), one by one a
+    // backlog of late sagas would wait minutes for its turn
+    await mapLimit(ids, 8, async (id) => {
       try {
         await this.sweepOne(id, now);
       } catch (err) {
         this.logger.warn('saga sweep failed for an order', { orderId: id, err: String(err) });
       }
-    }
+    });
     return ids.length;
   }
 
