@@ -1,6 +1,6 @@
 import type { Logger, OutgoingEvent } from '@omnimall/service-kit';
 import { NotFoundError } from '@omnimall/service-kit/errors';
-import type { Command, Order } from '../domain/order';
+import { copyOrder, moveState, type Command, type Order } from '../domain/order';
 import { assertMove, type FulfilmentState, type PaymentState } from '../domain/states';
 import { commandEvent } from '../events/out/commands';
 import { orderStatusChanged } from '../events/out/orders.order-status';
@@ -44,11 +44,11 @@ export class OrderService {
 
   /** Cancels a confirmed order not yet fulfilled: its stock goes back (released, or returned if committed), its payment voided or refunded. */
   async cancel(id: string, by: string, reason: string): Promise<Order> {
-    return this.change(id, by, (o, now) => {
+    return this.change(id, (o, now) => {
       assertMove('order', o.state, 'cancelled');
       if (o.fulfilment.state !== 'unfulfilled') assertMove('fulfilment', o.fulfilment.state, 'returned');
       o.saga.failure = null;
-      this.move(o, 'order', 'cancelled', now, by);
+      moveState(o, 'order', 'cancelled', now, by);
       const committed = o.saga.steps.some((s) => s.name === 'commit_stock' && s.state === 'done');
       return [{ to: 'inventory', action: committed ? 'return' : 'release', commandId: `${o.id}:cancel:${o.version}` }];
     }).then((o) => this.settlePayment(o, reason));
@@ -56,12 +56,12 @@ export class OrderService {
 
   /** Moves the fulfilment (staff, or a partner's report); fulfilled completes the order, returned gives stock and payment back. */
   async fulfil(id: string, to: FulfilmentState, by: string, partnerOrderId: string | null = null): Promise<Order> {
-    const o = await this.change(id, by, (cur, now) => {
+    const o = await this.change(id, (cur, now) => {
       if (cur.state !== 'confirmed' && cur.state !== 'completed') assertMove('order', cur.state, 'confirmed');
       assertMove('fulfilment', cur.fulfilment.state, to);
-      this.move(cur, 'fulfilment', to, now, by);
+      moveState(cur, 'fulfilment', to, now, by);
       if (partnerOrderId) cur.fulfilment.partnerOrderId = partnerOrderId;
-      if (to === 'fulfilled') this.move(cur, 'order', 'completed', now, by);
+      if (to === 'fulfilled') moveState(cur, 'order', 'completed', now, by);
       return to === 'returned' ? [{ to: 'inventory', action: 'return', commandId: `${cur.id}:return:${cur.version}` }] : [];
     });
     return to === 'returned' ? this.settlePayment(o, 'returned') : o;
@@ -105,17 +105,14 @@ export class OrderService {
         outcome = 'duplicate';
         return null;
       }
-      const o: Order = {
-        ...cur,
-        payment: { ...cur.payment, webhookEvents: [...cur.payment.webhookEvents, e.eventId].slice(-50) },
-        history: [...cur.history],
-      };
+      const o = copyOrder(cur);
+      o.payment.webhookEvents = [...cur.payment.webhookEvents, e.eventId].slice(-50);
       // the saga's own answers rule the payment until the order was confirmed (a late approval of a
       // checkout that failed is the saga's to void); after that, a webhook moves it forward only
       const confirmed = cur.saga.state === 'confirmed' || cur.saga.state === 'done';
       const forward = confirmed && canMove(cur.payment.state, e.state);
       outcome = forward ? 'applied' : 'ignored';
-      if (forward) this.move(o, 'payment', e.state, e.occurredAt, `provider:${this.provider.name}`);
+      if (forward) moveState(o, 'payment', e.state, e.occurredAt, `provider:${this.provider.name}`);
       o.version += 1;
       o.updatedAt = Date.now();
       return { order: o, events: forward ? [orderStatusChanged(o, Date.now())] : [] };
@@ -136,33 +133,18 @@ export class OrderService {
       this.logger.warn('payment not settled on cancellation', { orderId: o.id, call, reason });
       return o;
     }
-    return this.change(o.id, `provider:${this.provider.name}`, (cur, now) => {
-      if (to && canMove(cur.payment.state, to)) this.move(cur, 'payment', to, now, `provider:${this.provider.name}`);
+    return this.change(o.id, (cur, now) => {
+      if (to && canMove(cur.payment.state, to)) moveState(cur, 'payment', to, now, `provider:${this.provider.name}`);
       return [];
     });
   }
 
-  private move(o: Order, field: 'order' | 'payment' | 'fulfilment', to: string, now: number, by: string): void {
-    const from = field === 'order' ? o.state : field === 'payment' ? o.payment.state : o.fulfilment.state;
-    if (from === to) return;
-    o.history.push({ at: now, field, from, to, by });
-    if (field === 'order') o.state = to as Order['state'];
-    else if (field === 'payment') o.payment.state = to as PaymentState;
-    else o.fulfilment.state = to as FulfilmentState;
-  }
-
   /** One write of the order: `decide` mutates a copy and names the commands; every channel is told. */
-  private async change(id: string, by: string, decide: (o: Order, now: number) => Command[]): Promise<Order> {
+  private async change(id: string, decide: (o: Order, now: number) => Command[]): Promise<Order> {
     const written = await this.store.orders.transact(id, (cur) => {
       if (!cur) throw orderNotFound(id);
       const now = Date.now();
-      const o: Order = {
-        ...cur,
-        payment: { ...cur.payment },
-        fulfilment: { ...cur.fulfilment },
-        saga: { ...cur.saga },
-        history: [...cur.history],
-      };
+      const o = copyOrder(cur);
       const commands = decide(o, now);
       o.version += 1;
       o.updatedAt = now;

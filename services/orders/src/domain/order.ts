@@ -173,3 +173,22 @@ export const referenceOf = (orderId: string): string => orderId.slice(-10).toUpp
 /** Whether the order asks promotions for anything (codes, campaign budgets, points). */
 export const needsUsage = (o: Pick<Order, 'price' | 'enteredCodes'>): boolean =>
   o.enteredCodes.length > 0 || o.price.campaigns.length > 0 || o.price.points > 0;
+
+/** A copy a decision may change freely (the stored order, its saga log, payment, fulfilment and history untouched). */
+export const copyOrder = (o: Order): Order => ({
+  ...o,
+  saga: { ...o.saga, steps: o.saga.steps.map((s) => ({ ...s })) },
+  payment: { ...o.payment },
+  fulfilment: { ...o.fulfilment },
+  history: [...o.history],
+});
+
+/** Moves one of the order's three states on the copy `o`, recording who moved it when (staying put records nothing). */
+export function moveState(o: Order, field: HistoryEntry['field'], to: string, now: number, by: string): void {
+  const from = field === 'order' ? o.state : field === 'payment' ? o.payment.state : o.fulfilment.state;
+  if (from === to) return;
+  o.history.push({ at: now, field, from, to, by });
+  if (field === 'order') o.state = to as OrderState;
+  else if (field === 'payment') o.payment.state = to as PaymentState;
+  else o.fulfilment.state = to as FulfilmentState;
+}

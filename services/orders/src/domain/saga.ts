@@ -8,6 +8,8 @@
  */
 import type { PaymentState } from './states';
 import {
+  copyOrder,
+  moveState,
   referenceOf,
   needsUsage,
   type Change,
@@ -53,14 +55,6 @@ const PAYMENT_CALLS: Partial<Record<StepName, Change['payment']>> = { authorise:
 
 export const commandIdOf = (orderId: string, step: StepName, attempt: number): string => `${orderId}:${step}:${attempt}`;
 
-const clone = (o: Order): Order => ({
-  ...o,
-  saga: { ...o.saga, steps: o.saga.steps.map((s) => ({ ...s })) },
-  payment: { ...o.payment },
-  fulfilment: { ...o.fulfilment },
-  history: [...o.history],
-});
-
 const last = (o: Order, name: StepName): SagaStep | undefined => [...o.saga.steps].reverse().find((s) => s.name === name);
 
 function deadlineOf(o: Order): number | null {
@@ -103,14 +97,6 @@ function end(step: SagaStep, state: 'done' | 'failed', detail: string | null, no
   step.deadline = null;
 }
 
-function move(o: Order, field: 'order' | 'payment', to: string, now: number, by: string): void {
-  const from = field === 'order' ? o.state : o.payment.state;
-  if (from === to) return;
-  o.history.push({ at: now, field, from, to, by });
-  if (field === 'order') o.state = to as Order['state'];
-  else o.payment.state = to as PaymentState;
-}
-
 const change = (o: Order, now: number, commands: Command[], payment: Change['payment'] = null, report = false): Change => ({
   order: withDeadline(o, now),
   commands,
@@ -120,7 +106,7 @@ const change = (o: Order, now: number, commands: Command[], payment: Change['pay
 
 /** The saga's first step: reserve the order's lines (the reservation id is the order id). */
 export function begin(order: Order, now: number, t: SagaTimings): Change {
-  const o = clone(order);
+  const o = copyOrder(order);
   o.saga = { state: 'running', steps: [], deadline: null, failure: null };
   const { command } = start(o, 'reserve', now, t);
   return change(o, now, [command!]);
@@ -138,7 +124,7 @@ function advance(o: Order, after: 'reserve' | 'hold_usage', now: number, t: Saga
 
 /** A failure on the way to the pivot: compensate every step done (or maybe done), in reverse. */
 export function compensate(order: Order, failure: Omit<Failure, 'reference'>, now: number, t: SagaTimings): Change {
-  const o = clone(order);
+  const o = copyOrder(order);
   o.saga.state = 'compensating';
   o.saga.failure = { ...failure, reference: referenceOf(o.id) };
   const commands: Command[] = [];
@@ -161,8 +147,8 @@ function settleCompensation(o: Order, now: number, commands: Command[], payment:
   const undoing = o.saga.steps.filter((s) => Object.values(COMPENSATION).includes(s.name));
   if (undoing.every((s) => s.state === 'done')) {
     o.saga.state = 'failed';
-    move(o, 'order', 'cancelled', now, 'saga');
-    if (o.payment.state === 'pending') move(o, 'payment', 'failed', now, 'saga');
+    moveState(o, 'order', 'cancelled', now, 'saga');
+    if (o.payment.state === 'pending') moveState(o, 'payment', 'failed', now, 'saga');
     // the customer was never told of an order that did not confirm: nothing to report
     return change(o, now, commands, payment, false);
   }
@@ -209,7 +195,7 @@ function awaiting(o: Order, commandId: string | null): SagaStep | undefined {
 
 /** inventory.reservation answering a command of this order. */
 export function onReservation(order: Order, r: Reply, now: number, t: SagaTimings): Change | null {
-  const o = clone(order);
+  const o = copyOrder(order);
   const step = awaiting(o, r.commandId);
   if (!step) return null;
   if (step.name === 'release_stock') return onUndoReply(o, step, r, now);
@@ -228,7 +214,7 @@ export function onReservation(order: Order, r: Reply, now: number, t: SagaTiming
 
 /** promotions.usage answering a command of this order; `repriced` is the price with the codes the hold resolved. */
 export function onUsage(order: Order, r: Reply, repriced: PriceSnapshot | null, now: number, t: SagaTimings): Change | null {
-  const o = clone(order);
+  const o = copyOrder(order);
   const step = awaiting(o, r.commandId);
   if (!step) return null;
   if (step.name === 'release_usage') return onUndoReply(o, step, r, now);
@@ -251,7 +237,7 @@ export function onUsage(order: Order, r: Reply, repriced: PriceSnapshot | null, 
 
 /** The authorisation's answer: the pivot. Authorised confirms the order and commits; a decline compensates. */
 export function onAuthorisation(order: Order, a: PaymentAnswer, now: number, t: SagaTimings): Change | null {
-  const o = clone(order);
+  const o = copyOrder(order);
   const step = last(o, 'authorise');
   if (!step || (step.state !== 'running' && step.state !== 'unknown') || o.saga.state !== 'running') return null;
   if (a === 'unavailable') {
@@ -264,12 +250,12 @@ export function onAuthorisation(order: Order, a: PaymentAnswer, now: number, t: 
   if (a.providerRef) o.payment.providerRef = a.providerRef;
   if (a.state === 'authorised' || a.state === 'captured') {
     end(step, 'done', a.state, now);
-    move(o, 'payment', 'authorised', now, 'provider');
-    if (a.state === 'captured') move(o, 'payment', 'captured', now, 'provider');
+    moveState(o, 'payment', 'authorised', now, 'provider');
+    if (a.state === 'captured') moveState(o, 'payment', 'captured', now, 'provider');
     return confirm(o, now, t);
   }
   end(step, 'failed', `${a.state}: ${a.reason ?? ''}`, now);
-  move(o, 'payment', 'failed', now, 'provider');
+  moveState(o, 'payment', 'failed', now, 'provider');
   return compensate(
     o,
     {
@@ -288,7 +274,7 @@ export function onAuthorisation(order: Order, a: PaymentAnswer, now: number, t: 
 /** After the pivot: the order is confirmed (every channel is told), the holds are committed and the payment captured. */
 function confirm(o: Order, now: number, t: SagaTimings): Change {
   o.saga.state = 'confirmed';
-  move(o, 'order', 'confirmed', now, 'saga');
+  moveState(o, 'order', 'confirmed', now, 'saga');
   const commands = [start(o, 'commit_stock', now, t).command!];
   if (last(o, 'hold_usage')?.state === 'done') commands.push(start(o, 'commit_usage', now, t).command!);
   const capture = o.payment.state === 'captured' ? null : (start(o, 'capture', now, t), 'capture' as const);
@@ -303,7 +289,7 @@ function finishIfCommitted(o: Order, now: number): Change {
 
 /** The capture's answer: the payment captured (every channel told: the order is paid), or tried again by the sweeper. */
 export function onCapture(order: Order, a: PaymentAnswer, now: number, t: SagaTimings): Change | null {
-  const o = clone(order);
+  const o = copyOrder(order);
   const step = last(o, 'capture');
   if (!step || step.state === 'done') return null;
   if (a === 'unavailable' || (a.state !== 'captured' && a.state !== 'refunded')) {
@@ -313,14 +299,14 @@ export function onCapture(order: Order, a: PaymentAnswer, now: number, t: SagaTi
     return change(o, now, []);
   }
   end(step, 'done', 'captured', now);
-  move(o, 'payment', 'captured', now, 'provider');
+  moveState(o, 'payment', 'captured', now, 'provider');
   const c = finishIfCommitted(o, now);
   return { ...c, report: true };
 }
 
 /** The void's answer (a compensation): done when the provider no longer holds an authorisation. */
 export function onVoid(order: Order, a: PaymentAnswer, now: number, t: SagaTimings): Change | null {
-  const o = clone(order);
+  const o = copyOrder(order);
   const step = last(o, 'void');
   if (!step || step.state === 'done') return null;
   if (a === 'unavailable') {
@@ -329,7 +315,7 @@ export function onVoid(order: Order, a: PaymentAnswer, now: number, t: SagaTimin
     return change(o, now, []);
   }
   end(step, 'done', a.state, now);
-  if (a.state === 'voided') move(o, 'payment', 'voided', now, 'provider');
+  if (a.state === 'voided') moveState(o, 'payment', 'voided', now, 'provider');
   return settleCompensation(o, now, [], null);
 }
 
@@ -348,7 +334,7 @@ export type Overdue =
  */
 export function overdue(order: Order, now: number, t: SagaTimings): Overdue {
   if (order.saga.deadline === null || order.saga.deadline > now) return { kind: 'none' };
-  const o = clone(order);
+  const o = copyOrder(order);
   const late = o.saga.steps.filter((s) => (s.state === 'running' || s.state === 'unknown') && s.deadline !== null && s.deadline <= now);
   const pay = late.find((s) => s.name === 'authorise' || s.name === 'capture' || s.name === 'void');
   if (pay) return { kind: 'ask_provider', step: pay.name as 'authorise' | 'capture' | 'void' };
@@ -412,7 +398,7 @@ export function onProviderState(
 }
 
 function paymentTimedOut(order: Order, now: number, t: SagaTimings): Change {
-  const o = clone(order);
+  const o = copyOrder(order);
   const step = last(o, 'authorise')!;
   step.state = 'unknown';
   return compensate(
@@ -430,7 +416,7 @@ function paymentTimedOut(order: Order, now: number, t: SagaTimings): Change {
 }
 
 function retryPayment(order: Order, step: 'authorise' | 'capture' | 'void', now: number, t: SagaTimings): Change {
-  const o = clone(order);
+  const o = copyOrder(order);
   start(o, step, now, t);
   return change(o, now, [], step);
 }
