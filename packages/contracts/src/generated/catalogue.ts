@@ -6095,6 +6095,289 @@ export const catalogue: readonly TopicSpec[] = [
   {
     "partitions": 6,
     "cleanup": "delete",
+    "priority": "normal",
+    "name": "platform.exception",
+    "description": "Evidence of a policy enforcement or exception that changed no state and so left no other event (a cart refused for a ban or maintenance, a 412 If-Match collision, a 409 version conflict), for the audit trail. Any service produces it; references only, no personal values.",
+    "key": "aggregateId (the subject's id)",
+    "value": "omnimall.platform.ExceptionRecorded",
+    "producer": "every service",
+    "consumers": [
+      "audit"
+    ],
+    "slaSeconds": 10,
+    "valueType": "ExceptionRecorded",
+    "schemaFile": "schemas/avro/platform/ExceptionRecorded.avsc",
+    "avro": {
+      "type": "record",
+      "name": "ExceptionRecorded",
+      "namespace": "omnimall.platform",
+      "doc": "Evidence of a policy enforcement or exception that changed no state and so left no other event: a refusal (ban, maintenance, residency, consent, restriction, branding block), a collision (412 If-Match mismatch, 409 version conflict). Subjects are references only: never a name, an address or a message a customer wrote.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "kind",
+          "type": "string",
+          "doc": "refusal, collision or conflict."
+        },
+        {
+          "name": "code",
+          "type": "string",
+          "doc": "The machine-readable code the caller was answered with (customer_banned, channel_in_maintenance, version_mismatch...)."
+        },
+        {
+          "name": "status",
+          "type": [
+            "null",
+            "int"
+          ],
+          "default": null,
+          "doc": "The HTTP status answered, when the exception answered a request."
+        },
+        {
+          "name": "operation",
+          "type": "string",
+          "doc": "What was attempted: the route template (PUT /carts/me/items) or the handler's name."
+        },
+        {
+          "name": "subjectKind",
+          "type": "string",
+          "doc": "customer, channel, product, order, promotion, cart, staff..."
+        },
+        {
+          "name": "subjectId",
+          "type": "string",
+          "doc": "The subject's id (a reference)."
+        },
+        {
+          "name": "channel",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "Channel code the attempt was made on or for."
+        },
+        {
+          "name": "actor",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "Who attempted it: the principal's id (customer or staff), or a service name."
+        },
+        {
+          "name": "actorKind",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "customer, staff, partner or service."
+        },
+        {
+          "name": "detail",
+          "type": "string",
+          "doc": "The answer's message (no personal data)."
+        },
+        {
+          "name": "expectedVersion",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "Collisions: the version the caller held (If-Match)."
+        },
+        {
+          "name": "currentVersion",
+          "type": [
+            "null",
+            "string"
+          ],
+          "default": null,
+          "doc": "Collisions: the version the record had."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
+    "priority": "normal",
+    "name": "audit.checkpoint",
+    "description": "Signed checkpoints (tree size, Merkle root, time, key id, signature) of the audit's evidence log, as they are made: a copy outside the audit's database that a rewritten log cannot match.",
+    "key": "aggregateId (the tree size)",
+    "value": "omnimall.audit.CheckpointSigned",
+    "producer": "audit",
+    "consumers": [],
+    "slaSeconds": 60,
+    "valueType": "CheckpointSigned",
+    "schemaFile": "schemas/avro/audit/CheckpointSigned.avsc",
+    "avro": {
+      "type": "record",
+      "name": "CheckpointSigned",
+      "namespace": "omnimall.audit",
+      "doc": "A signed tree head of the audit's evidence log (RFC 6962 style), published as it is made so that a copy lives outside the audit's database: a later rewrite of the log cannot match a checkpoint already on Kafka.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "treeSize",
+          "type": "long"
+        },
+        {
+          "name": "root",
+          "type": "string",
+          "doc": "Merkle tree hash (hex SHA-256)."
+        },
+        {
+          "name": "at",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          }
+        },
+        {
+          "name": "keyId",
+          "type": "string",
+          "doc": "First 16 hex digits of SHA-256 over the Ed25519 public key (SPKI DER)."
+        },
+        {
+          "name": "signature",
+          "type": "string",
+          "doc": "Base64 Ed25519 signature over the checkpoint text (@omnimall/evidence checkpointText)."
+        },
+        {
+          "name": "chainHead",
+          "type": "string",
+          "doc": "Hash-chain value of the last record covered (hex)."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
     "priority": "high",
     "name": "sync.escalation",
     "description": "An event missed its business SLA on some consumer services (opened), then recovered (resolved) or was reconciled by an admin.",

@@ -11,6 +11,8 @@
  *  - a partner (principal `partner-<code>`) writes only its own member of each per-partner family
  *    (`partner.<code>.<rest>`) and can do nothing else, so a record on that topic is the partner's;
  *  - the monitor (`sync-monitor`) may describe every topic and group, to read consumer lag;
+ *  - the auditor (`audit`) reads and describes every topic (business topics, their `.retry` and `.dlq`,
+ *    `sync.*`, partners' topics), to record evidence of each record and reconcile against Kafka's offsets;
  *  - the local schema registry writes and reads only its `_schemas` topic.
  * The plan is pure and deterministic; creating an ACL that exists is a no-op for Kafka, so the step
  * can run on every start.
@@ -41,6 +43,8 @@ export interface AclRule {
 const NOT_SERVICES = new Set(['every service', 'partner systems', 'bench']);
 /** The service that reads consumer lag of every group (and so describes every topic and group). */
 export const MONITOR = 'sync-monitor';
+/** The service that reads every record of every topic for the evidence log (@omnimall/contracts AUDITOR). */
+export const AUDITOR = 'audit';
 export const REGISTRY_PRINCIPAL = 'schema-registry';
 
 /** Every service the catalogue names as a producer or consumer (planned ones included: an ACL without credentials grants nobody). */
@@ -90,6 +94,9 @@ export function plannedAcls(opts: AclPlanOptions): AclRule[] {
   if (services.includes(MONITOR)) {
     topic(MONITOR, '*', 'DESCRIBE');
     rules.push({ principal: `User:${MONITOR}`, resource: 'GROUP', name: '*', operation: 'DESCRIBE' });
+  }
+  if (services.includes(AUDITOR)) {
+    topic(AUDITOR, '*', 'READ', 'DESCRIBE');
   }
   for (const partner of opts.partners) {
     for (const family of partnerFamilies(specs)) topic(partnerPrincipal(partner), partnerTopic(family.name, partner), 'WRITE');

@@ -105,6 +105,8 @@ export interface BuildContext<D> {
   config: PlatformConfig;
   deps: D;
   env: NodeJS.ProcessEnv;
+  /** How this instance's consumer groups are named and start (for a service that reads Kafka outside a subscription). */
+  groups: GroupSettings;
 }
 
 export interface ServiceDefinition<D, X extends object> {
@@ -282,7 +284,7 @@ export function defineService<D = Record<string, never>, X extends object = Reco
       // The reader joins while build runs; both are awaited before any subscription joins.
       readerJoined = reader.start();
       readerJoined.catch(() => undefined);
-      parts = await def.build({ runtime, config, deps: opts.deps ?? ({} as D), env, auth });
+      parts = await def.build({ runtime, config, deps: opts.deps ?? ({} as D), env, auth, groups });
       await readerJoined;
       const subscriptions = parts.subscriptions ?? [];
       const undeclared = undeclaredTopics(def.events, subscriptions);

@@ -6,10 +6,17 @@ import type { Expectation } from './propagation';
 // identity.password-reset carries a secret token: the monitor is granted no read on it (only its consumer is).
 export const NOT_TRACKED = new Set(['sync.applied', 'sync.applied.bulk', 'platform.probe', 'sync.notice', 'identity.password-reset']);
 
+/**
+ * The audit service reads every topic to record evidence and acknowledges none (nothing may wait for
+ * it): it is never an expected consumer, and a topic only it reads is not tracked.
+ */
+const AUDITOR = 'audit';
+const expectedConsumers = (t: TopicSpec): string[] => t.consumers.filter((c) => c !== AUDITOR);
+
 export function trackedTopics(catalogue: readonly TopicSpec[]): TopicName[] {
   // The catalogue's names are the topic names (TopicName is generated from the same file).
   // A table topic (keys, revocations, credentials) is read whole by every instance at start and never acknowledged.
-  return catalogue.filter((t) => t.consumers.length > 0 && !t.table && !NOT_TRACKED.has(t.name)).map((t) => t.name as TopicName);
+  return catalogue.filter((t) => expectedConsumers(t).length > 0 && !t.table && !NOT_TRACKED.has(t.name)).map((t) => t.name as TopicName);
 }
 
 /**
@@ -33,7 +40,7 @@ export type Expectations = (topic: string) => Expectation;
  * its family does; an unknown topic expects nobody.
  */
 export function catalogueExpectations(catalogue: readonly TopicSpec[]): Expectations {
-  const byName = new Map(catalogue.map((t) => [t.name, { consumers: [...t.consumers], slaMs: t.slaSeconds * 1000 }]));
+  const byName = new Map(catalogue.map((t) => [t.name, { consumers: expectedConsumers(t), slaMs: t.slaSeconds * 1000 }]));
   return (topic) => byName.get(partnerOfTopic(topic, catalogue)?.family ?? topic) ?? { consumers: [], slaMs: 10_000 };
 }
 
