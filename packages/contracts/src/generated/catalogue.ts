@@ -1277,7 +1277,8 @@ export const catalogue: readonly TopicSpec[] = [
       "inventory",
       "promotions",
       "orders",
-      "sync-monitor"
+      "sync-monitor",
+      "audit"
     ],
     "table": true,
     "slaSeconds": 2,
@@ -1408,7 +1409,8 @@ export const catalogue: readonly TopicSpec[] = [
       "inventory",
       "promotions",
       "orders",
-      "sync-monitor"
+      "sync-monitor",
+      "audit"
     ],
     "table": true,
     "slaSeconds": 2,
@@ -1523,7 +1525,8 @@ export const catalogue: readonly TopicSpec[] = [
       "inventory",
       "promotions",
       "orders",
-      "sync-monitor"
+      "sync-monitor",
+      "audit"
     ],
     "table": true,
     "retentionHours": 24,
@@ -1837,7 +1840,8 @@ export const catalogue: readonly TopicSpec[] = [
       "inventory",
       "promotions",
       "orders",
-      "sync-monitor"
+      "sync-monitor",
+      "audit"
     ],
     "table": true,
     "slaSeconds": 2,

@@ -1,0 +1,23 @@
+import type { ServiceRuntime } from '@omnimall/service-kit';
+import { MongoCheckpoints, MongoHolds, MongoKeys, type CheckpointRepository, type HoldRepository, type KeyRepository } from './checkpoints';
+import { MongoLog, type LogRepository } from './evidence';
+
+export type { CheckpointRepository, Hold, HoldRepository, KeyRecord, KeyRepository, StoredCheckpoint } from './checkpoints';
+export type { Head, LogRepository, Position, StoredEvidence, TrailQuery } from './evidence';
+
+/** The audit database, one repository per aggregate: the evidence log, checkpoints, signing keys, legal holds. */
+export interface AuditStore {
+  log: LogRepository;
+  checkpoints: CheckpointRepository;
+  keys: KeyRepository;
+  holds: HoldRepository;
+}
+
+export async function createStore(runtime: Pick<ServiceRuntime, 'db'>): Promise<AuditStore> {
+  return {
+    log: await MongoLog.create(runtime.db),
+    checkpoints: await MongoCheckpoints.create(runtime.db),
+    keys: MongoKeys.of(runtime.db),
+    holds: MongoHolds.of(runtime.db),
+  };
+}
