@@ -8,7 +8,7 @@
  * notices to customers); a subscription the catalogue does not list is never waited for.
  */
 import { catalogue, type TopicSpec } from '@omnimall/contracts';
-import type { EventManifest } from '@omnimall/service-kit';
+import { KIT_PRODUCED, type EventManifest } from '@omnimall/service-kit';
 import { manifest as cart } from '../services/cart/src/events';
 import { manifest as catalogSync } from '../services/catalog-sync/src/events';
 import { manifest as channels } from '../services/channels/src/events';
@@ -30,7 +30,8 @@ const manifests: Record<string, EventManifest> = {
 /**
  * Who may list a topic under `produces`: its catalogue producer; for a partner topic (produced by
  * partner systems), the service that consumes it, which registers its schema to re-encode invalid
- * records for the dead-letter topic. `sync.applied` is every service's and added by the kit.
+ * records for the dead-letter topic. `sync.applied` and `platform.exception` are every service's
+ * (`producer: every service`) and added by the kit (KIT_PRODUCED), never listed by a manifest.
  */
 function mayProduce(topic: TopicSpec, service: string): boolean {
   if (topic.producer === service) return true;
@@ -76,6 +77,12 @@ describe('event manifests and the topic catalogue', () => {
     // And a catalogue that lists a consumer the manifest lacks.
     const listed = catalogue.map((t) => (t.name === 'catalog.conflict' ? { ...t, consumers: [...t.consumers, 'cart'] } : t));
     expect(difference(cart.consumes, consumedPerCatalogue('cart', listed)).missing).toEqual(['catalog.conflict']);
+  });
+
+  it("the kit produces every topic whose catalogue producer is 'every service' (sync.applied, platform.exception)", () => {
+    const everyService = catalogue.filter((t) => t.producer === 'every service').map((t) => t.name);
+    expect(everyService).toEqual(expect.arrayContaining(['sync.applied', 'platform.exception']));
+    expect(difference([...KIT_PRODUCED], everyService)).toEqual({ missing: [], extra: [] });
   });
 
   it('reads real manifests (the comparison is not blind)', () => {

@@ -127,6 +127,8 @@ const CHANNEL_STAFF = ['managerOfChannel', 'admin'] as const;
 /** channels' staff guard: admins and channel managers (managers see their scope). */
 const MANAGERS = ['managerOfChannel', 'managerOfOtherChannel', 'admin'] as const;
 const PRODUCT_READERS = ['seller', 'complianceOfficer', 'admin'] as const;
+/** audit's readers of evidence: admins and compliance officers. */
+const AUDITORS = ['complianceOfficer', 'admin'] as const;
 const SELLERS = ['seller', 'admin'] as const;
 /** Whose cart a cart route reaches: a customer's own (their token), or a device's (its token). */
 const CART_OWNERS = [...CUSTOMERS, 'device'] as const;
@@ -478,6 +480,25 @@ export const MATRIX: Record<string, RouteRow> = {
     allow: ALL,
     body: () => ({ eventId: 'e2e-matrix', paymentId: noOrder.id, state: 'captured', amountMinor: 1, occurredAt: 1 }),
   },
+
+  // ---- audit: evidence, proofs, verification, holds and reports are for auditors (admins and compliance
+  // officers; a channel's managers read its trails with ?channel=); the public keys are public --------
+  'audit GET /audit/records': { allow: AUDITORS },
+  'audit GET /audit/records/{index}': { allow: AUDITORS, params: () => ({ index: '0' }) },
+  'audit GET /audit/log': { allow: AUDITORS, query: 'limit=1' },
+  'audit GET /audit/proofs/inclusion': { allow: AUDITORS, query: 'index=0' },
+  'audit GET /audit/proofs/consistency': { allow: AUDITORS, query: 'from=1&to=1' },
+  'audit GET /audit/checkpoints': { allow: AUDITORS },
+  'audit GET /audit/keys': { allow: ALL },
+  'audit POST /audit/verify': { allow: AUDITORS },
+  'audit POST /audit/holds': {
+    allow: AUDITORS,
+    body: (f) => ({ subjectKind: 'customer', subjectRef: f.unique('held'), reason: 'e2e matrix' }),
+  },
+  'audit GET /audit/holds': { allow: AUDITORS },
+  'audit POST /audit/holds/{id}/release': { allow: AUDITORS, params: () => noHold },
+  'audit GET /audit/retention': { allow: AUDITORS },
+  'audit POST /audit/retention/prune': { allow: ADMIN },
 
   // ---- sync-monitor: operations are for admins; a channel's status feed for any staff ------------
   'sync-monitor GET /propagation/percentiles': { allow: ADMIN },

@@ -1,8 +1,36 @@
 /**
  * One error hierarchy for every service, mapped to HTTP once, in the app factory's error handler.
  * Every error a client can cause carries a machine-readable `code` and a `hint` saying what to do.
+ *
+ * Exceptions as evidence (events/exceptions.ts): the app factory records on `platform.exception`
+ * every 412 it answers (kind `collision`) and every 409 (kind `conflict`), with no help from the
+ * thrower. Any other error is recorded only when its thrower asks, with `recorded()`:
+ *
+ *   throw new ForbiddenError('customer_banned', ...).recorded({ kind: 'refusal', subjectKind: 'customer', subjectId: id });
+ *
+ * `kind: 'refusal'` asks for a record of a POLICY decision (a ban, a maintenance, a residency rule, a
+ * restriction), whatever the status, a 409 included; without `kind`, `recorded()` only names the
+ * subject (and channel) of a 409/412 that is recorded anyway. Without a subject, the app takes
+ * `details.subject`, else the first route parameter, else the principal (the customer checking out). Authentication and role failures are
+ * not policy refusals and must not ask (anyone could flood the log with them). A thrower that cannot
+ * chain may instead put `details.subject: { kind, id }` (shown to the client, unlike `record`).
+ * Subjects are references only (ids), never a name, an address or text a caller wrote.
  */
+export interface ExceptionRecordRequest {
+  /** `refusal`: record this error as a policy refusal. Absent: only name the subject of a 409/412. */
+  kind?: 'refusal';
+  /** customer, channel, product, order, promotion, cart, staff... (with subjectId; absent: the app derives the subject, see events/exceptions.ts). */
+  subjectKind?: string;
+  /** The subject's id (a reference). */
+  subjectId?: string;
+  /** The channel the attempt was made on, when the request's credentials prove none. */
+  channel?: string | null;
+}
+
 export class AppError extends Error {
+  /** What the app factory records of this error on platform.exception (see the header; set by `recorded`). */
+  record?: ExceptionRecordRequest;
+
   constructor(
     readonly status: number,
     readonly code: string,
@@ -12,6 +40,12 @@ export class AppError extends Error {
   ) {
     super(message);
     this.name = new.target.name;
+  }
+
+  /** Asks for this error to be recorded as evidence (or names its subject): see the header. Returns the error, to throw. */
+  recorded(request: ExceptionRecordRequest): this {
+    this.record = request;
+    return this;
   }
 
   toBody(): Record<string, unknown> {

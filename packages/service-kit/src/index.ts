@@ -17,6 +17,7 @@ export * from './events/schema-registry';
 export * from './kafka/topics';
 export * from './kafka/publisher';
 export * from './events/outbox';
+export * from './events/exceptions';
 export * from './mongo/document-lock';
 export * from './mongo/effect-once';
 export * from './mongo/write-batcher';

@@ -10,6 +10,7 @@ import type { Kafka } from 'kafkajs';
 import { partnerTopic } from '@omnimall/contracts';
 import { testKafka } from '../src/testing';
 import { localSecretsFile } from '../src/kafka/local-credentials';
+import { catalogueServices, plannedAcls } from '../src/kafka/acls';
 
 async function produce(kafka: Kafka, topic: string): Promise<void> {
   const producer = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
@@ -75,5 +76,19 @@ describe('the secured local Kafka', () => {
     } finally {
       await admin.disconnect();
     }
+  });
+});
+
+describe('the planned ACLs', () => {
+  it("grant every service WRITE (and DESCRIBE_CONFIGS) on the topics of 'every service': sync.applied, its bulk lane, platform.exception", () => {
+    const rules = plannedAcls({ partners: ['acme'] });
+    const services = catalogueServices();
+    expect(services).toEqual(expect.arrayContaining(['cart', 'orders', 'identity']));
+    for (const topic of ['sync.applied', 'sync.applied.bulk', 'platform.exception'])
+      for (const service of services)
+        for (const operation of ['WRITE', 'DESCRIBE_CONFIGS'])
+          expect(rules).toContainEqual({ principal: `User:${service}`, resource: 'TOPIC', name: topic, operation });
+    // a partner still writes nothing but its own topics
+    expect(rules.filter((r) => r.principal === 'User:partner-acme' && r.name === 'platform.exception')).toEqual([]);
   });
 });

@@ -178,9 +178,16 @@ describe('the ACL plan', () => {
     expect(partnerTopicSpecs(['acme']).map((t) => t.name)).toEqual(['partner.acme.order-status', 'partner.acme.stock-adjustment']);
   });
 
-  it("keeps each service's consumer groups under its own name, and lets only the monitor describe all", () => {
+  it("keeps each service's consumer groups under its own name, and lets only the monitor describe all groups and only the auditor read all topics", () => {
     const groups = rules.filter((r) => r.resource === 'GROUP' && r.principal === 'User:cart');
     expect(new Set(groups.map((g) => `${g.name}|${g.prefixed}`))).toEqual(new Set(['cart.|true']));
-    expect(rules.filter((r) => r.name === '*').map((r) => r.principal)).toEqual(['User:sync-monitor', 'User:sync-monitor']);
+    expect(rules.filter((r) => r.name === '*').map((r) => `${r.principal} ${r.resource} ${r.operation}`)).toEqual([
+      'User:sync-monitor TOPIC DESCRIBE',
+      'User:sync-monitor GROUP DESCRIBE',
+      'User:audit TOPIC READ',
+      'User:audit TOPIC DESCRIBE',
+    ]);
+    expect(allowed('audit', 'READ', 'cart.cart-changed.dlq')).toBe(true);
+    expect(allowed('audit', 'WRITE', 'cart.cart-changed')).toBe(false);
   });
 });

@@ -14,6 +14,11 @@
  * 503 with its code (`database_unavailable`, `broker_unavailable`, `schema_registry_unavailable`), a
  * hint and `Retry-After`, and logged as one warning per outage, never as an unhandled error; /readyz
  * names it under `unavailable` (and answers 503) while its check fails.
+ *
+ * Exceptions as evidence: with `exceptions` (the runtime's ExceptionRecorder), every 412 and 409
+ * answered, and every error whose thrower asked (`AppError.recorded`, see errors.ts), is recorded on
+ * `platform.exception` after the answer is sent (events/exceptions.ts); recording never changes or
+ * delays the answer, and never fails it.
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import helmet from 'helmet';
@@ -25,6 +30,7 @@ import type { HttpApi } from './api';
 import { chargeRefused } from './rate-limit';
 import { WriteConflictError } from '../events/outbox/writer';
 import { asServiceUnavailable, DependencyAlerts } from './dependencies';
+import { exceptionOfRequest, ROUTE_CONTEXT, type ExceptionSink } from '../events/exceptions';
 
 /** The readiness checks that stand for a dependency (the runtime's names). */
 const CHECK_OF_DEPENDENCY: Readonly<Record<string, Dependency>> = { mongo: 'database', kafka: 'broker', registry: 'schema_registry' };
@@ -66,6 +72,8 @@ export interface HttpAppOptions {
   metricsElsewhere?: boolean;
   /** Directives added to (or replacing) CONTENT_SECURITY_POLICY's, e.g. `{ 'img-src': ["'self'", 'https://cdn.example'] }`. */
   contentSecurityPolicy?: Record<string, string[]>;
+  /** Where answered refusals, collisions and conflicts are recorded (the runtime's `exceptions`); absent: nowhere. */
+  exceptions?: ExceptionSink;
 }
 
 /** The HTTP surface every service shares: health, readiness, metrics, OpenAPI, errors mapped once. */
@@ -125,7 +133,7 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   opts.extend?.(app);
 
   const router = express.Router();
-  opts.api.mount(router);
+  opts.api.mount(opts.exceptions ? withRouteContext(router) : router);
   app.use(router);
 
   app.use((req, res) => {
@@ -135,6 +143,17 @@ export function createHttpApp(opts: HttpAppOptions): Express {
       hint: 'see /openapi.json for the routes this service offers',
     });
   });
+
+  /** Records an answered error when it is evidence (see the header); never throws. */
+  const recordException = (err: AppError, req: express.Request, res: express.Response): void => {
+    if (!opts.exceptions) return;
+    try {
+      const facts = exceptionOfRequest(err, req, res);
+      if (facts) void opts.exceptions.record(facts).catch(() => undefined);
+    } catch (e) {
+      opts.logger.warn('an answered exception could not be described for platform.exception', { err: String(e), code: err.code });
+    }
+  };
 
   const onError: ErrorRequestHandler = async (err, req, res, _next) => {
     void _next;
@@ -159,11 +178,13 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     }
     if (err instanceof AppError) {
       res.status(err.status).json(err.toBody());
+      recordException(err, req, res);
       return;
     }
     if (isDuplicateKeyError(err)) {
       const conflict = duplicateKeyConflict(err, 'a record with this key');
       res.status(conflict.status).json(conflict.toBody());
+      recordException(conflict, req, res);
       return;
     }
     const e = err as { type?: string; status?: number; message?: string };
@@ -201,6 +222,24 @@ export function createHttpApp(opts: HttpAppOptions): Express {
   };
   app.use(onError);
   return app;
+}
+
+/**
+ * The router an API mounts on, each route first noting its parameters and base (ROUTE_CONTEXT) for
+ * the error handler: express restores `req.params` and `req.baseUrl` when an error leaves a router,
+ * so a recorded exception could not name the route's subject otherwise (events/exceptions.ts).
+ */
+function withRouteContext(router: express.Router): express.Router {
+  const note: express.RequestHandler = (req, res, next) => {
+    res.locals[ROUTE_CONTEXT] = { params: { ...req.params }, baseUrl: req.baseUrl };
+    next();
+  };
+  for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
+    const add = router[method].bind(router) as (path: string, ...handlers: express.RequestHandler[]) => express.Router;
+    (router as unknown as Record<string, unknown>)[method] = (path: string, ...handlers: express.RequestHandler[]) =>
+      add(path, note, ...handlers);
+  }
+  return router;
 }
 
 /** Prometheus's text exposition of the service's registry. */

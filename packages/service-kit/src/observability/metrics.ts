@@ -20,6 +20,10 @@ export class ServiceMetrics {
   readonly writeBatchSize: Histogram<'collection'>;
   readonly breakerState: Gauge<'breaker'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  /** platform.exception events committed to the outbox (events/exceptions.ts). */
+  readonly exceptionsRecorded: Counter<'kind' | 'code'>;
+  /** Exceptions not recorded: over the per-process bound (`rate_limited`) or a failed write (`failed`). */
+  readonly exceptionsDropped: Counter<'kind' | 'reason'>;
 
   constructor(service: string) {
     this.registry.setDefaultLabels({ service });
@@ -92,6 +96,18 @@ export class ServiceMetrics {
       help: 'HTTP request duration',
       labelNames: ['method', 'route', 'status'],
       buckets: LATENCY_BUCKETS,
+      registers: r,
+    });
+    this.exceptionsRecorded = new Counter({
+      name: 'omnimall_exceptions_recorded_total',
+      help: 'Refusals, collisions and conflicts recorded on platform.exception',
+      labelNames: ['kind', 'code'],
+      registers: r,
+    });
+    this.exceptionsDropped = new Counter({
+      name: 'omnimall_exceptions_dropped_total',
+      help: 'Exceptions not recorded on platform.exception: over the per-process bound (rate_limited) or a failed write (failed)',
+      labelNames: ['kind', 'reason'],
       registers: r,
     });
   }

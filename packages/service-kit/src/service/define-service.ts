@@ -333,6 +333,7 @@ export function defineService<D = Record<string, never>, X extends object = Reco
         extend: parts.extendHttp,
         degraded: parts.degraded,
         metricsElsewhere: config.metricsPort !== undefined,
+        exceptions: runtime.exceptions,
       });
       if (parts.trustProxy) app.set('trust proxy', parts.trustProxy);
       const server = await runtime.listen(app);

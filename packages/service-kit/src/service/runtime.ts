@@ -20,9 +20,17 @@ import { DocumentLocks } from '../mongo/document-lock';
 import { connectDatabase } from '../mongo/connection';
 import { createKafka } from '../kafka/client';
 import { basicAuthHeader, type RegistryAuth } from '../kafka/security';
+import { ExceptionRecorder, type ExceptionRecorderOptions } from '../events/exceptions';
 
 /** The bound of each readiness check. */
 const READINESS_TIMEOUT_MS = 1000;
+
+/**
+ * The topics every service produces whatever its manifest says (the catalogue's `producer: every
+ * service`), registered and sized at start: the consumers' acknowledgements (sync.applied and its bulk
+ * lane) and the evidence of exceptions (platform.exception, see events/exceptions.ts).
+ */
+export const KIT_PRODUCED: readonly TopicName[] = ['sync.applied', 'sync.applied.bulk', 'platform.exception'];
 
 const registryHeaders = (auth: RegistryAuth | undefined): Record<string, string> => (auth ? { authorization: basicAuthHeader(auth) } : {});
 
@@ -31,6 +39,8 @@ export interface RuntimeOptions {
   /** Topics this service publishes to; their value schemas are registered at start. */
   produces: readonly TopicName[];
   outbox?: OutboxOptions;
+  /** The bound of the exception recorder (default DEFAULT_EXCEPTION_BOUND). */
+  exceptions?: ExceptionRecorderOptions;
 }
 
 /**
@@ -48,6 +58,8 @@ export class ServiceRuntime {
   /** Group commit of the consumers' effect-once upserts. */
   readonly writes: WriteBatcher;
   readonly locks: DocumentLocks;
+  /** Records refusals, collisions and conflicts on platform.exception through the outbox (the HTTP app records answered ones). */
+  readonly exceptions: ExceptionRecorder;
   readonly consumers: EventConsumer[] = [];
   private server?: Server;
   private metricsServer?: Server;
@@ -64,6 +76,10 @@ export class ServiceRuntime {
     this.locks = new DocumentLocks(db);
     this.outbox = new Outbox(this.publisher, this.metrics, this.logger, opts.outbox, this.schemas, db);
     this.writes = new WriteBatcher(this.metrics.writeBatchSize);
+    this.exceptions = new ExceptionRecorder(
+      { service: config.service, outbox: this.outbox, db, metrics: this.metrics, logger: this.logger },
+      opts.exceptions,
+    );
   }
 
   static async start(opts: RuntimeOptions): Promise<ServiceRuntime> {
@@ -71,11 +87,12 @@ export class ServiceRuntime {
     const db = await connectDatabase(config.mongoUrl, config.dbName);
     const rt = new ServiceRuntime(config, db, opts);
     try {
-      const produced = new Set<TopicName>([...opts.produces, 'sync.applied', 'sync.applied.bulk']);
+      const produced = new Set<TopicName>([...opts.produces, ...KIT_PRODUCED]);
       await rt.schemas.register([...produced].map((t) => topicSpec(t)));
       await rt.publisher.connect();
       await rt.publisher.readTopicLimits([...produced]);
       rt.outbox.start();
+      rt.exceptions.start();
     } catch (err) {
       await db.close().catch(() => undefined);
       throw err;
@@ -160,7 +177,7 @@ export class ServiceRuntime {
 
   /**
    * Stops in reverse order: HTTP, consumers, then `afterConsumers` (the service's workers, which may
-   * still write through the outbox), the outbox relay (what is committed is published first), producer, database.
+   * still write through the outbox), the exceptions being recorded, the outbox relay (what is committed is published first), producer, database.
    */
   async stop(opts: { afterConsumers?: () => Promise<void> } = {}): Promise<void> {
     for (const server of [this.server, this.metricsServer]) {
@@ -170,6 +187,7 @@ export class ServiceRuntime {
     }
     await Promise.allSettled(this.consumers.map((c) => c.stop()));
     await opts.afterConsumers?.().catch((err: unknown) => this.logger.warn('a worker failed to stop', { err: String(err) }));
+    await this.exceptions.stop();
     await this.outbox.stop();
     await this.publisher.disconnect().catch(() => undefined);
     await this.db.close().catch(() => undefined);

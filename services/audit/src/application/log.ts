@@ -21,7 +21,7 @@ import {
 } from '@omnimall/evidence';
 import { newEnvelope, type EventPublisher, type Logger } from '@omnimall/service-kit';
 import { AppError, NotFoundError, ValidationError } from '@omnimall/service-kit/errors';
-import type { EvidenceKind } from '../domain/records';
+import { skippedBetween, type EvidenceKind } from '../domain/records';
 import type { CheckpointRepository, StoredCheckpoint } from '../store/checkpoints';
 import type { Head, LogRepository, Position, StoredEvidence } from '../store/evidence';
 import type { Signer } from './keys';
@@ -144,7 +144,9 @@ export class AuditLog {
     const records: StoredEvidence[] = [];
     for (const item of items) {
       if (last !== undefined && BigInt(item.input.offset) <= BigInt(last)) continue;
-      const chained = chainRecord(item.input, previous);
+      // offsets Kafka never delivered (compaction, transaction markers) are named, so a verifier tells them from a removed record
+      const skipped = skippedBetween(last, item.input.offset);
+      const chained = chainRecord(skipped ? { ...item.input, skipped } : item.input, previous);
       const leaf = merkleLeafOf(chained).toString('hex');
       records.push({ ...chained, kind: item.kind, leaf, ts: item.ts });
       previous = { index: chained.index, hash: chained.hash };

@@ -10,6 +10,7 @@ import {
   assertItemSellable,
   itemId,
   priceCart,
+  refusalRecorded,
   type ChannelView,
   type CustomerView,
   type ItemView,
@@ -65,14 +66,18 @@ export class CartService {
     return out;
   }
 
-  /** Customer and channel gates for any use of the cart on a channel. */
+  /** Customer and channel gates for any use of the cart on a channel; a refusal is recorded as evidence (refusalRecorded). */
   private async gate(owner: CartOwner, code: string | null): Promise<ChannelView | null> {
     const [customer, channel] = await Promise.all([this.customer(owner), code ? this.projections.channels.get(code) : null]);
-    assertCustomerMayTrade(customer);
-    if (!code) return null;
-    const ch = assertChannelTrades(code, channel);
-    assertDataMayReachChannel(customer, ch);
-    return ch;
+    try {
+      assertCustomerMayTrade(customer);
+      if (!code) return null;
+      const ch = assertChannelTrades(code, channel);
+      assertDataMayReachChannel(customer, ch);
+      return ch;
+    } catch (err) {
+      throw refusalRecorded(err, owner, code);
+    }
   }
 
   /** The stock of each line's SKU on the line's channel, by itemId (lines inventory published nothing for are left out). */
@@ -154,10 +159,20 @@ export class CartService {
       this.gate(owner, channel),
       needsItem ? this.projections.items.get(itemId(channel, cmd.sku)) : null,
     ]);
-    if (needsItem) assertItemSellable(cmd.sku, item, ch!);
+    try {
+      if (needsItem) assertItemSellable(cmd.sku, item, ch!);
+    } catch (err) {
+      throw refusalRecorded(err, owner, channel);
+    }
     const doc = await this.transact(owner.cartId, (cur) => {
-      const state: CartState = writableState(cur);
+      let state: CartState;
+      try {
+        state = writableState(cur);
+      } catch (err) {
+        throw refusalRecorded(err, owner, channel);
+      }
       if (opts.ifMatch !== undefined && opts.ifMatch !== state.version) {
+        // recorded by the kit as a collision (every 412), naming the cart and both versions
         throw new PreconditionFailedError(
           'cart_version_mismatch',
           `the cart is at version ${state.version}, not ${opts.ifMatch}`,
@@ -166,7 +181,7 @@ export class CartService {
             expected: opts.ifMatch,
             current: state.version,
           },
-        );
+        ).recorded({ subjectKind: 'cart', subjectId: owner.cartId, channel });
       }
       const decision = applyCommand(state, cmd);
       if (!decision) return null;

@@ -181,6 +181,47 @@ export function assertDataMayReachChannel(c: CustomerView | null, ch: ChannelVie
   }
 }
 
+/**
+ * The codes of the cart's POLICY refusals: who may trade (ban, suspension, erasure), where (a channel
+ * in maintenance, closed or blocked; a channel that may not receive the customer's data) and what (an
+ * item the market bars). Each is recorded as evidence on platform.exception (see refusalRecorded);
+ * validation, unknown channels and unsellable listings are not policy decisions and are not.
+ */
+export const POLICY_REFUSALS: ReadonlySet<string> = new Set([
+  'customer_banned',
+  'customer_suspended',
+  'customer_erased',
+  'channel_not_active',
+  'channel_blocked',
+  'data_region_not_allowed',
+  'item_barred_in_region',
+  'channel_mismatch',
+]);
+
+/** Whom a refusal concerns: the customer, or the anonymous device's cart. */
+export interface RefusalSubject {
+  cartId: string;
+  customerId: string | null;
+}
+
+/**
+ * A policy refusal (POLICY_REFUSALS) marked to be recorded as evidence (kind `refusal`, the kit's
+ * `AppError.recorded`): its subject the customer (an anonymous cart: the cart), or the product for an
+ * item the market bars; its channel the one the attempt was made on. Anything else is returned as is.
+ */
+export function refusalRecorded<E>(err: E, who: RefusalSubject, channel: string | null): E {
+  if (!(err instanceof AppError) || !POLICY_REFUSALS.has(err.code) || err.record?.kind === 'refusal') return err;
+  const sku = err.code === 'item_barred_in_region' ? err.details?.sku : undefined;
+  const subject =
+    typeof sku === 'string'
+      ? { subjectKind: 'product', subjectId: sku }
+      : who.customerId
+        ? { subjectKind: 'customer', subjectId: who.customerId }
+        : { subjectKind: 'cart', subjectId: who.cartId };
+  err.recorded({ kind: 'refusal', ...subject, channel });
+  return err;
+}
+
 export type LineProblem = 'not_listed_on_channel' | 'withdrawn_on_channel' | 'barred_in_region' | 'no_price_on_channel';
 
 /** Why an item cannot be sold on a channel, or null when it can. */

@@ -12,6 +12,7 @@ import {
 } from '@omnimall/service-kit';
 import { decodeJwt } from 'jose';
 import { deviceCartId } from '../domain/cart';
+import { refusalRecorded } from '../domain/trading';
 import { tokenInQuery } from '../domain/streams';
 import type { CartOwner, CartView } from '../application/carts';
 
@@ -96,9 +97,20 @@ function deviceCaller(verifier: TokenVerifier): RequestHandler {
 export function cartCaller(auth: CartAuth, channel: 'required' | 'when-named'): RequestHandler[] {
   const strict = requireChannel(auth);
   const lenient = requireChannel(auth, { optional: true });
-  const channelCheck: RequestHandler =
+  const check: RequestHandler =
     channel === 'required' ? strict : (req, res, next) => (req.header('x-channel-code') === undefined ? lenient : strict)(req, res, next);
+  // a channel_mismatch (credentials of one channel used for another) is a policy refusal: recorded as evidence
+  const channelCheck: RequestHandler = (req, res, next) =>
+    check(req, res, (err?: unknown) => (err ? next(refusalRecorded(err, callerOf(res), req.header('x-channel-code') ?? null)) : next()));
   return [refuseDeviceId, requireAuth(auth.verifier, { kind: 'customer', optional: true }), deviceCaller(auth.verifier), channelCheck];
+}
+
+/** The caller as a refusal's subject, before the route resolved the owner (none yet: an empty cart id). */
+function callerOf(res: Response): CartOwner {
+  const p = res.locals.principal as Principal | undefined;
+  if (p) return { cartId: p.sub, customerId: p.sub };
+  const device = res.locals.device as DeviceCaller | undefined;
+  return { cartId: device ? deviceCartId(device.deviceId) : '', customerId: null };
 }
 
 /** The customer of the bearer token, else the anonymous device of the device token. */

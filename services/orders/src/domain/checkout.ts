@@ -66,7 +66,7 @@ export function checkCustomer(c: CustomerView | null, now: number): void {
     `this customer account is ${c.status}; it cannot place orders`,
     'contact customer support, quoting this message',
     'contact_support',
-  );
+  ).recorded({ kind: 'refusal' });
 }
 
 /**
@@ -93,7 +93,7 @@ export function checkChannel(code: string, ch: ChannelView | null, customer: Cus
         : 'check out on another channel: your cart is the same everywhere',
       'retry',
       { channel: code, state: ch.state, expectedBackAt: back },
-    );
+    ).recorded({ kind: 'refusal', channel: code });
   }
   if (ch.blockReasons.length)
     throw new CheckoutRefusal(
@@ -105,7 +105,7 @@ export function checkChannel(code: string, ch: ChannelView | null, customer: Cus
       {
         blockReasons: ch.blockReasons,
       },
-    );
+    ).recorded({ kind: 'refusal', channel: code });
   if (customer && !ch.allowedDataRegions.includes(customer.dataRegion))
     throw new CheckoutRefusal(
       403,
@@ -114,7 +114,7 @@ export function checkChannel(code: string, ch: ChannelView | null, customer: Cus
       `check out on a channel serving the ${customer.dataRegion} region`,
       'contact_support',
       { dataRegion: customer.dataRegion, allowedDataRegions: ch.allowedDataRegions },
-    );
+    ).recorded({ kind: 'refusal', channel: code });
   return ch;
 }
 
