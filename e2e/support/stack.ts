@@ -16,7 +16,17 @@ import { join, resolve } from 'node:path';
 import { localKafkaEnv } from '@omnimall/service-kit/testing';
 
 export const ROOT = resolve(__dirname, '..', '..');
-export const SERVICES = ['identity', 'channels', 'catalog-sync', 'cart', 'inventory', 'promotions', 'orders', 'audit', 'sync-monitor'] as const;
+export const SERVICES = [
+  'identity',
+  'channels',
+  'catalog-sync',
+  'cart',
+  'inventory',
+  'promotions',
+  'orders',
+  'audit',
+  'sync-monitor',
+] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 const LOG_KEEP = 64 * 1024;
