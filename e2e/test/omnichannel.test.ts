@@ -13,6 +13,9 @@
  *  F. a cart filled on mobile is checked out on the web (orders' saga over inventory, promotions and the
  *     payment provider): within 2 s of the confirmation the order is in the customer's history on mobile,
  *     at the web channel's partner webhook, the cart is empty, the stock committed and the points redeemed;
+ *  G. the audit holds the evidence of B's ban and of the cart's refusals (platform.exception), C's
+ *     maintenance in the channel's trail, a checkpoint over them, and `npm run audit:verify` (the CLI,
+ *     as an outside auditor runs it) finds the whole log intact;
  *  E. a promotion scheduled by an admin starts while one customer has the same cart open on the web and
  *     the mobile channel: both show the discounted price from the promotion's start instant, neither
  *     before it, and the first discounted views of the two channels arrive within a polling step.
@@ -43,10 +46,12 @@
  * The 2 s requirements are measured from the response of the causing request (the add, the ban, the
  * maintenance transition), as a user would experience them.
  */
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ackOf, CartStream, firstAckOf, Omnimall, until, type ChannelCredential, type MonitorEvent, type Reply } from '../support/omnimall';
-import { startStack, type Stack, logsOnFailure } from '../support/stack';
+import { ROOT, startStack, type Stack, logsOnFailure } from '../support/stack';
 
 const SLA_MS = 2000;
 const AGREEMENT_MS = 50;
@@ -65,6 +70,8 @@ let sku: string;
 /** A SKU no channel sells (see probeUntilRefused). */
 let unsold: string;
 const streams: CartStream[] = [];
+/** Scenario B's customer: G finds the evidence of the ban and of the refusals. */
+let bannedCustomer: string | undefined;
 const measured: Array<Record<string, unknown>> = [];
 
 const withLogs = logsOnFailure(() => stack);
@@ -267,6 +274,7 @@ it(
   () =>
     withLogs(async () => {
       const customer = await api.registerCustomer(webApp);
+      bannedCustomer = customer.id;
       const onMobile = await api.login(mobileApp, customer.email, customer.password);
       await api.expect(200, 'cart', 'post', '/cart/lines', { token: onMobile.token, channel: mobile, body: { sku, quantity: 1 } });
       // Before the ban a real write on web is accepted, and the probe is refused only for its item.
@@ -667,4 +675,52 @@ it(
       expectAgreement('C (maintenance applied by the cart)', ack.lagMs, lastAccepted!.sentAt - e.occurredAt, testLag);
     }),
   60_000,
+);
+
+it(
+  'G: the audit holds the evidence of the ban and of the cart’s refusals, and an outside auditor’s check of its log passes',
+  () =>
+    withLogs(async () => {
+      expect(bannedCustomer).toBeDefined();
+      type Evidence = { index: number; topic: string; kind: string; source: string; payload?: { code?: string; status?: string } };
+      const trail = await until(
+        'the ban and a refusal in the customer’s trail',
+        async () => {
+          const r = await api.call('audit', 'get', `/audit/records?subjectKind=customer&subjectRef=${bannedCustomer}&limit=500`, {
+            token: admin.token,
+          });
+          const records = r.status === 200 ? (r.body as Evidence[]) : [];
+          const ban = records.find((x) => x.topic === 'identity.customer-status' && x.payload?.status === 'banned');
+          const refusal = records.find((x) => x.topic === 'platform.exception' && x.payload?.code === 'customer_banned');
+          return ban && refusal ? { ban, refusal } : undefined;
+        },
+        20_000,
+      );
+      expect(trail.ban).toMatchObject({ kind: 'business', source: 'identity' });
+      expect(trail.refusal).toMatchObject({ kind: 'policy', source: 'cart' });
+      // the maintenance of scenario C is in the channel's trail
+      const onMobile = await api.expect(200, 'audit', 'get', `/audit/records?channel=${mobile}&kind=business&limit=500`, {
+        token: admin.token,
+      });
+      expect((onMobile.body as Evidence[]).some((x) => x.topic === 'channels.channel-changed')).toBe(true);
+      // a checkpoint covers the refusal, and the CLI verifies the whole log from the outside
+      await until(
+        'a checkpoint over the refusal',
+        async () => {
+          const c = await api.call('audit', 'get', '/audit/checkpoints?limit=1', { token: admin.token });
+          return c.status === 200 && (c.body as Array<{ treeSize: number }>)[0]?.treeSize > trail.refusal.index ? true : undefined;
+        },
+        20_000,
+      );
+      const cli = spawnSync(
+        process.execPath,
+        [join(ROOT, 'services/audit/dist/cli/verify.js'), '--url', stack!.url('audit'), '--token', admin.token],
+        {
+          encoding: 'utf8',
+          timeout: 120_000,
+        },
+      );
+      expect({ status: cli.status, last: cli.stdout.trim().split('\n').pop() }).toEqual({ status: 0, last: 'the log is intact' });
+    }),
+  180_000,
 );
