@@ -6,14 +6,18 @@
  * Nothing in the platform depends on the audit being up: it acknowledges nothing and answers no command.
  */
 import { defineService, periodicWorker } from '@omnimall/service-kit';
+import { IncidentFeed } from './application/incidents';
 import { loadSigner } from './application/keys';
+import { Reports } from './application/reports';
 import { AuditLog } from './application/log';
 import { Retention } from './application/retention';
 import { Trails } from './application/trails';
 import { manifest } from './events';
 import { EveryTopicReader } from './events/in/every-topic';
 import { auditApi } from './http';
-import { guards } from './http/access';
+import { feedGuards, guards } from './http/access';
+import { incidentRoutes } from './http/incidents';
+import { reportRoutes } from './http/reports';
 import { AuditMetrics } from './metrics';
 import { auditSettings, type AuditSettings } from './settings';
 import { createStore, type AuditStore, type StoredEvidence } from './store';
@@ -33,6 +37,10 @@ export interface AuditExposes {
   reader: EveryTopicReader;
   trails: Trails;
   retention: Retention;
+  /** Reconciled reports (issue 23). */
+  reports: Reports;
+  /** The per-channel incident feed (entries, limitations, webhooks and their deliveries). */
+  incidents: IncidentFeed;
   /** Resolves once the reader has joined its group (tests produce after it). */
   readerJoined: () => Promise<void>;
 }
@@ -60,12 +68,14 @@ export const auditService = defineService<AuditDeps, AuditExposes>({
     await log.open();
     const retention = new Retention(store.log, store.holds, settings.retentionByKind);
     const trails = new Trails(store.log, log, store.checkpoints, store.keys, settings.verifyMax);
+    const incidents = new IncidentFeed(store.incidents, runtime.logger);
     const listeners: Array<(records: readonly StoredEvidence[]) => Promise<void> | void> = [
       (records) => {
         for (const r of records) metrics.records.labels(r.kind).inc();
         metrics.size.set(log.size);
       },
       (records) => retention.onRecorded(records),
+      (records) => incidents.onRecorded(records),
     ];
     const reader = new EveryTopicReader({
       kafka: runtime.kafka,
@@ -83,6 +93,8 @@ export const auditService = defineService<AuditDeps, AuditExposes>({
         runtime.logger.warn('evidence batch not recorded; it is read again', { err: String(err) });
       },
     });
+    const reports = new Reports({ kafka: runtime.kafka, log, store, signer, topics: () => reader.topics, logger: runtime.logger });
+    await reports.recover();
     let readerJoined: Promise<void> | undefined;
     const checkpointPass = async (): Promise<void> => {
       const made = await log.checkpoint();
@@ -93,7 +105,16 @@ export const auditService = defineService<AuditDeps, AuditExposes>({
       await log.publishPending();
     };
     return {
-      api: auditApi({ guards: guards(auth.verifier), trails, log, retention }),
+      api: auditApi({
+        guards: guards(auth.verifier),
+        trails,
+        log,
+        retention,
+        extra: [
+          (api) => reportRoutes(api, reports, guards(auth.verifier)),
+          (api) => incidentRoutes(api, incidents, feedGuards(auth.verifier)),
+        ],
+      }),
       workers: [
         // the reader starts once the tree is rebuilt; a start waits for it at most READER_WAIT_MS (a long
         // history: HTTP serves at once, proofs answer 503 log_loading until the tree is back)
@@ -111,8 +132,19 @@ export const auditService = defineService<AuditDeps, AuditExposes>({
         },
         periodicWorker('checkpoints', 1000, checkpointPass, runtime.logger, 'checkpoint not made'),
         periodicWorker('retention', settings.pruneMs, () => retention.prune(), runtime.logger, 'retention pass failed'),
+        periodicWorker('incident-webhooks', 500, () => incidents.deliverDue(), runtime.logger, 'incident webhook deliveries failed'),
       ],
-      exposes: { store, settings, log, reader, trails, retention, readerJoined: () => readerJoined ?? Promise.resolve() },
+      exposes: {
+        store,
+        settings,
+        log,
+        reader,
+        trails,
+        retention,
+        reports,
+        incidents,
+        readerJoined: () => readerJoined ?? Promise.resolve(),
+      },
     };
   },
 });

@@ -3,7 +3,7 @@
  * test names (other suites share the broker), a producer standing in for the services, and tokens.
  */
 import { newEvent, ServiceRuntime, type GroupSettings } from '@omnimall/service-kit';
-import { bearer, channelPayload, testConfig, testGroups, uniqueName } from '@omnimall/service-kit/testing';
+import { bearer, channelPayload, ORDER_STATUS_DEFAULTS, testConfig, testGroups, uniqueName } from '@omnimall/service-kit/testing';
 import { auditService, type AuditDeps } from '../src/main';
 import type { AuditSettings } from '../src/settings';
 
@@ -14,6 +14,7 @@ export const TEST_TOPICS = new Set([
   'channels.channel-changed',
   'channels.channel-changed.dlq',
   'identity.data-request',
+  'orders.order-status',
   'platform.exception',
   'sync.escalation',
   'sync.notice',
@@ -39,7 +40,14 @@ export class Producer {
     return new Producer(
       await ServiceRuntime.start({
         config: testConfig('audit-sim'),
-        produces: ['channels.channel-changed', 'identity.data-request', 'platform.exception', 'sync.escalation'],
+        produces: [
+          'channels.channel-changed',
+          'identity.data-request',
+          'platform.exception',
+          'sync.escalation',
+          'sync.notice',
+          'orders.order-status',
+        ],
       }),
     );
   }
@@ -102,6 +110,134 @@ export class Producer {
           'x-source-topic': 'channels.channel-changed',
           'x-source-partition': '0',
           'x-source-offset': '7',
+        },
+      },
+    ]);
+  }
+
+  /** sync-monitor's escalation of a late event (opened, then resolved or reconciled); returns the escalation id. */
+  async escalation(
+    status: 'opened' | 'resolved' | 'reconciled',
+    over: { escalationId?: string; channels?: string[]; topic?: string; eventType?: string; ageMs?: number } = {},
+  ): Promise<string> {
+    const escalationId = over.escalationId ?? uniqueName('esc');
+    const lateEventId = `evt-${escalationId}`;
+    await this.rt.publisher.publish([
+      newEvent(
+        'sync.escalation',
+        {
+          type: `sync.escalation-${status}`,
+          producer: 'sync-monitor',
+          aggregateId: lateEventId,
+          aggregateVersion: status === 'opened' ? 1 : 2,
+        },
+        {
+          escalationId,
+          status,
+          eventId: lateEventId,
+          eventType: over.eventType ?? 'product.changed',
+          topic: over.topic ?? 'catalog.product-changed',
+          laggingConsumers: ['catalog-sync.products-group'],
+          channels: over.channels ?? [],
+          rootCause: 'no_ack',
+          ageMs: over.ageMs ?? 420_000,
+          retries: 3,
+        },
+      ),
+    ]);
+    return escalationId;
+  }
+
+  /** sync-monitor's notice of a delay or its recovery; returns the notice id. */
+  async notice(
+    kind: 'propagation_delayed' | 'propagation_recovered',
+    escalationId: string,
+    over: { noticeId?: string; audience?: 'admin' | 'customer'; channel?: string | null; eventType?: string } = {},
+  ): Promise<string> {
+    const noticeId = over.noticeId ?? uniqueName('ntc');
+    await this.rt.publisher.publish([
+      newEvent(
+        'sync.notice',
+        {
+          type: `sync.${kind}`,
+          producer: 'sync-monitor',
+          aggregateId: escalationId,
+          aggregateVersion: kind === 'propagation_delayed' ? 1 : 2,
+        },
+        {
+          noticeId,
+          kind,
+          audience: over.audience ?? 'customer',
+          channel: over.channel === undefined ? null : over.channel,
+          escalationId,
+          eventId: `evt-${escalationId}`,
+          eventType: over.eventType ?? 'product.changed',
+          subject: 'Some recent changes are delayed',
+          message: 'A recent change is taking longer than usual to appear everywhere.',
+          recipientIds: [],
+        },
+      ),
+    ]);
+    return noticeId;
+  }
+
+  /** A channel's full state after a change (maintenance, blocks...), as the channels service publishes it. */
+  async channelState(code: string, over: Parameters<typeof channelPayload>[1] = {}, version = 2): Promise<void> {
+    await this.rt.publisher.publish([
+      newEvent(
+        'channels.channel-changed',
+        { type: 'channel.changed', producer: 'channels', aggregateId: code, aggregateVersion: version },
+        channelPayload(code, over),
+      ),
+    ]);
+  }
+
+  /** orders' `placed` status of an order (reports' control totals). */
+  async placed(orderId: string, channel: string, totalMinor: number, currency = 'EUR'): Promise<void> {
+    await this.rt.publisher.publish([
+      newEvent(
+        'orders.order-status',
+        { type: 'order.placed', producer: 'orders', aggregateId: orderId, aggregateVersion: 1, sourceChannel: channel },
+        {
+          orderId,
+          customerId: uniqueName('cus'),
+          channel,
+          status: 'placed',
+          occurredAt: Date.now(),
+          totalMinor,
+          currency,
+          promotionIds: [],
+          usageHoldId: null,
+          ...ORDER_STATUS_DEFAULTS,
+          lines: [],
+        },
+      ),
+    ]);
+  }
+
+  /** The same channel event written twice (a producer's retry: one event id at two offsets); returns the code. */
+  async channelTwice(code = uniqueName('ch').slice(0, 30)): Promise<string> {
+    const event = newEvent(
+      'channels.channel-changed',
+      { type: 'channel.changed', producer: 'channels', aggregateId: code, aggregateVersion: 1 },
+      channelPayload(code),
+    );
+    await this.rt.publisher.publish([event]);
+    await this.rt.publisher.publish([event]);
+    return code;
+  }
+
+  /** A dead letter of a given channels.channel-changed record (the kit's x-source-* headers naming it). */
+  async deadLetterOf(source: { partition: number; offset: string }, reason: string): Promise<void> {
+    await this.rt.publisher.sendRaw('channels.channel-changed.dlq', [
+      {
+        key: 'k',
+        value: Buffer.from('copy'),
+        headers: {
+          'x-dlq-reason': reason,
+          'x-source-topic': 'channels.channel-changed',
+          'x-source-partition': String(source.partition),
+          'x-source-offset': source.offset,
         },
       },
     ]);

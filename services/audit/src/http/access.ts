@@ -44,6 +44,51 @@ export function assertTrailScope(p: Principal, channel: string | undefined): voi
     );
 }
 
+/** Who reads a channel's incident feed: auditors any channel; channel managers and sellers the channels in their scope. */
+export function mayReadFeed(p: Principal, channel: string): boolean {
+  if (isAuditor(p)) return true;
+  if (channel === '*') return false;
+  if (actsOnChannel(p, channel)) return true;
+  return p.roles.includes('seller') && p.channels.includes(channel);
+}
+
+/** Who writes a channel's known limitations (and removes any of its webhooks): admins; channel managers their channels ('*': admins only). */
+export function mayWriteFeed(p: Principal, channel: string): boolean {
+  if (channel === '*') return p.roles.includes('admin');
+  return actsOnChannel(p, channel);
+}
+
+/** The incident feed's guards: the caller's kind and role, then the `:channel` of the path against their scope. */
+export interface FeedGuards {
+  read: RequestHandler[];
+  write: RequestHandler[];
+}
+
+export function feedGuards(verifier: TokenVerifier): FeedGuards {
+  const inScope =
+    (may: (p: Principal, channel: string) => boolean): RequestHandler =>
+    (req, res, next) => {
+      const channel = String(req.params.channel ?? '');
+      const p = principalOf(res);
+      if (may(p, channel)) return next();
+      next(
+        new ForbiddenError(
+          'channel_out_of_scope',
+          `you may not ${may === mayWriteFeed ? 'write to' : 'read'} the feed of ${channel}`,
+          'use one of the channels in your scope',
+          {
+            channel,
+            scope: [...p.channels],
+          },
+        ),
+      );
+    };
+  return {
+    read: [requireAuth(verifier, { kind: 'staff', roles: [...AUDITOR_ROLES, 'channel_manager', 'seller'] }), inScope(mayReadFeed)],
+    write: [requireAuth(verifier, { kind: 'staff', roles: ['admin', 'channel_manager'] }), inScope(mayWriteFeed)],
+  };
+}
+
 /** The refusals every authenticated route may answer. */
 export const refusals = {
   401: { description: 'token_missing, token_invalid or token_revoked' },

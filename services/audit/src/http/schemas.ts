@@ -2,6 +2,7 @@
 import '@asteasolutions/zod-to-openapi';
 import { z } from '@omnimall/service-kit';
 import { EVIDENCE_KINDS } from '../domain/records';
+import { instantOf } from '../domain/reconcile';
 
 /** The zod schemas of the audit routes. */
 export const Json = z.record(z.string(), z.unknown()).openapi('AuditObject');
@@ -53,3 +54,61 @@ export const HoldBody = z.object({
   reason: z.string().trim().min(3).max(500),
 });
 export const HoldParams = z.object({ id: z.string().regex(/^hold_[0-9a-f-]{36}$/) });
+
+/** An instant: ISO 8601 text or epoch ms. */
+const Instant = z
+  .union([z.string().trim().min(1).max(40), z.number().int().min(0)])
+  .transform((v, ctx) => {
+    const t = instantOf(v);
+    if (t === null) {
+      ctx.addIssue({ code: 'custom', message: 'an ISO 8601 date-time or epoch milliseconds' });
+      return z.NEVER;
+    }
+    return t;
+  })
+  .openapi({ description: 'ISO 8601 date-time or epoch milliseconds' });
+export const ReportBody = z.object({
+  from: Instant,
+  to: Instant.openapi({ description: 'End of the period, exclusive (ISO 8601 or epoch ms)' }),
+  channels: z.array(Ref).max(100).default([]).openapi({ description: 'Channel codes; empty: every channel (auditors only)' }),
+  topics: z.array(Ref).max(500).optional().openapi({ description: 'Topics to reconcile; default every topic the audit reads' }),
+});
+export const ReportParams = z.object({ id: z.string().regex(/^rep_[0-9a-f-]{36}$/) });
+
+// The incident feed (http/incidents.ts).
+export const FeedChannelParams = z.object({
+  channel: z
+    .string()
+    .regex(/^(\*|[A-Za-z0-9][A-Za-z0-9_.:-]{0,99})$/)
+    .openapi({ description: 'A channel code, or * for the platform-wide entries' }),
+});
+export const FeedQuery = z.object({
+  status: z.enum(['open', 'resolved']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export const LimitationBody = z.object({
+  title: z.string().trim().min(3).max(200),
+  detail: z.string().trim().min(1).max(2000),
+  until: z.coerce.number().int().min(0).optional().openapi({ description: 'Announced end (epoch ms); the limitation closes then' }),
+});
+export const LimitationParams = FeedChannelParams.extend({ id: z.string().regex(/^lim_[0-9a-f-]{36}$/) });
+export const WebhookBody = z.object({
+  url: z.string().trim().min(8).max(2000).openapi({ description: 'An http:// or https:// URL each new or changed entry is POSTed to' }),
+  secret: z.string().min(16).max(200).openapi({ description: 'HMAC-SHA256 key of X-Omnimall-Signature; never returned' }),
+});
+export const WebhookParams = FeedChannelParams.extend({ id: z.string().regex(/^whk_[0-9a-f-]{36}$/) });
+export const FeedEntrySchema = z
+  .object({
+    id: z.string(),
+    channel: z.string(),
+    kind: z.enum(['incident', 'delay', 'recovery', 'maintenance', 'blocked', 'limitation']),
+    status: z.enum(['open', 'resolved']),
+    title: z.string(),
+    detail: z.string(),
+    openedAt: z.number(),
+    resolvedAt: z.number().optional(),
+    updatedAt: z.number(),
+    until: z.number().optional(),
+    source: Json,
+  })
+  .openapi('IncidentFeedEntry');

@@ -66,6 +66,26 @@ export interface LogRepository {
     fromOffset: string,
     toOffset: string,
   ): Promise<Array<Pick<StoredEvidence, 'index' | 'offset' | 'eventId' | 'occurredAt' | 'ts'>>>;
+  /**
+   * Reports: records of a topic partition with offsets in [fromOffset, toOffset), with channel, type and payload,
+   * among those whose Kafka timestamp is within [tsFrom, tsTo) (the caller widens the period by a skew margin).
+   */
+  inOffsets(
+    topic: string,
+    partition: number,
+    fromOffset: string,
+    toOffset: string,
+    tsFrom: number,
+    tsTo: number,
+  ): Promise<Array<Pick<StoredEvidence, 'index' | 'offset' | 'eventId' | 'occurredAt' | 'ts' | 'channel' | 'type' | 'payload'>>>;
+  /** Reports: the records of `topics` (`.dlq` / `.retry` siblings) written at or after `sinceTs`, without payload except its headers; at most `limit`. */
+  copies(
+    topics: readonly string[],
+    sinceTs: number,
+    limit: number,
+  ): Promise<Array<Pick<StoredEvidence, 'index' | 'topic' | 'offset' | 'kind'> & { headers: Record<string, string> }>>;
+  /** Reports: whether any index strictly between `before` and `after` is missing from the store (a record removed). */
+  holeBetween(before: number, after: number): Promise<boolean>;
   /** Drops the payloads of records matching `filter` facts (kept: every hashed field). Returns how many. */
   prune(
     match: { indices?: number[]; subject?: SubjectRef; kinds?: EvidenceKind[]; recordedBefore?: number; exceptSubjects?: SubjectRef[] },
@@ -128,6 +148,8 @@ export class MongoLog implements LogRepository {
       log.evidence.createIndex({ topic: 1, partition: 1, offset: 1 }),
       log.evidence.createIndex({ eventId: 1 }),
       log.evidence.createIndex({ recordedAt: 1 }),
+      log.evidence.createIndex({ topic: 1, partition: 1, ts: 1 }),
+      log.evidence.createIndex({ topic: 1, ts: 1 }),
     ]);
     return log;
   }
@@ -199,6 +221,52 @@ export class MongoLog implements LogRepository {
     return docs
       .filter((d) => BigInt(d.offset) >= lo && BigInt(d.offset) < hi)
       .map((d) => ({ index: d._id, offset: d.offset, eventId: d.eventId, occurredAt: d.occurredAt, ts: d.ts }));
+  }
+
+  async inOffsets(topic: string, partition: number, fromOffset: string, toOffset: string, tsFrom: number, tsTo: number) {
+    const lo = BigInt(fromOffset);
+    const hi = BigInt(toOffset);
+    const docs = await this.evidence
+      .find(
+        { topic, partition, ts: { $gte: tsFrom, $lt: tsTo } },
+        { projection: { offset: 1, eventId: 1, occurredAt: 1, ts: 1, channel: 1, type: 1, payload: 1 } },
+      )
+      .sort({ _id: 1 })
+      .toArray();
+    return docs
+      .filter((d) => BigInt(d.offset) >= lo && BigInt(d.offset) < hi)
+      .map((d) => ({
+        index: d._id,
+        offset: d.offset,
+        eventId: d.eventId,
+        occurredAt: d.occurredAt,
+        ts: d.ts,
+        channel: d.channel ?? null,
+        type: d.type,
+        ...(d.payload ? { payload: d.payload } : {}),
+      }));
+  }
+
+  async copies(topics: readonly string[], sinceTs: number, limit: number) {
+    if (!topics.length) return [];
+    const docs = await this.evidence
+      .find({ topic: { $in: [...topics] }, ts: { $gte: sinceTs } }, { projection: { topic: 1, offset: 1, kind: 1, 'payload.headers': 1 } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+    return docs.map((d) => ({
+      index: d._id,
+      topic: d.topic,
+      offset: d.offset,
+      kind: d.kind,
+      headers: ((d.payload as { headers?: Record<string, string> } | undefined)?.headers ?? {}) as Record<string, string>,
+    }));
+  }
+
+  async holeBetween(before: number, after: number): Promise<boolean> {
+    if (after - before <= 1) return false;
+    const n = await this.evidence.countDocuments({ _id: { $gt: before, $lt: after } });
+    return n < after - before - 1;
   }
 
   async prune(

@@ -1,9 +1,13 @@
 import type { ServiceRuntime } from '@omnimall/service-kit';
 import { MongoCheckpoints, MongoHolds, MongoKeys, type CheckpointRepository, type HoldRepository, type KeyRepository } from './checkpoints';
 import { MongoLog, type LogRepository } from './evidence';
+import { MongoIncidents, type IncidentRepository } from './incidents';
+import { MongoReports, type ReportRepository } from './reports';
 
 export type { CheckpointRepository, Hold, HoldRepository, KeyRecord, KeyRepository, StoredCheckpoint } from './checkpoints';
 export type { Head, LogRepository, Position, StoredEvidence, TrailQuery } from './evidence';
+export type { Delivery, IncidentRepository, WebhookSubscription } from './incidents';
+export type { ReportRepository, StoredReport } from './reports';
 
 /** The audit database, one repository per aggregate: the evidence log, checkpoints, signing keys, legal holds. */
 export interface AuditStore {
@@ -11,6 +15,8 @@ export interface AuditStore {
   checkpoints: CheckpointRepository;
   keys: KeyRepository;
   holds: HoldRepository;
+  incidents: IncidentRepository;
+  reports: ReportRepository;
 }
 
 export async function createStore(runtime: Pick<ServiceRuntime, 'db'>): Promise<AuditStore> {
@@ -19,5 +25,7 @@ export async function createStore(runtime: Pick<ServiceRuntime, 'db'>): Promise<
     checkpoints: await MongoCheckpoints.create(runtime.db),
     keys: MongoKeys.of(runtime.db),
     holds: MongoHolds.of(runtime.db),
+    incidents: await MongoIncidents.create(runtime.db),
+    reports: await MongoReports.create(runtime.db),
   };
 }
