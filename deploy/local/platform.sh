@@ -45,6 +45,8 @@ start_service() {
   # Local mode: channel apps on this machine may receive webhooks over http on loopback; the delivery
   # key (DELIVERY_SECRET_KEY) comes from $DATA/channels/delivery-secret.key (written on first start).
   [ "$name" = channels ] && own+=(WEBHOOK_ALLOW_HTTP=true WEBHOOK_ALLOW_PRIVATE=127.0.0.0/8,::1/128 OMNIMALL_LOCAL=true)
+  # the audit's incident feed delivers to webhooks too, under the same local rules
+  [ "$name" = audit ] && own+=(WEBHOOK_ALLOW_HTTP=true WEBHOOK_ALLOW_PRIVATE=127.0.0.0/8,::1/128)
   (cd "$ROOT/services/$name" && exec env $creds "${own[@]}" KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}" \
     SCHEMA_REGISTRY_URL="${SCHEMA_REGISTRY_URL:-http://127.0.0.1:${SCHEMA_REGISTRY_PORT:-8081}}" PORT=$port AUTH_PUBLIC_KEY_FILE="$KEYS/auth-public.pem" \
     BOOTSTRAP_ADMIN_EMAIL="${BOOTSTRAP_ADMIN_EMAIL:-admin@omnimall.local}" BOOTSTRAP_ADMIN_PASSWORD="${BOOTSTRAP_ADMIN_PASSWORD:-change-me-now-please}" \

@@ -34,3 +34,4 @@ export * from './auth/trust-reader';
 export * from './auth/service-auth';
 export * from './http/channel';
 export * from './http/idempotency';
+export * from './http/webhook-post';

@@ -20,6 +20,8 @@ import { consumerConfig } from './events/consumer/settings';
 import type { GroupSettings } from './service/define-service';
 import { TokenSigner, TokenVerifier, type Principal } from './auth/tokens';
 import type { ChannelChanged } from '@omnimall/contracts';
+import type { LookupAddress } from 'node:dns';
+import { systemResolver } from './http/webhook-post';
 export { testAuth, type TestAuth } from './testing-auth';
 export { TcpProxy } from './testing-proxy';
 
@@ -233,3 +235,18 @@ export const ORDER_STATUS_DEFAULTS = {
   reason: null,
   version: 0,
 } as const;
+
+/**
+ * A resolver for webhook tests: names under `.partner.test` (which no real resolver knows) resolve to
+ * what `records` says now (a test moves a name to another address between checks); others as the system does.
+ */
+export function testResolver(): { records: Map<string, string>; resolve: (host: string) => Promise<LookupAddress[]> } {
+  const records = new Map<string, string>();
+  const resolve = async (host: string): Promise<LookupAddress[]> => {
+    if (!host.endsWith('.partner.test')) return systemResolver(host);
+    const address = records.get(host);
+    if (!address) throw Object.assign(new Error(`ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    return [{ address, family: address.includes(':') ? 6 : 4 }];
+  };
+  return { records, resolve };
+}

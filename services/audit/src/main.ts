@@ -5,8 +5,9 @@
  * `checkpoints` (a signed checkpoint when due, unpublished ones sent to audit.checkpoint), `retention`.
  * Nothing in the platform depends on the audit being up: it acknowledges nothing and answers no command.
  */
-import { defineService, periodicWorker } from '@omnimall/service-kit';
+import { defineService, periodicWorker, type Resolver } from '@omnimall/service-kit';
 import { IncidentFeed } from './application/incidents';
+import { LogFollower } from './application/follower';
 import { loadSigner } from './application/keys';
 import { Reports } from './application/reports';
 import { AuditLog } from './application/log';
@@ -27,6 +28,8 @@ export interface AuditDeps {
   settings?: Partial<AuditSettings>;
   /** Restricts the topics read (tests that share a broker with other suites); default every auditable topic. */
   topics?: (topic: string) => boolean;
+  /** How incident-feed webhook hosts are resolved, when subscribing and at each delivery (default: the system resolver). */
+  resolve?: Resolver;
 }
 
 /** What tests and benchmarks reach through the running audit service. */
@@ -68,14 +71,20 @@ export const auditService = defineService<AuditDeps, AuditExposes>({
     await log.open();
     const retention = new Retention(store.log, store.holds, settings.retentionByKind);
     const trails = new Trails(store.log, log, store.checkpoints, store.keys, settings.verifyMax);
-    const incidents = new IncidentFeed(store.incidents, runtime.logger);
+    const incidents = new IncidentFeed(store.incidents, runtime.logger, { webhooks: settings.webhooks, resolve: deps.resolve });
+    const followerDeps = { log: store.log, cursors: store.cursors, size: () => log.size, logger: runtime.logger };
+    const followers = [
+      new LogFollower('erasure', (records) => retention.onRecorded(records), followerDeps),
+      new LogFollower('incidents', (records) => incidents.onRecorded(records), followerDeps),
+    ];
+    for (const f of followers) await f.open();
     const listeners: Array<(records: readonly StoredEvidence[]) => Promise<void> | void> = [
       (records) => {
         for (const r of records) metrics.records.labels(r.kind).inc();
         metrics.size.set(log.size);
       },
-      (records) => retention.onRecorded(records),
-      (records) => incidents.onRecorded(records),
+      // what must see every record (an erasure, the feed) follows the log with a stored cursor: a failure is caught up from the log
+      ...followers.map((f) => (records: readonly StoredEvidence[]) => f.appended(records)),
     ];
     const reader = new EveryTopicReader({
       kafka: runtime.kafka,
@@ -131,6 +140,15 @@ export const auditService = defineService<AuditDeps, AuditExposes>({
           },
         },
         periodicWorker('checkpoints', 1000, checkpointPass, runtime.logger, 'checkpoint not made'),
+        periodicWorker(
+          'followers',
+          1000,
+          async () => {
+            for (const f of followers) await f.catchUp();
+          },
+          runtime.logger,
+          'a follower of the log did not catch up',
+        ),
         periodicWorker('retention', settings.pruneMs, () => retention.prune(), runtime.logger, 'retention pass failed'),
         periodicWorker('incident-webhooks', 500, () => incidents.deliverDue(), runtime.logger, 'incident webhook deliveries failed'),
       ],

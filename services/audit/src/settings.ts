@@ -1,4 +1,5 @@
 import { positiveIntEnv } from '@omnimall/service-kit';
+import { webhookPolicyFromEnv, type WebhookPolicy } from '@omnimall/service-kit/http/webhook-target';
 import { EVIDENCE_KINDS, type EvidenceKind } from './domain/records';
 
 /** The audit service's own settings, read from the environment (defaults in brackets). */
@@ -20,6 +21,13 @@ export interface AuditSettings {
   pruneMs: number;
   /** AUDIT_VERIFY_MAX [200000]: the most records one POST /audit/verify reads (ask for a range beyond it). */
   verifyMax: number;
+  /**
+   * Where incident-feed webhooks may point, read as the channels service reads it: https only and
+   * public addresses only, unless WEBHOOK_ALLOW_HTTP=true (plain http, local mode) and
+   * WEBHOOK_ALLOW_PRIVATE (comma-separated CIDRs or addresses accepted although not public, e.g.
+   * 127.0.0.1/32 for local test receivers).
+   */
+  webhooks: WebhookPolicy;
 }
 
 const SEVEN_YEARS = 7 * 365;
@@ -48,5 +56,6 @@ export function auditSettings(env: NodeJS.ProcessEnv): AuditSettings {
     retentionByKind,
     pruneMs: positiveIntEnv(env, 'AUDIT_PRUNE_MS', 3_600_000),
     verifyMax: positiveIntEnv(env, 'AUDIT_VERIFY_MAX', 200_000),
+    webhooks: webhookPolicyFromEnv(env),
   };
 }

@@ -9,6 +9,7 @@ import { createPublicKey } from 'node:crypto';
 import { keyIdOf, leafHash, verifyCheckpoint, verifyConsistency, verifyInclusion, type Checkpoint } from '@omnimall/evidence';
 import { testGroups, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import type { StoredEvidence } from '../src/store';
+import { idOf } from '../src/store/evidence';
 import { main as verifyCli } from '../src/cli/verify';
 import { adminH, auditor, customerH, getJson, managerOf, postJson, Producer, startAudit, type AuditInstance } from './support';
 
@@ -264,8 +265,8 @@ describe('restart', () => {
       await waitFor(() => (copy.log.size >= 6 ? true : undefined), 'six records');
       await waitFor(() => copy.store.checkpoints.latest().then((c) => (c && c.treeSize === copy.log.size ? c : undefined)), 'checkpointed');
       const raw = copy.store.log.collection();
-      await raw.updateOne({ _id: 1 } as never, { $set: { channel: 'rewritten' } });
-      await raw.deleteOne({ _id: 3 } as never);
+      await raw.updateOne({ _id: idOf(1) } as never, { $set: { channel: 'rewritten' } });
+      await raw.deleteOne({ _id: idOf(3) } as never);
       const v = await postJson<{ ok: boolean; problems: Array<{ kind: string; index?: number }> }>(
         `${copy.url}/audit/verify`,
         {},

@@ -2,13 +2,18 @@
  * The per-channel incident feed against the real broker, registry and database: escalations,
  * notices and channel changes published as the services publish them become entries on the affected
  * channels' feeds; limitations written through the API; webhooks receive each new or changed entry
- * signed, and a failing subscriber is retried; who may read which feed; a replayed record adds nothing.
+ * signed, and a failing subscriber is retried; who may read which feed; a replayed record adds nothing;
+ * a subscription cannot point into the platform's network (SSRF), neither when subscribing nor at delivery.
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { bearer, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { AppError } from '@omnimall/service-kit/errors';
+import { STRICT_WEBHOOK_POLICY } from '@omnimall/service-kit/http/webhook-target';
+import { bearer, testResolver, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import { IncidentFeed } from '../src/application/incidents';
 import type { FeedEntry } from '../src/domain/incidents';
+import { auditSettings } from '../src/settings';
 import { adminH, auditor, customerH, getJson, managerOf, postJson, Producer, startAudit, type AuditInstance } from './support';
 
 jest.setTimeout(60_000);
@@ -16,9 +21,13 @@ jest.setTimeout(60_000);
 let sim: Producer;
 let audit: AuditInstance;
 
+/** Test host names (`*.partner.test`) and the address each resolves to now. */
+const { records: dnsRecords, resolve } = testResolver();
+
 beforeAll(async () => {
   sim = await Producer.start();
-  audit = await startAudit({ dbName: uniqueName('audit-incidents') });
+  // local test mode (support.ts): plain http, and 127.0.0.1 the one non-public address allowed
+  audit = await startAudit({ dbName: uniqueName('audit-incidents'), deps: { resolve } });
 });
 
 afterAll(async () => {
@@ -216,7 +225,7 @@ describe('webhooks', () => {
         await managerOf(ch),
       );
       expect(badUrl.status).toBe(400);
-      expect(badUrl.body).toMatchObject({ code: 'webhook_url_invalid', hint: expect.any(String) });
+      expect(badUrl.body).toMatchObject({ code: 'validation_failed', hint: expect.any(String) });
       const listed = await getJson<Array<Record<string, unknown>>>(`${audit.url}/audit/channels/${ch}/webhooks`, await managerOf(ch));
       expect(listed.body.map((s) => s.id).sort()).toEqual([sub.body.id, flakySub.body.id].sort());
       expect(listed.body.every((s) => !('secret' in s))).toBe(true);
@@ -266,5 +275,96 @@ describe('webhooks', () => {
       await ok.close();
       await flaky.close();
     }
+  });
+});
+
+describe('webhook targets (SSRF)', () => {
+  const subscribe = async (channel: string, url: string) =>
+    postJson(`${audit.url}/audit/channels/${channel}/webhooks`, { url, secret: 'a-long-enough-secret-1234' }, await managerOf(channel));
+
+  it('refuses subscriptions to the metadata service, private, loopback-but-not-allowed and credentialed URLs', async () => {
+    const ch = newChannel();
+    for (const [url, range] of [
+      ['http://169.254.169.254/latest/meta-data/', 'linkLocal'],
+      ['http://10.0.0.1/hook', 'private'],
+      ['http://[::1]:8080/hook', 'loopback'], // the allow-list names 127.0.0.1 only
+      ['http://[::ffff:169.254.169.254]/hook', 'linkLocal'],
+    ]) {
+      const res = await subscribe(ch, url);
+      expect(res.status).toBe(422);
+      expect(res.body).toMatchObject({ code: 'webhook_target_refused', hint: expect.any(String), details: { range } });
+    }
+    // a name is judged by what it resolves to
+    const host = `${uniqueName('meta')}.partner.test`;
+    dnsRecords.set(host, '169.254.169.254');
+    expect((await subscribe(ch, `http://${host}/hook`)).body).toMatchObject({ code: 'webhook_target_refused' });
+    expect((await subscribe(ch, `http://${uniqueName('nx')}.partner.test/hook`)).body).toMatchObject({
+      code: 'webhook_host_unresolvable',
+      hint: expect.any(String),
+    });
+    const creds = await subscribe(ch, 'http://user:pw@127.0.0.1/hook');
+    expect(creds.status).toBe(400);
+    expect(creds.body).toMatchObject({ code: 'validation_failed', hint: expect.any(String) });
+    expect((await getJson<unknown[]>(`${audit.url}/audit/channels/${ch}/webhooks`, await managerOf(ch))).body).toEqual([]);
+  });
+
+  it('with the strict policy (production), a loopback URL is refused, and plain http too', async () => {
+    const strict = new IncidentFeed(audit.store.incidents, audit.runtime.logger, { webhooks: STRICT_WEBHOOK_POLICY });
+    const refusal = (url: string) =>
+      strict.subscribe(newChannel(), url, 'a-long-enough-secret-1234', 'mgr-1').then(
+        () => null,
+        (err: AppError) => [err.status, err.code],
+      );
+    expect(await refusal('https://127.0.0.1/hook')).toEqual([422, 'webhook_target_refused']);
+    expect(await refusal('https://[::ffff:127.0.0.1]/hook')).toEqual([422, 'webhook_target_refused']);
+    expect(await refusal('http://127.0.0.1/hook')).toEqual([422, 'webhook_https_required']);
+  });
+
+  it('checks the address again at every delivery: a name that moves to a private address gets nothing more', async () => {
+    const ch = newChannel();
+    const rx = await receiver();
+    try {
+      const host = `${uniqueName('hook')}.partner.test`;
+      dnsRecords.set(host, '127.0.0.1');
+      const port = new URL(rx.url).port;
+      const sub = await subscribe(ch, `http://${host}:${port}/hook`);
+      expect(sub.status).toBe(201);
+      const subId = (sub.body as { id: string }).id;
+
+      // delivered to the checked address, with the name in the Host header
+      const first = await sim.escalation('opened', { channels: [ch] });
+      const got = (await waitFor(
+        () => rx.got.find((g) => (JSON.parse(g.body) as FeedEntry).id === `incident:${first}:${ch}`),
+        'the first entry delivered',
+      )) as { headers: IncomingHttpHeaders };
+      expect(got.headers.host).toBe(`${host}:${port}`);
+
+      // the name now points into the private network: the next delivery is refused before any connection
+      dnsRecords.set(host, '10.0.0.1');
+      const second = await sim.escalation('opened', { channels: [ch] });
+      const refused = await waitFor(async () => {
+        const res = await getJson<Array<{ status: string; attempts: number; lastError?: string; lastStatus: number }>>(
+          `${audit.url}/audit/channels/${ch}/webhooks/${subId}/deliveries`,
+          await managerOf(ch),
+        );
+        return res.body.find((d) => d.lastError === 'address_refused');
+      }, 'a delivery refused at delivery time');
+      expect(refused).toMatchObject({ lastStatus: 0 });
+      expect(refused.status).not.toBe('delivered');
+      expect(rx.got.some((g) => (JSON.parse(g.body) as FeedEntry).id === `incident:${second}:${ch}`)).toBe(false);
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
+describe('webhook settings', () => {
+  it('are strict unless WEBHOOK_ALLOW_HTTP and WEBHOOK_ALLOW_PRIVATE say otherwise, read as channels reads them', () => {
+    expect(auditSettings({}).webhooks).toEqual({ allowHttp: false, allowPrivate: [] });
+    expect(auditSettings({ WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_PRIVATE: '127.0.0.1' }).webhooks).toEqual({
+      allowHttp: true,
+      allowPrivate: ['127.0.0.1/32'],
+    });
+    expect(() => auditSettings({ WEBHOOK_ALLOW_PRIVATE: 'intranet' })).toThrow(/WEBHOOK_ALLOW_PRIVATE/);
   });
 });

@@ -9,6 +9,7 @@ import { verify } from 'node:crypto';
 import { canonicalBytes, verifyConsistency } from '@omnimall/evidence';
 import { testGroups, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import type { StoredEvidence } from '../src/store';
+import { idOf } from '../src/store/evidence';
 import { auditor, customerH, getJson, managerOf, postJson, Producer, startAudit, type AuditInstance } from './support';
 
 jest.setTimeout(90_000);
@@ -177,7 +178,7 @@ describe('a reconciled report', () => {
       ]),
     );
 
-    await audit.store.log.collection().deleteOne({ _id: doomed.index } as never);
+    await audit.store.log.collection().deleteOne({ _id: idOf(doomed.index) } as never);
     const forged = (await settled(body)).report;
     expect(forged.ok).toBe(false);
     expect(forged.unexplained).toBe(1);

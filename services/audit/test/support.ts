@@ -26,7 +26,17 @@ export async function startAudit(
   const svc = await auditService.start({
     config: testConfig('audit', opts.dbName ? { dbName: opts.dbName } : {}),
     groups: opts.groups ?? testGroups(),
-    deps: { topics: (t) => TEST_TOPICS.has(t), ...opts.deps, settings: { checkpointRecords: 5, checkpointMs: 200, ...opts.settings } },
+    deps: {
+      topics: (t) => TEST_TOPICS.has(t),
+      ...opts.deps,
+      settings: {
+        checkpointRecords: 5,
+        checkpointMs: 200,
+        // the incident tests' webhook receivers listen on 127.0.0.1 over plain http
+        webhooks: { allowHttp: true, allowPrivate: ['127.0.0.1/32'] },
+        ...opts.settings,
+      },
+    },
   });
   await svc.readerJoined();
   return svc;

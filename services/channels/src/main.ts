@@ -6,7 +6,7 @@
  * `.order-status` and `.partner-ingestion`. Two workers: the webhook delivery and the retention
  * pruning. At start, keys never published on channels.channel-credentials are published.
  */
-import { defineService, periodicWorker } from '@omnimall/service-kit';
+import { defineService, periodicWorker, type Resolver } from '@omnimall/service-kit';
 import { ChannelService } from './application/channel-service';
 import { ConfigStore } from './application/config-store';
 import { CredentialService } from './application/credential-service';
@@ -16,7 +16,6 @@ import { EndpointService } from './application/endpoint-service';
 import { NotificationService } from './application/notification-service';
 import { PartnerIngestion } from './application/partner-ingestion';
 import { WebhookDelivery, type DeliveryOptions } from './application/webhook-delivery';
-import type { Resolver } from './application/webhook-target';
 import { RecentActivity } from './domain/activity';
 import { manifest } from './events';
 import { cartChangedHandler } from './events/in/cart.cart-changed';

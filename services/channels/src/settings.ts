@@ -13,7 +13,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_POLL_INTERVAL_MS } from './application/webhook-delivery';
 import { DELIVERY_KEY_BYTES, parseDeliveryKey } from './domain/sealed';
-import { parseAllowList, STRICT_WEBHOOK_POLICY, type WebhookPolicy } from './domain/webhook-target';
+import { webhookPolicyFromEnv } from '@omnimall/service-kit/http/webhook-target';
+import { STRICT_CHANNEL_WEBHOOK_POLICY, type ChannelWebhookPolicy } from './domain/endpoint-limit';
 
 export interface ChannelsSettings {
   /**
@@ -27,7 +28,7 @@ export interface ChannelsSettings {
    * WEBHOOK_ALLOW_PRIVATE a comma-separated list of CIDRs or addresses accepted although not public
    * (e.g. 127.0.0.1/32 for local test receivers), WEBHOOK_MAX_ENDPOINTS_PER_CHANNEL the cap.
    */
-  webhooks: WebhookPolicy;
+  webhooks: ChannelWebhookPolicy;
   /** DELIVERY_SECRET_KEY: 32 bytes (hex or base64) sealing the secret parts of stored deliveries (see above). */
   deliveryKey: Buffer;
   retention: RetentionSettings;
@@ -103,23 +104,15 @@ export function retentionFromEnv(env: NodeJS.ProcessEnv): RetentionSettings {
   };
 }
 
-function flag(env: NodeJS.ProcessEnv, name: string): boolean {
-  const raw = (env[name] ?? '').trim().toLowerCase();
-  if (raw === '' || raw === 'false' || raw === '0') return false;
-  if (raw === 'true' || raw === '1') return true;
-  throw new Error(`${name} must be true or false, not "${env[name]}"`);
-}
-
 export function channelsSettings(env: NodeJS.ProcessEnv): ChannelsSettings {
   return {
     deliveryPollIntervalMs: positiveInt(env, 'DELIVERY_POLL_INTERVAL_MS', DEFAULT_POLL_INTERVAL_MS, 'milliseconds'),
     webhooks: {
-      allowHttp: flag(env, 'WEBHOOK_ALLOW_HTTP'),
-      allowPrivate: parseAllowList(env.WEBHOOK_ALLOW_PRIVATE),
+      ...webhookPolicyFromEnv(env),
       maxEndpointsPerChannel: positiveInt(
         env,
         'WEBHOOK_MAX_ENDPOINTS_PER_CHANNEL',
-        STRICT_WEBHOOK_POLICY.maxEndpointsPerChannel,
+        STRICT_CHANNEL_WEBHOOK_POLICY.maxEndpointsPerChannel,
         'endpoints',
       ),
     },

@@ -4,22 +4,14 @@
  * redirect is followed, what a channel reads of a failure is neutral, endpoints per channel are
  * capped, and a deactivated endpoint gets nothing more. Real stack; receivers on 127.0.0.1.
  */
-import type { LookupAddress } from 'node:dns';
 import supertest from 'supertest';
-import { uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import { systemResolver } from '../src/application/webhook-target';
+import { testResolver, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import { channelBody } from './support/fixtures';
 import { adminToken, startTestChannels, type ChannelsService } from './support/harness';
 import { Responder } from './support/receiver';
 
-/** Test host names (`*.partner.test`, which no real resolver knows) and what they resolve to now. */
-const dnsRecords = new Map<string, string>();
-const resolve = async (host: string): Promise<LookupAddress[]> => {
-  if (!host.endsWith('.partner.test')) return systemResolver(host);
-  const address = dnsRecords.get(host);
-  if (!address) throw Object.assign(new Error(`ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
-  return [{ address, family: address.includes(':') ? 6 : 4 }];
-};
+/** Test host names (`*.partner.test`) and the address each resolves to now. */
+const { records: dnsRecords, resolve } = testResolver();
 
 /** No allow-list (http accepted, to show the address rule alone), at most 2 endpoints per channel. */
 let strict: ChannelsService;

@@ -3,10 +3,20 @@
  * (listener of the evidence log), admins and channel managers write known limitations, business users
  * read their channel's feed (JSON or the dashboard page) and subscribe webhooks, and a worker delivers
  * each new or changed entry to the subscriptions of its channel, signed, retried with backoff.
+ *
+ * A subscription URL is the caller's, so it is held to the kit's webhook rules (SSRF): https unless
+ * the policy allows http, no credentials, and a host that resolves to public addresses only (the
+ * allow-list of WEBHOOK_ALLOW_PRIVATE apart), checked when subscribing and again at every delivery,
+ * which connects to the address it checked and follows no redirect. What a failed delivery records is
+ * neutral (`unreachable`, `address_refused`, `redirect_not_followed`, `endpoint answered <status>`);
+ * the detail goes to the log.
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import type { Logger } from '@omnimall/service-kit';
+import http from 'node:http';
+import https from 'node:https';
+import { assertTargetAllowed, DeliveryFailure, postToWebhook, type Logger, type Resolver } from '@omnimall/service-kit';
 import { ConflictError, NotFoundError, ValidationError } from '@omnimall/service-kit/errors';
+import { STRICT_WEBHOOK_POLICY, validateWebhookUrl, type WebhookPolicy } from '@omnimall/service-kit/http/webhook-target';
 import {
   ALL_CHANNELS,
   backoffMs,
@@ -17,7 +27,6 @@ import {
   merge,
   refOf,
   resolved,
-  webhookUrlProblem,
   type EntryStatus,
   type FeedEntry,
   type FeedRecord,
@@ -39,6 +48,10 @@ export interface IncidentOptions {
   leaseMs: number;
   /** Webhook subscriptions per channel. */
   maxSubscriptions: number;
+  /** Where subscriptions may point (WEBHOOK_ALLOW_HTTP, WEBHOOK_ALLOW_PRIVATE; strict by default). */
+  webhooks: WebhookPolicy;
+  /** How webhook hosts are resolved, when subscribing and at each delivery (default: the system resolver). */
+  resolve?: Resolver;
 }
 
 export const INCIDENT_DEFAULTS: IncidentOptions = {
@@ -49,6 +62,7 @@ export const INCIDENT_DEFAULTS: IncidentOptions = {
   batch: 20,
   leaseMs: 30_000,
   maxSubscriptions: 20,
+  webhooks: STRICT_WEBHOOK_POLICY,
 };
 
 /** A subscription as shown to its channel's users: never its secret. */
@@ -70,6 +84,8 @@ export interface DeliveryPass {
 
 export class IncidentFeed {
   private readonly opts: IncidentOptions;
+  /** Without keep-alive: deliveries are rare, and no idle socket outlives a pass. */
+  private readonly agents = { http: new http.Agent(), https: new https.Agent() };
 
   constructor(
     private readonly repo: IncidentRepository,
@@ -162,14 +178,9 @@ export class IncidentFeed {
   }
 
   async subscribe(channel: string, url: string, secret: string, by: string, now = Date.now()): Promise<PublicSubscription> {
-    const problem = webhookUrlProblem(url);
-    if (problem)
-      throw new ValidationError(
-        'webhook_url_invalid',
-        `the webhook URL is refused: ${problem}`,
-        'give an absolute http:// or https:// URL',
-        { url },
-      );
+    // 400 validation_failed, 422 webhook_https_required / webhook_target_refused / webhook_host_unresolvable
+    const target = validateWebhookUrl(url, this.opts.webhooks);
+    await assertTargetAllowed(target, this.opts.webhooks.allowPrivate, this.opts.resolve);
     const existing = await this.repo.subscriptions(channel);
     if (existing.length >= this.opts.maxSubscriptions)
       throw new ConflictError(
@@ -236,9 +247,11 @@ export class IncidentFeed {
     const at = Date.now();
     let status = 0;
     let error: string | undefined;
+    let detail: string | undefined;
     try {
-      const res = await fetch(sub.url, {
-        method: 'POST',
+      // the host resolved and checked again (DNS may have changed since the subscription), the
+      // connection pinned to the checked address, no redirect followed
+      status = await postToWebhook(new URL(sub.url), {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'omnimall-audit-incidents',
@@ -247,14 +260,16 @@ export class IncidentFeed {
           'x-omnimall-channel': sub.channel,
         },
         body: d.body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
+        timeoutMs: this.opts.timeoutMs,
+        allowPrivate: this.opts.webhooks.allowPrivate,
+        resolve: this.opts.resolve,
+        agents: this.agents,
       });
-      status = res.status;
-      await res.body?.cancel().catch(() => undefined);
-      if (status < 200 || status >= 300) error = `answered ${status}`;
     } catch (err) {
-      error = String((err as Error).name === 'TimeoutError' ? `no answer within ${this.opts.timeoutMs} ms` : err).slice(0, 300);
+      const failure = err instanceof DeliveryFailure ? err : new DeliveryFailure('unreachable', null, String(err));
+      status = failure.httpStatus ?? 0;
+      error = failure.message;
+      detail = failure.detail;
     }
     const attempts = d.attempts + 1;
     const base = { attempts, lastAttemptAt: at, lastStatus: status };
@@ -264,7 +279,7 @@ export class IncidentFeed {
     }
     if (attempts >= this.opts.maxAttempts) {
       await this.repo.updateDelivery(d.id, { ...base, lastError: error, status: 'failed' });
-      this.logger.warn('incident webhook given up', { delivery: d.id, subscription: sub.id, attempts, error });
+      this.logger.warn('incident webhook given up', { delivery: d.id, subscription: sub.id, attempts, error, detail });
       return 'failed';
     }
     await this.repo.updateDelivery(d.id, {

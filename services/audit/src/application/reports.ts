@@ -24,9 +24,10 @@ import {
   type Difference,
   type PartitionRange,
   type Period,
+  type RangeRecord,
 } from '../domain/reconcile';
 import type { StoredCheckpoint } from '../store/checkpoints';
-import type { AuditStore } from '../store';
+import type { AuditStore, StoredEvidence } from '../store';
 import type { ReportProgress, StoredReport } from '../store/reports';
 import type { Signer } from './keys';
 import type { AuditLog } from './log';
@@ -57,7 +58,7 @@ export const DEFAULT_REPORT_LIMITS: ReportLimits = {
 
 export interface ReportsDeps {
   kafka: Pick<Kafka, 'admin'>;
-  log: Pick<AuditLog, 'lastOffset' | 'checkpoint' | 'consistency'>;
+  log: Pick<AuditLog, 'lastOffset' | 'checkpoint' | 'consistency' | 'size'>;
   store: Pick<AuditStore, 'log' | 'checkpoints' | 'reports'>;
   signer: Pick<Signer, 'keyId' | 'privateKey'>;
   /** The topics the reader reads (the report's default and allowed set). */
@@ -186,20 +187,50 @@ export class Reports {
     const { from, to, channels, topics } = stored.request;
     const period = { from, to };
     const progress: ReportProgress = { ...stored.progress };
-    const ranges: PartitionRange[] = [];
-    for (const topic of topics) {
-      for (const o of offsets.filter((x) => x.topic === topic)) {
-        const records =
-          BigInt(o.start) < BigInt(o.end)
-            ? await store.log.inOffsets(topic, o.partition, o.start, o.end, from - this.limits.skewMs, to + this.limits.skewMs)
-            : [];
-        progress.recordsRead += records.length;
-        ranges.push({ ...o, lastOffset: log.lastOffset(topic, o.partition), records });
+    // One pass over the log's window: from the first record recorded at the period's start (less the
+    // clock skew allowed) until records are recorded more than the skew after its end. Each record of
+    // a partition in the period (by its offsets) goes to its range; each .dlq / .retry copy to the copies.
+    const wanted = new Map<string, Offsets & { records: RangeRecord[] }>();
+    for (const o of offsets) if (BigInt(o.start) < BigInt(o.end)) wanted.set(`${o.topic}|${o.partition}`, { ...o, records: [] });
+    const siblings = new Set(
+      topics.filter((t) => !t.endsWith(DLQ_SUFFIX) && !t.endsWith(RETRY_SUFFIX)).flatMap((t) => [t + DLQ_SUFFIX, t + RETRY_SUFFIX]),
+    );
+    const copies: CopyOf[] = [];
+    const size = log.size;
+    const first = await store.log.indexAt(from - this.limits.skewMs, size);
+    const until = to + this.limits.skewMs;
+    await store.log.scan(first, size, async (page) => {
+      for (const r of page) {
+        if (r.recordedAt > until) return false;
+        const range = wanted.get(`${r.topic}|${r.partition}`);
+        if (range && BigInt(r.offset) >= BigInt(range.start) && BigInt(r.offset) < BigInt(range.end)) {
+          range.records.push({
+            index: r.index,
+            offset: r.offset,
+            eventId: r.eventId,
+            occurredAt: r.occurredAt,
+            ts: r.ts,
+            channel: r.channel ?? null,
+            type: r.type,
+            ...(r.payload !== undefined ? { payload: r.payload } : {}),
+          });
+          progress.recordsRead++;
+        }
+        if (siblings.has(r.topic) && copies.length < this.limits.maxCopies) {
+          const copy = copyOf(r);
+          if (copy) copies.push(copy);
+        }
       }
-      progress.topicsDone++;
       await store.reports.progress(stored.id, progress);
-    }
-    const copies = await this.copiesOf(topics, from);
+      return true;
+    });
+    const ranges: PartitionRange[] = offsets.map((o) => ({
+      ...o,
+      lastOffset: log.lastOffset(o.topic, o.partition),
+      records: wanted.get(`${o.topic}|${o.partition}`)?.records ?? [],
+    }));
+    progress.topicsDone = topics.length;
+    await store.reports.progress(stored.id, progress);
     const rec = reconcile({
       period,
       channels,
@@ -241,31 +272,6 @@ export class Reports {
     await store.reports.finish(stored.id, data, { algorithm: 'Ed25519', keyId: this.deps.signer.keyId, signature }, this.now());
   }
 
-  /** The `.dlq` and `.retry` copies of the topics' records, by the kit's x-source-* headers. */
-  private async copiesOf(topics: readonly string[], from: number): Promise<CopyOf[]> {
-    const siblings = topics
-      .filter((t) => !t.endsWith(DLQ_SUFFIX) && !t.endsWith(RETRY_SUFFIX))
-      .flatMap((t) => [t + DLQ_SUFFIX, t + RETRY_SUFFIX]);
-    const found = await this.deps.store.log.copies(siblings, from - this.limits.skewMs, this.limits.maxCopies);
-    const out: CopyOf[] = [];
-    for (const c of found) {
-      const h = c.headers;
-      const partition = Number(h['x-source-partition']);
-      if (!h['x-source-topic'] || !Number.isSafeInteger(partition) || !/^\d+$/.test(h['x-source-offset'] ?? '')) continue;
-      out.push({
-        kind: c.topic.endsWith(DLQ_SUFFIX) ? 'dead_letter' : 'retry',
-        topic: c.topic,
-        index: c.index,
-        offset: c.offset,
-        sourceTopic: h['x-source-topic'],
-        sourcePartition: partition,
-        sourceOffset: h['x-source-offset'],
-        reason: h['x-dlq-reason'] ?? h['x-error'] ?? null,
-      });
-    }
-    return out;
-  }
-
   /** Says of each gap whether the store lacks a record between its neighbours (removed) or Kafka never delivered one. */
   private async causes(differences: Difference[]): Promise<void> {
     let checked = 0;
@@ -289,4 +295,21 @@ export class Reports {
     const end = existing ?? (await this.deps.log.checkpoint(this.now(), true)) ?? (await checkpoints.latest());
     return { start, end };
   }
+}
+
+/** The record a `.dlq` or `.retry` record copies, by the kit's x-source-* headers (null when they do not say). */
+function copyOf(r: StoredEvidence): CopyOf | null {
+  const h = (r.payload as { headers?: Record<string, string> } | undefined)?.headers ?? {};
+  const partition = Number(h['x-source-partition']);
+  if (!h['x-source-topic'] || !Number.isSafeInteger(partition) || !/^\d+$/.test(h['x-source-offset'] ?? '')) return null;
+  return {
+    kind: r.topic.endsWith(DLQ_SUFFIX) ? 'dead_letter' : 'retry',
+    topic: r.topic,
+    index: r.index,
+    offset: r.offset,
+    sourceTopic: h['x-source-topic'],
+    sourcePartition: partition,
+    sourceOffset: h['x-source-offset'],
+    reason: h['x-dlq-reason'] ?? h['x-error'] ?? null,
+  };
 }

@@ -38,7 +38,7 @@ export class Trails {
   ) {}
 
   find(q: TrailQuery, limit: number): Promise<StoredEvidence[]> {
-    return this.log.find(q, limit);
+    return this.log.find(q, limit, this.tree.size);
   }
 
   async get(index: number): Promise<StoredEvidence> {

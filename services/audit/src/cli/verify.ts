@@ -60,10 +60,11 @@ async function get<T>(url: string, token: string | undefined): Promise<T> {
 /** Reads the whole log, its checkpoints and the published keys from a running audit service. */
 export async function download(url: string, token: string | undefined): Promise<Exported> {
   const records: EvidenceRecord[] = [];
-  for (;;) {
-    const page = await get<{ size: number; records: EvidenceRecord[] }>(`${url}/audit/log?from=${records.length}&limit=5000`, token);
+  // pages by index window: a record removed from the store leaves a hole the verifier names, never a repeat
+  for (let from = 0; ; from += 5000) {
+    const page = await get<{ size: number; records: EvidenceRecord[] }>(`${url}/audit/log?from=${from}&limit=5000`, token);
     records.push(...page.records);
-    if (!page.records.length || records.length >= page.size) break;
+    if (from + 5000 >= page.size) break;
   }
   const checkpoints: Checkpoint[] = [];
   for (let before: number | undefined; ;) {

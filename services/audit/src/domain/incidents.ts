@@ -341,16 +341,3 @@ export function deliveredTo(entry: Pick<FeedEntry, 'channel'>, subscriptionChann
 export function backoffMs(attempts: number, baseMs: number, maxMs: number): number {
   return Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
 }
-
-/** Whether a webhook address is one the feed delivers to (http or https only). */
-export function webhookUrlProblem(url: string): string | null {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return 'not an absolute URL';
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `scheme ${u.protocol} is not delivered to (http or https only)`;
-  if (u.username || u.password) return 'credentials in the URL are not accepted (use the secret)';
-  return null;
-}

@@ -66,7 +66,8 @@ export function evidenceRoutes(api: HttpApi, trails: Trails, log: AuditLog, g: G
   api.route({
     method: 'get',
     path: '/audit/log',
-    summary: 'The log in index order, a page at a time, payloads included: what `npm run audit:verify` reads',
+    summary:
+      'The records with indices in [from, from + limit), payloads included (a removed record is absent): what `npm run audit:verify` reads',
     tags: ['evidence'],
     auth: true,
     before: g.auditor,

@@ -97,7 +97,7 @@ function webhookRoutes(api: HttpApi, feed: IncidentFeed, g: FeedGuards): void {
     method: 'post',
     path: '/audit/channels/:channel/webhooks',
     summary:
-      'Subscribes a URL to the channel’s feed: each new or changed entry is POSTed as JSON, signed X-Omnimall-Signature: sha256=<hex HMAC of the body>, with X-Omnimall-Delivery; retried with backoff',
+      'Subscribes a URL to the channel’s feed: each new or changed entry is POSTed as JSON, signed X-Omnimall-Signature: sha256=<hex HMAC of the body>, with X-Omnimall-Delivery; retried with backoff. The URL must be https (http only where WEBHOOK_ALLOW_HTTP is set) and its host must resolve to public internet addresses only, checked now and at every delivery',
     tags: TAGS,
     auth: true,
     before: g.read,
@@ -105,8 +105,12 @@ function webhookRoutes(api: HttpApi, feed: IncidentFeed, g: FeedGuards): void {
     body: S.WebhookBody,
     responses: {
       201: { description: 'the subscription (its secret is never returned)', schema: S.Json },
-      400: { description: 'validation_failed, webhook_url_invalid' },
+      400: { description: 'validation_failed (not an absolute http(s) URL, or credentials in it)' },
       409: { description: 'too_many_webhooks' },
+      422: {
+        description:
+          'webhook_https_required (plain http outside local mode), webhook_target_refused (the host is or resolves to a loopback, private, link-local/metadata or other non-public address), webhook_host_unresolvable',
+      },
       ...refusals,
     },
     handler: async ({ params, body, res }) => ({

@@ -93,7 +93,7 @@ export const LimitationBody = z.object({
 });
 export const LimitationParams = FeedChannelParams.extend({ id: z.string().regex(/^lim_[0-9a-f-]{36}$/) });
 export const WebhookBody = z.object({
-  url: z.string().trim().min(8).max(2000).openapi({ description: 'An http:// or https:// URL each new or changed entry is POSTed to' }),
+  url: z.string().trim().min(8).max(2000).openapi({ description: 'A public https:// URL (http:// in local mode) entries are POSTed to' }),
   secret: z.string().min(16).max(200).openapi({ description: 'HMAC-SHA256 key of X-Omnimall-Signature; never returned' }),
 });
 export const WebhookParams = FeedChannelParams.extend({ id: z.string().regex(/^whk_[0-9a-f-]{36}$/) });

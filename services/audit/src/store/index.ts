@@ -1,10 +1,12 @@
 import type { ServiceRuntime } from '@omnimall/service-kit';
+import { MongoCursors, type CursorRepository } from './cursors';
 import { MongoCheckpoints, MongoHolds, MongoKeys, type CheckpointRepository, type HoldRepository, type KeyRepository } from './checkpoints';
 import { MongoLog, type LogRepository } from './evidence';
 import { MongoIncidents, type IncidentRepository } from './incidents';
 import { MongoReports, type ReportRepository } from './reports';
 
 export type { CheckpointRepository, Hold, HoldRepository, KeyRecord, KeyRepository, StoredCheckpoint } from './checkpoints';
+export type { CursorRepository } from './cursors';
 export type { Head, LogRepository, Position, StoredEvidence, TrailQuery } from './evidence';
 export type { Delivery, IncidentRepository, WebhookSubscription } from './incidents';
 export type { ReportRepository, StoredReport } from './reports';
@@ -17,6 +19,7 @@ export interface AuditStore {
   holds: HoldRepository;
   incidents: IncidentRepository;
   reports: ReportRepository;
+  cursors: CursorRepository;
 }
 
 export async function createStore(runtime: Pick<ServiceRuntime, 'db'>): Promise<AuditStore> {
@@ -27,5 +30,6 @@ export async function createStore(runtime: Pick<ServiceRuntime, 'db'>): Promise<
     holds: MongoHolds.of(runtime.db),
     incidents: await MongoIncidents.create(runtime.db),
     reports: await MongoReports.create(runtime.db),
+    cursors: MongoCursors.of(runtime.db),
   };
 }

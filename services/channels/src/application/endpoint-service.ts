@@ -5,12 +5,12 @@
  * active endpoints per channel. Deactivation ends the endpoint's pending deliveries at once.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ConflictError, NotFoundError, type Principal } from '@omnimall/service-kit';
+import { assertTargetAllowed, ConflictError, NotFoundError, type Principal, type Resolver } from '@omnimall/service-kit';
+import { validateWebhookUrl } from '@omnimall/service-kit/http/webhook-target';
 import type { DeliveryEventType, DeliveryStatus, Endpoint } from '../domain/delivery';
-import { endpointLimitReached, STRICT_WEBHOOK_POLICY, validateWebhookUrl, type WebhookPolicy } from '../domain/webhook-target';
+import { endpointLimitReached, STRICT_CHANNEL_WEBHOOK_POLICY, type ChannelWebhookPolicy } from '../domain/endpoint-limit';
 import type { ChannelRepository, DeliveryListing, DeliveryRepository, EndpointRepository } from '../store';
 import { channelNotFound } from './channel-service';
-import { assertTargetAllowed, type Resolver } from './webhook-target';
 
 /** What the delivery worker is told of endpoint changes. */
 export interface EndpointHooks {
@@ -28,7 +28,7 @@ export class EndpointService {
   constructor(
     private readonly store: { channels: ChannelRepository; endpoints: EndpointRepository; deliveries: DeliveryRepository },
     private readonly hooks: EndpointHooks,
-    private readonly policy: WebhookPolicy = STRICT_WEBHOOK_POLICY,
+    private readonly policy: ChannelWebhookPolicy = STRICT_CHANNEL_WEBHOOK_POLICY,
     private readonly resolve?: Resolver,
   ) {}
 

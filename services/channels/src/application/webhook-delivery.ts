@@ -10,7 +10,7 @@
  * a channels.partner-delivery ack through the outbox.
  *
  * Every attempt resolves the endpoint's host again, refuses non-public addresses and connects to the
- * address it checked, without following redirects (application/webhook-target.ts); what a failed
+ * address it checked, without following redirects (the kit's http/webhook-post.ts); what a failed
  * attempt records is neutral (`unreachable`, `address_refused`, `redirect_not_followed`,
  * `endpoint answered <status>`). A deactivated or vanished endpoint gets nothing more: its pending
  * deliveries end at once as failed with `endpoint_deactivated` (with their acks), whether the
@@ -27,13 +27,12 @@ import http from 'node:http';
 import https from 'node:https';
 import type CircuitBreaker from 'opossum';
 import { LRUCache } from 'lru-cache';
-import { createBreaker, type ServiceRuntime } from '@omnimall/service-kit';
+import { createBreaker, DeliveryFailure, postToWebhook, type Resolver, type ServiceRuntime } from '@omnimall/service-kit';
 import { backoffMs, deliveryBody, receives, type DeliverableEvent, type Delivery, type Endpoint } from '../domain/delivery';
 import { open, seal } from '../domain/sealed';
 import { SIGNATURE_HEADER, signatureHeader } from '../domain/signature';
 import { deliveryEnded } from '../events/out/channels.partner-delivery';
 import type { DeliveryRepository, EndpointRepository } from '../store';
-import { DeliveryFailure, postToWebhook, type Resolver } from './webhook-target';
 
 export interface DeliveryOptions {
   pollIntervalMs?: number;

@@ -1,6 +1,6 @@
 /**
  * Rules of webhook delivery that need no I/O: which events an endpoint may subscribe to, and retry
- * timing. Where an endpoint may point is in webhook-target.ts.
+ * timing. Where an endpoint may point is the kit's (http/webhook-target.ts).
  */
 
 /**

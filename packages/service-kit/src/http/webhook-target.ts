@@ -1,6 +1,8 @@
 /**
- * Where a webhook may point (pure rules, no I/O; the resolution and the connection are in
- * application/webhook-target.ts).
+ * Where a webhook may point (pure rules, no I/O; the resolution and the pinned connection are in
+ * webhook-post.ts). Shared by every service that calls URLs its users give (channels' partner
+ * webhooks, the audit's incident feed); domain code imports it as
+ * '@omnimall/service-kit/http/webhook-target', without the kit barrel.
  *
  * Guarantees:
  * - a URL is an absolute https URL without user info; plain http only when the policy allows it
@@ -15,20 +17,35 @@
  *   tests whose receivers listen on 127.0.0.1.
  */
 import ipaddr from 'ipaddr.js';
-import { ConflictError, UnprocessableError, ValidationError } from '@omnimall/service-kit/errors';
+import { UnprocessableError, ValidationError } from '../errors';
 
-/** The rules the webhook targets of this deployment follow (settings.ts reads them from the environment). */
+/** The rules the webhook targets of a deployment follow (`webhookPolicyFromEnv` reads them). */
 export interface WebhookPolicy {
   /** Plain http accepted (local mode only); otherwise https is required. */
   allowHttp: boolean;
   /** CIDR ranges accepted although they are not public (local tests); empty in production. */
   allowPrivate: readonly string[];
-  /** At most this many active endpoints per channel. */
-  maxEndpointsPerChannel: number;
 }
 
-/** The production policy: https only, public addresses only, 10 endpoints per channel. */
-export const STRICT_WEBHOOK_POLICY: WebhookPolicy = { allowHttp: false, allowPrivate: [], maxEndpointsPerChannel: 10 };
+/** The production policy: https only, public addresses only. */
+export const STRICT_WEBHOOK_POLICY: WebhookPolicy = { allowHttp: false, allowPrivate: [] };
+
+/** A true/false setting: unset, empty, false or 0 is false; true or 1 is true; anything else stops the start. */
+function flagEnv(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '' || raw === 'false' || raw === '0') return false;
+  if (raw === 'true' || raw === '1') return true;
+  throw new Error(`${name} must be true or false, not "${env[name]}"`);
+}
+
+/**
+ * The policy of this deployment, read the same way by every service: WEBHOOK_ALLOW_HTTP=true accepts
+ * plain http (local mode), WEBHOOK_ALLOW_PRIVATE a comma-separated list of CIDRs or addresses accepted
+ * although not public (e.g. 127.0.0.1/32 for local test receivers). Unset: STRICT_WEBHOOK_POLICY.
+ */
+export function webhookPolicyFromEnv(env: NodeJS.ProcessEnv): WebhookPolicy {
+  return { allowHttp: flagEnv(env, 'WEBHOOK_ALLOW_HTTP'), allowPrivate: parseAllowList(env.WEBHOOK_ALLOW_PRIVATE) };
+}
 
 type Parsed = ipaddr.IPv4 | ipaddr.IPv6;
 
@@ -143,15 +160,5 @@ export function hostUnresolvable(host: string): UnprocessableError {
     {
       host,
     },
-  );
-}
-
-/** The 409 when a channel already has as many active endpoints as it may. */
-export function endpointLimitReached(channel: string, max: number): ConflictError {
-  return new ConflictError(
-    'webhook_endpoint_limit',
-    `channel ${channel} already has ${max} active webhook endpoints`,
-    'deactivate one (DELETE /channels/{code}/webhooks/{id}) or subscribe an existing endpoint to more events',
-    { max },
   );
 }

@@ -1,9 +1,10 @@
 /**
- * Resolving and calling a webhook target without letting a channel reach into our network (SSRF).
+ * Resolving and calling a webhook target without letting whoever registered it reach into our own
+ * network (SSRF). Used by channels' partner webhooks and the audit's incident feed.
  *
  * Guarantees:
  * - the host is resolved at registration and again at every delivery, and every address it resolves
- *   to must pass `addressRefusal` (domain/webhook-target.ts); one refused address refuses the host,
+ *   to must pass `addressRefusal` (webhook-target.ts); one refused address refuses the host,
  *   so a name with a public and a private record cannot slip through;
  * - the connection is pinned to the address that was checked: the socket's `lookup` answers with it
  *   instead of resolving again, so DNS rebinding between the check and the connect changes nothing,
@@ -17,7 +18,7 @@ import { promises as dns, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { addressRefusal, hostUnresolvable, ipLiteralOf, targetRefused } from '../domain/webhook-target';
+import { addressRefusal, hostUnresolvable, ipLiteralOf, targetRefused } from './webhook-target';
 
 /** Resolves a host name to all its addresses (the system resolver unless a test gives another). */
 export type Resolver = (host: string) => Promise<LookupAddress[]>;
@@ -79,7 +80,8 @@ function pinnedLookup(target: LookupAddress): LookupFunction {
   };
 }
 
-export interface PostOptions {
+/** One POST: headers and body, its deadline, the allow-list of the policy, the resolver and keep-alive agents. */
+export interface WebhookPostOptions {
   headers: Record<string, string>;
   body: string;
   timeoutMs: number;
@@ -95,7 +97,7 @@ const MAX_ANSWER_BYTES = 64 * 1024;
  * POSTs `body` to `url` pinned to a checked address. Resolves with the 2xx status; rejects with a
  * DeliveryFailure otherwise.
  */
-export async function postToWebhook(url: URL, o: PostOptions): Promise<number> {
+export async function postToWebhook(url: URL, o: WebhookPostOptions): Promise<number> {
   let target: LookupAddress;
   try {
     target = await resolveChecked(url, o.allowPrivate, o.resolve ?? systemResolver);
