@@ -129,6 +129,8 @@ const MANAGERS = ['managerOfChannel', 'managerOfOtherChannel', 'admin'] as const
 const PRODUCT_READERS = ['seller', 'complianceOfficer', 'admin'] as const;
 /** audit's readers of evidence: admins and compliance officers. */
 const AUDITORS = ['complianceOfficer', 'admin'] as const;
+/** Readers of M's incident feed: auditors and M's manager. */
+const FEED_READERS = ['managerOfChannel', 'complianceOfficer', 'admin'] as const;
 const SELLERS = ['seller', 'admin'] as const;
 /** Whose cart a cart route reaches: a customer's own (their token), or a device's (its token). */
 const CART_OWNERS = [...CUSTOMERS, 'device'] as const;
@@ -138,6 +140,9 @@ const noReservation = { id: `r-${'0'.repeat(32)}` };
 const noPromotion = { id: 'promo-00000000-0000-4000-8000-000000000000' };
 const noHold = { id: 'e2e-no-hold' };
 const noOrder = { id: `ord_${'0'.repeat(32)}` };
+const noReport = { id: 'rep_00000000-0000-4000-8000-000000000000' };
+const noLimitation = { id: 'lim_00000000-0000-4000-8000-000000000000' };
+const noWebhook = { id: 'whk_00000000-0000-4000-8000-000000000000' };
 const matrixAddress = { name: 'E2E', line1: '1 Matrix St', city: 'Berlin', postalCode: '10115', country: 'DE' };
 /** A valid cart promotion (10 % off every line, from now, every channel). */
 const promotionBody = {
@@ -318,6 +323,7 @@ export const MATRIX: Record<string, RouteRow> = {
   'catalog-sync PUT /channels/{code}/prices/{sku}': { allow: SELLERS, body: () => ({ prices: { EUR: 1100 } }) },
   'catalog-sync POST /bulk-sync': { allow: SELLERS, body: (f) => ({ channels: [f.channel], productIds: [f.productId] }) },
   'catalog-sync GET /bulk-sync/jobs/{id}': { allow: SELLERS, params: () => ({ id: '00000000-0000-4000-8000-000000000000' }) },
+  'catalog-sync GET /jobs/{id}': { allow: SELLERS, params: () => ({ id: '00000000-0000-4000-8000-000000000000' }) },
   'catalog-sync GET /channels/{code}/items': { allow: CHANNEL_STAFF },
   'catalog-sync GET /channels/{code}/items/{sku}': { allow: CHANNEL_STAFF },
   'catalog-sync PATCH /channels/{code}/items/{sku}': { allow: CHANNEL_STAFF, body: () => ({ set: { title: 'E2E local title' } }) },
@@ -402,6 +408,7 @@ export const MATRIX: Record<string, RouteRow> = {
     body: (f) => ({ format: 'csv', content: `sku,location,quantity\n${f.sku},e2e-no-location,1\n` }),
   },
   'inventory GET /imports/{id}': { allow: SELLERS, params: () => ({ id: '00000000-0000-4000-8000-000000000000' }) },
+  'inventory GET /jobs/{id}': { allow: SELLERS, params: () => ({ id: '00000000-0000-4000-8000-000000000000' }) },
 
   // ---- promotions: admins define promotions, codes, campaigns, earn rules and tiers; every staff role
   // reads them; a channel's managers ask for its overrides and read its evidence (compliance reads all);
@@ -499,6 +506,37 @@ export const MATRIX: Record<string, RouteRow> = {
   'audit POST /audit/holds/{id}/release': { allow: AUDITORS, params: () => noHold },
   'audit GET /audit/retention': { allow: AUDITORS },
   'audit POST /audit/retention/prune': { allow: ADMIN },
+  // a report's progress as a job: the report's readers (auditors, channel managers for their channels' reports)
+  'audit GET /jobs/{id}': {
+    allow: ['managerOfChannel', 'managerOfOtherChannel', 'complianceOfficer', 'admin'],
+    params: () => ({ id: 'rep_00000000-0000-4000-8000-000000000000' }),
+  },
+  // reports: auditors any, a channel's managers for their channels only (a report of M; reading one needs no scope
+  // until it exists: an unknown report is 404 to every staff reader)
+  'audit POST /audit/reports': {
+    allow: ['managerOfChannel', ...AUDITORS],
+    body: (f) => ({ from: Date.now() - 120_000, to: Date.now() - 60_000, channels: [f.channel] }),
+  },
+  'audit GET /audit/reports/{id}': { allow: [...MANAGERS.filter((m) => m !== 'admin'), ...AUDITORS], params: () => noReport },
+  'audit GET /audit/reports/{id}/csv': { allow: [...MANAGERS.filter((m) => m !== 'admin'), ...AUDITORS], params: () => noReport },
+  'audit GET /audit/reports/{id}/html': { allow: [...MANAGERS.filter((m) => m !== 'admin'), ...AUDITORS], params: () => noReport },
+  'audit GET /audit/reports/{id}/signature': { allow: [...MANAGERS.filter((m) => m !== 'admin'), ...AUDITORS], params: () => noReport },
+  // the incident feed of M: auditors, M's managers and sellers of M (the fixture's seller has no channel); limitations by
+  // admins and M's managers
+  'audit GET /audit/channels/{channel}/incidents': { allow: FEED_READERS },
+  'audit GET /audit/channels/{channel}/incidents.html': { allow: FEED_READERS },
+  'audit POST /audit/channels/{channel}/limitations': {
+    allow: CHANNEL_STAFF,
+    body: () => ({ title: 'e2e matrix limitation', detail: 'checked by the authorization matrix' }),
+  },
+  'audit POST /audit/channels/{channel}/limitations/{id}/close': { allow: CHANNEL_STAFF, params: () => noLimitation, body: () => ({}) },
+  'audit POST /audit/channels/{channel}/webhooks': {
+    allow: FEED_READERS,
+    body: () => ({ url: 'https://hooks.example.com/e2e-matrix', secret: 'e2e-matrix-secret-0123456789' }),
+  },
+  'audit GET /audit/channels/{channel}/webhooks': { allow: FEED_READERS },
+  'audit GET /audit/channels/{channel}/webhooks/{id}/deliveries': { allow: FEED_READERS, params: () => noWebhook },
+  'audit DELETE /audit/channels/{channel}/webhooks/{id}': { allow: FEED_READERS, params: () => noWebhook },
 
   // ---- sync-monitor: operations are for admins; a channel's status feed for any staff ------------
   'sync-monitor GET /propagation/percentiles': { allow: ADMIN },
@@ -515,4 +553,5 @@ export const MATRIX: Record<string, RouteRow> = {
   // Business users of the channel: not the manager of another channel.
   'sync-monitor GET /channels/{code}/status-feed': { allow: ['managerOfChannel', 'seller', 'complianceOfficer', 'admin'] },
   'sync-monitor GET /dashboard/summary': { allow: ADMIN },
+  'sync-monitor GET /jobs': { allow: ADMIN },
 };

@@ -86,7 +86,6 @@ it(
       // each consuming service of the catalogue is there (a group is named <service>.<purpose>.<run tag>)
       const services = new Set([...channelGroups].map((g) => g.split('.')[0]));
       expect([...services].sort()).toEqual([
-        'audit',
         'cart',
         'catalog-sync',
         'channels',

@@ -60,16 +60,19 @@ export const auditService = defineService<AuditDeps, AuditExposes>({
     const store = await createStore(runtime);
     const metrics = new AuditMetrics(runtime.metrics);
     const signer = await loadSigner(store.keys, settings.signingKey, runtime.logger);
-    const log = new AuditLog(
+    // retention prepares each record before it is stored (personal identifiers kept as keyed hashes, erased subjects' payloads dropped)
+    const retention: Retention = new Retention(store.log, store.holds, settings.retentionByKind, store.erasures, (): number => log.size);
+    await retention.open();
+    const log: AuditLog = new AuditLog(
       store.log,
       store.checkpoints,
       signer,
       runtime.publisher,
       { everyRecords: settings.checkpointRecords, everyMs: settings.checkpointMs },
       runtime.logger,
+      (record: StoredEvidence): StoredEvidence => retention.prepare(record),
     );
     await log.open();
-    const retention = new Retention(store.log, store.holds, settings.retentionByKind);
     const trails = new Trails(store.log, log, store.checkpoints, store.keys, settings.verifyMax);
     const incidents = new IncidentFeed(store.incidents, runtime.logger, { webhooks: settings.webhooks, resolve: deps.resolve });
     const followerDeps = { log: store.log, cursors: store.cursors, size: () => log.size, logger: runtime.logger };
@@ -102,7 +105,15 @@ export const auditService = defineService<AuditDeps, AuditExposes>({
         runtime.logger.warn('evidence batch not recorded; it is read again', { err: String(err) });
       },
     });
-    const reports = new Reports({ kafka: runtime.kafka, log, store, signer, topics: () => reader.topics, logger: runtime.logger });
+    const reports = new Reports({
+      kafka: runtime.kafka,
+      log,
+      store,
+      signer,
+      topics: () => reader.topics,
+      logger: runtime.logger,
+      progress: runtime.jobs,
+    });
     await reports.recover();
     let readerJoined: Promise<void> | undefined;
     const checkpointPass = async (): Promise<void> => {

@@ -243,6 +243,39 @@ describe('retention, legal hold and erasure', () => {
   });
 });
 
+describe('erasure of what a partner knows', () => {
+  it('drops the payloads of a partner’s records naming only its own customer id, and of later ones', async () => {
+    const customer = uniqueName('cus');
+    const partnerCustomerId = `acme-${uniqueName('pc')}`;
+    const partnerEvent = await sim.partnerStatus(partnerCustomerId, uniqueName('po'));
+    await sim.mappedStatus(customer, uniqueName('ord'), partnerEvent);
+    await recorded('customer', customer);
+    const [partnerRecord] = (await waitFor(async () => {
+      const found = await audit.trails.find({ eventId: partnerEvent }, 5);
+      return found.length ? found : undefined;
+    }, 'the partner’s record'))!;
+    expect(JSON.stringify(partnerRecord.payload)).toContain(partnerCustomerId);
+    expect(JSON.stringify(partnerRecord)).not.toMatch(/"subjects":[^\]]*acme-pc/); // never a subject: subjects are hashed forever
+
+    await sim.erasure(customer);
+    await waitFor(
+      async () => ((await audit.trails.find({ eventId: partnerEvent }, 5))[0]?.payload === undefined ? true : undefined),
+      'the partner record’s payload dropped',
+    );
+    expect((await recordsOf('customer', customer)).every((r) => r.payload === undefined)).toBe(true);
+
+    // the partner writes again about the same customer: stored without its payload
+    const later = await sim.partnerStatus(partnerCustomerId, uniqueName('po'));
+    const [again] = (await waitFor(async () => {
+      const found = await audit.trails.find({ eventId: later }, 5);
+      return found.length ? found : undefined;
+    }, 'the later partner record'))!;
+    expect(again.payload).toBeUndefined();
+    expect(again.pruned?.reason).toBe('names an erased customer');
+    expect(JSON.stringify(await audit.store.log.collection().find({}).toArray())).not.toContain(partnerCustomerId);
+  });
+});
+
 describe('restart', () => {
   it('neither loses nor repeats a record across a stop, records published meanwhile included', async () => {
     const before = audit.log.size;

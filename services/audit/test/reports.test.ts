@@ -7,7 +7,8 @@
  */
 import { verify } from 'node:crypto';
 import { canonicalBytes, verifyConsistency } from '@omnimall/evidence';
-import { testGroups, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import type { JobProgress as JobProgressEvent } from '@omnimall/contracts';
+import { testGroups, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import type { StoredEvidence } from '../src/store';
 import { idOf } from '../src/store/evidence';
 import { auditor, customerH, getJson, managerOf, postJson, Producer, startAudit, type AuditInstance } from './support';
@@ -226,5 +227,54 @@ describe('who may ask, and bad input', () => {
     const missing = await getJson(`${audit.url}/audit/reports/rep_00000000-0000-4000-8000-000000000000`, h);
     expect(missing.status).toBe(404);
     expect(missing.body).toMatchObject({ code: 'report_not_found', hint: expect.any(String) });
+  });
+});
+
+describe('a report as a job (GET /jobs/:id)', () => {
+  it('reaches done with done == total (the records Kafka expects), its resource the report; the end is published', async () => {
+    const progressEvents = await new TopicRecorder(testKafka(), ['platform.job-progress']).start();
+    try {
+      const h = await auditor();
+      const posted = await postJson<{ id: string }>(`${audit.url}/audit/reports`, { from: Date.now() - 120_000, to: Date.now() }, h);
+      expect(posted.status).toBe(202);
+      const id = posted.body.id;
+      const view = (await waitFor(async () => {
+        const got = await getJson<Record<string, unknown> & { state: string; done: number; total: number }>(`${audit.url}/jobs/${id}`, h);
+        expect(got.status).toBe(200);
+        expect(got.body.done).toBeLessThanOrEqual(got.body.total);
+        return got.body.state === 'done' ? got.body : undefined;
+      }, 'the report job done')) as Record<string, unknown>;
+      expect(view).toMatchObject({ id, kind: 'report', service: 'audit', errors: 0, etaSeconds: 0, location: `/audit/reports/${id}` });
+      expect(view.done).toBe(view.total);
+      expect((await getJson<{ status: string }>(`${audit.url}${view.location as string}`, h)).body.status).toBe('done');
+      const end = await waitFor(async () => {
+        for (const r of progressEvents.records) {
+          const e = await audit.runtime.schemas.decode<JobProgressEvent>(r.message.value!);
+          if (e.id === id && e.state === 'done') return e;
+        }
+        return null;
+      }, 'the final progress event of the report');
+      expect(end).toMatchObject({ kind: 'report', service: 'audit', done: view.done, total: view.total });
+    } finally {
+      await progressEvents.stop();
+    }
+  });
+
+  it('is read by who may read the report: another channel’s manager and customers are refused; an unknown id is 404 job_not_found', async () => {
+    const code = uniqueName('jc').slice(0, 30);
+    const period = { from: Date.now() - 60_000, to: Date.now() };
+    const mine = await postJson<{ id: string }>(`${audit.url}/audit/reports`, { ...period, channels: [code] }, await managerOf(code));
+    expect(mine.status).toBe(202);
+    const path = `${audit.url}/jobs/${mine.body.id}`;
+    expect((await getJson(path, await managerOf(code))).status).toBe(200);
+    expect((await getJson(path, await auditor())).status).toBe(200);
+    const other = await getJson(path, await managerOf(`${code}-other`));
+    expect(other.status).toBe(403);
+    expect(other.body).toMatchObject({ code: 'channel_out_of_scope' });
+    expect((await getJson(path, await customerH())).status).toBe(403);
+    expect((await getJson(path, {})).status).toBe(401);
+    const missing = await getJson(`${audit.url}/jobs/rep_00000000-0000-4000-8000-000000000000`, await auditor());
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ code: 'job_not_found', hint: expect.any(String) });
   });
 });

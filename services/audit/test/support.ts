@@ -15,6 +15,8 @@ export const TEST_TOPICS = new Set([
   'channels.channel-changed.dlq',
   'identity.data-request',
   'orders.order-status',
+  'partner.order-status',
+  'channels.partner-order-status',
   'platform.exception',
   'sync.escalation',
   'sync.notice',
@@ -51,6 +53,8 @@ export class Producer {
       await ServiceRuntime.start({
         config: testConfig('audit-sim'),
         produces: [
+          'partner.order-status',
+          'channels.partner-order-status',
           'channels.channel-changed',
           'identity.data-request',
           'platform.exception',
@@ -250,6 +254,38 @@ export class Producer {
           'x-source-offset': source.offset,
         },
       },
+    ]);
+  }
+
+  /** A partner's own order status (naming only the partner's customer id); returns its event id. */
+  async partnerStatus(partnerCustomerId: string, partnerOrderId: string): Promise<string> {
+    const event = newEvent(
+      'partner.order-status',
+      { type: 'partner.order_status', producer: 'partner-system', aggregateId: partnerOrderId, aggregateVersion: 1 },
+      { partnerChannel: 'acme', partnerOrderId, partnerCustomerId, status: 'paid', currency: 'EUR', totalMinor: 100, statusAt: Date.now() },
+    );
+    await this.rt.publisher.publish([event]);
+    return event.value.envelope.eventId;
+  }
+
+  /** channels' mapping of a partner status to the global ids (naming the customer and the partner record it came from). */
+  async mappedStatus(customerId: string, orderId: string, sourceEventId: string): Promise<void> {
+    await this.rt.publisher.publish([
+      newEvent(
+        'channels.partner-order-status',
+        { type: 'partner-order.status', producer: 'channels', aggregateId: orderId, aggregateVersion: 1 },
+        {
+          orderId,
+          customerId,
+          channel: 'acme',
+          partnerOrderId: `p-${orderId}`,
+          status: 'paid',
+          currency: 'EUR',
+          totalMinor: 100,
+          statusAt: Date.now(),
+          sourceEventId,
+        },
+      ),
     ]);
   }
 

@@ -48,6 +48,8 @@ export class AuditLog {
     private readonly publisher: Pick<EventPublisher, 'publish'>,
     private readonly policy: CheckpointPolicy,
     private readonly logger: Logger,
+    /** What is done to a record just before it is stored (its hashed fields untouched): personal identifiers, erasures. */
+    private readonly prepare: (record: StoredEvidence) => StoredEvidence = (r) => r,
   ) {}
 
   /** Reads the head and positions, adopts records past the head, and starts rebuilding the tree. */
@@ -148,7 +150,7 @@ export class AuditLog {
       const skipped = skippedBetween(last, item.input.offset);
       const chained = chainRecord(skipped ? { ...item.input, skipped } : item.input, previous);
       const leaf = merkleLeafOf(chained).toString('hex');
-      records.push({ ...chained, kind: item.kind, leaf, ts: item.ts });
+      records.push(this.prepare({ ...chained, kind: item.kind, leaf, ts: item.ts }));
       previous = { index: chained.index, hash: chained.hash };
       last = item.input.offset;
     }

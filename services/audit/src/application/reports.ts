@@ -7,12 +7,15 @@
  *
  * Asking checks the period and reads Kafka's offsets at once (so a report too large is refused with 422
  * before any work); the reading and reconciling then run as a job whose status and progress are stored
- * with the report.
+ * with the report. Its progress is also the kit's JobProgress view (kind `report`, `GET /jobs/:id`): the
+ * records Kafka's offsets expect in the period are the units (all of them done once the report is made:
+ * a missing one is a difference the report explains, not an error of the job); published on
+ * platform.job-progress at most once a second while it runs and once when it ends.
  */
 import { randomUUID, sign } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { canonicalBytes } from '@omnimall/evidence';
-import type { Logger } from '@omnimall/service-kit';
+import { JOB_NOT_FOUND_HINT, progressOf, type JobProgress, type JobProgressSink, type Logger } from '@omnimall/service-kit';
 import { NotFoundError, UnprocessableError, ValidationError } from '@omnimall/service-kit/errors';
 import { DLQ_SUFFIX, RETRY_SUFFIX } from '../domain/records';
 import {
@@ -66,6 +69,8 @@ export interface ReportsDeps {
   logger: Logger;
   limits?: Partial<ReportLimits>;
   now?: () => number;
+  /** Where the reports' progress is published (the runtime's `jobs`; none: not published). */
+  progress?: JobProgressSink;
 }
 
 export interface ReportAsk {
@@ -81,6 +86,36 @@ interface Offsets {
   partition: number;
   start: string;
   end: string;
+}
+
+/**
+ * What the progress of a report also keeps (stored with it: the store writes the progress object whole):
+ * the records Kafka's offsets expect in the period, and when the progress was last written.
+ */
+type TrackedProgress = ReportProgress & { expected?: number; at?: number };
+
+/** A report as the kit's JobProgress view at `now` (see the header). */
+export function reportProgress(r: StoredReport, now: number): JobProgress {
+  const p = r.progress as TrackedProgress;
+  const total = p.expected ?? p.recordsRead;
+  const state = r.status === 'running' ? 'running' : r.status;
+  return progressOf(
+    {
+      id: r.id,
+      kind: 'report',
+      service: 'audit',
+      state,
+      done: state === 'done' ? total : p.recordsRead,
+      total,
+      errors: state === 'failed' ? 1 : 0,
+      firstErrors: state === 'failed' ? [{ unit: r.id, code: 'report_failed', message: r.error ?? 'unknown error' }] : [],
+      startedAt: r.requestedAt,
+      updatedAt: r.finishedAt ?? p.at ?? r.requestedAt,
+      finishedAt: r.finishedAt ?? null,
+      location: `/audit/reports/${r.id}`,
+    },
+    now,
+  );
 }
 
 const checkpointFacts = (c: StoredCheckpoint | null): Record<string, unknown> | null =>
@@ -132,19 +167,24 @@ export class Reports {
         'shorten the period or name fewer topics',
         { records: expected, max: this.limits.maxRecords },
       );
+    const requestedAt = this.now();
+    const progress: TrackedProgress = { topics: topics.length, topicsDone: 0, recordsRead: 0, expected, at: requestedAt };
     const stored: StoredReport = {
       id: `rep_${randomUUID()}`,
       status: 'running',
-      progress: { topics: topics.length, topicsDone: 0, recordsRead: 0 },
+      progress,
       request: { from: ask.from, to: ask.to, channels: [...new Set(ask.channels)].sort(), topics },
       requestedBy: ask.requestedBy,
-      requestedAt: this.now(),
+      requestedAt,
     };
     await this.deps.store.reports.create(stored);
-    const job = this.run(stored, offsets).catch(async (err) => {
-      this.deps.logger.error('report not made', { id: stored.id, err: String(err) });
-      await this.deps.store.reports.fail(stored.id, String((err as Error)?.message ?? err), this.now()).catch(() => undefined);
-    });
+    void this.announce(stored);
+    const job = this.run(stored, offsets)
+      .catch(async (err) => {
+        this.deps.logger.error('report not made', { id: stored.id, err: String(err) });
+        await this.deps.store.reports.fail(stored.id, String((err as Error)?.message ?? err), this.now()).catch(() => undefined);
+      })
+      .then(() => this.announceEnd(stored.id));
     this.jobs.add(job);
     void job.finally(() => this.jobs.delete(job));
     return stored;
@@ -154,6 +194,30 @@ export class Reports {
     const r = await this.deps.store.reports.get(id);
     if (!r) throw new NotFoundError('report_not_found', `no report ${id}`, 'POST /audit/reports answers the id of the report it makes');
     return r;
+  }
+
+  /** The report behind `GET /jobs/:id` (404 `job_not_found` when there is none; the caller's scope is the route's to check). */
+  async job(id: string): Promise<StoredReport> {
+    const r = await this.deps.store.reports.get(id);
+    if (!r) throw new NotFoundError('job_not_found', `no report job ${id}`, JOB_NOT_FOUND_HINT);
+    return r;
+  }
+
+  /** The JobProgress view of a stored report, now. */
+  jobProgress(r: StoredReport): JobProgress {
+    return reportProgress(r, this.now());
+  }
+
+  /** Publishes a running report's progress (at most once a second: the sink throttles). */
+  private announce(r: StoredReport): Promise<boolean> {
+    return this.deps.progress?.report(reportProgress(r, this.now())) ?? Promise.resolve(false);
+  }
+
+  /** Publishes the end of a report as stored (done or failed), through the outbox. Never rejects. */
+  private async announceEnd(id: string): Promise<void> {
+    if (!this.deps.progress) return;
+    const r = await this.deps.store.reports.get(id).catch(() => null);
+    if (r && r.status !== 'running') await this.deps.progress.report(reportProgress(r, this.now()));
   }
 
   /** Resolves once every running job has ended (stop, tests). */
@@ -186,7 +250,12 @@ export class Reports {
     const { store, log } = this.deps;
     const { from, to, channels, topics } = stored.request;
     const period = { from, to };
-    const progress: ReportProgress = { ...stored.progress };
+    const progress: TrackedProgress = { ...stored.progress };
+    const written = async (): Promise<void> => {
+      progress.at = this.now();
+      await store.reports.progress(stored.id, progress);
+      void this.announce({ ...stored, progress });
+    };
     // One pass over the log's window: from the first record recorded at the period's start (less the
     // clock skew allowed) until records are recorded more than the skew after its end. Each record of
     // a partition in the period (by its offsets) goes to its range; each .dlq / .retry copy to the copies.
@@ -221,7 +290,7 @@ export class Reports {
           if (copy) copies.push(copy);
         }
       }
-      await store.reports.progress(stored.id, progress);
+      await written();
       return true;
     });
     const ranges: PartitionRange[] = offsets.map((o) => ({
@@ -230,7 +299,7 @@ export class Reports {
       records: wanted.get(`${o.topic}|${o.partition}`)?.records ?? [],
     }));
     progress.topicsDone = topics.length;
-    await store.reports.progress(stored.id, progress);
+    await written();
     const rec = reconcile({
       period,
       channels,

@@ -127,6 +127,19 @@ const SUBJECT_FIELDS: Record<string, string> = {
   eventId: 'event',
 };
 
+/**
+ * Payload fields holding identifiers a person can be found by outside the platform (a partner's own
+ * customer id, an external login, an address): never a subject reference (subjects are hashed into the
+ * log forever), kept only as keyed hashes beside the record so that an erasure finds them.
+ */
+export const PERSONAL_FIELDS = ['partnerCustomerId', 'externalId', 'email', 'phone'];
+
+/** The personal identifiers a payload carries (top-level fields of PERSONAL_FIELDS). */
+export function personalIdsOf(payload: Json | null | undefined): string[] {
+  if (!payload) return [];
+  return PERSONAL_FIELDS.map((f) => text(payload[f])).filter((v): v is string => v !== null);
+}
+
 /** Fields that name who acted. */
 const ACTOR_FIELDS = ['actor', 'actorId', 'decidedBy', 'changedBy', 'requestedBy', 'staffId'];
 

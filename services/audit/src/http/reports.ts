@@ -1,5 +1,5 @@
 import { actsOnChannel } from '@omnimall/contracts';
-import { z, type HttpApi, type Principal } from '@omnimall/service-kit';
+import { JobProgressSchema, z, type HttpApi, type Principal } from '@omnimall/service-kit';
 import { ConflictError, ForbiddenError } from '@omnimall/service-kit/errors';
 import type { Reports } from '../application/reports';
 import type { StoredReport } from '../store/reports';
@@ -33,7 +33,7 @@ function done(r: StoredReport): Required<Pick<StoredReport, 'report' | 'signatur
 const notReady = { 409: { description: 'report_not_ready (still running, or failed)' } };
 const missing = { 404: { description: 'report_not_found' } };
 
-/** Asking for a reconciled report, and its status and document. */
+/** Asking for a reconciled report, its status and document, and its progress as a job (`GET /jobs/:id`). */
 export function reportRoutes(api: HttpApi, reports: Reports, g: Guards): void {
   const load = async (id: string, p: Principal): Promise<StoredReport> => {
     const r = await reports.get(id);
@@ -77,6 +77,27 @@ export function reportRoutes(api: HttpApi, reports: Reports, g: Guards): void {
       ...refusals,
     },
     handler: async ({ params, res }) => ({ body: await load(params.id, callerOf(res)) }),
+  });
+  api.route({
+    method: 'get',
+    path: '/jobs/:id',
+    summary:
+      'A report being made (or made) as the platform’s job progress view: state, records done of those Kafka’s offsets expect, rate, ETA, errors, its resource',
+    tags: ['reports'],
+    auth: true,
+    before: g.staff,
+    params: z.object({ id: z.string().min(1).max(200) }),
+    responses: {
+      200: { description: 'the job’s progress', schema: JobProgressSchema },
+      404: { description: 'job_not_found: no report with this id' },
+      ...refusals,
+    },
+    handler: async ({ params, res }) => {
+      const r = await reports.job(params.id);
+      // who may read the job: who may read the report (auditors, a channel manager for reports on their channels)
+      assertReportScope(callerOf(res), r.request.channels);
+      return { body: reports.jobProgress(r) };
+    },
   });
   reportExportRoutes(api, load, g);
 }

@@ -25,6 +25,8 @@ export interface StoredEvidence extends EvidenceRecord {
   ts: number;
   /** When and why the payload was dropped (erasure, retention). */
   pruned?: { at: number; reason: string };
+  /** Keyed hashes (`pid:<hex>`) of the personal identifiers the payload carried (not hashed into the log; an erasure finds them). */
+  pids?: string[];
 }
 
 type EvidenceDoc = Omit<StoredEvidence, 'index'> & { _id: string; i: number; refs: string[] };
@@ -81,7 +83,14 @@ export interface LogRepository {
   holeBetween(before: number, after: number): Promise<boolean>;
   /** Drops the payloads of records matching the facts given (kept: every hashed field). Returns how many. */
   prune(
-    match: { indices?: number[]; subject?: SubjectRef; kinds?: EvidenceKind[]; recordedBefore?: number; exceptSubjects?: SubjectRef[] },
+    match: {
+      indices?: number[];
+      subject?: SubjectRef;
+      pids?: string[];
+      kinds?: EvidenceKind[];
+      recordedBefore?: number;
+      exceptSubjects?: SubjectRef[];
+    },
     reason: string,
     at: number,
   ): Promise<number>;
@@ -270,13 +279,21 @@ export class MongoLog implements LogRepository {
   }
 
   async prune(
-    match: { indices?: number[]; subject?: SubjectRef; kinds?: EvidenceKind[]; recordedBefore?: number; exceptSubjects?: SubjectRef[] },
+    match: {
+      indices?: number[];
+      subject?: SubjectRef;
+      pids?: string[];
+      kinds?: EvidenceKind[];
+      recordedBefore?: number;
+      exceptSubjects?: SubjectRef[];
+    },
     reason: string,
     at: number,
   ): Promise<number> {
     const all: Record<string, unknown>[] = [{ payload: { $exists: true } }];
     if (match.indices) all.push({ _id: { $in: match.indices.map(idOf) } });
     if (match.subject) all.push({ refs: refOf(match.subject) });
+    if (match.pids) all.push({ pids: { $in: match.pids } });
     if (match.kinds?.length) all.push({ kind: { $in: match.kinds } });
     if (match.recordedBefore !== undefined) all.push({ recordedAt: { $lt: match.recordedBefore } });
     if (match.exceptSubjects?.length) all.push({ refs: { $nin: match.exceptSubjects.map(refOf) } });

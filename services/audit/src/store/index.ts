@@ -1,5 +1,6 @@
 import type { ServiceRuntime } from '@omnimall/service-kit';
 import { MongoCursors, type CursorRepository } from './cursors';
+import { MongoErasures, type ErasureRepository } from './erasures';
 import { MongoCheckpoints, MongoHolds, MongoKeys, type CheckpointRepository, type HoldRepository, type KeyRepository } from './checkpoints';
 import { MongoLog, type LogRepository } from './evidence';
 import { MongoIncidents, type IncidentRepository } from './incidents';
@@ -7,6 +8,7 @@ import { MongoReports, type ReportRepository } from './reports';
 
 export type { CheckpointRepository, Hold, HoldRepository, KeyRecord, KeyRepository, StoredCheckpoint } from './checkpoints';
 export type { CursorRepository } from './cursors';
+export type { ErasureRepository } from './erasures';
 export type { Head, LogRepository, Position, StoredEvidence, TrailQuery } from './evidence';
 export type { Delivery, IncidentRepository, WebhookSubscription } from './incidents';
 export type { ReportRepository, StoredReport } from './reports';
@@ -20,6 +22,7 @@ export interface AuditStore {
   incidents: IncidentRepository;
   reports: ReportRepository;
   cursors: CursorRepository;
+  erasures: ErasureRepository;
 }
 
 export async function createStore(runtime: Pick<ServiceRuntime, 'db'>): Promise<AuditStore> {
@@ -31,5 +34,6 @@ export async function createStore(runtime: Pick<ServiceRuntime, 'db'>): Promise<
     incidents: await MongoIncidents.create(runtime.db),
     reports: await MongoReports.create(runtime.db),
     cursors: MongoCursors.of(runtime.db),
+    erasures: MongoErasures.of(runtime.db),
   };
 }
