@@ -1,11 +1,12 @@
 /**
- * docker-compose.yml and the Helm chart cannot run here (no Docker engine, no cluster), so they are
- * validated: compose's own config check, helm lint and helm template, and both must list every
- * service that exists under services/.
+ * docker-compose.yml cannot run here (no Docker engine), so it is validated: compose's own config check,
+ * and it must list every service that exists under services/. The Helm chart has its own suite:
+ * deploy/test/chart.test.ts.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import YAML from 'yaml';
 
 const root = join(__dirname, '..', '..');
@@ -13,7 +14,7 @@ const services = readdirSync(join(root, 'services')).filter((s) => existsSync(jo
 
 beforeAll(
   () => {
-    execFileSync('bash', [join(root, 'deploy', 'local', 'tools.sh'), 'docker-compose', 'helm'], {
+    execFileSync('bash', [join(root, 'deploy', 'local', 'tools.sh'), 'docker-compose', 'helm', 'promtool'], {
       stdio: 'inherit',
       timeout: 15 * 60 * 1000,
     });
@@ -28,92 +29,130 @@ describe('docker-compose.yml', () => {
       env: { ...process.env, ...env },
       encoding: 'utf8',
     });
+  const secrets = {
+    BOOTSTRAP_ADMIN_PASSWORD: 'test-only',
+    DELIVERY_SECRET_KEY: 'test-only',
+    ERASURE_SALT: 'test-only',
+    GRAFANA_ADMIN_PASSWORD: 'test-only',
+  };
+  interface ComposeService {
+    image?: string;
+    command?: string[];
+    restart?: string;
+    environment?: Record<string, string>;
+    healthcheck?: { test: string[] };
+    depends_on?: Record<string, { condition: string }>;
+    volumes?: string[];
+  }
+  let cfg: { services: Record<string, ComposeService> };
+  /** host path (relative to the repository) → container path, of a service's bind mounts */
+  const mounts = (service: string): Record<string, string> =>
+    Object.fromEntries(
+      (cfg.services[service].volumes ?? [])
+        .map((v) => v.split(':'))
+        .filter(([host]) => host.startsWith(root))
+        .map(([host, container]) => [relative(root, host), container]),
+    );
 
-  it('is valid and runs every service next to Kafka, MongoDB and the Confluent registry', () => {
-    const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: 'test-only', DELIVERY_SECRET_KEY: 'test-only', ERASURE_SALT: 'test-only' });
+  beforeAll(() => {
+    const r = compose(secrets);
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
-    const cfg = YAML.parse(r.stdout) as { services: Record<string, { image?: string }> };
-    expect(Object.keys(cfg.services)).toEqual(expect.arrayContaining([...services, 'kafka', 'mongo', 'schema-registry', 'topics']));
+    cfg = YAML.parse(r.stdout);
+  });
+
+  it('is valid and runs every service next to Kafka, MongoDB, the Confluent registry, Prometheus and Grafana', () => {
+    expect(Object.keys(cfg.services)).toEqual(
+      expect.arrayContaining([...services, 'kafka', 'mongo', 'schema-registry', 'topics', 'prometheus', 'grafana']),
+    );
     expect(cfg.services['schema-registry'].image).toMatch(/^confluentinc\/cp-schema-registry/);
   });
 
+  it('checks the health of everything that runs, and starts nothing before what it needs is healthy', () => {
+    // the one-shot job (it exits once the topics exist) is the only one without a healthcheck
+    const oneShot = Object.keys(cfg.services).filter((name) => !cfg.services[name].healthcheck);
+    expect(oneShot).toEqual(['topics']);
+    for (const [name, svc] of Object.entries(cfg.services))
+      for (const [dep, { condition }] of Object.entries(svc.depends_on ?? {}))
+        expect({ name, dep, condition }).toEqual({
+          name,
+          dep,
+          condition: oneShot.includes(dep) ? 'service_completed_successfully' : 'service_healthy',
+        });
+    for (const name of services) {
+      expect(Object.keys(cfg.services[name].depends_on ?? {}).sort()).toEqual(['kafka', 'mongo', 'schema-registry', 'topics']);
+      // healthy = /readyz answers 200 on the service's own port
+      expect(cfg.services[name].healthcheck!.test.join(' ')).toContain("process.env.PORT + '/readyz'");
+    }
+    expect(Object.keys(cfg.services.grafana.depends_on ?? {})).toEqual(['prometheus']);
+  });
+
+  it('runs MongoDB as a single-node replica set, initiated by its healthcheck, and the services name the set', () => {
+    expect(cfg.services.mongo.command).toEqual(expect.arrayContaining(['--replSet', 'rs0']));
+    const check = cfg.services.mongo.healthcheck!.test.join(' ');
+    expect(check).toContain("rs.initiate({ _id: 'rs0', members: [{ _id: 0, host: 'mongo:27017' }] })");
+    expect(check).toContain('isWritablePrimary');
+    for (const name of services) expect(cfg.services[name].environment!.MONGO_URL).toBe('mongodb://mongo:27017/?replicaSet=rs0');
+  });
+
+  it('gives Prometheus the alert rules and a scrape config naming every service at its compose address', () => {
+    const m = mounts('prometheus');
+    expect(m['deploy/prometheus/alerts.yml']).toBe('/etc/prometheus/alerts.yml');
+    const configPath = Object.keys(m).find((host) => m[host] === '/etc/prometheus/prometheus.yml')!;
+    const prom = YAML.parse(readFileSync(join(root, configPath), 'utf8')) as {
+      rule_files: string[];
+      scrape_configs: { job_name: string; static_configs: { targets: string[]; labels: { service: string } }[] }[];
+    };
+    expect(prom.rule_files).toEqual(['alerts.yml']);
+    const targets = Object.fromEntries(prom.scrape_configs.map((j) => [j.job_name, j.static_configs[0]]));
+    expect(Object.keys(targets).sort()).toEqual([...services].sort());
+    for (const name of services) {
+      expect(targets[name].targets).toEqual([`${name}:${cfg.services[name].environment!.PORT}`]);
+      expect(targets[name].labels.service).toBe(name);
+    }
+    // promtool reads it as Prometheus will, with the rules beside it as mounted
+    const dir = mkdtempSync(join(tmpdir(), 'omnimall-prometheus-'));
+    try {
+      copyFileSync(join(root, configPath), join(dir, 'prometheus.yml'));
+      copyFileSync(join(root, 'deploy', 'prometheus', 'alerts.yml'), join(dir, 'alerts.yml'));
+      const r = spawnSync('promtool', ['check', 'config', join(dir, 'prometheus.yml')], { encoding: 'utf8' });
+      expect(r.stdout + r.stderr).toContain('SUCCESS');
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives Grafana its provisioning and the built dashboards', () => {
+    expect(mounts('grafana')).toEqual({
+      'deploy/grafana/provisioning/datasources': '/etc/grafana/provisioning/datasources',
+      'deploy/grafana/provisioning/dashboards': '/etc/grafana/provisioning/dashboards',
+      'deploy/grafana/dashboards': '/var/lib/grafana/dashboards/omnimall',
+    });
+    expect(cfg.services.grafana.environment!.GF_SECURITY_ADMIN_PASSWORD).toBe('test-only');
+  });
+
   it('refuses to start identity without an admin password', () => {
-    const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: '', DELIVERY_SECRET_KEY: 'test-only', ERASURE_SALT: 'test-only' });
+    const r = compose({ ...secrets, BOOTSTRAP_ADMIN_PASSWORD: '' });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('set BOOTSTRAP_ADMIN_PASSWORD');
   });
 
   it('refuses to start channels without a delivery key', () => {
-    const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: 'test-only', DELIVERY_SECRET_KEY: '', ERASURE_SALT: 'test-only' });
+    const r = compose({ ...secrets, DELIVERY_SECRET_KEY: '' });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('set DELIVERY_SECRET_KEY');
   });
 
   it('refuses to start identity without an erasure salt', () => {
-    const r = compose({ BOOTSTRAP_ADMIN_PASSWORD: 'test-only', DELIVERY_SECRET_KEY: 'test-only', ERASURE_SALT: '' });
+    const r = compose({ ...secrets, ERASURE_SALT: '' });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('set ERASURE_SALT');
   });
-});
 
-describe('the Helm chart', () => {
-  const chart = join(root, 'charts', 'omnimall');
-
-  it('passes helm lint', () => {
-    const r = spawnSync('helm', ['lint', chart], { encoding: 'utf8' });
-    expect(r.stdout).toContain('0 chart(s) failed');
-    expect(r.status).toBe(0);
-  });
-
-  it('renders a probed Deployment and a Service for every service; only identity gets the signing key', () => {
-    const out = execFileSync('helm', ['template', 'omnimall', chart], { encoding: 'utf8' });
-    const docs = YAML.parseAllDocuments(out)
-      .map((d) => d.toJSON())
-      .filter(Boolean) as { kind: string; metadata: { name: string }; spec: any }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
-    for (const name of services) {
-      const deployment = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === name);
-      expect(deployment).toBeDefined();
-      expect(docs.some((d) => d.kind === 'Service' && d.metadata.name === name)).toBe(true);
-      const container = deployment!.spec.template.spec.containers[0];
-      expect(container.readinessProbe.httpGet.path).toBe('/readyz');
-      const signs = container.env.some((e: { name: string }) => e.name === 'AUTH_PRIVATE_KEY_FILE');
-      expect(signs).toBe(name === 'identity');
-      // channels reads its delivery key from a Secret
-      const deliveryKey = container.env.find((e: { name: string }) => e.name === 'DELIVERY_SECRET_KEY');
-      expect(deliveryKey?.valueFrom?.secretKeyRef ?? null).toEqual(
-        name === 'channels' ? { name: 'omnimall-channels', key: 'delivery-secret-key' } : null,
-      );
-    }
-    expect(docs.some((d) => d.kind === 'Job' && d.metadata.name === 'omnimall-topics')).toBe(true);
-  });
-
-  it('keeps /metrics off the API port: a metrics port of its own, reachable only from the monitoring namespace', () => {
-    const out = execFileSync('helm', ['template', 'omnimall', chart], { encoding: 'utf8' });
-    const docs = YAML.parseAllDocuments(out)
-      .map((d) => d.toJSON())
-      .filter(Boolean) as { kind: string; metadata: { name: string }; spec: any }[]; // eslint-disable-line @typescript-eslint/no-explicit-any
-    for (const name of services) {
-      const deployment = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === name)!;
-      const container = deployment.spec.template.spec.containers[0];
-      const metricsPort = container.env.find((e: { name: string }) => e.name === 'METRICS_PORT')?.value;
-      const apiPort = container.env.find((e: { name: string }) => e.name === 'PORT')?.value;
-      expect(metricsPort).toBeDefined();
-      expect(metricsPort).not.toBe(apiPort);
-      expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(metricsPort);
-      // the Service exposes the API port only
-      const service = docs.find((d) => d.kind === 'Service' && d.metadata.name === name)!;
-      expect(service.spec.ports.map((p: { name: string }) => p.name)).toEqual(['http']);
-      const policy = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === name)!;
-      expect(policy.spec.podSelector.matchLabels['app.kubernetes.io/name']).toBe(name);
-      const metricsRule = policy.spec.ingress.find((r: { ports: { port: string }[] }) => r.ports.some((p) => p.port === 'metrics'));
-      expect(metricsRule.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
-      const open = policy.spec.ingress.filter((r: { from?: unknown }) => !r.from);
-      expect(open.flatMap((r: { ports: { port: string }[] }) => r.ports.map((p) => p.port))).toEqual(['http']);
-    }
-    // identity's erasure salt comes from a Secret
-    const identity = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'identity')!;
-    const salt = identity.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === 'ERASURE_SALT');
-    expect(salt.valueFrom.secretKeyRef).toEqual({ name: 'omnimall-identity', key: 'erasure-salt' });
+  it('refuses to start Grafana without an admin password', () => {
+    const r = compose({ ...secrets, GRAFANA_ADMIN_PASSWORD: '' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('set GRAFANA_ADMIN_PASSWORD');
   });
 });
