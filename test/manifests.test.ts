@@ -30,8 +30,8 @@ const manifests: Record<string, EventManifest> = {
 /**
  * Who may list a topic under `produces`: its catalogue producer; for a partner topic (produced by
  * partner systems), the service that consumes it, which registers its schema to re-encode invalid
- * records for the dead-letter topic. `sync.applied` and `platform.exception` are every service's
- * (`producer: every service`) and added by the kit (KIT_PRODUCED), never listed by a manifest.
+ * records for the dead-letter topic. `sync.applied`, `platform.exception` and `platform.job-progress`
+ * are every service's (`producer: every service`) and added by the kit (KIT_PRODUCED), never listed by a manifest.
  */
 function mayProduce(topic: TopicSpec, service: string): boolean {
   if (topic.producer === service) return true;
@@ -79,9 +79,9 @@ describe('event manifests and the topic catalogue', () => {
     expect(difference(cart.consumes, consumedPerCatalogue('cart', listed)).missing).toEqual(['catalog.conflict']);
   });
 
-  it("the kit produces every topic whose catalogue producer is 'every service' (sync.applied, platform.exception)", () => {
+  it("the kit produces every topic whose catalogue producer is 'every service' (sync.applied, platform.exception, platform.job-progress)", () => {
     const everyService = catalogue.filter((t) => t.producer === 'every service').map((t) => t.name);
-    expect(everyService).toEqual(expect.arrayContaining(['sync.applied', 'platform.exception']));
+    expect(everyService).toEqual(expect.arrayContaining(['sync.applied', 'platform.exception', 'platform.job-progress']));
     expect(difference([...KIT_PRODUCED], everyService)).toEqual({ missing: [], extra: [] });
   });
 

@@ -18,6 +18,7 @@ export * from './kafka/topics';
 export * from './kafka/publisher';
 export * from './events/outbox';
 export * from './events/exceptions';
+export * from './jobs';
 export * from './mongo/document-lock';
 export * from './mongo/effect-once';
 export * from './mongo/write-batcher';

@@ -129,6 +129,7 @@ describe('requireChannel', () => {
       'x-channel-code',
       'x-channel-key',
       'x-device-token',
+      'x-correlation-id', // every route documents it (api.ts)
     ]);
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['401', '403']));
   });

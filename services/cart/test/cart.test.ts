@@ -326,7 +326,7 @@ describe('gating from the projections', () => {
       .expect(200);
   });
 
-  it('refuses channels that are not active, naming the state and when they are back, and blocked channels, naming why', async () => {
+  it('refuses changes on channels that are not active (naming the state and when they are back) yet reads a cart in maintenance, refuses blocked channels naming why, and unknown ones with 404', async () => {
     const h = as(customer());
     const code = `maint-${uid}`;
     const back = Date.now() + 7200_000;
@@ -342,6 +342,23 @@ describe('gating from the projections', () => {
       details: { state: 'maintenance', expectedBackAt: new Date(back).toISOString() },
       hint: expect.stringContaining(new Date(back).toISOString()),
     });
+    // the customer was told the cart is kept safe: reading it works, with a notice that changes wait
+    const read = await request(cart.app)
+      .get('/cart')
+      .set(await h(code));
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({
+      channel: code,
+      notice: { code: 'channel_not_active', state: 'maintenance', expectedBackAt: new Date(back).toISOString() },
+    });
+    expect(read.headers.etag).toBeDefined();
+    expect(
+      (
+        await request(cart.app)
+          .delete('/cart')
+          .set(await h(code))
+      ).body.code,
+    ).toBe('channel_not_active');
 
     const v2 = await sim.channel(code, { state: 'active', blockReasons: ['outdated_branding'], change: 'blocked' });
     await projected(cart, { channel: [code, v2] });
@@ -354,7 +371,7 @@ describe('gating from the projections', () => {
     const unknown = await request(cart.app)
       .get('/cart')
       .set(await h(`nowhere-${uid}`));
-    expect(unknown.body.code).toBe('channel_unknown');
+    expect([unknown.status, unknown.body.code, unknown.body.details]).toEqual([404, 'channel_not_found', { channel: `nowhere-${uid}` }]);
   });
 
   it('refuses items barred in the channel market (451) and flags them when already in the cart', async () => {

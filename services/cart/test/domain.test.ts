@@ -1,11 +1,13 @@
 import { applyCommand, emptyCart, MAX_LINE_QUANTITY, mergeCarts, type CartRecord, type CartState } from '../src/domain/cart';
 import { DAY_MS, deviceCartsMergedInto, eraseCart, retentionCutoff, writableState } from '../src/domain/privacy';
 import {
+  assertChannelReadable,
   assertChannelTrades,
   assertCustomerMayTrade,
   assertDataMayReachChannel,
   assertItemSellable,
   priceCart,
+  readOnlyNotice,
   type ChannelView,
   type CustomerView,
   type ItemView,
@@ -107,7 +109,29 @@ describe('trading rules', () => {
     expect(() => assertChannelTrades('web', { ...channel, blockReasons: ['outdated_branding'] })).toThrow(
       expect.objectContaining({ code: 'channel_blocked' }),
     );
-    expect(() => assertChannelTrades('web', null)).toThrow(expect.objectContaining({ code: 'channel_unknown' }));
+    expect(() => assertChannelTrades('web', null)).toThrow(
+      expect.objectContaining({ status: 404, code: 'channel_not_found', details: { channel: 'web' } }),
+    );
+  });
+
+  it('reads a cart on a channel in maintenance (with a notice that changes wait), and on no other channel that does not trade', () => {
+    const back = Date.UTC(2030, 0, 1);
+    const maint = { ...channel, state: 'maintenance', expectedBackAt: back };
+    expect(assertChannelReadable('web', maint)).toBe(maint);
+    expect(readOnlyNotice(maint)).toMatchObject({
+      code: 'channel_not_active',
+      state: 'maintenance',
+      expectedBackAt: '2030-01-01T00:00:00.000Z',
+      hint: expect.stringContaining('after 2030-01-01T00:00:00.000Z'),
+    });
+    expect(readOnlyNotice(channel)).toBeNull();
+    expect(() => assertChannelReadable('web', { ...channel, state: 'sunset' })).toThrow(
+      expect.objectContaining({ code: 'channel_not_active' }),
+    );
+    expect(() => assertChannelReadable('web', { ...channel, blockReasons: ['outdated_branding'] })).toThrow(
+      expect.objectContaining({ code: 'channel_blocked' }),
+    );
+    expect(() => assertChannelReadable('web', null)).toThrow(expect.objectContaining({ status: 404, code: 'channel_not_found' }));
   });
 
   it('keeps personal data out of channels that may not receive its region, and barred items out of their markets', () => {

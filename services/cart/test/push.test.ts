@@ -115,6 +115,23 @@ describe('live push across channels and instances', () => {
   });
 });
 
+describe('frames carry the cart as GET /cart answers it', () => {
+  it('puts in each frame the body GET /cart answers on the session’s channel at that version (priced, channel set)', async () => {
+    const c = uniqueName('cust');
+    const [onApp, onWeb] = [await asCustomer(c, APP), await asCustomer(c, WEB)];
+    const session = await open(b, onApp);
+    expect((await post(a, onWeb, { sku: SKU, quantity: 3 })).status).toBe(200);
+    const [frame] = await waitFor(() => session.changes(), 'the push');
+    const view = frame.data.view as Record<string, unknown> & { lines: Record<string, unknown>[] };
+    expect(view).toMatchObject({ cartId: c, channel: APP, version: 1 });
+    expect(view.lines).toEqual([expect.objectContaining({ sku: SKU, quantity: 3, channel: WEB, available: true })]);
+    const read = await fetch(`${b.url}/cart`, { headers: onApp });
+    expect(read.headers.get('etag')).toBe(`"${String(view.version)}"`);
+    // the same body, but for the instant the promotions were evaluated at
+    expect({ ...view, pricedAt: null }).toEqual({ ...((await read.json()) as object), pricedAt: null });
+  });
+});
+
 /** Opens a stream with a query string (the SseClient adds /cart/stream to the base URL). */
 async function SseClientAt(instance: CartInstance, query: string): Promise<SseClient> {
   const s = await SseClient.open(instance.url, {}, query);

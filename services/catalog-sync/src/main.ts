@@ -41,7 +41,7 @@ export const catalogSyncService = defineService<CatalogSyncDeps, CatalogSyncExpo
     const catalog = createCatalog(runtime, await createStore(runtime));
     await backfillClaims(catalog, runtime.logger);
     const recovery = new RecoverySweep(catalog, runtime.logger, deps.recoveryGraceMs);
-    const jobs = new BulkJobWorker(catalog, runtime.logger, { slicePairs: deps.bulkSlicePairs });
+    const jobs = new BulkJobWorker(catalog, runtime.logger, { slicePairs: deps.bulkSlicePairs, progress: runtime.jobs });
     return {
       api: buildApi(catalog, auth.verifier, jobs),
       subscriptions: [

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { bearer, uniqueName, waitFor } from '@omnimall/service-kit/testing';
+import type { JobProgress as JobProgressEvent } from '@omnimall/contracts';
+import { bearer, testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
 import { BULK_MAX_PAIRS, newBulkJob } from '../src/application/bulk-jobs';
 import type { BulkJob, StoredProduct } from '../src/domain/records';
 import { adminToken, managerToken, sellerToken, startHarness, type Harness } from './helpers';
@@ -18,10 +19,14 @@ const sellerId = `seller-${uid}`;
 let seller: string;
 let other: string;
 let admin: string;
+let progressEvents: TopicRecorder;
 const http = () => request(h.svc.app);
 
 beforeAll(async () => {
-  h = await startHarness({ bulkSlicePairs: 10 });
+  [h, progressEvents] = await Promise.all([
+    startHarness({ bulkSlicePairs: 10 }),
+    new TopicRecorder(testKafka(), ['platform.job-progress']).start(),
+  ]);
   await h.announce({ code: US, region: 'NA', country: 'US', currencies: ['USD'], languages: ['en-US'] });
   await h.announce({ code: JP, region: 'APAC', country: 'JP', currencies: ['JPY'], languages: ['ja'] });
   seller = await sellerToken(sellerId);
@@ -38,7 +43,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await h?.stop();
+  await Promise.allSettled([h?.stop(), progressEvents?.stop()]);
 });
 
 async function seed(prefix: string, n: number): Promise<string[]> {
@@ -125,7 +130,7 @@ describe('bulk sync as a job', () => {
       .set('authorization', seller)
       .send({ channels: [`nope-${uid}`], productIds: ['x'] });
     expect(unknown.status).toBe(404);
-    expect(unknown.body.code).toBe('channel_unknown');
+    expect(unknown.body.code).toBe('channel_not_found');
   });
 
   it('lets only sellers (their own products and jobs) and admins submit and read jobs', async () => {
@@ -157,10 +162,74 @@ describe('bulk sync as a job', () => {
     expect((await http().post('/bulk-sync').set('authorization', admin).send(body)).status).toBe(202);
   });
 
+  it('GET /jobs/:id answers the platform job progress view until done == total, and publishes the end on platform.job-progress', async () => {
+    const ids = await seed('progress', 12);
+    const res = await http()
+      .post('/bulk-sync')
+      .set('authorization', seller)
+      .send({ channels: [US, JP], productIds: ids });
+    expect(res.status).toBe(202);
+    const id = res.body.id as string;
+    const view = await waitFor(async () => {
+      const r = await http().get(`/jobs/${id}`).set('authorization', seller);
+      expect(r.status).toBe(200);
+      expect(r.body.done).toBeLessThanOrEqual(r.body.total);
+      return r.body.state === 'done' && r.body;
+    }, 'the job progress view to reach done');
+    expect(view).toMatchObject({
+      id,
+      kind: 'bulk-sync',
+      service: 'catalog-sync',
+      done: 12,
+      total: 12,
+      errors: 0,
+      firstErrors: [],
+      etaSeconds: 0,
+      stalled: false,
+      location: `/bulk-sync/jobs/${id}`,
+    });
+    expect(view.rate).toBeGreaterThan(0);
+    expect(Date.parse(view.finishedAt)).toBeGreaterThanOrEqual(Date.parse(view.startedAt));
+    // the job's own resource agrees
+    expect((await http().get(view.location).set('authorization', seller)).body).toMatchObject({ state: 'succeeded', done: 12 });
+    const end = await waitFor(async () => {
+      for (const r of progressEvents.records) {
+        const e = await h.svc.runtime.schemas.decode<JobProgressEvent>(r.message.value!);
+        if (e.id === id && e.state === 'done') return e;
+      }
+      return null;
+    }, 'the final progress event of the job');
+    expect(end).toMatchObject({ kind: 'bulk-sync', service: 'catalog-sync', done: 12, total: 12, location: `/bulk-sync/jobs/${id}` });
+    expect(end.envelope).toMatchObject({ producer: 'catalog-sync', aggregateId: id });
+  });
+
+  it('GET /jobs/:id: only the submitter and admins read a job; an unknown id is 404 job_not_found with a hint', async () => {
+    const ids = await seed('progress-who', 1);
+    const res = await http()
+      .post('/bulk-sync')
+      .set('authorization', seller)
+      .send({ channels: [US], productIds: ids });
+    const path = `/jobs/${res.body.id}`;
+    expect((await http().get(path)).status).toBe(401);
+    const otherSeller = await http().get(path).set('authorization', other);
+    expect(otherSeller.status).toBe(403);
+    expect(otherSeller.body.code).toBe('not_job_owner');
+    for (const t of [await managerToken(`m2-${uid}`, [US]), await bearer({ sub: `cu-${uid}`, kind: 'customer', roles: [] })])
+      expect((await http().get(path).set('authorization', t)).status).toBe(403);
+    expect((await http().get(path).set('authorization', admin)).status).toBe(200);
+    for (const unknown of [randomUUID(), 'imp-not-a-bulk-job']) {
+      const missing = await http().get(`/jobs/${unknown}`).set('authorization', seller);
+      expect(missing.status).toBe(404);
+      expect(missing.body).toMatchObject({ code: 'job_not_found', hint: expect.any(String) });
+    }
+  });
+
   it('documents the job routes, their statuses and the job body in OpenAPI', async () => {
     const doc = (await http().get('/openapi.json')).body;
     expect(Object.keys(doc.paths['/bulk-sync'].post.responses)).toEqual(expect.arrayContaining(['202', '401', '403', '404', '413']));
     expect(Object.keys(doc.paths['/bulk-sync/jobs/{id}'].get.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '404']));
     expect(doc.components.schemas.BulkJob.properties).toHaveProperty('done');
+    expect(Object.keys(doc.paths['/jobs/{id}'].get.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '404']));
+    expect(doc.components.schemas.JobProgress.properties).toHaveProperty('etaSeconds');
   });
 });

@@ -112,7 +112,7 @@ describe('master catalogue', () => {
           .set('authorization', seller)
           .send({ productId: `p-own-${uid}` })
       ).body.code,
-    ).toBe('channel_unknown');
+    ).toBe('channel_not_found');
     expect((await http().post('/products').send(productBody('x'))).status).toBe(401);
     const rate = await http().post('/rates').set('authorization', admin).send({ base: 'EUR', quote: 'USD', rate: '-1', source: 's' });
     expect(rate.status).toBe(400);

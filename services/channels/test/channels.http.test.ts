@@ -157,14 +157,26 @@ describe('lifecycle over HTTP', () => {
     });
     expect((await move(manager, 'submit')).body.state).toBe('pending_approval');
     expect((await move(manager, 'approve')).body.code).toBe('admin_required');
-    expect((await move(admin, 'approve')).body.state).toBe('approved');
+    const tooSoon = await http.put(`/channels/${c}/checklists/onboarding/approval`).set('authorization', admin).send({});
+    expect([tooSoon.status, tooSoon.body.code, tooSoon.body.hint]).toEqual([
+      409,
+      'checklist_closed',
+      expect.stringMatching(/action approve.*ticks approval/),
+    ]);
+    const approved = await move(admin, 'approve');
+    expect(approved.body.state).toBe('approved');
+    const adminSub = approved.body.checklists.onboarding.approval.by;
+    expect(approved.body.checklists.onboarding.approval).toMatchObject({ done: true, note: 'ticked by approve' });
+    expect(adminSub).toMatch(/^stf_/);
     expect((await move(manager, 'start_onboarding')).body.state).toBe('onboarding');
     const early = await move(admin, 'activate');
     expect([early.status, early.body.code, early.body.details.missing]).toEqual([
       409,
       'checklist_incomplete',
-      ['approval', 'handoff', 'operational_readiness'],
+      ['handoff', 'operational_readiness'],
     ]);
+    expect(early.body.hint).toContain('handoff (PUT /channels/{code}/checklists/onboarding/handoff)');
+    // approval is an admin's item: a manager may not tick it, an admin may tick it again (with a note)
     expect((await http.put(`/channels/${c}/checklists/onboarding/approval`).set('authorization', manager).send({})).status).toBe(403);
     expect(
       (await http.put(`/channels/${c}/checklists/onboarding/approval`).set('authorization', admin).send({ note: 'signed' })).status,
@@ -176,7 +188,9 @@ describe('lifecycle over HTTP', () => {
     expect((await http.put(`/channels/${c}/checklists/offboarding/data_migration`).set('authorization', admin).send({})).body.code).toBe(
       'checklist_closed',
     );
-    expect((await move(admin, 'activate')).body).toMatchObject({ state: 'active', commerceAllowed: true });
+    const activated = await move(admin, 'activate');
+    expect(activated.body).toMatchObject({ state: 'active', commerceAllowed: true });
+    expect(activated.body.notice).toBeUndefined();
 
     const noDate = await move(manager, 'enter_maintenance');
     expect([noDate.status, noDate.body.details.fields[0].field]).toEqual([400, 'body.expectedBackAt']);
@@ -217,6 +231,40 @@ describe('lifecycle over HTTP', () => {
     expect(events.map((e) => `${e.previousState}→${e.state}`)).toContain('active→maintenance');
     const versions = (await eventsOf(c)).map((e) => e.envelope.aggregateVersion);
     expect(versions).toEqual([...versions].sort((a, b) => a - b));
+  });
+
+  it('answers the activation of a blocked channel 200 with commerceAllowed false and a notice naming each reason and its remedy', async () => {
+    const c = code('blk');
+    await register(c, { languages: ['ja'], country: 'JP', currencies: ['JPY'], region: 'jp', allowedDataRegions: ['jp'] });
+    const body = await activate(svc, c);
+    expect(body).toMatchObject({
+      state: 'active',
+      commerceAllowed: false,
+      blockReasons: ['missing_compliance_text:compliance.termsOfSale:ja'],
+      notice: { code: 'commerce_not_allowed', blockReasons: ['missing_compliance_text:compliance.termsOfSale:ja'] },
+    });
+    expect((body.notice as { hint: string }).hint).toContain('PUT /channels/{code}/config-overrides/compliance.termsOfSale');
+    const doc = (await http.get('/openapi.json')).body.paths['/channels/{code}/transitions'].post;
+    expect(doc.responses['200'].description).toMatch(/commerceAllowed is false and `notice`/);
+  });
+
+  it('names the events a transition caused in x-event-ids, and carries the correlation id the caller set into them', async () => {
+    const c = code('evid');
+    await register(c);
+    const manager = await managerToken([c]);
+    const res = await http
+      .post(`/channels/${c}/transitions`)
+      .set('authorization', manager)
+      .set('x-correlation-id', `shop-app:${c}`)
+      .send({ action: 'submit' });
+    expect([res.status, res.headers['x-correlation-id'], res.headers['x-event-count']]).toEqual([200, `shop-app:${c}`, '1']);
+    const ev = await waitFor(
+      async () => (await eventsOf(c)).find((e) => e.envelope.eventId === res.headers['x-event-ids']),
+      'the event named by x-event-ids',
+    );
+    expect(ev).toMatchObject({ state: 'pending_approval', change: 'transitioned', envelope: { correlationId: `shop-app:${c}` } });
+    const read = await http.get(`/channels/${c}`).set('authorization', manager);
+    expect(read.headers['x-event-ids']).toBeUndefined();
   });
 });
 

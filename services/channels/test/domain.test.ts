@@ -134,8 +134,20 @@ describe('notifications from templates', () => {
     const summary = drafts.map((d) => `${d.audience}:${d.language}`);
     expect(summary).toEqual(['customer:de', 'customer:fr', 'seller:de', 'seller:en', 'admin:en']);
     const de = drafts.find((d) => d.audience === 'customer' && d.language === 'de')!;
-    expect(de.message).toBe('Omnimall DE wird bis 2030-01-01T02:00:00.000Z gewartet. Ihr Warenkorb bleibt erhalten.');
+    expect(de.message).toBe(
+      'Omnimall DE wird bis 2030-01-01T02:00:00.000Z gewartet. Ihr Warenkorb bleibt erhalten: Sie können ihn weiter ansehen und danach wieder ändern und bestellen.',
+    );
     expect(de.recipientIds).toEqual(['c1', 'c2']);
+  });
+
+  it('tells customers of a maintenance, in each language, that their cart is kept and can still be viewed', () => {
+    const drafts = buildNotifications({ ...channel, languages: ['en', 'de', 'fr'] }, 'maintenance', INITIAL_CONFIG, ['c1']);
+    const customer = Object.fromEntries(drafts.filter((d) => d.audience === 'customer').map((d) => [d.language, d.message]));
+    expect(customer.en).toBe(
+      'Omnimall DE is under maintenance until 2030-01-01T02:00:00.000Z. Your cart is kept safe: you can still view it, and change it or check out once we are back.',
+    );
+    expect(customer.de).toMatch(/Warenkorb bleibt erhalten: Sie können ihn weiter ansehen/);
+    expect(customer.fr).toMatch(/panier est conservé : vous pouvez toujours le consulter/);
   });
 
   it('uses the channel override of a template and chunks recipients', () => {

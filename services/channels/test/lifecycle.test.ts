@@ -3,6 +3,7 @@ import {
   allowedActions,
   CHANNEL_STATES,
   commerceAllowed,
+  commerceNotice,
   decideChecklistItem,
   decideTransition,
   emptyChecklists,
@@ -57,7 +58,9 @@ describe('channel lifecycle: every state × every action', () => {
     const r = attempt(state, action, ['admin']);
     const to = EXPECTED[state][action];
     if (to) {
-      expect(r.ok).toEqual({ from: state, to, expectedBackAt: to === 'maintenance' ? later : null });
+      const approval = { done: true, by: 'unknown', at: now, note: 'ticked by approve' };
+      const checklists = action === 'approve' ? { ...complete, onboarding: { ...complete.onboarding, approval } } : complete;
+      expect(r.ok).toEqual({ from: state, to, expectedBackAt: to === 'maintenance' ? later : null, checklists });
     } else {
       expect(r.err?.status).toBe(409);
       expect(r.err?.code).toBe('illegal_transition');
@@ -107,7 +110,48 @@ describe('lifecycle guards', () => {
       from: 'active',
       to: 'maintenance',
       expectedBackAt: later,
+      checklists: complete,
     });
+  });
+
+  it('approve ticks the onboarding checklist’s approval, by the approving admin, so activate waits only for the other items', () => {
+    const approved = decideTransition({
+      state: 'pending_approval',
+      action: 'approve',
+      roles: ['admin'],
+      by: 'stf_admin_9',
+      checklists: emptyChecklists(),
+      now,
+    });
+    expect(approved.checklists).toEqual({
+      onboarding: { approval: { done: true, by: 'stf_admin_9', at: now, note: 'ticked by approve' } },
+      offboarding: {},
+    });
+    const r = attempt('onboarding', 'activate', ['admin'], approved.checklists);
+    expect(r.err?.details).toEqual({ checklist: 'onboarding', missing: ['handoff', 'operational_readiness'] });
+    expect(r.err?.hint).toBe(
+      'complete first: handoff (PUT /channels/{code}/checklists/onboarding/handoff); operational_readiness (PUT /channels/{code}/checklists/onboarding/operational_readiness)',
+    );
+    // a channel approved before approve ticked it: the hint says approve ticks it, and how an admin ticks it by hand
+    expect(attempt('onboarding', 'activate', ['admin'], emptyChecklists()).err?.hint).toMatch(
+      /^complete first: approval \(ticked by the approve step; .* an admin sends PUT \/channels\/\{code\}\/checklists\/onboarding\/approval\); handoff/,
+    );
+    expect(attempt('offboarding', 'retire', ['admin'], emptyChecklists()).err?.hint).toContain(
+      'legal_compliance (an admin sends PUT /channels/{code}/checklists/offboarding/legal_compliance)',
+    );
+  });
+
+  it('says, when an active channel is blocked, that it takes no transaction, and what lifts each reason', () => {
+    expect(commerceNotice('active', [])).toBeNull();
+    expect(commerceNotice('onboarding', ['outdated_config_version'])).toBeNull();
+    const notice = commerceNotice('active', ['missing_compliance_text:compliance.termsOfSale:ja', 'outdated_config_version']);
+    expect(notice).toMatchObject({
+      code: 'commerce_not_allowed',
+      blockReasons: ['missing_compliance_text:compliance.termsOfSale:ja', 'outdated_config_version'],
+    });
+    expect(notice?.message).toMatch(/active, but takes no transaction/);
+    expect(notice?.hint).toContain('PUT /channels/{code}/config-overrides/compliance.termsOfSale');
+    expect(notice?.hint).toContain('POST /channel-app/config-report');
   });
 
   it('allows commerce only on an active, unblocked channel', () => {
@@ -134,5 +178,18 @@ describe('checklist items', () => {
     expect(tick('offboarding', 'offboarding', 'legal_compliance', ['channel_manager'])).toBe('admin_required');
     expect(tick('offboarding', 'offboarding', 'stock_liquidation', ['channel_manager'])).toBe('ok');
     expect(tick('onboarding', 'onboarding', 'catering', ['admin'])).toBe('validation_failed');
+  });
+
+  it('says why approval cannot be ticked before onboarding: approve ticks it', () => {
+    const hintOf = (state: ChannelState) => {
+      try {
+        decideChecklistItem({ state, list: 'onboarding', item: 'approval', roles: ['admin'] });
+        return null;
+      } catch (err) {
+        return [(err as AppError).code, (err as AppError).hint];
+      }
+    };
+    expect(hintOf('pending_approval')).toEqual(['checklist_closed', expect.stringContaining('action approve), which ticks approval')]);
+    expect(hintOf('approved')).toEqual(['checklist_closed', expect.stringContaining('approve ticks approval')]);
   });
 });

@@ -108,7 +108,9 @@ it('a channel put into maintenance is refused by another service, its customers,
   const byKey = Object.fromEntries(notes.map((n) => [`${n.audience}:${n.language}`, n]));
   expect(Object.keys(byKey).sort()).toEqual(['admin:en', 'customer:de', 'customer:fr', 'seller:de', 'seller:en']);
   expect(byKey['customer:de'].recipientIds).toEqual(customers.slice(0, 2));
-  expect(byKey['customer:de'].message).toBe(`Channel ${code} wird bis ${expectedBackAt} gewartet. Ihr Warenkorb bleibt erhalten.`);
+  expect(byKey['customer:de'].message).toBe(
+    `Channel ${code} wird bis ${expectedBackAt} gewartet. Ihr Warenkorb bleibt erhalten: Sie können ihn weiter ansehen und danach wieder ändern und bestellen.`,
+  );
   expect(byKey['customer:fr'].message).toContain('est en maintenance');
   expect(byKey['seller:de'].recipientIds).toEqual([]);
 

@@ -318,7 +318,7 @@ describe('identity authentication (HTTP against the real stack)', () => {
     for (const path of ['/auth/register', '/auth/login', '/auth/refresh', '/auth/password-reset', '/devices']) {
       const op = res.body.paths[path].post;
       const headers = op.parameters.filter((p: { in: string }) => p.in === 'header').map((p: { name: string }) => p.name);
-      expect([path, ...headers.sort()]).toEqual([path, 'x-channel-code', 'x-channel-key']);
+      expect([path, ...headers.sort()]).toEqual([path, 'x-channel-code', 'x-channel-key', 'x-correlation-id']);
       expect([path, ...Object.keys(op.responses).filter((s) => s === '401' || s === '403')]).toEqual([path, '401', '403']);
     }
   });

@@ -54,7 +54,12 @@ export const inventoryService = defineService<InventoryDeps, InventoryExposes>({
     const reservations = new ReservationService(store.stock, store.reservations, worlds);
     const queries = new StockQueries(store.stock, store.adjustments);
     const g = guards(auth.verifier, store.config);
-    const imports = new StockImports(store.imports, stock, (actor, sku) => g.mayWriteSku({ sub: actor.sub, roles: [...actor.roles] }, sku));
+    const imports = new StockImports(
+      store.imports,
+      stock,
+      (actor, sku) => g.mayWriteSku({ sub: actor.sub, roles: [...actor.roles] }, sku),
+      runtime.jobs,
+    );
     const partners = new PartnerStock(runtime, store.config, stock);
     const partnerTopics = await partners.partnerTopics();
 

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { testKafka, TopicRecorder, uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import type { StockLevelChanged } from '@omnimall/contracts';
+import type { JobProgress as JobProgressEvent, StockLevelChanged } from '@omnimall/contracts';
 import { channelKnown, customerOn, Simulator, staff, startTestInventory, type InventoryInstance } from './support';
 
 /**
@@ -492,5 +492,65 @@ describe('bulk import', () => {
     ]);
     expect((await inv.store.stock.get(a))!.levels[WH1].onHand).toBe(12);
     expect((await request(inv.app).get(res.headers.location).set(otherSeller)).status).toBe(403);
+  });
+
+  it('GET /jobs/:id answers the platform job progress view until done == total (lines applied or failed), the end on platform.job-progress', async () => {
+    const progressEvents = await new TopicRecorder(testKafka(), ['platform.job-progress']).start();
+    try {
+      const c = sku('IMPC');
+      const lines = Array.from({ length: 120 }, (_, i) => `${c},${WH1},${i}`);
+      const csv = `sku,location,quantity\n${lines.join('\n')}\n${c},${WH1},-1\n`;
+      const res = await request(inv.app).post('/imports').set(admin).send({ format: 'csv', content: csv });
+      expect(res.status).toBe(202);
+      const id = res.body.id as string;
+      const view = await waitFor(async () => {
+        const j = await request(inv.app).get(`/jobs/${id}`).set(admin);
+        expect(j.status).toBe(200);
+        expect(j.body.done).toBeLessThanOrEqual(j.body.total);
+        return j.body.state === 'done' && j.body;
+      }, 'the import job progress to reach done');
+      expect(view).toMatchObject({
+        id,
+        kind: 'stock-import',
+        service: 'inventory',
+        done: 121,
+        total: 121,
+        errors: 1,
+        firstErrors: [{ unit: 'line 122', code: 'invalid_quantity' }],
+        etaSeconds: 0,
+        location: `/imports/${id}`,
+      });
+      expect(view.startedAt).not.toBeNull();
+      expect(view.finishedAt).not.toBeNull();
+      expect((await request(inv.app).get(view.location).set(admin)).body).toMatchObject({ state: 'done', total: 121 });
+      const end = await waitFor(async () => {
+        for (const r of progressEvents.records) {
+          const e = await inv.runtime.schemas.decode<JobProgressEvent>(r.message.value!);
+          if (e.id === id && e.state === 'done') return e;
+        }
+        return null;
+      }, 'the final progress event of the import');
+      expect(end).toMatchObject({ kind: 'stock-import', service: 'inventory', done: 121, total: 121, errors: 1 });
+    } finally {
+      await progressEvents.stop();
+    }
+  });
+
+  it('GET /jobs/:id: only the submitter and admins read an import; another caller is refused, an unknown id is 404 job_not_found', async () => {
+    const res = await request(inv.app)
+      .post('/imports')
+      .set(seller)
+      .send({ format: 'csv', content: `sku,location,quantity\n${sku('IMPD')},${WH1},1\n` });
+    expect(res.status).toBe(202);
+    const path = `/jobs/${res.body.id}`;
+    expect((await request(inv.app).get(path)).status).toBe(401);
+    const other = await request(inv.app).get(path).set(otherSeller);
+    expect(other.status).toBe(403);
+    expect(other.body.code).toBe('not_job_owner');
+    expect((await request(inv.app).get(path).set(regManager)).status).toBe(403);
+    expect((await request(inv.app).get(path).set(admin)).status).toBe(200);
+    const missing = await request(inv.app).get(`/jobs/no-such-job-${uid}`).set(seller);
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ code: 'job_not_found', hint: expect.any(String) });
   });
 });

@@ -1,4 +1,4 @@
-// The sync-monitor dashboard: plain JS, one summary call, remediation actions as API calls.
+// The sync-monitor dashboard: plain JS, one summary call (jobs' progress bars included), remediation actions as API calls.
 (function () {
   'use strict';
   var tokenInput = document.getElementById('token');
@@ -104,7 +104,51 @@
       });
   }
 
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return 'unknown';
+    if (seconds < 60) return seconds + ' s';
+    if (seconds < 3600) return Math.floor(seconds / 60) + ' min ' + (seconds % 60) + ' s';
+    return Math.floor(seconds / 3600) + ' h ' + Math.floor((seconds % 3600) / 60) + ' min';
+  }
+
+  // One bar per running (or queued) job: done of total, the rate over the run so far, the ETA, the errors.
+  function jobRow(j) {
+    var cell = el('span', null, 'job-progress');
+    var bar = document.createElement('progress');
+    bar.max = Math.max(1, j.total);
+    bar.value = j.done;
+    bar.setAttribute('aria-label', j.kind + ' ' + j.id);
+    cell.appendChild(bar);
+    cell.appendChild(el('span', j.done + ' / ' + j.total + ' (' + (j.total ? Math.floor((j.done / j.total) * 100) : 100) + ' %)'));
+    var errors = el('span', j.errors, j.errors ? 'blocked' : '');
+    if (j.firstErrors.length)
+      errors.title = j.firstErrors
+        .map(function (e) {
+          return e.unit + ': ' + e.code + ' ' + e.message;
+        })
+        .join('\n');
+    var tr = row([
+      el('span', j.kind + ' ' + j.id, 'job-id'),
+      j.service,
+      cell,
+      j.state === 'queued' ? 'queued' : j.rate + ' /s',
+      el('span', j.stalled ? 'stalled' : duration(j.etaSeconds), j.stalled ? 'state-late' : ''),
+      errors,
+    ]);
+    tr.dataset.jobId = j.id;
+    return tr;
+  }
+
   function render(s) {
+    fill(
+      'jobs',
+      (s.jobs || [])
+        .filter(function (j) {
+          return j.state === 'running' || j.state === 'queued';
+        })
+        .map(jobRow),
+      'No job running',
+    );
     fill(
       'channels',
       s.channels.map(function (c) {

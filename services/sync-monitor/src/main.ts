@@ -1,8 +1,8 @@
 /**
  * Composition root of the sync-monitor: the store, the in-memory tracking restored from its latest
  * snapshot, the tracking flows (ingest, SLA sweep, remediation, queries), the ack group and the
- * envelope groups (high and normal priority apart), the sweep, consumer-lag and health workers, and
- * the HTTP API with the admin dashboard. Start order and stop are defineService's.
+ * envelope groups (high and normal priority apart), the jobs' progress (a group per instance, into
+ * memory), the sweep, consumer-lag and health workers, and the HTTP API with the admin dashboard. Start order and stop are defineService's.
  *
  * A per-partner family (partner.order-status) is tracked through every partner's own topic
  * (partner.<code>.order-status) present on the broker at start, as channels reads them; a partner
@@ -12,6 +12,7 @@ import { catalogue, partnerFamilies, type EventEnvelope, type SyncApplied, type 
 import { defineService, partnerTopicsOn, periodicWorker, type Subscription } from '@omnimall/service-kit';
 import { ChannelStatusProjection } from './application/channel-status';
 import { ConsumerLag } from './application/consumer-lag';
+import { JobBoard } from './application/jobs';
 import { Ingest } from './application/ingest';
 import { Erasure, Retention } from './application/privacy';
 import { MonitorQueries } from './application/queries';
@@ -24,7 +25,7 @@ import { TrackingHealth, type Watched } from './application/tracking-health';
 import { catalogueExpectations, envelopeTopics, priorityOf, shortestSlaMs, trackedTopics, type Expectations } from './domain/expectations';
 import { correlationScope } from './domain/scope';
 import { manifest } from './events';
-import { envelopeHandlers, syncAppliedIn } from './events/in';
+import { envelopeHandlers, jobProgressIn, syncAppliedIn } from './events/in';
 import { buildApi, dashboardPages } from './http';
 import { MonitorMetrics } from './metrics';
 import { BULK_LANE_SLA_MS, monitorSettings, type MonitorSettings } from './settings';
@@ -57,6 +58,8 @@ export interface SyncMonitorExposes {
   retention: Retention;
   snapshots: Snapshots;
   health: TrackingHealth;
+  /** The jobs reported on platform.job-progress in the last hour. */
+  jobs: JobBoard;
 }
 
 /**
@@ -134,6 +137,7 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
     const channels = new ChannelStatusProjection(store);
     const notReady = new NotReadyEscalations(events);
     const lag = new ConsumerLag(runtime.kafka, () => events.knownGroups(), metrics);
+    const jobs = new JobBoard();
     const erasure = new Erasure(events, snapshots);
     const retention = new Retention(events, {
       rawRetentionMs: settings.rawRetentionHours * 3_600_000,
@@ -181,13 +185,22 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
         bulkAcksGroup = c;
         bulkAcksJoined(c);
       }),
+      // The jobs' progress: every instance keeps its own board (a group per process, from the end), acks nothing.
+      {
+        purpose: 'job-progress',
+        scope: 'instance',
+        handlers: { 'platform.job-progress': jobProgressIn(jobs) },
+        dedupe: 'memory',
+        acknowledge: false,
+        fetch: PROMPT_FETCH,
+      },
       // Priority isolation: high-priority envelopes never queue behind bulk normal-priority ones.
       ...[envelopeSubscription('track-high', 'high'), envelopeSubscription('track-normal', 'normal')].filter(
         (s): s is Subscription => s !== null,
       ),
     ];
     return {
-      api: buildApi({ verifier: auth.verifier, queries: new MonitorQueries(store, events, health), remediation, lag }),
+      api: buildApi({ verifier: auth.verifier, queries: new MonitorQueries(store, events, health), remediation, lag, jobs }),
       extendHttp: dashboardPages,
       // /readyz: 200 `degraded` with the groups behind while tracking lags more than the shortest SLA
       degraded: () => {
@@ -214,7 +227,7 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
         periodicWorker('tracking-health', 1000, async () => void health.report(), runtime.logger, 'tracking health not measured'),
         periodicWorker('retention', settings.pruneIntervalMs, () => retention.prune(), runtime.logger, 'retention pass failed'),
       ],
-      exposes: { store, events, ingest, sweep, lag, erasure, retention, snapshots, health },
+      exposes: { store, events, ingest, sweep, lag, erasure, retention, snapshots, health, jobs },
     };
   },
   onStarted: (svc) => {

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { randomUUID } from 'node:crypto';
+import { progressOf } from '@omnimall/service-kit';
 import { waitFor } from '@omnimall/service-kit/testing';
 import { adminToken, startHarness, type Harness } from './support/harness';
 import type { Tracking } from '../src/domain/propagation';
@@ -113,4 +115,50 @@ it('keeps the admin token in memory only: not in web storage, not in the address
   await page.reload();
   await page.waitForFunction(() => (document.getElementById('error')?.textContent ?? '').startsWith('Enter an admin token'));
   expect(await page.locator('body[data-loaded="true"]').count()).toBe(0);
+});
+
+it('shows a progress bar per running job (done of total, rate, ETA, errors), refreshed with the page', async () => {
+  const id = randomUUID();
+  const started = Date.now() - 10_000;
+  const report = (done: number) =>
+    h.producer.jobs.report(
+      progressOf({
+        id,
+        kind: 'bulk-sync',
+        service: 'sim-producer',
+        state: 'running',
+        done,
+        total: 200,
+        errors: 2,
+        firstErrors: [{ unit: 'p-1@web', code: 'listing_failed', message: 'no price in JPY' }],
+        startedAt: started,
+        updatedAt: Date.now(),
+        location: `/bulk-sync/jobs/${id}`,
+      }),
+    );
+  await waitFor(async () => {
+    await report(50);
+    return h.monitor.jobs.list().some((j) => j.id === id);
+  }, 'the job on the monitor');
+  const token = (await adminToken()).replace(/^Bearer /, '');
+  await page.goto('about:blank');
+  await page.goto(`${base}/dashboard/#token=${encodeURIComponent(token)}`);
+  const row = page.locator(`#jobs tr[data-job-id="${id}"]`);
+  await row.waitFor();
+  expect(await row.locator('progress').evaluate((p: HTMLProgressElement) => [p.value, p.max])).toEqual([50, 200]);
+  const text = await row.innerText();
+  expect(text).toContain('50 / 200 (25 %)');
+  expect(text).toContain('sim-producer');
+  expect(text).toMatch(/\d+(\.\d+)? \/s/);
+  expect(text).toMatch(/\d+ (s|min)/); // the ETA
+  // the next report moves the bar at the page's next refresh
+  await waitFor(async () => {
+    await report(150);
+    return h.monitor.jobs.list().some((j) => j.id === id && j.done === 150);
+  }, 'the job moved on the monitor');
+  await page.waitForFunction(
+    (jobId) => (document.querySelector(`#jobs tr[data-job-id="${jobId}"] progress`) as HTMLProgressElement | null)?.value === 150,
+    id,
+    { timeout: 20_000 },
+  );
 });

@@ -36,13 +36,21 @@ const esc: EscalationRecord = {
 const escalated: Tracking = { ...base, state: 'escalated', escalation: esc };
 
 describe('the event manifest', () => {
-  it('consumes the acks and every tracked topic, and produces escalations and notices', () => {
+  it("consumes the acks, the jobs' progress and every tracked topic, and produces escalations and notices", () => {
     expect(manifest.produces).toEqual(['sync.escalation', 'sync.notice']);
     // plus the table topics, which the kit's trust reader holds in memory (not tracked, no handler here)
     const tables = catalogue.filter((t) => t.table).map((t) => t.name);
     expect(tables.length).toBeGreaterThan(0);
-    expect(manifest.consumes).toEqual(['sync.applied', 'sync.applied.bulk', ...trackedTopics(catalogue), ...tables]);
+    expect(manifest.consumes).toEqual([
+      'sync.applied',
+      'sync.applied.bulk',
+      'platform.job-progress',
+      ...trackedTopics(catalogue),
+      ...tables,
+    ]);
     expect(trackedTopics(catalogue).filter((t) => tables.includes(t))).toEqual([]);
+    // the jobs' progress goes to the job board, not tracked as a propagation (nobody acknowledges it)
+    expect(trackedTopics(catalogue)).not.toContain('platform.job-progress');
   });
 
   it('the envelope subscription handles exactly the tracked topics the manifest lists, data requests included', () => {
@@ -51,7 +59,9 @@ describe('the event manifest', () => {
     const handlers = envelopeHandlers(trackedTopics(catalogue), sink, { apply: async () => true }, erasure, { raise: async () => 0 });
     const tables = new Set<string>(catalogue.filter((t) => t.table).map((t) => t.name));
     expect(Object.keys(handlers).sort()).toEqual(
-      manifest.consumes.filter((t) => t !== 'sync.applied' && t !== 'sync.applied.bulk' && !tables.has(t)).sort(),
+      manifest.consumes
+        .filter((t) => t !== 'sync.applied' && t !== 'sync.applied.bulk' && t !== 'platform.job-progress' && !tables.has(t))
+        .sort(),
     );
     expect(Object.keys(handlers)).toContain('identity.data-request');
   });

@@ -325,6 +325,217 @@ export const catalogue: readonly TopicSpec[] = [
   {
     "partitions": 6,
     "cleanup": "delete",
+    "priority": "normal",
+    "name": "platform.job-progress",
+    "description": "Progress of long work (a catalogue bulk sync, a stock import, an audit report): the job's JobProgress view (done of total, rate, ETA, errors, the kind-specific resource), at most once a second while it runs (published directly: losing one is harmless) and once when it ends (through the outbox: never lost). The sync-monitor keeps the jobs of the last hour in memory for its dashboard; nothing acknowledges or waits for these events.",
+    "key": "aggregateId (the job's id)",
+    "value": "omnimall.platform.JobProgress",
+    "producer": "every service",
+    "consumers": [
+      "sync-monitor"
+    ],
+    "slaSeconds": 10,
+    "retentionHours": 24,
+    "valueType": "JobProgress",
+    "schemaFile": "schemas/avro/platform/JobProgress.avsc",
+    "avro": {
+      "type": "record",
+      "name": "JobProgress",
+      "namespace": "omnimall.platform",
+      "doc": "Progress of one long-running job (a catalogue bulk sync, a stock import, an audit report): the kit's JobProgress view (packages/service-kit/src/jobs.ts). Sent at most once a second while the job runs and once when it ends; the latest event of a job (by updatedAt) supersedes the earlier ones. References only: error messages are the service's own, never text a caller wrote.",
+      "fields": [
+        {
+          "name": "envelope",
+          "type": {
+            "type": "record",
+            "name": "EventEnvelope",
+            "namespace": "omnimall.common",
+            "doc": "Carried by every event on every topic: who produced what, when, for which aggregate, and which causal chain it belongs to.",
+            "fields": [
+              {
+                "name": "eventId",
+                "type": {
+                  "type": "string",
+                  "logicalType": "uuid"
+                },
+                "doc": "Unique per event; consumers deduplicate on it."
+              },
+              {
+                "name": "type",
+                "type": "string",
+                "doc": "Business name of the event, e.g. customer.banned."
+              },
+              {
+                "name": "occurredAt",
+                "type": {
+                  "type": "long",
+                  "logicalType": "timestamp-millis"
+                },
+                "doc": "When the producing service committed the change."
+              },
+              {
+                "name": "producer",
+                "type": "string",
+                "doc": "Service that owns the aggregate."
+              },
+              {
+                "name": "sourceChannel",
+                "type": [
+                  "null",
+                  "string"
+                ],
+                "default": null,
+                "doc": "Channel code the change was made on, when it came from a channel."
+              },
+              {
+                "name": "correlationId",
+                "type": "string",
+                "doc": "Ties together every event caused by one request."
+              },
+              {
+                "name": "aggregateId",
+                "type": "string",
+                "doc": "Id of the aggregate; also the Kafka key, so per-aggregate order holds."
+              },
+              {
+                "name": "aggregateVersion",
+                "type": "long",
+                "doc": "Version of the aggregate after the change."
+              }
+            ]
+          }
+        },
+        {
+          "name": "id",
+          "type": "string",
+          "doc": "The job's id (the same as the envelope's aggregateId)."
+        },
+        {
+          "name": "kind",
+          "type": "string",
+          "doc": "bulk-sync, stock-import or report."
+        },
+        {
+          "name": "service",
+          "type": "string",
+          "doc": "The service running the job (it answers GET /jobs/{id})."
+        },
+        {
+          "name": "state",
+          "type": {
+            "type": "enum",
+            "name": "JobState",
+            "symbols": [
+              "queued",
+              "running",
+              "done",
+              "failed"
+            ]
+          }
+        },
+        {
+          "name": "done",
+          "type": "long",
+          "doc": "Units processed so far (products, lines, records)."
+        },
+        {
+          "name": "total",
+          "type": "long",
+          "doc": "Units in the job."
+        },
+        {
+          "name": "errors",
+          "type": "long",
+          "doc": "How many units failed or were refused (complete count)."
+        },
+        {
+          "name": "firstErrors",
+          "doc": "The first errors (at most 10): the unit they concern, a machine-readable code and the service's message.",
+          "type": {
+            "type": "array",
+            "items": {
+              "type": "record",
+              "name": "JobError",
+              "fields": [
+                {
+                  "name": "unit",
+                  "type": "string",
+                  "doc": "What failed: a product id, a line number, a topic."
+                },
+                {
+                  "name": "code",
+                  "type": "string"
+                },
+                {
+                  "name": "message",
+                  "type": "string"
+                }
+              ]
+            }
+          }
+        },
+        {
+          "name": "startedAt",
+          "type": [
+            "null",
+            {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            }
+          ],
+          "default": null,
+          "doc": "When a runner first took the job (null while queued)."
+        },
+        {
+          "name": "updatedAt",
+          "type": {
+            "type": "long",
+            "logicalType": "timestamp-millis"
+          },
+          "doc": "When the job last changed."
+        },
+        {
+          "name": "finishedAt",
+          "type": [
+            "null",
+            {
+              "type": "long",
+              "logicalType": "timestamp-millis"
+            }
+          ],
+          "default": null,
+          "doc": "When it ended (done or failed)."
+        },
+        {
+          "name": "rate",
+          "type": "double",
+          "doc": "Units per second over the run so far."
+        },
+        {
+          "name": "etaSeconds",
+          "type": [
+            "null",
+            "long"
+          ],
+          "default": null,
+          "doc": "Seconds until done at that rate; null when unknown."
+        },
+        {
+          "name": "stalled",
+          "type": "boolean",
+          "doc": "Running, but no progress for a while (the ETA is then unknown)."
+        },
+        {
+          "name": "location",
+          "type": "string",
+          "doc": "The kind-specific resource (GET /bulk-sync/jobs/{id}, /imports/{id}, /audit/reports/{id})."
+        }
+      ]
+    }
+  },
+  {
+    "partitions": 6,
+    "cleanup": "delete",
     "priority": "high",
     "name": "platform.probe",
     "description": "Synthetic round-trip events for benchmarks and the event backbone's tests.",

@@ -700,6 +700,49 @@ export interface ExceptionRecorded {
   currentVersion: null | string;
 }
 
+export type JobState = 'queued' | 'running' | 'done' | 'failed';
+
+export interface JobError {
+  /** What failed: a product id, a line number, a topic. */
+  unit: string;
+  code: string;
+  message: string;
+}
+
+/** Progress of one long-running job (a catalogue bulk sync, a stock import, an audit report): the kit's JobProgress view (packages/service-kit/src/jobs.ts). Sent at most once a second while the job runs and once when it ends; the latest event of a job (by updatedAt) supersedes the earlier ones. References only: error messages are the service's own, never text a caller wrote. */
+export interface JobProgress {
+  envelope: EventEnvelope;
+  /** The job's id (the same as the envelope's aggregateId). */
+  id: string;
+  /** bulk-sync, stock-import or report. */
+  kind: string;
+  /** The service running the job (it answers GET /jobs/{id}). */
+  service: string;
+  state: JobState;
+  /** Units processed so far (products, lines, records). */
+  done: number;
+  /** Units in the job. */
+  total: number;
+  /** How many units failed or were refused (complete count). */
+  errors: number;
+  /** The first errors (at most 10): the unit they concern, a machine-readable code and the service's message. */
+  firstErrors: Array<JobError>;
+  /** When a runner first took the job (null while queued). */
+  startedAt: null | number;
+  /** When the job last changed. */
+  updatedAt: number;
+  /** When it ended (done or failed). */
+  finishedAt: null | number;
+  /** Units per second over the run so far. */
+  rate: number;
+  /** Seconds until done at that rate; null when unknown. */
+  etaSeconds: null | number;
+  /** Running, but no progress for a while (the ETA is then unknown). */
+  stalled: boolean;
+  /** The kind-specific resource (GET /bulk-sync/jobs/{id}, /imports/{id}, /audit/reports/{id}). */
+  location: string;
+}
+
 /** Synthetic event used by benchmarks and the backbone's own tests to measure a publish-consume-apply round trip. */
 export interface Probe {
   envelope: EventEnvelope;
@@ -943,6 +986,7 @@ export interface SyncNotice {
 export interface TopicValues {
   'sync.applied': SyncApplied;
   'sync.applied.bulk': SyncApplied;
+  'platform.job-progress': JobProgress;
   'platform.probe': Probe;
   'identity.customer-status': CustomerStatusChanged;
   'identity.identity-linked': IdentityLinked;

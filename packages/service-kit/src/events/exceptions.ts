@@ -22,15 +22,15 @@
  * `AppError.recorded({ kind: 'refusal', ... })` (see errors.ts).
  */
 import type { Request, Response } from 'express';
-import type { Connection, Model } from 'mongoose';
-import { Schema } from 'mongoose';
+import type { Connection } from 'mongoose';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { AppError } from '../errors';
 import type { Logger } from '../observability/logger';
 import type { ServiceMetrics } from '../observability/metrics';
 import type { Principal } from '../auth/tokens';
 import { newEvent, type OutgoingEvent } from './envelope';
-import { outboxPaths, type Outbox } from './outbox';
+import type { Outbox } from './outbox';
+import { StandaloneEvents } from './outbox/standalone';
 
 export type ExceptionKind = 'refusal' | 'collision' | 'conflict';
 
@@ -78,9 +78,6 @@ export const SAFE_REFERENCE = /^[A-Za-z0-9._:-]{1,128}$/;
 const REDACTED = 'redacted';
 const DETAIL_MAX = 500;
 /** Published exception documents older than this are deleted by the prune pass. */
-const PRUNE_AFTER_MS = 60_000;
-const PRUNE_EVERY_MS = 60_000;
-const WARN_EVERY_MS = 60_000;
 
 const reference = (v: unknown): string | null => {
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
@@ -201,68 +198,26 @@ function subjectOf(
   return { kind: 'request', id: correlationId ?? 'unknown' };
 }
 
-interface ExceptionDoc {
-  _id: string;
-  createdAt: Date;
-}
-
 export interface ExceptionRecorderOptions {
   bound?: ExceptionBound;
 }
 
 /** Records exceptions as platform.exception events through the outbox, bounded per process (see the header). */
-export class ExceptionRecorder implements ExceptionSink {
-  private readonly model: Model<ExceptionDoc>;
+export class ExceptionRecorder extends StandaloneEvents implements ExceptionSink {
   private readonly bucket: RateLimiterMemory;
-  private readonly pending = new Set<Promise<boolean>>();
-  private pruneTimer?: NodeJS.Timeout;
-  private pruning?: Promise<unknown>;
-  private lastWarning = 0;
 
   constructor(
     private readonly deps: { service: string; outbox: Outbox; db: Connection; metrics: ServiceMetrics; logger: Logger },
     opts: ExceptionRecorderOptions = {},
   ) {
+    super(deps, { model: 'PlatformException', collection: EXCEPTIONS_COLLECTION });
     const bound = opts.bound ?? DEFAULT_EXCEPTION_BOUND;
     this.bucket = new RateLimiterMemory({ points: bound.points, duration: bound.durationSec, keyPrefix: 'exceptions' });
-    const schema = new Schema<ExceptionDoc>({ _id: String, createdAt: Date, ...outboxPaths }, { versionKey: false, strict: false });
-    this.model =
-      (deps.db.models.PlatformException as Model<ExceptionDoc> | undefined) ??
-      deps.db.model('PlatformException', schema, EXCEPTIONS_COLLECTION);
-  }
-
-  /** Puts the collection under the outbox's recovery poll and starts the prune pass. */
-  start(): void {
-    this.deps.outbox.track(this.model);
-    if (this.pruneTimer) return;
-    const tick = (): void => {
-      this.pruning = this.prune()
-        .catch((err: unknown) => this.warn('pruning published exceptions failed; the next pass retries', err))
-        .finally(() => {
-          if (this.pruneTimer) this.pruneTimer = setTimeout(tick, PRUNE_EVERY_MS).unref();
-        });
-    };
-    this.pruneTimer = setTimeout(tick, PRUNE_EVERY_MS).unref();
-  }
-
-  /** Stops the prune pass and waits for the records being committed (call before the outbox stops). */
-  async stop(): Promise<void> {
-    clearTimeout(this.pruneTimer);
-    this.pruneTimer = undefined;
-    await this.pruning;
-    await this.settled();
-  }
-
-  /** Settles once every record begun so far has. */
-  async settled(): Promise<void> {
-    await Promise.all([...this.pending]);
   }
 
   /** Records one exception; resolves to whether its event was committed. Never rejects. */
   record(facts: ExceptionFacts): Promise<boolean> {
-    const p = this.write(facts).finally(() => this.pending.delete(p));
-    this.pending.add(p);
-    return p;
+    return this.track(this.write(facts));
   }
 
   private async write(facts: ExceptionFacts): Promise<boolean> {
@@ -277,7 +232,7 @@ export class ExceptionRecorder implements ExceptionSink {
         return false;
       }
       const event = exceptionEvent(this.deps.service, facts);
-      await this.deps.outbox.create(this.model, { _id: event.value.envelope.eventId, createdAt: new Date() }, [event]);
+      await this.commitEvent(event);
       this.deps.metrics.exceptionsRecorded.labels(kind, event.value.code).inc();
       return true;
     } catch (err) {
@@ -285,17 +240,5 @@ export class ExceptionRecorder implements ExceptionSink {
       this.warn('an exception could not be recorded on platform.exception', err, { kind, code: facts.code });
       return false;
     }
-  }
-
-  /** Deletes published exception documents (the outbox cleaned them: `outboxCount: 0`) older than `olderThanMs`; answers how many. */
-  async prune(olderThanMs = PRUNE_AFTER_MS): Promise<number> {
-    const res = await this.model.deleteMany({ outboxCount: 0, createdAt: { $lt: new Date(Date.now() - olderThanMs) } });
-    return res.deletedCount;
-  }
-
-  private warn(message: string, err: unknown, more: Record<string, unknown> = {}): void {
-    if (Date.now() - this.lastWarning < WARN_EVERY_MS) return;
-    this.lastWarning = Date.now();
-    this.deps.logger.warn(message, { err: String(err), ...more });
   }
 }

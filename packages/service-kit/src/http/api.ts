@@ -5,11 +5,17 @@
  * with `Retry-After` (see rate-limit.ts). Every route also declares 503 with `Retry-After`: any of them
  * may find a dependency (database, broker, schema registry) unreachable, which the app answers with
  * the dependency's code (see dependencies.ts), so no service has to declare it.
+ *
+ * Every route also documents the correlation id: the request header `x-correlation-id` (optional; a
+ * safe value the caller sets is kept, see app.ts) and the same response header on every answer; and
+ * every route but a GET documents `x-event-ids` and `x-event-count` on its answers, which the API sets
+ * from the events the request's writes committed (request-context.ts).
  */
 import { OpenAPIRegistry, OpenApiGeneratorV3, extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import { z, type ZodType } from 'zod';
 import { ValidationError } from '../errors';
+import { EVENT_COUNT_HEADER, EVENT_IDS_HEADER, MAX_EVENT_IDS_IN_HEADER, eventIdHeaders, requestContextOf } from './request-context';
 import { DEFAULT_RATE_LIMIT, RateLimiters, rateLimitStages, type RateLimit } from './rate-limit';
 
 extendZodWithOpenApi(z);
@@ -95,6 +101,48 @@ const UNAVAILABLE_RESPONSE = {
   content: { 'application/json': { schema: ErrorBody } },
 };
 
+/** The request header every route accepts: the caller's own correlation id. */
+const CORRELATION_REQUEST_HEADER = {
+  'x-correlation-id': z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/)
+    .optional()
+    .openapi({
+      description:
+        'Your id for this request (at most 128 letters, digits, `._:-`): kept, echoed in the response and logged; the services copy it into the envelope of the events the request causes, so the sync-monitor finds your change by it (GET /propagation/events?correlationId=). Absent or unsafe: a fresh id is used (the response says which)',
+      example: 'app-42:checkout:7f3a',
+    }),
+};
+
+type HeaderDoc = Record<string, { description: string; schema: { type: 'string' | 'integer'; minimum?: number } }>;
+
+/** The response header every answer carries. */
+const CORRELATION_RESPONSE_HEADER: HeaderDoc = {
+  'x-correlation-id': {
+    description: 'The correlation id the request was handled under: the one sent in x-correlation-id when safe, else a fresh one',
+    schema: { type: 'string' },
+  },
+};
+
+/** The response headers of a write (every method but GET). */
+const EVENT_RESPONSE_HEADERS: HeaderDoc = {
+  [EVENT_IDS_HEADER]: {
+    description: `The ids of the events this request committed, comma-separated (at most ${MAX_EVENT_IDS_IN_HEADER}; absent when it committed none): each is an event's envelope.eventId, to follow on the monitor`,
+    schema: { type: 'string' },
+  },
+  [EVENT_COUNT_HEADER]: {
+    description: 'How many events this request committed (also when x-event-ids lists only the first ones)',
+    schema: { type: 'integer' },
+  },
+};
+
+/** A route's request headers with x-correlation-id added (a non-object schema is documented as it is). */
+function withCorrelationHeader(headers: ZodType<unknown> | undefined): ZodType<unknown> {
+  if (!headers) return z.object(CORRELATION_REQUEST_HEADER);
+  if (headers instanceof z.ZodObject) return headers.extend(CORRELATION_REQUEST_HEADER);
+  return headers;
+}
+
 export class HttpApi {
   private readonly registry = new OpenAPIRegistry();
   private readonly routes: RouteSpec<any, any, any>[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -138,6 +186,9 @@ export class HttpApi {
       description: 'Error with a machine-readable code and a hint',
       content: { 'application/json': { schema: ErrorBody } },
     };
+    const write = spec.method !== 'get';
+    for (const [status, r] of Object.entries(responses as Record<string, { headers?: HeaderDoc }>))
+      responses[status] = { ...r, headers: { ...r.headers, ...CORRELATION_RESPONSE_HEADER, ...(write ? EVENT_RESPONSE_HEADERS : {}) } };
     this.registry.registerPath({
       method: spec.method,
       path: spec.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}'),
@@ -148,7 +199,7 @@ export class HttpApi {
         body: spec.body ? { content: { 'application/json': { schema: spec.body } }, required: true } : undefined,
         params: spec.params as never,
         query: spec.query as never,
-        headers: spec.headers as never,
+        headers: withCorrelationHeader(spec.headers) as never,
       },
       responses: responses as never,
     });
@@ -187,6 +238,7 @@ export class HttpApi {
           const reply = await spec.handler({ body, params, query, req, res });
           if (!reply) return;
           for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
+          if (spec.method !== 'get') for (const [k, v] of Object.entries(eventIdHeaders(requestContextOf(res)))) res.setHeader(k, v);
           res.status(reply.status ?? 200);
           if (reply.body === undefined) res.end();
           else res.json(reply.body);

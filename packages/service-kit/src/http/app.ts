@@ -8,7 +8,9 @@
  * inline script or style, no framing), which is all a service page (the monitor's dashboard) needs;
  * `contentSecurityPolicy` adds to it. An incoming `x-correlation-id` is kept only when safe (see
  * events/envelope.ts), else replaced by a fresh id: an unsafe one is never echoed, logged or
- * copied into events.
+ * copied into events. Every response carries the correlation id it was handled under
+ * (`x-correlation-id`), and a write's answer the ids of the events it committed (`x-event-ids`, see
+ * request-context.ts): a caller may set its own id to find its change on the monitor by either.
  *
  * A dependency that is unreachable (database, broker, schema registry: see dependencies.ts) is answered
  * 503 with its code (`database_unavailable`, `broker_unavailable`, `schema_registry_unavailable`), a
@@ -31,6 +33,7 @@ import { chargeRefused } from './rate-limit';
 import { WriteConflictError } from '../events/outbox/writer';
 import { asServiceUnavailable, DependencyAlerts } from './dependencies';
 import { exceptionOfRequest, ROUTE_CONTEXT, type ExceptionSink } from '../events/exceptions';
+import { eventIdHeaders, REQUEST_CONTEXT, requestContextOf, runInRequestContext, type RequestContext } from './request-context';
 
 /** The readiness checks that stand for a dependency (the runtime's names). */
 const CHECK_OF_DEPENDENCY: Readonly<Record<string, Dependency>> = { mongo: 'database', kafka: 'broker', registry: 'schema_registry' };
@@ -107,6 +110,12 @@ export function createHttpApp(opts: HttpAppOptions): Express {
       },
     }),
   );
+  // Opened after the body parser (its stream callbacks would not carry it): everything the request leads to sees it.
+  app.use((_req, res, next) => {
+    const context: RequestContext = { correlationId: String(res.locals.correlationId), eventIds: [] };
+    res.locals[REQUEST_CONTEXT] = context;
+    runInRequestContext(context, next);
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', service: opts.service });
@@ -159,6 +168,9 @@ export function createHttpApp(opts: HttpAppOptions): Express {
     void _next;
     const limited = await chargeRefused(req, res).catch(() => null); // refused by a route's checks: charged to its address
     if (limited) err = limited;
+    // a write that committed events before failing still names them: they are real and will be published
+    if (req.method !== 'GET' && !res.headersSent)
+      for (const [k, v] of Object.entries(eventIdHeaders(requestContextOf(res)))) res.setHeader(k, v);
     const unavailable = asServiceUnavailable(err);
     if (unavailable) {
       alerts.down(unavailable.dependency, err, req.path);

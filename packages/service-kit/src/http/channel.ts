@@ -12,9 +12,15 @@
  * A credential that is present but bad is always refused (401), `optional` or not: a bad credential
  * is never read as no credential. A bearer token verified here lands in `res.locals.principal` too.
  * `channelHeaders` and `channelResponses` document all of it in a route spec.
+ *
+ * A channel that is named (x-channel-code, a path's :code, a token's claim) but that the service does
+ * not know is answered the same way by every service: 404 `channel_not_found` with details.channel
+ * and a hint (`channelNotFound`, documented by `channelNotFoundResponse`). A service that has not
+ * received a new channel's registration yet answers the same (the hint says so): to the caller, a
+ * channel this service cannot act for does not exist here.
  */
 import type { RequestHandler, Response } from 'express';
-import { ForbiddenError, UnauthorizedError, ValidationError } from '../errors';
+import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError } from '../errors';
 import { tokenRefusal } from '../auth/middleware';
 import type { Principal, TokenVerifier } from '../auth/tokens';
 import type { TrustState } from '../auth/trust';
@@ -54,6 +60,21 @@ export const channelResponses = {
     schema: ErrorBody,
   },
   403: { description: 'The credentials belong to another channel than x-channel-code (channel_mismatch)', schema: ErrorBody },
+};
+
+/** The one answer of every service to a channel it does not know (see the header); `where` names the service. */
+export function channelNotFound(code: string, where = 'this service'): NotFoundError {
+  return new NotFoundError(
+    'channel_not_found',
+    `there is no channel ${code} known to ${where}`,
+    'check the channel code (GET /channels on the channels service lists them); a channel registered moments ago is known everywhere once its registration event has arrived, so retry shortly',
+    { channel: code },
+  );
+}
+
+/** The 404 of a route that names a channel, to spread into a route spec's `responses`. */
+export const channelNotFoundResponse = {
+  404: { description: 'channel_not_found: no such channel is known here (details.channel)', schema: ErrorBody },
 };
 
 const missing = (): UnauthorizedError =>

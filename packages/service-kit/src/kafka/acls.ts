@@ -4,7 +4,8 @@
  *
  * Guarantees (with `allow.everyone.if.no.acl.found=false`, anything not granted here is refused):
  *  - a service (principal = its name) writes the topics it produces, `sync.applied` (and its bulk lane
- *    `sync.applied.bulk`), `platform.exception` (evidence of its refusals and collisions), and the `.retry`
+ *    `sync.applied.bulk`), `platform.exception` (evidence of its refusals and collisions), `platform.job-progress`
+ *    (the progress of its long-running jobs), and the `.retry`
  *    and `.dlq` siblings of the topics it consumes; it reads the topics it consumes and their `.retry`
  *    (a `table` topic has no siblings: the trust reader only reads it);
  *    its consumer groups are the ones named `<service>.`; it cannot write another service's topic;
@@ -78,6 +79,7 @@ export function plannedAcls(opts: AclPlanOptions): AclRule[] {
     topic(service, 'sync.applied', 'WRITE', 'DESCRIBE_CONFIGS');
     topic(service, 'sync.applied.bulk', 'WRITE', 'DESCRIBE_CONFIGS');
     topic(service, 'platform.exception', 'WRITE', 'DESCRIBE_CONFIGS');
+    topic(service, 'platform.job-progress', 'WRITE', 'DESCRIBE_CONFIGS');
     for (const spec of specs) {
       if (spec.producer === service && !spec.perPartner) topic(service, spec.name, 'WRITE', 'DESCRIBE_CONFIGS');
       if (!spec.consumers.includes(service)) continue;

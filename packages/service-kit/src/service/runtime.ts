@@ -21,6 +21,7 @@ import { connectDatabase } from '../mongo/connection';
 import { createKafka } from '../kafka/client';
 import { basicAuthHeader, type RegistryAuth } from '../kafka/security';
 import { ExceptionRecorder, type ExceptionRecorderOptions } from '../events/exceptions';
+import { JobProgressReporter, type JobProgressReporterOptions } from '../jobs';
 
 /** The bound of each readiness check. */
 const READINESS_TIMEOUT_MS = 1000;
@@ -28,9 +29,10 @@ const READINESS_TIMEOUT_MS = 1000;
 /**
  * The topics every service produces whatever its manifest says (the catalogue's `producer: every
  * service`), registered and sized at start: the consumers' acknowledgements (sync.applied and its bulk
- * lane) and the evidence of exceptions (platform.exception, see events/exceptions.ts).
+ * lane), the evidence of exceptions (platform.exception, see events/exceptions.ts) and the progress of
+ * long-running jobs (platform.job-progress, see jobs.ts).
  */
-export const KIT_PRODUCED: readonly TopicName[] = ['sync.applied', 'sync.applied.bulk', 'platform.exception'];
+export const KIT_PRODUCED: readonly TopicName[] = ['sync.applied', 'sync.applied.bulk', 'platform.exception', 'platform.job-progress'];
 
 const registryHeaders = (auth: RegistryAuth | undefined): Record<string, string> => (auth ? { authorization: basicAuthHeader(auth) } : {});
 
@@ -41,6 +43,8 @@ export interface RuntimeOptions {
   outbox?: OutboxOptions;
   /** The bound of the exception recorder (default DEFAULT_EXCEPTION_BOUND). */
   exceptions?: ExceptionRecorderOptions;
+  /** How often a running job's progress is published at most (default JOB_PROGRESS_EVERY_MS). */
+  jobs?: JobProgressReporterOptions;
 }
 
 /**
@@ -60,6 +64,8 @@ export class ServiceRuntime {
   readonly locks: DocumentLocks;
   /** Records refusals, collisions and conflicts on platform.exception through the outbox (the HTTP app records answered ones). */
   readonly exceptions: ExceptionRecorder;
+  /** Publishes the progress of long-running jobs on platform.job-progress (the final event through the outbox). */
+  readonly jobs: JobProgressReporter;
   readonly consumers: EventConsumer[] = [];
   private server?: Server;
   private metricsServer?: Server;
@@ -80,6 +86,7 @@ export class ServiceRuntime {
       { service: config.service, outbox: this.outbox, db, metrics: this.metrics, logger: this.logger },
       opts.exceptions,
     );
+    this.jobs = new JobProgressReporter({ outbox: this.outbox, publisher: this.publisher, db, logger: this.logger }, opts.jobs);
   }
 
   static async start(opts: RuntimeOptions): Promise<ServiceRuntime> {
@@ -93,6 +100,7 @@ export class ServiceRuntime {
       await rt.publisher.readTopicLimits([...produced]);
       rt.outbox.start();
       rt.exceptions.start();
+      rt.jobs.start();
     } catch (err) {
       await db.close().catch(() => undefined);
       throw err;
@@ -177,7 +185,7 @@ export class ServiceRuntime {
 
   /**
    * Stops in reverse order: HTTP, consumers, then `afterConsumers` (the service's workers, which may
-   * still write through the outbox), the exceptions being recorded, the outbox relay (what is committed is published first), producer, database.
+   * still write through the outbox), the exceptions and job progress being recorded, the outbox relay (what is committed is published first), producer, database.
    */
   async stop(opts: { afterConsumers?: () => Promise<void> } = {}): Promise<void> {
     for (const server of [this.server, this.metricsServer]) {
@@ -188,6 +196,7 @@ export class ServiceRuntime {
     await Promise.allSettled(this.consumers.map((c) => c.stop()));
     await opts.afterConsumers?.().catch((err: unknown) => this.logger.warn('a worker failed to stop', { err: String(err) }));
     await this.exceptions.stop();
+    await this.jobs.stop();
     await this.outbox.stop();
     await this.publisher.disconnect().catch(() => undefined);
     await this.db.close().catch(() => undefined);

@@ -92,11 +92,10 @@ interface Offsets {
  * What the progress of a report also keeps (stored with it: the store writes the progress object whole):
  * the records Kafka's offsets expect in the period, and when the progress was last written.
  */
-type TrackedProgress = ReportProgress & { expected?: number; at?: number };
 
 /** A report as the kit's JobProgress view at `now` (see the header). */
 export function reportProgress(r: StoredReport, now: number): JobProgress {
-  const p = r.progress as TrackedProgress;
+  const p = r.progress as ReportProgress;
   const total = p.expected ?? p.recordsRead;
   const state = r.status === 'running' ? 'running' : r.status;
   return progressOf(
@@ -168,7 +167,7 @@ export class Reports {
         { records: expected, max: this.limits.maxRecords },
       );
     const requestedAt = this.now();
-    const progress: TrackedProgress = { topics: topics.length, topicsDone: 0, recordsRead: 0, expected, at: requestedAt };
+    const progress: ReportProgress = { topics: topics.length, topicsDone: 0, recordsRead: 0, expected, at: requestedAt };
     const stored: StoredReport = {
       id: `rep_${randomUUID()}`,
       status: 'running',
@@ -250,7 +249,7 @@ export class Reports {
     const { store, log } = this.deps;
     const { from, to, channels, topics } = stored.request;
     const period = { from, to };
-    const progress: TrackedProgress = { ...stored.progress };
+    const progress: ReportProgress = { ...stored.progress };
     const written = async (): Promise<void> => {
       progress.at = this.now();
       await store.reports.progress(stored.id, progress);

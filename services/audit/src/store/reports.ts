@@ -10,6 +10,10 @@ export interface ReportProgress {
   topics: number;
   topicsDone: number;
   recordsRead: number;
+  /** Records Kafka's offsets expect in the period (the job's total). */
+  expected?: number;
+  /** When the progress was last written (epoch ms). */
+  at?: number;
 }
 
 export interface ReportSignature {

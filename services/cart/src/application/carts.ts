@@ -4,13 +4,16 @@ import { applyCommand, customerOfCart, emptyCart, type CartCommand, type CartRec
 import { applyOffers, customerForPricing, withoutOffers, type OfferedCart } from '../domain/offers';
 import { writableState } from '../domain/privacy';
 import {
+  assertChannelReadable,
   assertChannelTrades,
   assertCustomerMayTrade,
   assertDataMayReachChannel,
   assertItemSellable,
   itemId,
   priceCart,
+  readOnlyNotice,
   refusalRecorded,
+  type ReadOnlyNotice,
   type ChannelView,
   type CustomerView,
   type ItemView,
@@ -34,6 +37,8 @@ export interface CartView extends OfferedCart {
   wishlist: string[];
   /** The customer's loyalty points and tier as promotions last published them; null for a device or before any entry. */
   loyalty: { balance: number; tier: string } | null;
+  /** Present when the channel takes no change now (maintenance): the cart is read as kept, changes wait. */
+  notice?: ReadOnlyNotice;
 }
 
 /** The promotion definitions a view prices with (application/promotions.ts PromotionBook). */
@@ -66,13 +71,16 @@ export class CartService {
     return out;
   }
 
-  /** Customer and channel gates for any use of the cart on a channel; a refusal is recorded as evidence (refusalRecorded). */
-  private async gate(owner: CartOwner, code: string | null): Promise<ChannelView | null> {
+  /**
+   * Customer and channel gates for any use of the cart on a channel; a refusal is recorded as evidence
+   * (refusalRecorded). A read also passes a channel in maintenance (assertChannelReadable).
+   */
+  private async gate(owner: CartOwner, code: string | null, use: 'read' | 'change' = 'change'): Promise<ChannelView | null> {
     const [customer, channel] = await Promise.all([this.customer(owner), code ? this.projections.channels.get(code) : null]);
     try {
       assertCustomerMayTrade(customer);
       if (!code) return null;
-      const ch = assertChannelTrades(code, channel);
+      const ch = use === 'read' ? assertChannelReadable(code, channel) : assertChannelTrades(code, channel);
       assertDataMayReachChannel(customer, ch);
       return ch;
     } catch (err) {
@@ -116,6 +124,7 @@ export class CartService {
           at,
         )
       : withoutOffers(priced);
+    const notice = readOnlyNotice(ch);
     return {
       cartId: owner.cartId,
       customerId: owner.customerId,
@@ -124,26 +133,28 @@ export class CartService {
       wishlist: state.wishlist,
       ...offered,
       loyalty: loyalty ? { balance: loyalty.balance, tier: loyalty.tier } : null,
+      ...(notice ? { notice } : {}),
     };
   }
 
   async view(owner: CartOwner, channel: string | null): Promise<CartView> {
-    const [ch, doc] = await Promise.all([this.gate(owner, channel), this.carts.content(owner.cartId)]);
+    const [ch, doc] = await Promise.all([this.gate(owner, channel, 'read'), this.carts.content(owner.cartId)]);
     return this.render(owner, doc, ch);
   }
 
   /**
-   * A pushed state (CartChanged) as a session on `channel` sees it now: priced like a view, without the
-   * gates (the stream passed them when it opened, and a ban or erasure ends it). An unknown channel
-   * prices nothing.
+   * A pushed state (CartChanged) as a session on `channel` sees it now: the body GET /cart answers on
+   * that channel at that version (priced, `channel` set, `notice` while the channel is in
+   * maintenance), without the gates (the stream passed them when it opened, and a ban or erasure ends
+   * it). No channel, or one unknown here, prices nothing (channel null).
    */
-  async pushedView(cartId: string, channel: string, state: CartState): Promise<CartView> {
-    const ch = await this.projections.channels.get(channel);
+  async pushedView(cartId: string, channel: string | null, state: CartState): Promise<CartView> {
+    const ch = channel ? await this.projections.channels.get(channel) : null;
     return this.render({ cartId, customerId: customerOfCart(cartId) }, state, ch);
   }
 
   async currentVersion(owner: CartOwner, channel: string | null): Promise<number> {
-    await this.gate(owner, channel);
+    await this.gate(owner, channel, 'read');
     return this.carts.version(owner.cartId);
   }
 

@@ -1,5 +1,5 @@
 import type { StockStatus } from '@omnimall/contracts';
-import { AppError, ConflictError, ForbiddenError, UnprocessableError } from '@omnimall/service-kit/errors';
+import { AppError, ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from '@omnimall/service-kit/errors';
 import type { CartLine } from './cart';
 
 /**
@@ -132,18 +132,56 @@ export function assertCustomerMayTrade(c: CustomerView | null, now = Date.now())
   }
 }
 
+/**
+ * A channel the cart does not know: 404 channel_not_found, as every service answers it (the kit's
+ * channelNotFound; this module keeps to the kit's errors, so it is spelled out here).
+ */
+export function channelNotFound(code: string): NotFoundError {
+  return new NotFoundError(
+    'channel_not_found',
+    `there is no channel ${code} known to the cart service`,
+    'check the channel code (GET /channels on the channels service lists them); a channel registered moments ago is known everywhere once its registration event has arrived, so retry shortly',
+    { channel: code },
+  );
+}
+
+/** Channel states in which a cart may be read (and its stream opened) though not changed: a maintenance keeps carts safe. */
+const READABLE_WITHOUT_TRADING: ReadonlySet<string> = new Set(['maintenance']);
+
+/**
+ * Reading a cart on a channel: what trading needs (assertChannelTrades), except that a channel in
+ * maintenance is read as well, since the customer was told their cart is kept safe. The view then
+ * carries `notice` (readOnlyNotice) saying changes wait until the channel is back.
+ */
+export function assertChannelReadable(code: string, ch: ChannelView | null): ChannelView {
+  if (ch && READABLE_WITHOUT_TRADING.has(ch.state)) return ch;
+  return assertChannelTrades(code, ch);
+}
+
+/** What a view read on a channel that takes no change says about it (null when the channel trades). */
+export interface ReadOnlyNotice {
+  code: 'channel_not_active';
+  message: string;
+  hint: string;
+  state: string;
+  expectedBackAt: string | null;
+}
+
+export function readOnlyNotice(ch: ChannelView | null): ReadOnlyNotice | null {
+  if (!ch || ch.state === 'active') return null;
+  const back = ch.expectedBackAt ? new Date(ch.expectedBackAt).toISOString() : null;
+  return {
+    code: 'channel_not_active',
+    message: `channel ${ch.code} is in ${ch.state}${back ? ` until about ${back}` : ''}: the cart is kept safe and can be read, but takes no change and no checkout`,
+    hint: back ? `change the cart or check out after ${back}, or on another channel` : 'change the cart or check out on another channel',
+    state: ch.state,
+    expectedBackAt: back,
+  };
+}
+
 /** Commerce is allowed only on a known channel whose state is `active` and which has no block reason. */
 export function assertChannelTrades(code: string, ch: ChannelView | null): ChannelView {
-  if (!ch) {
-    throw new ConflictError(
-      'channel_unknown',
-      `channel ${code} is not known to the cart service`,
-      'check the x-channel-code header; a newly registered channel becomes usable once its registration event arrives',
-      {
-        channel: code,
-      },
-    );
-  }
+  if (!ch) throw channelNotFound(code);
   if (ch.state !== 'active') {
     const back = ch.expectedBackAt ? new Date(ch.expectedBackAt).toISOString() : null;
     throw new ConflictError(

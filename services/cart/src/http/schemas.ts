@@ -84,6 +84,19 @@ const CartViewSchema = z
       .object({ balance: z.number().int(), tier: z.string() })
       .nullable()
       .openapi({ description: 'The customer’s loyalty points and tier (promotions’ ledger); null for a device or before any entry' }),
+    notice: z
+      .object({
+        code: z.literal('channel_not_active'),
+        message: z.string(),
+        hint: z.string(),
+        state: z.string(),
+        expectedBackAt: z.string().nullable().openapi({ format: 'date-time' }),
+      })
+      .optional()
+      .openapi({
+        description:
+          'Present while the channel is in maintenance: the cart is read as kept, but changes and checkout are refused (409 channel_not_active) until expectedBackAt',
+      }),
   })
   .openapi('CartView');
 
@@ -106,10 +119,19 @@ export const callerResponses = {
   403: refusal(
     'channel_mismatch (x-channel-code names another channel than the token’s), wrong_account_kind (staff have no cart), customer_banned, customer_suspended (details.until), customer_erased, data_region_not_allowed',
   ),
-  409: refusal('channel_unknown, channel_not_active (state, expectedBackAt), channel_blocked (blockReasons)'),
+  404: refusal('channel_not_found: the channel is not known to the cart (details.channel)'),
+  409: refusal(
+    'channel_not_active (state, expectedBackAt; a read and a stream pass a channel in maintenance, a change does not), channel_blocked (blockReasons)',
+  ),
 };
 
-export const cartResponses = { 200: { description: 'The cart, priced for the channel; ETag carries its version', schema: CartViewSchema } };
+export const cartResponses = {
+  200: {
+    description:
+      'The cart, priced for the channel; ETag carries its version. Also answered while the channel is in maintenance (with `notice`): only changes are refused then',
+    schema: CartViewSchema,
+  },
+};
 
 export const skuParams = z.object({ sku: Sku });
 export const addBody = z.object({ sku: Sku, quantity: z.number().int().min(1).max(MAX_LINE_QUANTITY).default(1) });

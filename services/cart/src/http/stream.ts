@@ -42,7 +42,7 @@ export function streamRoutes(api: HttpApi, carts: CartService, hub: SessionHub, 
     method: 'get',
     path: '/cart/stream',
     summary:
-      'Server-Sent Events: `ready` once, then `cart-changed` (id = cart version) for every change made on any channel; a final event (token_expired, session_revoked, customer_banned, customer_suspended, customer_erased, too_many_streams) says why the server ended it',
+      'Server-Sent Events: `ready` once, then `cart-changed` (id = cart version) for every change made on any channel, whose `view` is the body GET /cart answers on this stream’s channel at that version (priced, `channel` set, `notice` while the channel is in maintenance), so no re-read is needed (`view` is absent only when it could not be rendered: then re-read GET /cart); a final event (token_expired, session_revoked, customer_banned, customer_suspended, customer_erased, too_many_streams) says why the server ended it. Opens while the channel is in maintenance, like GET /cart',
     tags: ['cart'],
     auth: true,
     headers: StreamHeaders,

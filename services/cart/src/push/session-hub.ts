@@ -64,10 +64,11 @@ export interface OpenStream {
 }
 
 /**
- * The priced view of a pushed cart state for one channel (application/carts.ts `pushedView`): the lines
- * with their prices and offers for now (a session with no channel is not priced).
+ * The view of a pushed cart state for one session's channel (application/carts.ts `pushedView`): the
+ * body GET /cart answers on that channel at that version, priced with its offers for now (a session
+ * with no channel gets the unpriced view, as GET /cart without a channel does).
  */
-export type PushPricer = (cartId: string, channel: string, state: CartState) => Promise<object>;
+export type PushPricer = (cartId: string, channel: string | null, state: CartState) => Promise<object>;
 
 const HEARTBEAT_MS = 15000;
 const VERSIONS_KEPT = 10000;
@@ -189,7 +190,7 @@ export class SessionHub {
     const state: CartState = { lines: e.lines.map((l) => ({ ...l })), wishlist: [...e.wishlist], version: e.version };
     const write = async (): Promise<void> => {
       for (const [channel, list] of byChannel) {
-        const view = this.pricer && channel ? await this.priced(e.cartId, channel, state) : null;
+        const view = this.pricer ? await this.priced(e.cartId, channel, state) : null;
         const frame = `id: ${e.version}\nevent: cart-changed\ndata: ${JSON.stringify(view ? { ...base, view } : base)}\n\n`;
         for (const s of list) if (!s.ended) s.res.write(frame);
       }
@@ -204,8 +205,8 @@ export class SessionHub {
     return sessions.size;
   }
 
-  /** The priced view for a channel; null (the frame carries the lines only) when it cannot be priced now. */
-  private async priced(cartId: string, channel: string, state: CartState): Promise<object | null> {
+  /** The view for a session's channel; null (the frame carries the lines only) when it cannot be rendered now. */
+  private async priced(cartId: string, channel: string | null, state: CartState): Promise<object | null> {
     try {
       return await this.pricer!(cartId, channel, state);
     } catch (err) {

@@ -1,5 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, ForbiddenError, NotFoundError, ValidationError, type Logger, type Principal } from '@omnimall/service-kit';
+import {
+  AppError,
+  ForbiddenError,
+  NotFoundError,
+  progressOf,
+  ValidationError,
+  type JobProgress,
+  type JobProgressSink,
+  type Logger,
+  type Principal,
+} from '@omnimall/service-kit';
 import type { BulkJob } from '../domain/records';
 import { bulkAssign } from './bulk';
 import type { Catalog } from './catalog';
@@ -14,6 +24,8 @@ import { unknownChannel } from './lookups';
  * again by any instance at the first product not yet done (a slice cut short is done again: its
  * products are assigned already, so they take the locked path, and the slice's intent lets recovery
  * finish its writes). Finished jobs are kept JOB_KEEP_MS for their progress to be read, then pruned.
+ * Its progress is also the kit's JobProgress view (`GET /jobs/:id`, kind `bulk-sync`), published on
+ * platform.job-progress after each slice (at most once a second) and once when the job ends.
  */
 export const BULK_MAX_PAIRS = 100_000;
 const SLICE_PAIRS = 5_000;
@@ -88,14 +100,57 @@ export function newBulkJob(actor: BulkJob['actor'], req: BulkRequest, now: Date)
   };
 }
 
-/** A job as its submitter (or an admin) sees it: its progress, not its product list or lease. */
-export async function jobView(c: Catalog, p: Principal, id: string): Promise<Record<string, unknown>> {
+/** The job, when the caller may read it: its submitter or an admin (404 `job_not_found`, 403 `not_job_owner`). */
+async function readableJob(c: Catalog, p: Principal, id: string): Promise<BulkJob> {
   const job = await c.jobs.byId(id);
-  if (!job) throw new NotFoundError('job_not_found', `no bulk sync job ${id}`, 'use the id (or Location) POST /bulk-sync answered');
+  if (!job)
+    throw new NotFoundError(
+      'job_not_found',
+      `no bulk sync job ${id}`,
+      'use the id (or Location) POST /bulk-sync answered; finished jobs are kept for a day',
+    );
   if (job.actor.sub !== p.sub && !p.roles.includes('admin'))
     throw new ForbiddenError('not_job_owner', `bulk sync job ${id} belongs to another seller`, 'sellers see only their own jobs');
+  return job;
+}
+
+/** A job as its submitter (or an admin) sees it: its progress, not its product list or lease. */
+export async function jobView(c: Catalog, p: Principal, id: string): Promise<Record<string, unknown>> {
+  const job = await readableJob(c, p, id);
   const { productIds: _products, lease: _lease, actor: _actor, attempts: _attempts, _id, ...rest } = job;
   return { id: _id, ...rest, progress: job.total ? job.done / job.total : 1 };
+}
+
+/** The service whose jobs these are (JobProgress.service). */
+const SERVICE = 'catalog-sync';
+
+/** A bulk sync job as the kit's JobProgress view at `now` (errors: refusals and failures, failures listed first). */
+export function bulkJobProgress(job: BulkJob, now: number = Date.now()): JobProgress {
+  return progressOf(
+    {
+      id: job._id,
+      kind: 'bulk-sync',
+      service: SERVICE,
+      state: job.state === 'succeeded' ? 'done' : job.state,
+      done: job.done,
+      total: job.total,
+      errors: job.failedCount + job.refusedCount,
+      firstErrors: [
+        ...job.failed.map((f) => ({ unit: `${f.productId}@${f.channel}`, code: 'listing_failed', message: f.reason })),
+        ...job.refused.map((r) => ({ unit: `${r.productId}@${r.channel}`, code: 'restriction_refused', message: r.restriction })),
+      ],
+      startedAt: job.startedAt ?? (job.state === 'queued' ? null : job.createdAt),
+      updatedAt: job.updatedAt,
+      finishedAt: job.finishedAt,
+      location: `/bulk-sync/jobs/${job._id}`,
+    },
+    now,
+  );
+}
+
+/** `GET /jobs/:id`: the JobProgress view of a job the caller may read (as GET /bulk-sync/jobs/:id decides). */
+export async function jobProgressView(c: Catalog, p: Principal, id: string): Promise<JobProgress> {
+  return bulkJobProgress(await readableJob(c, p, id));
 }
 
 /** Runs queued jobs (and jobs whose runner's lease expired) in the background; `kick` starts a pass at once. */
@@ -110,13 +165,17 @@ export class BulkJobWorker {
   private readonly everyMs: number;
   private readonly slicePairs: number;
 
+  private readonly progressSink?: JobProgressSink;
+
   constructor(
     private readonly c: Catalog,
     private readonly logger: Logger,
-    opts: { everyMs?: number; slicePairs?: number } = {},
+    /** `progress`: where the jobs' progress is published (the runtime's `jobs`; none: not published). */
+    opts: { everyMs?: number; slicePairs?: number; progress?: JobProgressSink } = {},
   ) {
     this.everyMs = opts.everyMs ?? PASS_EVERY_MS;
     this.slicePairs = opts.slicePairs ?? SLICE_PAIRS;
+    this.progressSink = opts.progress;
   }
 
   start(): void {
@@ -175,10 +234,24 @@ export class BulkJobWorker {
     return new Date(Date.now() + LEASE_MS);
   }
 
+  /** Publishes the end of a job as stored (through the outbox: awaited). */
+  private async announceEnd(id: string): Promise<void> {
+    if (!this.progressSink) return;
+    const job = await this.c.jobs.byId(id);
+    if (job) await this.progressSink.report(bulkJobProgress(job));
+  }
+
   private async run(job: BulkJob): Promise<void> {
     const { c } = this;
-    const fail = (code: string, message: string): Promise<boolean> =>
-      c.jobs.finish(job._id, this.owner, { state: 'failed', error: { code, message }, finishedAt: new Date() }, new Date());
+    const fail = async (code: string, message: string): Promise<void> => {
+      const ended = await c.jobs.finish(
+        job._id,
+        this.owner,
+        { state: 'failed', error: { code, message }, finishedAt: new Date() },
+        new Date(),
+      );
+      if (ended) await this.announceEnd(job._id);
+    };
     if (job.attempts > MAX_ATTEMPTS) {
       await fail('job_failed', `the job's runner stopped ${job.attempts - 1} times before finishing it`);
       return;
@@ -216,8 +289,11 @@ export class BulkJobWorker {
         new Date(),
       );
       if (!held) return; // another runner took the job over (this one was too slow to extend its lease)
+      if (progress.done < job.total)
+        void this.progressSink?.report(bulkJobProgress({ ...progress, state: 'running', updatedAt: new Date() }));
     }
-    await c.jobs.finish(job._id, this.owner, { state: 'succeeded', finishedAt: new Date() }, new Date());
+    if (await c.jobs.finish(job._id, this.owner, { state: 'succeeded', finishedAt: new Date() }, new Date()))
+      await this.announceEnd(job._id);
     this.logger.info('bulk sync job finished', { job: job._id, products: job.total, listed: progress.listed });
   }
 }

@@ -1,4 +1,4 @@
-import { ForbiddenError, NotFoundError, type Principal } from '@omnimall/service-kit';
+import { channelNotFound, ForbiddenError, NotFoundError, type Principal } from '@omnimall/service-kit';
 import { itemIdOf } from '../domain/catalog';
 import type { KnownChannel, LocalItem, StoredProduct } from '../domain/records';
 import type { Catalog } from './catalog';
@@ -22,12 +22,8 @@ export async function loadProduct(c: Pick<Catalog, 'products'>, id: string): Pro
   return product;
 }
 
-export const unknownChannel = (code: string): NotFoundError =>
-  new NotFoundError(
-    'channel_unknown',
-    `channel ${code} is not known to the catalogue`,
-    'the channel registry announces channels on channels.channel-changed; register it there first',
-  );
+/** A channel the catalogue does not know: the kit's one answer, 404 channel_not_found. */
+export const unknownChannel = (code: string): NotFoundError => channelNotFound(code, 'the catalogue');
 
 export async function knownChannel(c: Pick<Catalog, 'channels'>, code: string): Promise<KnownChannel> {
   const channel = await c.channels.byId(code);

@@ -232,6 +232,8 @@ export interface BulkJob {
   attempts: number;
   lease: { owner: string; until: Date } | null;
   createdAt: Date;
+  /** When a runner first took it (the start of its rate); null while queued (absent on jobs queued before it was kept). */
+  startedAt?: Date | null;
   updatedAt: Date;
   finishedAt: Date | null;
 }

@@ -1,13 +1,13 @@
-import { principalOf, z, type HttpApi } from '@omnimall/service-kit';
-import { BULK_MAX_PAIRS, jobView, submitBulkJob, type BulkJobWorker } from '../application/bulk-jobs';
+import { JobProgressSchema, principalOf, z, type HttpApi } from '@omnimall/service-kit';
+import { BULK_MAX_PAIRS, jobProgressView, jobView, submitBulkJob, type BulkJobWorker } from '../application/bulk-jobs';
 import type { Catalog } from '../application/catalog';
 import type { Guards } from './access';
 import * as S from './schemas';
 
 /**
  * The routes of bulk sync: a seller (or an admin) assigns many products to several channels at once
- * as a background job (202 with the job's `Location`), and follows its progress. Only the job's
- * submitter and admins read a job.
+ * as a background job (202 with the job's `Location`), and follows its progress, in its own shape or
+ * as the platform's JobProgress view (`GET /jobs/:id`). Only the job's submitter and admins read a job.
  */
 export function registerBulkRoutes(api: HttpApi, c: Catalog, g: Guards, jobs: Pick<BulkJobWorker, 'kick'>): void {
   api
@@ -51,5 +51,21 @@ export function registerBulkRoutes(api: HttpApi, c: Catalog, g: Guards, jobs: Pi
         404: { description: 'no such job (finished jobs are kept for a day)' },
       },
       handler: async ({ params, res }) => ({ body: await jobView(c, principalOf(res), params.id) }),
+    })
+    .route({
+      method: 'get',
+      path: '/jobs/:id',
+      summary: 'A bulk sync job as the platform’s job progress view: state, done of total, rate, ETA, errors, its resource',
+      tags: ['assignment'],
+      auth: true,
+      before: g.seller,
+      params: z.object({ id: z.string().min(1).max(200) }),
+      responses: {
+        200: { description: 'the job’s progress', schema: JobProgressSchema },
+        401: { description: 'no valid token' },
+        403: { description: 'not a seller or admin, or another seller’s job (`not_job_owner`)' },
+        404: { description: '`job_not_found`: no bulk sync job with this id (finished jobs are kept for a day)' },
+      },
+      handler: async ({ params, res }) => ({ body: await jobProgressView(c, principalOf(res), params.id) }),
     });
 }

@@ -17,7 +17,10 @@ export interface BulkJobRepository {
   byId(id: string): Promise<BulkJob | null>;
   /** Ids of the jobs not finished whose lease is free or expired at `now`, oldest first. */
   runnable(now: Date): Promise<string[]>;
-  /** Takes the job's lease (free or expired) for `owner` until `until`, counting an attempt; answers the job, or null when someone holds it or it finished. */
+  /**
+   * Takes the job's lease (free or expired) for `owner` until `until`, counting an attempt (the first
+   * sets `startedAt`); answers the job, or null when someone holds it or it finished.
+   */
   acquire(id: string, owner: string, until: Date, now: Date): Promise<BulkJob | null>;
   /** Records progress and extends the lease, only while `owner` holds it; answers whether it did. */
   progress(id: string, owner: string, p: JobProgress, until: Date, now: Date): Promise<boolean>;
@@ -50,12 +53,16 @@ export class MongoBulkJobRepository implements BulkJobRepository {
       .map((d) => d._id);
   }
 
-  acquire(id: string, owner: string, until: Date, now: Date): Promise<BulkJob | null> {
-    return collectionOf(this.model).findOneAndUpdate(
+  async acquire(id: string, owner: string, until: Date, now: Date): Promise<BulkJob | null> {
+    const job = await collectionOf(this.model).findOneAndUpdate(
       { _id: id, state: { $in: OPEN }, $or: [{ lease: null }, { 'lease.until': { $lt: now } }] },
       { $set: { state: 'running', lease: { owner, until }, updatedAt: now }, $inc: { attempts: 1 } },
       { returnDocument: 'after' },
     );
+    if (!job || job.startedAt) return job;
+    // the first run starts the job's clock (a resumed run keeps it: the rate is over the whole run)
+    await collectionOf(this.model).updateOne({ _id: id, 'lease.owner': owner }, { $set: { startedAt: now } });
+    return { ...job, startedAt: now };
   }
 
   async progress(id: string, owner: string, p: JobProgress, until: Date, now: Date): Promise<boolean> {

@@ -23,7 +23,10 @@ import type { ChannelRepository, OverrideLog, TransitionLog } from '../store';
 import type { ConfigStore } from './config-store';
 
 export function channelNotFound(code: string): NotFoundError {
-  return new NotFoundError('channel_not_found', `there is no channel ${code}`, 'GET /channels lists the channels you may see', { code });
+  return new NotFoundError('channel_not_found', `there is no channel ${code}`, 'GET /channels lists the channels you may see', {
+    code,
+    channel: code,
+  });
 }
 
 /** What the API shows of a channel: no credential hashes, no outbox. */
@@ -213,6 +216,7 @@ export class ChannelService {
         checklists: cur.checklists,
         action,
         roles: by.roles,
+        by: by.sub,
         now,
         expectedBackAt: opts.expectedBackAt,
       });
@@ -226,7 +230,8 @@ export class ChannelService {
         expectedBackAt: r.expectedBackAt,
         reason: opts.reason ?? null,
       };
-      return { set: { state: r.to, previousState: r.from, expectedBackAt: r.expectedBackAt }, change: 'transitioned' };
+      const checklists = r.checklists === cur.checklists ? {} : { checklists: r.checklists };
+      return { set: { state: r.to, previousState: r.from, expectedBackAt: r.expectedBackAt, ...checklists }, change: 'transitioned' };
     });
     // Written after the commit, off the event's path (it is already being published), keyed by the
     // step's event. The step itself succeeded: a failure here is logged, not answered with a 5xx.

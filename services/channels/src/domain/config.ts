@@ -177,9 +177,9 @@ export const INITIAL_CONFIG: ConfigVersion = {
       overridable: true,
       mandatory: false,
       value: {
-        en: '{channelName} is under maintenance until {expectedBackAt}. Your cart is kept safe.',
-        de: '{channelName} wird bis {expectedBackAt} gewartet. Ihr Warenkorb bleibt erhalten.',
-        fr: '{channelName} est en maintenance jusqu’à {expectedBackAt}. Votre panier est conservé.',
+        en: '{channelName} is under maintenance until {expectedBackAt}. Your cart is kept safe: you can still view it, and change it or check out once we are back.',
+        de: '{channelName} wird bis {expectedBackAt} gewartet. Ihr Warenkorb bleibt erhalten: Sie können ihn weiter ansehen und danach wieder ändern und bestellen.',
+        fr: '{channelName} est en maintenance jusqu’à {expectedBackAt}. Votre panier est conservé : vous pouvez toujours le consulter, puis le modifier ou commander dès notre retour.',
       },
     },
     'template.maintenance.seller': {

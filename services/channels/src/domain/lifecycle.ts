@@ -7,6 +7,15 @@
  * Onboarding and offboarding carry checklists whose items must all be done before the channel may
  * leave them. A channel manager requests (submit, start onboarding, maintenance, offboarding); an
  * admin approves (approve, reject, activate, sunset, retire, and the checklist's `approval` item).
+ *
+ * `approve` is the approval: it ticks the onboarding checklist's `approval` item itself (by the
+ * approving admin, at that instant), so activate never waits for a second sign-off of the same
+ * decision; an admin may still tick it by hand in onboarding (a channel approved before approve
+ * ticked it), and a refused activate says which items are missing and how each is ticked.
+ *
+ * Active is the lifecycle's word, commerce is another matter: an active channel with block reasons
+ * (configuration or compliance) still takes no transaction. `commerceNotice` says so, with what
+ * lifts each reason, wherever a channel becomes active while blocked (activate, end of maintenance).
  */
 import { ConflictError, ForbiddenError, ValidationError } from '@omnimall/service-kit/errors';
 
@@ -62,11 +71,13 @@ interface TransitionRule {
   by: 'channel_manager' | 'admin';
   /** The checklist that must be complete before the channel leaves `from`. */
   requires?: ChecklistName;
+  /** The checklist item the step itself completes (approve completes onboarding's `approval`). */
+  ticks?: { list: ChecklistName; item: string };
 }
 
 export const TRANSITIONS: Record<LifecycleAction, TransitionRule> = {
   submit: { from: ['draft'], to: 'pending_approval', by: 'channel_manager' },
-  approve: { from: ['pending_approval'], to: 'approved', by: 'admin' },
+  approve: { from: ['pending_approval'], to: 'approved', by: 'admin', ticks: { list: 'onboarding', item: 'approval' } },
   reject: { from: ['pending_approval'], to: 'draft', by: 'admin' },
   start_onboarding: { from: ['approved'], to: 'onboarding', by: 'channel_manager' },
   activate: { from: ['onboarding'], to: 'active', by: 'admin', requires: 'onboarding' },
@@ -108,6 +119,8 @@ export interface TransitionInput {
   checklists: Checklists;
   action: LifecycleAction;
   roles: Roles;
+  /** Who takes the step (the staff member's id), for the checklist marks it makes. */
+  by?: string;
   now: Date;
   /** Required for enter_maintenance: when the channel expects to trade again. */
   expectedBackAt?: Date | null;
@@ -117,6 +130,23 @@ export interface TransitionResult {
   from: ChannelState;
   to: ChannelState;
   expectedBackAt: Date | null;
+  /** The checklists after the step (approve ticks onboarding's `approval`); the input's when it ticks nothing. */
+  checklists: Checklists;
+}
+
+/** How each checklist item is completed, for the hint of a refused step. */
+function howToComplete(list: ChecklistName, item: string): string {
+  const put = `PUT /channels/{code}/checklists/${list}/${item}`;
+  if (list === 'onboarding' && item === 'approval')
+    return `approval (ticked by the approve step; for a channel approved before approve ticked it, an admin sends ${put})`;
+  return `${item} (${ADMIN_ITEMS.has(item) ? 'an admin sends ' : ''}${put})`;
+}
+
+/** The items a step would tick, as marks by `by` at `at`. */
+function ticked(checklists: Checklists, rule: TransitionRule, by: string, at: Date): Checklists {
+  if (!rule.ticks) return checklists;
+  const { list, item } = rule.ticks;
+  return { ...checklists, [list]: { ...checklists[list], [item]: { done: true, by, at, note: 'ticked by approve' } } };
 }
 
 /**
@@ -148,8 +178,8 @@ export function decideTransition(input: TransitionInput): TransitionResult {
     if (missing.length) {
       throw new ConflictError(
         'checklist_incomplete',
-        `the ${rule.requires} checklist is not complete`,
-        `complete ${missing.join(', ')} first`,
+        `the ${rule.requires} checklist is not complete: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing`,
+        `complete first: ${missing.map((item) => howToComplete(rule.requires!, item)).join('; ')}`,
         {
           checklist: rule.requires,
           missing,
@@ -176,7 +206,40 @@ export function decideTransition(input: TransitionInput): TransitionResult {
     }
     expectedBackAt = input.expectedBackAt;
   }
-  return { from: input.state, to: rule.to, expectedBackAt };
+  return { from: input.state, to: rule.to, expectedBackAt, checklists: ticked(input.checklists, rule, input.by ?? 'unknown', input.now) };
+}
+
+/** What tells a caller that an active channel takes no transaction yet: the reasons, and what lifts each. */
+export interface CommerceNotice {
+  code: 'commerce_not_allowed';
+  message: string;
+  hint: string;
+  blockReasons: string[];
+}
+
+/** What lifts one block reason (configuration.ts names them). */
+function liftOf(reason: string): string {
+  if (reason === 'outdated_config_version')
+    return 'outdated_config_version: the channel app must apply the current configuration and report it (POST /channel-app/config-report)';
+  const text = /^missing_compliance_text:([^:]+):(.+)$/.exec(reason);
+  if (text)
+    return `${reason}: give ${text[1]} a text in ${text[2]} (PUT /channels/{code}/config-overrides/${text[1]}), or drop ${text[2]} from the channel's languages`;
+  return `${reason}: see GET /channels/{code} (blockReasons)`;
+}
+
+/**
+ * The notice for a channel in `state` with `blockReasons`, or null when it may trade or is not
+ * active: an active channel with block reasons answers 200 to its activation, and this says that
+ * no cart change, checkout or redemption is taken until every reason is lifted.
+ */
+export function commerceNotice(state: ChannelState, blockReasons: readonly string[]): CommerceNotice | null {
+  if (state !== 'active' || commerceAllowed(state, blockReasons)) return null;
+  return {
+    code: 'commerce_not_allowed',
+    message: `the channel is active, but takes no transaction (cart change, checkout, redemption) while it is blocked: ${blockReasons.join(', ')}`,
+    hint: `lift every reason; commerceAllowed turns true (and channels.channel-changed says so) once none is left: ${blockReasons.map(liftOf).join('; ')}`,
+    blockReasons: [...blockReasons],
+  };
 }
 
 /** The checklist that may be worked on in a state (items are ticked while the channel is in it). */
@@ -210,7 +273,11 @@ export function decideChecklistItem(input: ChecklistInput): void {
     throw new ConflictError(
       'checklist_closed',
       `the ${input.list} checklist can only be worked on in state ${input.list}`,
-      `the channel is ${input.state}`,
+      input.list === 'onboarding' && input.item === 'approval'
+        ? input.state === 'pending_approval'
+          ? 'the channel is pending_approval: approve it (POST /channels/{code}/transitions with action approve), which ticks approval'
+          : `the channel is ${input.state}; approve ticks approval, so there is nothing to tick here`
+        : `the channel is ${input.state}`,
       {
         state: input.state,
       },

@@ -1,10 +1,18 @@
 /** The channel registry and lifecycle routes. */
 import { ForbiddenError, principalOf, z, type HttpApi } from '@omnimall/service-kit';
-import { CHECKLISTS, LIFECYCLE_ACTIONS } from '../domain/lifecycle';
+import { CHECKLISTS, commerceNotice, LIFECYCLE_ACTIONS } from '../domain/lifecycle';
 import { ChannelCode, RegisterChannelBody, UpdateChannelBody } from '../domain/registry';
 import { channelView } from '../application/channel-service';
 import type { Guards, RouteDeps } from './deps';
 import { Channel, CodeParams, Json, cause, ok } from './schemas';
+
+/** A channel as a transition answers it: with `notice` when it is active but takes no transaction. */
+const TransitionedChannel = Channel.extend({
+  notice: z
+    .object({ code: z.literal('commerce_not_allowed'), message: z.string(), hint: z.string(), blockReasons: z.array(z.string()) })
+    .optional()
+    .describe('Present when the channel is active but blocked: commerce is not allowed until every reason is lifted'),
+});
 
 const dataRegionsRestricted = () =>
   new ForbiddenError(
@@ -100,7 +108,8 @@ export function lifecycleRoutes(api: HttpApi, d: Pick<RouteDeps, 'channels'>, g:
   api.route({
     method: 'post',
     path: '/channels/:code/transitions',
-    summary: 'Move a channel through its lifecycle; 409 lists the allowed actions',
+    summary:
+      'Move a channel through its lifecycle; 409 lists the allowed actions. `approve` ticks the onboarding checklist’s `approval` item; an `active` channel may still take no transaction (commerceAllowed false, `notice` says why)',
     tags: ['lifecycle'],
     auth: true,
     before: [g.staff],
@@ -109,23 +118,29 @@ export function lifecycleRoutes(api: HttpApi, d: Pick<RouteDeps, 'channels'>, g:
       .object({ action: z.enum(LIFECYCLE_ACTIONS), expectedBackAt: z.coerce.date().optional(), reason: z.string().max(500).optional() })
       .strict(),
     responses: {
-      200: { description: 'The channel after the transition', schema: Channel },
+      200: {
+        description:
+          'The channel after the transition. When it is active but blocked (blockReasons), commerceAllowed is false and `notice` (code commerce_not_allowed) lists the reasons and what lifts each: the step succeeded, but no cart change, checkout or redemption is taken until then',
+        schema: TransitionedChannel,
+      },
       403: { description: 'Not yours, or an admin step' },
-      409: { description: 'Illegal transition or incomplete checklist' },
+      404: { description: 'channel_not_found' },
+      409: {
+        description:
+          'illegal_transition (details.allowed), or checklist_incomplete (details.missing; the hint says how each item is ticked: approval by approve, the others by PUT /channels/{code}/checklists/{list}/{item})',
+      },
     },
     handler: async ({ params, body, res }) => {
       const p = g.scoped(res, params.code);
-      return ok(
-        channelView(
-          await d.channels.transition(
-            params.code,
-            body.action,
-            p,
-            { expectedBackAt: body.expectedBackAt, reason: body.reason },
-            cause(res, params.code),
-          ),
-        ),
+      const doc = await d.channels.transition(
+        params.code,
+        body.action,
+        p,
+        { expectedBackAt: body.expectedBackAt, reason: body.reason },
+        cause(res, params.code),
       );
+      const notice = commerceNotice(doc.state, doc.blockReasons);
+      return ok({ ...channelView(doc), ...(notice ? { notice } : {}) });
     },
   });
   api.route({
@@ -145,7 +160,8 @@ export function lifecycleRoutes(api: HttpApi, d: Pick<RouteDeps, 'channels'>, g:
   api.route({
     method: 'put',
     path: '/channels/:code/checklists/:list/:item',
-    summary: 'Complete an onboarding or offboarding checklist item',
+    summary:
+      'Complete an onboarding or offboarding checklist item (while the channel is in that state); onboarding’s `approval` is ticked by the approve step already, an admin may tick it here for a channel approved before that',
     tags: ['lifecycle'],
     auth: true,
     before: [g.staff],
@@ -155,7 +171,12 @@ export function lifecycleRoutes(api: HttpApi, d: Pick<RouteDeps, 'channels'>, g:
       item: z.string().max(64),
     }),
     body: z.object({ note: z.string().max(1000).optional() }).strict(),
-    responses: { 200: { description: 'The channel with the item done', schema: Channel } },
+    responses: {
+      200: { description: 'The channel with the item done', schema: Channel },
+      403: { description: 'admin_required (approval and legal_compliance are an admin’s)' },
+      404: { description: 'channel_not_found' },
+      409: { description: 'checklist_closed: the checklist is worked on only while the channel is in onboarding (resp. offboarding)' },
+    },
     handler: async ({ params, body, res }) => {
       const p = g.scoped(res, params.code);
       return ok(

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { JOB_NOT_FOUND_HINT, progressOf, type JobProgress, type JobProgressSink } from '@omnimall/service-kit';
 import { AppError, ForbiddenError, NotFoundError, ValidationError } from '@omnimall/service-kit/errors';
 import type { ImportError, ImportJob, ImportRepository } from '../store';
 import type { ImportLine } from '../store/schemas';
@@ -87,6 +88,30 @@ export const importView = (j: ImportJob): ImportView => {
 };
 
 /**
+ * An import as the kit's JobProgress view at `now`: a line is a unit, done once applied or failed (so
+ * done reaches total), its errors the lines that could not be read or applied, first ones by line.
+ */
+export function importProgress(j: ImportJob, now: number = Date.now()): JobProgress {
+  return progressOf(
+    {
+      id: j.id,
+      kind: 'stock-import',
+      service: 'inventory',
+      state: j.state,
+      done: j.done + j.failed,
+      total: j.total,
+      errors: j.failed,
+      firstErrors: [...j.errors].sort((a, b) => a.line - b.line).map((e) => ({ unit: `line ${e.line}`, code: e.code, message: e.message })),
+      startedAt: j.startedAt ?? null,
+      updatedAt: j.updatedAt,
+      finishedAt: j.finishedAt ?? null,
+      location: `/imports/${j.id}`,
+    },
+    now,
+  );
+}
+
+/**
  * Bulk imports: a file is parsed at once (bad lines are reported, the rest is queued) and applied in
  * the background by whichever instance claims the job, line by line through the same operation as
  * the HTTP API (one compare-and-set per SKU, an adjustment per line), each line with an idempotency
@@ -98,6 +123,8 @@ export class StockImports {
     private readonly stock: Pick<StockService, 'operate'>,
     /** Refuses (throws) when the actor may not change the SKU's stock (a seller, another seller's SKU). */
     private readonly mayWrite: (actor: { sub: string; roles: readonly string[] }, sku: string) => Promise<void>,
+    /** Where the jobs' progress is published (the runtime's `jobs`; none: not published). */
+    private readonly progressSink?: JobProgressSink,
   ) {}
 
   async submit(text: string, format: 'csv' | 'jsonl', actor: { sub: string; roles: readonly string[] }): Promise<ImportJob> {
@@ -138,8 +165,19 @@ export class StockImports {
   async get(id: string, actor: { sub: string; roles: readonly string[] }): Promise<ImportJob> {
     const job = await this.imports.get(id);
     if (!job) throw new NotFoundError('import_not_found', `no import job ${id}`, 'check the id the import answered in its Location header');
+    return this.readable(job, actor);
+  }
+
+  /** `GET /jobs/:id`: the JobProgress view of an import the actor may read (as `get` decides); 404 `job_not_found` otherwise. */
+  async progress(id: string, actor: { sub: string; roles: readonly string[] }): Promise<JobProgress> {
+    const job = await this.imports.get(id);
+    if (!job) throw new NotFoundError('job_not_found', `no stock import job ${id}`, JOB_NOT_FOUND_HINT);
+    return importProgress(this.readable(job, actor));
+  }
+
+  private readable(job: ImportJob, actor: { sub: string; roles: readonly string[] }): ImportJob {
     if (job.createdBy !== actor.sub && !actor.roles.includes('admin'))
-      throw new ForbiddenError('not_job_owner', `import job ${id} belongs to someone else`, 'only its submitter and admins read a job');
+      throw new ForbiddenError('not_job_owner', `import job ${job.id} belongs to someone else`, 'only its submitter and admins read a job');
     return job;
   }
 
@@ -175,8 +213,13 @@ export class StockImports {
       }
       const finished = cursor >= job.lines.length;
       await this.imports.progress(job.id, { cursor, done, failed, errors, leaseUntil: Date.now() + LEASE_MS, finished });
+      if (!finished)
+        void this.progressSink?.report(importProgress({ ...job, state: 'running', done, failed, errors, updatedAt: Date.now() }));
     }
     if (job.lines.length === 0) await this.imports.progress(job.id, { cursor, done, failed, errors, leaseUntil: 0, finished: true });
+    // the end, as stored, through the outbox (never lost once committed)
+    const ended = this.progressSink ? await this.imports.get(job.id) : null;
+    if (ended) await this.progressSink!.report(importProgress(ended));
     return true;
   }
 }

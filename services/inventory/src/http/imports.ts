@@ -1,9 +1,12 @@
-import { principalOf, z, type HttpApi } from '@omnimall/service-kit';
+import { JobProgressSchema, principalOf, z, type HttpApi } from '@omnimall/service-kit';
 import { importView, IMPORT_MAX_LINES, type StockImports } from '../application/imports';
 import { refusals, type Guards } from './access';
 import * as S from './schemas';
 
-/** Bulk import of a stock file (CSV or JSON lines) as a background job with progress. */
+/**
+ * Bulk import of a stock file (CSV or JSON lines) as a background job with progress, in its own shape
+ * or as the platform's JobProgress view (`GET /jobs/:id`). Only its submitter and admins read a job.
+ */
 export function importRoutes(api: HttpApi, imports: StockImports, g: Guards, kick: () => void): void {
   api
     .route({
@@ -40,5 +43,20 @@ export function importRoutes(api: HttpApi, imports: StockImports, g: Guards, kic
       params: z.object({ id: z.string().uuid() }),
       responses: { 200: { description: 'the job', schema: S.Json }, ...refusals, 404: { description: 'import_not_found' } },
       handler: async ({ params, res }) => ({ body: importView(await imports.get(params.id, principalOf(res))) }),
+    })
+    .route({
+      method: 'get',
+      path: '/jobs/:id',
+      summary: 'An import job as the platform’s job progress view: state, lines done of total, rate, ETA, errors, its resource',
+      tags: ['stock'],
+      auth: true,
+      before: g.stockWriter,
+      params: z.object({ id: z.string().min(1).max(200) }),
+      responses: {
+        200: { description: 'the job’s progress', schema: JobProgressSchema },
+        ...refusals,
+        404: { description: 'job_not_found: no stock import job with this id' },
+      },
+      handler: async ({ params, res }) => ({ body: await imports.progress(params.id, principalOf(res)) }),
     });
 }

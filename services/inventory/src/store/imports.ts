@@ -12,9 +12,9 @@ export type ImportJob = Omit<ImportDoc, '_id'> & { id: string };
 export interface ImportRepository {
   create(job: ImportJob): Promise<void>;
   get(id: string): Promise<ImportJob | null>;
-  /** Claims a queued or running job whose lease ran out, for `leaseMs`; null when there is none. */
+  /** Claims a queued or running job whose lease ran out, for `leaseMs` (the first claim sets `startedAt`); null when there is none. */
   claim(now: number, leaseMs: number): Promise<ImportJob | null>;
-  /** Records progress up to `cursor` (and renews the lease); the state becomes done at the end. */
+  /** Records progress up to `cursor` (and renews the lease); the state becomes done (and `finishedAt` set) at the end. */
   progress(
     id: string,
     p: { cursor: number; done: number; failed: number; errors: ImportError[]; leaseUntil: number; finished: boolean },
@@ -47,6 +47,11 @@ export class MongoImportRepository implements ImportRepository {
       )
       .lean<ImportDoc>();
     if (!d) return null;
+    if (!d.startedAt) {
+      // the first claim starts the job's clock (a resumed job keeps it: the rate is over the whole run)
+      await this.model.updateOne({ _id: d._id }, { $set: { startedAt: now } });
+      d.startedAt = now;
+    }
     const { _id, ...rest } = d;
     return { ...rest, id: _id };
   }
@@ -66,6 +71,7 @@ export class MongoImportRepository implements ImportRepository {
           leaseUntil: p.finished ? 0 : p.leaseUntil,
           state: p.finished ? 'done' : 'running',
           updatedAt: Date.now(),
+          ...(p.finished ? { finishedAt: Date.now() } : {}),
         },
       },
     );

@@ -116,6 +116,10 @@ export interface ImportDoc {
   createdBy: string;
   createdAt: number;
   updatedAt: number;
+  /** When an instance first claimed it (the start of its rate); absent while queued. */
+  startedAt?: number | null;
+  /** When its last line was applied. */
+  finishedAt?: number | null;
   /** The parsed lines; those before `cursor` are applied (or failed). */
   lines: ImportLine[];
   cursor: number;
@@ -261,6 +265,8 @@ export function inventoryModels(db: Connection): InventoryModels {
         createdBy: String,
         createdAt: Number,
         updatedAt: Number,
+        startedAt: Number,
+        finishedAt: Number,
         lines: Array,
         cursor: Number,
         leaseUntil: Number,

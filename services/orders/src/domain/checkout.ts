@@ -76,11 +76,12 @@ export function checkCustomer(c: CustomerView | null, now: number): void {
 export function checkChannel(code: string, ch: ChannelView | null, customer: CustomerView | null): ChannelView {
   if (!ch)
     throw new CheckoutRefusal(
-      409,
-      'channel_unknown',
-      `channel ${code} is not known to orders yet`,
-      'try again in a moment; a new channel takes orders once its registration has arrived',
+      404,
+      'channel_not_found',
+      `there is no channel ${code} known to orders`,
+      'check the channel code (GET /channels on the channels service lists them); a channel registered moments ago takes orders once its registration has arrived, so retry shortly',
       'retry',
+      { channel: code },
     );
   if (ch.state !== 'active') {
     const back = ch.expectedBackAt ? new Date(ch.expectedBackAt).toISOString() : null;

@@ -53,9 +53,10 @@ export function checkoutRoutes(api: HttpApi, checkouts: CheckoutService, g: Guar
       400: { description: 'validation_failed, idempotency_key_required, channel_credentials_missing' },
       ...refusals,
       402: { description: 'payment_declined (remediation use_another_payment_method; nothing kept)' },
+      404: { description: 'channel_not_found: the channel is not known to orders (details.channel; remediation retry)' },
       409: {
         description:
-          'cart_changed, cart_already_ordered, checkout_in_progress, channel_in_maintenance (with the channel’s expected return), channel_not_active, channel_blocked, channel_unknown, stock refusals (remediation pick_another_item), code or points refusals',
+          'cart_changed, cart_already_ordered, checkout_in_progress, channel_in_maintenance (with the channel’s expected return), channel_not_active, channel_blocked, stock refusals (remediation pick_another_item), code or points refusals',
       },
       422: {
         description: 'cart_empty, item_not_sold_on_channel, item_restricted, mixed_currencies, shipping_unknown, idempotency_key_reused',

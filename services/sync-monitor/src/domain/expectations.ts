@@ -4,7 +4,16 @@ import type { Expectation } from './propagation';
 /** Topics whose envelopes the monitor tracks: every catalogue topic with consumers, except the acks themselves and probes. */
 // sync.notice is the monitor's own fallback channel: escalating a late notice would send more notices.
 // identity.password-reset carries a secret token: the monitor is granted no read on it (only its consumer is).
-export const NOT_TRACKED = new Set(['sync.applied', 'sync.applied.bulk', 'platform.probe', 'sync.notice', 'identity.password-reset']);
+// platform.job-progress is telemetry for the monitor itself (its job board): a lost intermediate event is
+// harmless by design, nobody acknowledges it, and the monitor tracking its own input would only track itself.
+export const NOT_TRACKED = new Set([
+  'sync.applied',
+  'sync.applied.bulk',
+  'platform.probe',
+  'sync.notice',
+  'identity.password-reset',
+  'platform.job-progress',
+]);
 
 /**
  * The audit service reads every topic to record evidence and acknowledges none (nothing may wait for

@@ -1,7 +1,7 @@
 /**
- * The monitor's event manifest. It consumes the acks and the envelope of every tracked topic (every
- * catalogue topic with consumers but the acks, probes and its own notices: trackedTopics), and
- * produces escalations and notices through the outbox. Re-deliveries to `<topic>.retry` are raw
+ * The monitor's event manifest. It consumes the acks, the envelope of every tracked topic (every
+ * catalogue topic with consumers but the acks, probes and its own notices: trackedTopics) and the jobs'
+ * progress (platform.job-progress, into its job board), and produces escalations and notices through the outbox. Re-deliveries to `<topic>.retry` are raw
  * copies of records other services produced, not events of its own.
  */
 import { catalogue, type TopicName } from '@omnimall/contracts';
@@ -14,6 +14,7 @@ export const manifest = {
   consumes: [
     'sync.applied',
     'sync.applied.bulk',
+    'platform.job-progress',
     ...trackedTopics(catalogue),
     ...catalogue.filter((t) => t.table).map((t) => t.name as TopicName),
   ],

@@ -50,6 +50,7 @@ export function dashboardRoutes(api: HttpApi, d: ApiDeps, { admin }: Guards): vo
           issueEvents: open.slice(0, 50).map(view),
           consumerLag: d.lag.latest().groups,
           tracking: d.queries.health(),
+          jobs: d.jobs.list(),
         },
       };
     },

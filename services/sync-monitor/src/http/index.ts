@@ -4,6 +4,7 @@ import { channelRoutes } from './channels';
 import { consumerLagRoutes } from './consumer-lag';
 import { dashboardRoutes } from './dashboard';
 import type { ApiDeps, Guards } from './deps';
+import { jobRoutes } from './jobs';
 import { propagationRoutes } from './propagation';
 import { remediationRoutes } from './remediation';
 
@@ -18,7 +19,7 @@ export function buildApi(d: ApiDeps): HttpApi {
   const api = new HttpApi({
     title: 'omnimall sync-monitor',
     version: '0.1.0',
-    description: 'Propagation lag, SLA retries and escalations, consumer lag, channel status feeds.',
+    description: 'Propagation lag, SLA retries and escalations, consumer lag, channel status feeds, the platform’s running jobs.',
   });
   // Registration order is the order OpenAPI lists the paths in: kept as it was.
   propagationRoutes(api, d, guards);
@@ -26,5 +27,6 @@ export function buildApi(d: ApiDeps): HttpApi {
   consumerLagRoutes(api, d, guards);
   channelRoutes(api, d, guards);
   dashboardRoutes(api, d, guards);
+  jobRoutes(api, d, guards);
   return api;
 }

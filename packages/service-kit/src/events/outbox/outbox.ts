@@ -27,6 +27,10 @@
  * out (leases.ts: about 5 s), and its entries are swept then. Published entries wait `cleanupAfterMs`
  * (default 15 s) for a later write to remove them for free (a cart edited every few seconds never
  * needs a removal of its own), one entry per write at most.
+ *
+ * Inside an HTTP request (http/request-context.ts), every write notes the ids of the events it
+ * committed on the request, so its answer names them (`x-event-ids`); a write that commits nothing
+ * (null decision, refusal, failure) notes none.
  */
 import type { Connection, Model, UpdateQuery } from 'mongoose';
 import type { Logger } from '../../observability/logger';
@@ -44,6 +48,9 @@ import { WriterLeases, type LeaseOptions } from './leases';
 import { OutboxRelay } from './relay';
 import { OutboxWriter, type Decide, type WriteOptions } from './writer';
 import type { EventCheck } from './entries';
+import { currentRequest, noteCommittedEvents } from '../../http/request-context';
+
+const idsOf = (events: readonly OutgoingEvent[]): string[] => events.map((e) => e.value.envelope.eventId);
 
 export interface OutboxOptions {
   pollIntervalMs?: number;
@@ -174,13 +181,16 @@ export class Outbox {
    * `decide` must have no side effects. `decide` may throw a domain error (nothing is written) or
    * return null (nothing to do). Returns the document after the change.
    */
-  transact<T>(
+  async transact<T>(
     model: Model<T>,
     id: unknown,
     decide: Decide<T>,
     opts: WriteOptions = {},
   ): Promise<{ doc: T | null; events: readonly OutgoingEvent[] }> {
-    return this.writer.transact(model, id, decide, opts);
+    const request = currentRequest(); // taken now: the write's own queue may run it under another's context
+    const written = await this.writer.transact(model, id, decide, opts);
+    if (written.doc && written.events.length) noteCommittedEvents(request, idsOf(written.events));
+    return written;
   }
 
   /** Applies a fixed update with its events to one document (see transact). */
@@ -195,8 +205,11 @@ export class Outbox {
   }
 
   /** Inserts a new document together with its events (an insert is atomic). */
-  create<T>(model: Model<T>, doc: Partial<T>, events: readonly OutgoingEvent[], opts: WriteOptions = {}): Promise<T> {
-    return this.writer.create(model, doc, events, opts);
+  async create<T>(model: Model<T>, doc: Partial<T>, events: readonly OutgoingEvent[], opts: WriteOptions = {}): Promise<T> {
+    const request = currentRequest();
+    const created = await this.writer.create(model, doc, events, opts);
+    noteCommittedEvents(request, idsOf(events));
+    return created;
   }
 
   /** Publishes the pending entries of one document, serialised per document. */

@@ -8,8 +8,9 @@
  * so Kafka's committed offsets only inform the lag metrics.
  *
  * Not read: Kafka's internal topics (`_schemas`, `__consumer_offsets`), `platform.probe` and its
- * siblings (benchmark traffic), and `audit.checkpoint` (the log's own checkpoints: recording them
- * would make every checkpoint the reason for the next). A topic created after the start (a new
+ * siblings (benchmark traffic), `audit.checkpoint` (the log's own checkpoints: recording them would
+ * make every checkpoint the reason for the next) and `platform.job-progress` (a running job's
+ * progress once a second: telemetry, not evidence — a job's outcome is in its service's own events). A topic created after the start (a new
  * partner) is read from the next start.
  */
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
@@ -18,7 +19,7 @@ import { baseTopic, evidenceOf, type Decoded, type RawRecord } from '../../domai
 import type { Appendable, AuditLog } from '../../application/log';
 import type { StoredEvidence } from '../../store/evidence';
 
-const NOT_READ = new Set(['platform.probe', 'audit.checkpoint']);
+const NOT_READ = new Set(['platform.probe', 'audit.checkpoint', 'platform.job-progress']);
 
 /** Whether the audit reads a topic found on the broker. */
 export function auditable(topic: string): boolean {

@@ -7,6 +7,7 @@ import { dataRequestIn, type ErasureSink } from './identity.data-request';
 import { promotionLifecycleIn, type NotReadySink } from './promotions.promotion-lifecycle';
 
 export { syncAppliedIn, type AckSink } from './sync.applied';
+export { jobProgressIn, type JobProgressSink } from './platform.job-progress';
 export type { ChannelChangeSink } from './channels.channel-changed';
 export type { Delivery, EnvelopeOutcome, EnvelopeSink } from './envelope';
 export type { ErasureSink } from './identity.data-request';
