@@ -265,6 +265,12 @@ describe('customers: links, merges, standing, consent, residency, export, erasur
     // A channel app whose channel nobody announced: its customers' data goes nowhere.
     const ghost = await login({ email: c.email, password: c.password }, '10.5.0.4', 'ghost');
     expect([ghost.status, ghost.body.code, ghost.body.details.ruleSource]).toEqual([403, 'data_residency_forbidden', 'unknown_channel']);
+    // its rule is asked for as in every service: 404 channel_not_found; a configured channel's rule answers
+    const ghostRule = await request(svc.app).get('/channels/ghost/data-regions').set('authorization', officer);
+    expect([ghostRule.status, ghostRule.body.code, ghostRule.body.details]).toEqual([404, 'channel_not_found', { channel: 'ghost' }]);
+    expect(ghostRule.body.hint).toEqual(expect.any(String));
+    const kioskRule = await request(svc.app).get('/channels/us-kiosk/data-regions').set('authorization', officer);
+    expect([kioskRule.status, kioskRule.body]).toEqual([200, { channel: 'us-kiosk', allowedDataRegions: ['us'], source: 'configuration' }]);
     const reg = await request(svc.app)
       .post('/auth/register')
       .set(await appHeaders(svc, 'us-kiosk'))

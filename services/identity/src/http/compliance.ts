@@ -1,4 +1,4 @@
-import { principalOf, z } from '@omnimall/service-kit';
+import { channelNotFound, channelNotFoundResponse, principalOf, z } from '@omnimall/service-kit';
 import { setConsents } from '../application/consents';
 import { consentsView, getCustomer } from '../application/customers';
 import { eraseCustomer, exportCustomer } from '../application/data-requests';
@@ -101,13 +101,16 @@ export function complianceRoutes({ api, ctx, authed }: Routes): void {
         schema: z.object({
           channel: z.string(),
           allowedDataRegions: z.array(z.string()),
-          source: z.enum(['channels', 'configuration', 'unknown_channel']),
+          source: z.enum(['channels', 'configuration']),
         }),
       },
+      ...channelNotFoundResponse,
     },
     handler: async ({ params }) => {
       const r = await channelRule(ctx, params.code);
-      return { body: { channel: params.code, allowedDataRegions: r?.allowedDataRegions ?? [], source: r?.source ?? 'unknown_channel' } };
+      // an unknown channel answers as in every service (404 channel_not_found), not an empty rule
+      if (!r) throw channelNotFound(params.code, 'identity');
+      return { body: { channel: params.code, allowedDataRegions: r.allowedDataRegions, source: r.source } };
     },
   });
 }
