@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, NotFoundError, ValidationError } from '@omnimall/service-kit/errors';
-import type { Logger } from '@omnimall/service-kit';
+import { channelNotFound, type Logger } from '@omnimall/service-kit';
 import { sourceOf } from '../domain/availability';
 import type { ChannelPolicy, Exception, Source } from '../domain/types';
 import type { EventOrigin } from '../events/out/origin';
@@ -61,6 +61,11 @@ export class Configuration {
 
   locations(): Promise<Location[]> {
     return this.config.locations();
+  }
+
+  /** Refuses a channel inventory never heard of (404 channel_not_found, as in every service). */
+  async knownChannel(code: string): Promise<void> {
+    if (!(await this.config.channel(code))) throw channelNotFound(code, 'inventory');
   }
 
   async location(id: string): Promise<Location> {

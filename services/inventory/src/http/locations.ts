@@ -1,4 +1,4 @@
-import { z, type HttpApi } from '@omnimall/service-kit';
+import { channelNotFoundResponse, z, type HttpApi } from '@omnimall/service-kit';
 import type { Configuration } from '../application/configuration';
 import { refusals, scoped, type Guards } from './access';
 import * as S from './schemas';
@@ -51,9 +51,10 @@ export function locationRoutes(api: HttpApi, c: Configuration, g: Guards): void 
       auth: true,
       before: g.manager,
       params: Code,
-      responses: { 200: { description: 'the links', schema: z.array(S.Json) }, ...refusals },
+      responses: { 200: { description: 'the links', schema: z.array(S.Json) }, ...refusals, ...channelNotFoundResponse },
       handler: async ({ params, res }) => {
         scoped(res, params.code);
+        await c.knownChannel(params.code);
         return { body: await c.links(params.code) };
       },
     })
@@ -66,9 +67,14 @@ export function locationRoutes(api: HttpApi, c: Configuration, g: Guards): void 
       before: g.manager,
       params: CodeLocation,
       body: S.LinkBody,
-      responses: { 200: { description: 'the link', schema: S.Json }, ...refusals, 404: { description: 'location_not_found' } },
+      responses: {
+        200: { description: 'the link', schema: S.Json },
+        ...refusals,
+        404: { description: 'location_not_found, channel_not_found' },
+      },
       handler: async ({ params, body, res }) => {
         scoped(res, params.code);
+        await c.knownChannel(params.code);
         return { body: await c.link(params.code, params.locationId, body.priority) };
       },
     })
@@ -80,9 +86,10 @@ export function locationRoutes(api: HttpApi, c: Configuration, g: Guards): void 
       auth: true,
       before: g.manager,
       params: CodeLocation,
-      responses: { 204: { description: 'unlinked' }, ...refusals, 404: { description: 'link_not_found' } },
+      responses: { 204: { description: 'unlinked' }, ...refusals, 404: { description: 'link_not_found, channel_not_found' } },
       handler: async ({ params, res }) => {
         scoped(res, params.code);
+        await c.knownChannel(params.code);
         await c.unlink(params.code, params.locationId);
         return { status: 204 };
       },
@@ -95,9 +102,10 @@ export function locationRoutes(api: HttpApi, c: Configuration, g: Guards): void 
       auth: true,
       before: g.manager,
       params: Code,
-      responses: { 200: { description: 'the source', schema: S.Json }, ...refusals },
+      responses: { 200: { description: 'the source', schema: S.Json }, ...refusals, ...channelNotFoundResponse },
       handler: async ({ params, res }) => {
         scoped(res, params.code);
+        await c.knownChannel(params.code);
         return { body: await c.source(params.code) };
       },
     });

@@ -1,4 +1,4 @@
-import { ForbiddenError, principalOf, z, type HttpApi } from '@omnimall/service-kit';
+import { channelNotFoundResponse, ForbiddenError, principalOf, z, type HttpApi } from '@omnimall/service-kit';
 import type { Configuration } from '../application/configuration';
 import { actorOf, refusals, scoped, type Guards } from './access';
 import * as S from './schemas';
@@ -21,9 +21,10 @@ export function policyRoutes(api: HttpApi, c: Configuration, g: Guards): void {
       auth: true,
       before: g.manager,
       params: Code,
-      responses: { 200: { description: 'the policy', schema: S.Json }, ...refusals },
+      responses: { 200: { description: 'the policy', schema: S.Json }, ...refusals, ...channelNotFoundResponse },
       handler: async ({ params, res }) => {
         scoped(res, params.code);
+        await c.knownChannel(params.code);
         return { body: await c.policy(params.code) };
       },
     })
@@ -36,9 +37,10 @@ export function policyRoutes(api: HttpApi, c: Configuration, g: Guards): void {
       before: g.manager,
       params: Code,
       body: S.PolicyBody,
-      responses: { 200: { description: 'the policy as saved', schema: S.Json }, ...refusals },
+      responses: { 200: { description: 'the policy as saved', schema: S.Json }, ...refusals, ...channelNotFoundResponse },
       handler: async ({ params, body, res }) => {
         const p = scoped(res, params.code);
+        await c.knownChannel(params.code);
         return { body: await c.setPolicy(params.code, body, actorOf(p)) };
       },
     })
