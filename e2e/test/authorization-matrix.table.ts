@@ -541,6 +541,8 @@ export const MATRIX: Record<string, RouteRow> = {
   // ---- sync-monitor: operations are for admins; a channel's status feed for any staff ------------
   'sync-monitor GET /propagation/percentiles': { allow: ADMIN },
   'sync-monitor GET /propagation/percentiles/by-type': { allow: ADMIN },
+  'sync-monitor GET /propagation/series': { allow: ADMIN },
+  'sync-monitor GET /escalations/series': { allow: ADMIN },
   'sync-monitor GET /propagation/events': { allow: ADMIN },
   'sync-monitor GET /propagation/events/{eventId}': { allow: ADMIN },
   'sync-monitor GET /issues': { allow: ADMIN },
@@ -548,6 +550,7 @@ export const MATRIX: Record<string, RouteRow> = {
   'sync-monitor POST /propagation/events/{eventId}/reconcile': { allow: ADMIN, body: () => ({ note: 'e2e matrix' }) },
   'sync-monitor POST /propagation/events/{eventId}/support-case': { allow: ADMIN, body: () => ({ note: 'e2e matrix' }) },
   'sync-monitor GET /consumer-lag': { allow: ADMIN },
+  'sync-monitor GET /consumer-lag/series': { allow: ADMIN },
   'sync-monitor GET /tracking/health': { allow: ADMIN },
   'sync-monitor GET /channels': { allow: ADMIN },
   // Business users of the channel: not the manager of another channel.

@@ -1,8 +1,10 @@
-// The sync-monitor dashboard: plain JS, one summary call (jobs' progress bars included), remediation actions as API calls.
+// The sync-monitor dashboard: plain JS, one summary call (jobs' progress bars included) and the three series calls the
+// charts draw (charts.js), refreshed together; remediation actions as API calls.
 (function () {
   'use strict';
   var tokenInput = document.getElementById('token');
   var windowSelect = document.getElementById('window');
+  var chartWindow = document.getElementById('chart-window');
   // The admin token lives in this page's memory only, never in web storage, where any script of this
   // origin or anyone at this browser profile could read it later: a reload asks for it again. A token
   // given in the address (#token=...) is taken out of it at once, so it stays in neither the history
@@ -252,10 +254,17 @@
       showError('Enter an admin token to see the dashboard.');
       return Promise.resolve();
     }
-    return api('GET', '/dashboard/summary?window=' + encodeURIComponent(windowSelect.value))
-      .then(function (s) {
+    var over = '?window=' + encodeURIComponent(chartWindow.value);
+    return Promise.all([
+      api('GET', '/dashboard/summary?window=' + encodeURIComponent(windowSelect.value)),
+      api('GET', '/propagation/series' + over),
+      api('GET', '/escalations/series' + over),
+      api('GET', '/consumer-lag/series' + over),
+    ])
+      .then(function (r) {
         showError('');
-        render(s);
+        render(r[0]);
+        window.SyncCharts.render({ propagation: r[1], escalations: r[2], consumerLag: r[3] });
         document.body.dataset.loaded = 'true';
       })
       .catch(function (err) {
@@ -269,6 +278,7 @@
     load();
   });
   windowSelect.addEventListener('change', load);
+  chartWindow.addEventListener('change', load);
   load();
   setInterval(load, 5000);
 })();

@@ -1,7 +1,7 @@
 // The page.evaluate callbacks run in the browser: DOM types for them.
 /// <reference lib="dom" />
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { progressOf } from '@omnimall/service-kit';
 import { waitFor } from '@omnimall/service-kit/testing';
 import { adminToken, startHarness, type Harness } from './support/harness';
+import { SLA_MS } from '../src/domain/series';
 import type { Tracking } from '../src/domain/propagation';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -161,4 +162,84 @@ it('shows a progress bar per running job (done of total, rate, ETA, errors), ref
     id,
     { timeout: 20_000 },
   );
+});
+
+describe('charts', () => {
+  // A monitor of its own that escalates within a second (the one above never escalates during its test).
+  let h2: Harness;
+  let base2: string;
+  const artifacts = process.env.TEST_ARTIFACTS_DIR || join(ROOT, '.test-artifacts');
+
+  beforeAll(async () => {
+    h2 = await startHarness({ maxRetries: 0, escalateAfterMs: 1000 });
+    base2 = `http://127.0.0.1:${(h2.monitor.server.address() as AddressInfo).port}`;
+  }, 120_000);
+  afterAll(async () => {
+    await h2?.stop();
+  });
+
+  const legend = (id: string): Promise<string[]> =>
+    page
+      .locator(`#${id} .u-legend .u-series:not(:first-child) .u-label`)
+      .evaluateAll((els) => els.map((e) => (e.textContent ?? '').trim()));
+
+  it('draws propagation p99 per channel with the SLA, escalations and consumer lag over time; keeps a screenshot', async () => {
+    // Tracked events applied on two channels, and an event its expected consumer never applies: escalated.
+    const web = await h2.publish({ channel: 'web' });
+    const mobile = await h2.publish({ channel: 'mobile' });
+    const ghost = await h2.publishGhost('web', `cus_${h2.run}`);
+    for (const id of [web, mobile])
+      await waitFor(async () => (await h2.monitor.events.find(id))?.state === 'complete', `event ${id} applied`);
+    await waitFor(async () => (await h2.monitor.events.find(ghost))?.escalation?.status === 'opened', 'escalation opened', 20_000);
+    const group = `${h2.sim}.projection`;
+    await waitFor(async () => (await h2.monitor.lag.refresh()).groups.some((g) => g.group === group), 'consumer lag measured');
+
+    // The series the charts draw, as the API answers them.
+    const auth = { authorization: await adminToken() };
+    const get = (path: string) => fetch(`${base2}${path}`, { headers: auth });
+    const prop = (await (await get('/propagation/series?window=15m&step=15s')).json()) as {
+      steps: number[];
+      slaMs: number;
+      channels: { channel: string; count: number; p99: (number | null)[] }[];
+    };
+    expect(prop.steps).toHaveLength(60);
+    expect(prop.slaMs).toBe(SLA_MS);
+    expect(prop.channels.map((c) => c.channel).sort()).toEqual(['mobile', 'web']);
+    // Every group's first success counts (other groups on the shared stack ack these events too).
+    for (const c of prop.channels) {
+      expect(c.count).toBeGreaterThanOrEqual(1);
+      expect(c.p99.some((v) => v !== null)).toBe(true);
+    }
+    const esc = (await (await get('/escalations/series')).json()) as { opened: number[] };
+    expect(esc.opened.reduce((a, b) => a + b, 0)).toBe(1);
+    const lag = (await (await get('/consumer-lag/series?window=1h')).json()) as { stepMs: number; groups: { group: string }[] };
+    expect(lag.stepMs).toBe(60_000);
+    expect(lag.groups.map((g) => g.group)).toContain(group);
+    // A step the window cannot be read at: 400 with a code and a hint; no token: 401.
+    const bad = await get('/propagation/series?window=1h&step=15s');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'bad_step', hint: expect.any(String) });
+    expect((await fetch(`${base2}/consumer-lag/series`)).status).toBe(401);
+
+    // The page draws the three charts, with their series named in the legends.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto('about:blank');
+    await page.goto(`${base2}/dashboard/#token=${encodeURIComponent(auth.authorization.replace(/^Bearer /, ''))}`);
+    await page.waitForSelector('body[data-charts="drawn"]');
+    for (const id of ['chart-propagation', 'chart-escalations', 'chart-consumer-lag'])
+      expect(await page.locator(`#${id} canvas`).count()).toBe(1);
+    expect((await legend('chart-propagation')).sort()).toEqual(['SLA 2 s', 'mobile p99', 'web p99']);
+    expect(await legend('chart-escalations')).toEqual(['opened', 'resolved']);
+    expect(await legend('chart-consumer-lag')).toContain(group);
+    // Readable at 1280 px: the charts fit the page's width (no horizontal scrolling).
+    const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+    expect(fits).toBe(true);
+
+    mkdirSync(artifacts, { recursive: true });
+    const shot = join(artifacts, 'sync-monitor-dashboard.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    const png = readFileSync(shot);
+    expect(png.length).toBeGreaterThan(10_000);
+    expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
+  });
 });

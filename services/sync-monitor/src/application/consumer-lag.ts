@@ -1,5 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { partitionLag, type PartitionLag } from '../domain/consumer-lag';
+import { LagHistory } from '../domain/series';
 import type { MonitorMetrics } from '../metrics';
 import { Periodic } from '@omnimall/service-kit';
 
@@ -15,6 +16,8 @@ export interface LagSnapshot {
  */
 export class ConsumerLag {
   private snapshot: LagSnapshot = { at: null, partitions: [], groups: [] };
+  /** The measurements of the last hour (the dashboard's chart). */
+  readonly history = new LagHistory();
   private loop?: Periodic;
   private running?: Promise<LagSnapshot>;
 
@@ -68,7 +71,9 @@ export class ConsumerLag {
         cur.lag += p.lag;
         totals.set(k, cur);
       }
-      this.snapshot = { at: Date.now(), partitions, groups: [...totals.values()] };
+      const at = Date.now();
+      this.snapshot = { at, partitions, groups: [...totals.values()] };
+      this.history.record(at, this.snapshot.groups);
       return this.snapshot;
     } finally {
       await admin.disconnect();

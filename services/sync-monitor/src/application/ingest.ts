@@ -142,10 +142,9 @@ export class Ingest implements AckSink, EnvelopeSink {
   private countLag(ack: SyncApplied): void {
     const lagMs = ack.appliedAt - ack.occurredAt;
     const consumer = serviceOfGroup(ack.consumer);
-    this.events.windows.add(
-      { at: ack.appliedAt, lagMs, type: ack.ackedType, consumer, group: ack.consumer, channel: ack.channel },
-      Date.now(),
-    );
+    const now = Date.now();
+    this.events.windows.add({ at: ack.appliedAt, lagMs, type: ack.ackedType, consumer, group: ack.consumer, channel: ack.channel }, now);
+    this.events.lagSeries.add(ack.appliedAt, ack.channel, lagMs, now);
     this.events.metrics.lag.labels(ack.ackedType, consumer, ack.channel ?? 'none').observe(lagMs / 1000);
   }
 }

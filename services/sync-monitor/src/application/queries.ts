@@ -6,6 +6,7 @@
  */
 import type { ChannelStatus, FeedEntry } from '../domain/status-feed';
 import type { Tracking, TrackingView } from '../domain/propagation';
+import type { EscalationSeries, LagSeries } from '../domain/series';
 import type { LagWindows } from '../domain/windows';
 import type { Store } from '../store';
 import type { EventFilter } from './state';
@@ -19,6 +20,8 @@ const withoutRaw = ({ raw, ...rest }: Tracking): TrackingView => {
 
 export class MonitorQueries {
   readonly windows: LagWindows;
+  readonly lagSeries: LagSeries;
+  readonly escalationSeries: EscalationSeries;
 
   constructor(
     private readonly store: Store,
@@ -26,6 +29,8 @@ export class MonitorQueries {
     private readonly tracking: Pick<TrackingHealth, 'report'>,
   ) {
     this.windows = events.windows;
+    this.lagSeries = events.lagSeries;
+    this.escalationSeries = events.escalationSeries;
   }
 
   /** Newest first: the events in memory, and the exceptions already gone from memory. */

@@ -13,6 +13,7 @@
 import { NotFoundError } from '@omnimall/service-kit/errors';
 import { serviceOfGroup, type Tracking } from '../domain/propagation';
 import { feedEntriesForEscalation } from '../domain/status-feed';
+import { EscalationSeries, LagSeries } from '../domain/series';
 import { LagWindows } from '../domain/windows';
 import type { MonitorMetrics } from '../metrics';
 import type { Store, TrackingChange } from '../store';
@@ -23,6 +24,9 @@ const OPEN_LOADED = 50_000;
 
 export class TrackedEvents {
   readonly windows = new LagWindows();
+  /** Lag per channel over time, and escalations opened/resolved over time (the dashboard's charts; this instance's, since it started). */
+  readonly lagSeries = new LagSeries();
+  readonly escalationSeries = new EscalationSeries();
   readonly state: TrackingState;
   /** topic → consumer groups seen acknowledging it. */
   private readonly groups = new Map<string, Set<string>>();
@@ -155,8 +159,13 @@ export class TrackedEvents {
     const after = next?.escalation?.status;
     if (!next?.escalation || before === after) return;
     await this.store.feed.addOnce(feedEntriesForEscalation(prev, next, Date.now()));
-    if (after === 'opened') this.metrics.openEscalations.inc();
-    else if (before === 'opened') this.metrics.openEscalations.dec();
+    if (after === 'opened') {
+      this.metrics.openEscalations.inc();
+      this.escalationSeries.record('opened', Date.now());
+    } else if (before === 'opened') {
+      this.metrics.openEscalations.dec();
+      this.escalationSeries.record('resolved', Date.now());
+    }
   }
 
   /** The event from memory, else from the exceptions (null when unknown). */

@@ -1,6 +1,7 @@
 /** Kafka consumer-group lag (admins): the latest measurement, or a fresh one. */
 import { z, type HttpApi } from '@omnimall/service-kit';
 import type { ApiDeps, Guards } from './deps';
+import { ConsumerLagSeriesView, gridOf, SERIES_400, SeriesQuery } from './schemas';
 
 export function consumerLagRoutes(api: HttpApi, d: ApiDeps, { admin }: Guards): void {
   api.route({
@@ -31,5 +32,23 @@ export function consumerLagRoutes(api: HttpApi, d: ApiDeps, { admin }: Guards): 
       },
     },
     handler: async ({ query }) => ({ body: query.refresh === 'true' ? await d.lag.refresh() : d.lag.latest() }),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/consumer-lag/series',
+    summary: 'Consumer-group lag over time: per group (the 10 of the highest lag), the last measurement of each step',
+    tags: ['kafka'],
+    auth: true,
+    before: admin,
+    query: SeriesQuery,
+    responses: {
+      200: { description: 'One row per group, one value per step (null: not measured)', schema: ConsumerLagSeriesView },
+      400: SERIES_400,
+    },
+    handler: async ({ query }) => {
+      const now = Date.now();
+      return { body: d.lag.history.series(gridOf(query, now), now) };
+    },
   });
 }

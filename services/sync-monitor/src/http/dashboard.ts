@@ -1,8 +1,10 @@
 /**
- * The admin dashboard: two plain static files and their stylesheet (public/, no build step) served
- * as pages, and the one call that fetches everything the page shows (admins only).
+ * The admin dashboard: plain static files (public/: the page, its two scripts and its stylesheet; no
+ * build step) served as pages, with the charting library (uPlot, MIT, its self-contained browser build served from
+ * node_modules: nothing is fetched from elsewhere), and the one call that fetches everything the
+ * page's tables show (admins only; the charts read the series routes).
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z, type HttpApi, type ServiceParts } from '@omnimall/service-kit';
 import { groupIssues } from '../domain/issues';
 import type { ApiDeps, Guards } from './deps';
@@ -14,7 +16,18 @@ export const PUBLIC_DIR = join(__dirname, '..', '..', 'public');
 /** The express app the kit builds (its own express types). */
 type App = Parameters<NonNullable<ServiceParts<object>['extendHttp']>>[0];
 
-const FILES: Record<string, string> = { '': 'index.html', 'index.html': 'index.html', 'app.js': 'app.js', 'style.css': 'style.css' };
+/** The uPlot package's dist folder (it has no exports map: its files resolve by path). */
+const UPLOT_DIST = dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
+
+const FILES: Record<string, string> = {
+  '': join(PUBLIC_DIR, 'index.html'),
+  'index.html': join(PUBLIC_DIR, 'index.html'),
+  'app.js': join(PUBLIC_DIR, 'app.js'),
+  'charts.js': join(PUBLIC_DIR, 'charts.js'),
+  'style.css': join(PUBLIC_DIR, 'style.css'),
+  'uPlot.iife.min.js': join(UPLOT_DIST, 'uPlot.iife.min.js'),
+  'uPlot.min.css': join(UPLOT_DIST, 'uPlot.min.css'),
+};
 
 /** `/` redirects to the dashboard; `/dashboard/<file>` serves its files, never cached. */
 export function dashboardPages(app: App): void {
@@ -23,7 +36,7 @@ export function dashboardPages(app: App): void {
     const file = FILES[req.params.file ?? ''];
     if (!file) return next();
     res.setHeader('Cache-Control', 'no-store');
-    res.sendFile(join(PUBLIC_DIR, file));
+    res.sendFile(file);
   });
 }
 

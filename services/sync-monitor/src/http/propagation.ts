@@ -2,7 +2,20 @@
 import { z, type HttpApi } from '@omnimall/service-kit';
 import { groupIssues } from '../domain/issues';
 import type { ApiDeps, Guards } from './deps';
-import { EventIdParams, EventView, IssueGroup, Percentiles, TrackingHealthView, view, Window } from './schemas';
+import {
+  EscalationSeriesView,
+  EventIdParams,
+  EventView,
+  gridOf,
+  IssueGroup,
+  Percentiles,
+  PropagationSeriesView,
+  SERIES_400,
+  SeriesQuery,
+  TrackingHealthView,
+  view,
+  Window,
+} from './schemas';
 
 export function propagationRoutes(api: HttpApi, d: ApiDeps, { admin }: Guards): void {
   api.route({
@@ -34,6 +47,40 @@ export function propagationRoutes(api: HttpApi, d: ApiDeps, { admin }: Guards): 
       },
     },
     handler: async ({ query }) => ({ body: { window: query.window, types: d.queries.windows.byType(query.window, Date.now()) } }),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/propagation/series',
+    summary:
+      'Propagation lag over time: per channel (the 10 of the highest p99), p50/p99 of first applied acks per step, with the SLA; this instance’s, since it started',
+    tags: ['propagation'],
+    auth: true,
+    before: admin,
+    query: SeriesQuery,
+    responses: {
+      200: { description: 'One row per channel, one value per step (null: no sample)', schema: PropagationSeriesView },
+      400: SERIES_400,
+    },
+    handler: async ({ query }) => {
+      const now = Date.now();
+      return { body: d.queries.lagSeries.series(gridOf(query, now), now) };
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/escalations/series',
+    summary: 'Escalations opened and resolved (or reconciled) per step; this instance’s, since it started',
+    tags: ['propagation'],
+    auth: true,
+    before: admin,
+    query: SeriesQuery,
+    responses: { 200: { description: 'Counts per step', schema: EscalationSeriesView }, 400: SERIES_400 },
+    handler: async ({ query }) => {
+      const now = Date.now();
+      return { body: d.queries.escalationSeries.series(gridOf(query, now), now) };
+    },
   });
 
   api.route({

@@ -1,6 +1,8 @@
 /** The zod schemas the routes validate with and OpenAPI is built from, and the views they answer with. */
 import { z } from '@omnimall/service-kit';
+import { ValidationError } from '@omnimall/service-kit/errors';
 import { laggingServices, WINDOWS, type TrackingView, type WindowName } from '../domain/propagation';
+import { SERIES_STEPS, SERIES_WINDOWS, stepGrid, type SeriesStep, type SeriesWindow, type StepGrid } from '../domain/series';
 import type { ChannelStatus, FeedEntry as FeedEntryRecord } from '../domain/status-feed';
 
 export const Window = z.enum(Object.keys(WINDOWS) as [WindowName, ...WindowName[]]).default('5m');
@@ -117,4 +119,48 @@ export function channelView(c: ChannelStatus): z.infer<typeof ChannelView> {
 
 export function feedView({ _id, ...e }: FeedEntryRecord): z.infer<typeof FeedEntry> {
   return { id: _id, ...e };
+}
+
+/** The query of a series route: a window and a step (default 15s, 1m for 1h). */
+export const SeriesQuery = z.object({
+  window: z.enum(Object.keys(SERIES_WINDOWS) as [SeriesWindow, ...SeriesWindow[]]).default('15m'),
+  step: z.enum(Object.keys(SERIES_STEPS) as [SeriesStep, ...SeriesStep[]]).optional(),
+});
+const StepGridView = {
+  stepMs: z.number(),
+  from: z.number(),
+  to: z.number(),
+  steps: z.array(z.number()).describe('start of each step (epoch ms)'),
+};
+export const PropagationSeriesView = z.object({
+  ...StepGridView,
+  slaMs: z.number(),
+  channels: z.array(
+    z.object({ channel: z.string(), count: z.number(), p50: z.array(z.number().nullable()), p99: z.array(z.number().nullable()) }),
+  ),
+  more: z.number().describe('channels with samples in the window not shown (the 10 of the highest p99 are)'),
+});
+export const EscalationSeriesView = z.object({ ...StepGridView, opened: z.array(z.number()), resolved: z.array(z.number()) });
+export const ConsumerLagSeriesView = z.object({
+  ...StepGridView,
+  groups: z.array(z.object({ group: z.string(), lag: z.array(z.number().nullable()) })),
+  more: z.number().describe('groups measured in the window not shown (the 10 of the highest lag are)'),
+});
+export const SERIES_400 = { description: 'validation_failed, bad_step' };
+
+/** The steps a series query asks for, now (400 bad_step when the step does not fit the window). */
+export function gridOf(query: z.infer<typeof SeriesQuery>, now = Date.now()): StepGrid {
+  const step = query.step ?? (query.window === '1h' ? '1m' : '15s');
+  const grid = stepGrid(query.window, step, now);
+  if ('error' in grid)
+    throw new ValidationError(
+      'bad_step',
+      grid.error,
+      'use step 15s or 30s with windows up to 15m, 1m or 5m with any window that is a multiple of it',
+      {
+        window: query.window,
+        step,
+      },
+    );
+  return grid;
 }
