@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { newEvent } from '@omnimall/service-kit';
 import { uniqueName, waitFor } from '@omnimall/service-kit/testing';
-import { createPromotion, Published, staff, startTestPromotions, tenPercent, type PromotionsInstance } from './support';
+import { createPromotion, Published, Simulator, staff, startTestPromotions, tenPercent, type PromotionsInstance } from './support';
 
 /**
  * Channel overrides: judged against the promotion's `overridable` rules for the caller's role; every
@@ -9,6 +9,7 @@ import { createPromotion, Published, staff, startTestPromotions, tenPercent, typ
  */
 let svc: PromotionsInstance;
 let pub: Published;
+let sim: Simulator;
 const uid = uniqueName('o').slice(2);
 const WEB = `web-${uid}`;
 const APP = `app-${uid}`;
@@ -18,8 +19,11 @@ let compliance: Record<string, string>;
 let seller: Record<string, string>;
 
 beforeAll(async () => {
-  svc = await startTestPromotions();
+  [svc, sim] = await Promise.all([startTestPromotions(), Simulator.start()]);
   pub = await Published.start(svc);
+  // overrides name channels promotions knows (an unknown one is 404 channel_not_found)
+  await Promise.all([sim.channel(WEB), sim.channel(APP, { kind: 'mobile_app' })]);
+  await waitFor(async () => (await svc.store.channels.get(WEB)) && (await svc.store.channels.get(APP)), 'channels projected');
   [admin, webManager, compliance, seller] = await Promise.all([
     staff(`admin-${uid}`, ['admin']),
     staff(`mgr-${uid}`, ['channel_manager'], [WEB]),
@@ -30,6 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pub.stop();
+  await sim.stop();
   await svc.stop();
 });
 
@@ -178,4 +183,14 @@ test('the evidence of a decision whose document was not saved (a crash after the
     return (res.body.decisions as { decisionId: string }[] | undefined)?.find((d) => d.decisionId === decisionId);
   }, 'the evidence document written from the event');
   expect(seen).toMatchObject({ decision: 'accepted', promotionId: id, after: { excluded: true }, reason: 'sold out here', refusal: null });
+});
+
+test('a channel promotions never heard of is 404 channel_not_found, as in every service', async () => {
+  const { id } = await createPromotion(svc, admin, tenPercent({ channels: [WEB] }));
+  const ghost = `ghost-${uid}`;
+  const put = await override(id, ghost, { excluded: true, reason: 'not here' }, admin);
+  expect([put.status, put.body.code, put.body.details]).toEqual([404, 'channel_not_found', { channel: ghost }]);
+  expect(put.body.hint).toEqual(expect.any(String));
+  const decisions = await request(svc.app).get(`/channels/${ghost}/override-decisions`).set(admin);
+  expect([decisions.status, decisions.body.code]).toEqual([404, 'channel_not_found']);
 });

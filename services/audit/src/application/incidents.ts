@@ -230,7 +230,15 @@ export class IncidentFeed {
       if (!d) break;
       claimed.push(d);
     }
-    const outcomes = await Promise.all(claimed.map((d) => this.attempt(d)));
+    // one subscriber's deliveries in the order they were made (an opening before its resolution), subscribers side by side
+    const bySubscription = new Map<string, Delivery[]>();
+    for (const d of claimed) bySubscription.set(d.subscriptionId, [...(bySubscription.get(d.subscriptionId) ?? []), d]);
+    const outcomes: Array<'delivered' | 'retried' | 'failed' | 'cancelled'> = [];
+    await Promise.all(
+      [...bySubscription.values()].map(async (queue) => {
+        for (const d of queue) outcomes.push(await this.attempt(d));
+      }),
+    );
     return {
       delivered: outcomes.filter((o) => o === 'delivered').length,
       retried: outcomes.filter((o) => o === 'retried').length,

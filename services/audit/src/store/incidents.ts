@@ -141,7 +141,7 @@ export class MongoIncidents implements IncidentRepository {
     const doc = await this.deliveriesC.findOneAndUpdate(
       { status: 'pending', nextAt: { $lte: now } },
       { $set: { nextAt: leaseUntil } },
-      { sort: { nextAt: 1 }, returnDocument: 'after' },
+      { sort: { nextAt: 1, createdAt: 1 }, returnDocument: 'after' },
     );
     return doc ? fromDoc<Delivery>(doc) : null;
   }

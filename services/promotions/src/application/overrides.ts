@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { channelNotFound } from '@omnimall/service-kit';
 import { ForbiddenError, NotFoundError } from '@omnimall/service-kit/errors';
 import { checkRequest, judge, overrideOf, roleOf, withOverride, type OverrideDecision, type OverrideRequest } from '../domain/overrides';
 import { targetsOf, withOverrides, type PromotionRecord } from '../domain/promotions';
@@ -23,12 +24,18 @@ export interface Actor {
  */
 export class OverrideService {
   constructor(
-    private readonly store: Pick<PromotionsStore, 'decisions'>,
+    private readonly store: Pick<PromotionsStore, 'decisions' | 'channels'>,
     private readonly definitions: DefinitionService,
   ) {}
 
+  /** Refuses a channel promotions never heard of (404 channel_not_found, as in every service). */
+  private async knownChannel(code: string): Promise<void> {
+    if (!(await this.store.channels.get(code))) throw channelNotFound(code, 'promotions');
+  }
+
   async request(id: string, channel: string, req: OverrideRequest, actor: Actor, origin: EventOrigin): Promise<PromotionRecord> {
     const current = await this.definitions.get(id);
+    await this.knownChannel(channel);
     checkRequest(current, channel, req, Date.now());
     const active = await this.definitions.activeChannels();
     const role = roleOf(actor.roles);
@@ -83,6 +90,7 @@ export class OverrideService {
 
   async remove(id: string, channel: string, reason: string, actor: Actor, origin: EventOrigin): Promise<PromotionRecord> {
     await this.definitions.get(id);
+    await this.knownChannel(channel);
     const active = await this.definitions.activeChannels();
     let removed: OverrideDecision | null = null;
     const record = await this.definitions.write(
@@ -122,7 +130,8 @@ export class OverrideService {
     return this.store.decisions.byPromotion(id, 500);
   }
 
-  byChannel(channel: string): Promise<OverrideDecision[]> {
+  async byChannel(channel: string): Promise<OverrideDecision[]> {
+    await this.knownChannel(channel);
     return this.store.decisions.byChannel(channel, 500);
   }
 }

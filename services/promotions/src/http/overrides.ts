@@ -1,4 +1,4 @@
-import { principalOf, type HttpApi } from '@omnimall/service-kit';
+import { channelNotFoundResponse, principalOf, type HttpApi } from '@omnimall/service-kit';
 import { ForbiddenError } from '@omnimall/service-kit/errors';
 import type { DefinitionService } from '../application/definitions';
 import type { OverrideService } from '../application/overrides';
@@ -38,7 +38,7 @@ export function overrideRoutes(api: HttpApi, overrides: OverrideService, definit
           description:
             'channel_out_of_scope; override_not_allowed (details.rule: e.g. `overridable.value not declared`, `overridable.dates.by=[admin]`; the refusal is evidenced)',
         },
-        404: { description: 'promotion_not_found' },
+        404: { description: 'promotion_not_found, channel_not_found (no such channel is known here)' },
         409: { description: 'promotion_closed, channel_not_targeted' },
       },
       handler: async ({ params, body, res }) => {
@@ -59,7 +59,7 @@ export function overrideRoutes(api: HttpApi, overrides: OverrideService, definit
       responses: {
         200: { description: 'the promotion with its new version', schema: S.Json },
         ...refusals,
-        404: { description: 'promotion_not_found, override_not_found' },
+        404: { description: 'promotion_not_found, override_not_found, channel_not_found' },
       },
       handler: async ({ params, req, res }) => {
         scoped(res, params.code);
@@ -95,7 +95,7 @@ export function overrideRoutes(api: HttpApi, overrides: OverrideService, definit
       auth: true,
       before: g.evidence,
       params: S.ChannelParams,
-      responses: { 200: { description: 'the decisions', schema: S.Json }, ...refusals },
+      responses: { 200: { description: 'the decisions', schema: S.Json }, ...refusals, ...channelNotFoundResponse },
       handler: async ({ params, res }) => {
         const p = principalOf(res);
         if (!seesEvery(p.roles)) scoped(res, params.code);

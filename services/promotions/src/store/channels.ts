@@ -15,6 +15,8 @@ export type ChannelDoc = Omit<ChannelInfo, 'code'> & { _id: string; aggregateVer
 export interface ChannelRepository {
   project(ctx: Pick<EventContext, 'applyOnce'>, info: ChannelInfo, version: number): Promise<void>;
   all(): Promise<ChannelInfo[]>;
+  /** One channel, or null when promotions never heard of it. */
+  get(code: string): Promise<ChannelInfo | null>;
 }
 
 /** Channel states in which a channel prices promotions (the targets of a promotion naming no channels). */
@@ -39,6 +41,11 @@ export class MongoChannelRepository implements ChannelRepository {
       { $set: { kind: info.kind, state: info.state, aggregateVersion: version } },
       { upsert: true },
     );
+  }
+
+  async get(code: string): Promise<ChannelInfo | null> {
+    const d = await this.model.findById(code).lean();
+    return d ? { code: d._id, kind: d.kind, state: d.state } : null;
   }
 
   async all(): Promise<ChannelInfo[]> {
