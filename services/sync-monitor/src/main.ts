@@ -173,16 +173,6 @@ export const syncMonitorService = defineService<SyncMonitorDeps, SyncMonitorExpo
       onJoined: (j) => joined(joinedOf(j)[0]),
     });
     const subscriptions: Subscription[] = [
-      // Every channel's latest state, from the beginning of the topic: the envelope groups start at the end
-      // (tracking reports on what happens from now on), but the status feed must know every channel there is.
-      {
-        purpose: 'channels',
-        handlers: {
-          'channels.channel-changed': async (v) => {
-            await channels.apply(v);
-          },
-        },
-      },
       ackSubscription('acks', 'sync.applied', (c) => {
         health.watch(c);
         acksGroup = c;
