@@ -36,9 +36,6 @@ export const EVIDENCE_KINDS = [
 ] as const;
 export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
 
-/** The kinds that are errors and collisions (the seed's "preserve evidence whenever an error or collision is detected"). */
-export const ERROR_KINDS: readonly EvidenceKind[] = ['collision', 'compensation', 'dead_letter', 'escalation', 'undecodable'];
-
 export const DLQ_SUFFIX = '.dlq';
 export const RETRY_SUFFIX = '.retry';
 

@@ -2,6 +2,7 @@ import { actsOnChannel } from '@omnimall/contracts';
 import { JobProgressSchema, z, type HttpApi, type Principal } from '@omnimall/service-kit';
 import { ConflictError, ForbiddenError } from '@omnimall/service-kit/errors';
 import type { Reports } from '../application/reports';
+import type { TopicRow } from '../domain/reconcile';
 import type { StoredReport } from '../store/reports';
 import { callerOf, isAuditor, refusals, type Guards } from './access';
 import * as S from './schemas';
@@ -172,17 +173,7 @@ function reportExportRoutes(api: HttpApi, load: (id: string, p: Principal) => Pr
 
 // ---- rendering ----
 
-interface TopicRowDoc {
-  topic: string;
-  expected: number;
-  recorded: number;
-  inFlight: number;
-  deadLettered: number;
-  retried: number;
-  duplicates: number;
-  late: number;
-  unexplained: number;
-}
+type TopicRowDoc = Omit<TopicRow, 'partitions'>;
 interface DifferenceDoc {
   class: string;
   topic: string;

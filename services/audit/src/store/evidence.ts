@@ -58,6 +58,16 @@ export interface TrailQuery {
   after?: number;
 }
 
+/** Which records' payloads a prune drops (every field given must hold). */
+export interface PruneMatch {
+  indices?: number[];
+  subject?: SubjectRef;
+  pids?: string[];
+  kinds?: EvidenceKind[];
+  recordedBefore?: number;
+  exceptSubjects?: SubjectRef[];
+}
+
 export interface LogRepository {
   head(): Promise<Head | null>;
   positions(): Promise<Position[]>;
@@ -82,18 +92,7 @@ export interface LogRepository {
   /** Reports: whether any index strictly between `before` and `after` is missing from the store (a record removed). */
   holeBetween(before: number, after: number): Promise<boolean>;
   /** Drops the payloads of records matching the facts given (kept: every hashed field). Returns how many. */
-  prune(
-    match: {
-      indices?: number[];
-      subject?: SubjectRef;
-      pids?: string[];
-      kinds?: EvidenceKind[];
-      recordedBefore?: number;
-      exceptSubjects?: SubjectRef[];
-    },
-    reason: string,
-    at: number,
-  ): Promise<number>;
+  prune(match: PruneMatch, reason: string, at: number): Promise<number>;
   /** Test and tamper-drill access to the raw collection (a test rewrites a record to prove the verifier sees it). */
   collection(): Collection;
 }
@@ -278,18 +277,7 @@ export class MongoLog implements LogRepository {
     return false;
   }
 
-  async prune(
-    match: {
-      indices?: number[];
-      subject?: SubjectRef;
-      pids?: string[];
-      kinds?: EvidenceKind[];
-      recordedBefore?: number;
-      exceptSubjects?: SubjectRef[];
-    },
-    reason: string,
-    at: number,
-  ): Promise<number> {
+  async prune(match: PruneMatch, reason: string, at: number): Promise<number> {
     const all: Record<string, unknown>[] = [{ payload: { $exists: true } }];
     if (match.indices) all.push({ _id: { $in: match.indices.map(idOf) } });
     if (match.subject) all.push({ refs: refOf(match.subject) });
